@@ -1,0 +1,129 @@
+// Command spoor is a log-forensics engine for the supplier-compromise case:
+// it ingests EVTX, firewall and RMM-agent logs into a Parquet store, hunts
+// them with rules and analyzers, and writes a timeline and a report.
+//
+// Usage: spoor COMMAND [flags] [args]; spoor help lists the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitFindings = 3 // --fail-on: a finding at or above the given severity
+)
+
+// command is one subcommand; the list below is the whole CLI.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"ingest", "parse evidence (files, folders, zips) into the store", runIngest},
+		{"simulate", "write the supplier-compromise scenario as evidence files with ground truth", runSimulate},
+		{"hunt", "run rules and analyzers over the store; write findings", runHunt},
+		{"rules", "list, lint and test rules (spoor and Sigma)", runRules},
+		{"run", "ingest + hunt + report in one go", runRun},
+		{"timeline", "export events and findings in time order", runTimeline},
+		{"report", "write the incident report (HTML or Markdown)", runReport},
+		{"query", "filter the store with an expr expression", runQuery},
+	}
+}
+
+// usageError marks errors that should exit with code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCodeError carries a specific exit code (e.g. --fail-on).
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the CLI and returns the exit code; tests call it directly.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		var ue *usageError
+		var ec *exitCodeError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			return exitUsage
+		case errors.As(err, &ec):
+			if ec.msg != "" {
+				fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, ec.msg)
+			}
+			return ec.code
+		default:
+			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			return exitError
+		}
+	}
+	fmt.Fprintf(stderr, "spoor: unknown command %q\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: spoor COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 error, 2 usage, 3 findings at or above --fail-on")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("spoor "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+// Package event defines the one schema every part of spoor shares: the
+// normalised Event that ingesters produce and the store keeps, and the
+// Finding that rules and analyzers produce from events.
+//
+// Data flows one way (evidence → ingest → store → hunt → findings →
+// timeline/report); every package may import this one, and this one imports
+// nothing of spoor's.
+package event
+
+import (
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+)
+
+// Sources of events: the Hive partition value under events/source=….
+const (
+	SourceEVTX     = "evtx"
+	SourceFirewall = "firewall"
+	SourceRMM      = "rmm"
+)
+
+// Event is one row of the event store. Typed columns are filled where the
+// source says so; everything the source said is kept in Fields, in its
+// original order, so no raw value is lost by normalisation.
+type Event struct {
+	Time          time.Time // UTC
+	Source        string    // evtx | firewall | rmm
+	Format        string    // e.g. evtx, pfirewall, fortigate, anydesk-trace
+	Host          string
+	Channel       string
+	Provider      string
+	EventID       int32
+	RecordID      int64
+	User          string // the account the event is about (target)
+	UserDomain    string
+	UserSID       string
+	SubjectUser   string // the account that did it (actor), DOMAIN\name or name
+	LogonType     int32
+	LogonID       string
+	SrcIP         string
+	SrcPort       int32
+	DstIP         string
+	DstPort       int32
+	Protocol      string
+	Action        string
+	BytesOut      int64
+	BytesIn       int64
+	Process       string
+	ParentProcess string
+	CommandLine   string
+	ScriptText    string
+	SessionID     string
+	Operator      string
+	Message       string
+	Evidence      string // evidence file, relative to the PATH it was found under
+	Offset        int64  // record id (EVTX), line number (text) or byte offset
+	// Fields holds every raw field of the event in source order. Values
+	// are strings, numbers, or nested *ordereddict.Dict for structured data.
+	Fields *ordereddict.Dict
+}
+
+// Field returns the raw field name as a string, or "" if absent.
+func (e *Event) Field(name string) string {
+	if e.Fields == nil {
+		return ""
+	}
+	v, ok := e.Fields.Get(name)
+	if !ok || v == nil {
+		return ""
+	}
+	switch s := v.(type) {
+	case string:
+		return s
+	default:
+		return toString(v)
+	}
+}
+
+// Ref points back from a finding to one exact event in the evidence.
+type Ref struct {
+	Time     time.Time `json:"time"`
+	Evidence string    `json:"evidence"`
+	Offset   int64     `json:"offset"`
+	RecordID int64     `json:"record_id,omitempty"`
+	EventID  int32     `json:"event_id,omitempty"`
+	Host     string    `json:"host,omitempty"`
+}
+
+// RefOf builds the reference to an event.
+func RefOf(e *Event) Ref {
+	return Ref{Time: e.Time, Evidence: e.Evidence, Offset: e.Offset, RecordID: e.RecordID, EventID: e.EventID, Host: e.Host}
+}
+
+// Severity levels, ordered. Compare with Rank.
+const (
+	SevInfo     = "info"
+	SevLow      = "low"
+	SevMedium   = "medium"
+	SevHigh     = "high"
+	SevCritical = "critical"
+)
+
+// Severities lists the levels from lowest to highest.
+var Severities = []string{SevInfo, SevLow, SevMedium, SevHigh, SevCritical}
+
+// Rank orders severities: info=0 … critical=4; unknown is -1.
+func Rank(sev string) int {
+	for i, s := range Severities {
+		if s == sev {
+			return i
+		}
+	}
+	return -1
+}
+
+// Finding is one thing a rule or analyzer flagged. It explains itself:
+// Summary says what was seen, Reason why it is unusual (with the baseline
+// in numbers), Refs the exact events behind it.
+type Finding struct {
+	Time       time.Time // first event (UTC)
+	End        time.Time // last event; equal to Time for single-event findings
+	RuleID     string
+	Title      string
+	Severity   string
+	Tags       []string // ATT&CK, e.g. attack.t1087
+	Host       string
+	User       string
+	Summary    string
+	Reason     string
+	Analyzer   string // rule | offhours | rmmsessions | psrecon | newadmin | outbound | coverage
+	IncidentID string
+	SessionID  string
+	// Details carries structured numbers (baseline, counts, scores) as
+	// ordered key/value pairs; kept ordered so output is deterministic.
+	Details *ordereddict.Dict
+	Refs    []Ref
+}

@@ -1,0 +1,70 @@
+// Package rule is spoor's detection-rule model: a compiled Rule that the
+// hunt evaluates per event. spoor's own YAML+expr rules and Sigma rules
+// (internal/sigma) both compile to this one shape, once, at load.
+package rule
+
+import (
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Kinds of rules.
+const (
+	KindSpoor       = "spoor"             // YAML + expr condition, one event
+	KindThreshold   = "threshold"         // YAML + expr, count by key within a window
+	KindSigma       = "sigma"             // Sigma detection, one event
+	KindCorrelation = "sigma-correlation" // Sigma 2 correlation rule
+)
+
+// Rule is a loaded, compiled detection. It is safe for concurrent use by
+// several hunt workers for Match and Summary; Stateful is driven by one
+// goroutine in event-time order.
+type Rule struct {
+	ID          string
+	Title       string
+	Description string
+	Severity    string // info|low|medium|high|critical
+	Kind        string
+	Tags        []string
+	File        string // where it was loaded from
+	Line        int
+
+	// Filter lets the hunt skip events cheaply before Match.
+	Filter Filter
+	// Match reports whether one event matches. Nil for rules that are
+	// purely stateful (correlations over other rules).
+	Match func(ev *event.Event) bool
+	// Summary renders the finding's summary for a matching event.
+	Summary func(ev *event.Event) string
+	// Stateful, when set, receives the events Match accepted (or, for
+	// correlations, all events passing Filter), in time order, and emits
+	// findings itself; per-event findings are then not emitted.
+	Stateful Stateful
+	// Tests are the rule's embedded test cases (spoor rules test).
+	Tests []Test
+}
+
+// Filter is a cheap pre-filter: an event passes when each non-empty list
+// contains its value.
+type Filter struct {
+	Sources  []string
+	Channels []string // compared case-insensitively
+	EventIDs []int32
+}
+
+// Stateful is the state of a threshold or correlation rule across events.
+type Stateful interface {
+	// Observe takes one event (in time order) and may emit findings.
+	Observe(ev *event.Event, emit func(event.Finding))
+	// Flush emits what is still pending at the end of the events.
+	Flush(emit func(event.Finding))
+}
+
+// Test is one embedded test case: an event and whether the rule must
+// match it (for stateful rules: a sequence and the expected finding count).
+type Test struct {
+	Name   string
+	Events []*event.Event
+	Match  bool // single-event rules
+	Count  int  // stateful rules: findings expected
+	Line   int  // where the test is in the rule file
+}
