@@ -118,6 +118,9 @@ func Rank(sev string) int {
 // Summary says what was seen, Reason why it is unusual (with the baseline
 // in numbers), Refs the exact events behind it.
 type Finding struct {
+	// ID is stable for the same evidence (derived from rule, host, time
+	// and the first event), so re-hunts and reports stay byte-identical.
+	ID         string
 	Time       time.Time // first event (UTC)
 	End        time.Time // last event; equal to Time for single-event findings
 	RuleID     string
@@ -135,4 +138,19 @@ type Finding struct {
 	// ordered key/value pairs; kept ordered so output is deterministic.
 	Details *ordereddict.Dict
 	Refs    []Ref
+}
+
+// Incident joins findings on the same host and identity, close in time,
+// into one story with a short narrative (session → commands → effects).
+type Incident struct {
+	ID        string
+	Start     time.Time
+	End       time.Time
+	Severity  string // the highest of its findings
+	Title     string
+	Hosts     []string
+	Users     []string
+	SessionID string
+	Narrative string   // a few sentences, plain text
+	Findings  []string // Finding.ID, in time order
 }

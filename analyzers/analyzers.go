@@ -1,0 +1,28 @@
+// Package analyzers holds spoor's stateful detections: each sees every
+// event once and, at the end, reports findings that single-event rules
+// cannot see (baselines, sessions, bursts, sequences).
+package analyzers
+
+import (
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Analyzer is one stateful detection.
+type Analyzer interface {
+	// Name is the value of Finding.Analyzer (offhours, rmmsessions, …).
+	Name() string
+	// Observe is called once per event, from one goroutine, in store
+	// order (not necessarily time order). ev is reused after the call:
+	// copy what you keep, and keep only what you need (memory is bounded
+	// by what analyzers retain).
+	Observe(ev *event.Event)
+	// Finish returns the findings, deterministically ordered.
+	Finish() []event.Finding
+}
+
+// All returns the analyzers for a case, in a fixed order. The list is
+// explicit: a new analyzer is added here.
+func All(cfg *caseconf.Config) []Analyzer {
+	return nil
+}
