@@ -1,0 +1,31 @@
+// Package store is spoor's system of record: Hive-partitioned Parquet
+// (events/source=…/part-….parquet, findings/…, manifest.json) that DuckDB,
+// Spark or pandas read as is. Every file is written under a temporary
+// name and renamed when complete, so a killed run never leaves a partial
+// file a reader would take as complete.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// ScanOptions narrows a scan. Zero values mean "everything".
+type ScanOptions struct {
+	Sources []string  // evtx, firewall, rmm
+	From    time.Time // inclusive; row groups wholly outside are skipped
+	To      time.Time // exclusive
+	// Columns, when set, names the only columns the caller reads (the
+	// rest may be left empty); time, source, evidence and offset are
+	// always filled.
+	Columns []string
+}
+
+// Scan calls fn for every stored event in a deterministic order (source,
+// part file name, row). ev is reused between calls: copy what you keep.
+// Returning an error from fn stops the scan with that error.
+func (s *Store) Scan(ctx context.Context, opts ScanOptions, fn func(ev *event.Event) error) error {
+	return s.scan(ctx, opts, fn)
+}

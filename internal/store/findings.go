@@ -1,0 +1,168 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// findingRow is the Parquet layout of a finding. Details and Refs are JSON
+// so that any reader can use them without nested-type support.
+type findingRow struct {
+	ID         string   `parquet:"id"`
+	Time       int64    `parquet:"time,timestamp(nanosecond)"`
+	End        int64    `parquet:"end,timestamp(nanosecond)"`
+	RuleID     string   `parquet:"rule_id,dict"`
+	Title      string   `parquet:"title,dict"`
+	Severity   string   `parquet:"severity,dict"`
+	Tags       []string `parquet:"tags,list"`
+	Host       string   `parquet:"host,dict"`
+	User       string   `parquet:"user,dict"`
+	Summary    string   `parquet:"summary"`
+	Reason     string   `parquet:"reason"`
+	Analyzer   string   `parquet:"analyzer,dict"`
+	IncidentID string   `parquet:"incident_id,dict"`
+	SessionID  string   `parquet:"session_id"`
+	Details    string   `parquet:"details"` // JSON object, ordered
+	Refs       string   `parquet:"refs"`    // JSON array of event references
+}
+
+const findingsFile = "findings/part-0001.parquet"
+const incidentsFile = "incidents.json"
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// WriteFindings atomically replaces the stored findings and incidents
+// with the results of a hunt.
+func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incident) error {
+	dir := filepath.Join(s.Dir, "findings")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rows := make([]findingRow, len(findings))
+	for i := range findings {
+		f := &findings[i]
+		details, err := event.MarshalFields(f.Details)
+		if err != nil {
+			return err
+		}
+		refs := f.Refs
+		if refs == nil {
+			refs = []event.Ref{}
+		}
+		rb, err := json.Marshal(refs)
+		if err != nil {
+			return err
+		}
+		rows[i] = findingRow{ID: f.ID, Time: nanos(f.Time), End: nanos(f.End), RuleID: f.RuleID, Title: f.Title,
+			Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
+			Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(rb)}
+	}
+	tmp, err := os.CreateTemp(dir, ".part-0001.parquet.tmp-*")
+	if err != nil {
+		return err
+	}
+	w := parquet.NewGenericWriter[findingRow](tmp, writerOptions()...)
+	if _, err = w.Write(rows); err == nil {
+		err = w.Close()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if incidents == nil {
+		incidents = []event.Incident{}
+	}
+	ib, err := json.MarshalIndent(incidents, "", "  ")
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.Dir, findingsFile)); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.Dir, incidentsFile), append(ib, '\n'))
+}
+
+// Findings reads the stored findings in their stored (deterministic)
+// order; none stored yet is an empty list.
+func (s *Store) Findings() ([]event.Finding, error) {
+	path := filepath.Join(s.Dir, findingsFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[findingRow](f)
+	defer r.Close()
+	var out []event.Finding
+	buf := make([]findingRow, 256)
+	for {
+		n, err := r.Read(buf)
+		for i := 0; i < n; i++ {
+			row := &buf[i]
+			fd := event.Finding{ID: row.ID, Time: fromNanos(row.Time), End: fromNanos(row.End), RuleID: row.RuleID,
+				Title: row.Title, Severity: row.Severity, Tags: append([]string(nil), row.Tags...), Host: row.Host, User: row.User,
+				Summary: row.Summary, Reason: row.Reason, Analyzer: row.Analyzer, IncidentID: row.IncidentID, SessionID: row.SessionID}
+			if fd.Details, err = event.UnmarshalFields([]byte(row.Details)); err != nil {
+				return nil, fmt.Errorf("%s: finding %s details: %v", path, row.ID, err)
+			}
+			if err := json.Unmarshal([]byte(row.Refs), &fd.Refs); err != nil {
+				return nil, fmt.Errorf("%s: finding %s refs: %v", path, row.ID, err)
+			}
+			out = append(out, fd)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	return out, nil
+}
+
+// Incidents reads the stored incidents.
+func (s *Store) Incidents() ([]event.Incident, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, incidentsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []event.Incident
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("%s: %v", incidentsFile, err)
+	}
+	return out, nil
+}

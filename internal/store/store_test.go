@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+func sampleEvent(i int) *event.Event {
+	f := ordereddict.NewDict().Set("TargetUserName", "alice").Set("Zeta", "z").Set("Alpha", "a\"<>")
+	return &event.Event{
+		Time: time.Date(2026, 11, 14, 1, 2, 3, i, time.UTC), Source: event.SourceEVTX, Format: "evtx",
+		Host: "DC01", Channel: "Security", EventID: 4624, RecordID: int64(i), User: "alice",
+		LogonType: 10, SrcIP: "10.250.0.5", Evidence: "evidence/DC01/Security.evtx", Offset: int64(i), Fields: f,
+	}
+}
+
+func TestEventsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewEventWriter("part-abc")
+	for i := 0; i < 3000; i++ {
+		if err := w.Write(sampleEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw := sampleEvent(0)
+	fw.Source = event.SourceFirewall
+	if err := w.Write(fw); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is visible before Commit.
+	if n, _ := s.CountEvents(); n != 0 {
+		t.Fatalf("visible before commit: %d", n)
+	}
+	parts, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"events/source=evtx/part-abc.parquet", "events/source=firewall/part-abc.parquet"}
+	if !reflect.DeepEqual(parts, want) {
+		t.Fatalf("parts %v, want %v", parts, want)
+	}
+	if n, _ := s.CountEvents(); n != 3001 {
+		t.Fatalf("count %d", n)
+	}
+	var got []event.Event
+	err = s.Scan(context.Background(), ScanOptions{Sources: []string{"evtx"}}, func(ev *event.Event) error {
+		got = append(got, *ev)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3000 {
+		t.Fatalf("scanned %d", len(got))
+	}
+	w0 := sampleEvent(7)
+	g := got[7]
+	if !g.Time.Equal(w0.Time) || g.User != "alice" || g.LogonType != 10 || g.Source != "evtx" || g.Offset != 7 {
+		t.Fatalf("row 7 = %+v", g)
+	}
+	if keys := g.Fields.Keys(); !reflect.DeepEqual(keys, []string{"TargetUserName", "Zeta", "Alpha"}) {
+		t.Fatalf("field order lost: %v", keys)
+	}
+	if g.Field("Alpha") != "a\"<>" {
+		t.Fatalf("field value %q", g.Field("Alpha"))
+	}
+	// Time window.
+	n := 0
+	from := time.Date(2026, 11, 14, 1, 2, 3, 100, time.UTC)
+	s.Scan(context.Background(), ScanOptions{From: from, To: from.Add(50)}, func(ev *event.Event) error { n++; return nil })
+	if n != 50 { // rows 100..149; the firewall row (ns 0) is outside
+		t.Fatalf("window scan got %d", n)
+	}
+}
+
+func TestAbortLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	w := s.NewEventWriter("part-x")
+	w.Write(sampleEvent(1))
+	w.Abort()
+	var files []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if info != nil && !info.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 0 {
+		t.Fatalf("left behind: %v", files)
+	}
+}
+
+func TestFindingsRoundTrip(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	fs := []event.Finding{{ID: "f1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), RuleID: "r", Severity: "high",
+		Tags: []string{"attack.t1087"}, Details: ordereddict.NewDict().Set("n", int64(3)),
+		Refs: []event.Ref{{Evidence: "a.evtx", Offset: 5}}, IncidentID: "INC-1"}}
+	inc := []event.Incident{{ID: "INC-1", Findings: []string{"f1"}}}
+	if err := s.WriteFindings(fs, inc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Findings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "f1" || got[0].Refs[0].Offset != 5 || got[0].Tags[0] != "attack.t1087" || !got[0].Time.Equal(fs[0].Time) {
+		t.Fatalf("got %+v", got)
+	}
+	gi, _ := s.Incidents()
+	if len(gi) != 1 || gi[0].Findings[0] != "f1" {
+		t.Fatalf("incidents %+v", gi)
+	}
+	// A second hunt replaces, not appends.
+	if err := s.WriteFindings(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Findings(); len(got) != 0 {
+		t.Fatalf("not replaced: %d", len(got))
+	}
+}
+
+func TestManifestRecordPersists(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	if err := s.Record(FileEntry{Path: "b", SHA256: "x", Status: StatusSkipped}); err != nil {
+		t.Fatal(err)
+	}
+	s.Record(FileEntry{Path: "a", SHA256: "y", Status: StatusIngested, Records: 4})
+	s.Record(FileEntry{Path: "b", SHA256: "x", Status: StatusSkipped, Notes: []string{"again"}})
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s2.Manifest()
+	if len(m.Files) != 2 || m.Files[0].Path != "a" || m.Files[1].Notes[0] != "again" || m.TotalRecords() != 4 {
+		t.Fatalf("manifest %+v", m)
+	}
+}
