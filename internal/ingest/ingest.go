@@ -1,0 +1,484 @@
+// Package ingest drives the parsers: it walks the evidence (folders, zip
+// archives read in place, gzip files), hashes each file, detects its
+// format from content, runs the parser, and writes the events into the
+// store, one part file per evidence file, committed by rename.
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+// Options configure one ingest run.
+type Options struct {
+	Store   *store.Store
+	Paths   []string
+	Config  *caseconf.Config // nil: defaults
+	Workers int              // 0: all cores
+	// Parsers replaces the built-in list (tests); nil uses Parsers().
+	Parsers []input.Parser
+	// Extra parsers (e.g. --formats definitions) tried besides the list.
+	Extra []input.Parser
+	// Progress, if set, is told about bytes done (for a progress bar).
+	Progress func(done, total int64, events int64)
+	// Log receives one line per noteworthy file outcome.
+	Log func(msg string)
+}
+
+// Summary is the outcome of a run.
+type Summary struct {
+	Files      int
+	Ingested   int
+	Unchanged  int // already in the store (same content, same path)
+	Duplicates int // same content as another file
+	Skipped    int // no known format
+	Failed     int
+	Events     int64
+	SkipCount  int64 // records or lines skipped inside files
+	Bytes      int64
+	Elapsed    time.Duration
+}
+
+// String is the one-line summary printed at the end of a run.
+func (s Summary) String() string {
+	mbps := 0.0
+	if s.Elapsed > 0 {
+		mbps = float64(s.Bytes) / 1e6 / s.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("%d files: %d ingested, %d unchanged, %d duplicate, %d unknown format, %d failed; %d events (%d records skipped) in %.1fs (%.1f MB/s)",
+		s.Files, s.Ingested, s.Unchanged, s.Duplicates, s.Skipped, s.Failed, s.Events, s.SkipCount, s.Elapsed.Seconds(), mbps)
+}
+
+// Run ingests opts.Paths into opts.Store. Problems with single files are
+// recorded in the manifest and logged; the run goes on with the other
+// files. The returned error is for problems with the run itself.
+func Run(ctx context.Context, opts Options) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	parsers := opts.Parsers
+	if parsers == nil {
+		var err error
+		if parsers, err = Parsers(); err != nil {
+			return sum, err
+		}
+	}
+	parsers = append(append([]input.Parser(nil), parsers...), opts.Extra...)
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			opts.Log(fmt.Sprintf(format, args...))
+		}
+	}
+	if err := opts.Store.CleanTemp(); err != nil {
+		return sum, err
+	}
+	items, err := walk(opts.Paths)
+	if err != nil {
+		return sum, err
+	}
+	sum.Files = len(items)
+	var total int64
+	for _, it := range items {
+		total += it.size
+	}
+	var done, events atomic.Int64
+	progress := func() {
+		if opts.Progress != nil {
+			opts.Progress(done.Load(), total, events.Load())
+		}
+	}
+
+	// Phase 1: hash every file (in parallel). The hashes decide, in the
+	// deterministic walk order, what is already in the store and which
+	// files repeat another's content.
+	hashes := make([]hashed, len(items))
+	parallel(ctx, workers, len(items), func(i int) {
+		if items[i].problem == "" {
+			hashes[i].sum, hashes[i].head, hashes[i].err = hashAndHead(items[i].open)
+		}
+	})
+	var todo []int
+	firstOf := map[string]string{}
+	for i, it := range items {
+		h := hashes[i]
+		var res result
+		switch {
+		case it.problem != "":
+			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, it.problem)
+		case h.err != nil:
+			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, h.err.Error())
+		default:
+			if prev, ok := opts.Store.Lookup(h.sum); ok && prev.Path == it.evPath {
+				res = result{status: "unchanged"}
+			} else if ok {
+				res = recordDuplicate(opts.Store, it, h.sum, prev.Path, prev.Format)
+			} else if first, ok := firstOf[h.sum]; ok {
+				res = recordDuplicate(opts.Store, it, h.sum, first, "")
+			} else {
+				firstOf[h.sum] = it.evPath
+				todo = append(todo, i)
+				continue
+			}
+		}
+		done.Add(it.size)
+		sum.add(res)
+		if res.msg != "" {
+			logf("%s", res.msg)
+		}
+		if res.fatal != nil {
+			sum.Elapsed = time.Since(start)
+			return sum, res.fatal
+		}
+	}
+
+	// Phase 2: parse. Files run in parallel; a big EVTX file also decodes
+	// its chunks in parallel, so a single file still uses every core.
+	var mu sync.Mutex
+	var runErr error
+	parallel(ctx, workers, len(todo), func(k int) {
+		i := todo[k]
+		mu.Lock()
+		stop := runErr != nil
+		mu.Unlock()
+		if stop {
+			return
+		}
+		res := ingestOne(ctx, opts.Store, cfg, parsers, items[i], hashes[i], workers, &done, &events, progress)
+		mu.Lock()
+		sum.add(res)
+		if res.fatal != nil && runErr == nil {
+			runErr = res.fatal
+		}
+		mu.Unlock()
+		if res.msg != "" {
+			logf("%s", res.msg)
+		}
+	})
+	sum.Elapsed = time.Since(start)
+	if runErr != nil {
+		return sum, runErr
+	}
+	return sum, ctx.Err()
+}
+
+type hashed struct {
+	sum  string
+	head []byte
+	err  error
+}
+
+// parallel runs fn(0..n-1) on up to workers goroutines, in index order of
+// start; it stops handing out work when ctx is done.
+func parallel(ctx context.Context, workers, n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Summary) add(res result) {
+	switch res.status {
+	case store.StatusIngested:
+		s.Ingested++
+	case "unchanged":
+		s.Unchanged++
+	case store.StatusDuplicate:
+		s.Duplicates++
+	case store.StatusSkipped:
+		s.Skipped++
+	case store.StatusFailed:
+		s.Failed++
+	}
+	s.Events += res.records
+	s.SkipCount += res.skipped
+	s.Bytes += res.bytes
+}
+
+func recordFailed(st *store.Store, entry store.FileEntry, msg string) result {
+	entry.Status = store.StatusFailed
+	entry.Errors = append(entry.Errors, msg)
+	if err := st.Record(entry); err != nil {
+		return result{status: store.StatusFailed, fatal: err}
+	}
+	return result{status: store.StatusFailed, msg: entry.Path + ": " + msg}
+}
+
+func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: sum, Status: store.StatusDuplicate, DuplicateOf: of, Format: format}
+	if err := st.Record(entry); err != nil {
+		return result{fatal: err}
+	}
+	return result{status: store.StatusDuplicate, msg: fmt.Sprintf("%s: same content as %s, not ingested again", it.evPath, of)}
+}
+
+type result struct {
+	status  string
+	records int64
+	skipped int64
+	bytes   int64
+	msg     string
+	fatal   error // the run cannot go on (store write failure, cancel)
+}
+
+// countingReader counts bytes for the progress bar.
+type countingReader struct {
+	r    io.Reader
+	n    *atomic.Int64
+	tick func()
+	acc  int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	c.acc += int64(n)
+	if c.acc > 4<<20 {
+		c.acc = 0
+		c.tick()
+	}
+	return n, err
+}
+
+func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
+	sum, head := h.sum, h.head
+	fail := func(msg string) result { return recordFailed(st, entry, msg) }
+	var err error
+	open := it.open
+	in := &input.Input{Path: it.evPath, Size: it.size, Raw: head, Config: cfg, Workers: workers}
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		// gzip-compressed logs are read in place, decompressed on the fly.
+		open = gunzipOpener(it.open)
+		in.Size = -1
+		if in.Raw, err = readHead(open); err != nil {
+			return fail("gzip: " + err.Error())
+		}
+		entry.Notes = append(entry.Notes, "gzip-compressed; read decompressed")
+	}
+	in.Text = textio.Decode(in.Raw)
+	in.Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{&countingReader{r: rc, n: done, tick: tick}, rc}, nil
+	}
+
+	p, note := detect(parsers, in)
+	if note != "" {
+		entry.Notes = append(entry.Notes, note)
+	}
+	if p == nil {
+		done.Add(it.size)
+		entry.Status = store.StatusSkipped
+		entry.Notes = append(entry.Notes, "no known format")
+		if err := st.Record(entry); err != nil {
+			return result{fatal: err}
+		}
+		return result{status: store.StatusSkipped}
+	}
+	entry.Format = p.Name()
+
+	w := st.NewEventWriter("part-" + sum[:16])
+	var stats input.Stats
+	var writeErr error
+	sources := map[string]bool{}
+	emit := func(ev *event.Event) error {
+		if err := w.Write(ev); err != nil {
+			writeErr = err
+			return err
+		}
+		sources[ev.Source] = true
+		events.Add(1)
+		for _, d := range derivers {
+			if dev, ok := d(ev); ok {
+				if err := w.Write(dev); err != nil {
+					writeErr = err
+					return err
+				}
+				sources[dev.Source] = true
+				events.Add(1)
+			}
+		}
+		return nil
+	}
+	perr := safeParse(ctx, p, in, emit, &stats)
+	if ctx.Err() != nil {
+		w.Abort()
+		return result{fatal: ctx.Err()}
+	}
+	if writeErr != nil {
+		w.Abort()
+		return result{status: store.StatusFailed, fatal: fmt.Errorf("writing events of %s: %w", it.evPath, writeErr)}
+	}
+	rows := w.Rows()
+	parts, err := w.Commit()
+	if err != nil {
+		return result{fatal: fmt.Errorf("committing events of %s: %w", it.evPath, err)}
+	}
+	entry.Status = store.StatusIngested
+	entry.Parts = parts
+	for _, n := range rows {
+		entry.Records += n
+	}
+	entry.Skipped = stats.Skipped
+	entry.SkipReasons = stats.Reasons
+	entry.TimeZone = stats.TimeZone
+	entry.Notes = append(entry.Notes, stats.Notes...)
+	entry.Errors = append(entry.Errors, stats.Errors...)
+	var srcs []string
+	for s := range sources {
+		srcs = append(srcs, s)
+	}
+	sort.Strings(srcs)
+	if len(srcs) > 0 {
+		entry.Source = srcs[0]
+		for _, s := range srcs[1:] {
+			entry.Source += "," + s
+		}
+	}
+	if !stats.First.IsZero() {
+		f, l := stats.First.UTC(), stats.Last.UTC()
+		entry.First, entry.Last = &f, &l
+	}
+	msg := ""
+	if perr != nil {
+		entry.Errors = append(entry.Errors, perr.Error())
+		msg = fmt.Sprintf("%s: %v (%d events kept)", it.evPath, perr, entry.Records)
+	} else if stats.Skipped > 0 {
+		msg = fmt.Sprintf("%s: %d records skipped (%s)", it.evPath, stats.Skipped, stats.ReasonList())
+	}
+	if err := st.Record(entry); err != nil {
+		return result{fatal: err}
+	}
+	var nbytes int64 = it.size
+	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: nbytes, msg: msg}
+}
+
+// safeParse runs a parser, turning a panic into an error so that one bad
+// file never ends the run.
+func safeParse(ctx context.Context, p input.Parser, in *input.Input, emit func(*event.Event) error, st *input.Stats) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parser %s panicked: %v", p.Name(), r)
+		}
+	}()
+	return p.Parse(ctx, in, emit, st)
+}
+
+// detect asks every parser and takes the most confident; ties between
+// different parsers are reported in the manifest, not guessed silently.
+func detect(parsers []input.Parser, in *input.Input) (input.Parser, string) {
+	var best input.Parser
+	bestScore := 0
+	var tied []string
+	for _, p := range parsers {
+		s := safeDetect(p, in)
+		switch {
+		case s > bestScore:
+			best, bestScore, tied = p, s, nil
+		case s == bestScore && s > 0:
+			tied = append(tied, p.Name())
+		}
+	}
+	if best != nil && len(tied) > 0 {
+		return best, fmt.Sprintf("ambiguous format: %s and %v matched equally (confidence %d); used %s", best.Name(), tied, bestScore, best.Name())
+	}
+	return best, ""
+}
+
+func safeDetect(p input.Parser, in *input.Input) (score int) {
+	defer func() {
+		if recover() != nil {
+			score = 0
+		}
+	}()
+	return p.Detect(in)
+}
+
+func hashAndHead(open func() (io.ReadCloser, error)) (string, []byte, error) {
+	rc, err := open()
+	if err != nil {
+		return "", nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	var head bytes.Buffer
+	if _, err := io.CopyN(io.MultiWriter(h, &head), rc, input.HeadSize); err != nil && !errors.Is(err, io.EOF) {
+		return "", nil, err
+	}
+	if _, err := io.Copy(h, rc); err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), head.Bytes(), nil
+}
+
+func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
+	rc, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, input.HeadSize))
+	if err != nil && len(b) == 0 {
+		return nil, err
+	}
+	return b, nil
+}
+
+func gunzipOpener(open func() (io.ReadCloser, error)) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		zr, err := gzip.NewReader(rc)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, rc}, nil
+	}
+}
