@@ -2,11 +2,105 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"os"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/timeline"
 )
 
-// runTimeline is not built yet.
 func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("timeline: not implemented yet")
+	fs := newFlagSet("timeline", stderr)
+	storeDir := fs.String("store", defaultStore, "store directory")
+	caseFile := fs.String("case", "", "case config (for the local-time column)")
+	format := fs.String("format", "csv", "csv | jsonl | timesketch | parquet")
+	from := fs.String("from", "", "start time (RFC 3339 or YYYY-MM-DD in the case zone)")
+	to := fs.String("to", "", "end time, exclusive")
+	host := fs.String("host", "", "only this host")
+	user := fs.String("user", "", "only events/findings whose user contains this")
+	minSev := fs.String("min-severity", "", "drop findings below this severity (info|low|medium|high|critical)")
+	findingsOnly := fs.Bool("findings-only", false, "findings only, no events")
+	out := fs.String("o", "", "output file (default stdout)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [-o FILE]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *minSev != "" && event.Rank(*minSev) < 0 {
+		return &usageError{fmt.Sprintf("--min-severity %q: want one of %v", *minSev, event.Severities)}
+	}
+	cfg, err := loadCase(*caseFile)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenExisting(*storeDir)
+	if err != nil {
+		return err
+	}
+	opts := timeline.Options{Host: *host, User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
+	if opts.From, err = parseWhen(*from, cfg.Location()); err != nil {
+		return &usageError{"--from: " + err.Error()}
+	}
+	if opts.To, err = parseWhen(*to, cfg.Location()); err != nil {
+		return &usageError{"--to: " + err.Error()}
+	}
+	w := stdout
+	var f *os.File
+	if *out != "" {
+		if f, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	var sink timeline.Sink
+	switch *format {
+	case "csv":
+		sink = timeline.NewCSV(w, cfg.Location())
+	case "jsonl":
+		sink = timeline.NewJSONL(w, cfg.Location(), false)
+	case "timesketch":
+		sink = timeline.NewJSONL(w, cfg.Location(), true)
+	case "parquet":
+		if *out == "" {
+			return &usageError{"--format parquet needs -o FILE"}
+		}
+		sink = timeline.NewParquet(w, cfg.Location())
+	default:
+		return &usageError{fmt.Sprintf("--format %q: want csv, jsonl, timesketch or parquet", *format)}
+	}
+	n, err := timeline.Export(ctx, st, opts, sink)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "timeline: %d entries\n", n)
+	return nil
+}
+
+// parseWhen reads RFC 3339 or a date (midnight in loc).
+func parseWhen(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want RFC 3339, YYYY-MM-DDTHH:MM or YYYY-MM-DD", s)
+	}
+	return t.UTC(), nil
 }

@@ -1,0 +1,280 @@
+package timeline
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Columns are the flat timeline columns, Timesketch's three first.
+var Columns = []string{
+	"datetime", "timestamp_desc", "message", "time_local", "kind", "source", "format", "host",
+	"channel", "provider", "event_id", "record_id", "user", "user_domain", "subject_user", "logon_type",
+	"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "action", "bytes_out", "bytes_in",
+	"process", "parent_process", "command_line", "session_id", "operator",
+	"severity", "rule_id", "title", "analyzer", "incident_id", "evidence", "offset", "details",
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Message renders a one-line human description of an event.
+func Message(ev *event.Event) string {
+	var b strings.Builder
+	if ev.Channel != "" {
+		fmt.Fprintf(&b, "[%s %d] ", ev.Channel, ev.EventID)
+	} else {
+		fmt.Fprintf(&b, "[%s] ", ev.Format)
+	}
+	add := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s=%s ", k, v)
+		}
+	}
+	add("host", ev.Host)
+	add("action", ev.Action)
+	add("user", ev.User)
+	add("by", ev.SubjectUser)
+	if ev.LogonType != 0 {
+		add("logon_type", strconv.Itoa(int(ev.LogonType)))
+	}
+	add("operator", ev.Operator)
+	add("session", ev.SessionID)
+	if ev.SrcIP != "" {
+		add("src", joinHostPort(ev.SrcIP, ev.SrcPort))
+	}
+	if ev.DstIP != "" {
+		add("dst", joinHostPort(ev.DstIP, ev.DstPort))
+	}
+	add("proto", ev.Protocol)
+	if ev.BytesOut != 0 || ev.BytesIn != 0 {
+		add("bytes_out", strconv.FormatInt(ev.BytesOut, 10))
+		add("bytes_in", strconv.FormatInt(ev.BytesIn, 10))
+	}
+	add("process", ev.Process)
+	add("cmd", ev.CommandLine)
+	if ev.ScriptText != "" {
+		add("script", clip(ev.ScriptText, 300))
+	}
+	if ev.Message != "" {
+		add("msg", clip(ev.Message, 300))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func joinHostPort(ip string, port int32) string {
+	if port == 0 {
+		return ip
+	}
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]:" + strconv.Itoa(int(port))
+	}
+	return ip + ":" + strconv.Itoa(int(port))
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Record flattens an entry into Columns order.
+func Record(e *Entry, loc *time.Location) []string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	r := make([]string, len(Columns))
+	r[0] = e.Time.UTC().Format(time.RFC3339Nano)
+	r[3] = e.Time.In(loc).Format("2006-01-02T15:04:05.000-07:00 MST")
+	if ev := e.Event; ev != nil {
+		fields, _ := event.MarshalFields(ev.Fields)
+		lt := ""
+		if ev.LogonType != 0 {
+			lt = strconv.Itoa(int(ev.LogonType))
+		}
+		port := func(p int32) string { return itoa(int64(p)) }
+		copy(r[1:], []string{"Event Recorded", Message(ev)})
+		copy(r[4:], []string{"event", ev.Source, ev.Format, ev.Host, ev.Channel, ev.Provider,
+			itoa(int64(ev.EventID)), itoa(ev.RecordID), ev.User, ev.UserDomain, ev.SubjectUser, lt,
+			ev.SrcIP, port(ev.SrcPort), ev.DstIP, port(ev.DstPort), ev.Protocol, ev.Action,
+			itoa(ev.BytesOut), itoa(ev.BytesIn), ev.Process, ev.ParentProcess, ev.CommandLine, ev.SessionID, ev.Operator,
+			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields)})
+		return r
+	}
+	f := e.Finding
+	refs := ""
+	if len(f.Refs) > 0 {
+		refs = fmt.Sprintf("%s@%d", f.Refs[0].Evidence, f.Refs[0].Offset)
+		if len(f.Refs) > 1 {
+			refs += fmt.Sprintf(" (+%d more)", len(f.Refs)-1)
+		}
+	}
+	msg := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity), f.Title, f.Summary)
+	if f.Reason != "" {
+		msg += " — " + f.Reason
+	}
+	copy(r[1:], []string{"Finding", msg})
+	r[4] = "finding"
+	r[7] = f.Host
+	r[12] = f.User
+	r[27] = f.SessionID
+	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason})
+	return r
+}
+
+// SafeCell neutralises a cell a spreadsheet would run as a formula
+// (=, +, -, @, tab, CR at the start) by prefixing a single quote, as
+// OWASP's CSV-injection guidance recommends.
+func SafeCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// CSVSink writes CSV with a header row; every cell is formula-safe.
+type CSVSink struct {
+	w   *csv.Writer
+	loc *time.Location
+	hdr bool
+}
+
+// NewCSV returns a CSV sink.
+func NewCSV(w io.Writer, loc *time.Location) *CSVSink { return &CSVSink{w: csv.NewWriter(w), loc: loc} }
+
+// Write implements Sink.
+func (s *CSVSink) Write(e *Entry) error {
+	if !s.hdr {
+		s.hdr = true
+		if err := s.w.Write(Columns); err != nil {
+			return err
+		}
+	}
+	r := Record(e, s.loc)
+	for i := range r {
+		r[i] = SafeCell(r[i])
+	}
+	return s.w.Write(r)
+}
+
+// Close implements Sink.
+func (s *CSVSink) Close() error {
+	if !s.hdr {
+		s.hdr = true
+		s.w.Write(Columns)
+	}
+	s.w.Flush()
+	return s.w.Error()
+}
+
+// JSONLSink writes one JSON object per line with the Columns as keys
+// (empty values omitted); with Timesketch set it adds the microsecond
+// "timestamp" Timesketch's importer reads.
+type JSONLSink struct {
+	w          *bufio.Writer
+	loc        *time.Location
+	timesketch bool
+}
+
+// NewJSONL returns a JSONL sink; timesketch selects Timesketch's flavour.
+func NewJSONL(w io.Writer, loc *time.Location, timesketch bool) *JSONLSink {
+	return &JSONLSink{w: bufio.NewWriter(w), loc: loc, timesketch: timesketch}
+}
+
+// Write implements Sink.
+func (s *JSONLSink) Write(e *Entry) error {
+	r := Record(e, s.loc)
+	var b strings.Builder
+	b.WriteByte('{')
+	first := true
+	put := func(k string, v []byte) {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	for i, c := range Columns {
+		if r[i] == "" {
+			continue
+		}
+		if c == "details" && e.Event != nil && s.timesketch {
+			continue // Timesketch shows flat attributes better
+		}
+		if c == "details" && e.Event != nil {
+			put("fields", []byte(r[i]))
+			continue
+		}
+		v, _ := json.Marshal(r[i])
+		put(c, v)
+	}
+	if s.timesketch {
+		put("timestamp", []byte(strconv.FormatInt(e.Time.UnixMicro(), 10)))
+		if e.Event != nil && e.Event.Fields != nil {
+			for _, it := range e.Event.Fields.Items() {
+				v, _ := json.Marshal(fmt.Sprint(it.Value))
+				put("raw_"+it.Key, v)
+			}
+		}
+	}
+	b.WriteString("}\n")
+	_, err := s.w.WriteString(b.String())
+	return err
+}
+
+// Close implements Sink.
+func (s *JSONLSink) Close() error { return s.w.Flush() }
+
+// ParquetSink writes the timeline as Parquet with one string column per
+// timeline column plus a typed time.
+type ParquetSink struct {
+	pw  *parquet.Writer
+	loc *time.Location
+}
+
+// NewParquet returns a Parquet sink.
+func NewParquet(w io.Writer, loc *time.Location) *ParquetSink {
+	group := parquet.Group{"time": parquet.Timestamp(parquet.Nanosecond)}
+	for _, c := range Columns {
+		group[c] = parquet.String()
+	}
+	sch := parquet.NewSchema("timeline", group)
+	pw := parquet.NewWriter(w, sch, parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}))
+	return &ParquetSink{pw: pw, loc: loc}
+}
+
+// Write implements Sink.
+func (s *ParquetSink) Write(e *Entry) error {
+	r := Record(e, s.loc)
+	m := map[string]any{"time": e.Time.UTC()}
+	for i, c := range Columns {
+		m[c] = r[i]
+	}
+	return s.pw.Write(m)
+}
+
+// Close implements Sink.
+func (s *ParquetSink) Close() error { return s.pw.Close() }

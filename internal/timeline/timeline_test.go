@@ -1,0 +1,131 @@
+package timeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+var berlin, _ = time.LoadLocation("Europe/Berlin")
+
+func testStore(t *testing.T) *store.Store {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := st.NewEventWriter("part-1")
+	base := time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC) // DST starts in Berlin at 01:00 UTC
+	evs := []event.Event{
+		{Time: base.Add(2 * time.Hour), Source: "evtx", Format: "evtx", Host: "DC01", Channel: "Security", EventID: 4624, User: "alice", Evidence: "e/Security.evtx", Offset: 2,
+			Fields: ordereddict.NewDict().Set("TargetUserName", "=HYPERLINK(\"http://evil\",\"x\")")},
+		{Time: base, Source: "evtx", Format: "evtx", Host: "DC01", Channel: "Security", EventID: 4625, User: "@bob", Evidence: "e/Security.evtx", Offset: 1},
+		{Time: base.Add(time.Hour), Source: "firewall", Format: "fortigate", Host: "FW01", SrcIP: "10.0.0.5", DstIP: "8.8.8.8", DstPort: 53, Evidence: "e/fw.log", Offset: 9,
+			Message: "-cmd|' /C calc'!A0"},
+	}
+	for i := range evs {
+		if err := w.Write(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	err = st.WriteFindings([]event.Finding{{ID: "F1", Time: base.Add(2 * time.Hour), Severity: "high", Title: "Provider logon", Host: "DC01", User: "alice",
+		Summary: "+SUM(1)", Refs: []event.Ref{{Evidence: "e/Security.evtx", Offset: 2}}}, {ID: "F2", Time: base, Severity: "low", Title: "low one"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestCSVOrderAndFormulaSafety(t *testing.T) {
+	st := testStore(t)
+	var buf bytes.Buffer
+	n, err := Export(context.Background(), st, Options{Loc: berlin}, NewCSV(&buf, berlin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Fatalf("entries %d", n)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0][:3], ",") != "message,datetime,timestamp_desc" && strings.Join(rows[0][:3], ",") != "datetime,timestamp_desc,message" {
+		t.Fatalf("header %v", rows[0][:3])
+	}
+	// Order: 4625 @00:30, finding F2 @00:30, fortigate @01:30, 4624 @02:30, F1 @02:30.
+	var got []string
+	for _, r := range rows[1:] {
+		got = append(got, r[4]+":"+r[10]+r[30])
+	}
+	if want := "event:4625,finding:,event:,event:4624,finding:"; strings.Join(got, ",") != want {
+		t.Fatalf("order %s, want %s", strings.Join(got, ","), want)
+	}
+	// DST: 00:30 UTC is 01:30 CET (+01:00); 02:30 UTC is 04:30 CEST (+02:00).
+	if !strings.HasPrefix(rows[1][3], "2026-03-29T01:30:00.000+01:00") || !strings.HasPrefix(rows[4][3], "2026-03-29T04:30:00.000+02:00") {
+		t.Fatalf("local times %q %q", rows[1][3], rows[4][3])
+	}
+	for _, r := range rows[1:] {
+		for i, c := range r {
+			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				t.Fatalf("formula cell in column %s: %q", Columns[i], c)
+			}
+		}
+	}
+	if rows[1][12] != "'@bob" {
+		t.Fatalf("user cell %q", rows[1][12])
+	}
+}
+
+func TestFiltersAndJSONL(t *testing.T) {
+	st := testStore(t)
+	var buf bytes.Buffer
+	_, err := Export(context.Background(), st, Options{Host: "dc01", MinSeverity: "high"}, NewJSONL(&buf, time.UTC, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 { // two DC01 events + F1 (F2 is low and has no host)
+		t.Fatalf("lines %d: %s", len(lines), buf.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"message", "datetime", "timestamp_desc", "timestamp"} {
+		if _, ok := m[k]; !ok {
+			t.Fatalf("timesketch key %s missing: %v", k, m)
+		}
+	}
+	if m["severity"] != "high" {
+		t.Fatalf("last line %v", m)
+	}
+}
+
+func TestParquetSink(t *testing.T) {
+	st := testStore(t)
+	var buf bytes.Buffer
+	n, err := Export(context.Background(), st, Options{}, NewParquet(&buf, berlin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(f.NumRows()) != n {
+		t.Fatalf("rows %d want %d", f.NumRows(), n)
+	}
+}
