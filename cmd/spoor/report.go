@@ -2,11 +2,72 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/report"
+	"github.com/spoor-dfir/spoor/internal/store"
 )
 
-// runReport is not built yet.
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("report: not implemented yet")
+	fs := newFlagSet("report", stderr)
+	storeDir := fs.String("store", defaultStore, "store directory")
+	caseFile := fs.String("case", "", "case config (case.yaml)")
+	out := fs.String("o", "", "output file: .html or .md (default: STORE/report.html)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spoor report [--store DIR] [--case FILE] [-o FILE.html|FILE.md]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadCase(*caseFile)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenExisting(*storeDir)
+	if err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = filepath.Join(*storeDir, "report.html")
+	}
+	if err := writeReport(ctx, st, cfg, path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "report: %s\n", path)
+	return nil
+}
+
+// writeReport renders the report to path (HTML or Markdown by extension),
+// through a temporary file so a reader never sees half a report.
+func writeReport(ctx context.Context, st *store.Store, cfg *caseconf.Config, path string) error {
+	d, err := report.Build(ctx, st, cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".md", ".markdown":
+		err = report.Markdown(f, d)
+	default:
+		err = report.HTML(f, d)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
