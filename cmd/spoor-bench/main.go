@@ -1,0 +1,190 @@
+// Command spoor-bench measures spoor end to end on a large corpus: it
+// builds spoor, generates (or reuses) an EVTX corpus with `spoor simulate
+// --size`, then times `spoor ingest` and `spoor hunt` over fresh stores and
+// prints MB/s, events/s and peak RSS (median of --runs), and, where
+// libevtx's evtxexport is installed, the same corpus through evtxexport
+// for a side-by-side ratio.
+//
+//	go run ./cmd/spoor-bench --size 1GiB --runs 3
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type measure struct {
+	wall   time.Duration
+	maxRSS int64 // bytes
+}
+
+func main() {
+	size := flag.String("size", "1GiB", "corpus size for spoor simulate --size")
+	corpus := flag.String("corpus", "", "existing corpus folder (skips generation); default: a fresh one in --work")
+	work := flag.String("work", filepath.Join(os.TempDir(), "spoor-bench"), "work folder (corpus, stores, binary)")
+	runs := flag.Int("runs", 3, "runs per measurement (median reported)")
+	workers := flag.Int("workers", 0, "spoor --workers (0: all cores)")
+	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
+	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
+	flag.Parse()
+	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt); err != nil {
+		fmt.Fprintln(os.Stderr, "spoor-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(size, corpus, work string, runs, workers int, withExport, hunt bool) error {
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	bin := filepath.Join(work, "spoor")
+	fmt.Println("building spoor …")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/spoor").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if corpus == "" {
+		corpus = filepath.Join(work, "corpus-"+size)
+		if _, err := os.Stat(corpus); err != nil {
+			fmt.Printf("generating %s corpus in %s …\n", size, corpus)
+			m, err := timed(bin, "simulate", "--out", corpus, "--size", size)
+			if err != nil {
+				return err
+			}
+			b, _ := evtxBytes(corpus)
+			fmt.Printf("simulate: %.1f s, %.1f MB/s written\n", m.wall.Seconds(), float64(b)/1e6/m.wall.Seconds())
+		}
+	}
+	evBytes, files := evtxBytes(corpus)
+	fmt.Printf("corpus: %d EVTX files, %.1f MB\n", len(files), float64(evBytes)/1e6)
+
+	var ingests, hunts []measure
+	var events int64
+	for i := 0; i < runs; i++ {
+		st := filepath.Join(work, fmt.Sprintf("store-%d", i))
+		os.RemoveAll(st)
+		args := []string{"ingest", "--store", st}
+		if workers > 0 {
+			args = append(args, "--workers", fmt.Sprint(workers))
+		}
+		m, err := timed(bin, append(args, corpus)...)
+		if err != nil {
+			return err
+		}
+		ingests = append(ingests, m)
+		events = manifestEvents(st)
+		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
+		if hunt {
+			h, err := timed(bin, "hunt", "--store", st)
+			if err != nil {
+				return err
+			}
+			hunts = append(hunts, h)
+			fmt.Printf("hunt run %d: %.2f s, %.0f events/s, peak RSS %d MiB\n", i+1, h.wall.Seconds(), float64(events)/h.wall.Seconds(), h.maxRSS>>20)
+		}
+		if i < runs-1 {
+			os.RemoveAll(st)
+		}
+	}
+	mi := median(ingests)
+	fmt.Printf("\nINGEST median of %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
+		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
+	if hunt && len(hunts) > 0 {
+		mh := median(hunts)
+		fmt.Printf("HUNT   median of %d: %.2f s, %.0f events/s (%.1f× ingest), peak RSS %d MiB\n", runs, mh.wall.Seconds(),
+			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), maxRSS(hunts)>>20)
+	}
+	if withExport {
+		if path, err := exec.LookPath("evtxexport"); err == nil {
+			start := time.Now()
+			for _, f := range files {
+				cmd := exec.Command(path, "-f", "xml", f)
+				cmd.Stdout = io.Discard
+				if err := cmd.Run(); err != nil {
+					fmt.Printf("evtxexport %s: %v\n", f, err)
+				}
+			}
+			el := time.Since(start)
+			fmt.Printf("EVTXEXPORT (one process per file, sequential): %.2f s, %.1f MB/s; spoor is %.1f× faster\n",
+				el.Seconds(), float64(evBytes)/1e6/el.Seconds(), el.Seconds()/mi.wall.Seconds())
+		} else {
+			fmt.Println("evtxexport not installed (apt-get install libevtx-utils): no side-by-side ratio")
+		}
+	}
+	return nil
+}
+
+func timed(bin string, args ...string) (measure, error) {
+	cmd := exec.Command(bin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
+	start := time.Now()
+	err := cmd.Run()
+	m := measure{wall: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024
+	}
+	if err != nil {
+		return m, fmt.Errorf("spoor %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return m, nil
+}
+
+func evtxBytes(dir string) (int64, []string) {
+	var n int64
+	var files []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".evtx") {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return n, files
+}
+
+func manifestEvents(store string) int64 {
+	b, err := os.ReadFile(filepath.Join(store, "manifest.json"))
+	if err != nil {
+		return 0
+	}
+	var m struct {
+		Files []struct {
+			Records int64 `json:"records"`
+		} `json:"files"`
+	}
+	json.Unmarshal(b, &m)
+	var n int64
+	for _, f := range m.Files {
+		n += f.Records
+	}
+	return n
+}
+
+func median(ms []measure) measure {
+	s := append([]measure(nil), ms...)
+	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
+	return s[len(s)/2]
+}
+
+func maxRSS(ms []measure) int64 {
+	var m int64
+	for _, x := range ms {
+		m = max(m, x.maxRSS)
+	}
+	return m
+}
