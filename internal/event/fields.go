@@ -1,10 +1,10 @@
 package event
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 )
@@ -33,52 +33,219 @@ func toString(v any) string {
 
 // MarshalFields writes an ordered dict as a JSON object with keys in their
 // original order. A nil dict is "{}". The store keeps fields in this form,
-// so DuckDB and friends can read them with their JSON functions.
+// so DuckDB and friends can read them with their JSON functions. Strings
+// (nearly all raw fields) take a fast path without reflection: this runs
+// once per stored event.
 func MarshalFields(d *ordereddict.Dict) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := appendFields(&buf, d); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return AppendFields(nil, d)
 }
 
-func appendFields(buf *bytes.Buffer, d *ordereddict.Dict) error {
-	buf.WriteByte('{')
+// AppendFields is MarshalFields appending to buf.
+func AppendFields(buf []byte, d *ordereddict.Dict) ([]byte, error) {
+	buf = append(buf, '{')
 	if d != nil {
 		for i, it := range d.Items() {
 			if i > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
-			k, _ := json.Marshal(it.Key)
-			buf.Write(k)
-			buf.WriteByte(':')
-			if sub, ok := it.Value.(*ordereddict.Dict); ok {
-				if err := appendFields(buf, sub); err != nil {
-					return err
-				}
-				continue
+			buf = appendJSONString(buf, it.Key)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = appendValue(buf, it.Value); err != nil {
+				return nil, err
 			}
-			v, err := json.Marshal(it.Value)
-			if err != nil {
-				return err
-			}
-			buf.Write(v)
 		}
 	}
-	buf.WriteByte('}')
-	return nil
+	return append(buf, '}'), nil
+}
+
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(buf, x), nil
+	case *ordereddict.Dict:
+		return AppendFields(buf, x)
+	case nil:
+		return append(buf, "null"...), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case []any:
+		buf = append(buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendValue(buf, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return append(buf, b...), nil
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString escapes s as encoding/json does (including <, >, & and
+// invalid UTF-8 replaced by U+FFFD), without reflection.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }
 
 // UnmarshalFields parses a JSON object into an ordered dict, keeping key
-// order. Numbers stay json.Number-free: they come back as float64 or int64
-// via ordereddict's own decoder.
+// order. Flat objects of strings (what the store holds for nearly every
+// event) take a fast path; anything else goes through ordereddict's own
+// decoder.
 func UnmarshalFields(b []byte) (*ordereddict.Dict, error) {
 	d := ordereddict.NewDict()
 	if len(b) == 0 {
 		return d, nil
 	}
+	if ok := parseFlat(b, d); ok {
+		return d, nil
+	}
+	d = ordereddict.NewDict()
 	if err := d.UnmarshalJSON(b); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// parseFlat parses {"k":"v",...} with string values only; it returns
+// false (leaving d in any state) for anything else.
+func parseFlat(b []byte, d *ordereddict.Dict) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipWS(b, i+1) == len(b)
+	}
+	for {
+		k, j, ok := parseString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		v, j, ok := parseString(b, i)
+		if !ok {
+			return false
+		}
+		d.Set(k, v)
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			return skipWS(b, i+1) == len(b)
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// parseString reads a JSON string at b[i]; escapes are handed to
+// strconv-compatible decoding via encoding/json only when present.
+func parseString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	j := i + 1
+	escaped := false
+	for j < len(b) {
+		c := b[j]
+		if c == '\\' {
+			escaped = true
+			j += 2
+			continue
+		}
+		if c == '"' {
+			break
+		}
+		if c < 0x20 {
+			return "", i, false
+		}
+		j++
+	}
+	if j >= len(b) {
+		return "", i, false
+	}
+	if !escaped {
+		s := b[i+1 : j]
+		if !utf8.Valid(s) {
+			return "", i, false
+		}
+		return string(s), j + 1, true
+	}
+	var s string
+	if err := json.Unmarshal(b[i:j+1], &s); err != nil {
+		return "", i, false
+	}
+	return s, j + 1, true
 }

@@ -1,0 +1,93 @@
+package event
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/Velocidex/ordereddict"
+)
+
+func TestFieldsRoundTripKeepsOrder(t *testing.T) {
+	d := ordereddict.NewDict().Set("Z", "last<>&\"\\\n\t\x01").Set("A", "ünï€😀").Set("M", "").
+		Set("Nested", ordereddict.NewDict().Set("b", "1").Set("a", "2"))
+	b, err := MarshalFields(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The output is valid JSON that encoding/json agrees with.
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if m["Z"] != "last<>&\"\\\n\t\x01" || m["A"] != "ünï€😀" {
+		t.Fatalf("values: %v", m)
+	}
+	back, err := UnmarshalFields(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Keys(), []string{"Z", "A", "M", "Nested"}) {
+		t.Fatalf("order: %v", back.Keys())
+	}
+	if v, _ := back.GetString("Z"); v != "last<>&\"\\\n\t\x01" {
+		t.Fatalf("Z = %q", v)
+	}
+}
+
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"plain", "<script>", "a\u2028b", "bad\xffutf8", "\x00\x1f", `q"b\`} {
+		got, _ := MarshalFields(ordereddict.NewDict().Set("k", s))
+		want, _ := json.Marshal(map[string]string{"k": s})
+		if string(got) != string(want) {
+			t.Errorf("%q: got %s want %s", s, got, want)
+		}
+	}
+}
+
+func FuzzFieldsRoundTrip(f *testing.F) {
+	f.Add("k", "v", "k2", "v2")
+	f.Add("", "\x00", "\"", "\\u0000")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		d := ordereddict.NewDict().Set(k1, v1).Set(k2, v2)
+		b, err := MarshalFields(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(b) {
+			t.Fatalf("invalid JSON %q", b)
+		}
+		back, err := UnmarshalFields(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(map[string]string{k1: v1})
+		var w map[string]string
+		json.Unmarshal(want, &w)
+		got, _ := back.GetString(k1)
+		if k1 != k2 && got != w[k1] {
+			t.Fatalf("%q: got %q want %q", k1, got, w[k1])
+		}
+	})
+}
+
+func FuzzUnmarshalFields(f *testing.F) {
+	f.Add([]byte(`{"a":"b"}`))
+	f.Add([]byte(`{"a":{"b":[1,2,null]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		UnmarshalFields(b) // must not panic
+	})
+}
+
+func BenchmarkMarshalFields(b *testing.B) {
+	d := ordereddict.NewDict()
+	for _, k := range []string{"SubjectUserSid", "SubjectUserName", "SubjectDomainName", "SubjectLogonId", "TargetUserSid", "TargetUserName", "TargetDomainName", "TargetLogonId", "LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName", "LogonGuid", "IpAddress", "IpPort"} {
+		d.Set(k, "S-1-5-21-1004336348-1177238915-682003330-512")
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for i := 0; i < b.N; i++ {
+		buf, _ = AppendFields(buf[:0], d)
+	}
+	b.SetBytes(int64(len(buf)))
+}
