@@ -1,0 +1,540 @@
+package binxml
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// BinXML tokens (low nibble; 0x40 is the "more/has attributes" flag).
+const (
+	tokEOF          = 0x00
+	tokOpenStart    = 0x01
+	tokCloseStart   = 0x02
+	tokCloseEmpty   = 0x03
+	tokEndElement   = 0x04
+	tokValue        = 0x05
+	tokAttribute    = 0x06
+	tokCDATA        = 0x07
+	tokCharRef      = 0x08
+	tokEntityRef    = 0x09
+	tokPITarget     = 0x0a
+	tokPIData       = 0x0b
+	tokTemplate     = 0x0c
+	tokNormalSubst  = 0x0d
+	tokOptionalSubs = 0x0e
+	tokFragment     = 0x0f
+)
+
+// node kinds of a parsed BinXML tree.
+const (
+	nElement  = iota + 1
+	nText     // literal text (value text, CDATA, resolved char/entity refs)
+	nSubst    // substitution slot: index sub, declared type typ
+	nTemplate // template instance: tmpl with values vals
+)
+
+// node is one piece of a parsed BinXML document. Templates are parsed into
+// node trees once per chunk; instances only carry their value array.
+type node struct {
+	kind     uint8
+	typ      uint8 // substitution value type
+	optional bool
+	sub      uint16
+	name     string // element name
+	text     string // nText
+	attrs    []attr
+	children []node
+	tmpl     *template // nTemplate
+	vals     []value   // nTemplate
+}
+
+type attr struct {
+	name  string
+	value []node
+}
+
+// value is one substitution value: its declared type and its bytes in
+// the chunk (never copied).
+type value struct {
+	typ  uint8
+	off  int // chunk offset of data
+	data []byte
+}
+
+// template is a compiled template definition.
+type template struct {
+	nodes []node
+	err   error
+}
+
+// errors with a short reason used for counting.
+var (
+	errTruncated = errors.New("binxml: truncated")
+	errBadToken  = errors.New("binxml: unexpected token")
+	errTooDeep   = errors.New("binxml: nesting too deep")
+	errBadName   = errors.New("binxml: bad name offset")
+	errBadTmpl   = errors.New("binxml: bad template")
+)
+
+// maxDepth bounds element and nested-BinXML recursion on hostile input.
+const maxDepth = 64
+
+// chunkCtx is the per-chunk state shared by all records of a chunk: the
+// chunk bytes, interned names and compiled templates.
+type chunkCtx struct {
+	data      []byte
+	names     map[uint32]string
+	templates map[uint32]*template
+	depth     int
+}
+
+func (c *chunkCtx) reset(data []byte) {
+	c.data = data
+	clear(c.names)
+	clear(c.templates)
+	c.depth = 0
+}
+
+// reader walks BinXML bytes of the chunk between pos and end.
+type reader struct {
+	c     *chunkCtx
+	pos   int
+	end   int
+	depID bool // open-start-element tokens carry a dependency id (u16)
+}
+
+func (r *reader) need(n int) error {
+	if n < 0 || r.pos+n > r.end || r.pos+n < r.pos {
+		return errTruncated
+	}
+	return nil
+}
+
+func (r *reader) u8() (uint8, error) {
+	if err := r.need(1); err != nil {
+		return 0, err
+	}
+	v := r.c.data[r.pos]
+	r.pos++
+	return v, nil
+}
+
+func (r *reader) u16() (uint16, error) {
+	if err := r.need(2); err != nil {
+		return 0, err
+	}
+	v := binary.LittleEndian.Uint16(r.c.data[r.pos:])
+	r.pos += 2
+	return v, nil
+}
+
+func (r *reader) u32() (uint32, error) {
+	if err := r.need(4); err != nil {
+		return 0, err
+	}
+	v := binary.LittleEndian.Uint32(r.c.data[r.pos:])
+	r.pos += 4
+	return v, nil
+}
+
+func (r *reader) peek() (uint8, error) {
+	if r.pos >= r.end {
+		return 0, errTruncated
+	}
+	return r.c.data[r.pos], nil
+}
+
+// name reads a name reference: a chunk offset, with the name structure
+// inline right after it when the offset points there.
+func (r *reader) name() (string, error) {
+	off, err := r.u32()
+	if err != nil {
+		return "", err
+	}
+	s, size, err := r.c.nameAt(off)
+	if err != nil {
+		return "", err
+	}
+	if int(off) == r.pos {
+		if err := r.need(size); err != nil {
+			return "", err
+		}
+		r.pos += size
+	}
+	return s, nil
+}
+
+// nameAt returns the interned name at a chunk offset and its stored size:
+// next offset u32, hash u16, char count u16, UTF-16 chars, NUL.
+func (c *chunkCtx) nameAt(off uint32) (string, int, error) {
+	d := c.data
+	if int(off) < 0 || int(off)+8 > len(d) {
+		return "", 0, errBadName
+	}
+	n := int(binary.LittleEndian.Uint16(d[off+6:]))
+	size := 8 + 2*n + 2
+	if int(off)+8+2*n > len(d) {
+		return "", 0, errBadName
+	}
+	if s, ok := c.names[off]; ok {
+		return s, size, nil
+	}
+	s := utf16String(d[int(off)+8 : int(off)+8+2*n])
+	c.names[off] = s
+	return s, size, nil
+}
+
+// utf16String converts little-endian UTF-16 to a string, with a fast path
+// for ASCII and trailing NULs dropped.
+func utf16String(b []byte) string {
+	n := len(b) / 2
+	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
+		n--
+	}
+	ascii := true
+	for i := 0; i < n; i++ {
+		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		buf := make([]byte, n)
+		for i := 0; i < n; i++ {
+			buf[i] = b[2*i]
+		}
+		return string(buf)
+	}
+	u := make([]uint16, n)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	out := make([]byte, 0, n+n/2)
+	for _, r := range utf16.Decode(u) {
+		out = utf8.AppendRune(out, r)
+	}
+	return string(out)
+}
+
+// text reads a length-prefixed UTF-16 string (u16 count of characters).
+func (r *reader) text() (string, error) {
+	n, err := r.u16()
+	if err != nil {
+		return "", err
+	}
+	if err := r.need(2 * int(n)); err != nil {
+		return "", err
+	}
+	s := utf16String(r.c.data[r.pos : r.pos+2*int(n)])
+	r.pos += 2 * int(n)
+	return s, nil
+}
+
+// fragment parses a document (record body, template body or nested BinXML
+// value) up to its EOF token or end.
+func (r *reader) fragment() ([]node, error) {
+	var out []node
+	for r.pos < r.end {
+		t := r.c.data[r.pos]
+		switch t & 0xbf {
+		case tokEOF:
+			r.pos++
+			return out, nil
+		case tokFragment:
+			if err := r.need(4); err != nil {
+				return out, err
+			}
+			r.pos += 4
+		case tokOpenStart:
+			n, err := r.element()
+			if err != nil {
+				return out, err
+			}
+			out = append(out, n)
+		case tokTemplate:
+			n, err := r.templateInstance()
+			if err != nil {
+				return out, err
+			}
+			out = append(out, n)
+		case tokPITarget:
+			r.pos++
+			if _, err := r.name(); err != nil {
+				return out, err
+			}
+		case tokPIData:
+			r.pos++
+			if _, err := r.text(); err != nil {
+				return out, err
+			}
+		case tokValue, tokNormalSubst, tokOptionalSubs, tokCharRef, tokEntityRef, tokCDATA:
+			// Content outside any element: keep it as a text-like node.
+			n, err := r.contentItem(t)
+			if err != nil {
+				return out, err
+			}
+			if n.kind != 0 {
+				out = append(out, n)
+			}
+		default:
+			return out, fmt.Errorf("%w 0x%02x at chunk offset %d", errBadToken, t, r.pos)
+		}
+	}
+	return out, nil
+}
+
+// element parses an open-start-element token and everything up to its end.
+func (r *reader) element() (node, error) {
+	c := r.c
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		return node{}, errTooDeep
+	}
+	t, _ := r.u8()
+	if r.depID {
+		if _, err := r.u16(); err != nil {
+			return node{}, err
+		}
+	}
+	if _, err := r.u32(); err != nil { // data size: not trusted
+		return node{}, err
+	}
+	name, err := r.name()
+	if err != nil {
+		return node{}, err
+	}
+	n := node{kind: nElement, name: name}
+	if t&0x40 != 0 {
+		if _, err := r.u32(); err != nil { // attribute list size
+			return node{}, err
+		}
+		for {
+			p, err := r.peek()
+			if err != nil {
+				return n, err
+			}
+			if p&0xbf != tokAttribute {
+				break
+			}
+			r.pos++
+			an, err := r.name()
+			if err != nil {
+				return n, err
+			}
+			a := attr{name: an}
+			for {
+				p, err := r.peek()
+				if err != nil {
+					return n, err
+				}
+				if !isValueToken(p) {
+					break
+				}
+				v, err := r.contentItem(p)
+				if err != nil {
+					return n, err
+				}
+				if v.kind != 0 {
+					a.value = append(a.value, v)
+				}
+			}
+			n.attrs = append(n.attrs, a)
+		}
+	}
+	t, err = r.u8()
+	if err != nil {
+		return n, err
+	}
+	switch t {
+	case tokCloseEmpty:
+		return n, nil
+	case tokCloseStart:
+	default:
+		return n, fmt.Errorf("%w 0x%02x closing <%s> at chunk offset %d", errBadToken, t, name, r.pos-1)
+	}
+	for {
+		p, err := r.peek()
+		if err != nil {
+			return n, err
+		}
+		switch p & 0xbf {
+		case tokEndElement:
+			r.pos++
+			return n, nil
+		case tokOpenStart:
+			ch, err := r.element()
+			if err != nil {
+				return n, err
+			}
+			n.children = append(n.children, ch)
+		case tokPITarget:
+			r.pos++
+			if _, err := r.name(); err != nil {
+				return n, err
+			}
+		case tokPIData:
+			r.pos++
+			if _, err := r.text(); err != nil {
+				return n, err
+			}
+		case tokTemplate:
+			ch, err := r.templateInstance()
+			if err != nil {
+				return n, err
+			}
+			n.children = append(n.children, ch)
+		default:
+			if !isValueToken(p) && p&0xbf != tokCDATA {
+				return n, fmt.Errorf("%w 0x%02x in <%s> at chunk offset %d", errBadToken, p, name, r.pos)
+			}
+			v, err := r.contentItem(p)
+			if err != nil {
+				return n, err
+			}
+			if v.kind != 0 {
+				n.children = append(n.children, v)
+			}
+		}
+	}
+}
+
+func isValueToken(t uint8) bool {
+	switch t & 0xbf {
+	case tokValue, tokNormalSubst, tokOptionalSubs, tokCharRef, tokEntityRef:
+		return true
+	}
+	return false
+}
+
+// contentItem parses a value text, substitution, char/entity reference or
+// CDATA token into a text or substitution node.
+func (r *reader) contentItem(t uint8) (node, error) {
+	r.pos++
+	switch t & 0xbf {
+	case tokValue:
+		if _, err := r.u8(); err != nil { // value type: always string
+			return node{}, err
+		}
+		s, err := r.text()
+		return node{kind: nText, text: s}, err
+	case tokCDATA:
+		s, err := r.text()
+		return node{kind: nText, text: s}, err
+	case tokNormalSubst, tokOptionalSubs:
+		id, err := r.u16()
+		if err != nil {
+			return node{}, err
+		}
+		typ, err := r.u8()
+		if err != nil {
+			return node{}, err
+		}
+		return node{kind: nSubst, sub: id, typ: typ, optional: t&0xbf == tokOptionalSubs}, nil
+	case tokCharRef:
+		v, err := r.u16()
+		if err != nil {
+			return node{}, err
+		}
+		return node{kind: nText, text: string(rune(v))}, nil
+	case tokEntityRef:
+		nm, err := r.name()
+		if err != nil {
+			return node{}, err
+		}
+		return node{kind: nText, text: entity(nm)}, nil
+	}
+	return node{}, errBadToken
+}
+
+func entity(name string) string {
+	switch name {
+	case "amp":
+		return "&"
+	case "lt":
+		return "<"
+	case "gt":
+		return ">"
+	case "quot":
+		return `"`
+	case "apos":
+		return "'"
+	}
+	return "&" + name + ";"
+}
+
+// templateInstance parses a template instance: the definition reference
+// (compiled once per chunk, skipped when inline) and the value array.
+func (r *reader) templateInstance() (node, error) {
+	r.pos++
+	if err := r.need(9); err != nil {
+		return node{}, err
+	}
+	r.pos += 5 // unknown u8, template id u32
+	defOff, _ := r.u32()
+	if int(defOff) == r.pos {
+		// The definition follows inline: next u32, GUID, data size u32, data.
+		if err := r.need(24); err != nil {
+			return node{}, err
+		}
+		size := int(binary.LittleEndian.Uint32(r.c.data[r.pos+20:]))
+		if err := r.need(24 + size); err != nil {
+			return node{}, err
+		}
+		r.pos += 24 + size
+	}
+	tm := r.c.template(defOff)
+	if tm.err != nil {
+		return node{}, tm.err
+	}
+	cnt, err := r.u32()
+	if err != nil {
+		return node{}, err
+	}
+	if err := r.need(4 * int(cnt)); err != nil || cnt > 0xffff {
+		return node{}, errTruncated
+	}
+	vals := make([]value, cnt)
+	desc := r.pos
+	r.pos += 4 * int(cnt)
+	for i := range vals {
+		size := int(binary.LittleEndian.Uint16(r.c.data[desc+4*i:]))
+		typ := r.c.data[desc+4*i+2]
+		if err := r.need(size); err != nil {
+			return node{}, err
+		}
+		vals[i] = value{typ: typ, off: r.pos, data: r.c.data[r.pos : r.pos+size]}
+		r.pos += size
+	}
+	return node{kind: nTemplate, tmpl: tm, vals: vals}, nil
+}
+
+// template returns the compiled template whose definition is at off.
+func (c *chunkCtx) template(off uint32) *template {
+	if t, ok := c.templates[off]; ok {
+		return t
+	}
+	t := &template{}
+	c.templates[off] = t // placeholder guards against self-reference loops
+	d := c.data
+	if int(off) < 0 || int(off)+24 > len(d) {
+		t.err = errBadTmpl
+		return t
+	}
+	size := int(binary.LittleEndian.Uint32(d[off+20:]))
+	start := int(off) + 24
+	end := start + size
+	if size < 4 || end > len(d) || end < start {
+		t.err = errBadTmpl
+		return t
+	}
+	sub := reader{c: c, pos: start, end: end, depID: true}
+	t.nodes, t.err = sub.fragment()
+	if t.err != nil {
+		t.err = fmt.Errorf("template at chunk offset %d: %w", off, t.err)
+	}
+	return t
+}

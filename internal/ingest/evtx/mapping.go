@@ -1,0 +1,431 @@
+package evtx
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
+)
+
+// col names a typed column of event.Event that the mapping table fills.
+type col uint8
+
+const (
+	cUser col = iota + 1
+	cUserDomain
+	cUserSID
+	cSubjectUser
+	cLogonType
+	cLogonID
+	cSrcIP
+	cSrcPort
+	cDstIP
+	cDstPort
+	cProtocol
+	cProcess
+	cParentProcess
+	cCommandLine
+	cScriptText
+	cSessionID
+)
+
+// set fills one column from a source expression over the record's fields:
+//
+//	"A"          field A
+//	"A|B"        the first of A, B that is present and not "-"
+//	`D\U`        D\U (domain\user), or U alone when D is empty or "-"
+//	"user:A"     the part of A after the last backslash (DOMAIN\user → user)
+//	"domain:A"   the part of A before the last backslash
+//	"cn:A"       the CN= value of a distinguished name in A (else A)
+//	"kv:K"       value of the "K=value" line in any unnamed Data string
+//	             (classic PowerShell 400/403/800)
+//	"ctx:K"      value of the "K = value" line of ContextInfo (4103)
+type set struct {
+	col col
+	src string
+}
+
+// mapping is one row of the event table: which provider and event ids it
+// applies to, the columns it fills and the Action it records.
+type mapping struct {
+	provider string
+	ids      []int32
+	action   string
+	sets     []set
+}
+
+// Provider names as they appear in System/Provider/@Name.
+const (
+	pSecurity = "Microsoft-Windows-Security-Auditing"
+	pEventlog = "Microsoft-Windows-Eventlog"
+	pEventLog = "EventLog"
+	pSCM      = "Service Control Manager"
+	pSysmon   = "Microsoft-Windows-Sysmon"
+	pPS       = "Microsoft-Windows-PowerShell"
+	pPSClass  = "PowerShell"
+	pLSM      = "Microsoft-Windows-TerminalServices-LocalSessionManager"
+	pRCM      = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+)
+
+// Column sets shared by several events.
+var (
+	subject = []set{{cSubjectUser, `SubjectDomainName\SubjectUserName`}}
+	// account management: the target account, and who did it
+	account = []set{
+		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetSid"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}
+	// group membership: User is the member (CN of MemberName, else its
+	// SID); the group stays in Fields (TargetUserName, TargetDomainName,
+	// TargetSid) and Action says what happened.
+	member = []set{
+		{cUser, "cn:MemberName|MemberSid"}, {cUserSID, "MemberSid"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}
+	logon = []set{
+		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetUserSid"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonType, "LogonType"},
+		{cLogonID, "TargetLogonId"}, {cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+		{cProcess, "ProcessName"},
+	}
+	rdpSession = []set{
+		{cUser, "user:User"}, {cUserDomain, "domain:User"}, {cSrcIP, "Address"}, {cSessionID, "SessionID"},
+	}
+	sysmonProc = []set{
+		{cProcess, "Image"}, {cUser, "user:User"}, {cUserDomain, "domain:User"},
+	}
+)
+
+// table is the per-event-id mapping: the one place that says which raw
+// field fills which typed column. Fields not named here stay only in
+// Event.Fields.
+var table = []mapping{
+	// Logons (Security)
+	{pSecurity, []int32{4624}, "logon", logon},
+	{pSecurity, []int32{4625}, "logon_failed", logon},
+	{pSecurity, []int32{4634}, "logoff", logon},
+	{pSecurity, []int32{4647}, "logoff", logon},
+	{pSecurity, []int32{4648}, "explicit_credentials", []set{
+		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"}, {cProcess, "ProcessName"},
+	}},
+	{pSecurity, []int32{4672}, "special_privileges", []set{
+		{cUser, "SubjectUserName"}, {cUserDomain, "SubjectDomainName"}, {cUserSID, "SubjectUserSid"},
+		{cLogonID, "SubjectLogonId"},
+	}},
+	{pSecurity, []int32{4776}, "credential_validation", []set{{cUser, "TargetUserName"}}},
+	{pSecurity, []int32{4768}, "kerberos_tgt", []set{
+		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetSid"},
+		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+	}},
+	{pSecurity, []int32{4769}, "kerberos_service_ticket", []set{
+		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"},
+		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+	}},
+	{pSecurity, []int32{4778}, "session_reconnected", []set{
+		{cUser, "AccountName"}, {cUserDomain, "AccountDomain"}, {cLogonID, "LogonID"},
+		{cSrcIP, "ClientAddress"}, {cSessionID, "SessionName"},
+	}},
+	{pSecurity, []int32{4779}, "session_disconnected", []set{
+		{cUser, "AccountName"}, {cUserDomain, "AccountDomain"}, {cLogonID, "LogonID"},
+		{cSrcIP, "ClientAddress"}, {cSessionID, "SessionName"},
+	}},
+	// Accounts and groups (Security)
+	{pSecurity, []int32{4720}, "user_created", account},
+	{pSecurity, []int32{4722}, "user_enabled", account},
+	{pSecurity, []int32{4723}, "password_change", account},
+	{pSecurity, []int32{4724}, "password_reset", account},
+	{pSecurity, []int32{4725}, "user_disabled", account},
+	{pSecurity, []int32{4726}, "user_deleted", account},
+	{pSecurity, []int32{4738}, "user_changed", account},
+	{pSecurity, []int32{4740}, "user_locked_out", account},
+	{pSecurity, []int32{4728, 4732, 4756}, "group_member_added", member},
+	{pSecurity, []int32{4729, 4733, 4757}, "group_member_removed", member},
+	{pSecurity, []int32{5136}, "directory_object_modified", []set{
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}},
+	// Processes, services, tasks, shares, network (Security)
+	{pSecurity, []int32{4688}, "process_created", []set{
+		{cProcess, "NewProcessName"}, {cParentProcess, "ParentProcessName"}, {cCommandLine, "CommandLine"},
+		{cUser, "TargetUserName|SubjectUserName"}, {cUserDomain, "TargetDomainName|SubjectDomainName"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}},
+	{pSecurity, []int32{4697}, "service_installed", []set{
+		{cProcess, "ServiceFileName"}, {cUser, "ServiceAccount"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}},
+	{pSecurity, []int32{4698}, "task_created", []set{
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+	}},
+	{pSecurity, []int32{5140, 5145}, "share_access", []set{
+		{cUser, "SubjectUserName"}, {cUserDomain, "SubjectDomainName"}, {cUserSID, "SubjectUserSid"},
+		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+	}},
+	{pSecurity, []int32{5156}, "connection_allowed", []set{
+		{cProcess, "Application"}, {cSrcIP, "SourceAddress"}, {cSrcPort, "SourcePort"},
+		{cDstIP, "DestAddress"}, {cDstPort, "DestPort"}, {cProtocol, "Protocol"},
+	}},
+	// Log tampering and coverage
+	{pSecurity, []int32{1100}, "logging_stopped", nil},
+	{pEventlog, []int32{1100}, "logging_stopped", nil},
+	{pEventlog, []int32{1102}, "log_cleared", subject},
+	{pSecurity, []int32{1102}, "log_cleared", subject},
+	{pEventlog, []int32{104}, "log_cleared", subject},
+	{pEventLog, []int32{6005}, "eventlog_started", nil},
+	{pEventLog, []int32{6006}, "eventlog_stopped", nil},
+	// Services (System)
+	{pSCM, []int32{7045}, "service_installed", []set{
+		{cProcess, "ImagePath"}, {cUser, "AccountName"},
+	}},
+	// PowerShell
+	{pPS, []int32{4104}, "script_block", []set{{cScriptText, "ScriptBlockText"}}},
+	{pPS, []int32{4103}, "pipeline_execution", []set{
+		{cScriptText, "Payload"}, {cCommandLine, "ctx:Host Application"},
+		{cUser, "user:ctx:User"}, {cUserDomain, "domain:ctx:User"},
+	}},
+	{pPSClass, []int32{400}, "engine_started", []set{{cCommandLine, "kv:HostApplication"}}},
+	{pPSClass, []int32{403}, "engine_stopped", []set{{cCommandLine, "kv:HostApplication"}}},
+	{pPSClass, []int32{800}, "pipeline_execution", []set{
+		{cCommandLine, "kv:HostApplication"}, {cScriptText, "kv:CommandLine"},
+		{cUser, "user:kv:UserId"}, {cUserDomain, "domain:kv:UserId"},
+	}},
+	// Sysmon
+	{pSysmon, []int32{1}, "process_created", append([]set{
+		{cParentProcess, "ParentImage"}, {cCommandLine, "CommandLine"}, {cLogonID, "LogonId"},
+	}, sysmonProc...)},
+	{pSysmon, []int32{3}, "network_connection", append([]set{
+		{cSrcIP, "SourceIp"}, {cSrcPort, "SourcePort"}, {cDstIP, "DestinationIp"},
+		{cDstPort, "DestinationPort"}, {cProtocol, "Protocol"},
+	}, sysmonProc...)},
+	{pSysmon, []int32{11}, "file_created", sysmonProc},
+	{pSysmon, []int32{12, 13, 14}, "registry_event", sysmonProc},
+	{pSysmon, []int32{22}, "dns_query", sysmonProc},
+	// Remote Desktop
+	{pLSM, []int32{21}, "rdp_logon", rdpSession},
+	{pLSM, []int32{22}, "rdp_shell_start", rdpSession},
+	{pLSM, []int32{23}, "rdp_logoff", rdpSession},
+	{pLSM, []int32{24}, "rdp_disconnect", rdpSession},
+	{pLSM, []int32{25}, "rdp_reconnect", rdpSession},
+	{pRCM, []int32{1149}, "rdp_auth_success", []set{
+		{cUser, "Param1"}, {cUserDomain, "Param2"}, {cSrcIP, "Param3"},
+	}},
+}
+
+type key struct {
+	provider string
+	id       int32
+}
+
+// index is table keyed by (provider, event id), built once.
+var index = func() map[key]*mapping {
+	m := make(map[key]*mapping, 2*len(table))
+	for i := range table {
+		for _, id := range table[i].ids {
+			m[key{table[i].provider, id}] = &table[i]
+		}
+	}
+	return m
+}()
+
+// applyMapping fills ev's typed columns from r according to the table.
+func applyMapping(r *binxml.Record, ev *event.Event) {
+	m := index[key{r.Provider, r.EventID}]
+	if m == nil {
+		return
+	}
+	ev.Action = m.action
+	for _, s := range m.sets {
+		v := eval(r, s.src)
+		if v == "" {
+			continue
+		}
+		switch s.col {
+		case cUser:
+			ev.User = v
+		case cUserDomain:
+			ev.UserDomain = v
+		case cUserSID:
+			ev.UserSID = v
+		case cSubjectUser:
+			ev.SubjectUser = v
+		case cLogonType:
+			ev.LogonType = atoi32(v)
+		case cLogonID:
+			ev.LogonID = v
+		case cSrcIP:
+			ev.SrcIP = v
+		case cSrcPort:
+			ev.SrcPort = atoi32(v)
+		case cDstIP:
+			ev.DstIP = v
+		case cDstPort:
+			ev.DstPort = atoi32(v)
+		case cProtocol:
+			ev.Protocol = protocol(v)
+		case cProcess:
+			ev.Process = v
+		case cParentProcess:
+			ev.ParentProcess = v
+		case cCommandLine:
+			ev.CommandLine = v
+		case cScriptText:
+			ev.ScriptText = v
+		case cSessionID:
+			ev.SessionID = v
+		}
+	}
+}
+
+func atoi32(s string) int32 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 32)
+	if err != nil {
+		return 0
+	}
+	return int32(n)
+}
+
+// protocol names the IANA protocol numbers Windows writes in 5156.
+func protocol(s string) string {
+	switch s {
+	case "6":
+		return "tcp"
+	case "17":
+		return "udp"
+	case "1":
+		return "icmp"
+	case "58":
+		return "icmpv6"
+	}
+	return strings.ToLower(s)
+}
+
+// eval computes a source expression (see set) over r's fields. "-" (the
+// Windows placeholder for "none") counts as absent.
+func eval(r *binxml.Record, src string) string {
+	if strings.IndexByte(src, '|') >= 0 {
+		for _, alt := range strings.Split(src, "|") {
+			if v := eval(r, alt); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	if i := strings.IndexByte(src, ':'); i > 0 {
+		op, arg := src[:i], src[i+1:]
+		switch op {
+		case "user", "domain":
+			v := eval(r, arg)
+			j := strings.LastIndexByte(v, '\\')
+			if op == "user" {
+				return v[j+1:]
+			}
+			if j < 0 {
+				return ""
+			}
+			return v[:j]
+		case "cn":
+			return cn(eval(r, arg))
+		case "kv":
+			return classicKV(r, arg)
+		case "ctx":
+			return contextInfo(field(r, "ContextInfo"), arg)
+		}
+	}
+	if i := strings.IndexByte(src, '\\'); i > 0 {
+		d, u := clean(field(r, src[:i])), clean(field(r, src[i+1:]))
+		switch {
+		case u == "":
+			return ""
+		case d == "":
+			return u
+		}
+		return d + `\` + u
+	}
+	return clean(field(r, src))
+}
+
+func clean(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// field returns a top-level field of r as a string.
+func field(r *binxml.Record, name string) string {
+	for i := range r.Fields {
+		if r.Fields[i].Name == name {
+			switch v := r.Fields[i].Value.(type) {
+			case string:
+				return v
+			case []string:
+				return strings.Join(v, "\n")
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// cn extracts the common name from a distinguished name ("CN=Bob,OU=…").
+func cn(dn string) string {
+	if len(dn) > 3 && strings.EqualFold(dn[:3], "CN=") {
+		rest := dn[3:]
+		// commas inside the CN are escaped as "\,"
+		for i := 0; i < len(rest); i++ {
+			switch rest[i] {
+			case '\\':
+				i++
+			case ',':
+				return strings.ReplaceAll(rest[:i], `\,`, ",")
+			}
+		}
+		return strings.ReplaceAll(rest, `\,`, ",")
+	}
+	return dn
+}
+
+// classicKV reads "Key=value" lines from the unnamed Data strings of the
+// classic PowerShell events (400/403/800), whose details are one text blob.
+func classicKV(r *binxml.Record, k string) string {
+	for i := range r.Fields {
+		if !strings.HasPrefix(r.Fields[i].Name, "Data") {
+			continue
+		}
+		s, _ := r.Fields[i].Value.(string)
+		if v, ok := lineValue(s, k, "="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// contextInfo reads a "Key = value" line of a 4103 ContextInfo.
+func contextInfo(s, k string) string {
+	v, _ := lineValue(s, k, "=")
+	return v
+}
+
+func lineValue(s, k, sep string) (string, bool) {
+	for len(s) > 0 {
+		line := s
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, k) {
+			continue
+		}
+		rest := strings.TrimSpace(line[len(k):])
+		if strings.HasPrefix(rest, sep) {
+			return strings.TrimSpace(rest[len(sep):]), true
+		}
+	}
+	return "", false
+}
