@@ -41,6 +41,40 @@ type Rule struct {
 	Stateful Stateful
 	// Tests are the rule's embedded test cases (spoor rules test).
 	Tests []Test
+
+	// Condition and Output are the rule's source text, for listings.
+	Condition string
+	Output    string
+	// Columns names the store columns Match, Summary and Stateful read
+	// ("fields" for raw fields), so the hunt reads only those; nil means
+	// all columns.
+	Columns []string
+	// NewState, when set, returns fresh state for a stateful rule (one per
+	// hunt or test run) and is preferred over Stateful.
+	NewState func() Stateful
+
+	// def is the parsed spoor rule, kept so tests can recompile it
+	// against their own case (test_case); nil for Sigma rules.
+	def  *ruleDef
+	prog *Program
+}
+
+// State returns the stateful part to drive for one run: a fresh one when
+// the rule can make it, else Stateful; nil for single-event rules.
+func (r *Rule) State() Stateful {
+	if r.NewState != nil {
+		return r.NewState()
+	}
+	return r.Stateful
+}
+
+// EvalErrors reports how many condition evaluations failed at run time
+// and the first failure (spoor rules only; Sigma matchers do not fail).
+func (r *Rule) EvalErrors() (int64, error) {
+	if r.prog == nil {
+		return 0, nil
+	}
+	return r.prog.Errors()
 }
 
 // Filter is a cheap pre-filter: an event passes when each non-empty list

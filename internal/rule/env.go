@@ -1,0 +1,345 @@
+package rule
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// env is what a condition sees: the typed event columns under their store
+// (snake_case) names, plus the helpers that need the current event. It is a
+// struct, not a map, so a worker fills it by copying fields instead of
+// building a map per event; one env is reused per evaluation state.
+//
+// Helpers that only need the case config are expr functions bound at
+// compile time (see functions); field() needs the event, so it is a func
+// field bound to the env it lives in.
+type env struct {
+	Time          time.Time `expr:"time"`
+	Source        string    `expr:"source"`
+	Format        string    `expr:"format"`
+	Host          string    `expr:"host"`
+	Channel       string    `expr:"channel"`
+	Provider      string    `expr:"event_provider"`
+	EventID       int32     `expr:"event_id"`
+	RecordID      int64     `expr:"record_id"`
+	User          string    `expr:"user"`
+	UserDomain    string    `expr:"user_domain"`
+	UserSID       string    `expr:"user_sid"`
+	SubjectUser   string    `expr:"subject_user"`
+	LogonType     int32     `expr:"logon_type"`
+	LogonID       string    `expr:"logon_id"`
+	SrcIP         string    `expr:"src_ip"`
+	SrcPort       int32     `expr:"src_port"`
+	DstIP         string    `expr:"dst_ip"`
+	DstPort       int32     `expr:"dst_port"`
+	Protocol      string    `expr:"protocol"`
+	Action        string    `expr:"action"`
+	BytesOut      int64     `expr:"bytes_out"`
+	BytesIn       int64     `expr:"bytes_in"`
+	Process       string    `expr:"process"`
+	ParentProcess string    `expr:"parent_process"`
+	CommandLine   string    `expr:"command_line"`
+	ScriptText    string    `expr:"script_text"`
+	SessionID     string    `expr:"session_id"`
+	Operator      string    `expr:"operator"`
+	Message       string    `expr:"message"`
+	Evidence      string    `expr:"evidence"`
+	Offset        int64     `expr:"offset"`
+
+	// Set only when a threshold rule renders its output.
+	Hits           int       `expr:"hits"`
+	DistinctValues string    `expr:"distinct_values"`
+	LastTime       time.Time `expr:"last_time"`
+
+	FieldFn    func(string) string `expr:"field"`
+	HasFieldFn func(string) bool   `expr:"has_field"`
+
+	ev *event.Event
+}
+
+// columnOf maps an env variable to the store column it reads. The event
+// schema calls the column "provider"; in conditions that name is the
+// provider(user) helper, so the column is event_provider.
+var columnOf = func() map[string]string {
+	m := map[string]string{}
+	t := reflect.TypeOf(env{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("expr")
+		if name == "" || f.Type.Kind() == reflect.Func {
+			continue
+		}
+		switch name {
+		case "hits", "distinct_values", "last_time":
+			continue
+		case "event_provider":
+			m[name] = "provider"
+		default:
+			m[name] = name
+		}
+	}
+	m["field"] = "fields"
+	m["has_field"] = "fields"
+	return m
+}()
+
+// Variables returns the names a condition can use for event columns, sorted.
+func Variables() []string {
+	out := make([]string, 0, len(columnOf))
+	for k, v := range columnOf {
+		if v != "fields" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newEnv() *env {
+	e := &env{}
+	e.FieldFn = func(name string) string {
+		if e.ev == nil {
+			return ""
+		}
+		return e.ev.Field(name)
+	}
+	e.HasFieldFn = func(name string) bool {
+		if e.ev == nil || e.ev.Fields == nil {
+			return false
+		}
+		_, ok := e.ev.Fields.Get(name)
+		return ok
+	}
+	return e
+}
+
+func (e *env) set(ev *event.Event) {
+	e.ev = ev
+	e.Time, e.Source, e.Format, e.Host, e.Channel, e.Provider = ev.Time, ev.Source, ev.Format, ev.Host, ev.Channel, ev.Provider
+	e.EventID, e.RecordID, e.User, e.UserDomain, e.UserSID = ev.EventID, ev.RecordID, ev.User, ev.UserDomain, ev.UserSID
+	e.SubjectUser, e.LogonType, e.LogonID = ev.SubjectUser, ev.LogonType, ev.LogonID
+	e.SrcIP, e.SrcPort, e.DstIP, e.DstPort, e.Protocol, e.Action = ev.SrcIP, ev.SrcPort, ev.DstIP, ev.DstPort, ev.Protocol, ev.Action
+	e.BytesOut, e.BytesIn, e.Process, e.ParentProcess = ev.BytesOut, ev.BytesIn, ev.Process, ev.ParentProcess
+	e.CommandLine, e.ScriptText, e.SessionID, e.Operator = ev.CommandLine, ev.ScriptText, ev.SessionID, ev.Operator
+	e.Message, e.Evidence, e.Offset = ev.Message, ev.Evidence, ev.Offset
+	e.Hits, e.DistinctValues, e.LastTime = 0, "", time.Time{}
+}
+
+// Program is a compiled expression over one event: a rule condition, a
+// query filter, or a part of an output template. It is safe for
+// concurrent use; each goroutine gets its own env and VM from a pool.
+type Program struct {
+	src     string
+	prog    *vm.Program
+	columns []string
+	pool    sync.Pool
+
+	errs     atomic.Int64
+	firstErr atomic.Pointer[error]
+}
+
+type evalState struct {
+	env *env
+	vm  vm.VM
+}
+
+// ExprError is a compile error inside an expression, with its position in
+// the expression's source (1-based line and column; Offset in runes from
+// the start), so callers can point into the file the expression came from.
+type ExprError struct {
+	Offset int
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *ExprError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg) }
+
+// CompileExpr compiles a boolean expression (a rule condition or a query
+// filter) against the event schema and the helpers of cfg. An unknown
+// name, a type mismatch or a bad constant regex/CIDR is an *ExprError.
+func CompileExpr(cfg *caseconf.Config, src string) (*Program, error) {
+	return compile(cfg, src, true)
+}
+
+// CompileValue compiles an expression of any type (template parts,
+// group-by keys).
+func CompileValue(cfg *caseconf.Config, src string) (*Program, error) {
+	return compile(cfg, src, false)
+}
+
+func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, &ExprError{Line: 1, Column: 1, Msg: "empty expression"}
+	}
+	opts := []expr.Option{expr.Env(env{})}
+	opts = append(opts, functions(cfg)...)
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, exprError(src, err)
+	}
+	p := &Program{src: src, prog: prog}
+	node := prog.Node()
+	v := &inspector{}
+	ast.Walk(&node, v)
+	if v.err != nil {
+		return nil, v.err.bind(src)
+	}
+	p.columns = v.columns()
+	p.pool.New = func() any { return &evalState{env: newEnv()} }
+	return p, nil
+}
+
+func exprError(src string, err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg := fe.Message
+		return (&ExprError{Offset: fe.From, Msg: msg}).bind(src)
+	}
+	return &ExprError{Line: 1, Column: 1, Msg: err.Error()}
+}
+
+// bind computes line and column from the rune offset.
+func (e *ExprError) bind(src string) *ExprError {
+	e.Line, e.Column = 1, 1
+	n := 0
+	for _, r := range src {
+		if n == e.Offset {
+			break
+		}
+		if r == '\n' {
+			e.Line++
+			e.Column = 1
+		} else {
+			e.Column++
+		}
+		n++
+	}
+	return e
+}
+
+// inspector collects the columns an expression reads and checks constant
+// arguments of re() and cidr() at compile time, so a bad pattern is a load
+// error rather than a silent non-match.
+type inspector struct {
+	cols map[string]bool
+	err  *ExprError
+}
+
+func (v *inspector) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.IdentifierNode:
+		if c, ok := columnOf[x.Value]; ok {
+			if v.cols == nil {
+				v.cols = map[string]bool{}
+			}
+			v.cols[c] = true
+		}
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || v.err != nil {
+			return
+		}
+		if c, ok := columnOf[id.Value]; ok {
+			if v.cols == nil {
+				v.cols = map[string]bool{}
+			}
+			v.cols[c] = true
+		}
+		if len(x.Arguments) < 2 {
+			return
+		}
+		s, ok := x.Arguments[1].(*ast.StringNode)
+		if !ok {
+			return
+		}
+		var err error
+		switch id.Value {
+		case "re":
+			_, err = cachedRegexp(s.Value)
+		case "cidr":
+			_, err = cachedPrefix(s.Value)
+		}
+		if err != nil {
+			v.err = &ExprError{Offset: s.Location().From, Msg: fmt.Sprintf("%s(): %v", id.Value, err)}
+		}
+	}
+}
+
+func (v *inspector) columns() []string {
+	out := make([]string, 0, len(v.cols))
+	for c := range v.cols {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Source returns the expression text.
+func (p *Program) Source() string { return p.src }
+
+// Columns lists the store columns the expression reads ("fields" for raw
+// fields), sorted.
+func (p *Program) Columns() []string { return p.columns }
+
+// Eval evaluates a boolean program on one event. A runtime error (rare
+// after type checking: e.g. a nil value) is returned and counted.
+func (p *Program) Eval(ev *event.Event) (bool, error) {
+	out, err := p.run(ev, nil)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// Value evaluates a program of any type on one event.
+func (p *Program) Value(ev *event.Event) (any, error) { return p.run(ev, nil) }
+
+func (p *Program) run(ev *event.Event, extra func(*env)) (any, error) {
+	st := p.pool.Get().(*evalState)
+	st.env.set(ev)
+	if extra != nil {
+		extra(st.env)
+	}
+	out, err := st.vm.Run(p.prog, st.env)
+	st.env.ev = nil
+	p.pool.Put(st)
+	if err != nil {
+		if p.errs.Add(1) == 1 {
+			p.firstErr.Store(&err)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// Errors reports how many evaluations failed at run time, and the first
+// failure.
+func (p *Program) Errors() (int64, error) {
+	n := p.errs.Load()
+	if e := p.firstErr.Load(); e != nil {
+		return n, *e
+	}
+	return n, nil
+}

@@ -1,0 +1,108 @@
+package rule
+
+import (
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Pass reports whether ev gets past the pre-filter: each non-empty list
+// must contain the event's value (channels compared case-insensitively).
+func (f *Filter) Pass(ev *event.Event) bool {
+	if len(f.EventIDs) > 0 {
+		ok := false
+		for _, id := range f.EventIDs {
+			if id == ev.EventID {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(f.Sources) > 0 {
+		ok := false
+		for _, s := range f.Sources {
+			if s == ev.Source {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(f.Channels) > 0 {
+		ok := false
+		for _, c := range f.Channels {
+			if strings.EqualFold(c, ev.Channel) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports whether the filter lets every event through.
+func (f *Filter) Empty() bool {
+	return len(f.EventIDs) == 0 && len(f.Sources) == 0 && len(f.Channels) == 0
+}
+
+// Evaluate runs the filter and the single-event match of r on ev, as the
+// hunt does.
+func Evaluate(r *Rule, ev *event.Event) bool {
+	if !r.Filter.Pass(ev) {
+		return false
+	}
+	return r.Match == nil || r.Match(ev)
+}
+
+// UserOf picks the identity a finding is about: the target user, else
+// the acting user, else the RMM operator.
+func UserOf(ev *event.Event) string {
+	switch {
+	case ev.User != "":
+		return ev.User
+	case ev.SubjectUser != "":
+		return ev.SubjectUser
+	default:
+		return ev.Operator
+	}
+}
+
+// NewFinding builds the finding of a single-event rule for one matching
+// event. Its ID is left empty: the hunt assigns stable IDs.
+func NewFinding(r *Rule, ev *event.Event) event.Finding {
+	summary := r.Title
+	if r.Summary != nil {
+		summary = r.Summary(ev)
+	}
+	return event.Finding{
+		Time:     ev.Time,
+		End:      ev.Time,
+		RuleID:   r.ID,
+		Title:    r.Title,
+		Severity: r.Severity,
+		Tags:     append([]string(nil), r.Tags...),
+		Host:     ev.Host,
+		User:     UserOf(ev),
+		Summary:  summary,
+		Reason:   reason(r),
+		Analyzer: "rule",
+		SessionID: ev.SessionID,
+		Refs:     []event.Ref{event.RefOf(ev)},
+	}
+}
+
+func reason(r *Rule) string {
+	d := strings.TrimSpace(r.Description)
+	if d == "" {
+		d = r.Title
+	}
+	return d
+}
