@@ -223,6 +223,12 @@ func (w *walker) event(top []node, vals []value) {
 				w.eventData(sec, vals)
 			case "UserData":
 				w.elems(sec.children, vals, func(r *node, vals []value) {
+					// The root's attributes (version="2.21.0", …) are data too.
+					for i := range r.attrs {
+						if !strings.HasPrefix(r.attrs[i].name, "xmlns") {
+							w.add(r.attrs[i].name, w.text(r.attrs[i].value, vals))
+						}
+					}
 					w.appendFields(r.children, vals)
 				})
 			case "RenderingInfo":
@@ -309,6 +315,12 @@ func (w *walker) system(sys *node, vals []value) {
 }
 
 func (w *walker) eventData(ed *node, vals []value) {
+	// EventData's own attributes (a Name on some classic events) are data too.
+	for i := range ed.attrs {
+		if !strings.HasPrefix(ed.attrs[i].name, "xmlns") {
+			w.add(ed.attrs[i].name, w.text(ed.attrs[i].value, vals))
+		}
+	}
 	w.elems(ed.children, vals, func(e *node, vals []value) {
 		name := e.name
 		if name == "Data" {

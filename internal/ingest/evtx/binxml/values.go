@@ -253,6 +253,9 @@ func renderScalar(v value) string {
 			return guidString(d)
 		}
 	case vtFileTime, vtSysTime:
+		if v.typ == vtFileTime && len(d) >= 8 && binary.LittleEndian.Uint64(d) == 0 {
+			return "1601-01-01T00:00:00.0000000Z" // as Windows renders a zero FILETIME
+		}
 		if t, ok := timeOf(v); ok {
 			return FormatTime(t)
 		}

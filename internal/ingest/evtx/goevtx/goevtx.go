@@ -120,6 +120,15 @@ func FromMap(m gevtx.GoEvtxMap, rec *binxml.Record) error {
 		rec.Provider = str(p["Name"])
 		rec.ProviderGUID = guid(str(p["Guid"]))
 		rec.EventSourceName = str(p["EventSourceName"])
+	} else {
+		// golang-evtx turns an element whose only content is a Name
+		// attribute into Name: "" — so <Provider Name="EventLog"/> comes
+		// back as System["EventLog"] = "".
+		for k, v := range sys {
+			if s, ok := v.(string); ok && s == "" && !systemElements[k] {
+				rec.Provider = k
+			}
+		}
 	}
 	switch v := sys["EventID"].(type) {
 	case gevtx.GoEvtxMap:
@@ -166,6 +175,12 @@ func FromMap(m gevtx.GoEvtxMap, rec *binxml.Record) error {
 		rec.Message = str(ri["Message"])
 	}
 	return nil
+}
+
+var systemElements = map[string]bool{
+	"Provider": true, "EventID": true, "Version": true, "Level": true, "Task": true,
+	"Opcode": true, "Keywords": true, "TimeCreated": true, "EventRecordID": true,
+	"Correlation": true, "Execution": true, "Channel": true, "Computer": true, "Security": true,
 }
 
 func sub(m gevtx.GoEvtxMap, k string) (gevtx.GoEvtxMap, bool) {
