@@ -1,0 +1,202 @@
+package sigma
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// condParser parses a Sigma condition over the named search identifiers.
+// Grammar (lowest precedence first):
+//
+//	expr    = and { "or" and }
+//	and     = not { "and" not }
+//	not     = "not" not | primary
+//	primary = "(" expr ")" | ("1"|"any"|"all") "of" name | name
+//
+// where name may contain * wildcards and "them" stands for every
+// identifier not starting with "_".
+type condParser struct {
+	toks []string
+	pos  int
+	sels map[string]pred
+	used map[string]bool
+}
+
+func tokenizeCond(s string) []string {
+	var toks []string
+	cur := strings.Builder{}
+	flush := func() {
+		if cur.Len() > 0 {
+			toks = append(toks, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range s {
+		switch {
+		case r == '(' || r == ')' || r == '|':
+			flush()
+			toks = append(toks, string(r))
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			flush()
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	return toks
+}
+
+func parseCondition(s string, sels map[string]pred) (pred, map[string]bool, error) {
+	p := &condParser{toks: tokenizeCond(s), sels: sels, used: map[string]bool{}}
+	if len(p.toks) == 0 {
+		return nil, nil, fmt.Errorf("empty condition")
+	}
+	for _, t := range p.toks {
+		if t == "|" {
+			return nil, nil, fmt.Errorf("condition %q: aggregations (| count() …) are the deprecated Sigma 1 form and are not supported; write a correlation rule", s)
+		}
+	}
+	e, err := p.expr()
+	if err != nil {
+		return nil, nil, fmt.Errorf("condition %q: %v", s, err)
+	}
+	if p.pos < len(p.toks) {
+		return nil, nil, fmt.Errorf("condition %q: unexpected %q", s, p.toks[p.pos])
+	}
+	return e, p.used, nil
+}
+
+func (p *condParser) peek() string {
+	if p.pos < len(p.toks) {
+		return p.toks[p.pos]
+	}
+	return ""
+}
+
+func (p *condParser) is(word string) bool { return strings.EqualFold(p.peek(), word) }
+
+func (p *condParser) expr() (pred, error) {
+	l, err := p.and()
+	if err != nil {
+		return nil, err
+	}
+	ors := []pred{l}
+	for p.is("or") {
+		p.pos++
+		r, err := p.and()
+		if err != nil {
+			return nil, err
+		}
+		ors = append(ors, r)
+	}
+	return anyOf(ors), nil
+}
+
+func (p *condParser) and() (pred, error) {
+	l, err := p.not()
+	if err != nil {
+		return nil, err
+	}
+	ands := []pred{l}
+	for p.is("and") {
+		p.pos++
+		r, err := p.not()
+		if err != nil {
+			return nil, err
+		}
+		ands = append(ands, r)
+	}
+	return allOf(ands), nil
+}
+
+func (p *condParser) not() (pred, error) {
+	if p.is("not") {
+		p.pos++
+		x, err := p.not()
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *event.Event, src int) bool { return !x(ev, src) }, nil
+	}
+	return p.primary()
+}
+
+func (p *condParser) primary() (pred, error) {
+	t := p.peek()
+	switch {
+	case t == "":
+		return nil, fmt.Errorf("unexpected end")
+	case t == "(":
+		p.pos++
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if p.peek() != ")" {
+			return nil, fmt.Errorf("missing )")
+		}
+		p.pos++
+		return e, nil
+	case t == ")":
+		return nil, fmt.Errorf("unexpected )")
+	case strings.EqualFold(t, "and") || strings.EqualFold(t, "or"):
+		return nil, fmt.Errorf("unexpected %q", t)
+	}
+	if p.pos+1 < len(p.toks) && strings.EqualFold(p.toks[p.pos+1], "of") {
+		q := strings.ToLower(t)
+		if q != "1" && q != "any" && q != "all" {
+			return nil, fmt.Errorf("unsupported quantifier %q (use 1 of or all of)", t)
+		}
+		if p.pos+2 >= len(p.toks) {
+			return nil, fmt.Errorf("%s of: missing identifier", t)
+		}
+		target := p.toks[p.pos+2]
+		p.pos += 3
+		names, err := p.resolve(target)
+		if err != nil {
+			return nil, err
+		}
+		ps := make([]pred, len(names))
+		for i, n := range names {
+			ps[i] = p.sels[n]
+		}
+		if q == "all" {
+			return allOf(ps), nil
+		}
+		return anyOf(ps), nil
+	}
+	p.pos++
+	s, ok := p.sels[t]
+	if !ok {
+		return nil, fmt.Errorf("unknown search identifier %q", t)
+	}
+	p.used[t] = true
+	return s, nil
+}
+
+// resolve expands "them" or a wildcard name to the sorted identifiers it
+// stands for.
+func (p *condParser) resolve(target string) ([]string, error) {
+	var names []string
+	for _, n := range sortedKeys(p.sels) {
+		if target == "them" {
+			if !strings.HasPrefix(n, "_") {
+				names = append(names, n)
+			}
+			continue
+		}
+		if ok, _ := path.Match(target, n); ok {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%q matches no search identifier", target)
+	}
+	for _, n := range names {
+		p.used[n] = true
+	}
+	return names, nil
+}

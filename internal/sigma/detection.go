@@ -1,0 +1,611 @@
+package sigma
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// pred is a compiled piece of a detection. src is the index of the
+// logsource source the event belongs to (-1 when the rule is not narrowed),
+// which picks the field renames.
+type pred func(ev *event.Event, src int) bool
+
+// compiler holds what compiling one rule's detection needs.
+type compiler struct {
+	file    string
+	sources []Source
+	opts    *CompileOptions
+	fields  []string // field names in order of first use, for summaries
+	seen    map[string]bool
+}
+
+// field returns the getter for a Sigma field name under each source.
+func (c *compiler) field(name string) func(ev *event.Event, src int) (string, bool) {
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	if !c.seen[name] {
+		c.seen[name] = true
+		c.fields = append(c.fields, name)
+	}
+	def := fieldGetter(name)
+	if len(c.sources) == 0 {
+		return func(ev *event.Event, _ int) (string, bool) { return def(ev) }
+	}
+	per := make([]getter, len(c.sources))
+	renamed := false
+	for i, s := range c.sources {
+		if raw, ok := s.Fields[name]; ok && raw != name {
+			per[i] = fieldGetter(raw)
+			renamed = true
+		} else {
+			per[i] = def
+		}
+	}
+	if !renamed {
+		return func(ev *event.Event, _ int) (string, bool) { return def(ev) }
+	}
+	return func(ev *event.Event, src int) (string, bool) {
+		if src >= 0 && src < len(per) {
+			return per[src](ev)
+		}
+		return def(ev)
+	}
+}
+
+// selection compiles one named search identifier.
+func (c *compiler) selection(n *yaml.Node) (pred, error) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return c.fieldMap(n)
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			return nil, yamlx.Errorf(c.file, n, "empty search identifier")
+		}
+		allMaps := true
+		for _, it := range n.Content {
+			if it.Kind != yaml.MappingNode {
+				allMaps = false
+			}
+		}
+		if allMaps {
+			var ors []pred
+			for _, it := range n.Content {
+				p, err := c.fieldMap(it)
+				if err != nil {
+					return nil, err
+				}
+				ors = append(ors, p)
+			}
+			return anyOf(ors), nil
+		}
+		// A list of plain values: keywords, any of them.
+		return c.fieldValues("", nil, n)
+	case yaml.ScalarNode:
+		return c.fieldValues("", nil, n)
+	case yaml.AliasNode:
+		return c.selection(n.Alias)
+	}
+	return nil, yamlx.Errorf(c.file, n, "unsupported search identifier")
+}
+
+func (c *compiler) fieldMap(n *yaml.Node) (pred, error) {
+	var ands []pred
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		parts := strings.Split(k.Value, "|")
+		p, err := c.fieldValues(parts[0], parts[1:], v)
+		if err != nil {
+			if _, ok := err.(*yamlx.Error); !ok {
+				err = yamlx.Errorf(c.file, k, "%s: %v", k.Value, err)
+			}
+			return nil, err
+		}
+		ands = append(ands, p)
+	}
+	if len(ands) == 0 {
+		return nil, yamlx.Errorf(c.file, n, "empty search identifier")
+	}
+	return allOf(ands), nil
+}
+
+func anyOf(ps []pred) pred {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return func(ev *event.Event, src int) bool {
+		for _, p := range ps {
+			if p(ev, src) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func allOf(ps []pred) pred {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return func(ev *event.Event, src int) bool {
+		for _, p := range ps {
+			if !p(ev, src) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// modifiers is a parsed modifier chain.
+type modifiers struct {
+	transforms []string // in order: wide, utf16*, base64, base64offset, windash
+	op         string   // "", contains, startswith, endswith, re, cidr, gt, gte, lt, lte, exists, fieldref
+	all        bool
+	cased      bool
+	expand     bool
+	reFlags    string
+}
+
+func parseModifiers(mods []string) (modifiers, error) {
+	var m modifiers
+	setOp := func(op string) error {
+		if m.op != "" && m.op != op {
+			// fieldref combines with the string operations.
+			if m.op == "fieldref" && (op == "contains" || op == "startswith" || op == "endswith") {
+				m.op = "fieldref-" + op
+				return nil
+			}
+			if op == "fieldref" && (m.op == "contains" || m.op == "startswith" || m.op == "endswith") {
+				m.op = "fieldref-" + m.op
+				return nil
+			}
+			return fmt.Errorf("modifiers %s and %s cannot be combined", m.op, op)
+		}
+		m.op = op
+		return nil
+	}
+	for _, mod := range mods {
+		switch strings.ToLower(mod) {
+		case "contains", "startswith", "endswith", "re", "cidr", "gt", "gte", "lt", "lte", "exists", "fieldref":
+			if err := setOp(strings.ToLower(mod)); err != nil {
+				return m, err
+			}
+		case "all":
+			m.all = true
+		case "cased":
+			m.cased = true
+		case "expand":
+			m.expand = true
+		case "wide", "utf16le":
+			m.transforms = append(m.transforms, "utf16le")
+		case "utf16be", "utf16", "base64", "base64offset", "windash":
+			m.transforms = append(m.transforms, strings.ToLower(mod))
+		case "i", "ignorecase":
+			m.reFlags += "i"
+		case "m", "multiline":
+			m.reFlags += "m"
+		case "s", "dotall":
+			m.reFlags += "s"
+		default:
+			return m, fmt.Errorf("unsupported modifier %q", mod)
+		}
+	}
+	if m.reFlags != "" && m.op != "re" {
+		return m, fmt.Errorf("regular expression flags need the re modifier")
+	}
+	return m, nil
+}
+
+// fieldValues compiles "field|mods: values". An empty field name means
+// keywords: the values are searched in every raw value of the event.
+func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node) (pred, error) {
+	m, err := parseModifiers(modNames)
+	if err != nil {
+		return nil, yamlx.Errorf(c.file, v, "%v", err)
+	}
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if fieldName == "" && m.op == "" {
+		// Keywords are searched for inside the values, not compared whole.
+		m.op = "contains"
+	}
+	var vals []*yaml.Node
+	switch v.Kind {
+	case yaml.ScalarNode:
+		vals = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		vals = v.Content
+	default:
+		return nil, yamlx.Errorf(c.file, v, "value must be a scalar or a list")
+	}
+	if len(vals) == 0 {
+		return nil, yamlx.Errorf(c.file, v, "empty value list")
+	}
+
+	var get func(ev *event.Event, src int) (string, bool)
+	if fieldName != "" {
+		get = c.field(fieldName)
+	}
+
+	// Each value compiles to a matcher over (value, present, event).
+	type vm func(s string, present bool, ev *event.Event, src int) bool
+	var ms []vm
+	for _, n := range vals {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n.Kind != yaml.ScalarNode {
+			return nil, yamlx.Errorf(c.file, n, "list values must be scalars")
+		}
+		if n.Tag == "!!null" {
+			if m.op != "" || len(m.transforms) > 0 {
+				return nil, yamlx.Errorf(c.file, n, "null cannot take modifiers")
+			}
+			ms = append(ms, func(s string, present bool, _ *event.Event, _ int) bool { return !present || s == "" })
+			continue
+		}
+		one, err := c.value(n, m)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, one)
+	}
+
+	if m.op == "exists" {
+		if fieldName == "" {
+			return nil, yamlx.Errorf(c.file, v, "exists needs a field")
+		}
+	}
+
+	if fieldName == "" {
+		// Keywords: a value matches when any raw value of the event does.
+		kw := func(mv vm) pred {
+			return func(ev *event.Event, src int) bool {
+				return eachValue(ev, func(s string) bool { return mv(s, true, ev, src) })
+			}
+		}
+		ps := make([]pred, len(ms))
+		for i, mv := range ms {
+			ps[i] = kw(mv)
+		}
+		if m.all {
+			return allOf(ps), nil
+		}
+		return anyOf(ps), nil
+	}
+
+	if m.all {
+		return func(ev *event.Event, src int) bool {
+			s, ok := get(ev, src)
+			for _, mv := range ms {
+				if !mv(s, ok, ev, src) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	}
+	if len(ms) == 1 {
+		mv := ms[0]
+		return func(ev *event.Event, src int) bool {
+			s, ok := get(ev, src)
+			return mv(s, ok, ev, src)
+		}, nil
+	}
+	return func(ev *event.Event, src int) bool {
+		s, ok := get(ev, src)
+		for _, mv := range ms {
+			if mv(s, ok, ev, src) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// value compiles one scalar under a modifier chain.
+func (c *compiler) value(n *yaml.Node, m modifiers) (func(s string, present bool, ev *event.Event, src int) bool, error) {
+	raw := n.Value
+	errf := func(format string, args ...any) error { return yamlx.Errorf(c.file, n, format, args...) }
+
+	switch m.op {
+	case "exists":
+		want, err := strconv.ParseBool(raw)
+		if err != nil || n.Tag != "!!bool" {
+			return nil, errf("exists needs true or false, not %q", raw)
+		}
+		return func(_ string, present bool, _ *event.Event, _ int) bool { return present == want }, nil
+	case "re":
+		if len(m.transforms) > 0 || m.expand {
+			return nil, errf("re cannot be combined with encodings")
+		}
+		flags := ""
+		for _, f := range "ims" {
+			if strings.ContainsRune(m.reFlags, f) {
+				flags += string(f)
+			}
+		}
+		pat := raw
+		if flags != "" {
+			pat = "(?" + flags + ")" + pat
+		}
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return nil, errf("regular expression %q: %v", raw, err)
+		}
+		return func(s string, present bool, _ *event.Event, _ int) bool { return present && re.MatchString(s) }, nil
+	case "cidr":
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, errf("cidr %q: %v", raw, err)
+		}
+		pfx = pfx.Masked()
+		return func(s string, present bool, _ *event.Event, _ int) bool {
+			if !present {
+				return false
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(s))
+			if err != nil {
+				return false
+			}
+			return pfx.Contains(a.Unmap())
+		}, nil
+	case "gt", "gte", "lt", "lte":
+		want, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return nil, errf("%s needs a number, not %q", m.op, raw)
+		}
+		op := m.op
+		return func(s string, present bool, _ *event.Event, _ int) bool {
+			if !present {
+				return false
+			}
+			have, err := parseNumber(s)
+			if err != nil {
+				return false
+			}
+			switch op {
+			case "gt":
+				return have > want
+			case "gte":
+				return have >= want
+			case "lt":
+				return have < want
+			}
+			return have <= want
+		}, nil
+	case "fieldref", "fieldref-contains", "fieldref-startswith", "fieldref-endswith":
+		other := c.field(raw)
+		cased := m.cased
+		op := strings.TrimPrefix(strings.TrimPrefix(m.op, "fieldref"), "-")
+		return func(s string, present bool, ev *event.Event, src int) bool {
+			o, ok := other(ev, src)
+			if !present || !ok {
+				return false
+			}
+			if !cased {
+				s, o = strings.ToLower(s), strings.ToLower(o)
+			}
+			switch op {
+			case "contains":
+				return strings.Contains(s, o)
+			case "startswith":
+				return strings.HasPrefix(s, o)
+			case "endswith":
+				return strings.HasSuffix(s, o)
+			}
+			return s == o
+		}, nil
+	}
+
+	// String matching: expand placeholders, parse wildcards, apply the
+	// encodings in order, then the operation.
+	raws := []string{raw}
+	if m.expand {
+		var err error
+		raws, err = c.expand(raw)
+		if err != nil {
+			return nil, errf("%v", err)
+		}
+	}
+	var variants [][]token
+	for _, r := range raws {
+		vs := [][]token{parsePattern(r)}
+		for _, t := range m.transforms {
+			var next [][]token
+			for _, toks := range vs {
+				out, err := transform(t, toks)
+				if err != nil {
+					return nil, errf("%v", err)
+				}
+				next = append(next, out...)
+			}
+			vs = next
+		}
+		variants = append(variants, vs...)
+	}
+	var sms []strMatcher
+	for _, toks := range variants {
+		sms = append(sms, compileString(toks, m.op, m.cased))
+	}
+	if len(sms) == 1 {
+		sm := sms[0]
+		return func(s string, present bool, _ *event.Event, _ int) bool {
+			if !present {
+				// Sigma's empty value also stands for a missing field.
+				return raw == "" && len(m.transforms) == 0 && m.op == ""
+			}
+			return sm(s)
+		}, nil
+	}
+	return func(s string, present bool, _ *event.Event, _ int) bool {
+		if !present {
+			return false
+		}
+		for _, sm := range sms {
+			if sm(s) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func parseNumber(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		u, err := strconv.ParseUint(s[2:], 16, 64)
+		return float64(u), err
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// expand replaces %name% placeholders with each of their values.
+func (c *compiler) expand(raw string) ([]string, error) {
+	out := []string{raw}
+	for {
+		i := strings.IndexByte(out[0], '%')
+		if i < 0 {
+			return out, nil
+		}
+		j := strings.IndexByte(out[0][i+1:], '%')
+		if j < 0 {
+			return out, nil
+		}
+		name := out[0][i+1 : i+1+j]
+		var vals []string
+		if c.opts != nil {
+			vals = c.opts.Placeholders[name]
+		}
+		if len(vals) == 0 {
+			return nil, fmt.Errorf("unknown placeholder %%%s%% (set it in CompileOptions.Placeholders)", name)
+		}
+		var next []string
+		for _, s := range out {
+			for _, v := range vals {
+				// Placeholder values are literal text: escape wildcards.
+				next = append(next, strings.Replace(s, "%"+name+"%", escapeWildcards(v), 1))
+			}
+		}
+		out = next
+	}
+}
+
+func escapeWildcards(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
+	return r.Replace(s)
+}
+
+// windashChars are the characters Windows command lines accept in place
+// of a leading dash (Sigma windash modifier).
+var windashChars = []string{"-", "/", "\u2013", "\u2014", "\u2015"}
+
+func transform(t string, toks []token) ([][]token, error) {
+	if t == "windash" {
+		var out [][]token
+		for _, ch := range windashChars {
+			nt := make([]token, len(toks))
+			for i, tk := range toks {
+				nt[i] = tk
+				if tk.kind == 'l' {
+					nt[i].lit = windash(tk.lit, ch, i == 0 || toks[i-1].kind != 'l')
+				}
+			}
+			out = append(out, nt)
+		}
+		return out, nil
+	}
+	lit, ok := plainText(toks)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot encode a value with wildcards", t)
+	}
+	switch t {
+	case "utf16le", "utf16be", "utf16":
+		u := utf16.Encode([]rune(lit))
+		var b []byte
+		if t == "utf16" {
+			b = append(b, 0xFF, 0xFE)
+		}
+		for _, r := range u {
+			if t == "utf16be" {
+				b = binary.BigEndian.AppendUint16(b, r)
+			} else {
+				b = binary.LittleEndian.AppendUint16(b, r)
+			}
+		}
+		return [][]token{{{kind: 'l', lit: string(b)}}}, nil
+	case "base64":
+		return [][]token{{{kind: 'l', lit: base64.StdEncoding.EncodeToString([]byte(lit))}}}, nil
+	case "base64offset":
+		// The three encodings of the value at byte offsets 0, 1 and 2 of
+		// a larger base64 text, without the characters that depend on
+		// the unknown neighbours (as pySigma does).
+		starts := [3]int{0, 2, 3}
+		ends := [3]int{0, -3, -2}
+		var out [][]token
+		seen := map[string]bool{}
+		for i := 0; i < 3; i++ {
+			enc := base64.StdEncoding.EncodeToString(append([]byte(strings.Repeat(" ", i)), lit...))
+			end := len(enc)
+			if e := ends[(len(lit)+i)%3]; e != 0 {
+				end += e
+			}
+			if starts[i] > end {
+				continue
+			}
+			s := enc[starts[i]:end]
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, []token{{kind: 'l', lit: s}})
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported modifier %q", t)
+}
+
+// windash replaces dashes and slashes that start an option (preceded by a
+// non-word character or the start, followed by a word character) with ch.
+func windash(s, ch string, atStart bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '/' {
+			prevOK := (i == 0 && atStart) || (i > 0 && !isWord(s[i-1]))
+			nextOK := i+1 < len(s) && isWord(s[i+1])
+			if prevOK && nextOK {
+				b.WriteString(ch)
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isWord(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+
+// sortedKeys is used for deterministic error and summary order.
+func sortedKeys(m map[string]pred) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,517 @@
+// Package sigma compiles Sigma rules (https://sigmahq.io, specification
+// v2) to spoor's rule shape, once at load: detections become compiled
+// matchers (lower-cased literals, compiled regular expressions, parsed
+// CIDRs), logsources become channel/event-id filters with field renames
+// from an extensible mapping (logsources.yaml), and correlation rules
+// become stateful rules with sliding windows.
+package sigma
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/yamlx"
+	"gopkg.in/yaml.v3"
+)
+
+// Doc is one rule file: its name (for errors and Rule.File) and content.
+type Doc struct {
+	File string
+	Data []byte
+}
+
+// CompileOptions tunes compilation. The zero value uses the built-in
+// logsource mapping and no placeholders.
+type CompileOptions struct {
+	// Logsources maps logsources to channels; nil means DefaultLogsources.
+	Logsources *Logsources
+	// Placeholders are the values of %name% placeholders for the expand
+	// modifier (from the case config: e.g. admin accounts, networks).
+	Placeholders map[string][]string
+}
+
+// Compile compiles a batch of Sigma rule files with default options. The
+// batch lets correlation rules refer to rules of other files by id or
+// name. Every rule that cannot be loaded is reported as an error naming
+// its file and position and the reason; the others are returned in input
+// order.
+func Compile(docs []Doc) ([]*rule.Rule, []error) {
+	return CompileWith(docs, CompileOptions{})
+}
+
+var sigmaKeyRE = regexp.MustCompile(`(?m)^(detection|correlation)\s*:`)
+var sigmaMetaRE = regexp.MustCompile(`(?m)^(title|logsource|action)\s*:`)
+
+// IsSigma tells Sigma rule files from spoor's own YAML rules: a Sigma file
+// has a top-level detection or correlation section and a title, logsource
+// or action key.
+func IsSigma(data []byte) bool {
+	return sigmaKeyRE.Match(data) && sigmaMetaRE.Match(data)
+}
+
+// compiled is a rule with what correlation rules need of it.
+type compiled struct {
+	r       *rule.Rule
+	name    string
+	match   func(ev *event.Event) bool
+	comp    *compiler
+	srcOf   func(ev *event.Event) int
+}
+
+// CompileWith is Compile with options.
+func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
+	if opts.Logsources == nil {
+		opts.Logsources = DefaultLogsources()
+	}
+	var errs []error
+	type pending struct {
+		file string
+		node *yaml.Node
+		pos  int // index in out, to keep input order
+	}
+	var out []*compiled
+	var corrs []pending
+	for _, d := range docs {
+		nodes, err := splitDocs(d.File, d.Data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, n := range nodes {
+			if mapGet(n, "correlation") != nil {
+				corrs = append(corrs, pending{file: d.File, node: n, pos: len(out)})
+				out = append(out, nil)
+				continue
+			}
+			c, err := compileRule(d.File, n, &opts)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	if len(corrs) > 0 {
+		byRef := map[string]*compiled{}
+		for _, c := range out {
+			if c == nil {
+				continue
+			}
+			byRef[c.r.ID] = c
+			if c.name != "" {
+				byRef[c.name] = c
+			}
+		}
+		for _, p := range corrs {
+			c, err := compileCorrelation(p.file, p.node, byRef)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out[p.pos] = c
+			byRef[c.r.ID] = c
+			if c.name != "" {
+				byRef[c.name] = c
+			}
+		}
+	}
+	rules := make([]*rule.Rule, 0, len(out))
+	for _, c := range out {
+		if c != nil {
+			rules = append(rules, c.r)
+		}
+	}
+	return rules, errs
+}
+
+// splitDocs parses a possibly multi-document file and applies Sigma's
+// collection actions: "global" merges into every later document, "reset"
+// forgets the global part, "repeat" repeats the previous document with
+// changes.
+func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*yaml.Node
+	var global, prev *yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, yamlError(file, err)
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		n := doc.Content[0]
+		if n.Kind != yaml.MappingNode {
+			return nil, yamlx.Errorf(file, n, "a Sigma rule must be a mapping")
+		}
+		action := ""
+		if a := mapGet(n, "action"); a != nil {
+			action = a.Value
+			n = mapWithout(n, "action")
+		}
+		switch action {
+		case "global":
+			global = n
+			continue
+		case "reset":
+			global = nil
+			continue
+		case "repeat":
+			if prev == nil {
+				return nil, yamlx.Errorf(file, n, "action: repeat without a previous rule")
+			}
+			n = mergeNodes(prev, n)
+		case "":
+			if global != nil {
+				n = mergeNodes(global, n)
+			}
+		default:
+			return nil, yamlx.Errorf(file, n, "unknown action %q", action)
+		}
+		prev = n
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, &yamlx.Error{File: file, Line: 1, Column: 1, Msg: "no Sigma rule in file"}
+	}
+	return out, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlError(file string, err error) error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line := 0
+		fmt.Sscan(m[1], &line)
+		return &yamlx.Error{File: file, Line: line, Column: 1, Msg: m[2]}
+	}
+	return &yamlx.Error{File: file, Line: 1, Column: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+func mapGet(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			v := n.Content[i+1]
+			if v.Kind == yaml.AliasNode {
+				return v.Alias
+			}
+			return v
+		}
+	}
+	return nil
+}
+
+func mapKey(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+func mapWithout(n *yaml.Node, key string) *yaml.Node {
+	c := *n
+	c.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != key {
+			c.Content = append(c.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	return &c
+}
+
+// mergeNodes deep-merges mapping over into base (over wins), copying.
+func mergeNodes(base, over *yaml.Node) *yaml.Node {
+	if base.Kind != yaml.MappingNode || over.Kind != yaml.MappingNode {
+		return over
+	}
+	c := *over
+	c.Content = nil
+	done := map[string]bool{}
+	for i := 0; i+1 < len(base.Content); i += 2 {
+		k, v := base.Content[i], base.Content[i+1]
+		if ov := mapGet(over, k.Value); ov != nil {
+			v = mergeNodes(v, ov)
+		}
+		done[k.Value] = true
+		c.Content = append(c.Content, k, v)
+	}
+	for i := 0; i+1 < len(over.Content); i += 2 {
+		if !done[over.Content[i].Value] {
+			c.Content = append(c.Content, over.Content[i], over.Content[i+1])
+		}
+	}
+	return &c
+}
+
+// severity maps Sigma levels to spoor's.
+func severity(level string) (string, bool) {
+	switch strings.ToLower(level) {
+	case "informational", "info":
+		return event.SevInfo, true
+	case "low":
+		return event.SevLow, true
+	case "medium", "":
+		return event.SevMedium, true
+	case "high":
+		return event.SevHigh, true
+	case "critical":
+		return event.SevCritical, true
+	}
+	return "", false
+}
+
+func scalar(n *yaml.Node, key string) string {
+	if v := mapGet(n, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+func stringList(n *yaml.Node, key string) []string {
+	v := mapGet(n, key)
+	if v == nil {
+		return nil
+	}
+	if v.Kind == yaml.ScalarNode {
+		return []string{v.Value}
+	}
+	var out []string
+	for _, it := range v.Content {
+		if it.Kind == yaml.ScalarNode {
+			out = append(out, it.Value)
+		}
+	}
+	return out
+}
+
+// meta fills the fields every Sigma rule kind shares.
+func meta(file string, n *yaml.Node, kind string) (*rule.Rule, string, error) {
+	r := &rule.Rule{
+		ID:          scalar(n, "id"),
+		Title:       scalar(n, "title"),
+		Description: strings.TrimSpace(scalar(n, "description")),
+		Kind:        kind,
+		Tags:        stringList(n, "tags"),
+		File:        file,
+		Line:        n.Line,
+	}
+	name := scalar(n, "name")
+	if r.Title == "" {
+		return nil, "", yamlx.Errorf(file, n, "rule has no title")
+	}
+	if r.ID == "" {
+		r.ID = name
+	}
+	if r.ID == "" {
+		return nil, "", yamlx.Errorf(file, n, "rule %q has no id", r.Title)
+	}
+	sev, ok := severity(scalar(n, "level"))
+	if !ok {
+		return nil, "", yamlx.Errorf(file, mapGet(n, "level"), "unknown level %q", scalar(n, "level"))
+	}
+	r.Severity = sev
+	return r, name, nil
+}
+
+func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, error) {
+	r, name, err := meta(file, n, rule.KindSigma)
+	if err != nil {
+		return nil, err
+	}
+	det := mapGet(n, "detection")
+	if det == nil || det.Kind != yaml.MappingNode {
+		return nil, yamlx.Errorf(file, n, "rule %s: no detection section", r.ID)
+	}
+	lsNode := mapGet(n, "logsource")
+	if lsNode == nil {
+		return nil, yamlx.Errorf(file, n, "rule %s: no logsource", r.ID)
+	}
+	product, category, service, err := parseLogsourceNode(file, lsNode)
+	if err != nil {
+		return nil, err
+	}
+	srcs, ok := opts.Logsources.resolve(product, category, service)
+	if !ok {
+		return nil, yamlx.Errorf(file, lsNode, "rule %s: no logsource mapping for product=%s category=%s service=%s (add one with a logsource mapping file)", r.ID, product, category, service)
+	}
+	c := &compiler{file: file, sources: srcs, opts: opts}
+	sels := map[string]pred{}
+	var condNode *yaml.Node
+	for i := 0; i+1 < len(det.Content); i += 2 {
+		k, v := det.Content[i], det.Content[i+1]
+		switch k.Value {
+		case "condition":
+			condNode = v
+			continue
+		case "timeframe":
+			// Only meaningful with the deprecated aggregations, which
+			// parseCondition rejects.
+			continue
+		}
+		p, err := c.selection(v)
+		if err != nil {
+			var ye *yamlx.Error
+			if !errors.As(err, &ye) {
+				err = yamlx.Errorf(file, v, "%v", err)
+			}
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		sels[k.Value] = p
+	}
+	if condNode == nil {
+		return nil, yamlx.Errorf(file, det, "rule %s: detection has no condition", r.ID)
+	}
+	var conds []string
+	switch condNode.Kind {
+	case yaml.ScalarNode:
+		conds = []string{condNode.Value}
+	case yaml.SequenceNode:
+		for _, it := range condNode.Content {
+			conds = append(conds, it.Value)
+		}
+	}
+	var ors []pred
+	for _, cs := range conds {
+		p, _, err := parseCondition(cs, sels)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, yamlx.Errorf(file, condNode, "%v", err))
+		}
+		ors = append(ors, p)
+	}
+	if len(ors) == 0 {
+		return nil, yamlx.Errorf(file, condNode, "rule %s: empty condition", r.ID)
+	}
+	root := anyOf(ors)
+
+	srcOf := sourceIndex(srcs)
+	match := func(ev *event.Event) bool {
+		src := srcOf(ev)
+		if src == -2 {
+			return false
+		}
+		return root(ev, src)
+	}
+	r.Match = match
+	r.Filter = filterOf(srcs)
+	r.Columns = append([]string(nil), baseColumns...)
+	r.Summary = summarizer(r.Title, c)
+	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
+}
+
+// baseColumns are the store columns a Sigma matcher reads: Sigma field
+// names resolve to the raw fields or to these typed columns.
+var baseColumns = []string{"channel", "event_id", "fields", "host", "message", "provider", "record_id"}
+
+// sourceIndex returns a function giving the index of the source an event
+// belongs to: -1 when the rule is not narrowed, -2 when the event is not
+// of the rule's logsource.
+func sourceIndex(srcs []Source) func(ev *event.Event) int {
+	if len(srcs) == 0 {
+		return func(*event.Event) int { return -1 }
+	}
+	return func(ev *event.Event) int {
+		for i, s := range srcs {
+			if !strings.EqualFold(ev.Channel, s.Channel) {
+				continue
+			}
+			if len(s.EventIDs) == 0 {
+				return i
+			}
+			for _, id := range s.EventIDs {
+				if id == ev.EventID {
+					return i
+				}
+			}
+		}
+		return -2
+	}
+}
+
+func filterOf(srcs []Source) rule.Filter {
+	if len(srcs) == 0 {
+		return rule.Filter{}
+	}
+	f := rule.Filter{Sources: []string{event.SourceEVTX}}
+	seenC := map[string]bool{}
+	seenID := map[int32]bool{}
+	allIDs := true
+	for _, s := range srcs {
+		if !seenC[strings.ToLower(s.Channel)] {
+			seenC[strings.ToLower(s.Channel)] = true
+			f.Channels = append(f.Channels, s.Channel)
+		}
+		if len(s.EventIDs) == 0 {
+			allIDs = false
+		}
+		for _, id := range s.EventIDs {
+			if !seenID[id] {
+				seenID[id] = true
+				f.EventIDs = append(f.EventIDs, id)
+			}
+		}
+	}
+	if !allIDs {
+		f.EventIDs = nil
+	}
+	return f
+}
+
+// summarizer renders "title: Field=value, …" with the first fields the
+// detection looks at that the event has.
+func summarizer(title string, c *compiler) func(ev *event.Event) string {
+	type kf struct {
+		name string
+		get  func(ev *event.Event, src int) (string, bool)
+	}
+	var keys []kf
+	for _, name := range append([]string(nil), c.fields...) {
+		if name == "EventID" || name == "Channel" || name == "Provider_Name" {
+			continue
+		}
+		keys = append(keys, kf{name, c.field(name)})
+	}
+	srcOf := sourceIndex(c.sources)
+	return func(ev *event.Event) string {
+		var b strings.Builder
+		b.WriteString(title)
+		src := srcOf(ev)
+		n := 0
+		for _, k := range keys {
+			v, ok := k.get(ev, src)
+			if !ok || v == "" {
+				continue
+			}
+			if len(v) > 200 {
+				v = v[:200] + "…"
+			}
+			if n == 0 {
+				b.WriteString(": ")
+			} else {
+				b.WriteString(", ")
+			}
+			b.WriteString(k.name)
+			b.WriteByte('=')
+			b.WriteString(v)
+			n++
+			if n == 4 {
+				break
+			}
+		}
+		return b.String()
+	}
+}
