@@ -1,0 +1,718 @@
+package textfmt
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/Velocidex/ordereddict"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+)
+
+// Format is a compiled definition; it implements input.Parser.
+type Format struct {
+	def  Definition
+	file string
+
+	lines, min, score int
+	detect            *regexp.Regexp
+	keys              []string
+
+	patterns, context, ignore []*regexp.Regexp
+	kvSep, kvDelim            string
+	delim                     rune
+	times                     []timeCand
+	mapping                   []colMap
+	values                    map[string]map[string]string
+	derive                    []derive
+}
+
+type derive struct {
+	field string
+	re    *regexp.Regexp
+}
+
+type timeCand struct {
+	fields  []string
+	layouts []layout
+	loc     *time.Location // nil: from the case config
+}
+
+type colMap struct {
+	col  string
+	from []string
+}
+
+// Name is the definition's name.
+func (f *Format) Name() string { return f.def.Name }
+
+// Source is the definition's event source (firewall, rmm, …).
+func (f *Format) Source() string { return f.def.Source }
+
+// File is the definition file the format was loaded from.
+func (f *Format) File() string { return f.file }
+
+// Definition returns a copy of the loaded definition.
+func (f *Format) Definition() Definition { return f.def }
+
+// maxMessage bounds Event.Message.
+const maxMessage = 4096
+
+// maxRecordLines bounds a multi-line record; more lines start counting as
+// skipped, so a runaway continuation cannot swallow a file.
+const maxRecordLines = 1000
+
+// Detect scores the head of in against the definition's detect rules.
+func (f *Format) Detect(in *input.Input) int {
+	text := in.Text
+	if text == nil {
+		return 0
+	}
+	lines := bytes.Split(text, []byte("\n"))
+	if (in.Size < 0 || int64(len(in.Raw)) < in.Size) && len(lines) > 1 {
+		lines = lines[:len(lines)-1] // cut off by the head size
+	}
+	n, hits := 0, 0
+	var first []byte // first non-empty, non-comment line (csv header / jsonl record)
+	for _, l := range lines {
+		if n >= f.lines {
+			break
+		}
+		l = bytes.TrimRight(l, "\r")
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		n++
+		if f.detect != nil && f.detect.Match(l) {
+			hits++
+		}
+		if first == nil && !(f.def.CSV.Comment != "" && bytes.HasPrefix(l, []byte(f.def.CSV.Comment))) {
+			first = l
+		}
+	}
+	if f.detect != nil && hits < f.min {
+		return 0
+	}
+	if len(f.keys) > 0 {
+		if first == nil || !f.hasKeys(first) {
+			return 0
+		}
+	}
+	return f.score
+}
+
+// hasKeys checks the detect keys against the first record (jsonl) or
+// header line (csv).
+func (f *Format) hasKeys(line []byte) bool {
+	var have map[string]bool
+	switch f.def.Kind {
+	case "jsonl":
+		d := ordereddict.NewDict()
+		if err := d.UnmarshalJSON(line); err != nil {
+			return false
+		}
+		have = map[string]bool{}
+		for _, k := range d.Keys() {
+			have[k] = true
+		}
+	case "csv":
+		cols, err := f.split(string(line))
+		if err != nil {
+			return false
+		}
+		have = map[string]bool{}
+		for _, c := range cols {
+			have[strings.TrimSpace(c)] = true
+		}
+	default:
+		return false
+	}
+	for _, k := range f.keys {
+		if !have[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// split cuts one delimited line into fields.
+func (f *Format) split(line string) ([]string, error) {
+	if !f.def.CSV.Quotes {
+		return strings.Split(line, string(f.delim)), nil
+	}
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma = f.delim
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	return r.Read()
+}
+
+// record is one record being assembled.
+type record struct {
+	line   int64
+	text   string
+	fields *ordereddict.Dict
+	extra  int
+}
+
+// Parse reads the file and emits one event per record.
+func (f *Format) Parse(ctx context.Context, in *input.Input, emit func(*event.Event) error, st *input.Stats) error {
+	rc, err := in.Open()
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.Path, err)
+	}
+	defer rc.Close()
+	p := &run{f: f, in: in, st: st, emit: emit}
+	p.caseLoc = time.UTC
+	if in.Config != nil {
+		p.caseLoc = in.Config.SourceLocation(f.def.Name, f.def.Source)
+		if from, to := in.Config.Window.Bounds(); !to.IsZero() {
+			p.year = to.Add(-time.Nanosecond).In(p.caseLoc).Year() // to may be the next midnight
+		} else if !from.IsZero() {
+			p.year = from.In(p.caseLoc).Year()
+		}
+	}
+	for _, c := range f.times {
+		if c.loc == nil {
+			st.TimeZone = p.caseLoc.String()
+			break
+		}
+	}
+	r := textio.NewReader(rc)
+	for {
+		if r.Line()%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		b, err := r.Next()
+		if errors.Is(err, textio.ErrLineTooLong) {
+			st.Skip("line over 1 MiB", fmt.Sprintf("%s:%d: line over 1 MiB skipped", in.Path, r.Line()))
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return &input.ParseError{File: in.Path, Line: r.Line() + 1, Err: err}
+		}
+		if err := p.line(r.Line(), b); err != nil {
+			return err
+		}
+	}
+	return p.flush()
+}
+
+// run is the state of one Parse.
+type run struct {
+	f       *Format
+	in      *input.Input
+	st      *input.Stats
+	emit    func(*event.Event) error
+	caseLoc *time.Location
+	year    int
+	noted   bool
+
+	pending *record
+	ctx     *ordereddict.Dict // fields from the last context line
+	header  []string
+}
+
+func (p *run) skip(reason string, n int64, detail string) {
+	if detail == "" {
+		p.st.Skip(reason, "")
+		return
+	}
+	p.st.Skip(reason, fmt.Sprintf("%s:%d: %s", p.in.Path, n, detail))
+}
+
+func (p *run) line(n int64, b []byte) error {
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	s := string(b)
+	if strings.TrimSpace(s) == "" {
+		p.skip("blank line", n, "")
+		return nil
+	}
+	f := p.f
+	switch f.def.Kind {
+	case "csv":
+		return p.csvLine(n, s)
+	case "jsonl":
+		return p.jsonLine(n, s)
+	}
+	for _, re := range f.patterns {
+		m := re.FindStringSubmatchIndex(s)
+		if m == nil {
+			continue
+		}
+		if err := p.flush(); err != nil {
+			return err
+		}
+		rec := &record{line: n, text: s, fields: ordereddict.NewDict()}
+		for i, name := range re.SubexpNames() {
+			if i == 0 || name == "" || m[2*i] < 0 {
+				continue
+			}
+			if _, dup := rec.fields.Get(name); dup {
+				continue // a name reused in alternatives: first match wins
+			}
+			rec.fields.Set(name, s[m[2*i]:m[2*i+1]])
+		}
+		p.pending = rec
+		if !f.def.Multiline {
+			return p.flush()
+		}
+		return nil
+	}
+	for _, re := range f.context {
+		if m := re.FindStringSubmatch(s); m != nil {
+			p.ctx = ordereddict.NewDict()
+			for i, name := range re.SubexpNames() {
+				if i > 0 && name != "" {
+					p.ctx.Set(name, m[i])
+				}
+			}
+			p.skip("context line", n, "")
+			return nil
+		}
+	}
+	for _, re := range f.ignore {
+		if re.MatchString(s) {
+			p.skip("ignored line", n, "")
+			return nil
+		}
+	}
+	if f.def.Multiline && p.pending != nil {
+		if p.pending.extra >= maxRecordLines {
+			p.skip("record over 1000 lines", n, "continuation beyond the record limit")
+			return nil
+		}
+		p.pending.extra++
+		p.pending.text += "\n" + s
+		return nil
+	}
+	p.skip("no pattern matched", n, fmt.Sprintf("no %s pattern matched: %.120q", f.def.Name, s))
+	return nil
+}
+
+func (p *run) csvLine(n int64, s string) error {
+	c := p.f.def.CSV
+	if c.HeaderPrefix != "" && strings.HasPrefix(s, c.HeaderPrefix) {
+		cols, err := p.f.split(strings.TrimPrefix(s, c.HeaderPrefix))
+		if err != nil {
+			p.skip("bad header", n, fmt.Sprintf("unreadable header: %v", err))
+			return nil
+		}
+		p.header = trimAll(cols)
+		p.skip("header line", n, "")
+		return nil
+	}
+	if c.Comment != "" && strings.HasPrefix(s, c.Comment) {
+		p.skip("comment line", n, "")
+		return nil
+	}
+	for _, re := range p.f.ignore {
+		if re.MatchString(s) {
+			p.skip("ignored line", n, "")
+			return nil
+		}
+	}
+	cols, err := p.f.split(s)
+	if err != nil {
+		p.skip("bad csv line", n, fmt.Sprintf("unreadable: %v", err))
+		return nil
+	}
+	if p.header == nil {
+		switch {
+		case len(c.Columns) > 0:
+			p.header = c.Columns
+		case c.Header:
+			p.header = trimAll(cols)
+			p.skip("header line", n, "")
+			return nil
+		default:
+			p.skip("no header", n, "row before any "+strconv.Quote(c.HeaderPrefix)+" header line")
+			return nil
+		}
+	}
+	// A trailing delimiter gives one empty column more; tolerate it.
+	if len(cols) == len(p.header)+1 && cols[len(cols)-1] == "" {
+		cols = cols[:len(cols)-1]
+	}
+	if len(cols) != len(p.header) {
+		p.skip("column count mismatch", n, fmt.Sprintf("%d columns, header has %d", len(cols), len(p.header)))
+		return nil
+	}
+	rec := &record{line: n, text: s, fields: ordereddict.NewDict()}
+	for i, h := range p.header {
+		rec.fields.Set(h, cols[i])
+	}
+	p.pending = rec
+	return p.flush()
+}
+
+func trimAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = strings.TrimSpace(x)
+	}
+	return out
+}
+
+func (p *run) jsonLine(n int64, s string) error {
+	d := ordereddict.NewDict()
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") {
+		p.skip("not a JSON object", n, fmt.Sprintf("not a JSON object: %.80q", s))
+		return nil
+	}
+	if err := d.UnmarshalJSON([]byte(t)); err != nil {
+		p.skip("bad JSON", n, fmt.Sprintf("bad JSON: %v", err))
+		return nil
+	}
+	p.pending = &record{line: n, text: s, fields: d}
+	return p.flush()
+}
+
+// flush turns the pending record into an event.
+func (p *run) flush() error {
+	rec := p.pending
+	if rec == nil {
+		return nil
+	}
+	p.pending = nil
+	f := p.f
+	if f.def.KV != nil {
+		if v, ok := rec.fields.Get(f.def.KV.Field); ok {
+			if s, ok := v.(string); ok {
+				splitKV(s, f.kvSep, f.kvDelim, func(k, v string) {
+					k = f.def.KV.Prefix + k
+					if _, dup := rec.fields.Get(k); !dup {
+						rec.fields.Set(k, v)
+					}
+				})
+			}
+		}
+	}
+	for _, dv := range f.derive {
+		v := fieldString(rec.fields, dv.field)
+		if v == "" {
+			continue
+		}
+		m := dv.re.FindStringSubmatchIndex(v)
+		if m == nil {
+			continue
+		}
+		for i, name := range dv.re.SubexpNames() {
+			if i == 0 || name == "" || m[2*i] < 0 {
+				continue
+			}
+			if _, dup := rec.fields.Get(name); !dup {
+				rec.fields.Set(name, v[m[2*i]:m[2*i+1]])
+			}
+		}
+	}
+	if p.ctx != nil {
+		for _, it := range p.ctx.Items() {
+			if _, dup := rec.fields.Get(it.Key); !dup {
+				rec.fields.Set(it.Key, it.Value)
+			}
+		}
+	}
+	if rec.extra > 0 {
+		rec.fields.Set("continuation", rec.text[strings.IndexByte(rec.text, '\n')+1:])
+	}
+	t, ok := p.time(rec)
+	if !ok {
+		p.skip("bad timestamp", rec.line, "no timestamp field could be read")
+		return nil
+	}
+	ev := &event.Event{
+		Time: t, Source: f.def.Source, Format: f.def.Name,
+		Evidence: p.in.Path, Offset: rec.line, Fields: rec.fields,
+	}
+	for _, m := range f.mapping {
+		for _, name := range m.from {
+			if v := fieldString(rec.fields, name); v != "" && v != "-" {
+				p.set(ev, m.col, v, rec.line)
+				break
+			}
+		}
+	}
+	for _, col := range sortedKeys(f.def.Const) {
+		if getCol(ev, col) == "" {
+			p.set(ev, col, f.def.Const[col], rec.line)
+		}
+	}
+	if ev.Message == "" {
+		ev.Message = bound(rec.text)
+	}
+	p.st.Records++
+	p.st.Saw(ev.Time)
+	return p.emit(ev)
+}
+
+// time reads the first timestamp candidate that is present and parses.
+func (p *run) time(rec *record) (time.Time, bool) {
+	for _, c := range p.f.times {
+		parts := make([]string, 0, len(c.fields))
+		for _, name := range c.fields {
+			v := fieldString(rec.fields, name)
+			if v == "" {
+				parts = nil
+				break
+			}
+			parts = append(parts, v)
+		}
+		if parts == nil {
+			continue
+		}
+		v := strings.Join(parts, " ")
+		for _, l := range c.layouts {
+			t, ok := l.parse(v)
+			if !ok {
+				continue
+			}
+			if l.zoned {
+				return t.UTC(), true
+			}
+			if l.noYear {
+				y := p.year
+				if y == 0 {
+					y = time.Now().Year()
+					if !p.noted {
+						p.st.Note("%s: timestamps have no year; assumed %d (set the case window to fix it)", p.in.Path, y)
+						p.noted = true
+					}
+				}
+				t = t.AddDate(y-t.Year(), 0, 0)
+			}
+			loc := c.loc
+			if loc == nil {
+				loc = p.caseLoc
+			}
+			w, note := Wall(t, loc)
+			if note != "" {
+				p.st.Note("%s: %s", p.in.Path, note)
+				p.st.Error(fmt.Sprintf("%s:%d: %s in %s", p.in.Path, rec.line, note, loc))
+			}
+			return w, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func fieldString(d *ordereddict.Dict, name string) string {
+	v, ok := d.Get(name)
+	if !ok || v == nil {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case *ordereddict.Dict:
+		b, _ := event.MarshalFields(x)
+		return string(b)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func bound(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	i := maxMessage
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// set writes v into column col, through the value map; numbers that do
+// not parse and addresses that are not addresses are reported and left
+// out (the raw value stays in Fields).
+func (p *run) set(ev *event.Event, col, v string, line int64) {
+	if m, ok := p.f.values[col]; ok {
+		if nv, ok := m[strings.ToLower(v)]; ok {
+			v = nv
+		} else if nv, ok := m["*"]; ok {
+			v = nv
+		}
+	}
+	if v == "" || v == "-" && col != "message" {
+		return
+	}
+	num := func(bits int) (int64, bool) {
+		n, err := strconv.ParseInt(v, 10, bits)
+		if err != nil {
+			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not a number", p.in.Path, line, col, v))
+			return 0, false
+		}
+		return n, true
+	}
+	switch col {
+	case "host":
+		ev.Host = v
+	case "channel":
+		ev.Channel = v
+	case "provider":
+		ev.Provider = v
+	case "event_id":
+		if n, ok := num(32); ok {
+			ev.EventID = int32(n)
+		}
+	case "record_id":
+		if n, ok := num(64); ok {
+			ev.RecordID = n
+		}
+	case "user":
+		ev.User = v
+	case "user_domain":
+		ev.UserDomain = v
+	case "user_sid":
+		ev.UserSID = v
+	case "subject_user":
+		ev.SubjectUser = v
+	case "logon_type":
+		if n, ok := num(32); ok {
+			ev.LogonType = int32(n)
+		}
+	case "logon_id":
+		ev.LogonID = v
+	case "src_ip", "dst_ip":
+		ip, port, ok := splitAddr(v)
+		if !ok {
+			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not an IP address", p.in.Path, line, col, v))
+			return
+		}
+		if col == "src_ip" {
+			ev.SrcIP = ip
+			if port >= 0 && ev.SrcPort == 0 {
+				ev.SrcPort = int32(port)
+			}
+		} else {
+			ev.DstIP = ip
+			if port >= 0 && ev.DstPort == 0 {
+				ev.DstPort = int32(port)
+			}
+		}
+	case "src_port", "dst_port":
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not a port", p.in.Path, line, col, v))
+			return
+		}
+		if col == "src_port" {
+			ev.SrcPort = int32(n)
+		} else {
+			ev.DstPort = int32(n)
+		}
+	case "protocol":
+		ev.Protocol = strings.ToLower(v)
+	case "action":
+		// Lower-case like the Go firewall parsers' normalised actions; the
+		// vendor's word stays in Fields.
+		ev.Action = strings.ToLower(v)
+	case "bytes_out":
+		if n, ok := num(64); ok {
+			ev.BytesOut = n
+		}
+	case "bytes_in":
+		if n, ok := num(64); ok {
+			ev.BytesIn = n
+		}
+	case "process":
+		ev.Process = v
+	case "parent_process":
+		ev.ParentProcess = v
+	case "command_line":
+		ev.CommandLine = v
+	case "script_text":
+		ev.ScriptText = v
+	case "session_id":
+		ev.SessionID = v
+	case "operator":
+		ev.Operator = v
+	case "message":
+		ev.Message = bound(v)
+	}
+}
+
+// getCol reads a column back as text ("" when unset) for const.
+func getCol(ev *event.Event, col string) string {
+	n := func(x int64) string {
+		if x == 0 {
+			return ""
+		}
+		return strconv.FormatInt(x, 10)
+	}
+	switch col {
+	case "host":
+		return ev.Host
+	case "channel":
+		return ev.Channel
+	case "provider":
+		return ev.Provider
+	case "event_id":
+		return n(int64(ev.EventID))
+	case "record_id":
+		return n(ev.RecordID)
+	case "user":
+		return ev.User
+	case "user_domain":
+		return ev.UserDomain
+	case "user_sid":
+		return ev.UserSID
+	case "subject_user":
+		return ev.SubjectUser
+	case "logon_type":
+		return n(int64(ev.LogonType))
+	case "logon_id":
+		return ev.LogonID
+	case "src_ip":
+		return ev.SrcIP
+	case "src_port":
+		return n(int64(ev.SrcPort))
+	case "dst_ip":
+		return ev.DstIP
+	case "dst_port":
+		return n(int64(ev.DstPort))
+	case "protocol":
+		return ev.Protocol
+	case "action":
+		return ev.Action
+	case "bytes_out":
+		return n(ev.BytesOut)
+	case "bytes_in":
+		return n(ev.BytesIn)
+	case "process":
+		return ev.Process
+	case "parent_process":
+		return ev.ParentProcess
+	case "command_line":
+		return ev.CommandLine
+	case "script_text":
+		return ev.ScriptText
+	case "session_id":
+		return ev.SessionID
+	case "operator":
+		return ev.Operator
+	case "message":
+		return ev.Message
+	}
+	return ""
+}
