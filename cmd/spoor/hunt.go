@@ -2,11 +2,91 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hunt"
+	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
+	"github.com/spoor-dfir/spoor/internal/store"
 )
 
-// runHunt is not built yet.
 func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("hunt: not implemented yet")
+	fs := newFlagSet("hunt", stderr)
+	storeDir := fs.String("store", defaultStore, "store directory")
+	caseFile := fs.String("case", "", "case config (case.yaml)")
+	var rulePaths stringList
+	fs.Var(&rulePaths, "rules", "rule file or folder, spoor or Sigma (repeatable)")
+	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack")
+	noAnalyzers := fs.Bool("no-analyzers", false, "run rules only, not the stateful analyzers")
+	strict := fs.Bool("strict", false, "fail when any rule does not load (default: warn and hunt with the rest)")
+	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists (info|low|medium|high|critical)")
+	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q (rule paths go after --rules)", fs.Arg(0))}
+	}
+	if *failOn != "" && event.Rank(*failOn) < 0 {
+		return &usageError{fmt.Sprintf("--fail-on %q: want one of %s", *failOn, strings.Join(event.Severities, ", "))}
+	}
+	if *noBuiltin && len(rulePaths) == 0 && *noAnalyzers {
+		return &usageError{"nothing to run: --no-builtin and --no-analyzers without --rules"}
+	}
+	cfg, err := loadCase(*caseFile)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenExisting(*storeDir)
+	if err != nil {
+		return err
+	}
+	res, err := doHunt(ctx, st, cfg, rulePaths, !*noBuiltin, *strict, hunt.Options{Workers: *workers, NoAnalyzers: *noAnalyzers}, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, res.Summary())
+	if *failOn != "" && res.MaxSeverity() >= event.Rank(*failOn) {
+		return &exitCodeError{code: exitFindings, msg: fmt.Sprintf("findings at or above %s", *failOn)}
+	}
+	return nil
+}
+
+// doHunt loads the rules (reporting load problems on stderr) and hunts
+// the store, with a progress bar when stderr is a terminal. spoor run
+// uses it too.
+func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePaths []string, builtin, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
+	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
+	for _, e := range errs {
+		fmt.Fprintln(stderr, "rule:", e)
+	}
+	if len(errs) > 0 {
+		if strict {
+			return hunt.Result{}, fmt.Errorf("%d rule load errors (--strict)", len(errs))
+		}
+		fmt.Fprintf(stderr, "hunt: %d rule load errors; hunting with the %d rules that loaded\n", len(errs), len(rules))
+	}
+	if isTerminal(stderr) && opts.Progress == nil {
+		if total, err := st.CountEvents(); err == nil && total > 0 {
+			bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("hunt"), progressbar.OptionThrottle(200_000_000),
+				progressbar.OptionClearOnFinish())
+			opts.Progress = func(n int64) { bar.Set64(n) }
+			defer bar.Finish()
+		}
+	}
+	res, err := hunt.Run(ctx, st, cfg, rules, opts)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "hunt: warning:", w)
+	}
+	return res, err
 }

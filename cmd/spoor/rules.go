@@ -2,11 +2,168 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
 )
 
-// runRules is not built yet.
+const rulesUsage = `usage: spoor rules list [--case FILE] [--format table|jsonl] [PATH...]
+       spoor rules lint [--case FILE] [PATH...]
+       spoor rules test [--case FILE] [PATH...]
+
+Without PATH the built-in rule pack is used. PATH is a rule file or a
+folder (walked for *.yml, *.yaml), spoor or Sigma rules.`
+
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("rules: not implemented yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, rulesUsage)
+		if len(args) == 0 {
+			return &usageError{"missing subcommand: list, lint or test"}
+		}
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	fs := newFlagSet("rules "+sub, stderr)
+	caseFile := fs.String("case", "", "case config the rules are compiled for (case.yaml)")
+	format := "table"
+	if sub == "list" {
+		fs.StringVar(&format, "format", "table", "output format: table or jsonl")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, rulesUsage)
+		fs.PrintDefaults()
+	}
+	switch sub {
+	case "list", "lint", "test":
+	default:
+		return &usageError{fmt.Sprintf("unknown subcommand %q: want list, lint or test", sub)}
+	}
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if format != "table" && format != "jsonl" {
+		return &usageError{fmt.Sprintf("--format %q: want table or jsonl", format)}
+	}
+	cfg, err := loadCase(*caseFile)
+	if err != nil {
+		return err
+	}
+	rules, errs := loadRuleArgs(cfg, fs.Args())
+	switch sub {
+	case "list":
+		return rulesList(rules, errs, format, stdout, stderr)
+	case "lint":
+		return rulesLint(rules, errs, stdout, stderr)
+	default:
+		return rulesTest(rules, errs, stdout, stderr)
+	}
+}
+
+func loadRuleArgs(cfg *caseconf.Config, paths []string) ([]*rule.Rule, []error) {
+	if len(paths) == 0 {
+		return ruleset.Load(cfg, nil, true)
+	}
+	return ruleset.Load(cfg, paths, false)
+}
+
+func rulesList(rules []*rule.Rule, errs []error, format string, stdout, stderr io.Writer) error {
+	if format == "jsonl" {
+		enc := json.NewEncoder(stdout)
+		for _, r := range rules {
+			tags := r.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			if err := enc.Encode(struct {
+				ID       string   `json:"id"`
+				Title    string   `json:"title"`
+				Kind     string   `json:"kind"`
+				Severity string   `json:"severity"`
+				File     string   `json:"file"`
+				Line     int      `json:"line"`
+				Tags     []string `json:"tags"`
+				Tests    int      `json:"tests"`
+			}{r.ID, r.Title, r.Kind, r.Severity, r.File, r.Line, tags, len(r.Tests)}); err != nil {
+				return err
+			}
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tTITLE\tFILE")
+		for _, r := range rules {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s:%d\n", r.ID, r.Kind, r.Severity, r.Title, r.File, r.Line)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(stderr, "failed:", e)
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(stderr, "rules list: %d rules, %d failed to load\n", len(rules), len(errs))
+	}
+	return nil
+}
+
+func rulesLint(rules []*rule.Rule, errs []error, stdout, stderr io.Writer) error {
+	for _, e := range errs {
+		fmt.Fprintln(stderr, e)
+	}
+	untested := 0
+	for _, r := range rules {
+		if len(r.Tests) == 0 && (r.Kind == rule.KindSpoor || r.Kind == rule.KindThreshold) {
+			untested++
+			fmt.Fprintf(stderr, "%s:%d: warning: rule %s has no tests\n", r.File, r.Line, r.ID)
+		}
+	}
+	fmt.Fprintf(stderr, "rules lint: %d rules ok, %d errors, %d without tests\n", len(rules), len(errs), untested)
+	if len(errs) > 0 {
+		return &exitCodeError{code: exitError}
+	}
+	return nil
+}
+
+func rulesTest(rules []*rule.Rule, errs []error, stdout, stderr io.Writer) error {
+	for _, e := range errs {
+		fmt.Fprintln(stderr, e)
+	}
+	nTests, failed, failedRules := 0, 0, 0
+	for _, r := range rules {
+		if len(r.Tests) == 0 {
+			fmt.Fprintf(stdout, "----  %s (no tests)\n", r.ID)
+			continue
+		}
+		res, err := rule.RunTests(r)
+		if err != nil {
+			failedRules++
+			fmt.Fprintf(stdout, "FAIL  %s: %v\n", r.ID, err)
+			continue
+		}
+		var bad []string
+		for _, x := range res {
+			nTests++
+			if !x.Pass {
+				failed++
+				bad = append(bad, fmt.Sprintf("      %s:%d: %q: %s", r.File, x.Test.Line, x.Test.Name, x.Got))
+			}
+		}
+		if len(bad) > 0 {
+			failedRules++
+			fmt.Fprintf(stdout, "FAIL  %s (%d of %d tests failed)\n%s\n", r.ID, len(bad), len(res), strings.Join(bad, "\n"))
+		} else {
+			fmt.Fprintf(stdout, "ok    %s (%d tests)\n", r.ID, len(res))
+		}
+	}
+	fmt.Fprintf(stderr, "rules test: %d rules, %d tests, %d failed, %d load errors\n", len(rules), nTests, failed, len(errs))
+	if failed > 0 || failedRules > 0 || len(errs) > 0 {
+		return &exitCodeError{code: exitError}
+	}
+	return nil
 }

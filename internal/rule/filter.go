@@ -83,19 +83,19 @@ func NewFinding(r *Rule, ev *event.Event) event.Finding {
 		summary = r.Summary(ev)
 	}
 	return event.Finding{
-		Time:     ev.Time,
-		End:      ev.Time,
-		RuleID:   r.ID,
-		Title:    r.Title,
-		Severity: r.Severity,
-		Tags:     append([]string(nil), r.Tags...),
-		Host:     ev.Host,
-		User:     UserOf(ev),
-		Summary:  summary,
-		Reason:   reason(r),
-		Analyzer: "rule",
+		Time:      ev.Time,
+		End:       ev.Time,
+		RuleID:    r.ID,
+		Title:     r.Title,
+		Severity:  r.Severity,
+		Tags:      append([]string(nil), r.Tags...),
+		Host:      ev.Host,
+		User:      UserOf(ev),
+		Summary:   summary,
+		Reason:    reason(r),
+		Analyzer:  "rule",
 		SessionID: ev.SessionID,
-		Refs:     []event.Ref{event.RefOf(ev)},
+		Refs:      []event.Ref{event.RefOf(ev)},
 	}
 }
 

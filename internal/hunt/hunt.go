@@ -1,0 +1,497 @@
+// Package hunt runs rules and analyzers over the store and writes the
+// findings: scan once (only the columns the rules need, pruned to the case
+// window), evaluate single-event rules on a worker pool, feed stateful
+// rules their matches in time order, let the analyzers observe every
+// event, then give every finding a stable ID, sort, correlate into
+// incidents and replace the stored findings atomically.
+package hunt
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/incident"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+// Options tune a hunt. The zero value runs every analyzer on all cores
+// and writes the findings.
+type Options struct {
+	Workers int // 0: GOMAXPROCS
+	// Analyzers replaces analyzers.All(cfg) (tests); ignored with
+	// NoAnalyzers.
+	Analyzers   []analyzers.Analyzer
+	NoAnalyzers bool
+	// Sources limits the scan (evtx, firewall, rmm); nil scans all.
+	Sources []string
+	// DryRun evaluates without writing findings to the store.
+	DryRun bool
+	// Progress, if set, is told the number of events scanned so far.
+	Progress func(events int64)
+}
+
+// Result is what a hunt found.
+type Result struct {
+	Events    int64
+	Rules     int
+	Findings  []event.Finding
+	Incidents []event.Incident
+	// Warnings are problems that did not stop the hunt (a rule failing
+	// at run time, a panicking matcher).
+	Warnings []string
+	Elapsed  time.Duration
+}
+
+// BySeverity counts findings per severity.
+func (r Result) BySeverity() map[string]int {
+	m := map[string]int{}
+	for _, f := range r.Findings {
+		m[f.Severity]++
+	}
+	return m
+}
+
+// Summary is the one-line summary of a hunt.
+func (r Result) Summary() string {
+	by := r.BySeverity()
+	var parts []string
+	for i := len(event.Severities) - 1; i >= 0; i-- {
+		s := event.Severities[i]
+		parts = append(parts, fmt.Sprintf("%s %d", s, by[s]))
+	}
+	return fmt.Sprintf("hunt: %d events, %d rules, %d findings (%s), %d incidents in %s",
+		r.Events, r.Rules, len(r.Findings), strings.Join(parts, ", "), len(r.Incidents), r.Elapsed.Round(time.Millisecond))
+}
+
+// MaxSeverity is the rank of the highest finding (event.Rank), -1 if none.
+func (r Result) MaxSeverity() int {
+	m := -1
+	for _, f := range r.Findings {
+		if k := event.Rank(f.Severity); k > m {
+			m = k
+		}
+	}
+	return m
+}
+
+const batchSize = 1024
+
+type batch struct {
+	seq  int64 // sequence number of evs[0] in scan order
+	evs  []event.Event
+	refs sync.WaitGroup
+}
+
+// match is an event a stateful rule accepted, with its scan position so
+// ties in time sort the same way every run.
+type match struct {
+	seq int64
+	ev  *event.Event
+}
+
+// plan is the rule set arranged for evaluation.
+type plan struct {
+	rules    []*rule.Rule
+	byID     map[int32][]int // rules whose filter names this event id
+	anyID    []int           // rules without an event-id filter
+	stateful []bool
+}
+
+func newPlan(rules []*rule.Rule) *plan {
+	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules))}
+	for i, r := range rules {
+		p.stateful[i] = r.Stateful != nil || r.NewState != nil
+		if len(r.Filter.EventIDs) == 0 {
+			p.anyID = append(p.anyID, i)
+			continue
+		}
+		seen := map[int32]bool{}
+		for _, id := range r.Filter.EventIDs {
+			if !seen[id] {
+				seen[id] = true
+				p.byID[id] = append(p.byID[id], i)
+			}
+		}
+	}
+	return p
+}
+
+// columns is the union of what the rules and analyzers read; nil (all
+// columns) when any of them does not say.
+func columns(rules []*rule.Rule, ans []analyzers.Analyzer) []string {
+	set := map[string]bool{}
+	for _, r := range rules {
+		if r.Columns == nil {
+			return nil
+		}
+		for _, c := range r.Columns {
+			set[c] = true
+		}
+	}
+	for _, a := range ans {
+		c, ok := a.(interface{ Columns() []string })
+		if !ok {
+			return nil
+		}
+		cols := c.Columns()
+		if cols == nil {
+			return nil
+		}
+		for _, x := range cols {
+			set[x] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Run hunts the store with rules (and the case's analyzers) and, unless
+// opts.DryRun, replaces the stored findings and incidents.
+func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule, opts Options) (Result, error) {
+	start := time.Now()
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var ans []analyzers.Analyzer
+	if !opts.NoAnalyzers {
+		ans = opts.Analyzers
+		if ans == nil {
+			ans = analyzers.All(cfg)
+		}
+	}
+	p := newPlan(rules)
+	res := Result{Rules: len(rules)}
+
+	var (
+		mu       sync.Mutex
+		findings []event.Finding
+		matches  = make([][]match, len(rules))
+		warnings []string
+	)
+	pool := sync.Pool{New: func() any { return &batch{evs: make([]event.Event, 0, batchSize)} }}
+	work := make(chan *batch, 2*workers)
+	var anCh chan *batch
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				fs, ms, warn := evalBatch(p, b)
+				mu.Lock()
+				findings = append(findings, fs...)
+				for i, m := range ms {
+					matches[i] = append(matches[i], m...)
+				}
+				warnings = append(warnings, warn...)
+				mu.Unlock()
+				b.refs.Done()
+			}
+		}()
+	}
+	var anWG sync.WaitGroup
+	if len(ans) > 0 {
+		// Analyzers see every event once, in store order, on one
+		// goroutine, as their contract says.
+		anCh = make(chan *batch, 2*workers)
+		anWG.Add(1)
+		go func() {
+			defer anWG.Done()
+			for b := range anCh {
+				for i := range b.evs {
+					for _, a := range ans {
+						a.Observe(&b.evs[i])
+					}
+				}
+				b.refs.Done()
+			}
+		}()
+	}
+	// Batches go back to the pool once workers and analyzers are done.
+	recycle := make(chan *batch, 4*workers)
+	var recWG sync.WaitGroup
+	recWG.Add(1)
+	go func() {
+		defer recWG.Done()
+		for b := range recycle {
+			b.refs.Wait()
+			b.evs = b.evs[:0]
+			pool.Put(b)
+		}
+	}()
+	send := func(b *batch) {
+		n := 1
+		if anCh != nil {
+			n = 2
+		}
+		b.refs.Add(n)
+		work <- b
+		if anCh != nil {
+			anCh <- b
+		}
+		recycle <- b
+	}
+
+	from, to := cfg.Window.Bounds()
+	scanOpts := store.ScanOptions{Sources: opts.Sources, From: from, To: to, Columns: columns(rules, ans)}
+	var seq int64
+	cur := pool.Get().(*batch)
+	cur.seq = 0
+	err := st.Scan(ctx, scanOpts, func(ev *event.Event) error {
+		cur.evs = append(cur.evs, *ev)
+		seq++
+		if len(cur.evs) == batchSize {
+			send(cur)
+			if opts.Progress != nil {
+				opts.Progress(seq)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			cur = pool.Get().(*batch)
+			cur.seq = seq
+		}
+		return nil
+	})
+	if err == nil && len(cur.evs) > 0 {
+		send(cur)
+	}
+	close(work)
+	if anCh != nil {
+		close(anCh)
+	}
+	wg.Wait()
+	anWG.Wait()
+	close(recycle)
+	recWG.Wait()
+	if err != nil {
+		return res, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(seq)
+	}
+	res.Events = seq
+
+	// Stateful rules: their matches in time order (scan order on ties).
+	for i, r := range rules {
+		if !p.stateful[i] {
+			continue
+		}
+		ms := matches[i]
+		sort.Slice(ms, func(a, b int) bool {
+			if !ms[a].ev.Time.Equal(ms[b].ev.Time) {
+				return ms[a].ev.Time.Before(ms[b].ev.Time)
+			}
+			return ms[a].seq < ms[b].seq
+		})
+		s := r.State()
+		emit := func(f event.Finding) {
+			if f.Analyzer == "" {
+				f.Analyzer = "rule"
+			}
+			findings = append(findings, f)
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					warnings = append(warnings, fmt.Sprintf("rule %s (%s): stateful evaluation panicked: %v", r.ID, r.File, p))
+				}
+			}()
+			for _, m := range ms {
+				s.Observe(m.ev, emit)
+			}
+			s.Flush(emit)
+		}()
+		matches[i] = nil
+	}
+	for _, a := range ans {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					warnings = append(warnings, fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p))
+				}
+			}()
+			for _, f := range a.Finish() {
+				if f.Analyzer == "" {
+					f.Analyzer = a.Name()
+				}
+				findings = append(findings, f)
+			}
+		}()
+	}
+	for _, r := range rules {
+		if n, e := r.EvalErrors(); n > 0 {
+			warnings = append(warnings, fmt.Sprintf("rule %s (%s): %d evaluation errors, first: %v", r.ID, r.File, n, e))
+		}
+	}
+	sort.Strings(warnings)
+	res.Warnings = warnings
+
+	AssignIDs(findings)
+	SortFindings(findings)
+	res.Incidents = incident.Correlate(cfg, findings)
+	res.Findings = findings
+	if !opts.DryRun {
+		if err := st.WriteFindings(findings, res.Incidents); err != nil {
+			return res, err
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// evalBatch evaluates every rule on a batch. A panicking matcher (a bug
+// in a rule compiler) must not end the hunt: the batch is then redone
+// rule by rule with the culprit skipped and reported.
+func evalBatch(p *plan, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs, ms, warnings = evalBatchSafe(p, b)
+		}
+	}()
+	ms = make([][]match, len(p.rules))
+	for i := range b.evs {
+		ev := &b.evs[i]
+		fs = evalEvent(p, p.byID[ev.EventID], ev, b.seq+int64(i), fs, ms)
+		fs = evalEvent(p, p.anyID, ev, b.seq+int64(i), fs, ms)
+	}
+	return fs, ms, nil
+}
+
+func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	for _, i := range idx {
+		r := p.rules[i]
+		if !rule.Evaluate(r, ev) {
+			continue
+		}
+		if p.stateful[i] {
+			c := *ev
+			ms[i] = append(ms[i], match{seq: seq, ev: &c})
+			continue
+		}
+		fs = append(fs, rule.NewFinding(r, ev))
+	}
+	return fs
+}
+
+func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
+	var fs []event.Finding
+	ms := make([][]match, len(p.rules))
+	bad := map[int]string{}
+	for i := range b.evs {
+		ev := &b.evs[i]
+		for _, idx := range [][]int{p.byID[ev.EventID], p.anyID} {
+			for _, ri := range idx {
+				if _, ok := bad[ri]; ok {
+					continue
+				}
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							bad[ri] = fmt.Sprint(r)
+						}
+					}()
+					fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms)
+				}()
+			}
+		}
+	}
+	var warnings []string
+	for ri, msg := range bad {
+		r := p.rules[ri]
+		warnings = append(warnings, fmt.Sprintf("rule %s (%s) panicked and was skipped for %d events from %s: %s",
+			r.ID, r.File, len(b.evs), b.evs[0].Evidence, msg))
+	}
+	return fs, ms, warnings
+}
+
+// AssignIDs gives findings without an ID a stable one: a hash of rule (or
+// analyzer), host, time and the first event referred to, so a re-hunt of
+// the same store gives the same IDs.
+func AssignIDs(fs []event.Finding) {
+	for i := range fs {
+		if fs[i].ID != "" {
+			continue
+		}
+		f := &fs[i]
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", f.Analyzer, f.RuleID, f.Host, f.Time.UnixNano())
+		if len(f.Refs) > 0 {
+			r := f.Refs[0]
+			fmt.Fprintf(h, "\x00%s\x00%d\x00%d", r.Evidence, r.Offset, r.RecordID)
+		} else {
+			fmt.Fprintf(h, "\x00%s", f.Summary)
+		}
+		f.ID = "f-" + hex.EncodeToString(h.Sum(nil))[:16]
+	}
+}
+
+// SortFindings orders findings by time, then rule, host, user, first
+// reference and summary, and makes IDs unique (a suffix on repeats), so
+// the stored order and IDs are deterministic.
+func SortFindings(fs []event.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.RuleID != b.RuleID {
+			return a.RuleID < b.RuleID
+		}
+		if a.Analyzer != b.Analyzer {
+			return a.Analyzer < b.Analyzer
+		}
+		if a.Host != b.Host {
+			return a.Host < b.Host
+		}
+		if a.User != b.User {
+			return a.User < b.User
+		}
+		ra, rb := firstRef(a), firstRef(b)
+		if ra.Evidence != rb.Evidence {
+			return ra.Evidence < rb.Evidence
+		}
+		if ra.Offset != rb.Offset {
+			return ra.Offset < rb.Offset
+		}
+		if a.Summary != b.Summary {
+			return a.Summary < b.Summary
+		}
+		return a.ID < b.ID
+	})
+	seen := map[string]int{}
+	for i := range fs {
+		n := seen[fs[i].ID]
+		seen[fs[i].ID] = n + 1
+		if n > 0 {
+			fs[i].ID += "-" + strconv.Itoa(n+1)
+		}
+	}
+}
+
+func firstRef(f *event.Finding) event.Ref {
+	if len(f.Refs) == 0 {
+		return event.Ref{}
+	}
+	return f.Refs[0]
+}
