@@ -4,6 +4,12 @@
 package analyzers
 
 import (
+	"github.com/spoor-dfir/spoor/analyzers/coverage"
+	"github.com/spoor-dfir/spoor/analyzers/newadmin"
+	"github.com/spoor-dfir/spoor/analyzers/offhours"
+	"github.com/spoor-dfir/spoor/analyzers/outbound"
+	"github.com/spoor-dfir/spoor/analyzers/psrecon"
+	"github.com/spoor-dfir/spoor/analyzers/rmmsessions"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -24,5 +30,15 @@ type Analyzer interface {
 // All returns the analyzers for a case, in a fixed order. The list is
 // explicit: a new analyzer is added here.
 func All(cfg *caseconf.Config) []Analyzer {
-	return nil
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	return []Analyzer{
+		offhours.New(cfg),
+		rmmsessions.New(cfg),
+		psrecon.New(cfg),
+		newadmin.New(cfg),
+		outbound.New(cfg),
+		coverage.New(cfg),
+	}
 }

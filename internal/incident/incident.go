@@ -3,13 +3,314 @@
 package incident
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
+// Gap is how far apart two findings on one host may be and still belong
+// to one story: an RMM session, the commands in it and what followed.
+const Gap = time.Hour
+
+// MinSeverity is the severity a group of joined findings needs to become
+// an incident: low-level context alone is not an incident.
+const MinSeverity = event.SevMedium
+
 // Correlate sets IncidentID on the findings that belong to an incident
 // and returns the incidents, ordered by start time. findings must already
 // carry their IDs and be in a deterministic order.
+//
+// Two findings are joined when they name the same RMM session, or when
+// they are on the same host, within Gap of each other, and their users
+// are compatible (equal, one unknown or a system account, or both
+// provider identities). Joins are transitive. A group becomes an incident
+// when its highest severity is at least MinSeverity.
 func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident {
-	return nil
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	var idx []int
+	for i := range findings {
+		f := &findings[i]
+		if event.Rank(f.Severity) >= event.Rank(event.SevLow) || f.SessionID != "" {
+			idx = append(idx, i)
+		}
+	}
+	parent := make(map[int]int, len(idx))
+	var find func(int) int
+	find = func(x int) int {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	union := func(a, b int) {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if ra > rb {
+			ra, rb = rb, ra
+		}
+		parent[rb] = ra
+	}
+	for _, i := range idx {
+		parent[i] = i
+	}
+	bySession := map[string]int{}
+	byHost := map[string][]int{}
+	for _, i := range idx {
+		f := &findings[i]
+		if f.SessionID != "" {
+			if j, ok := bySession[f.SessionID]; ok {
+				union(i, j)
+			} else {
+				bySession[f.SessionID] = i
+			}
+		}
+		if h := normHost(f.Host); h != "" {
+			byHost[h] = append(byHost[h], i)
+		}
+	}
+	hosts := make([]string, 0, len(byHost))
+	for h := range byHost {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	for _, h := range hosts {
+		l := byHost[h]
+		slices.SortStableFunc(l, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
+		for x := 0; x < len(l); x++ {
+			fx := &findings[l[x]]
+			for y := x - 1; y >= 0; y-- {
+				fy := &findings[l[y]]
+				if fx.Time.Sub(end(fy)) > Gap {
+					// Earlier findings may still reach further; keep
+					// looking back a bounded way.
+					if fx.Time.Sub(fy.Time) > 7*24*time.Hour {
+						break
+					}
+					continue
+				}
+				if compatible(cfg, fx.User, fy.User) {
+					union(l[x], l[y])
+				}
+			}
+		}
+	}
+	groups := map[int][]int{}
+	for _, i := range idx {
+		r := find(i)
+		groups[r] = append(groups[r], i)
+	}
+	var out []event.Incident
+	for _, members := range groups {
+		top := ""
+		for _, i := range members {
+			if event.Rank(findings[i].Severity) > event.Rank(top) {
+				top = findings[i].Severity
+			}
+		}
+		if event.Rank(top) < event.Rank(MinSeverity) {
+			continue
+		}
+		slices.SortStableFunc(members, func(a, b int) int {
+			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
+				return c
+			}
+			return strings.Compare(findings[a].ID, findings[b].ID)
+		})
+		out = append(out, build(cfg, findings, members, top))
+	}
+	slices.SortFunc(out, func(a, b event.Incident) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func end(f *event.Finding) time.Time {
+	if f.End.After(f.Time) {
+		return f.End
+	}
+	return f.Time
+}
+
+func build(cfg *caseconf.Config, findings []event.Finding, members []int, top string) event.Incident {
+	h := sha256.New()
+	inc := event.Incident{Severity: top}
+	var hosts, users []string
+	var lead *event.Finding
+	sessionRank := -1
+	for _, i := range members {
+		f := &findings[i]
+		key := f.ID
+		if key == "" {
+			key = fmt.Sprintf("%s|%s|%s|%d", f.RuleID, f.Host, f.User, f.Time.UnixNano())
+		}
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		inc.Findings = append(inc.Findings, f.ID)
+		if inc.Start.IsZero() || f.Time.Before(inc.Start) {
+			inc.Start = f.Time
+		}
+		if e := end(f); e.After(inc.End) {
+			inc.End = e
+		}
+		if f.Host != "" && !slices.Contains(hosts, f.Host) {
+			hosts = append(hosts, f.Host)
+		}
+		if f.User != "" && !slices.Contains(users, f.User) {
+			users = append(users, f.User)
+		}
+		if f.SessionID != "" && event.Rank(f.Severity) > sessionRank {
+			inc.SessionID, sessionRank = f.SessionID, event.Rank(f.Severity)
+		}
+		if lead == nil || event.Rank(f.Severity) > event.Rank(lead.Severity) || event.Rank(f.Severity) == event.Rank(lead.Severity) && phase(f) < phase(lead) {
+			lead = f
+		}
+	}
+	slices.Sort(hosts)
+	slices.Sort(users)
+	inc.Hosts, inc.Users = hosts, users
+	inc.ID = "INC-" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:10])
+	for _, i := range members {
+		findings[i].IncidentID = inc.ID
+	}
+	inc.Title = fmt.Sprintf("%s on %s", lead.Title, strings.Join(hosts, ", "))
+	if len(members) > 1 {
+		inc.Title += fmt.Sprintf(" (%d findings)", len(members))
+	}
+	inc.Narrative = narrative(cfg, findings, members, hosts)
+	return inc
+}
+
+// phase places a finding in the story: 0 session (how they got in),
+// 1 commands (what they did), 2 effects (what changed or left).
+func phase(f *event.Finding) int {
+	switch f.Analyzer {
+	case "offhours", "rmmsessions":
+		return 0
+	case "psrecon":
+		return 1
+	case "newadmin", "outbound", "coverage":
+		return 2
+	}
+	for _, t := range f.Tags {
+		switch {
+		case strings.HasPrefix(t, "attack.t1078"), strings.HasPrefix(t, "attack.t1133"), strings.HasPrefix(t, "attack.t1219"), t == "attack.initial_access":
+			return 0
+		case strings.HasPrefix(t, "attack.t1136"), strings.HasPrefix(t, "attack.t1098"), strings.HasPrefix(t, "attack.t1048"), strings.HasPrefix(t, "attack.t1041"), strings.HasPrefix(t, "attack.t1070"), t == "attack.exfiltration", t == "attack.persistence":
+			return 2
+		}
+	}
+	return 1
+}
+
+func narrative(cfg *caseconf.Config, findings []event.Finding, members []int, hosts []string) string {
+	var parts [3][]string
+	for _, i := range members {
+		f := &findings[i]
+		p := phase(f)
+		if len(parts[p]) >= 4 {
+			if len(parts[p]) == 4 {
+				parts[p] = append(parts[p], "…")
+			}
+			continue
+		}
+		parts[p] = append(parts[p], fmt.Sprintf("[%s] %s — %s", f.Severity, f.Title, clip(f.Summary, 240)))
+	}
+	loc := cfg.Location()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s – %s on %s. ", findings[members[0]].Time.In(loc).Format("Mon 2006-01-02 15:04"), latest(findings, members).In(loc).Format("Mon 2006-01-02 15:04 MST"), strings.Join(hosts, ", "))
+	labels := [3]string{"Session", "Commands", "Effects"}
+	empty := [3]string{
+		"no session or logon finding joined (how access was gained is not shown by these findings)",
+		"no command finding joined",
+		"no account change, outbound anomaly or log tampering joined to this incident",
+	}
+	for p := 0; p < 3; p++ {
+		if p > 0 {
+			b.WriteString(" → ")
+		}
+		b.WriteString(labels[p])
+		b.WriteString(": ")
+		if len(parts[p]) == 0 {
+			b.WriteString(empty[p])
+		} else {
+			b.WriteString(strings.Join(parts[p], "; "))
+		}
+		b.WriteString(".")
+	}
+	return b.String()
+}
+
+func latest(findings []event.Finding, members []int) time.Time {
+	var t time.Time
+	for _, i := range members {
+		if e := end(&findings[i]); e.After(t) {
+			t = e
+		}
+	}
+	return t
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// compatible reports whether two findings' users may be the same actor:
+// equal after normalisation, one unknown or a system account (RMM agents
+// run as SYSTEM), or both provider identities.
+func compatible(cfg *caseconf.Config, a, b string) bool {
+	na, nb := bare(a), bare(b)
+	if na == "" || nb == "" || na == nb || system(na) || system(nb) {
+		return true
+	}
+	_, pa := cfg.Provider(a)
+	if !pa {
+		_, pa = cfg.ProviderOperator(a)
+	}
+	_, pb := cfg.Provider(b)
+	if !pb {
+		_, pb = cfg.ProviderOperator(b)
+	}
+	return pa && pb
+}
+
+func system(u string) bool {
+	switch u {
+	case "system", "local service", "network service", "-", "(unknown user)":
+		return true
+	}
+	return strings.HasSuffix(u, "$")
+}
+
+func bare(u string) string {
+	u = strings.ToLower(strings.TrimSpace(u))
+	if i := strings.LastIndexByte(u, '\\'); i >= 0 {
+		u = u[i+1:]
+	}
+	return u
+}
+
+func normHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if i := strings.IndexByte(h, '.'); i > 0 && (h[0] < '0' || h[0] > '9') {
+		h = h[:i]
+	}
+	return h
 }

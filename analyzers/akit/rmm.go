@@ -1,0 +1,406 @@
+package akit
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// rmmAgents are the process image names of remote-management agents: a
+// process they start runs on behalf of whoever holds the RMM session.
+var rmmAgents = []struct{ image, tool string }{
+	{"screenconnect.clientservice.exe", "screenconnect"},
+	{"screenconnect.windowsclient.exe", "screenconnect"},
+	{"connectwisecontrol.clientservice.exe", "screenconnect"},
+	{"anydesk.exe", "anydesk"},
+	{"teamviewer_service.exe", "teamviewer"},
+	{"teamviewer.exe", "teamviewer"},
+	{"tv_w32.exe", "teamviewer"},
+	{"tv_x64.exe", "teamviewer"},
+	{"agentmon.exe", "kaseya"},
+	{"kaseyaremotecontrolhost.exe", "kaseya"},
+	{"aemagent.exe", "datto"},
+	{"cagservice.exe", "datto"},
+	{"ninjarmmagent.exe", "ninjaone"},
+	{"ninjarmmagentpatcher.exe", "ninjaone"},
+	{"ateraagent.exe", "atera"},
+	{"splashtop-streamer.exe", "splashtop"},
+	{"srservice.exe", "splashtop"},
+	{"rmmagent.exe", "rmm"},
+	{"rustdesk.exe", "rustdesk"},
+	{"meshagent.exe", "meshcentral"},
+	{"level.exe", "level"},
+	{"syncrolive.agent.runner.exe", "syncro"},
+}
+
+// RMMAgent reports whether a process path is a known RMM agent and which
+// tool it belongs to.
+func RMMAgent(process string) (string, bool) {
+	p := strings.ToLower(process)
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		p = p[i+1:]
+	}
+	p = strings.Trim(p, `" `)
+	for _, a := range rmmAgents {
+		if p == a.image {
+			return a.tool, true
+		}
+	}
+	return "", false
+}
+
+// Tool names the RMM product of an RMM event from its format
+// ("anydesk-trace" → "anydesk").
+func Tool(format string) string {
+	f := strings.ToLower(format)
+	if i := strings.IndexByte(f, '-'); i > 0 {
+		f = f[:i]
+	}
+	return f
+}
+
+// RMM actions, as the RMM ingesters write them into Event.Action.
+const (
+	ActSessionStart = "session_start"
+	ActSessionEnd   = "session_end"
+	ActCommand      = "command"
+	ActTransfer     = "file_transfer"
+)
+
+// Cmd is one command an RMM log says was run in a session.
+type Cmd struct {
+	Time time.Time
+	Text string
+	Ref  event.Ref
+}
+
+// Session is an RMM session rebuilt from its start, end and the events in
+// between.
+type Session struct {
+	ID        string
+	Host      string // as the log wrote it
+	HostKey   string // NormHost(Host)
+	Operator  string
+	SrcIP     string
+	Tool      string
+	Start     time.Time
+	End       time.Time
+	HasStart  bool
+	HasEnd    bool
+	Commands  []Cmd
+	Transfers int
+	Events    int
+	Refs      []event.Ref // start, end and transfer events
+}
+
+// Duration is End-Start.
+func (s *Session) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+// Contains reports whether t falls in the session, with a grace period
+// for clock skew between the RMM log and Windows.
+func (s *Session) Contains(t time.Time, grace time.Duration) bool {
+	return !t.Before(s.Start.Add(-grace)) && !t.After(s.End.Add(grace))
+}
+
+// maxSessionCmds bounds the commands kept per session; the count goes on.
+const maxSessionCmds = 500
+
+type rmmRec struct {
+	t                                    time.Time
+	action, host, op, src, tool, cmd, id string
+	ref                                  event.Ref
+}
+
+// Sessions rebuilds RMM sessions from rmm events seen in any order.
+type Sessions struct {
+	byID  map[string]*Session // host key + "\x00" + session id
+	loose []rmmRec            // events without a session id, paired at Build
+	in    Interner
+}
+
+// NewSessions returns an empty tracker.
+func NewSessions() *Sessions {
+	return &Sessions{byID: map[string]*Session{}, in: Interner{}}
+}
+
+// Observe takes one event; it reports whether it was an RMM event.
+func (ss *Sessions) Observe(ev *event.Event) bool {
+	if ev.Source != event.SourceRMM {
+		return false
+	}
+	action := strings.ToLower(ev.Action)
+	host := ev.Host
+	if ev.SessionID == "" {
+		ss.loose = append(ss.loose, rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
+			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(Tool(ev.Format)), cmd: Clip(ev.CommandLine, 300), ref: event.RefOf(ev)})
+		return true
+	}
+	key := NormHost(host) + "\x00" + ev.SessionID
+	s := ss.byID[key]
+	if s == nil {
+		s = &Session{ID: strings.Clone(ev.SessionID), Host: ss.in.Get(host), HostKey: NormHost(host), Start: ev.Time, End: ev.Time, Tool: ss.in.Get(Tool(ev.Format))}
+		ss.byID[key] = s
+	}
+	ss.add(s, action, ev.Time, ev.Operator, ev.SrcIP, ev.CommandLine, event.RefOf(ev))
+	return true
+}
+
+func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd string, ref event.Ref) {
+	s.Events++
+	if s.Operator == "" && op != "" {
+		s.Operator = ss.in.Get(op)
+	}
+	if s.SrcIP == "" && src != "" {
+		s.SrcIP = ss.in.Get(src)
+	}
+	switch action {
+	case ActSessionStart:
+		if !s.HasStart || t.Before(s.Start) {
+			s.Start = t
+		}
+		s.HasStart = true
+		s.Refs = append(s.Refs, ref)
+	case ActSessionEnd:
+		if !s.HasEnd || t.After(s.End) {
+			s.End = t
+		}
+		s.HasEnd = true
+		s.Refs = append(s.Refs, ref)
+	case ActCommand:
+		if len(s.Commands) < maxSessionCmds {
+			s.Commands = append(s.Commands, Cmd{Time: t, Text: Clip(cmd, 300), Ref: ref})
+		}
+	case ActTransfer:
+		s.Transfers++
+		if len(s.Refs) < MaxRefs {
+			s.Refs = append(s.Refs, ref)
+		}
+	}
+	if !s.HasStart && t.Before(s.Start) {
+		s.Start = t
+	}
+	if !s.HasEnd && t.After(s.End) {
+		s.End = t
+	}
+}
+
+// Build returns the sessions ordered by start, host and id. Events with
+// no session id are paired per host and operator: a start opens a session
+// that the next end closes.
+func (ss *Sessions) Build() []*Session {
+	out := make([]*Session, 0, len(ss.byID))
+	for _, s := range ss.byID {
+		out = append(out, s)
+	}
+	loose := ss.loose
+	slices.SortStableFunc(loose, func(a, b rmmRec) int {
+		if c := strings.Compare(NormHost(a.host), NormHost(b.host)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(strings.ToLower(a.op), strings.ToLower(b.op)); c != 0 {
+			return c
+		}
+		return a.t.Compare(b.t)
+	})
+	var cur *Session
+	n := 0
+	for _, r := range loose {
+		hk := NormHost(r.host)
+		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == ActSessionStart || (cur.HasEnd && r.t.After(cur.End))) {
+			cur = nil
+		}
+		if cur == nil {
+			n++
+			cur = &Session{ID: fmt.Sprintf("%s-%s-%d", hk, r.t.UTC().Format("20060102T150405"), n), Host: r.host, HostKey: hk, Start: r.t, End: r.t, Tool: r.tool}
+			out = append(out, cur)
+		}
+		ss.add(cur, r.action, r.t, r.op, r.src, r.cmd, r.ref)
+	}
+	for _, s := range out {
+		s.Refs = SortRefs(s.Refs)
+		slices.SortStableFunc(s.Commands, func(a, b Cmd) int { return a.Time.Compare(b.Time) })
+	}
+	slices.SortFunc(out, func(a, b *Session) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.HostKey, b.HostKey); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// Verdict is how one session compares with the learned RMM pattern.
+type Verdict struct {
+	Out      bool   // out of pattern
+	Score    int    // sum of the reasons' weights
+	Timing   string // holiday | weekend | off-hours | ""
+	Provider string // provider name the operator or source belongs to
+	Reasons  []string
+	// Baseline numbers, for Details.
+	BaselineSessions   int
+	OperatorSessions   int
+	OperatorNearHour   int
+	AllNearHour        int
+	MedianDurationMin  float64
+	DurationMin        float64
+	KnownSourceForOper bool
+}
+
+// OutOfPatternScore is the score from which a session is out of pattern:
+// an off-hours start alone (2) is not enough when the operator works at
+// that hour regularly; off hours and an unusual hour (2+2) are.
+const OutOfPatternScore = 4
+
+// Judge compares every session with the sessions that started in the
+// baseline period (each one left out of its own baseline).
+func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
+	if len(sessions) == 0 {
+		return nil
+	}
+	first, last := sessions[0].Start, sessions[0].Start
+	for _, s := range sessions {
+		if s.Start.Before(first) {
+			first = s.Start
+		}
+		if s.Start.After(last) {
+			last = s.Start
+		}
+	}
+	bf, bt, _ := Baseline(cfg, first, last)
+	type opStat struct {
+		n    int
+		week Week
+		srcs map[string]int
+	}
+	ops := map[string]*opStat{}
+	var all Week
+	var durs []float64
+	nBase := 0
+	inBase := func(s *Session) bool { return !s.Start.Before(bf) && s.Start.Before(bt) }
+	for _, s := range sessions {
+		if !inBase(s) {
+			continue
+		}
+		nBase++
+		k := strings.ToLower(s.Operator)
+		o := ops[k]
+		if o == nil {
+			o = &opStat{srcs: map[string]int{}}
+			ops[k] = o
+		}
+		o.n++
+		o.week.Add(cfg, s.Start)
+		all.Add(cfg, s.Start)
+		if s.SrcIP != "" {
+			o.srcs[s.SrcIP]++
+		}
+		durs = append(durs, s.Duration().Minutes())
+	}
+	medDur, madDur := MedianMAD(durs)
+	out := make([]Verdict, len(sessions))
+	for i, s := range sessions {
+		v := &out[i]
+		self := inBase(s)
+		k := strings.ToLower(s.Operator)
+		o := ops[k]
+		v.BaselineSessions = nBase
+		v.Timing = Timing(cfg, s.Start)
+		if p, ok := cfg.ProviderOperator(s.Operator); ok {
+			v.Provider = p.Name
+		} else if p, ok := cfg.ProviderIP(s.SrcIP); ok {
+			v.Provider = p.Name
+		}
+		switch v.Timing {
+		case "weekend", "holiday":
+			v.Score += 3
+			v.Reasons = append(v.Reasons, fmt.Sprintf("started %s", When(cfg, s.Start)))
+		case "off-hours":
+			v.Score += 2
+			v.Reasons = append(v.Reasons, fmt.Sprintf("started %s, outside business hours %s–%s", When(cfg, s.Start), cfg.BusinessHours.Start, cfg.BusinessHours.End))
+		}
+		opN, near, allNear := 0, 0, all.Near(cfg, s.Start)
+		if self {
+			allNear--
+		}
+		if o != nil {
+			opN = o.n
+			near = o.week.Near(cfg, s.Start)
+			if self {
+				opN--
+				near--
+			}
+		}
+		v.OperatorSessions, v.OperatorNearHour, v.AllNearHour = opN, near, allNear
+		dayKind := "business days"
+		if cfg.Weekend(s.Start) {
+			dayKind = "non-business days"
+		}
+		if opN == 0 {
+			v.Score += 3
+			v.Reasons = append(v.Reasons, fmt.Sprintf("operator %q has no other session in the baseline (%d sessions)", s.Operator, nBase))
+		} else if near == 0 {
+			v.Score += 2
+			v.Reasons = append(v.Reasons, fmt.Sprintf("operator %q: 0 of %d baseline sessions within ±1 h of %s on %s", s.Operator, opN, cfg.Local(s.Start).Format("15:04"), dayKind))
+		}
+		if allNear == 0 && opN > 0 {
+			v.Score++
+			v.Reasons = append(v.Reasons, fmt.Sprintf("no baseline session of any operator within ±1 h on %s (%d sessions)", dayKind, nBase))
+		}
+		if s.SrcIP != "" && o != nil {
+			seen := o.srcs[s.SrcIP]
+			if self {
+				seen--
+			}
+			v.KnownSourceForOper = seen > 0
+			if seen <= 0 {
+				if _, prov := cfg.ProviderIP(s.SrcIP); !prov {
+					v.Score += 2
+					v.Reasons = append(v.Reasons, fmt.Sprintf("source %s not seen for this operator in the baseline (%d known sources) and not in a provider network", s.SrcIP, len(o.srcs)))
+				}
+			}
+		}
+		if len(cfg.Providers) > 0 && v.Provider == "" && s.Operator != "" {
+			v.Score += 2
+			v.Reasons = append(v.Reasons, fmt.Sprintf("operator %q matches no configured provider", s.Operator))
+		}
+		v.DurationMin = s.Duration().Minutes()
+		v.MedianDurationMin = medDur
+		if len(durs) >= 5 && v.DurationMin > 10 && v.DurationMin > 2*medDur && v.DurationMin > medDur+5*1.4826*madDur {
+			v.Score++
+			v.Reasons = append(v.Reasons, fmt.Sprintf("lasted %.0f min, baseline median %.0f min (MAD %.0f)", v.DurationMin, medDur, madDur))
+		}
+		v.Out = v.Score >= OutOfPatternScore
+	}
+	return out
+}
+
+// MedianMAD returns the median and the median absolute deviation of xs
+// (robust against the outliers the analyzers look for). xs is reordered.
+func MedianMAD(xs []float64) (med, mad float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	med = median(xs)
+	dev := make([]float64, len(xs))
+	for i, x := range xs {
+		dev[i] = math.Abs(x - med)
+	}
+	return med, median(dev)
+}
+
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}

@@ -1,0 +1,323 @@
+// Package offhours flags provider identities (case config: account
+// patterns, networks, RMM operators) logging on or opening RMM sessions
+// outside business hours, on weekends and holidays (case time zone,
+// DST-correct) and outside the identity's own pattern learned from the
+// baseline period. Bursts of logons are grouped into one finding per
+// session. See README.md.
+package offhours
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Name is the analyzer's name in findings.
+const Name = "offhours"
+
+// SessionGap splits one identity's logons on one host into sessions.
+const SessionGap = 30 * time.Minute
+
+type logon struct {
+	t        time.Time
+	identity string // BareUser
+	user     string // as logged
+	provider string
+	host     string
+	hostKey  string
+	src      string
+	kind     string // e.g. "4624 type 10"
+	failed   bool
+	ref      event.Ref
+}
+
+// Analyzer is the offhours analyzer; build it with New.
+type Analyzer struct {
+	cfg      *caseconf.Config
+	sessions *akit.Sessions
+	logons   []logon
+	in       akit.Interner
+}
+
+// New returns an offhours analyzer for a case.
+func New(cfg *caseconf.Config) *Analyzer {
+	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}}
+}
+
+// Name implements analyzers.Analyzer.
+func (a *Analyzer) Name() string { return Name }
+
+// Observe implements analyzers.Analyzer.
+func (a *Analyzer) Observe(ev *event.Event) {
+	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
+		return
+	}
+	ch := strings.ToLower(ev.Channel)
+	var usr, src, kind string
+	failed := false
+	switch {
+	case strings.Contains(ch, "security") && (ev.EventID == 4624 || ev.EventID == 4625):
+		usr = first(ev.User, ev.Field("TargetUserName"))
+		src = first(ev.SrcIP, ev.Field("IpAddress"))
+		lt := ev.LogonType
+		kind = fmt.Sprintf("%d type %d", ev.EventID, lt)
+		failed = ev.EventID == 4625
+	case strings.Contains(ch, "security") && ev.EventID == 4648:
+		usr = first(ev.User, ev.Field("TargetUserName"))
+		src = first(ev.SrcIP, ev.Field("IpAddress"))
+		kind = "4648 explicit credentials"
+	case strings.Contains(ch, "security") && ev.EventID == 4778:
+		usr = first(ev.User, ev.Field("AccountName"))
+		src = first(ev.SrcIP, ev.Field("ClientAddress"))
+		kind = "4778 reconnect"
+	case ev.EventID == 1149 && strings.Contains(ch, "terminalservices"):
+		usr = first(ev.User, ev.Field("Param1"))
+		src = first(ev.SrcIP, ev.Field("Param3"))
+		kind = "1149 RDP authentication"
+	case (ev.EventID == 21 || ev.EventID == 25) && strings.Contains(ch, "terminalservices"):
+		usr = first(ev.User, ev.Field("User"))
+		src = first(ev.SrcIP, ev.Field("Address"))
+		kind = fmt.Sprintf("%d RDP session", ev.EventID)
+	default:
+		return
+	}
+	if usr == "" || usr == "-" || strings.HasSuffix(usr, "$") {
+		return
+	}
+	p, ok := a.cfg.Provider(usr)
+	if !ok {
+		if dom := first(ev.UserDomain, ev.Field("TargetDomainName")); dom != "" {
+			p, ok = a.cfg.Provider(dom + `\` + usr)
+		}
+	}
+	if !ok {
+		p, ok = a.cfg.ProviderIP(src)
+		if ok && isBuiltin(usr) {
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	a.logons = append(a.logons, logon{t: ev.Time, identity: a.in.Get(akit.BareUser(usr)), user: a.in.Get(usr), provider: a.in.Get(p.Name),
+		host: a.in.Get(ev.Host), hostKey: a.in.Get(akit.NormHost(ev.Host)), src: a.in.Get(src), kind: a.in.Get(kind), failed: failed, ref: event.RefOf(ev)})
+}
+
+func isBuiltin(u string) bool {
+	switch akit.BareUser(u) {
+	case "system", "anonymous logon", "local service", "network service", "dwm-1", "umfd-0", "umfd-1":
+		return true
+	}
+	return false
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" && s != "-" {
+			return s
+		}
+	}
+	return ""
+}
+
+// group is one session of one identity: a burst of logons or an RMM
+// session.
+type group struct {
+	identity, user, provider, host, src string
+	start, end                          time.Time
+	logons                              []logon
+	rmm                                 *akit.Session
+}
+
+// Finish implements analyzers.Analyzer.
+func (a *Analyzer) Finish() []event.Finding {
+	slices.SortStableFunc(a.logons, func(x, y logon) int {
+		if c := strings.Compare(x.identity, y.identity); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
+			return c
+		}
+		return x.t.Compare(y.t)
+	})
+	var groups []*group
+	var cur *group
+	for _, l := range a.logons {
+		if cur == nil || cur.identity != l.identity || akit.NormHost(cur.host) != l.hostKey || l.t.Sub(cur.end) > SessionGap {
+			cur = &group{identity: l.identity, user: l.user, provider: l.provider, host: l.host, src: l.src, start: l.t, end: l.t}
+			groups = append(groups, cur)
+		}
+		cur.end = l.t
+		if cur.src == "" {
+			cur.src = l.src
+		}
+		cur.logons = append(cur.logons, l)
+	}
+	for _, s := range a.sessions.Build() {
+		pname := ""
+		if p, ok := a.cfg.ProviderOperator(s.Operator); ok {
+			pname = p.Name
+		} else if p, ok := a.cfg.ProviderIP(s.SrcIP); ok {
+			pname = p.Name
+		} else if len(a.cfg.Providers) == 0 && s.Operator != "" {
+			// Without a case file every RMM operator is external: the
+			// RMM tool is how a provider reaches the company.
+			pname = "RMM operator"
+		}
+		if pname == "" {
+			continue
+		}
+		groups = append(groups, &group{identity: "rmm:" + strings.ToLower(s.Operator), user: s.Operator, provider: pname, host: s.Host, src: s.SrcIP, start: s.Start, end: s.End, rmm: s})
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	first, last := groups[0].start, groups[0].start
+	for _, g := range groups {
+		if g.start.Before(first) {
+			first = g.start
+		}
+		if g.start.After(last) {
+			last = g.start
+		}
+	}
+	bf, bt, _ := akit.Baseline(a.cfg, first, last)
+	inBase := func(g *group) bool { return !g.start.Before(bf) && g.start.Before(bt) }
+	weeks := map[string]*akit.Week{}
+	counts := map[string]int{}
+	for _, g := range groups {
+		if !inBase(g) {
+			continue
+		}
+		w := weeks[g.identity]
+		if w == nil {
+			w = &akit.Week{}
+			weeks[g.identity] = w
+		}
+		w.Add(a.cfg, g.start)
+		counts[g.identity]++
+	}
+	var out []event.Finding
+	for _, g := range groups {
+		if f, ok := a.finding(g, weeks[g.identity], counts[g.identity], inBase(g), bf, bt); ok {
+			out = append(out, f)
+		}
+	}
+	akit.Sort(out)
+	return out
+}
+
+func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time.Time) (event.Finding, bool) {
+	cfg := a.cfg
+	timing := akit.Timing(cfg, g.start)
+	near := 0
+	if w != nil {
+		near = w.Near(cfg, g.start)
+	}
+	if self {
+		n--
+		near--
+	}
+	outside := near <= 0
+	if timing == "" && (!outside || n < 5) {
+		// In business hours and either usual for this identity or too
+		// little history to call anything unusual.
+		return event.Finding{}, false
+	}
+	failed, ok := 0, 0
+	kinds := map[string]int{}
+	var refs []event.Ref
+	for _, l := range g.logons {
+		if l.failed {
+			failed++
+		} else {
+			ok++
+		}
+		kinds[l.kind]++
+		refs = append(refs, l.ref)
+	}
+	if g.rmm != nil {
+		refs = append(refs, g.rmm.Refs...)
+	}
+	sev := event.SevLow
+	switch {
+	case timing != "" && outside && ok == 0 && g.rmm == nil:
+		sev = event.SevMedium // only failures: tried, did not get in
+	case timing != "" && outside:
+		sev = event.SevHigh
+	case timing == "" && outside:
+		sev = event.SevLow
+	case timing != "":
+		sev = event.SevLow // off hours, but this identity works then
+	}
+	dayKind := "business days"
+	if cfg.Weekend(g.start) {
+		dayKind = "non-business days"
+	}
+	var why []string
+	if timing != "" {
+		why = append(why, fmt.Sprintf("%s: %s, business hours %s %s–%s (%s)", timing, akit.When(cfg, g.start), strings.Join(cfg.BusinessHours.Days, ","), cfg.BusinessHours.Start, cfg.BusinessHours.End, cfg.Location()))
+	}
+	why = append(why, fmt.Sprintf("%d of the identity's %d baseline sessions started within ±1 h of %s on %s (baseline %s – %s)",
+		max(near, 0), max(n, 0), cfg.Local(g.start).Format("15:04"), dayKind, cfg.Local(bf).Format("2006-01-02"), cfg.Local(bt).Format("2006-01-02")))
+	rule, title, what := "offhours.provider_logon", "Provider logon", ""
+	if g.rmm != nil {
+		rule, title = "offhours.provider_rmm_session", "Provider RMM session"
+		what = fmt.Sprintf("%s session %s on %s by operator %s from %s, %s – %s", orDash(g.rmm.Tool), g.rmm.ID, g.host, g.user, orDash(g.src),
+			cfg.Local(g.start).Format("Mon 2006-01-02 15:04"), cfg.Local(g.end).Format("15:04 MST"))
+	} else {
+		var ks []string
+		for k, c := range kinds {
+			ks = append(ks, fmt.Sprintf("%s ×%d", k, c))
+		}
+		sort.Strings(ks)
+		what = fmt.Sprintf("%s (%s) on %s: %s (%d failed) from %s, %s – %s [%s]", g.user, g.provider, g.host, akit.Plural(ok+failed, "logon"), failed, orDash(g.src),
+			cfg.Local(g.start).Format("Mon 2006-01-02 15:04"), cfg.Local(g.end).Format("15:04 MST"), strings.Join(ks, ", "))
+	}
+	switch {
+	case timing != "" && outside:
+		title += " outside business hours and outside the identity's pattern"
+	case timing != "":
+		title += " outside business hours (usual for this identity)"
+	default:
+		title += " at an hour unusual for this identity"
+	}
+	if timing != "" {
+		title += " (" + timing + ")"
+	}
+	refs = akit.CapRefs(akit.SortRefs(refs), akit.MaxRefs)
+	f := event.Finding{
+		Time: g.start, End: g.end, RuleID: rule, Title: title, Severity: sev, Tags: []string{"attack.t1078", "attack.t1133"},
+		Host: g.host, User: g.user, Summary: what, Reason: strings.Join(why, "; "), Analyzer: Name,
+		Details: akit.Details("logons", ok, "failed", failed, "baseline_sessions", max(n, 0), "baseline_near_hour", max(near, 0),
+			"weekend", b2i(timing == "weekend"), "holiday", b2i(timing == "holiday"), "off_hours", b2i(timing != ""), "duration_min", round1(g.end.Sub(g.start).Minutes())),
+		Refs: refs,
+	}
+	if g.rmm != nil {
+		f.SessionID = g.rmm.ID
+		f.Tags = []string{"attack.t1133", "attack.t1219"}
+	}
+	return f, true
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

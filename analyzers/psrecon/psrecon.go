@@ -1,0 +1,540 @@
+// Package psrecon finds PowerShell and command-line reconnaissance: script
+// blocks (4104, multi-part blocks reassembled), module logging (4103),
+// classic engine events (400/800), process creation (4688, Sysmon 1) and
+// RMM command logs, decoded (-EncodedCommand and common obfuscation),
+// mapped to ATT&CK discovery techniques and scored by breadth, tempo,
+// timing and context. See README.md.
+package psrecon
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Name is the analyzer's name in findings.
+const Name = "psrecon"
+
+// Tunables, documented in README.md.
+const (
+	// BurstGap splits a host's commands into bursts.
+	BurstGap = 15 * time.Minute
+	// HighBreadth is the number of distinct discovery kinds that makes a
+	// burst a reconnaissance sweep rather than an admin's lookup.
+	HighBreadth = 3
+	// sessionGrace tolerates clock skew between RMM logs and Windows.
+	sessionGrace = 2 * time.Minute
+	// maxPending bounds the bytes of incomplete multi-part script blocks.
+	maxPending = 64 << 20
+	// maxCache bounds the classification cache (normal life repeats the
+	// same commands).
+	maxCache = 50000
+)
+
+type hit struct {
+	t          time.Time
+	host, user string
+	via        string // 4104, 4688, sysmon1, rmm, …
+	text       string // as logged, clipped
+	decoded    string // decoded, clipped ("" when the same)
+	kinds      []string
+	tags       []string
+	disc       int
+	weight     int
+	obfuscated bool
+	rmmParent  string // RMM tool that launched the process
+	sessionID  string // RMM session named by the event itself
+	ref        event.Ref
+}
+
+type part struct {
+	n     int
+	total int
+	texts map[int]string
+	size  int
+	t     time.Time
+	ref   event.Ref
+	host  string
+	user  string
+}
+
+// Analyzer is the psrecon analyzer; build it with New.
+type Analyzer struct {
+	cfg      *caseconf.Config
+	sessions *akit.Sessions
+	hits     []hit
+	in       akit.Interner
+	cache    map[string]*Hit
+	parts    map[string]*part
+	pending  int
+	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
+}
+
+// New returns a psrecon analyzer for a case.
+func New(cfg *caseconf.Config) *Analyzer {
+	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}}
+}
+
+// Name implements analyzers.Analyzer.
+func (a *Analyzer) Name() string { return Name }
+
+var reHostApp = regexp.MustCompile(`(?i)HostApplication=([^\r\n]*)`)
+
+// Observe implements analyzers.Analyzer.
+func (a *Analyzer) Observe(ev *event.Event) {
+	if a.sessions.Observe(ev) {
+		if strings.EqualFold(ev.Action, akit.ActCommand) && ev.CommandLine != "" {
+			a.consider(ev, ev.CommandLine, "rmm command", "", ev.SessionID)
+		}
+		return
+	}
+	if ev.Source != event.SourceEVTX {
+		return
+	}
+	ch := strings.ToLower(ev.Channel)
+	switch {
+	case ev.EventID == 4104 && strings.Contains(ch, "powershell"):
+		a.scriptBlock(ev)
+	case ev.EventID == 4103 && strings.Contains(ch, "powershell"):
+		text := first(ev.ScriptText, ev.Field("Payload"), ev.CommandLine)
+		a.consider(ev, text, "4103 module log", "", "")
+	case (ev.EventID == 400 || ev.EventID == 800) && strings.Contains(ch, "powershell"):
+		text := ev.CommandLine
+		if text == "" {
+			if m := reHostApp.FindStringSubmatch(allText(ev)); m != nil {
+				text = m[1]
+			}
+		}
+		if ev.EventID == 800 && ev.ScriptText != "" {
+			text = ev.ScriptText
+		}
+		a.consider(ev, text, strconv.Itoa(int(ev.EventID))+" engine", "", "")
+	case ev.EventID == 4688 && strings.Contains(ch, "security"):
+		a.process(ev, "4688 process")
+	case ev.EventID == 1 && strings.Contains(ch, "sysmon"):
+		a.process(ev, "sysmon 1 process")
+	}
+}
+
+func (a *Analyzer) process(ev *event.Event, via string) {
+	cmd := first(ev.CommandLine, ev.Field("CommandLine"), ev.Field("ProcessCommandLine"))
+	parent := first(ev.ParentProcess, ev.Field("ParentProcessName"), ev.Field("ParentImage"))
+	tool, _ := akit.RMMAgent(parent)
+	a.consider(ev, cmd, via, tool, "")
+}
+
+func (a *Analyzer) scriptBlock(ev *event.Event) {
+	text := first(ev.ScriptText, ev.Field("ScriptBlockText"))
+	total, _ := strconv.Atoi(ev.Field("MessageTotal"))
+	n, _ := strconv.Atoi(ev.Field("MessageNumber"))
+	id := ev.Field("ScriptBlockId")
+	if total <= 1 || id == "" || n < 1 || n > total {
+		a.consider(ev, text, "4104 script block", "", "")
+		return
+	}
+	key := akit.NormHost(ev.Host) + "\x00" + id
+	p := a.parts[key]
+	if p == nil {
+		if a.pending+len(text) > maxPending {
+			a.consider(ev, text, "4104 script block (part)", "", "")
+			return
+		}
+		p = &part{total: total, texts: map[int]string{}, t: ev.Time, ref: event.RefOf(ev), host: a.in.Get(ev.Host), user: a.in.Get(user(ev))}
+		a.parts[key] = p
+	}
+	if _, dup := p.texts[n]; !dup && a.pending+len(text) <= maxPending {
+		p.texts[n] = strings.Clone(text)
+		p.size += len(text)
+		a.pending += len(text)
+	}
+	if n == 1 || ev.Time.Before(p.t) {
+		p.t, p.ref = ev.Time, event.RefOf(ev)
+	}
+	if len(p.texts) == p.total {
+		a.flushPart(key, p)
+	}
+}
+
+func (a *Analyzer) flushPart(key string, p *part) {
+	delete(a.parts, key)
+	a.pending -= p.size
+	nums := make([]int, 0, len(p.texts))
+	for n := range p.texts {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	var b strings.Builder
+	for _, n := range nums {
+		b.WriteString(p.texts[n])
+	}
+	via := fmt.Sprintf("4104 script block (%d parts)", p.total)
+	if len(nums) < p.total {
+		via = fmt.Sprintf("4104 script block (%d of %d parts)", len(nums), p.total)
+	}
+	a.record(p.t, p.host, p.user, b.String(), via, "", "", p.ref)
+}
+
+func (a *Analyzer) consider(ev *event.Event, text, via, rmmParent, sessionID string) {
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	a.record(ev.Time, ev.Host, user(ev), text, via, rmmParent, sessionID, event.RefOf(ev))
+}
+
+func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref) {
+	h, ok := a.cache[text]
+	if !ok {
+		c := Classify(text)
+		h = &c
+		if len(a.cache) >= maxCache {
+			clear(a.cache)
+		}
+		a.cache[strings.Clone(text)] = h
+	}
+	if h.Discovery == 0 && h.Weight < 2 {
+		return
+	}
+	// The same command line reaches the log several times (4688, Sysmon 1,
+	// 400): count it once per host and second.
+	dk := akit.NormHost(host) + "\x00" + text
+	if last, ok := a.dedup[dk]; ok && t.Sub(last).Abs() < 2*time.Second {
+		return
+	}
+	if len(a.dedup) > maxCache {
+		clear(a.dedup)
+	}
+	a.dedup[dk] = t
+	dec := ""
+	if h.Obfuscated {
+		dec = akit.Clip(h.Decoded.Text, 400)
+	}
+	a.hits = append(a.hits, hit{t: t, host: a.in.Get(host), user: a.in.Get(usr), via: a.in.Get(via), text: a.in.Get(akit.Clip(text, 300)), decoded: dec,
+		kinds: h.Kinds, tags: h.Tags, disc: h.Discovery, weight: h.Weight, obfuscated: h.Obfuscated, rmmParent: rmmParent, sessionID: a.in.Get(sessionID), ref: ref})
+}
+
+func user(ev *event.Event) string {
+	return first(ev.SubjectUser, ev.User, ev.Operator, ev.Field("SubjectUserName"), ev.Field("User"))
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// allText joins an event's raw string fields: classic PowerShell events
+// keep HostApplication inside an unnamed data string.
+func allText(ev *event.Event) string {
+	if ev.Fields == nil {
+		return ev.Message
+	}
+	var b strings.Builder
+	b.WriteString(ev.Message)
+	for _, it := range ev.Fields.Items() {
+		if s, ok := it.Value.(string); ok {
+			b.WriteByte('\n')
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+// Finish implements analyzers.Analyzer.
+func (a *Analyzer) Finish() []event.Finding {
+	keys := make([]string, 0, len(a.parts))
+	for k := range a.parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a.flushPart(k, a.parts[k])
+	}
+	sessions := a.sessions.Build()
+	verdicts := akit.Judge(a.cfg, sessions)
+	byHost := map[string][]hit{}
+	for _, h := range a.hits {
+		k := akit.NormHost(h.host)
+		byHost[k] = append(byHost[k], h)
+	}
+	hosts := make([]string, 0, len(byHost))
+	for h := range byHost {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	var out []event.Finding
+	for _, hk := range hosts {
+		hs := byHost[hk]
+		slices.SortStableFunc(hs, func(x, y hit) int {
+			if c := x.t.Compare(y.t); c != 0 {
+				return c
+			}
+			return strings.Compare(x.text, y.text)
+		})
+		sessOf := func(h hit) int {
+			for i, s := range sessions {
+				if s.HostKey != hk {
+					continue
+				}
+				if h.sessionID != "" && s.ID == h.sessionID {
+					return i
+				}
+				if h.sessionID == "" && s.Contains(h.t, sessionGrace) {
+					return i
+				}
+			}
+			return -1
+		}
+		var burst []hit
+		bs := -2
+		flush := func() {
+			if len(burst) > 0 {
+				var s *akit.Session
+				var v *akit.Verdict
+				if bs >= 0 {
+					s, v = sessions[bs], &verdicts[bs]
+				}
+				out = append(out, a.finding(burst, s, v))
+			}
+			burst = burst[:0]
+		}
+		for _, h := range hs {
+			si := sessOf(h)
+			if len(burst) > 0 && (si != bs || (si < 0 && h.t.Sub(burst[len(burst)-1].t) > BurstGap)) {
+				flush()
+			}
+			bs = si
+			burst = append(burst, h)
+		}
+		flush()
+	}
+	akit.Sort(out)
+	return out
+}
+
+func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.Finding {
+	cfg := a.cfg
+	kinds := map[string]bool{}
+	tags := map[string]bool{"attack.discovery": false}
+	examples := map[string]string{}
+	weight, obf := 0, false
+	var decoded []string
+	rmmParent := ""
+	users := map[string]int{}
+	var refs []event.Ref
+	var firstDisc, lastDisc time.Time
+	timing := ""
+	for _, h := range burst {
+		for _, kn := range h.kinds {
+			if !kinds[kn] {
+				kinds[kn] = true
+				examples[kn] = h.text
+				if kd := kindByName(kn); kd != nil {
+					weight += kd.Weight
+				}
+			}
+		}
+		for _, t := range h.tags {
+			tags[t] = true
+		}
+		if h.disc > 0 {
+			tags["attack.discovery"] = true
+			if firstDisc.IsZero() {
+				firstDisc = h.t
+			}
+			lastDisc = h.t
+		}
+		if h.obfuscated {
+			obf = true
+			if len(decoded) < 3 && !slices.Contains(decoded, h.decoded) {
+				decoded = append(decoded, h.decoded)
+			}
+		}
+		if h.rmmParent != "" {
+			rmmParent = h.rmmParent
+		}
+		if h.user != "" {
+			users[h.user]++
+		}
+		refs = append(refs, h.ref)
+		if tm := akit.Timing(cfg, h.t); tm != "" && timing == "" {
+			timing = tm
+		}
+	}
+	var disc []string
+	var other []string
+	for _, kd := range Kinds {
+		if kinds[kd.Name] {
+			if kd.Discovery {
+				disc = append(disc, kd.Name)
+			} else {
+				other = append(other, kd.Name)
+			}
+		}
+	}
+	if obf {
+		other = append(other, "obfuscation")
+		weight += 2
+	}
+	breadth := len(disc)
+	tempo := lastDisc.Sub(firstDisc).Minutes()
+	provUser := ""
+	usr := topKey(users)
+	if p, ok := cfg.Provider(usr); ok {
+		provUser = p.Name
+	}
+	inSession := s != nil
+	outSession := v != nil && v.Out
+	offHours := timing != ""
+
+	score := breadth + weight
+	var why []string
+	why = append(why, fmt.Sprintf("%d distinct discovery kinds (a sweep from %d)", breadth, HighBreadth))
+	if breadth >= 2 {
+		why = append(why, fmt.Sprintf("within %.0f min", tempo))
+		if tempo <= 10 && breadth >= HighBreadth {
+			score++
+		}
+	}
+	switch timing {
+	case "weekend", "holiday":
+		score += 3
+		why = append(why, "on a "+timing+": "+akit.When(cfg, burst[0].t))
+	case "off-hours":
+		score += 2
+		why = append(why, "outside business hours: "+akit.When(cfg, burst[0].t))
+	}
+	if inSession {
+		score += 2
+		st := "in pattern"
+		if outSession {
+			score += 2
+			st = fmt.Sprintf("out of pattern, session score %d", v.Score)
+		}
+		why = append(why, fmt.Sprintf("inside RMM session %s (%s, operator %q, %s)", s.ID, s.Tool, s.Operator, st))
+	}
+	if rmmParent != "" {
+		score += 2
+		why = append(why, "launched by the "+rmmParent+" agent")
+	}
+	if provUser != "" {
+		score++
+		why = append(why, fmt.Sprintf("by provider identity %s (%s)", usr, provUser))
+	}
+	if len(other) > 0 {
+		why = append(why, "also: "+strings.Join(other, ", "))
+	}
+
+	context := offHours || outSession || rmmParent != "" && offHours
+	sev := event.SevInfo
+	switch {
+	case breadth >= HighBreadth && (context || outSession):
+		sev = event.SevHigh
+	case breadth >= HighBreadth:
+		sev = event.SevMedium
+	case breadth == 2:
+		sev = event.SevLow
+	case breadth == 1 && (offHours || inSession || rmmParent != ""):
+		sev = event.SevLow
+	}
+	if kinds["credential_access"] || kinds["ad_collector"] {
+		sev = akit.MaxSev(sev, event.SevHigh)
+		if context || inSession {
+			sev = event.SevCritical
+		}
+	}
+	if obf && (kinds["download"] || kinds["execute_string"]) {
+		sev = akit.MaxSev(sev, event.SevHigh)
+	} else if kinds["download"] {
+		sev = akit.MaxSev(sev, event.SevMedium)
+	}
+
+	rule := "psrecon.command"
+	title := "Discovery command"
+	switch {
+	case breadth >= 2:
+		rule = "psrecon.burst"
+		title = fmt.Sprintf("Reconnaissance burst: %d discovery kinds in %.0f min", breadth, tempo)
+	case kinds["credential_access"]:
+		rule, title = "psrecon.credential_access", "Credential-theft tooling in PowerShell"
+	case obf:
+		rule, title = "psrecon.obfuscated", "Obfuscated PowerShell decoded"
+	case kinds["download"]:
+		rule, title = "psrecon.download", "PowerShell download cradle"
+	}
+	if timing != "" {
+		title += " (" + timing + ")"
+	}
+	if inSession {
+		title += " in RMM session"
+	}
+	var ex []string
+	for _, kn := range append(append([]string{}, disc...), other...) {
+		if e, ok := examples[kn]; ok {
+			ex = append(ex, fmt.Sprintf("%s: %s", kn, akit.Clip(e, 120)))
+		}
+	}
+	summary := fmt.Sprintf("%s on %s ran %s between %s and %s: %s", orUnknown(usr), burst[0].host, akit.Plural(len(burst), "command"),
+		cfg.Local(burst[0].t).Format("2006-01-02 15:04:05"), cfg.Local(burst[len(burst)-1].t).Format("15:04:05 MST"), strings.Join(ex, "; "))
+	if len(decoded) > 0 {
+		summary += ". Decoded: " + strings.Join(decoded, " | ")
+	}
+	var tagList []string
+	for t, on := range tags {
+		if on {
+			tagList = append(tagList, t)
+		}
+	}
+	sort.Strings(tagList)
+	refs = akit.CapRefs(akit.SortRefs(refs), akit.MaxRefs)
+	f := event.Finding{
+		Time: burst[0].t, End: burst[len(burst)-1].t, RuleID: rule, Title: title, Severity: sev, Tags: tagList,
+		Host: burst[0].host, User: usr, Summary: summary,
+		Reason:   strings.Join(why, "; ") + fmt.Sprintf("; score %d", score),
+		Analyzer: Name,
+		Details: akit.Details("commands", len(burst), "breadth", breadth, "kinds", strings.Join(append(append([]string{}, disc...), other...), ","),
+			"tempo_min", round1(tempo), "off_hours", b2i(offHours), "in_rmm_session", b2i(inSession), "session_out_of_pattern", b2i(outSession),
+			"rmm_agent_parent", b2i(rmmParent != ""), "provider_user", b2i(provUser != ""), "obfuscated", b2i(obf), "score", score),
+		Refs: refs,
+	}
+	if s != nil {
+		f.SessionID = s.ID
+	}
+	return f
+}
+
+func topKey(m map[string]int) string {
+	best, bn := "", -1
+	for k, n := range m {
+		if n > bn || n == bn && k < best {
+			best, bn = k, n
+		}
+	}
+	return best
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown user)"
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

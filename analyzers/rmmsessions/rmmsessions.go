@@ -1,0 +1,268 @@
+// Package rmmsessions rebuilds remote-management sessions from RMM logs
+// (start, end, operator, source, host, tool), compares each with the usual
+// operators, hours, days, sources and durations, and links to the sessions
+// that fall out of pattern every command, script block and process seen on
+// that host inside the session window (including children of the RMM
+// agent). See README.md.
+package rmmsessions
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/analyzers/psrecon"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Name is the analyzer's name in findings.
+const Name = "rmmsessions"
+
+const (
+	// grace tolerates clock skew between the RMM log and Windows.
+	grace = 2 * time.Minute
+	// maxKept bounds the host command records kept for linking beyond the
+	// ones that matter most (recon hits and RMM agent children).
+	maxKept = 1_000_000
+	// bucket is the resolution of the per-host activity counts that say
+	// how much else happened in a session window.
+	bucket = 10 * time.Minute
+)
+
+type cmd struct {
+	t       time.Time
+	hostKey string
+	via     string
+	text    string
+	kinds   []string
+	tags    []string
+	rmmKid  bool
+	ref     event.Ref
+}
+
+// Analyzer is the rmmsessions analyzer; build it with New.
+type Analyzer struct {
+	cfg      *caseconf.Config
+	sessions *akit.Sessions
+	cmds     []cmd
+	in       akit.Interner
+	cache    map[string]psrecon.Hit
+	counts   map[string]map[int64]int32 // host key → bucket → events
+}
+
+// New returns an rmmsessions analyzer for a case.
+func New(cfg *caseconf.Config) *Analyzer {
+	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]psrecon.Hit{}, counts: map[string]map[int64]int32{}}
+}
+
+// Name implements analyzers.Analyzer.
+func (a *Analyzer) Name() string { return Name }
+
+// Observe implements analyzers.Analyzer.
+func (a *Analyzer) Observe(ev *event.Event) {
+	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
+		return
+	}
+	ch := strings.ToLower(ev.Channel)
+	var text, via, parent string
+	switch {
+	case ev.EventID == 4688 && strings.Contains(ch, "security"):
+		text = first(ev.CommandLine, ev.Field("CommandLine"), ev.Process, ev.Field("NewProcessName"))
+		parent = first(ev.ParentProcess, ev.Field("ParentProcessName"))
+		via = "4688"
+	case ev.EventID == 1 && strings.Contains(ch, "sysmon"):
+		text = first(ev.CommandLine, ev.Field("CommandLine"), ev.Process, ev.Field("Image"))
+		parent = first(ev.ParentProcess, ev.Field("ParentImage"))
+		via = "sysmon 1"
+	case ev.EventID == 4104 && strings.Contains(ch, "powershell"):
+		if n := ev.Field("MessageNumber"); n != "" && n != "1" {
+			return // one reference per script block is enough
+		}
+		text = first(ev.ScriptText, ev.Field("ScriptBlockText"))
+		via = "4104"
+	case (ev.EventID == 4103 || ev.EventID == 800) && strings.Contains(ch, "powershell"):
+		text = first(ev.ScriptText, ev.CommandLine, ev.Field("Payload"))
+		via = strconv.Itoa(int(ev.EventID))
+	default:
+		return
+	}
+	hk := akit.NormHost(ev.Host)
+	m := a.counts[hk]
+	if m == nil {
+		m = map[int64]int32{}
+		a.counts[a.in.Get(hk)] = m
+	}
+	m[ev.Time.UnixNano()/int64(bucket)]++
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	_, kid := akit.RMMAgent(parent)
+	h, ok := a.cache[text]
+	if !ok {
+		h = psrecon.Classify(text)
+		h.Decoded = psrecon.Decoded{} // keep only the names
+		if len(a.cache) > 50000 {
+			clear(a.cache)
+		}
+		a.cache[strings.Clone(text)] = h
+	}
+	interesting := kid || h.Discovery > 0 || h.Weight >= 2
+	if !interesting && (len(a.cmds) >= maxKept || a.cfg.InBusinessHours(ev.Time)) {
+		return
+	}
+	a.cmds = append(a.cmds, cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: a.in.Get(akit.Clip(text, 200)), kinds: h.Kinds, tags: h.Tags, rmmKid: kid, ref: event.RefOf(ev)})
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Finish implements analyzers.Analyzer.
+func (a *Analyzer) Finish() []event.Finding {
+	sessions := a.sessions.Build()
+	verdicts := akit.Judge(a.cfg, sessions)
+	slices.SortStableFunc(a.cmds, func(x, y cmd) int {
+		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
+			return c
+		}
+		return x.t.Compare(y.t)
+	})
+	var out []event.Finding
+	for i, s := range sessions {
+		if !verdicts[i].Out {
+			continue
+		}
+		out = append(out, a.finding(s, &verdicts[i]))
+	}
+	akit.Sort(out)
+	return out
+}
+
+func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
+	cfg := a.cfg
+	from, to := s.Start.Add(-grace), s.End.Add(grace)
+	lo := sort.Search(len(a.cmds), func(i int) bool {
+		c := a.cmds[i]
+		return c.hostKey > s.HostKey || c.hostKey == s.HostKey && !c.t.Before(from)
+	})
+	kinds := map[string]string{}
+	tags := map[string]bool{"attack.t1219": true}
+	refs := append([]event.Ref{}, s.Refs...)
+	var lines []string
+	linked, kids := 0, 0
+	for _, c := range s.Commands {
+		refs = append(refs, c.Ref)
+		h := psrecon.Classify(c.Text)
+		for _, kn := range h.Kinds {
+			if _, ok := kinds[kn]; !ok {
+				kinds[kn] = c.Text
+			}
+		}
+		for _, t := range h.Tags {
+			tags[t] = true
+		}
+		if len(lines) < 8 {
+			lines = append(lines, "rmm: "+akit.Clip(c.Text, 100))
+		}
+	}
+	for i := lo; i < len(a.cmds); i++ {
+		c := a.cmds[i]
+		if c.hostKey != s.HostKey || c.t.After(to) {
+			break
+		}
+		linked++
+		if c.rmmKid {
+			kids++
+		}
+		refs = append(refs, c.ref)
+		for _, kn := range c.kinds {
+			if _, ok := kinds[kn]; !ok {
+				kinds[kn] = c.text
+			}
+		}
+		for _, t := range c.tags {
+			tags[t] = true
+		}
+		if len(lines) < 8 && (len(c.kinds) > 0 || c.rmmKid) {
+			lines = append(lines, c.via+": "+akit.Clip(c.text, 100))
+		}
+	}
+	other := 0
+	if m := a.counts[s.HostKey]; m != nil {
+		for b := from.UnixNano() / int64(bucket); b <= to.UnixNano()/int64(bucket); b++ {
+			other += int(m[b])
+		}
+	}
+	var disc []string
+	for _, kd := range psrecon.Kinds {
+		if _, ok := kinds[kd.Name]; ok && kd.Discovery {
+			disc = append(disc, kd.Name)
+		}
+	}
+	sev := event.SevMedium
+	if v.Timing != "" || v.OperatorSessions == 0 || v.Score >= OutOfPatternHigh {
+		sev = event.SevHigh
+	}
+	if len(disc) >= psrecon.HighBreadth && sev == event.SevHigh {
+		sev = event.SevCritical
+	}
+	title := "Out-of-pattern RMM session"
+	if v.Timing != "" {
+		title += " (" + v.Timing + ")"
+	}
+	title += fmt.Sprintf(": %s, operator %s", orDash(s.Tool), orDash(s.Operator))
+	dur := s.Duration().Round(time.Minute)
+	summary := fmt.Sprintf("%s session %s on %s by operator %s from %s, %s – %s (%s): %s from the RMM log, %s on the host in the window (%d launched by the agent), %s, discovery: %s",
+		orDash(s.Tool), s.ID, s.Host, orDash(s.Operator), orDash(s.SrcIP), cfg.Local(s.Start).Format("Mon 2006-01-02 15:04"), cfg.Local(s.End).Format("15:04 MST"), dur,
+		akit.Plural(len(s.Commands), "command"), akit.Plural(linked, "command"), kids, akit.Plural(s.Transfers, "file transfer"), orDash(strings.Join(disc, ", ")))
+	if len(lines) > 0 {
+		summary += ". " + strings.Join(lines, "; ")
+	}
+	var tagList []string
+	for t := range tags {
+		tagList = append(tagList, t)
+	}
+	sort.Strings(tagList)
+	refs = akit.CapRefs(akit.SortRefs(refs), akit.MaxRefs)
+	return event.Finding{
+		Time: s.Start, End: s.End, RuleID: "rmmsessions.out_of_pattern", Title: title, Severity: sev, Tags: tagList,
+		Host: s.Host, User: s.Operator, SessionID: s.ID, Analyzer: Name, Summary: summary,
+		Reason: strings.Join(v.Reasons, "; ") + fmt.Sprintf("; session score %d (out of pattern from %d)", v.Score, akit.OutOfPatternScore),
+		Details: akit.Details("score", v.Score, "weekend", b2i(v.Timing == "weekend"), "holiday", b2i(v.Timing == "holiday"), "off_hours", b2i(v.Timing != ""),
+			"baseline_sessions", v.BaselineSessions, "operator_sessions", v.OperatorSessions, "operator_near_hour", v.OperatorNearHour,
+			"all_near_hour", v.AllNearHour, "duration_min", round1(v.DurationMin), "median_duration_min", round1(v.MedianDurationMin),
+			"rmm_commands", len(s.Commands), "host_commands_linked", linked, "agent_children", kids, "file_transfers", s.Transfers,
+			"discovery_kinds", len(disc), "host_events_in_window", other),
+		Refs: refs,
+	}
+}
+
+// OutOfPatternHigh is the session score from which an out-of-pattern
+// session is high even in business hours.
+const OutOfPatternHigh = 6
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
