@@ -203,13 +203,13 @@ func TestLoadPathsWalksAndDetectsSigma(t *testing.T) {
 
 func TestIsSigma(t *testing.T) {
 	for src, want := range map[string]bool{
-		"title: x\nlogsource: {}\ndetection: {condition: sel}\n":      true,
-		"title: x\ncorrelation: {type: event_count}\n":                  true,
-		"action: global\ntitle: x\n---\nlogsource: {}\n":                true,
-		"id: x\ncondition: event_id == 1\n":                             false,
-		"id: x\ncondition: \"true\"\ndetection: {}\n":                   false,
-		"rules:\n  - id: x\n":                                           false,
-		"[not yaml":                                                     false,
+		"title: x\nlogsource: {}\ndetection: {condition: sel}\n": true,
+		"title: x\ncorrelation: {type: event_count}\n":           true,
+		"action: global\ntitle: x\n---\nlogsource: {}\n":         true,
+		"id: x\ncondition: event_id == 1\n":                      false,
+		"id: x\ncondition: \"true\"\ndetection: {}\n":            false,
+		"rules:\n  - id: x\n":                                    false,
+		"[not yaml":                                              false,
 	} {
 		if got := IsSigma([]byte(src)); got != want {
 			t.Errorf("IsSigma(%q) = %v, want %v", src, got, want)
