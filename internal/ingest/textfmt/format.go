@@ -118,8 +118,8 @@ func (f *Format) hasKeys(line []byte) bool {
 	var have map[string]bool
 	switch f.def.Kind {
 	case "jsonl":
-		d := ordereddict.NewDict()
-		if err := d.UnmarshalJSON(line); err != nil {
+		d, err := decodeObject(line)
+		if err != nil {
 			return false
 		}
 		have = map[string]bool{}
@@ -163,6 +163,7 @@ type record struct {
 	line   int64
 	text   string
 	fields *ordereddict.Dict
+	ctx    *ordereddict.Dict // context in force when the record began
 	extra  int
 }
 
@@ -261,7 +262,7 @@ func (p *run) line(n int64, b []byte) error {
 		if err := p.flush(); err != nil {
 			return err
 		}
-		rec := &record{line: n, text: s, fields: ordereddict.NewDict()}
+		rec := &record{line: n, text: s, fields: ordereddict.NewDict(), ctx: p.ctx}
 		for i, name := range re.SubexpNames() {
 			if i == 0 || name == "" || m[2*i] < 0 {
 				continue
@@ -373,13 +374,13 @@ func trimAll(s []string) []string {
 }
 
 func (p *run) jsonLine(n int64, s string) error {
-	d := ordereddict.NewDict()
 	t := strings.TrimSpace(s)
 	if !strings.HasPrefix(t, "{") {
 		p.skip("not a JSON object", n, fmt.Sprintf("not a JSON object: %.80q", s))
 		return nil
 	}
-	if err := d.UnmarshalJSON([]byte(t)); err != nil {
+	d, err := decodeObject([]byte(t))
+	if err != nil {
 		p.skip("bad JSON", n, fmt.Sprintf("bad JSON: %v", err))
 		return nil
 	}
@@ -425,8 +426,8 @@ func (p *run) flush() error {
 			}
 		}
 	}
-	if p.ctx != nil {
-		for _, it := range p.ctx.Items() {
+	if rec.ctx != nil {
+		for _, it := range rec.ctx.Items() {
 			if _, dup := rec.fields.Get(it.Key); !dup {
 				rec.fields.Set(it.Key, it.Value)
 			}
