@@ -57,11 +57,11 @@ func IsSigma(data []byte) bool {
 
 // compiled is a rule with what correlation rules need of it.
 type compiled struct {
-	r       *rule.Rule
-	name    string
-	match   func(ev *event.Event) bool
-	comp    *compiler
-	srcOf   func(ev *event.Event) int
+	r     *rule.Rule
+	name  string
+	match func(ev *event.Event) bool
+	comp  *compiler
+	srcOf func(ev *event.Event) int
 }
 
 // CompileWith is Compile with options.

@@ -1,0 +1,233 @@
+package sigma
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
+)
+
+const procRule = `title: Whoami
+id: 11111111-0000-0000-0000-000000000001
+level: high
+tags: [attack.discovery, attack.t1033]
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+    User|contains: admin
+  condition: sel
+`
+
+func TestProcessCreationMapping(t *testing.T) {
+	rules, errs := Compile([]Doc{{File: "p.yml", Data: []byte(procRule)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	r := rules[0]
+	if r.ID != "11111111-0000-0000-0000-000000000001" || r.Severity != "high" || r.Kind != rule.KindSigma || r.Line != 1 || r.File != "p.yml" {
+		t.Errorf("metadata: %+v", r)
+	}
+	if !slices.Equal(r.Tags, []string{"attack.discovery", "attack.t1033"}) {
+		t.Errorf("tags %v", r.Tags)
+	}
+	if !slices.Equal(r.Filter.EventIDs, []int32{1, 4688}) || len(r.Filter.Channels) != 2 {
+		t.Errorf("filter %+v", r.Filter)
+	}
+	sysmon := ev("Image", `C:\Windows\System32\whoami.exe`, "User", `CORP\admin`)
+	sysmon.Channel, sysmon.EventID = "Microsoft-Windows-Sysmon/Operational", 1
+	security := ev("NewProcessName", `C:\Windows\System32\whoami.exe`, "SubjectUserName", "admin")
+	security.Channel, security.EventID = "Security", 4688
+	// A Security 4688 event whose raw "Image" would match must not: on
+	// Security, Image means NewProcessName.
+	wrongField := ev("Image", `C:\Windows\System32\whoami.exe`, "SubjectUserName", "admin", "NewProcessName", `C:\x.exe`)
+	wrongField.Channel, wrongField.EventID = "Security", 4688
+	otherEvent := ev("Image", `C:\Windows\System32\whoami.exe`, "User", `admin`)
+	otherEvent.Channel, otherEvent.EventID = "Microsoft-Windows-Sysmon/Operational", 3
+	for name, c := range map[string]struct {
+		ev   *event.Event
+		want bool
+	}{
+		"sysmon 1": {sysmon, true}, "security 4688": {security, true},
+		"security raw Image": {wrongField, false}, "sysmon 3": {otherEvent, false},
+	} {
+		if got := r.Match(c.ev); got != c.want {
+			t.Errorf("%s: match %v, want %v", name, got, c.want)
+		}
+	}
+	if s := r.Summary(security); s != `Whoami: Image=C:\Windows\System32\whoami.exe, User=admin` {
+		t.Errorf("summary %q", s)
+	}
+}
+
+func TestLogsourceErrorsAndExtension(t *testing.T) {
+	src := "title: t\nid: x\nlogsource:\n  product: windows\n  service: mysvc\ndetection:\n  sel:\n    F: 1\n  condition: sel\n"
+	_, errs := Compile([]Doc{{File: "l.yml", Data: []byte(src)}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "l.yml:4:") || !strings.Contains(errs[0].Error(), "no logsource mapping") {
+		t.Fatalf("want a logsource error at l.yml:4, got %v", errs)
+	}
+	ls, err := LoadLogsources("extra.yaml", []byte("logsources:\n  - product: windows\n    service: mysvc\n    sources:\n      - channel: My/Operational\n        event_ids: [7]\n        fields: {F: Raw}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, errs := CompileWith([]Doc{{File: "l.yml", Data: []byte(src)}}, CompileOptions{Logsources: ls})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	e := ev("Raw", "1")
+	e.Channel, e.EventID = "my/operational", 7
+	if !rules[0].Match(e) {
+		t.Error("extended mapping: no match")
+	}
+	// The extension did not change the built-in table.
+	if _, ok := DefaultLogsources().resolve("windows", "", "mysvc"); ok {
+		t.Error("LoadLogsources modified the default mapping")
+	}
+	if _, err := ParseLogsources("bad.yaml", []byte("logsources:\n  - product: windows\n    sources: []\n")); err == nil {
+		t.Error("entry without category/service accepted")
+	}
+	if _, err := ParseLogsources("bad.yaml", []byte("logsources:\n  - service: x\n    sourcez: []\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:3") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestBuiltinLogsources(t *testing.T) {
+	ls := DefaultLogsources()
+	for _, c := range []struct {
+		cat, svc, channel string
+		id                int32
+	}{
+		{"ps_script", "", "Microsoft-Windows-PowerShell/Operational", 4104},
+		{"ps_module", "", "Microsoft-Windows-PowerShell/Operational", 4103},
+		{"ps_classic_start", "", "Windows PowerShell", 400},
+		{"network_connection", "", "Microsoft-Windows-Sysmon/Operational", 3},
+		{"registry_set", "", "Microsoft-Windows-Sysmon/Operational", 13},
+		{"file_event", "", "Microsoft-Windows-Sysmon/Operational", 11},
+		{"dns_query", "", "Microsoft-Windows-Sysmon/Operational", 22},
+		{"image_load", "", "Microsoft-Windows-Sysmon/Operational", 7},
+		{"", "security", "Security", 0},
+		{"", "system", "System", 0},
+	} {
+		srcs, ok := ls.resolve("windows", c.cat, c.svc)
+		if !ok || srcs[0].Channel != c.channel || (c.id != 0 && !slices.Contains(srcs[0].EventIDs, c.id)) {
+			t.Errorf("%s%s: %+v", c.cat, c.svc, srcs)
+		}
+	}
+}
+
+func TestMultiDocument(t *testing.T) {
+	src := `action: global
+title: Base
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4720
+  condition: sel
+level: low
+---
+id: a
+title: First
+---
+id: b
+detection:
+  sel:
+    EventID: 4726
+---
+action: repeat
+id: c
+title: Repeated
+---
+action: reset
+---
+id: d
+title: Alone
+logsource:
+  product: windows
+  service: system
+detection:
+  sel:
+    EventID: 7045
+  condition: sel
+`
+	rules, errs := Compile([]Doc{{File: "m.yml", Data: []byte(src)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, r := range rules {
+		got = append(got, r.ID+"/"+r.Title+"/"+r.Severity)
+	}
+	want := []string{"a/First/low", "b/Base/low", "c/Repeated/low", "d/Alone/medium"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	e := &event.Event{Channel: "Security", EventID: 4726}
+	if rules[0].Match(e) || !rules[1].Match(e) || !rules[2].Match(e) {
+		t.Error("global merge: detection not overridden per document")
+	}
+}
+
+func TestIsSigma(t *testing.T) {
+	if !IsSigma([]byte(procRule)) {
+		t.Error("Sigma rule not recognised")
+	}
+	if IsSigma([]byte("id: x\ntitle: t\ncondition: ev.EventID == 4624\n")) {
+		t.Error("spoor rule taken for Sigma")
+	}
+	if !IsSigma([]byte("title: c\ncorrelation:\n  type: event_count\n")) {
+		t.Error("correlation rule not recognised")
+	}
+}
+
+func TestSyntaxErrorNamesFile(t *testing.T) {
+	_, errs := Compile([]Doc{{File: "broken.yml", Data: []byte("title: x\ndetection:\n  sel: [a\n")}})
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "broken.yml:") {
+		t.Fatalf("got %v", errs)
+	}
+	_, errs = Compile([]Doc{{File: "lvl.yml", Data: []byte("title: x\nid: y\nlevel: severe\nlogsource: {product: windows}\ndetection: {sel: {A: 1}, condition: sel}\n")}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "lvl.yml:3:") {
+		t.Fatalf("got %v", errs)
+	}
+}
+
+func FuzzCompile(f *testing.F) {
+	f.Add([]byte(procRule))
+	f.Add([]byte("title: t\nid: x\nlogsource: {product: windows}\ndetection:\n  sel:\n    F|base64offset|contains: abc\n  condition: not 1 of sel*\n"))
+	f.Add([]byte("title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 5m\n  condition: {gte: 2}\n"))
+	e := ev("Image", `C:\Windows\System32\whoami.exe`, "User", "admin", "CommandLine", "whoami /all")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, _ := Compile([]Doc{{File: "fuzz.yml", Data: data}})
+		for _, r := range rules {
+			if r.Match != nil {
+				r.Match(e)
+				r.Summary(e)
+			}
+			if r.Stateful != nil {
+				r.Stateful.Observe(e, func(event.Finding) {})
+				r.Stateful.Flush(func(event.Finding) {})
+			}
+		}
+	})
+}
+
+func FuzzMatchValue(f *testing.F) {
+	f.Add(`C:\*\a?.exe`, `c:\x\ab.exe`)
+	f.Add(`*`, ``)
+	f.Add(`\\*\\`, "\xff\xfe")
+	f.Fuzz(func(t *testing.T, pattern, value string) {
+		toks := parsePattern(pattern)
+		for _, op := range []string{"", "contains", "startswith", "endswith"} {
+			a := compileString(toks, op, false)(value)
+			b := compileString(toks, op, true)(value)
+			if b && !a {
+				t.Errorf("op %q: case-sensitive match without case-insensitive match: %q %q", op, pattern, value)
+			}
+		}
+	})
+}
