@@ -272,20 +272,20 @@ func TestOpenError(t *testing.T) {
 // left out) and fields in order.
 func goldenLine(e *event.Event) []byte {
 	type row struct {
-		Time, Source, Format, Host, Channel, Provider   string `json:",omitempty"`
-		EventID                                         int32
-		RecordID                                        int64
-		User, UserDomain, UserSID, SubjectUser          string `json:",omitempty"`
-		LogonType                                       int32  `json:",omitempty"`
-		LogonID, SrcIP                                  string `json:",omitempty"`
-		SrcPort                                         int32  `json:",omitempty"`
-		DstIP                                           string `json:",omitempty"`
-		DstPort                                         int32  `json:",omitempty"`
-		Protocol, Action, Process, ParentProcess        string `json:",omitempty"`
-		CommandLine, ScriptText, SessionID, Message     string `json:",omitempty"`
-		Evidence                                        string
-		Offset                                          int64
-		Fields                                          json.RawMessage
+		Time, Source, Format, Host, Channel, Provider string `json:",omitempty"`
+		EventID                                       int32
+		RecordID                                      int64
+		User, UserDomain, UserSID, SubjectUser        string `json:",omitempty"`
+		LogonType                                     int32  `json:",omitempty"`
+		LogonID, SrcIP                                string `json:",omitempty"`
+		SrcPort                                       int32  `json:",omitempty"`
+		DstIP                                         string `json:",omitempty"`
+		DstPort                                       int32  `json:",omitempty"`
+		Protocol, Action, Process, ParentProcess      string `json:",omitempty"`
+		CommandLine, ScriptText, SessionID, Message   string `json:",omitempty"`
+		Evidence                                      string
+		Offset                                        int64
+		Fields                                        json.RawMessage
 	}
 	f, _ := event.MarshalFields(e.Fields)
 	b, _ := json.Marshal(row{

@@ -34,6 +34,19 @@ func (w *walker) nested(v value) []node {
 	if base < 0 || base+len(v.data) > len(c.data) {
 		return nil
 	}
+	for i, at := range c.nestedAt {
+		if at == base {
+			return c.nestedNodes[i]
+		}
+	}
+	nodes := w.parseNested(v, base)
+	c.nestedAt = append(c.nestedAt, base)
+	c.nestedNodes = append(c.nestedNodes, nodes)
+	return nodes
+}
+
+func (w *walker) parseNested(v value, base int) []node {
+	c := w.c
 	c.depth++
 	defer func() { c.depth-- }()
 	r := reader{c: c, pos: base, end: base + len(v.data), depID: false}
@@ -124,7 +137,7 @@ func (w *walker) valueText(v value) string {
 		w.xml(&sb, w.nested(v), nil)
 		return sb.String()
 	}
-	switch x := render(v).(type) {
+	switch x := w.c.rendered(v).(type) {
 	case string:
 		return x
 	case []string:
@@ -165,7 +178,7 @@ func (w *walker) value(e *node, vals []value) any {
 		if v.typ == vtBinXML {
 			return w.fieldsOf(w.nested(v), nil, true)
 		}
-		return render(v)
+		return w.c.rendered(v)
 	}
 	if hasElems(e.children, vals) {
 		return w.fieldsOf(e.children, vals, true)
@@ -198,6 +211,9 @@ func (w *walker) num(content []node, vals []value) (uint64, bool) {
 		}
 	}
 	s := strings.TrimSpace(w.text(content, vals))
+	if s == "" {
+		return 0, false
+	}
 	if n, err := strconv.ParseUint(s, 0, 64); err == nil {
 		return n, true
 	}

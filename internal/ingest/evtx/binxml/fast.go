@@ -13,6 +13,7 @@ type Fast struct {
 	ctx chunkCtx
 	w   walker
 	rec Record
+	top []node // reused top-level node list of a record
 	// Tail, when set, also decodes records found in a chunk's slack space
 	// after the free-space offset (stale records left by earlier use of
 	// the chunk). Off by default: they may repeat or predate other records.
@@ -25,6 +26,7 @@ type Fast struct {
 func NewFast() *Fast {
 	f := &Fast{}
 	f.ctx.names = make(map[uint32]string, 128)
+	f.ctx.cache = make(map[string]any, 1024)
 	f.ctx.templates = make(map[uint32]*template, 32)
 	return f
 }
@@ -166,11 +168,16 @@ func (f *Fast) decodeBody(c []byte, start, end int) (err error) {
 		}
 	}()
 	f.ctx.depth = 0
+	f.ctx.arena = f.ctx.arena[:0]
+	f.ctx.nestedAt = f.ctx.nestedAt[:0]
+	clear(f.ctx.nestedNodes)
+	f.ctx.nestedNodes = f.ctx.nestedNodes[:0]
 	w := &f.w
 	w.rec = &f.rec
 	w.unnamed = 0
 	rd := reader{c: &f.ctx, pos: start, end: end, depID: true}
-	nodes, err := rd.fragment()
+	nodes, err := rd.fragmentInto(f.top[:0])
+	f.top = nodes[:0]
 	if err != nil {
 		// Records without a template instance sometimes omit the
 		// dependency identifiers; try that reading before giving up.

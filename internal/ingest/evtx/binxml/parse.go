@@ -89,13 +89,46 @@ type chunkCtx struct {
 	names     map[uint32]string
 	templates map[uint32]*template
 	depth     int
+	// arena backs the value arrays of one record's template instances.
+	arena []value
+	// cache maps a short value (type byte + raw bytes) to its rendering,
+	// boxed once: the same user names, SIDs, host names and flags recur
+	// on every record of a chunk.
+	cache map[string]any
+	key   []byte
+	// nestedAt/nestedNodes cache one record's parsed BinXML values, which
+	// the walker visits more than once.
+	nestedAt    []int
+	nestedNodes [][]node
 }
 
 func (c *chunkCtx) reset(data []byte) {
 	c.data = data
 	clear(c.names)
 	clear(c.templates)
+	if len(c.cache) > 4096 {
+		c.cache = make(map[string]any, 1024)
+	} else {
+		clear(c.cache)
+	}
 	c.depth = 0
+}
+
+// maxCached bounds the raw size of values kept in the per-chunk cache.
+const maxCached = 80
+
+// rendered returns render(v), from the per-chunk cache for short values.
+func (c *chunkCtx) rendered(v value) any {
+	if len(v.data) > maxCached || v.typ == vtBinXML {
+		return render(v)
+	}
+	c.key = append(append(c.key[:0], v.typ), v.data...)
+	if r, ok := c.cache[string(c.key)]; ok {
+		return r
+	}
+	r := render(v)
+	c.cache[string(c.key)] = r
+	return r
 }
 
 // reader walks BinXML bytes of the chunk between pos and end.
@@ -236,7 +269,11 @@ func (r *reader) text() (string, error) {
 // fragment parses a document (record body, template body or nested BinXML
 // value) up to its EOF token or end.
 func (r *reader) fragment() ([]node, error) {
-	var out []node
+	return r.fragmentInto(nil)
+}
+
+// fragmentInto is fragment appending to out (a reused slice for records).
+func (r *reader) fragmentInto(out []node) ([]node, error) {
 	for r.pos < r.end {
 		t := r.c.data[r.pos]
 		switch t & 0xbf {
@@ -497,7 +534,13 @@ func (r *reader) templateInstance() (node, error) {
 	if err := r.need(4 * int(cnt)); err != nil || cnt > 0xffff {
 		return node{}, errTruncated
 	}
-	vals := make([]value, cnt)
+	c := r.c
+	if cap(c.arena)-len(c.arena) < int(cnt) {
+		c.arena = make([]value, 0, max(512, 2*int(cnt)))
+	}
+	n := len(c.arena)
+	c.arena = c.arena[:n+int(cnt)]
+	vals := c.arena[n : n+int(cnt) : n+int(cnt)]
 	desc := r.pos
 	r.pos += 4 * int(cnt)
 	for i := range vals {

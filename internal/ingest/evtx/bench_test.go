@@ -1,0 +1,83 @@
+package evtx
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+)
+
+var corpus struct {
+	once sync.Once
+	data []byte
+	recs int
+}
+
+// denseCorpus builds (in memory, once) a 64 MiB EVTX file of real sample
+// chunks holding at least 100 records each behind a real file header.
+func denseCorpus(b *testing.B) []byte {
+	corpus.once.Do(func() {
+		var chunks [][]byte
+		var header []byte
+		d := binxml.NewFast()
+		for _, fn := range sampleFiles(b) {
+			data, err := os.ReadFile(fn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if header == nil {
+				header = data[:binxml.FileHeaderSize]
+			}
+			for off := binxml.FileHeaderSize; off+binxml.ChunkSize <= len(data); off += binxml.ChunkSize {
+				c := data[off : off+binxml.ChunkSize]
+				n := 0
+				_ = d.DecodeChunk(c, 0, func(*binxml.Record) { n++ }, func(binxml.Bad) {})
+				if n >= 100 {
+					chunks = append(chunks, c)
+				}
+			}
+		}
+		if len(chunks) == 0 {
+			return
+		}
+		out := append([]byte(nil), header...)
+		for i := 0; len(out) < 64<<20; i++ {
+			out = append(out, chunks[i%len(chunks)]...)
+		}
+		corpus.data = out
+	})
+	if corpus.data == nil {
+		b.Skip("no dense sample chunks")
+	}
+	return corpus.data
+}
+
+// BenchmarkParse measures the whole EVTX ingest path short of the store:
+// streaming, parallel decoding, mapping to event.Event (with the ordered
+// fields dictionary) and in-order emission.
+func BenchmarkParse(b *testing.B) {
+	data := denseCorpus(b)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			events := 0
+			for b.Loop() {
+				st := &input.Stats{}
+				err := New().Parse(context.Background(), memInput("bench.evtx", data, workers), func(*event.Event) error {
+					events++
+					return nil
+				}, st)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
