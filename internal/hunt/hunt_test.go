@@ -1,0 +1,267 @@
+package hunt
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+
+	"github.com/spoor-dfir/spoor/analyzers"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+// samples returns ../shared/samples/evtx/deepbluecli next to the repo
+// root, or skips.
+func samples(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("repo root not found")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", "samples", "evtx", "deepbluecli")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("samples absent: %v", err)
+	}
+	return p
+}
+
+// ingestSamples builds a store from sample EVTX files with the real
+// ingest path.
+func ingestSamples(t testing.TB, cfg *caseconf.Config, files ...string) *store.Store {
+	t.Helper()
+	dir := samples(t)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, filepath.Join(dir, f))
+	}
+	sum, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths, Config: cfg, Parsers: []input.Parser{evtx.New()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Events == 0 {
+		t.Fatalf("ingest produced no events: %s", sum)
+	}
+	return st
+}
+
+func builtin(t testing.TB, cfg *caseconf.Config) []*rule.Rule {
+	t.Helper()
+	rs, errs := rule.Builtin(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return rs
+}
+
+func byRule(fs []event.Finding) map[string][]event.Finding {
+	m := map[string][]event.Finding{}
+	for _, f := range fs {
+		m[f.RuleID] = append(m[f.RuleID], f)
+	}
+	return m
+}
+
+func TestHuntNewUserAndAdminGroup(t *testing.T) {
+	cfg := caseconf.Default()
+	st := ingestSamples(t, cfg, "new-user-security.evtx")
+	res, err := Run(context.Background(), st, cfg, builtin(t, cfg), Options{NoAnalyzers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byRule(res.Findings)
+	created := m["user-account-created"]
+	if len(created) != 1 || !strings.Contains(created[0].Summary, "IEUser") || created[0].Host != "IE8Win7" {
+		t.Errorf("user-account-created: %+v", created)
+	}
+	added := m["privileged-group-member-added"]
+	// The sample adds the new account to None (4728), Users and
+	// Administrators (4732): only the last is privileged.
+	if len(added) != 1 || !strings.Contains(added[0].Summary, `Builtin\Administrators`) {
+		t.Fatalf("privileged-group-member-added: %+v", added)
+	}
+	if r := added[0].Refs; len(r) != 1 || r[0].RecordID != 116 || !strings.HasSuffix(r[0].Evidence, "new-user-security.evtx") {
+		t.Errorf("refs do not point at record 116: %+v", r)
+	}
+	if added[0].Analyzer != "rule" || added[0].ID == "" || added[0].Severity != "high" {
+		t.Errorf("finding fields: %+v", added[0])
+	}
+	stored, err := st.Findings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(res.Findings) {
+		t.Errorf("stored %d findings, hunt returned %d", len(stored), len(res.Findings))
+	}
+}
+
+func TestHuntThresholdRulesFire(t *testing.T) {
+	cfg := caseconf.Default()
+	cases := []struct {
+		file, rule string
+		hitsMin    int
+	}{
+		{"password-spray.evtx", "explicit-credential-spray", 200},
+		{"smb-password-guessing-security.evtx", "failed-logon-burst", 3000},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			st := ingestSamples(t, cfg, c.file)
+			res, err := Run(context.Background(), st, cfg, builtin(t, cfg), Options{NoAnalyzers: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := byRule(res.Findings)[c.rule]
+			if len(fs) != 1 {
+				t.Fatalf("%s: %d findings, want 1 burst; all: %v", c.rule, len(fs), summaries(res.Findings))
+			}
+			hits, _ := fs[0].Details.Get("hits")
+			if n, _ := hits.(int); n < c.hitsMin {
+				t.Errorf("hits %v, want at least %d", hits, c.hitsMin)
+			}
+			t.Log(fs[0].Summary)
+		})
+	}
+}
+
+func summaries(fs []event.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.RuleID+": "+f.Summary)
+	}
+	return out
+}
+
+// A re-hunt gives the same findings with the same IDs, and replaces the
+// stored ones instead of adding to them.
+func TestHuntIsDeterministicAndReplaces(t *testing.T) {
+	cfg := caseconf.Default()
+	st := ingestSamples(t, cfg, "new-user-security.evtx", "password-spray.evtx")
+	rs := builtin(t, cfg)
+	a, err := Run(context.Background(), st, cfg, rs, Options{NoAnalyzers: true, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), st, cfg, rs, Options{NoAnalyzers: true, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Findings) == 0 || len(a.Findings) != len(b.Findings) {
+		t.Fatalf("runs differ: %d vs %d findings", len(a.Findings), len(b.Findings))
+	}
+	for i := range a.Findings {
+		if a.Findings[i].ID != b.Findings[i].ID || a.Findings[i].Summary != b.Findings[i].Summary {
+			t.Errorf("finding %d differs: %s/%s vs %s/%s", i, a.Findings[i].ID, a.Findings[i].Summary, b.Findings[i].ID, b.Findings[i].Summary)
+		}
+	}
+	stored, err := st.Findings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(b.Findings) {
+		t.Errorf("store holds %d findings after two hunts, want %d", len(stored), len(b.Findings))
+	}
+}
+
+// synthetic writes events straight into a store.
+func synthetic(t testing.TB, evs []event.Event) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := st.NewEventWriter("part-test")
+	for i := range evs {
+		if err := w.Write(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+type countingAnalyzer struct {
+	n    int
+	last time.Time
+}
+
+func (c *countingAnalyzer) Name() string { return "counting" }
+func (c *countingAnalyzer) Observe(ev *event.Event) {
+	c.n++
+	c.last = ev.Time
+}
+func (c *countingAnalyzer) Finish() []event.Finding {
+	return []event.Finding{{Time: c.last, Title: "seen", Severity: "info", Summary: "events seen"}}
+}
+
+func TestHuntWindowAnalyzersAndPanics(t *testing.T) {
+	t0 := time.Date(2024, 3, 9, 1, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i := 0; i < 3000; i++ {
+		evs = append(evs, event.Event{Time: t0.Add(time.Duration(i) * time.Minute), Source: "evtx", Host: "H", EventID: 4720,
+			Channel: "Security", User: "u", Evidence: "x.evtx", Offset: int64(i + 1), Fields: ordereddict.NewDict().Set("TargetUserName", "u")})
+	}
+	st := synthetic(t, evs)
+	cfg, err := caseconf.Parse("case.yaml", []byte("window: {from: \"2024-03-09T02:00:00Z\", to: \"2024-03-09T03:00:00Z\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := builtin(t, cfg)
+	rs = append(rs, &rule.Rule{ID: "boom", Title: "boom", Severity: "low", Columns: []string{"time"},
+		Match: func(*event.Event) bool { panic("matcher bug") }})
+	an := &countingAnalyzer{}
+	res, err := Run(context.Background(), st, cfg, rs, Options{Analyzers: []analyzers.Analyzer{an}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 60 || an.n != 60 {
+		t.Errorf("window 02:00-03:00 scanned %d events, analyzer saw %d; want 60", res.Events, an.n)
+	}
+	m := byRule(res.Findings)
+	if len(m["user-account-created"]) != 60 {
+		t.Errorf("user-account-created: %d findings, want 60", len(m["user-account-created"]))
+	}
+	var seen *event.Finding
+	for i := range res.Findings {
+		if res.Findings[i].Analyzer == "counting" {
+			seen = &res.Findings[i]
+		}
+	}
+	if seen == nil || seen.ID == "" {
+		t.Errorf("analyzer finding missing or without ID")
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, "\n"), "boom") {
+		t.Errorf("panicking rule not reported: %v", res.Warnings)
+	}
+	for i := 1; i < len(res.Findings); i++ {
+		if res.Findings[i].Time.Before(res.Findings[i-1].Time) {
+			t.Fatalf("findings not in time order at %d", i)
+		}
+	}
+}
