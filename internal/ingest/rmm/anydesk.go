@@ -244,7 +244,7 @@ func firstWord(s string) string {
 	if i := strings.IndexAny(s, " \t"); i >= 0 {
 		s = s[:i]
 	}
-	return strings.TrimRight(s, ".,;")
+	return strings.TrimRight(s, ".,;:")
 }
 
 // hostOnly strips a port from "ip:port" / "[v6]:port".

@@ -162,7 +162,7 @@ func (tvLogfile) Detect(in *input.Input) int {
 		}
 		if pl, good := parseTVLine(s); good && tvTag(pl.tag) {
 			ok++
-		} else {
+		} else if !tvHeader(s) {
 			other++
 		}
 	}
@@ -170,9 +170,24 @@ func (tvLogfile) Detect(in *input.Input) int {
 	case ok >= 1 && ok >= other && tv:
 		return 85
 	case ok >= 2 && other <= ok/4:
-		return 65
+		return 70
 	}
 	return 0
+}
+
+// tvHeader reports the "Key:   value" lines a log starts with (Start,
+// Version, ID, License, Server, CPU, OS, IP, AppPath, UserAccount, …).
+func tvHeader(s string) bool {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 || i > 20 {
+		return false
+	}
+	for _, r := range s[:i] {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == ' ') {
+			return false
+		}
+	}
+	return s[0] >= 'A' && s[0] <= 'Z'
 }
 
 // tvTag reports TeamViewer's process tags: a letter and a digit or an
@@ -184,9 +199,12 @@ func tvTag(t string) bool {
 
 func (p tvLogfile) Parse(ctx context.Context, in *input.Input, emit func(*event.Event) error, st *input.Stats) error {
 	clk := newClock(in, p.Name(), st)
-	// Header lines of a log start: "Start:  2025/08/20 …", "Version: 15…".
 	return eachLine(ctx, in, st, func(n int64, s string) error {
 		l, ok := parseTVLine(s)
+		if !ok && tvHeader(s) {
+			st.Skip(reasonHeader, "")
+			return nil
+		}
 		if !ok {
 			st.Skip(reasonUnknown, fmt.Sprintf("%s:%d: not a TeamViewer log line: %.80q", in.Path, n, s))
 			return nil
