@@ -108,17 +108,45 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 				byRef[c.name] = c
 			}
 		}
+		// Correlations may refer to correlations (chaining), in any
+		// order: compile those whose references are known until no more
+		// progress; what is left reports its unknown reference (or cycle).
+		ready := func(p pending) bool {
+			for _, ref := range stringList(mapGet(p.node, "correlation"), "rules") {
+				if byRef[ref] == nil {
+					return false
+				}
+			}
+			return true
+		}
+		for progress := true; progress && len(corrs) > 0; {
+			progress = false
+			var left []pending
+			for _, p := range corrs {
+				if !ready(p) {
+					left = append(left, p)
+					continue
+				}
+				progress = true
+				c, err := compileCorrelation(p.file, p.node, byRef)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				out[p.pos] = c
+				byRef[c.r.ID] = c
+				if c.name != "" {
+					byRef[c.name] = c
+				}
+			}
+			corrs = left
+		}
 		for _, p := range corrs {
-			c, err := compileCorrelation(p.file, p.node, byRef)
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			_, err := compileCorrelation(p.file, p.node, byRef)
+			if err == nil {
+				err = yamlx.Errorf(p.file, p.node, "correlation rule %q is part of a reference cycle", scalar(p.node, "title"))
 			}
-			out[p.pos] = c
-			byRef[c.r.ID] = c
-			if c.name != "" {
-				byRef[c.name] = c
-			}
+			errs = append(errs, err)
 		}
 	}
 	rules := make([]*rule.Rule, 0, len(out))
