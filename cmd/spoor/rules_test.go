@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+func runMain(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = Main(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// copyRules copies the built-in rule files to a temporary folder.
+func copyRules(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(t), "rules")
+	dst := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(src, "*.yml"))
+	if len(files) == 0 {
+		t.Fatal("no rule files in rules/")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestRulesTestBuiltinPasses(t *testing.T) {
+	code, out, errOut := runMain("rules", "test", filepath.Join(repoRoot(t), "rules"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "ok    provider-logon-off-hours") || strings.Contains(out, "FAIL") {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+	// Without PATH: the embedded pack, same result.
+	if code, out2, _ := runMain("rules", "test"); code != 0 || out2 != out {
+		t.Errorf("embedded pack: exit %d, output differs from rules/:\n%s", code, out2)
+	}
+}
+
+func TestRulesTestFailsOnBrokenRule(t *testing.T) {
+	dir := copyRules(t)
+	p := filepath.Join(dir, "tampering.yml")
+	data, _ := os.ReadFile(p)
+	broken := strings.Replace(string(data), "event_id == 1102 &&", "event_id == 1103 &&", 1)
+	if broken == string(data) {
+		t.Fatal("mutation not applied")
+	}
+	os.WriteFile(p, []byte(broken), 0o644)
+	code, out, _ := runMain("rules", "test", dir)
+	if code != exitError || !strings.Contains(out, "FAIL  event-log-cleared") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestRulesLintReportsPositions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "typo.yml"), []byte("id: t\ntitle: T\nseverity: low\ncondition: event_id == 4720 && usr == \"x\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("id: b\ntitle: [oops\n"), 0o644)
+	code, _, errOut := runMain("rules", "lint", dir)
+	if code != exitError {
+		t.Errorf("lint exit %d, want %d", code, exitError)
+	}
+	if !regexp.MustCompile(`typo\.yml:4:32: condition: unknown name usr`).MatchString(errOut) {
+		t.Errorf("misspelt field without file:line:col:\n%s", errOut)
+	}
+	if !regexp.MustCompile(`bad\.yaml:\d+:\d+: `).MatchString(errOut) {
+		t.Errorf("bad YAML without file:line:col:\n%s", errOut)
+	}
+	caseFile := filepath.Join(dir, "case.yaml")
+	os.WriteFile(caseFile, []byte("timezone: Europe/Berlin\nprovider:\n  - name: x\n"), 0o644)
+	code, _, errOut = runMain("rules", "lint", "--case", caseFile)
+	if code == 0 || !strings.Contains(errOut, "case.yaml:2:1: unknown key \"provider\"") {
+		t.Errorf("case file with unknown key: exit %d\n%s", code, errOut)
+	}
+	if code, _, _ := runMain("rules", "lint"); code != 0 {
+		t.Errorf("lint of the built-in pack: exit %d", code)
+	}
+}
+
+func TestRulesListJSONL(t *testing.T) {
+	code, out, _ := runMain("rules", "list", "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("%d rules listed", len(lines))
+	}
+	kinds := map[string]bool{}
+	for _, l := range lines {
+		var r struct{ ID, Title, Kind, Severity, File string }
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.ID == "" || r.File == "" {
+			t.Fatalf("bad line %q: %v", l, err)
+		}
+		kinds[r.Kind] = true
+	}
+	if !kinds["spoor"] || !kinds["threshold"] {
+		t.Errorf("kinds %v", kinds)
+	}
+}
+
+func TestHuntFailOn(t *testing.T) {
+	sample := sharedDir(t, "samples/evtx/deepbluecli/new-user-security.evtx")
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{sample}, Parsers: []input.Parser{evtx.New()}}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runMain("hunt", "--store", dir, "--no-analyzers", "--fail-on", "high")
+	if code != exitFindings || !regexp.MustCompile(`hunt: 4 events, \d+ rules, 2 findings \(critical 0, high 1, medium 1`).MatchString(errOut) {
+		t.Errorf("--fail-on high: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := runMain("hunt", "--store", dir, "--no-analyzers", "--fail-on", "critical"); code != 0 {
+		t.Errorf("--fail-on critical: exit %d\n%s", code, errOut)
+	}
+	if code, _, _ := runMain("hunt", "--store", dir, "--fail-on", "severe"); code != exitUsage {
+		t.Errorf("bad --fail-on: exit %d, want %d", code, exitUsage)
+	}
+}
