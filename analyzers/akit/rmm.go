@@ -254,9 +254,13 @@ type Verdict struct {
 	KnownSourceForOper bool
 }
 
-// OutOfPatternScore is the score from which a session is out of pattern:
-// an off-hours start alone (2) is not enough when the operator works at
-// that hour regularly; off hours and an unusual hour (2+2) are.
+// OutOfPatternScore is the score from which a session is out of pattern.
+// Weights: weekend or holiday 3, off hours 2, operator without baseline
+// sessions 2, operator never at this hour 2, nobody at this hour 1, new
+// source 2, operator of no configured provider 1, unusual duration 1. An
+// off-hours start alone is not enough when the operator works at that
+// hour regularly; off hours and an unusual hour are; a new vendor in
+// office hours (2+1) is not.
 const OutOfPatternScore = 4
 
 // Judge compares every session with the sessions that started in the
@@ -344,7 +348,7 @@ func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
 			dayKind = "non-business days"
 		}
 		if opN == 0 {
-			v.Score += 3
+			v.Score += 2
 			v.Reasons = append(v.Reasons, fmt.Sprintf("operator %q has no other session in the baseline (%d sessions)", s.Operator, nBase))
 		} else if near == 0 {
 			v.Score += 2
@@ -368,7 +372,7 @@ func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
 			}
 		}
 		if len(cfg.Providers) > 0 && v.Provider == "" && s.Operator != "" {
-			v.Score += 2
+			v.Score++
 			v.Reasons = append(v.Reasons, fmt.Sprintf("operator %q matches no configured provider", s.Operator))
 		}
 		v.DurationMin = s.Duration().Minutes()

@@ -55,6 +55,7 @@ type dstStat struct {
 type pair struct {
 	host, dst string
 	times     []int64 // unix seconds, first maxPairTimes
+	last      int64   // unix seconds of the latest connection
 	count     int
 	bytes     int64
 	first     event.Ref
@@ -100,6 +101,7 @@ type Analyzer struct {
 	bulks   map[string]*bulk
 	ports   map[portKey]*portStat
 	iocs    []iocHit
+	ipName  map[string]string // internal address → host name, from host logs
 	first   time.Time
 	last    time.Time
 	conns   int
@@ -108,7 +110,7 @@ type Analyzer struct {
 // New returns an outbound analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
 	return &Analyzer{cfg: cfg, in: akit.Interner{}, dsts: map[string]*dstStat{}, hostDay: map[string]map[int32]int64{},
-		pairs: map[string]*pair{}, bulks: map[string]*bulk{}, ports: map[portKey]*portStat{}}
+		pairs: map[string]*pair{}, bulks: map[string]*bulk{}, ports: map[portKey]*portStat{}, ipName: map[string]string{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -170,6 +172,11 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if host == "" {
 		host = src
 	}
+	if src != "" && host != src && len(a.ipName) < maxPairs {
+		if _, ok := a.ipName[src]; !ok {
+			a.ipName[a.in.Get(src)] = a.in.Get(host)
+		}
+	}
 	host = a.in.Get(host)
 	dst = a.in.Get(dst)
 	if a.cfg.IOCIP(dst) && len(a.iocs) < maxIOCHits {
@@ -217,6 +224,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		if len(p.times) < maxPairTimes {
 			p.times = append(p.times, ev.Time.Unix())
 		}
+		p.last = max(p.last, ev.Time.Unix())
 	}
 	if ev.BytesOut > 0 && !a.cfg.InBusinessHours(ev.Time) {
 		hour := ev.Time.Unix() / 3600
@@ -278,6 +286,14 @@ func (a *Analyzer) Finish() []event.Finding {
 		out = append(out, a.beacons(isNew)...)
 		if bt.After(a.first) {
 			out = append(out, a.serverPorts(bt)...)
+		}
+	}
+	// Perimeter logs name hosts by address; say which host that is when
+	// the host's own logs told us.
+	for i := range out {
+		if name, ok := a.ipName[out[i].Host]; ok {
+			out[i].Details.Set("src_ip", out[i].Host)
+			out[i].Host = name
 		}
 	}
 	akit.Sort(out)
@@ -479,11 +495,13 @@ func (a *Analyzer) beacons(isNew func(string) bool) []event.Finding {
 		if med < 30 || float64(ts[len(ts)-1]-ts[0]) < 3600 || mad/med > BeaconJitter {
 			continue
 		}
+		// A steady beat to an address nobody used before is an implant's
+		// check-in; to a known service it is an update or sync client.
 		sev := event.SevLow
 		if isNew(p.dst) {
-			sev = event.SevMedium
+			sev = event.SevHigh
 		}
-		t0, t1 := time.Unix(ts[0], 0).UTC(), time.Unix(ts[len(ts)-1], 0).UTC()
+		t0, t1 := time.Unix(ts[0], 0).UTC(), time.Unix(max(p.last, ts[len(ts)-1]), 0).UTC()
 		out = append(out, event.Finding{
 			Time: t0, End: t1, RuleID: "outbound.beacon", Title: "Regular outbound connections (beaconing)", Severity: sev,
 			Tags: []string{"attack.t1071", "attack.t1573"}, Host: p.host, Analyzer: Name,

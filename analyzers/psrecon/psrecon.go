@@ -435,10 +435,14 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		why = append(why, "also: "+strings.Join(other, ", "))
 	}
 
-	context := offHours || outSession || rmmParent != "" && offHours
+	// Several discovery kinds off hours or in an out-of-pattern session is
+	// the recon sweep the brief describes; in office hours, or inside an
+	// ordinary maintenance session, the same breadth is an admin at work
+	// until shown otherwise.
+	context := offHours || outSession
 	sev := event.SevInfo
 	switch {
-	case breadth >= HighBreadth && (context || outSession):
+	case breadth >= 2 && context:
 		sev = event.SevHigh
 	case breadth >= HighBreadth:
 		sev = event.SevMedium

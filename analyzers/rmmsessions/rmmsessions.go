@@ -209,8 +209,10 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 			disc = append(disc, kd.Name)
 		}
 	}
+	// Out of pattern in office hours is worth a look; out of pattern and
+	// off hours is what a stolen RMM login looks like.
 	sev := event.SevMedium
-	if v.Timing != "" || v.OperatorSessions == 0 || v.Score >= OutOfPatternHigh {
+	if v.Timing != "" {
 		sev = event.SevHigh
 	}
 	if len(disc) >= psrecon.HighBreadth && sev == event.SevHigh {
@@ -246,10 +248,6 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 		Refs: refs,
 	}
 }
-
-// OutOfPatternHigh is the session score from which an out-of-pattern
-// session is high even in business hours.
-const OutOfPatternHigh = 6
 
 func orDash(s string) string {
 	if s == "" {
