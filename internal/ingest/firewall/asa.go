@@ -1,0 +1,286 @@
+package firewall
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+)
+
+// ASA reads Cisco ASA, PIX, FWSM and Firepower Threat Defense (FTD)
+// syslog messages ("%ASA-6-302013: Built …"). The products share one
+// message catalogue, so one parser reads them all; Fields["product"] says
+// which one wrote the line.
+//
+// Endpoints come from the catalogue's phrasing ("from A to B", "src A dst
+// B", "for A to B", "faddr A … laddr B", "A -> B"). Built messages
+// (302013/302015) say which side initiated; teardowns (302014/302016) do
+// not, so the initiator is remembered by connection id from the built
+// message when the file has it. ASA gives one byte count per connection
+// (both directions): it goes to BytesOut as the connection total, and
+// Fields["bytes"] keeps it as written.
+type ASA struct{}
+
+// Name implements input.Parser.
+func (ASA) Name() string { return "cisco-asa" }
+
+var asaIDRE = regexp.MustCompile(`%?(ASA|PIX|FTD|FWSM)-(\d)-(\d{6})\b:?\s*`)
+
+// Detect implements input.Parser.
+func (ASA) Detect(in *input.Input) int {
+	lines := headLines(in.Text, 100)
+	n := share(lines, func(l string) bool { return asaIDRE.MatchString(l) })
+	switch {
+	case n >= 50:
+		return 90
+	case n >= 20:
+		return 70
+	case n > 0:
+		return 40
+	}
+	return 0
+}
+
+// Parse implements input.Parser.
+func (p ASA) Parse(ctx context.Context, in *input.Input, emit func(*event.Event) error, st *input.Stats) error {
+	return runLines(ctx, in, p.Name(), &asaState{conns: map[string]asaConn{}}, emit, st)
+}
+
+type asaConn struct{ outbound bool }
+
+type asaState struct {
+	conns map[string]asaConn // connection id → direction of its built message
+}
+
+const asaMaxConns = 1 << 17
+
+var (
+	asaEP       = `((?:[\w\-.]+:\s?)?[^\s,;()\[\]]+(?:\(\d+\))?)`
+	asaFromTo   = regexp.MustCompile(`\b(?:from|for)\s+(?:faddr\s+)?` + asaEP + `(?:\s+\([^)]*\))?(?:\([^)]*\))?\s+(?:to|gaddr\s+\S+\s+laddr)\s+` + asaEP)
+	asaSrcDst   = regexp.MustCompile(`\bsrc\s+` + asaEP + `\s+dst\s+` + asaEP)
+	asaArrow    = regexp.MustCompile(asaEP + `\s+->\s+` + asaEP)
+	asaFromOnly = regexp.MustCompile(`\bfrom\s+` + asaEP + `\s+on\s+interface\b`)
+	asaProto    = regexp.MustCompile(`(?i)\b(tcp|udp|icmp6?|gre|esp|ah|sctp|ip|protocol\s+\d+)\b`)
+	asaBuilt    = regexp.MustCompile(`^Built (inbound|outbound) (\w+) connection (\d+)`)
+	asaTeardown = regexp.MustCompile(`^Teardown (\w+) connection (\d+) .*?duration (\S+) bytes (\d+)`)
+	asaPipe     = regexp.MustCompile(`^(\d)\|([^|]+)\|(\d{6}): `)
+	asaBareID   = regexp.MustCompile(`^(\d{6}): `)
+)
+
+var servicePorts = map[string]int32{
+	"ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "bootps": 67, "bootpc": 68,
+	"tftp": 69, "http": 80, "www": 80, "pop3": 110, "ntp": 123, "netbios-ns": 137, "netbios-dgm": 138,
+	"netbios-ssn": 139, "imap4": 143, "snmp": 161, "ldap": 389, "https": 443, "isakmp": 500, "syslog": 514,
+	"ldaps": 636, "rdp": 3389,
+}
+
+func (s *asaState) handle(l *liner, line string) {
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	h, _ := parseSyslog(line, nil)
+	msg := h.msg
+	ev := l.newEvent()
+	if h.stamp != "" {
+		addField(ev.Fields, "syslog_time", h.stamp)
+	}
+	stamp := h.stamp
+	var product, sev, id string
+	if m := asaIDRE.FindStringSubmatchIndex(msg); m != nil && m[0] < 64 {
+		product, sev, id = msg[m[2]:m[3]], msg[m[4]:m[5]], msg[m[6]:m[7]]
+		msg = msg[m[1]:]
+	} else if m := asaPipe.FindStringSubmatch(msg); m != nil {
+		sev, stamp, id = m[1], m[2], m[3]
+		msg = msg[len(m[0]):]
+	} else if m := asaBareID.FindStringSubmatch(msg); m != nil {
+		id = m[1]
+		msg = msg[len(m[0]):]
+	}
+	msg = strings.TrimSpace(msg)
+	if product != "" {
+		addField(ev.Fields, "product", product)
+	}
+	if sev != "" {
+		addField(ev.Fields, "severity", sev)
+	}
+	if id != "" {
+		addField(ev.Fields, "message_id", id)
+		ev.EventID = int32(atoi(id))
+	}
+	addField(ev.Fields, "text", msg)
+	if stamp != "" {
+		_, ev.Time, _ = parseStamp(stamp, l.clock)
+	}
+	ev.Host = h.host
+	if ev.Host == "" {
+		ev.Host = h.tag
+	}
+	found := s.endpoints(ev, msg)
+	if strings.HasPrefix(id, "4300") {
+		found = ftdConnEvent(ev, msg) || found
+	}
+	if id == "" && !found {
+		l.skip("not a Cisco ASA message", line)
+		return
+	}
+	if ev.Action == "" {
+		ev.Action = asaAction(msg)
+	}
+	if ev.Protocol == "" {
+		if m := asaProto.FindStringSubmatch(msg); m != nil {
+			p := strings.ToLower(m[1])
+			if num, ok := strings.CutPrefix(p, "protocol"); ok {
+				p = normProto(strings.TrimSpace(num))
+			}
+			if p == "icmp6" {
+				p = "icmpv6"
+			}
+			ev.Protocol = p
+		}
+	}
+	ev.Message = h.msg
+	l.emit(ev)
+}
+
+// endpoints fills addresses, ports, direction and bytes; it reports
+// whether the message named any endpoint.
+func (s *asaState) endpoints(ev *event.Event, msg string) bool {
+	msg = strings.ReplaceAll(msg, "NP Identity Ifc: ", "NP_Identity_Ifc:")
+	var a, b string
+	if m := asaFromTo.FindStringSubmatch(msg); m != nil {
+		a, b = m[1], m[2]
+	} else if m := asaSrcDst.FindStringSubmatch(msg); m != nil {
+		a, b = m[1], m[2]
+	} else if m := asaArrow.FindStringSubmatch(msg); m != nil {
+		a, b = m[1], m[2]
+	} else if m := asaFromOnly.FindStringSubmatch(msg); m != nil {
+		a = m[1] // "Denied ICMP type=3, code=3 from 10.2.3.5 on interface outside"
+	} else {
+		return false
+	}
+	ai, aip, aport := asaEndpoint(a)
+	bi, bip, bport := asaEndpoint(b)
+	if aip == "" && bip == "" {
+		return false
+	}
+	// Built and teardown messages name the outside side first ("for"):
+	// the initiator is the "for" side of inbound connections and the
+	// "to" side of outbound ones.
+	swap := false
+	if m := asaBuilt.FindStringSubmatch(msg); m != nil {
+		out := m[1] == "outbound"
+		swap = out
+		if len(s.conns) >= asaMaxConns {
+			clear(s.conns)
+		}
+		s.conns[m[3]] = asaConn{outbound: out}
+		addField(ev.Fields, "direction", m[1])
+		addField(ev.Fields, "connection_id", m[3])
+		ev.SessionID = m[3]
+		ev.Action = "open"
+	} else if m := asaTeardown.FindStringSubmatch(msg); m != nil {
+		if c, ok := s.conns[m[2]]; ok {
+			swap = c.outbound
+			delete(s.conns, m[2])
+			addField(ev.Fields, "direction", map[bool]string{true: "outbound", false: "inbound"}[c.outbound])
+		}
+		addField(ev.Fields, "connection_id", m[2])
+		addField(ev.Fields, "duration", m[3])
+		addField(ev.Fields, "bytes", m[4])
+		ev.SessionID = m[2]
+		ev.BytesOut, _ = strconv.ParseInt(m[4], 10, 64)
+		ev.Action = "close"
+	}
+	if swap {
+		ai, aip, aport, bi, bip, bport = bi, bip, bport, ai, aip, aport
+	}
+	addField(ev.Fields, "src_interface", ai)
+	addField(ev.Fields, "src", strings.TrimSpace(a))
+	addField(ev.Fields, "dst_interface", bi)
+	addField(ev.Fields, "dst", strings.TrimSpace(b))
+	if swap {
+		// keep the raw texts paired with their roles
+		ev.Fields.Update("src", strings.TrimSpace(b))
+		ev.Fields.Update("dst", strings.TrimSpace(a))
+	}
+	ev.SrcIP, ev.SrcPort = aip, aport
+	ev.DstIP, ev.DstPort = bip, bport
+	return true
+}
+
+// asaEndpoint splits "iface:addr/port", "iface/addr(port)" or "addr".
+func asaEndpoint(s string) (iface, ip string, port int32) {
+	s = strings.TrimSpace(s)
+	var p string
+	if i := strings.IndexByte(s, '('); i > 0 && strings.HasSuffix(s, ")") {
+		p = s[i+1 : len(s)-1]
+		s = s[:i]
+		if j := strings.IndexByte(s, '/'); j > 0 && cleanIP(s[j+1:]) != "" {
+			return s[:j], cleanIP(s[j+1:]), atoi32(p)
+		}
+	} else if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		p = s[i+1:]
+		s = s[:i]
+	}
+	if ip = cleanIP(s); ip == "" {
+		if i := strings.IndexByte(s, ':'); i > 0 {
+			iface = s[:i]
+			ip = cleanIP(strings.TrimSpace(s[i+1:]))
+		}
+	}
+	if n := atoi32(p); n > 0 {
+		port = n
+	} else if n, ok := servicePorts[strings.ToLower(p)]; ok {
+		port = n
+	}
+	return iface, ip, port
+}
+
+// asaAction reads the action from the message wording.
+func asaAction(msg string) string {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.HasPrefix(m, "deny"), strings.HasPrefix(m, "denied"), strings.Contains(m, " denied"), strings.Contains(m, "access denied"):
+		return "deny"
+	case strings.HasPrefix(m, "drop"), strings.Contains(m, " dropped"), strings.Contains(m, "discarded"), strings.Contains(m, "to drop"):
+		return "drop"
+	case strings.HasPrefix(m, "built"):
+		return "open"
+	case strings.HasPrefix(m, "teardown"):
+		return "close"
+	case strings.Contains(m, " permitted"), strings.Contains(m, "est-allowed"):
+		return "allow"
+	case strings.Contains(m, "access requested"):
+		return "request"
+	}
+	return ""
+}
+
+// ftdConnEvent reads FTD connection events (430001–430005): "Key: value,
+// Key: value".
+func ftdConnEvent(ev *event.Event, msg string) bool {
+	kv := map[string]string{}
+	for _, part := range strings.Split(msg, ", ") {
+		k, v, ok := strings.Cut(part, ": ")
+		if !ok || strings.ContainsAny(k, " ") {
+			continue
+		}
+		addField(ev.Fields, k, v)
+		kv[k] = v
+	}
+	if kv["InitiatorIP"] == "" {
+		return false
+	}
+	ev.SrcIP, ev.DstIP = cleanIP(kv["InitiatorIP"]), cleanIP(kv["ResponderIP"])
+	ev.SrcPort, ev.DstPort = atoi32(kv["InitiatorPort"]), atoi32(kv["ResponderPort"])
+	ev.Protocol = normProto(kv["Protocol"])
+	ev.BytesOut, ev.BytesIn = atoi64(kv["InitiatorBytes"]), atoi64(kv["ResponderBytes"])
+	if a := kv["AccessControlRuleAction"]; a != "" {
+		ev.Action = normAction(a)
+	}
+	ev.User = kv["User"]
+	return true
+}
