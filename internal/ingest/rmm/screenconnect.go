@@ -36,6 +36,13 @@ func FromEVTX(ev *event.Event) (*event.Event, bool) {
 	if ev == nil || ev.Provider == "" {
 		return nil, false
 	}
+	// Nearly every EVTX event is from some other provider: one byte
+	// decides for most of them.
+	switch ev.Provider[0] {
+	case 'S', 'C', 'A', 'T':
+	default:
+		return nil, false
+	}
 	format := ""
 	for _, p := range evtxProviders {
 		if strings.HasPrefix(ev.Provider, p.prefix) {

@@ -3,7 +3,6 @@ package textfmt
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -146,16 +145,58 @@ func (f *Format) hasKeys(line []byte) bool {
 	return true
 }
 
-// split cuts one delimited line into fields.
+// split cuts one delimited line into fields. With quotes on, a field
+// may be wrapped in double quotes, with "" for a quote inside; a stray
+// quote elsewhere is kept as text (encoding/csv's LazyQuotes), because
+// exports are rarely strict. Records spanning lines are not supported.
 func (f *Format) split(line string) ([]string, error) {
 	if !f.def.CSV.Quotes {
 		return strings.Split(line, string(f.delim)), nil
 	}
-	r := csv.NewReader(strings.NewReader(line))
-	r.Comma = f.delim
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	return r.Read()
+	return splitQuoted(line, f.delim), nil
+}
+
+func splitQuoted(line string, delim rune) []string {
+	out := make([]string, 0, 16)
+	var b strings.Builder
+	for {
+		if strings.HasPrefix(line, `"`) {
+			b.Reset()
+			i := 1
+			for i < len(line) {
+				if line[i] == '"' {
+					if i+1 < len(line) && line[i+1] == '"' {
+						b.WriteByte('"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteByte(line[i])
+				i++
+			}
+			// Text after the closing quote up to the delimiter is kept.
+			rest := line[i:]
+			j := strings.IndexRune(rest, delim)
+			if j < 0 {
+				b.WriteString(rest)
+				out = append(out, b.String())
+				return out
+			}
+			b.WriteString(rest[:j])
+			out = append(out, b.String())
+			line = rest[j+utf8.RuneLen(delim):]
+			continue
+		}
+		j := strings.IndexRune(line, delim)
+		if j < 0 {
+			out = append(out, line)
+			return out
+		}
+		out = append(out, line[:j])
+		line = line[j+utf8.RuneLen(delim):]
+	}
 }
 
 // record is one record being assembled.

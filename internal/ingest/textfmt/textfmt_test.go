@@ -376,3 +376,22 @@ time:
 		t.Errorf("time %v", evs[1].Time)
 	}
 }
+
+func TestSplitQuoted(t *testing.T) {
+	cases := map[string][]string{
+		`a,b,c`:           {"a", "b", "c"},
+		`"a,1",b`:         {"a,1", "b"},
+		`"say ""hi""",x`:  {`say "hi"`, "x"},
+		`a,,`:             {"a", "", ""},
+		`"unterminated,x`: {"unterminated,x"},
+		`ab"c,d`:          {`ab"c`, "d"},
+		``:                {""},
+		`"q"tail,z`:       {"qtail", "z"},
+	}
+	for in, want := range cases {
+		got := splitQuoted(in, ',')
+		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("splitQuoted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
