@@ -256,7 +256,10 @@ func (p *Parser) newWorker(path string) *worker {
 		w.primary = p.NewDecoder()
 	} else {
 		f := binxml.NewFast()
-		f.Notes = func(s string) { w.res.notes = append(w.res.notes, s) }
+		f.Notes = func(at int64, s string) {
+			w.res.notes = append(w.res.notes, "some chunks: "+s)
+			w.res.errs = append(w.res.errs, fmt.Sprintf("%s@%d: %s", w.path, at, s))
+		}
 		w.primary = f
 	}
 	return w

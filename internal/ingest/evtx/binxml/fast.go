@@ -18,8 +18,10 @@ type Fast struct {
 	// after the free-space offset (stale records left by earlier use of
 	// the chunk). Off by default: they may repeat or predate other records.
 	Tail bool
-	// Notes receives remarks about a chunk (bad CRC, …); may be nil.
-	Notes func(string)
+	// Notes receives remarks about a chunk (bad CRC, …) with the chunk's
+	// offset; may be nil. The message itself carries no offset, so equal
+	// remarks on many chunks can be counted as one.
+	Notes func(chunkOffset int64, msg string)
 }
 
 // NewFast returns a fast decoder.
@@ -62,7 +64,7 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 		}
 		free = end
 		if f.Notes != nil {
-			f.Notes(fmt.Sprintf("chunk at offset %d: no chunk magic; records read from its body", chunkOffset))
+			f.Notes(chunkOffset, "chunk has no chunk magic; records read from its body")
 		}
 	} else if f.Notes != nil {
 		f.checkCRC(chunk, h, chunkOffset)
@@ -102,11 +104,11 @@ func (f *Fast) checkCRC(c []byte, h ChunkHeader, at int64) {
 	hc.Write(c[:120])
 	hc.Write(c[128:512])
 	if hc.Sum32() != h.HeaderCRC {
-		f.Notes(fmt.Sprintf("chunk at offset %d: header CRC mismatch (decoded anyway)", at))
+		f.Notes(at, "chunk header CRC mismatch (decoded anyway)")
 	}
 	if fs := int(h.FreeSpaceOff); fs >= ChunkHeaderSize && fs <= len(c) {
 		if crc32.ChecksumIEEE(c[ChunkHeaderSize:fs]) != h.DataCRC {
-			f.Notes(fmt.Sprintf("chunk at offset %d: record data CRC mismatch (decoded anyway)", at))
+			f.Notes(at, "chunk record data CRC mismatch (decoded anyway)")
 		}
 	}
 }

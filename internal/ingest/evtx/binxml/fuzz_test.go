@@ -29,7 +29,7 @@ func FuzzDecodeChunk(f *testing.F) {
 	}
 	f.Add([]byte("ElfChnk\x00"))
 	d := NewFast()
-	d.Notes = func(string) {}
+	d.Notes = func(int64, string) {}
 	f.Fuzz(func(t *testing.T, chunk []byte) {
 		_ = d.DecodeChunk(chunk, 4096, func(r *Record) {
 			if r.Offset < 4096 || r.Offset >= 4096+int64(len(chunk)) {
