@@ -136,7 +136,9 @@ func (fortiState) handle(l *liner, line string) {
 	ev.BytesIn = atoi64(r.first("rcvdbyte", "rcvd"))
 	ev.User = r.first("user", "srcuser")
 	ev.SessionID = r.first("sessionid", "session_id")
-	ev.EventID = int32(atoi64(strings.TrimLeft(r.first("logid", "log_id"), "0")) % (1 << 31))
+	if id := atoi64(r.first("logid", "log_id")); id <= 1<<31-1 {
+		ev.EventID = int32(id) // anonymised samples carry 10-digit ids that do not fit
+	}
 	ev.Message = h.msg
 	l.emit(ev)
 }

@@ -30,6 +30,13 @@ var panLayouts = map[string][]string{
 	"CONFIG":  append(append([]string(nil), panCommon...), strings.Split("host,vsys,cmd,admin,client,result,path,before_change_detail,after_change_detail,seqno,actionflags,dg_hier_level_1,dg_hier_level_2,dg_hier_level_3,dg_hier_level_4,vsys_name,device_name", ",")...),
 }
 
+// The values PAN-OS writes; anything else (anonymised "xxxx") is left in
+// Fields only.
+var (
+	panProtocols = map[string]bool{"tcp": true, "udp": true, "icmp": true, "icmpv6": true, "sctp": true, "gre": true, "esp": true, "ah": true, "igmp": true}
+	panActions   = map[string]bool{"allow": true, "deny": true, "drop": true, "drop-icmp": true, "drop-all-packets": true, "reset-client": true, "reset-server": true, "reset-both": true, "block-url": true, "block-override": true, "block-continue": true, "alert": true, "continue": true, "override": true, "sinkhole": true, "block": true, "end": true, "start": true}
+)
+
 // Detect implements input.Parser.
 func (PaloAlto) Detect(in *input.Input) int {
 	lines := headLines(in.Text, 50)
@@ -114,9 +121,12 @@ func (panState) handle(l *liner, line string) {
 	}
 	ev.SrcIP, ev.DstIP = cleanIP(r["src"]), cleanIP(r["dst"])
 	ev.SrcPort, ev.DstPort = atoi32(r["sport"]), atoi32(r["dport"])
-	ev.Protocol = normProto(r["proto"])
-	ev.Action = normAction(r["action"])
-	if ev.Action == "" && vals[3] == "TRAFFIC" {
+	if p := normProto(r["proto"]); panProtocols[p] {
+		ev.Protocol = p
+	}
+	if a := r["action"]; panActions[a] {
+		ev.Action = normAction(a)
+	} else if vals[3] == "TRAFFIC" && panActions[r["subtype"]] {
 		ev.Action = normAction(r["subtype"])
 	}
 	ev.BytesOut, ev.BytesIn = atoi64(r["bytes_sent"]), atoi64(r["bytes_received"])

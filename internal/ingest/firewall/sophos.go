@@ -192,8 +192,6 @@ func (savState) handle(l *liner, line string) {
 			args = append(args, v)
 		case "time":
 			ev.Time, _ = epochTime(v)
-		case "level":
-			ev.Action = strings.ToLower(v)
 		}
 	}
 	for _, a := range args {
