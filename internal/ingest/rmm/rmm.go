@@ -210,7 +210,7 @@ func base(in *input.Input, format string, n int64, line string) *event.Event {
 	}
 }
 
-// emitter sends events and keeps the counters right.
+// emitOne sends ev on and keeps the counters right.
 func emitOne(emit func(*event.Event) error, st *input.Stats, ev *event.Event) error {
 	st.Records++
 	st.Saw(ev.Time)

@@ -99,6 +99,13 @@ func TestSamplesDetectedAcrossAllParsers(t *testing.T) {
 		all = append(all, p)
 	}
 	all = append(all, firewall.Parsers()...)
+	names := map[string]bool{}
+	for _, p := range all {
+		if names[p.Name()] {
+			t.Errorf("format name %q used twice", p.Name())
+		}
+		names[p.Name()] = true
+	}
 	var files []string
 	for _, sub := range []string{"firewall", "rmm"} {
 		filepath.WalkDir(filepath.Join(root, sub), func(p string, d os.DirEntry, err error) error {
