@@ -57,6 +57,13 @@ func rawField(ev *event.Event, name string) (string, bool) {
 	if v, ok := ev.Fields.Get(name); ok {
 		return valueString(v), true
 	}
+	// Nested structure comes from UserData, whose fields sit under one
+	// root element; events with many top-level fields are EventData ones,
+	// so the (copying) walk is skipped for them: misses are common, as
+	// rules test fields an event kind does not have.
+	if ev.Fields.Len() > 3 {
+		return "", false
+	}
 	for _, it := range ev.Fields.Items() {
 		if d, ok := it.Value.(*ordereddict.Dict); ok {
 			if v, ok := d.Get(name); ok {

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -93,17 +94,18 @@ func compileString(toks []token, op string, cased bool) strMatcher {
 	if n == 3 && toks[0].kind == '*' && toks[1].kind == 'l' && toks[2].kind == '*' {
 		return containsMatcher(toks[1].lit, cased)
 	}
-	if !cased {
-		for i := range toks {
-			toks[i].lit = strings.ToLower(toks[i].lit)
-		}
+	if cased {
+		return func(v string) bool { return glob(toks, v, false) }
 	}
-	return func(v string) bool {
-		if !cased {
-			v = lowerIfNeeded(v)
-		}
-		return glob(toks, v, !cased)
+	ascii := true
+	for i := range toks {
+		toks[i].lit = strings.ToLower(toks[i].lit)
+		ascii = ascii && asciiFold(toks[i].lit)
 	}
+	if ascii {
+		return func(v string) bool { return glob(toks, v, true) }
+	}
+	return func(v string) bool { return glob(toks, strings.ToLower(v), false) }
 }
 
 func squashStars(toks []token) []token {
@@ -117,22 +119,16 @@ func squashStars(toks []token) []token {
 	return out
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+// asciiFold reports whether folding ASCII letters is exact for pattern
+// p: every non-ASCII character of it has no case (dashes, symbols), so
+// comparing the value's other bytes as they are is right.
+func asciiFold(p string) bool {
+	for _, r := range p {
+		if r >= utf8.RuneSelf && unicode.SimpleFold(r) != r {
 			return false
 		}
 	}
 	return true
-}
-
-// lowerIfNeeded lowers non-ASCII strings fully; ASCII strings are returned
-// as they are because the matchers fold ASCII byte by byte.
-func lowerIfNeeded(v string) string {
-	if isASCII(v) {
-		return v
-	}
-	return strings.ToLower(v)
 }
 
 func lowerByte(c byte) byte {
@@ -156,53 +152,92 @@ func foldEq(v, p string) bool {
 	return true
 }
 
-// foldIndex is strings.Index with v's ASCII folded; p is lower-case.
+// foldIndex is strings.Index with v's ASCII letters folded; p is
+// lower-case. It anchors on one byte of p with strings.IndexByte (vector
+// code): a byte that is not a letter if p has one (one search), else the
+// first letter in both cases.
 func foldIndex(v, p string) int {
 	if len(p) == 0 {
 		return 0
 	}
-	c0 := p[0]
-	u0 := c0
-	if 'a' <= c0 && c0 <= 'z' {
-		u0 = c0 - ('a' - 'A')
+	k := -1
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !('a' <= c && c <= 'z') {
+			k = i
+			break
+		}
 	}
 	last := len(v) - len(p)
-	for i := 0; i <= last; i++ {
-		c := v[i]
-		if c != c0 && c != u0 {
-			// Jump to the next candidate quickly.
-			j := indexEither(v[i+1:last+1], c0, u0)
+	if last < 0 {
+		return -1
+	}
+	if k >= 0 {
+		b := p[k]
+		for i := 0; i <= last; {
+			j := strings.IndexByte(v[i+k:last+k+1], b)
 			if j < 0 {
 				return -1
 			}
 			i += j
-			continue
+			if foldEq(v[i:i+len(p)], p) {
+				return i
+			}
+			i++
+		}
+		return -1
+	}
+	lo, up := p[0], p[0]-('a'-'A')
+	nl, nu := -2, -2 // next position of each case at or after i; -2 = unknown
+	for i := 0; i <= last; {
+		if nl != -1 && nl < i {
+			nl = indexFrom(v[:last+1], lo, i)
+		}
+		if nu != -1 && nu < i {
+			nu = indexFrom(v[:last+1], up, i)
+		}
+		switch {
+		case nl < 0 && nu < 0:
+			return -1
+		case nl < 0:
+			i = nu
+		case nu < 0:
+			i = nl
+		default:
+			i = min(nl, nu)
 		}
 		if foldEq(v[i:i+len(p)], p) {
 			return i
 		}
+		i++
 	}
 	return -1
 }
 
-func indexEither(s string, a, b byte) int {
-	if a == b {
-		return strings.IndexByte(s, a)
+// indexFrom is the index of c in s at or after from, or -1.
+func indexFrom(s string, c byte, from int) int {
+	if from >= len(s) {
+		return -1
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == a || s[i] == b {
-			return i
-		}
+	j := strings.IndexByte(s[from:], c)
+	if j < 0 {
+		return -1
 	}
-	return -1
+	return from + j
 }
+
+// ASCII folding of the value is exact for patterns without non-ASCII
+// letters (a non-ASCII byte never equals an ASCII one), so values are only
+// lower-cased in full for patterns with non-ASCII letters.
 
 func eqMatcher(p string, cased bool) strMatcher {
 	if cased {
 		return func(v string) bool { return v == p }
 	}
 	p = strings.ToLower(p)
-	return func(v string) bool { return foldEq(lowerIfNeeded(v), p) }
+	if asciiFold(p) {
+		return func(v string) bool { return foldEq(v, p) }
+	}
+	return func(v string) bool { return strings.ToLower(v) == p }
 }
 
 func prefixMatcher(p string, cased bool) strMatcher {
@@ -210,10 +245,10 @@ func prefixMatcher(p string, cased bool) strMatcher {
 		return func(v string) bool { return strings.HasPrefix(v, p) }
 	}
 	p = strings.ToLower(p)
-	return func(v string) bool {
-		v = lowerIfNeeded(v)
-		return len(v) >= len(p) && foldEq(v[:len(p)], p)
+	if asciiFold(p) {
+		return func(v string) bool { return len(v) >= len(p) && foldEq(v[:len(p)], p) }
 	}
+	return func(v string) bool { return strings.HasPrefix(strings.ToLower(v), p) }
 }
 
 func suffixMatcher(p string, cased bool) strMatcher {
@@ -221,10 +256,10 @@ func suffixMatcher(p string, cased bool) strMatcher {
 		return func(v string) bool { return strings.HasSuffix(v, p) }
 	}
 	p = strings.ToLower(p)
-	return func(v string) bool {
-		v = lowerIfNeeded(v)
-		return len(v) >= len(p) && foldEq(v[len(v)-len(p):], p)
+	if asciiFold(p) {
+		return func(v string) bool { return len(v) >= len(p) && foldEq(v[len(v)-len(p):], p) }
 	}
+	return func(v string) bool { return strings.HasSuffix(strings.ToLower(v), p) }
 }
 
 func containsMatcher(p string, cased bool) strMatcher {
@@ -232,7 +267,10 @@ func containsMatcher(p string, cased bool) strMatcher {
 		return func(v string) bool { return strings.Contains(v, p) }
 	}
 	p = strings.ToLower(p)
-	return func(v string) bool { return foldIndex(lowerIfNeeded(v), p) >= 0 }
+	if asciiFold(p) {
+		return func(v string) bool { return foldIndex(v, p) >= 0 }
+	}
+	return func(v string) bool { return strings.Contains(strings.ToLower(v), p) }
 }
 
 // glob matches v against toks (anchored at both ends). Literals in toks

@@ -1,0 +1,131 @@
+package sigma
+
+import (
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
+)
+
+// mixFiles is a realistic event mix from the shared samples: Sysmon,
+// Security (logons, password guessing), System, PowerShell 4104 script
+// blocks and Application, plus SigmaHQ's regression events.
+var mixFiles = []string{
+	"evtx/evtx-rs/sysmon.evtx",
+	"evtx/evtx-rs/security.evtx",
+	"evtx/evtx-rs/system.evtx",
+	"evtx/deepbluecli/smb-password-guessing-security.evtx",
+	"evtx/deepbluecli/Powershell-Invoke-Obfuscation-many.evtx",
+	"evtx/deepbluecli/many-events-application.evtx",
+	"evtx/deepbluecli/metasploit-sysmon.evtx",
+}
+
+var (
+	mixOnce sync.Once
+	mixEvs  []*event.Event
+)
+
+func eventMix(b *testing.B) []*event.Event {
+	samples := sharedDir(b, "samples")
+	reg := sharedDir(b, "sigma", "regression_data")
+	mixOnce.Do(func() {
+		for _, f := range mixFiles {
+			mixEvs = append(mixEvs, readEVTX(b, filepath.Join(samples, f))...)
+		}
+		regFiles, _ := filepath.Glob(filepath.Join(reg, "*", "*", "*", "*", "*.evtx"))
+		more, _ := filepath.Glob(filepath.Join(reg, "*", "*", "*", "*", "*", "*.evtx"))
+		for _, f := range append(regFiles, more...) {
+			mixEvs = append(mixEvs, readEVTX(b, f)...)
+		}
+	})
+	if len(mixEvs) == 0 {
+		b.Skip("no events")
+	}
+	return mixEvs
+}
+
+// channelIndex groups rules by the channels of their filter so an event
+// is only tried against rules that can match it; rules without channels
+// are tried on every event.
+type channelIndex struct {
+	byChannel map[string][]*rule.Rule
+	any       []*rule.Rule
+}
+
+func newChannelIndex(rules []*rule.Rule) *channelIndex {
+	ix := &channelIndex{byChannel: map[string][]*rule.Rule{}}
+	for _, r := range rules {
+		if len(r.Filter.Channels) == 0 {
+			ix.any = append(ix.any, r)
+			continue
+		}
+		for _, c := range r.Filter.Channels {
+			k := strings.ToLower(c)
+			ix.byChannel[k] = append(ix.byChannel[k], r)
+		}
+	}
+	return ix
+}
+
+func (ix *channelIndex) eval(ev *event.Event, emit func(*rule.Rule)) {
+	for _, list := range [2][]*rule.Rule{ix.byChannel[strings.ToLower(ev.Channel)], ix.any} {
+		for _, r := range list {
+			if rule.Evaluate(r, ev) {
+				emit(r)
+			}
+		}
+	}
+}
+
+func benchRules(b *testing.B, rules []*rule.Rule, indexed bool) {
+	evs := eventMix(b)
+	ix := newChannelIndex(rules)
+	matches := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		matches = 0
+		for _, ev := range evs {
+			if indexed {
+				ix.eval(ev, func(*rule.Rule) { matches++ })
+				continue
+			}
+			for _, r := range rules {
+				if rule.Evaluate(r, ev) {
+					matches++
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(evs)), "events")
+	b.ReportMetric(float64(len(rules)), "rules")
+	b.ReportMetric(float64(matches), "matches")
+}
+
+func windowsRules(b *testing.B) []*rule.Rule {
+	docs := readRuleDir(b, sharedDir(b, "sigma", "rules", "windows"))
+	rules, _ := Compile(docs)
+	return rules
+}
+
+// BenchmarkWindowsRules runs every SigmaHQ Windows rule over the event
+// mix, each event tried against each rule's filter (the plain way).
+func BenchmarkWindowsRules(b *testing.B) { benchRules(b, windowsRules(b), false) }
+
+// BenchmarkWindowsRulesIndexed is the same with rules indexed by channel.
+func BenchmarkWindowsRulesIndexed(b *testing.B) { benchRules(b, windowsRules(b), true) }
+
+// BenchmarkBuiltinPack runs spoor's built-in rule pack over the same mix,
+// for comparison (single-event evaluation only).
+func BenchmarkBuiltinPack(b *testing.B) {
+	rules, errs := rule.Builtin(caseconf.Default())
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	benchRules(b, rules, false)
+}
