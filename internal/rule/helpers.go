@@ -32,11 +32,16 @@ func functions(cfg *caseconf.Config) []expr.Option {
 	strStr := func(f func(string) string) func(...any) (any, error) {
 		return func(p ...any) (any, error) { return f(p[0].(string)), nil }
 	}
-	listFn := func(f func(s, item string) bool) func(...any) (any, error) {
+	listFn := func(f func(s, item string) bool, multi bool) func(...any) (any, error) {
 		return func(p ...any) (any, error) {
 			s := p[0].(string)
 			switch l := p[1].(type) {
 			case []any:
+				if multi && len(l) > 1 {
+					if m := needlesFor(l); m != nil {
+						return m.containedIn(s), nil
+					}
+				}
 				for _, it := range l {
 					if x, ok := it.(string); ok && f(s, x) {
 						return true, nil
@@ -95,9 +100,9 @@ func functions(cfg *caseconf.Config) []expr.Option {
 		expr.Function("icontains", func(p ...any) (any, error) {
 			return containsFold(p[0].(string), p[1].(string)), nil
 		}, new(func(string, string) bool)),
-		expr.Function("contains_any", listFn(containsFold), new(func(string, []any) bool), new(func(string, []string) bool)),
-		expr.Function("starts_with_any", listFn(hasPrefixFold), new(func(string, []any) bool), new(func(string, []string) bool)),
-		expr.Function("ends_with_any", listFn(hasSuffixFold), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("contains_any", listFn(containsFold, true), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("starts_with_any", listFn(hasPrefixFold, false), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("ends_with_any", listFn(hasSuffixFold, false), new(func(string, []any) bool), new(func(string, []string) bool)),
 	}
 }
 
@@ -228,6 +233,11 @@ func decodeUTF16(s string) string {
 // PowerShell accepts any prefix of -EncodedCommand from -e on, -ec, and
 // /, – or — as the dash.
 func DecodePowerShell(s string) string {
+	// Most command lines have no -e… flag at all: skip the tokenizing.
+	if strings.ContainsAny(s, " \t") && !containsFold(s, "-e") && !containsFold(s, "/e") &&
+		!strings.ContainsAny(s, "–—―") {
+		return ""
+	}
 	toks := splitArgs(s)
 	for i, t := range toks {
 		if i+1 < len(toks) && isEncodedFlag(t) {
@@ -373,4 +383,58 @@ func hasSuffixFold(s, suf string) bool {
 		return strings.HasSuffix(strings.ToLower(s), strings.ToLower(suf))
 	}
 	return len(s) >= len(suf) && equalFoldASCII(s[len(s)-len(suf):], suf)
+}
+
+// needles is a compiled constant list for contains_any: the needles by
+// their first (lowered) byte, so one pass over a long script block checks
+// every needle instead of one pass per needle.
+type needles struct {
+	byFirst [256][]string
+}
+
+var (
+	needleCache sync.Map // *any (first element of a constant list) → *needles
+	needleCount struct {
+		sync.Mutex
+		n int
+	}
+)
+
+// needlesFor returns the compiled form of a list, cached by the address
+// of its first element: expr pushes a constant list literal as the same
+// slice on every evaluation. Lists built per event are not cached once
+// the cache is full, and lists with non-ASCII needles are not compiled.
+func needlesFor(l []any) *needles {
+	key := &l[0]
+	if v, ok := needleCache.Load(key); ok {
+		return v.(*needles)
+	}
+	m := &needles{}
+	for _, it := range l {
+		x, ok := it.(string)
+		if !ok || x == "" || !isASCII(x) {
+			return nil
+		}
+		c := lowerASCII(x[0])
+		m.byFirst[c] = append(m.byFirst[c], x)
+	}
+	needleCount.Lock()
+	if needleCount.n < maxCached {
+		needleCount.n++
+		needleCache.Store(key, m)
+	}
+	needleCount.Unlock()
+	return m
+}
+
+func (m *needles) containedIn(s string) bool {
+	for i := 0; i < len(s); i++ {
+		cands := m.byFirst[lowerASCII(s[i])]
+		for _, n := range cands {
+			if i+len(n) <= len(s) && equalFoldASCII(s[i:i+len(n)], n) {
+				return true
+			}
+		}
+	}
+	return false
 }
