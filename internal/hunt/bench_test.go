@@ -3,11 +3,11 @@ package hunt
 import (
 	"context"
 	"os"
-	"syscall"
-	"time"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
