@@ -7,10 +7,18 @@ package ruleset
 import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 )
 
-// sigmaCompiler compiles Sigma files; nil until internal/sigma is wired.
-var sigmaCompiler rule.SigmaCompiler
+// compileSigma hands Sigma files to internal/sigma in one batch, so
+// correlation rules can refer to rules in other files.
+func compileSigma(docs []rule.Doc) ([]*rule.Rule, []error) {
+	sd := make([]sigma.Doc, len(docs))
+	for i, d := range docs {
+		sd[i] = sigma.Doc{File: d.File, Data: d.Data}
+	}
+	return sigma.Compile(sd)
+}
 
 // Load returns the built-in pack (when builtin is set) followed by the
 // rules under paths. A user rule with the ID of a built-in one replaces
@@ -23,7 +31,7 @@ func Load(cfg *caseconf.Config, paths []string, builtin bool) ([]*rule.Rule, []e
 		rs, es := rule.Builtin(cfg)
 		base, errs = rs, append(errs, es...)
 	}
-	user, es := rule.LoadPaths(cfg, paths, sigmaCompiler)
+	user, es := rule.LoadPaths(cfg, paths, compileSigma)
 	errs = append(errs, es...)
 	override := map[string]bool{}
 	for _, r := range user {
