@@ -188,9 +188,6 @@ func (w *EventWriter) Commit() ([]string, error) {
 		if err == nil {
 			err = p.w.Close()
 		}
-		if err == nil {
-			err = p.tmp.Sync()
-		}
 		if cerr := p.tmp.Close(); err == nil {
 			err = cerr
 		}
