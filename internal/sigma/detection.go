@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -241,8 +243,7 @@ func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node
 	}
 
 	// Each value compiles to a matcher over (value, present, event).
-	type vm func(s string, present bool, ev *event.Event, src int) bool
-	var ms []vm
+	var ms []valueMatcher
 	for _, n := range vals {
 		if n.Kind == yaml.AliasNode {
 			n = n.Alias
@@ -264,6 +265,10 @@ func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node
 		ms = append(ms, one)
 	}
 
+	if p := c.multiContains(fieldName, m, vals); p != nil {
+		return p, nil
+	}
+
 	if m.op == "exists" {
 		if fieldName == "" {
 			return nil, yamlx.Errorf(c.file, v, "exists needs a field")
@@ -272,7 +277,7 @@ func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node
 
 	if fieldName == "" {
 		// Keywords: a value matches when any raw value of the event does.
-		kw := func(mv vm) pred {
+		kw := func(mv valueMatcher) pred {
 			return func(ev *event.Event, src int) bool {
 				return eachValue(ev, func(s string) bool { return mv(s, true, ev, src) })
 			}
@@ -316,9 +321,42 @@ func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node
 	}, nil
 }
 
-// value compiles one scalar under a modifier chain.
-func (c *compiler) value(n *yaml.Node, m modifiers) (func(s string, present bool, ev *event.Event, src int) bool, error) {
-	raw := n.Value
+// valueMatcher tests one field value (present tells a missing field from
+// an empty one).
+type valueMatcher func(s string, present bool, ev *event.Event, src int) bool
+
+// value compiles one scalar under a modifier chain; with expand, each
+// placeholder value is compiled and any of them may match.
+func (c *compiler) value(n *yaml.Node, m modifiers) (valueMatcher, error) {
+	if !m.expand {
+		return c.valueOne(n, n.Value, m)
+	}
+	raws, err := c.expand(n.Value)
+	if err != nil {
+		return nil, yamlx.Errorf(c.file, n, "%v", err)
+	}
+	var vms []valueMatcher
+	for _, raw := range raws {
+		vm, err := c.valueOne(n, raw, m)
+		if err != nil {
+			return nil, err
+		}
+		vms = append(vms, vm)
+	}
+	if len(vms) == 1 {
+		return vms[0], nil
+	}
+	return func(s string, present bool, ev *event.Event, src int) bool {
+		for _, vm := range vms {
+			if vm(s, present, ev, src) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func (c *compiler) valueOne(n *yaml.Node, raw string, m modifiers) (valueMatcher, error) {
 	errf := func(format string, args ...any) error { return yamlx.Errorf(c.file, n, format, args...) }
 
 	switch m.op {
@@ -329,7 +367,7 @@ func (c *compiler) value(n *yaml.Node, m modifiers) (func(s string, present bool
 		}
 		return func(_ string, present bool, _ *event.Event, _ int) bool { return present == want }, nil
 	case "re":
-		if len(m.transforms) > 0 || m.expand {
+		if len(m.transforms) > 0 {
 			return nil, errf("re cannot be combined with encodings")
 		}
 		flags := ""
@@ -411,31 +449,19 @@ func (c *compiler) value(n *yaml.Node, m modifiers) (func(s string, present bool
 		}, nil
 	}
 
-	// String matching: expand placeholders, parse wildcards, apply the
-	// encodings in order, then the operation.
-	raws := []string{raw}
-	if m.expand {
-		var err error
-		raws, err = c.expand(raw)
-		if err != nil {
-			return nil, errf("%v", err)
-		}
-	}
-	var variants [][]token
-	for _, r := range raws {
-		vs := [][]token{parsePattern(r)}
-		for _, t := range m.transforms {
-			var next [][]token
-			for _, toks := range vs {
-				out, err := transform(t, toks)
-				if err != nil {
-					return nil, errf("%v", err)
-				}
-				next = append(next, out...)
+	// String matching: parse wildcards, apply the encodings in order,
+	// then the operation.
+	variants := [][]token{parsePattern(raw)}
+	for _, t := range m.transforms {
+		var next [][]token
+		for _, toks := range variants {
+			out, err := transform(t, toks)
+			if err != nil {
+				return nil, errf("%v", err)
 			}
-			vs = next
+			next = append(next, out...)
 		}
-		variants = append(variants, vs...)
+		variants = next
 	}
 	var sms []strMatcher
 	for _, toks := range variants {
@@ -473,19 +499,36 @@ func parseNumber(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// expand replaces %name% placeholders with each of their values.
+// expand replaces %name% placeholders with each of their values (all
+// combinations when there are several). Names are taken from the rule's
+// text only, so a value containing %…% is not expanded again.
 func (c *compiler) expand(raw string) ([]string, error) {
-	out := []string{raw}
-	for {
-		i := strings.IndexByte(out[0], '%')
+	var names []string
+	for rest := raw; ; {
+		i := strings.IndexByte(rest, '%')
 		if i < 0 {
-			return out, nil
+			break
 		}
-		j := strings.IndexByte(out[0][i+1:], '%')
+		j := strings.IndexByte(rest[i+1:], '%')
 		if j < 0 {
-			return out, nil
+			break
 		}
-		name := out[0][i+1 : i+1+j]
+		names = append(names, rest[i+1:i+1+j])
+		rest = rest[i+1+j+1:]
+	}
+	if len(names) == 0 {
+		return []string{raw}, nil
+	}
+	// Split raw into literal parts around the placeholders.
+	parts := []string{}
+	rest := raw
+	for _, name := range names {
+		k := strings.Index(rest, "%"+name+"%")
+		parts = append(parts, rest[:k])
+		rest = rest[k+len(name)+2:]
+	}
+	out := []string{""}
+	for i, name := range names {
 		var vals []string
 		if c.opts != nil {
 			vals = c.opts.Placeholders[name]
@@ -494,19 +537,19 @@ func (c *compiler) expand(raw string) ([]string, error) {
 			return nil, fmt.Errorf("unknown placeholder %%%s%% (set it in CompileOptions.Placeholders)", name)
 		}
 		var next []string
-		for _, s := range out {
+		for _, o := range out {
 			for _, v := range vals {
-				// Placeholder values are literal text: escape wildcards.
-				next = append(next, strings.Replace(s, "%"+name+"%", escapeWildcards(v), 1))
+				// Placeholder values are Sigma strings: their wildcards
+				// count (as in pySigma's placeholder expansion).
+				next = append(next, o+parts[i]+v)
 			}
 		}
 		out = next
 	}
-}
-
-func escapeWildcards(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
-	return r.Replace(s)
+	for i := range out {
+		out[i] += rest
+	}
+	return out, nil
 }
 
 // windashChars are the characters Windows command lines accept in place
@@ -608,4 +651,81 @@ func sortedKeys(m map[string]pred) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// multiContainsMin is the list length from which a field's contains
+// values are matched against one lower-cased copy of the value (vector
+// substring search per pattern) instead of folding per pattern.
+const multiContainsMin = 3
+
+var lowerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// multiContains compiles the common "Field|contains[|all][|windash]: long
+// list of plain words" shape, or returns nil when the values are not of
+// that shape.
+func (c *compiler) multiContains(fieldName string, m modifiers, vals []*yaml.Node) pred {
+	if fieldName == "" || m.op != "contains" || m.cased || m.expand || len(vals) < multiContainsMin {
+		return nil
+	}
+	for _, t := range m.transforms {
+		if t != "windash" {
+			return nil
+		}
+	}
+	// groups[i] are the variants of value i (windash gives several).
+	var groups [][][]byte
+	for _, n := range vals {
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			return nil
+		}
+		lit, ok := plainText(parsePattern(n.Value))
+		if !ok || lit == "" || !asciiFold(strings.ToLower(lit)) {
+			return nil
+		}
+		var vs []string
+		if len(m.transforms) > 0 {
+			for _, ch := range windashChars {
+				vs = append(vs, windash(lit, ch, true))
+			}
+		} else {
+			vs = []string{lit}
+		}
+		var g [][]byte
+		for _, v := range vs {
+			g = append(g, []byte(strings.ToLower(v)))
+		}
+		groups = append(groups, g)
+	}
+	get := c.field(fieldName)
+	all := m.all
+	return func(ev *event.Event, src int) bool {
+		s, ok := get(ev, src)
+		if !ok {
+			return false
+		}
+		bp := lowerBufs.Get().(*[]byte)
+		buf := (*bp)[:0]
+		for i := 0; i < len(s); i++ {
+			buf = append(buf, lowerByte(s[i]))
+		}
+		res := all
+		for _, g := range groups {
+			hit := false
+			for _, p := range g {
+				if bytes.Contains(buf, p) {
+					hit = true
+					break
+				}
+			}
+			if hit != all {
+				res = hit
+				break
+			}
+		}
+		if cap(buf) <= 1<<20 {
+			*bp = buf
+			lowerBufs.Put(bp)
+		}
+		return res
+	}
 }

@@ -271,16 +271,24 @@ func TestThemSkipsUnderscore(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	opts := CompileOptions{Placeholders: map[string][]string{"Admins": {"alice", "b*b"}}}
+	opts := CompileOptions{Placeholders: map[string][]string{"Admins": {"alice", "b*b"}, "Loop": {"%Loop%"}}}
 	m := compileOne(t, "  sel:\n    User|expand: '%Admins%'\n  condition: sel\n", opts)
-	for v, want := range map[string]bool{"ALICE": true, "b*b": true, "bob": false, "carol": false} {
+	for v, want := range map[string]bool{"ALICE": true, "bob": true, "b*b": true, "bo": false, "carol": false} {
 		if got := m(ev("User", v)); got != want {
-			t.Errorf("User=%s: got %v want %v (placeholder values are literal)", v, got, want)
+			t.Errorf("User=%s: got %v want %v (placeholder wildcards count)", v, got, want)
 		}
 	}
 	m = compileOne(t, "  sel:\n    Path|expand|startswith: '%Dir%\\'\n  condition: sel\n", CompileOptions{Placeholders: map[string][]string{"Dir": {`C:\Tools`}}})
 	if !m(ev("Path", `c:\tools\x.exe`)) {
 		t.Error("expand with startswith")
+	}
+	m = compileOne(t, "  sel:\n    Ip|expand|cidr: '%Nets%'\n  condition: sel\n", CompileOptions{Placeholders: map[string][]string{"Nets": {"10.8.0.0/24", "192.0.2.0/24"}}})
+	if !m(ev("Ip", "192.0.2.7")) || m(ev("Ip", "10.8.1.1")) {
+		t.Error("expand with cidr")
+	}
+	m = compileOne(t, "  sel:\n    F|expand: 'x%Loop%y%Admins%'\n  condition: sel\n", opts)
+	if !m(ev("F", "x%Loop%yalice")) {
+		t.Error("two placeholders / value with percent signs")
 	}
 }
 
@@ -313,4 +321,24 @@ func TestCompileErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestContainsLists covers the list shape compiled with one lower-cased
+// copy of the value (three or more plain contains values).
+func TestContainsLists(t *testing.T) {
+	list := "  sel:\n    F|contains:\n      - Alpha\n      - beta\n      - '\\gamma'\n  condition: sel\n"
+	all := "  sel:\n    F|contains|all:\n      - Alpha\n      - beta\n      - '\\gamma'\n  condition: sel\n"
+	wd := "  sel:\n    F|contains|windash:\n      - ' -enc '\n      - ' -nop '\n      - ' -w hidden'\n  condition: sel\n"
+	runCases(t, []mcase{
+		{"or first", list, ev("F", "xxALPHAxx"), true},
+		{"or last", list, ev("F", `C:\GAMMA`), true},
+		{"or none", list, ev("F", "gamma delta"), false},
+		{"or missing field", list, ev("G", "alpha"), false},
+		{"all present", all, ev("F", `beta \Gamma alpha`), true},
+		{"all one missing", all, ev("F", `beta alpha`), false},
+		{"windash slash", wd, ev("F", "powershell /W hidden"), true},
+		{"windash em dash", wd, ev("F", "powershell \u2014nop x"), true},
+		{"windash none", wd, ev("F", "powershell nop"), false},
+		{"non-ascii value", list, ev("F", "ÄÖÜ béta BETA"), true},
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 )
@@ -230,4 +231,34 @@ func FuzzMatchValue(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCasePlaceholders(t *testing.T) {
+	cfg, err := caseconf.Parse("case.yaml", []byte("providers:\n  - name: msp\n    accounts: ['MSP\\*', 'svc-msp']\n    networks: [10.99.0.0/24]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := CasePlaceholders(cfg)
+	if !slices.Equal(ph["provider_accounts"], []string{`MSP\\*`, "svc-msp"}) {
+		t.Errorf("accounts %q", ph["provider_accounts"])
+	}
+	if len(ph["internal_networks"]) == 0 {
+		t.Error("default internal networks missing")
+	}
+	src := "title: t\nid: x\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    TargetUserName|expand: '%provider_accounts%'\n    IpAddress|expand|cidr: '%provider_networks%'\n  condition: sel\n"
+	comp := Compiler(CompileOptions{Placeholders: ph})
+	rules, errs := comp([]rule.Doc{{File: "p.yml", Data: []byte(src)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	e := ev("TargetUserName", `msp\jdoe`, "IpAddress", "10.99.0.5")
+	e.Channel = "Security"
+	if !rules[0].Match(e) {
+		t.Error("provider account from the case not matched")
+	}
+	e2 := ev("TargetUserName", `corp\jdoe`, "IpAddress", "10.99.0.5")
+	e2.Channel = "Security"
+	if rules[0].Match(e2) {
+		t.Error("non-provider account matched")
+	}
 }
