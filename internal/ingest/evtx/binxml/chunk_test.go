@@ -364,3 +364,51 @@ func TestRenderValues(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfReferentialTemplate: a template whose body instantiates itself
+// must be cut off (it would recurse forever).
+func TestSelfReferentialTemplate(t *testing.T) {
+	first := ChunkHeaderSize + RecordHeaderSize
+	b := body(first, func(w *builder) {
+		w.u8(tokTemplate)
+		w.u8(1)
+		w.u32(7)
+		defAt := len(w.b) + 4
+		w.u32(uint32(defAt))
+		w.u32(0)
+		w.b = append(w.b, make([]byte, 16)...)
+		sizeAt := len(w.b)
+		w.u32(0)
+		start := len(w.b)
+		w.u8(tokFragment)
+		w.u8(1)
+		w.u8(1)
+		w.u8(0)
+		w.elem("Event", nil, func() {
+			// instance of this very template inside its own body, twice
+			for range 2 {
+				w.u8(tokTemplate)
+				w.u8(1)
+				w.u32(7)
+				w.u32(uint32(defAt))
+				w.u32(0)
+			}
+		})
+		w.u8(tokEOF)
+		binary.LittleEndian.PutUint32(w.b[sizeAt:], uint32(len(w.b)-start))
+		w.u32(0) // no values
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		recs, bads := decodeAll(t, chunk(b))
+		if len(recs)+len(bads) != 1 {
+			t.Errorf("recs %d bads %+v", len(recs), bads)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("decoder hangs on a self-referential template")
+	}
+}

@@ -1,6 +1,7 @@
 package binxml
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -9,10 +10,19 @@ import (
 type walker struct {
 	c   *chunkCtx
 	rec *Record
-	sb  strings.Builder
 	// unnamed counts unnamed <Data> elements for Data, Data_2, …
 	unnamed int
+	// depth and budget bound the expansion of template instances: hostile
+	// templates can refer to themselves or fan out exponentially.
+	depth  int
+	budget int
 }
+
+// maxVisits bounds the element visits of one record.
+const maxVisits = 1 << 16
+
+// errExpansion aborts a record whose templates expand without bound.
+var errExpansion = errors.New("binxml: template expansion too deep or too large")
 
 // lookup returns the substitution value for n, or a null value when the
 // index is out of range (damaged records: the slot renders empty).
@@ -63,8 +73,17 @@ func (w *walker) parseNested(v value, base int) []node {
 // elems calls f for each element of content, expanding template instances
 // and BinXML substitution values in place.
 func (w *walker) elems(content []node, vals []value, f func(e *node, vals []value)) {
+	w.depth++
+	defer func() { w.depth-- }()
+	if w.depth > maxDepth {
+		panic(errExpansion)
+	}
 	for i := range content {
 		n := &content[i]
+		w.budget--
+		if w.budget < 0 {
+			panic(errExpansion)
+		}
 		switch n.kind {
 		case nElement:
 			f(n, vals)

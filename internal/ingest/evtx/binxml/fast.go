@@ -166,6 +166,10 @@ func (f *Fast) record(c []byte, off, size int, base int64, out func(*Record), ba
 func (f *Fast) decodeBody(c []byte, start, end int) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			if e, ok := p.(error); ok && errors.Is(e, errExpansion) {
+				err = e
+				return
+			}
 			err = fmt.Errorf("%s: %v", ReasonPanic, p)
 		}
 	}()
@@ -177,6 +181,7 @@ func (f *Fast) decodeBody(c []byte, start, end int) (err error) {
 	w := &f.w
 	w.rec = &f.rec
 	w.unnamed = 0
+	w.depth, w.budget = 0, maxVisits
 	rd := reader{c: &f.ctx, pos: start, end: end, depID: true}
 	nodes, err := rd.fragmentInto(f.top[:0])
 	f.top = nodes[:0]

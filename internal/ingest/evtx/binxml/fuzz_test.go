@@ -7,7 +7,7 @@ import (
 )
 
 // seedChunks returns the first chunk of each testdata sample.
-func seedChunks(f *testing.F) [][]byte {
+func seedChunks(_ *testing.F) [][]byte {
 	files, _ := filepath.Glob("../../../../testdata/evtx/*.evtx")
 	var out [][]byte
 	for _, fn := range files {
