@@ -63,7 +63,6 @@ var (
 	asaSrcDst   = regexp.MustCompile(`\bsrc\s+` + asaEP + `\s+dst\s+` + asaEP)
 	asaArrow    = regexp.MustCompile(asaEP + `\s+->\s+` + asaEP)
 	asaFromOnly = regexp.MustCompile(`\bfrom\s+` + asaEP + `\s+on\s+interface\b`)
-	asaProto    = regexp.MustCompile(`(?i)\b(tcp|udp|icmp6?|gre|esp|ah|sctp|ip|protocol\s+\d+)\b`)
 	asaBuilt    = regexp.MustCompile(`^Built (inbound|outbound) (\w+) connection (\d+)`)
 	asaTeardown = regexp.MustCompile(`^Teardown (\w+) connection (\d+) .*?duration (\S+) bytes (\d+)`)
 	asaPipe     = regexp.MustCompile(`^(\d)\|([^|]+)\|(\d{6}): `)
@@ -89,9 +88,8 @@ func (s *asaState) handle(l *liner, line string) {
 	}
 	stamp := h.stamp
 	var product, sev, id string
-	if m := asaIDRE.FindStringSubmatchIndex(msg); m != nil && m[0] < 64 {
-		product, sev, id = msg[m[2]:m[3]], msg[m[4]:m[5]], msg[m[6]:m[7]]
-		msg = msg[m[1]:]
+	if pr, sv, mid, rest, ok := asaID(msg); ok {
+		product, sev, id, msg = pr, sv, mid, rest
 	} else if m := asaPipe.FindStringSubmatch(msg); m != nil {
 		sev, stamp, id = m[1], m[2], m[3]
 		msg = msg[len(m[0]):]
@@ -130,16 +128,7 @@ func (s *asaState) handle(l *liner, line string) {
 		ev.Action = asaAction(msg)
 	}
 	if ev.Protocol == "" {
-		if m := asaProto.FindStringSubmatch(msg); m != nil {
-			p := strings.ToLower(m[1])
-			if num, ok := strings.CutPrefix(p, "protocol"); ok {
-				p = normProto(strings.TrimSpace(num))
-			}
-			if p == "icmp6" {
-				p = "icmpv6"
-			}
-			ev.Protocol = p
-		}
+		ev.Protocol = asaProtocol(msg)
 	}
 	ev.Message = h.msg
 	l.emit(ev)
@@ -149,14 +138,16 @@ func (s *asaState) handle(l *liner, line string) {
 // whether the message named any endpoint.
 func (s *asaState) endpoints(ev *event.Event, msg string) bool {
 	msg = strings.ReplaceAll(msg, "NP Identity Ifc: ", "NP_Identity_Ifc:")
+	// The cheap substring tests keep the regexps off lines that cannot match.
 	var a, b string
-	if m := asaFromTo.FindStringSubmatch(msg); m != nil {
+	hasTo := strings.Contains(msg, " to ") || strings.Contains(msg, " laddr ")
+	if m := match(hasTo, asaFromTo, msg); m != nil {
 		a, b = m[1], m[2]
-	} else if m := asaSrcDst.FindStringSubmatch(msg); m != nil {
+	} else if m := match(strings.Contains(msg, " dst "), asaSrcDst, msg); m != nil {
 		a, b = m[1], m[2]
-	} else if m := asaArrow.FindStringSubmatch(msg); m != nil {
+	} else if m := match(strings.Contains(msg, " -> "), asaArrow, msg); m != nil {
 		a, b = m[1], m[2]
-	} else if m := asaFromOnly.FindStringSubmatch(msg); m != nil {
+	} else if m := match(strings.Contains(msg, " on interface"), asaFromOnly, msg); m != nil {
 		a = m[1] // "Denied ICMP type=3, code=3 from 10.2.3.5 on interface outside"
 	} else {
 		return false
@@ -170,7 +161,7 @@ func (s *asaState) endpoints(ev *event.Event, msg string) bool {
 	// the initiator is the "for" side of inbound connections and the
 	// "to" side of outbound ones.
 	swap := false
-	if m := asaBuilt.FindStringSubmatch(msg); m != nil {
+	if m := match(strings.HasPrefix(msg, "Built "), asaBuilt, msg); m != nil {
 		out := m[1] == "outbound"
 		swap = out
 		if len(s.conns) >= asaMaxConns {
@@ -181,7 +172,7 @@ func (s *asaState) endpoints(ev *event.Event, msg string) bool {
 		addField(ev.Fields, "connection_id", m[3])
 		ev.SessionID = m[3]
 		ev.Action = "open"
-	} else if m := asaTeardown.FindStringSubmatch(msg); m != nil {
+	} else if m := match(strings.HasPrefix(msg, "Teardown "), asaTeardown, msg); m != nil {
 		if c, ok := s.conns[m[2]]; ok {
 			swap = c.outbound
 			delete(s.conns, m[2])
@@ -283,4 +274,59 @@ func ftdConnEvent(ev *event.Event, msg string) bool {
 	}
 	ev.User = kv["User"]
 	return true
+}
+
+func match(ok bool, re *regexp.Regexp, s string) []string {
+	if !ok {
+		return nil
+	}
+	return re.FindStringSubmatch(s)
+}
+
+// asaID finds "%ASA-6-302013:" (or PIX/FTD/FWSM, with or without %) in
+// the first bytes of msg and returns the text after it.
+func asaID(msg string) (product, sev, id, rest string, ok bool) {
+	lim := msg
+	if len(lim) > 72 {
+		lim = lim[:72]
+	}
+	for _, pr := range [...]string{"ASA-", "PIX-", "FTD-", "FWSM-"} {
+		i := strings.Index(lim, pr)
+		if i < 0 {
+			continue
+		}
+		if i > 0 && msg[i-1] != '%' && msg[i-1] != ' ' {
+			continue
+		}
+		j := i + len(pr)
+		if len(msg) < j+8 || !isDigit(msg[j]) || msg[j+1] != '-' || !allDigits(msg[j+2:j+8]) || (len(msg) > j+8 && isDigit(msg[j+8])) {
+			continue
+		}
+		rest = msg[j+8:]
+		rest = strings.TrimPrefix(rest, ":")
+		return pr[:len(pr)-1], msg[j : j+1], msg[j+2 : j+8], strings.TrimLeft(rest, " "), true
+	}
+	return "", "", "", "", false
+}
+
+// asaProtocol is the first protocol word of the message.
+func asaProtocol(msg string) string {
+	rest := msg
+	for rest != "" {
+		var w string
+		w, rest = word(rest)
+		w = strings.ToLower(strings.Trim(w, "(),:;"))
+		switch w {
+		case "tcp", "udp", "icmp", "gre", "esp", "ah", "sctp", "ip":
+			return w
+		case "icmp6", "icmpv6":
+			return "icmpv6"
+		case "protocol":
+			n, _ := word(rest)
+			if allDigits(n) {
+				return normProto(n)
+			}
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
@@ -87,31 +88,23 @@ func (filterlogState) handle(l *liner, line string) {
 		return
 	}
 	vals := strings.Split(h.msg, ",")
-	names := append([]string(nil), filterlogHead...)
 	var proto string
-	switch vals[8] {
-	case "4":
-		names = append(names, filterlogV4...)
-		if len(vals) > 16 {
-			proto = strings.ToLower(vals[16])
-		}
-	case "6":
-		names = append(names, filterlogV6...)
-		if len(vals) > 12 {
-			proto = strings.ToLower(vals[12])
-		}
+	switch {
+	case vals[8] == "4" && len(vals) > 16:
+		proto = strings.ToLower(vals[16])
+	case vals[8] == "6" && len(vals) > 12:
+		proto = strings.ToLower(vals[12])
 	}
-	fixed := len(names)
-	if len(vals) < fixed {
+	names := filterlogNames(vals[8], proto)
+	if len(vals) < len(filterlogHead)+len(filterlogV4)-3*btoi(vals[8] == "6") {
 		l.skip("short filterlog record", line)
 		return
 	}
-	names = append(names, filterlogProt[proto]...)
 	ev := l.newEvent()
 	if h.stamp != "" {
 		addField(ev.Fields, "syslog_time", h.stamp)
 	}
-	r := map[string]string{}
+	r := make(map[string]string, len(vals))
 	for i, v := range vals {
 		name := "extra_" + itoa(i+1)
 		if i < len(names) {
@@ -139,4 +132,32 @@ func (filterlogState) handle(l *liner, line string) {
 	}
 	ev.Message = h.msg
 	l.emit(ev)
+}
+
+// filterlogLayouts caches the column names per IP version and protocol.
+var filterlogLayouts sync.Map // "4/tcp" → []string
+
+func filterlogNames(ver, proto string) []string {
+	key := ver + "/" + proto
+	if v, ok := filterlogLayouts.Load(key); ok {
+		return v.([]string)
+	}
+	names := append([]string(nil), filterlogHead...)
+	if ver == "6" {
+		names = append(names, filterlogV6...)
+	} else {
+		names = append(names, filterlogV4...)
+	}
+	if p, ok := filterlogProt[proto]; ok {
+		names = append(names, p...)
+		filterlogLayouts.Store(key, names) // only known protocols: the cache stays small
+	}
+	return names
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -65,7 +65,7 @@ func (r kvRecord) first(keys ...string) string {
 // fillKV parses msg into ev.Fields and returns the lookup. fixClock
 // joins "time=10: 13:03" (a FortiOS 4 quirk in real logs) back together.
 func fillKV(ev *event.Event, msg string) kvRecord {
-	rec := kvRecord{}
+	rec := make(kvRecord, 64)
 	var lastKey, lastVal string
 	splitKV(msg, func(k, v string, bare bool) {
 		if bare {

@@ -122,7 +122,7 @@ func (iptablesState) handle(l *liner, line string) {
 	if chain != "" {
 		addField(ev.Fields, "chain", chain)
 	}
-	r := map[string]string{}
+	r := make(map[string]string, 32)
 	var lastBare string
 	splitKV(msg[start:], func(k, v string, bare bool) {
 		if bare {

@@ -97,7 +97,7 @@ func (panState) handle(l *liner, line string) {
 	if h.stamp != "" {
 		addField(ev.Fields, "syslog_time", h.stamp)
 	}
-	r := map[string]string{}
+	r := make(map[string]string, len(vals))
 	for i, v := range vals {
 		name := "field_" + itoa(i)
 		if i < len(names) {

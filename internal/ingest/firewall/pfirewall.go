@@ -89,7 +89,7 @@ func (s *pfirewallState) record(l *liner, rec string) {
 		return
 	}
 	ev := l.newEvent()
-	get := map[string]string{}
+	get := make(map[string]string, len(names)+1)
 	for i, v := range vals {
 		name := "extra" + itoa(i+1)
 		if i < len(names) {
