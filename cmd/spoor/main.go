@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 )
 
 // Exit codes scripts can rely on.
@@ -58,8 +59,16 @@ func (e *exitCodeError) Error() string { return e.msg }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	// SPOOR_CPUPROFILE=file writes a CPU profile of the run (go tool pprof).
+	if path := os.Getenv("SPOOR_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	pprof.StopCPUProfile()
+	stop()
+	os.Exit(code)
 }
 
 // Main runs the CLI and returns the exit code; tests call it directly.

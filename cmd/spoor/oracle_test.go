@@ -43,7 +43,7 @@ const { DuckDBInstance } = require('@duckdb/node-api');
 (async () => {
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
-  const res = await con.runAndReadAll(process.argv[2]);
+  const res = await con.runAndReadAll(process.argv[1]);
   process.stdout.write(JSON.stringify(res.getRowObjectsJson()));
 })().catch(e => { console.error(e.message); process.exit(1); });
 `
