@@ -436,6 +436,10 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	}
 	r.Match = match
 	r.Filter = filterOf(srcs)
+	if len(srcs) == 0 && strings.EqualFold(product, "windows") {
+		// Not narrowed to channels, but still about Windows event logs.
+		r.Filter.Sources = []string{event.SourceEVTX}
+	}
 	r.Columns = append([]string(nil), baseColumns...)
 	r.Summary = summarizer(r.Title, c)
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil

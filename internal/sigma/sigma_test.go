@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -260,5 +261,52 @@ func TestCasePlaceholders(t *testing.T) {
 	e2.Channel = "Security"
 	if rules[0].Match(e2) {
 		t.Error("non-provider account matched")
+	}
+}
+
+func TestProductOnlyFilter(t *testing.T) {
+	rules, errs := Compile([]Doc{{File: "w.yml", Data: []byte("title: t\nid: w\nlogsource: {product: windows}\ndetection:\n  keywords: [mimikatz]\n  condition: keywords\n")}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	f := rules[0].Filter
+	if !slices.Equal(f.Sources, []string{event.SourceEVTX}) || len(f.Channels) != 0 || len(f.EventIDs) != 0 {
+		t.Errorf("filter %+v", f)
+	}
+	fw := ev("msg", "mimikatz")
+	fw.Source = event.SourceFirewall
+	if rule.Evaluate(rules[0], fw) {
+		t.Error("a Windows rule ran on a firewall event")
+	}
+}
+
+// TestExampleRules loads the example rules in testdata/sigma and runs the
+// correlation example on a brute-force sequence.
+func TestExampleRules(t *testing.T) {
+	docs := readRuleDir(t, "../../testdata/sigma")
+	rules, errs := Compile(docs)
+	if len(errs) > 0 || len(rules) != 5 {
+		t.Fatalf("%d rules, errors %v", len(rules), errs)
+	}
+	byID := map[string]*rule.Rule{}
+	for _, r := range rules {
+		byID[r.ID] = r
+	}
+	corr := byID["7c1e4b9a-3f0d-4a52-9d1e-2b6f0c8e5a01"]
+	var evs []*event.Event
+	for i := 0; i < 5; i++ {
+		evs = append(evs, logon(4625, time.Duration(i)*time.Minute, "administrator", ""))
+	}
+	ok := logon(4624, 6*time.Minute, "administrator", "")
+	ok.Fields.Set("LogonType", "10")
+	evs = append(evs, ok)
+	if got := run(corr, evs...); len(got) != 1 || got[0].Severity != "high" {
+		t.Fatalf("findings %+v", got)
+	}
+	recon := byID["7c1e4b9a-3f0d-4a52-9d1e-2b6f0c8e5a10"]
+	e := ev("NewProcessName", `C:\Windows\System32\whoami.exe`, "CommandLine", "whoami /all")
+	e.Channel, e.EventID = "Security", 4688
+	if !recon.Match(e) {
+		t.Error("whoami /all from 4688 not matched")
 	}
 }
