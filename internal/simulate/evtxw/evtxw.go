@@ -502,9 +502,9 @@ func (w *Writer) tryWrite(r *Record, sh *shape) bool {
 	}
 	w.writeValues(r, sh, id, ft)
 	w.put8(0x00) // end of fragment
-	for (w.pos-start+4)%8 != 0 {
-		w.put8(0)
-	}
+	// Windows pads records to 8 bytes; the chunk is zeroed, so skipping
+	// over the padding writes it.
+	w.reserve((8 - (w.pos-start+4)%8) % 8)
 	size := w.pos - start + 4
 	w.put32(uint32(size))
 	if w.full {
