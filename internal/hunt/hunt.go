@@ -190,7 +190,6 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	)
 	pool := sync.Pool{New: func() any { return &batch{evs: make([]event.Event, 0, batchSize)} }}
 	work := make(chan *batch, 2*workers)
-	var anCh chan *batch
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -209,23 +208,26 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			}
 		}()
 	}
+	// Each analyzer sees every event once, in store order, from its own
+	// goroutine (their contract), so analyzers run beside each other and
+	// beside the rule workers.
 	var anWG sync.WaitGroup
-	if len(ans) > 0 {
-		// Analyzers see every event once, in store order, on one
-		// goroutine, as their contract says.
-		anCh = make(chan *batch, 2*workers)
+	anChs := make([]chan *batch, len(ans))
+	anBroken := make([]bool, len(ans)) // a panicking analyzer is dropped, not fatal
+	anWarn := make([]string, len(ans))
+	for i, a := range ans {
+		ch := make(chan *batch, 2*workers)
+		anChs[i] = ch
 		anWG.Add(1)
-		go func() {
+		go func(i int, a analyzers.Analyzer) {
 			defer anWG.Done()
-			for b := range anCh {
-				for i := range b.evs {
-					for _, a := range ans {
-						a.Observe(&b.evs[i])
-					}
+			for b := range ch {
+				if !anBroken[i] {
+					observe(a, b.evs, &anBroken[i], &anWarn[i])
 				}
 				b.refs.Done()
 			}
-		}()
+		}(i, a)
 	}
 	// Batches go back to the pool once workers and analyzers are done.
 	recycle := make(chan *batch, 4*workers)
@@ -240,14 +242,10 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		}
 	}()
 	send := func(b *batch) {
-		n := 1
-		if anCh != nil {
-			n = 2
-		}
-		b.refs.Add(n)
+		b.refs.Add(1 + len(anChs))
 		work <- b
-		if anCh != nil {
-			anCh <- b
+		for _, ch := range anChs {
+			ch <- b
 		}
 		recycle <- b
 	}
@@ -277,8 +275,8 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		send(cur)
 	}
 	close(work)
-	if anCh != nil {
-		close(anCh)
+	for _, ch := range anChs {
+		close(ch)
 	}
 	wg.Wait()
 	anWG.Wait()
@@ -324,20 +322,37 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		}()
 		matches[i] = nil
 	}
-	for _, a := range ans {
-		func() {
+	// Analyzers finish side by side; their findings are merged in list
+	// order, so the result does not depend on which finishes first.
+	anFindings := make([][]event.Finding, len(ans))
+	var finWG sync.WaitGroup
+	for i, a := range ans {
+		if anBroken[i] {
+			continue
+		}
+		finWG.Add(1)
+		go func() {
+			defer finWG.Done()
 			defer func() {
 				if p := recover(); p != nil {
-					warnings = append(warnings, fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p))
+					anWarn[i] = fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p)
 				}
 			}()
-			for _, f := range a.Finish() {
-				if f.Analyzer == "" {
-					f.Analyzer = a.Name()
+			fs := a.Finish()
+			for j := range fs {
+				if fs[j].Analyzer == "" {
+					fs[j].Analyzer = a.Name()
 				}
-				findings = append(findings, f)
 			}
+			anFindings[i] = fs
 		}()
+	}
+	finWG.Wait()
+	for i := range ans {
+		findings = append(findings, anFindings[i]...)
+		if anWarn[i] != "" {
+			warnings = append(warnings, anWarn[i])
+		}
 	}
 	for _, r := range rules {
 		if n, e := r.EvalErrors(); n > 0 {
@@ -358,6 +373,18 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+func observe(a analyzers.Analyzer, evs []event.Event, broken *bool, warn *string) {
+	defer func() {
+		if p := recover(); p != nil {
+			*broken = true
+			*warn = fmt.Sprintf("analyzer %s panicked and was dropped: %v", a.Name(), p)
+		}
+	}()
+	for j := range evs {
+		a.Observe(&evs[j])
+	}
 }
 
 // evalBatch evaluates every rule on a batch. A panicking matcher (a bug

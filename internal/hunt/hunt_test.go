@@ -265,3 +265,22 @@ func TestHuntWindowAnalyzersAndPanics(t *testing.T) {
 		}
 	}
 }
+
+type panicky struct{}
+
+func (panicky) Name() string            { return "panicky" }
+func (panicky) Observe(ev *event.Event) { panic("observe bug") }
+func (panicky) Finish() []event.Finding { return nil }
+
+func TestPanickingAnalyzerIsDropped(t *testing.T) {
+	t0 := time.Date(2024, 3, 9, 1, 0, 0, 0, time.UTC)
+	st := synthetic(t, []event.Event{{Time: t0, Source: "evtx", EventID: 4720, Channel: "Security", Evidence: "x", Offset: 1}})
+	good := &countingAnalyzer{}
+	res, err := Run(context.Background(), st, nil, nil, Options{Analyzers: []analyzers.Analyzer{panicky{}, good}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good.n != 1 || len(res.Findings) != 1 || !strings.Contains(strings.Join(res.Warnings, ""), "panicky") {
+		t.Errorf("good analyzer saw %d events; findings %d; warnings %v", good.n, len(res.Findings), res.Warnings)
+	}
+}
