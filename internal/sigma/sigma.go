@@ -78,10 +78,11 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 	var out []*compiled
 	var corrs []pending
 	for _, d := range docs {
+		// A syntax error ends the file, but the documents before it
+		// still load.
 		nodes, err := splitDocs(d.File, d.Data)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
 		for _, n := range nodes {
 			if mapGet(n, "correlation") != nil {
@@ -173,14 +174,14 @@ func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
 			break
 		}
 		if err != nil {
-			return nil, yamlError(file, err)
+			return out, yamlError(file, err)
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
 		n := doc.Content[0]
 		if n.Kind != yaml.MappingNode {
-			return nil, yamlx.Errorf(file, n, "a Sigma rule must be a mapping")
+			return out, yamlx.Errorf(file, n, "a Sigma rule must be a mapping")
 		}
 		action := ""
 		if a := mapGet(n, "action"); a != nil {
@@ -196,7 +197,7 @@ func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
 			continue
 		case "repeat":
 			if prev == nil {
-				return nil, yamlx.Errorf(file, n, "action: repeat without a previous rule")
+				return out, yamlx.Errorf(file, n, "action: repeat without a previous rule")
 			}
 			n = mergeNodes(prev, n)
 		case "":
@@ -204,7 +205,7 @@ func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
 				n = mergeNodes(global, n)
 			}
 		default:
-			return nil, yamlx.Errorf(file, n, "unknown action %q", action)
+			return out, yamlx.Errorf(file, n, "unknown action %q", action)
 		}
 		prev = n
 		out = append(out, n)

@@ -310,3 +310,19 @@ func TestExampleRules(t *testing.T) {
 		t.Error("whoami /all from 4688 not matched")
 	}
 }
+
+func TestErrorsInMultiDocument(t *testing.T) {
+	src := "title: a\nid: a\nlogsource: {product: windows}\ndetection: {sel: {A: 1}, condition: sel}\n---\ntitle: b\nid: b\nlogsource: {product: windows}\ndetection:\n  sel:\n    A|nope: 1\n  condition: sel\n---\ntitle: c\n  bad: [\n"
+	rules, errs := Compile([]Doc{{File: "m.yml", Data: []byte(src)}})
+	if len(rules) != 1 || rules[0].ID != "a" {
+		t.Errorf("rules before the broken document must load: %d", len(rules))
+	}
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	joined := strings.Join(msgs, "\n")
+	if len(errs) != 2 || !strings.Contains(joined, "m.yml:15:") || !strings.Contains(joined, `m.yml:11:`) || !strings.Contains(joined, `unsupported modifier "nope"`) {
+		t.Errorf("errors:\n%s", joined)
+	}
+}
