@@ -28,8 +28,8 @@ import (
 // such as the two LogonGuid of 4648: values are compared as sets); size_t
 // values, which golang-evtx cannot render, are left out.
 func TestDifferentialGolangEvtx(t *testing.T) {
-	for _, fn := range sampleFiles(t) {
-		name, _ := filepath.Rel(samplesDir(t), fn)
+	for _, fn := range corpusFiles(t) {
+		name := filepath.Base(filepath.Dir(fn)) + "/" + filepath.Base(fn)
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(fn)
 			if err != nil {

@@ -58,6 +58,24 @@ func sampleFiles(t testing.TB) []string {
 	return files
 }
 
+// corpusFiles is every EVTX file the cross-checks run on: the shared
+// samples (skipping when absent) plus every .evtx under the repository's
+// testdata tree (the copied samples and any generated scenario files).
+func corpusFiles(t *testing.T) []string {
+	var files []string
+	t.Run("samples", func(t *testing.T) { files = sampleFiles(t) })
+	_ = filepath.WalkDir("../../../testdata", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".evtx" {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Skip("no EVTX files")
+	}
+	return files
+}
+
 // memInput makes an Input over bytes whose Open returns a plain reader
 // (no ReaderAt), as a zip entry would.
 func memInput(path string, data []byte, workers int) *input.Input {

@@ -23,8 +23,8 @@ func TestEvtxexportOracle(t *testing.T) {
 	if err != nil {
 		t.Skip("evtxexport (Debian libevtx-utils) not installed")
 	}
-	for _, fn := range sampleFiles(t) {
-		name, _ := filepath.Rel(samplesDir(t), fn)
+	for _, fn := range corpusFiles(t) {
+		name := filepath.Base(filepath.Dir(fn)) + "/" + filepath.Base(fn)
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command(bin, "-f", "xml", fn).Output()
 			if err != nil && len(out) == 0 {
