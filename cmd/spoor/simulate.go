@@ -2,11 +2,55 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/simulate"
 )
 
-// runSimulate is not built yet.
+// runSimulate writes the supplier-compromise scenario as evidence files
+// with case.yaml and labels.jsonl.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("simulate: not implemented yet")
+	fs := newFlagSet("simulate", stderr)
+	out := fs.String("out", "", "output directory (required)")
+	scenario := fs.String("scenario", "comtech", "scenario: "+strings.Join(simulate.Scenarios, ", "))
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives byte-identical output")
+	hosts := fs.Int("hosts", 12, "number of hosts (5 servers, the rest clients)")
+	days := fs.Int("days", 30, "length of the period in days, ending Monday 2026-11-16 09:00 Europe/Berlin")
+	size := fs.String("size", "", "write a benchmark corpus of about this size of normal life (e.g. 1GiB, 500MB)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spoor simulate --out DIR [--scenario NAME] [--seed N] [--hosts N] [--days N] [--size BYTES]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return &usageError{"--out DIR is required and no arguments are taken"}
+	}
+	o := simulate.Options{Out: *out, Scenario: *scenario, Seed: *seed, Hosts: *hosts, Days: *days}
+	if *size != "" {
+		n, err := simulate.ParseSize(*size)
+		if err != nil || n <= 0 {
+			return &usageError{fmt.Sprintf("--size %q: want a positive size such as 1GiB or 500MB", *size)}
+		}
+		o.Size = n
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	sum, err := simulate.Run(o)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	mbs := float64(sum.Bytes) / 1e6 / max(el.Seconds(), 1e-9)
+	fmt.Fprintf(stdout, "simulate: scenario %s seed %d: %d files, %s bytes of evidence, %d labels, %s – %s, in %s (%.0f MB/s) → %s\n",
+		o.Scenario, *seed, sum.Files, strconv.FormatInt(sum.Bytes, 10), sum.Labels,
+		sum.Start.Format(time.RFC3339), sum.End.Format(time.RFC3339), el.Round(time.Millisecond), mbs, *out)
+	return nil
 }
