@@ -30,6 +30,11 @@ type Parser struct {
 	// NoFallback disables the golang-evtx fallback (for measuring the
 	// fast path alone).
 	NoFallback bool
+	// Slack also emits records found in chunk slack space, after the
+	// free-space offset: stale records left from the chunk's earlier use,
+	// which may repeat or predate records elsewhere in the file. Off by
+	// default (evtxexport's default export does not include them either).
+	Slack bool
 }
 
 // New returns the EVTX parser with the fast decoder and golang-evtx fallback.
@@ -256,6 +261,7 @@ func (p *Parser) newWorker(path string) *worker {
 		w.primary = p.NewDecoder()
 	} else {
 		f := binxml.NewFast()
+		f.Tail = p.Slack
 		f.Notes = func(at int64, s string) {
 			w.res.notes = append(w.res.notes, "some chunks: "+s)
 			w.res.errs = append(w.res.errs, fmt.Sprintf("%s@%d: %s", w.path, at, s))

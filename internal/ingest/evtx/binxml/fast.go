@@ -78,7 +78,14 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 		size, ok := recordAt(chunk, off)
 		if !ok {
 			if off >= free {
-				break // end of the used area
+				if !f.Tail {
+					break // end of the used area
+				}
+				// Slack space: stale records sit among remains of others.
+				if off = nextRecord(chunk, off+1, end); off < 0 {
+					break
+				}
+				continue
 			}
 			next := nextRecord(chunk, off+1, free)
 			bad(Bad{Offset: chunkOffset + int64(off), Reason: ReasonRecordHeader,
@@ -89,8 +96,13 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 			off = next
 			continue
 		}
-		if off >= free && !f.Tail {
-			break
+		if off >= free {
+			if !f.Tail {
+				break
+			}
+			// A stale record that no longer decodes is not a loss: the
+			// allocated records are all before free.
+			bad = func(Bad) {}
 		}
 		f.record(chunk, off, size, chunkOffset, out, bad)
 		off += size
