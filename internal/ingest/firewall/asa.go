@@ -84,7 +84,7 @@ func (s *asaState) handle(l *liner, line string) {
 	msg := h.msg
 	ev := l.newEvent()
 	if h.stamp != "" {
-		addField(ev.Fields, "syslog_time", h.stamp)
+		l.add("syslog_time", h.stamp)
 	}
 	stamp := h.stamp
 	var product, sev, id string
@@ -99,16 +99,16 @@ func (s *asaState) handle(l *liner, line string) {
 	}
 	msg = strings.TrimSpace(msg)
 	if product != "" {
-		addField(ev.Fields, "product", product)
+		l.add("product", product)
 	}
 	if sev != "" {
-		addField(ev.Fields, "severity", sev)
+		l.add("severity", sev)
 	}
 	if id != "" {
-		addField(ev.Fields, "message_id", id)
+		l.add("message_id", id)
 		ev.EventID = int32(atoi(id))
 	}
-	addField(ev.Fields, "text", msg)
+	l.add("text", msg)
 	if stamp != "" {
 		_, ev.Time, _ = parseStamp(stamp, l.clock)
 	}
@@ -116,9 +116,9 @@ func (s *asaState) handle(l *liner, line string) {
 	if ev.Host == "" {
 		ev.Host = h.tag
 	}
-	found := s.endpoints(ev, msg)
+	found := s.endpoints(l, ev, msg)
 	if strings.HasPrefix(id, "4300") {
-		found = ftdConnEvent(ev, msg) || found
+		found = ftdConnEvent(l, ev, msg) || found
 	}
 	if id == "" && !found {
 		l.skip("not a Cisco ASA message", line)
@@ -136,7 +136,7 @@ func (s *asaState) handle(l *liner, line string) {
 
 // endpoints fills addresses, ports, direction and bytes; it reports
 // whether the message named any endpoint.
-func (s *asaState) endpoints(ev *event.Event, msg string) bool {
+func (s *asaState) endpoints(l *liner, ev *event.Event, msg string) bool {
 	msg = strings.ReplaceAll(msg, "NP Identity Ifc: ", "NP_Identity_Ifc:")
 	// The cheap substring tests keep the regexps off lines that cannot match.
 	var a, b string
@@ -168,19 +168,19 @@ func (s *asaState) endpoints(ev *event.Event, msg string) bool {
 			clear(s.conns)
 		}
 		s.conns[m[3]] = asaConn{outbound: out}
-		addField(ev.Fields, "direction", m[1])
-		addField(ev.Fields, "connection_id", m[3])
+		l.add("direction", m[1])
+		l.add("connection_id", m[3])
 		ev.SessionID = m[3]
 		ev.Action = "open"
 	} else if m := match(strings.HasPrefix(msg, "Teardown "), asaTeardown, msg); m != nil {
 		if c, ok := s.conns[m[2]]; ok {
 			swap = c.outbound
 			delete(s.conns, m[2])
-			addField(ev.Fields, "direction", map[bool]string{true: "outbound", false: "inbound"}[c.outbound])
+			l.add("direction", map[bool]string{true: "outbound", false: "inbound"}[c.outbound])
 		}
-		addField(ev.Fields, "connection_id", m[2])
-		addField(ev.Fields, "duration", m[3])
-		addField(ev.Fields, "bytes", m[4])
+		l.add("connection_id", m[2])
+		l.add("duration", m[3])
+		l.add("bytes", m[4])
 		ev.SessionID = m[2]
 		ev.BytesOut, _ = strconv.ParseInt(m[4], 10, 64)
 		ev.Action = "close"
@@ -188,10 +188,10 @@ func (s *asaState) endpoints(ev *event.Event, msg string) bool {
 	if swap {
 		ai, aip, aport, bi, bip, bport = bi, bip, bport, ai, aip, aport
 	}
-	addField(ev.Fields, "src_interface", ai)
-	addField(ev.Fields, "src", strings.TrimSpace(a))
-	addField(ev.Fields, "dst_interface", bi)
-	addField(ev.Fields, "dst", strings.TrimSpace(b))
+	l.add("src_interface", ai)
+	l.add("src", strings.TrimSpace(a))
+	l.add("dst_interface", bi)
+	l.add("dst", strings.TrimSpace(b))
 	if swap {
 		// keep the raw texts paired with their roles
 		ev.Fields.Update("src", strings.TrimSpace(b))
@@ -252,14 +252,14 @@ func asaAction(msg string) string {
 
 // ftdConnEvent reads FTD connection events (430001–430005): "Key: value,
 // Key: value".
-func ftdConnEvent(ev *event.Event, msg string) bool {
+func ftdConnEvent(l *liner, ev *event.Event, msg string) bool {
 	kv := map[string]string{}
 	for _, part := range strings.Split(msg, ", ") {
 		k, v, ok := strings.Cut(part, ": ")
 		if !ok || strings.ContainsAny(k, " ") {
 			continue
 		}
-		addField(ev.Fields, k, v)
+		l.add(k, v)
 		kv[k] = v
 	}
 	if kv["InitiatorIP"] == "" {

@@ -64,7 +64,7 @@ func (r kvRecord) first(keys ...string) string {
 
 // fillKV parses msg into ev.Fields and returns the lookup. fixClock
 // joins "time=10: 13:03" (a FortiOS 4 quirk in real logs) back together.
-func fillKV(ev *event.Event, msg string) kvRecord {
+func fillKV(l *liner, ev *event.Event, msg string) kvRecord {
 	rec := make(kvRecord, 64)
 	var lastKey, lastVal string
 	splitKV(msg, func(k, v string, bare bool) {
@@ -76,14 +76,14 @@ func fillKV(ev *event.Event, msg string) kvRecord {
 				lastKey = ""
 				return
 			}
-			addField(ev.Fields, k, "")
+			l.add(k, "")
 			lastKey = ""
 			return
 		}
 		if _, seen := rec[k]; !seen {
 			rec[k] = v
 		}
-		addField(ev.Fields, k, v)
+		l.add(k, v)
 		lastKey, lastVal = k, v
 	})
 	return rec
@@ -100,12 +100,12 @@ func (fortiState) handle(l *liner, line string) {
 	}
 	ev := l.newEvent()
 	if h.stamp != "" {
-		addField(ev.Fields, "syslog_time", h.stamp)
+		l.add("syslog_time", h.stamp)
 	}
 	if h.host != "" {
-		addField(ev.Fields, "syslog_host", h.host)
+		l.add("syslog_host", h.host)
 	}
-	r := fillKV(ev, h.msg)
+	r := fillKV(l, ev, h.msg)
 	ev.Time = fortiTime(l, r)
 	if ev.Time.IsZero() && h.stamp != "" {
 		_, ev.Time, _ = parseStamp(h.stamp, l.clock)

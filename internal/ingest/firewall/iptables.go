@@ -49,6 +49,9 @@ func isLinuxFirewallLine(l string) bool {
 // netfilterStart finds "IN=" starting the packet fields (followed by
 // OUT= and SRC=), or -1.
 func netfilterStart(s string) int {
+	// OUT= and SRC= must follow; their last positions bound the search
+	// so that a line full of "IN=" stays linear.
+	lastOut, lastSrc := strings.LastIndex(s, " OUT="), strings.LastIndex(s, "SRC=")
 	off := 0
 	for {
 		i := strings.Index(s[off:], "IN=")
@@ -56,7 +59,10 @@ func netfilterStart(s string) int {
 			return -1
 		}
 		i += off
-		if (i == 0 || !isWordByte(s[i-1])) && strings.Contains(s[i:], " OUT=") && strings.Contains(s[i:], "SRC=") {
+		if i >= lastOut || i >= lastSrc {
+			return -1
+		}
+		if i == 0 || !isWordByte(s[i-1]) {
 			return i
 		}
 		off = i + 3
@@ -87,17 +93,17 @@ func (iptablesState) handle(l *liner, line string) {
 	}
 	ev := l.newEvent()
 	if h.stamp != "" {
-		addField(ev.Fields, "syslog_time", h.stamp)
+		l.add("syslog_time", h.stamp)
 		_, ev.Time, _ = parseStamp(h.stamp, l.clock)
 	}
 	ev.Host = h.host
 	if h.tag != "" {
-		addField(ev.Fields, "program", h.tag)
+		l.add("program", h.tag)
 	}
 	// kernel uptime stamp "[20474.050964] "
 	if strings.HasPrefix(msg, "[") {
 		if i := strings.IndexByte(msg, ']'); i > 0 && strings.Trim(msg[1:i], " .0123456789") == "" {
-			addField(ev.Fields, "uptime", strings.TrimSpace(msg[1:i]))
+			l.add("uptime", strings.TrimSpace(msg[1:i]))
 			msg = strings.TrimLeft(msg[i+1:], " ")
 		}
 	}
@@ -108,19 +114,19 @@ func (iptablesState) handle(l *liner, line string) {
 			l.skip("not a netfilter line", line)
 			return
 		}
-		addField(ev.Fields, "text", msg)
+		l.add("text", msg)
 		martian(ev, msg)
 		l.emit(ev)
 		return
 	}
 	prefix := strings.TrimSpace(msg[:start])
-	addField(ev.Fields, "prefix", prefix)
+	l.add("prefix", prefix)
 	variant, chain, act := nfPrefix(prefix)
 	if variant != "" {
-		addField(ev.Fields, "variant", variant)
+		l.add("variant", variant)
 	}
 	if chain != "" {
-		addField(ev.Fields, "chain", chain)
+		l.add("chain", chain)
 	}
 	r := make(map[string]string, 32)
 	var lastBare string
@@ -131,7 +137,7 @@ func (iptablesState) handle(l *liner, line string) {
 				lastBare = ""
 				return
 			}
-			addField(ev.Fields, k, "")
+			l.add(k, "")
 			lastBare = k
 			return
 		}
@@ -139,7 +145,7 @@ func (iptablesState) handle(l *liner, line string) {
 		if _, seen := r[k]; !seen {
 			r[k] = v
 		}
-		addField(ev.Fields, k, v)
+		l.add(k, v)
 	})
 	ev.SrcIP, ev.DstIP = cleanIP(r["SRC"]), cleanIP(r["DST"])
 	ev.SrcPort, ev.DstPort = atoi32(r["SPT"]), atoi32(r["DPT"])

@@ -36,6 +36,7 @@ type liner struct {
 	err    error // first emit error; stops the loop
 	clock  *clock
 	noTime int64 // events without a usable timestamp
+	fw     fieldWriter
 }
 
 // runLines reads in line by line and hands each line to h. Only I/O and
@@ -82,14 +83,19 @@ func (l *liner) finish() {
 
 // newEvent starts an event for the current line.
 func (l *liner) newEvent() *event.Event {
-	return &event.Event{
+	ev := &event.Event{
 		Source:   event.SourceFirewall,
 		Format:   l.format,
 		Evidence: l.in.Path,
 		Offset:   l.line,
 		Fields:   ordereddict.NewDict(),
 	}
+	l.fw.reset(ev.Fields)
+	return ev
 }
+
+// add appends a raw field to the event last made by newEvent.
+func (l *liner) add(k string, v any) { l.fw.add(k, v) }
 
 // emit hands ev on and counts it.
 func (l *liner) emit(ev *event.Event) {
@@ -124,18 +130,35 @@ func bound(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// addField sets k=v keeping every occurrence: a repeated key (iptables
-// writes LEN= twice) gets a numbered name (LEN_2) instead of replacing
-// the first value.
-func addField(d *ordereddict.Dict, k string, v any) {
-	if _, dup := d.Get(k); !dup {
-		d.Set(k, v)
+// fieldWriter appends raw fields to one event, keeping every
+// occurrence: a repeated key (iptables writes LEN= twice) gets a numbered
+// name (LEN_2, LEN_3, …) instead of replacing the first value. The
+// counter per key keeps hostile lines full of repeats linear.
+type fieldWriter struct {
+	d    *ordereddict.Dict
+	next map[string]int
+}
+
+func (w *fieldWriter) reset(d *ordereddict.Dict) {
+	w.d = d
+	clear(w.next)
+}
+
+func (w *fieldWriter) add(k string, v any) {
+	if _, dup := w.d.Get(k); !dup {
+		w.d.Set(k, v)
 		return
 	}
-	for i := 2; ; i++ {
-		n := k + "_" + strconv.Itoa(i)
-		if _, dup := d.Get(n); !dup {
-			d.Set(n, v)
+	if w.next == nil {
+		w.next = map[string]int{}
+	}
+	n := max(w.next[k], 2)
+	for {
+		name := k + "_" + strconv.Itoa(n)
+		n++
+		if _, dup := w.d.Get(name); !dup {
+			w.d.Set(name, v)
+			w.next[k] = n
 			return
 		}
 	}

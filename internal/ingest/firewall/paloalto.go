@@ -95,7 +95,7 @@ func (panState) handle(l *liner, line string) {
 	}
 	ev := l.newEvent()
 	if h.stamp != "" {
-		addField(ev.Fields, "syslog_time", h.stamp)
+		l.add("syslog_time", h.stamp)
 	}
 	r := make(map[string]string, len(vals))
 	for i, v := range vals {
@@ -103,7 +103,7 @@ func (panState) handle(l *liner, line string) {
 		if i < len(names) {
 			name = names[i]
 		}
-		addField(ev.Fields, name, v)
+		l.add(name, v)
 		r[name] = v
 	}
 	for _, k := range []string{"generated_time", "receive_time"} {

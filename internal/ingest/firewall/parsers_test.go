@@ -395,3 +395,22 @@ func TestDetectGenericSyslogLow(t *testing.T) {
 		}
 	}
 }
+
+// Hostile lines full of repeats must still come out whole: every
+// repeated key numbered, none lost (the writer keeps this linear).
+func TestRepeatedKeys(t *testing.T) {
+	const n = 20000
+	line := "Jan  1 00:00:00 h kernel: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 PROTO=TCP" + strings.Repeat(" SYN", n)
+	ev := one(t, IPTables{}, line)
+	for _, k := range []string{"SYN", "SYN_2", "SYN_" + itoa(n)} {
+		if _, ok := ev.Fields.Get(k); !ok {
+			t.Fatalf("%s missing; %d fields", k, ev.Fields.Len())
+		}
+	}
+	if _, ok := ev.Fields.Get("SYN_" + itoa(n+1)); ok {
+		t.Fatalf("more SYN fields than words")
+	}
+	if got := netfilterStart(strings.Repeat("IN=", 100000)); got != -1 {
+		t.Fatalf("netfilterStart = %d", got)
+	}
+}

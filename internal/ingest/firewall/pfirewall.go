@@ -95,7 +95,7 @@ func (s *pfirewallState) record(l *liner, rec string) {
 		if i < len(names) {
 			name = names[i]
 		}
-		addField(ev.Fields, name, v)
+		l.add(name, v)
 		get[name] = v
 	}
 	if len(vals) < len(names) {

@@ -59,15 +59,15 @@ func (sophosState) handle(l *liner, line string) {
 	var hdrTime time.Time
 	var stamp string
 	if m := utmHeader.FindStringSubmatch(line); m != nil {
-		addField(ev.Fields, "syslog_time", line[:19])
+		l.add("syslog_time", line[:19])
 		ev.Host = m[7]
-		addField(ev.Fields, "program", m[8])
+		l.add("program", m[8])
 		hdrTime, _ = l.clock.local(atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4]), atoi(m[5]), atoi(m[6]), 0)
 		msg = line[len(m[0]):]
 	} else {
 		h, _ := parseSyslog(line, nil)
 		if h.stamp != "" {
-			addField(ev.Fields, "syslog_time", h.stamp)
+			l.add("syslog_time", h.stamp)
 			ev.Host = h.host
 			msg = h.msg
 			stamp = h.stamp
@@ -77,7 +77,7 @@ func (sophosState) handle(l *liner, line string) {
 		l.skip("not a Sophos firewall record", line)
 		return
 	}
-	r := fillKV(ev, msg)
+	r := fillKV(l, ev, msg)
 	ev.Time = sophosTime(l, r)
 	if ev.Time.IsZero() {
 		ev.Time = hdrTime
@@ -167,8 +167,8 @@ func (savState) handle(l *liner, line string) {
 	ev := l.newEvent()
 	if m := savLine.FindStringSubmatch(line); m != nil {
 		ev.Time, _ = l.clock.local(atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4]), atoi(m[5]), atoi(m[6]), 0)
-		addField(ev.Fields, "time", line[:15])
-		addField(ev.Fields, "message", m[7])
+		l.add("time", line[:15])
+		l.add("message", m[7])
 		ev.Message = m[7]
 		l.emit(ev)
 		return
@@ -184,7 +184,7 @@ func (savState) handle(l *liner, line string) {
 			continue
 		}
 		v := xmlUnescape(m[2])
-		addField(ev.Fields, m[1], v)
+		l.add(m[1], v)
 		switch m[1] {
 		case "msg":
 			text = v

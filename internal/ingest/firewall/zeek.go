@@ -69,13 +69,13 @@ func (s *zeekState) handle(l *liner, line string) {
 	}
 	ev := l.newEvent()
 	ev.Channel = s.path
-	addField(ev.Fields, "_path", s.path)
+	l.add("_path", s.path)
 	for i, name := range s.fields {
 		typ := ""
 		if i < len(s.types) {
 			typ = s.types[i]
 		}
-		addField(ev.Fields, name, s.value(vals[i], typ))
+		l.add(name, s.value(vals[i], typ))
 	}
 	if t, ok := epochTime(ev.Field("ts")); ok {
 		ev.Time = t
@@ -363,9 +363,11 @@ func decodeRest(dec *json.Decoder, open json.Delim, depth int) (any, error) {
 		return nil, errors.New("JSON nested too deep")
 	}
 	var d *ordereddict.Dict
+	var fw fieldWriter
 	var arr []any
 	if open == '{' {
 		d = ordereddict.NewDict()
+		fw.reset(d)
 	} else {
 		arr = []any{}
 	}
@@ -402,7 +404,7 @@ func decodeRest(dec *json.Decoder, open json.Delim, depth int) (any, error) {
 			v = x
 		}
 		if d != nil {
-			addField(d, key, v)
+			fw.add(key, v)
 		} else {
 			arr = append(arr, v)
 		}
