@@ -346,17 +346,18 @@ func ParseFile(cfg *caseconf.Config, file string, data []byte) ([]*Rule, []error
 		if err := yamlx.Decode(file, root, &fd); err != nil {
 			return nil, unjoin(err)
 		}
-		if fd.Rules.n.Kind != yaml.SequenceNode {
-			return nil, []error{src.errf(fd.Rules.n, "rules: must be a list of rules")}
+		rn := deref(fd.Rules.n)
+		if rn == nil || rn.Kind != yaml.SequenceNode {
+			return nil, []error{src.errf(mapValue(root, "rules"), "rules: must be a list of rules")}
 		}
-		nodes = fd.Rules.n.Content
+		nodes = rn.Content
 	} else {
 		nodes = []*yaml.Node{root}
 	}
 	var out []*Rule
 	var errs []error
 	for _, n := range nodes {
-		def, es := parseDef(src, n)
+		def, es := parseDef(src, deref(n))
 		if len(es) > 0 {
 			errs = append(errs, es...)
 			continue
@@ -379,15 +380,34 @@ func unjoin(err error) []error {
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {
+	m = deref(m)
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i+1]
+			return deref(m.Content[i+1])
 		}
 	}
 	return nil
+}
+
+// item is the i-th element of a sequence, or the sequence itself when
+// there is no such element (merge keys and aliases can make the decoded
+// list differ from the node's).
+func item(seq *yaml.Node, i int) *yaml.Node {
+	if seq != nil && i < len(seq.Content) {
+		return deref(seq.Content[i])
+	}
+	return seq
+}
+
+// deref resolves YAML aliases (*name) to the node they stand for.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 func mapKey(m *yaml.Node, key string) *yaml.Node {
@@ -431,7 +451,7 @@ func parseDef(src *source, n *yaml.Node) (*ruleDef, []error) {
 	if fn := mapValue(n, "filter"); fn != nil {
 		for i, s := range d.Filter.Source {
 			if !validSources[s] {
-				errs = append(errs, src.errf(mapValue(fn, "source").Content[i], "source %q: want evtx, firewall or rmm", s))
+				errs = append(errs, src.errf(item(mapValue(fn, "source"), i), "source %q: want evtx, firewall or rmm", s))
 			}
 		}
 	}
@@ -471,6 +491,7 @@ func parseDef(src *source, n *yaml.Node) (*ruleDef, []error) {
 // whole files, so the subtree is re-encoded and error lines are shifted
 // back to where the subtree starts.
 func parseTestCase(src *source, n *yaml.Node) (*caseconf.Config, error) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, src.errf(n, "test_case must be a mapping (a case config)")
 	}
@@ -645,12 +666,14 @@ func intSetter(set func(*event.Event, int64), bits int) func(*event.Event, strin
 var testEpoch = time.Date(2024, 1, 8, 10, 0, 0, 0, time.UTC)
 
 func parseTests(src *source, n *yaml.Node, stateful bool) ([]Test, []error) {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		return nil, []error{src.errf(n, "tests must be a list")}
 	}
 	var out []Test
 	var errs []error
 	for i, tn := range n.Content {
+		tn = deref(tn)
 		if tn.Kind != yaml.MappingNode {
 			errs = append(errs, src.errf(tn, "a test is a mapping with name, event/events and match/count"))
 			continue
@@ -659,7 +682,7 @@ func parseTests(src *source, n *yaml.Node, stateful bool) ([]Test, []error) {
 		var evNodes []*yaml.Node
 		hasMatch, hasCount := false, false
 		for j := 0; j+1 < len(tn.Content); j += 2 {
-			k, v := tn.Content[j], tn.Content[j+1]
+			k, v := tn.Content[j], deref(tn.Content[j+1])
 			switch k.Value {
 			case "name":
 				t.Name = v.Value
@@ -698,7 +721,7 @@ func parseTests(src *source, n *yaml.Node, stateful bool) ([]Test, []error) {
 		}
 		prev := time.Time{}
 		for _, en := range evNodes {
-			evs, err := parseTestEvent(src, en, prev, len(t.Events))
+			evs, err := parseTestEvent(src, deref(en), prev, len(t.Events))
 			if err != nil {
 				errs = append(errs, err...)
 				continue
@@ -724,7 +747,7 @@ func parseTestEvent(src *source, n *yaml.Node, prev time.Time, index int) ([]*ev
 	repeat, every := 1, time.Second
 	hasTime := false
 	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := n.Content[j], n.Content[j+1]
+		k, v := n.Content[j], deref(n.Content[j+1])
 		switch k.Value {
 		case "fields":
 			d, err := rawFields(src, v)
@@ -792,7 +815,7 @@ func rawFields(src *source, n *yaml.Node) (*ordereddict.Dict, error) {
 	}
 	d := ordereddict.NewDict()
 	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := n.Content[j], n.Content[j+1]
+		k, v := n.Content[j], deref(n.Content[j+1])
 		switch v.Kind {
 		case yaml.ScalarNode:
 			d.Set(k.Value, v.Value)

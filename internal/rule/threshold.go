@@ -60,7 +60,7 @@ func compileThreshold(cfg *caseconf.Config, def *ruleDef, r *Rule, out *Template
 	}
 	if gn := mapValue(tn, "group_by"); gn != nil {
 		for i, g := range d.GroupBy {
-			th.groupBy = append(th.groupBy, comp("group_by", gn.Content[i], g))
+			th.groupBy = append(th.groupBy, comp("group_by", item(gn, i), g))
 		}
 	}
 	if len(errs) > 0 {
