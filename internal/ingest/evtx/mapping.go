@@ -1,5 +1,35 @@
 package evtx
 
+// The event-id mapping: which raw EventData/UserData field fills which typed
+// column of event.Event. The table below is the single place to read and
+// change it; Fields always keeps every raw value as well.
+//
+// Choices worth knowing:
+//   - User is the account an event is about (the target): TargetUserName
+//     for logons and account changes, the member for group changes, the
+//     account that received privileges for 4672. SubjectUser is the actor,
+//     written DOMAIN\name.
+//   - Group membership (4728/4729/4732/4733/4756/4757): User is the member
+//     (the CN of MemberName, or MemberSid when MemberName is "-", as for
+//     local accounts); the group stays in Fields (TargetUserName,
+//     TargetDomainName, TargetSid) and Action is group_member_added or
+//     group_member_removed.
+//   - "-" (Windows' "none") leaves a column empty; any other value is kept
+//     as written (IpAddress "::1", "127.0.0.1", "::ffff:10.0.0.1").
+//   - Values that carry DOMAIN\user (Sysmon User, RDP User, 4103 User) are
+//     split into User and UserDomain.
+//   - 5156 Protocol numbers become tcp/udp/icmp names; Sysmon's are names.
+//   - Classic PowerShell 400/403/800 have unnamed Data strings holding
+//     "Key=value" lines: HostApplication becomes CommandLine, and for 800
+//     CommandLine becomes ScriptText and UserId the user. 4103's ContextInfo
+//     "Host Application = …" becomes CommandLine, Payload ScriptText.
+//   - Action names what happened in a word (logon, logon_failed,
+//     user_created, log_cleared, process_created, rdp_logon, …), so rules
+//     need not know event ids.
+//   - Session ids of PowerShell (4104/4103) stay in Fields; SessionID is
+//     filled for RDP sessions (LocalSessionManager SessionID, 4778/4779
+//     SessionName).
+
 import (
 	"strconv"
 	"strings"
@@ -70,7 +100,7 @@ const (
 
 // Column sets shared by several events.
 var (
-	subject = []set{{cSubjectUser, `SubjectDomainName\SubjectUserName`}}
+	subject = []set{{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"}}
 	// account management: the target account, and who did it
 	account = []set{
 		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetSid"},
