@@ -137,7 +137,7 @@ func corpus() []*Record {
 		{
 			Provider: "Microsoft-Windows-TerminalServices-LocalSessionManager", ProviderGUID: lsmGUID,
 			EventID: 21, Level: 4, Keywords: 0x1000000000000000,
-			Channel: "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+			Channel:  "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
 			Computer: "FS01.comtech.local", UserSID: "S-1-5-18", ProcessID: 1100, ThreadID: 2200,
 			UserData: &UserData{Element: "EventXML", Namespace: "Event_NS",
 				Fields: []Field{{"User", `COMTECH\svc-msp-admin1`}, {"SessionID", "3"}, {"Address", "10.250.0.17"}}},
@@ -649,7 +649,15 @@ func randString(rng *rand.Rand, max int) string {
 	for i := 0; i < n; i++ {
 		sb.WriteString(alphabet[rng.IntN(len(alphabet))])
 	}
-	return sb.String()
+	switch s := sb.String(); s {
+	case "&", "<", ">", "\n":
+		// Debian's libevtx 20181227 fails on a value that is exactly one
+		// of these (see TestLibevtxSingleCharQuirk); Windows writes the
+		// same bytes, so this is kept out of the comparison.
+		return s + "a"
+	default:
+		return s
+	}
 }
 
 // randRecord draws a record with a random shape and random values.
@@ -659,7 +667,7 @@ func randRecord(rng *rand.Rand, i int) *Record {
 		Provider: []string{"Microsoft-Windows-Security-Auditing", "PowerShell", "Service Control Manager"}[rng.IntN(3)],
 		EventID:  uint16(rng.Uint32()), Version: uint8(rng.Uint32()), Level: uint8(rng.IntN(6)),
 		Task: uint16(rng.Uint32()), Opcode: uint8(rng.Uint32()), Keywords: rng.Uint64(),
-		Channel: []string{"Security", "System", "Microsoft-Windows-PowerShell/Operational"}[rng.IntN(3)],
+		Channel:  []string{"Security", "System", "Microsoft-Windows-PowerShell/Operational"}[rng.IntN(3)],
 		Computer: fmt.Sprintf("HOST-%03d.comtech.local", rng.IntN(100)), ProcessID: rng.Uint32(), ThreadID: rng.Uint32(),
 	}
 	if rng.IntN(2) == 0 {
