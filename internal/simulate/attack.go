@@ -159,7 +159,7 @@ func (g *gen) persistence(s *session) {
 	nu := &account{name: "svc-sqlmon", display: "svc-sqlmon", sid: fmt.Sprintf("%s-%d", co.domainSID, g.newRID)}
 	t = t.Add(20 * time.Second)
 	script := "New-ADUser -Name 'svc-sqlmon' -SamAccountName 'svc-sqlmon' -AccountPassword $pw -Enabled $true -PasswordNeverExpires $true\r\nAdd-ADGroupMember -Identity 'Domain Admins' -Members 'svc-sqlmon'\r\nAdd-LocalGroupMember -Group 'Administrators' -Member 'CORP\\svc-sqlmon'"
-	lbl("new_admin", "newadmin", "account creation script", g.scriptBlock(h, t, op.acct.sid, script, `C:\Windows\TEMP\u.ps1`, 0)...)
+	lbl("new_admin", "newadmin", "account creation script", g.scriptBlock(h, t, h.scPID+4, op.acct.sid, script, `C:\Windows\TEMP\u.ps1`, 0)...)
 	t = t.Add(2 * time.Second)
 	lbl("new_admin", "newadmin", "user created", g.userAcct(h, t, 4720, nu, who))
 	lbl("new_admin", "newadmin", "user enabled", g.userAcct(h, t.Add(100*time.Millisecond), 4722, nu, who))

@@ -108,8 +108,8 @@ func bulkFile(path string, pool []*evtxw.Record, target int64, start, end time.T
 		if t.Add(step).Before(end) {
 			t = t.Add(step)
 		}
+		size = w.Size() // cheap: counts chunks
 		if i%256 == 255 {
-			size = w.Size()
 			per := max(size/int64(i+1), 1)
 			step = time.Duration(int64(period) / max(target/per, 1))
 		}

@@ -297,12 +297,12 @@ func (g *gen) psInteractive(h *host, t time.Time, who principal, a *account, cmd
 	rs := strings.ToLower(strings.Trim(guid(g.r), "{}"))
 	g.process4688(h, t, who, ps, parent)
 	g.sysmon1(h, t, domainNB+`\`+a.name, ps, parent)
-	g.classic400(h, t.Add(800*time.Millisecond), ps.cmdline, rs)
+	g.classic400(h, t.Add(800*time.Millisecond), ps.pid, ps.cmdline, rs)
 	ct := t.Add(time.Duration(5+g.r.IntN(60)) * time.Second)
-	g.scriptBlock(h, ct, a.sid, cmd, "", 0)
+	g.scriptBlock(h, ct, ps.pid, a.sid, cmd, "", 0)
 	cmdlet := strings.Fields(cmd)[0]
-	g.module4103(h, ct.Add(50*time.Millisecond), a.sid, domainNB+`\`+a.name, cmdlet, "", ps.cmdline, rs)
-	g.classic800(h, ct.Add(60*time.Millisecond), domainNB+`\`+a.name, ps.cmdline, rs, cmd, cmdlet)
+	g.module4103(h, ct.Add(50*time.Millisecond), ps.pid, a.sid, domainNB+`\`+a.name, cmdlet, "", ps.cmdline, rs)
+	g.classic800(h, ct.Add(60*time.Millisecond), ps.pid, domainNB+`\`+a.name, ps.cmdline, rs, cmd, cmdlet)
 }
 
 // maintenanceCommands are ComTech's usual RMM commands.
@@ -430,18 +430,18 @@ func (g *gen) rmmCommand(h *host, t time.Time, s *session, cmd string, multipart
 		cmdline: `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:\Windows\TEMP\ScreenConnect\` + scVersion + `\` + uuid(g.r) + `run.ps1"`}
 	rs := strings.ToLower(strings.Trim(guid(g.r), "{}"))
 	out = append(out, g.process4688(h, pt, sys, ps, svc), g.sysmon1(h, pt, `NT AUTHORITY\SYSTEM`, ps, svc))
-	out = append(out, g.classic400(h, pt.Add(700*time.Millisecond), ps.cmdline, rs))
+	out = append(out, g.classic400(h, pt.Add(700*time.Millisecond), ps.pid, ps.cmdline, rs))
 	partLen := 0
 	if multipart {
 		partLen = (len(cmd) + 2) / 3
 	}
-	out = append(out, g.scriptBlock(h, pt.Add(900*time.Millisecond), sidSystem, cmd, "", partLen)...)
+	out = append(out, g.scriptBlock(h, pt.Add(900*time.Millisecond), ps.pid, sidSystem, cmd, "", partLen)...)
 	cmdlet := strings.Fields(cmd)[0]
 	if multipart {
 		cmdlet = "Get-ItemProperty"
 	}
-	out = append(out, g.module4103(h, pt.Add(950*time.Millisecond), sidSystem, `NT AUTHORITY\SYSTEM`, cmdlet, "", ps.cmdline, rs))
-	out = append(out, g.classic800(h, pt.Add(960*time.Millisecond), `NT AUTHORITY\SYSTEM`, ps.cmdline, rs, firstLine(cmd), cmdlet))
+	out = append(out, g.module4103(h, pt.Add(950*time.Millisecond), ps.pid, sidSystem, `NT AUTHORITY\SYSTEM`, cmdlet, "", ps.cmdline, rs))
+	out = append(out, g.classic800(h, pt.Add(960*time.Millisecond), ps.pid, `NT AUTHORITY\SYSTEM`, ps.cmdline, rs, firstLine(cmd), cmdlet))
 	return out
 }
 

@@ -34,6 +34,10 @@ type Options struct {
 	End      time.Time // zero means DefaultEnd
 }
 
+// CommittedOptions are the options testdata/cases/comtech was written
+// with (see its README.md); a test regenerates it and compares bytes.
+var CommittedOptions = Options{Scenario: "comtech", Seed: 2026, Hosts: 8, Days: 30}
+
 // Summary reports what a run wrote.
 type Summary struct {
 	Files  int

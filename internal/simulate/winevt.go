@@ -315,7 +315,7 @@ func (g *gen) service7036(h *host, t time.Time, name, state string) *entry {
 
 // scriptBlock emits 4104 records for text, split like PowerShell does
 // when a block is too long for one event.
-func (g *gen) scriptBlock(h *host, t time.Time, userSID, text, path string, partLen int) []*entry {
+func (g *gen) scriptBlock(h *host, t time.Time, pid uint32, userSID, text, path string, partLen int) []*entry {
 	id := strings.ToLower(strings.Trim(guid(g.r), "{}"))
 	var parts []string
 	if partLen <= 0 || len(text) <= partLen {
@@ -333,7 +333,7 @@ func (g *gen) scriptBlock(h *host, t time.Time, userSID, text, path string, part
 	}
 	var out []*entry
 	for i, p := range parts {
-		r := g.newRec(h, pPSOp, chPSOp, 4104, 1, level, 2, 15, 0, h.scPID, userSID, f(
+		r := g.newRec(h, pPSOp, chPSOp, 4104, 1, level, 2, 15, 0, pid, userSID, f(
 			"MessageNumber", strconv.Itoa(i+1), "MessageTotal", strconv.Itoa(len(parts)), "ScriptBlockText", p,
 			"ScriptBlockId", id, "Path", path))
 		out = append(out, g.emit(h, t.Add(time.Duration(i)*time.Millisecond), r))
@@ -348,31 +348,31 @@ func isSuspicious(s string) bool {
 }
 
 // module4103 is a module-logging record for one cmdlet invocation.
-func (g *gen) module4103(h *host, t time.Time, userSID, user, cmdlet, params, hostApp, runspace string) *entry {
+func (g *gen) module4103(h *host, t time.Time, pid uint32, userSID, user, cmdlet, params, hostApp, runspace string) *entry {
 	ctx := fmt.Sprintf("        Severity = Informational\r\n        Host Name = ConsoleHost\r\n        Host Version = 5.1.20348.2849\r\n        Host ID = %s\r\n        Host Application = %s\r\n        Engine Version = 5.1.20348.2849\r\n        Runspace ID = %s\r\n        Pipeline ID = 1\r\n        Command Name = %s\r\n        Command Type = Cmdlet\r\n        Script Name = \r\n        Command Path = \r\n        Sequence Number = %d\r\n        User = %s\r\n        Connected User = \r\n        Shell ID = Microsoft.PowerShell\r\n",
 		strings.ToLower(strings.Trim(guid(g.r), "{}")), hostApp, runspace, cmdlet, 16+g.r.IntN(40), user)
 	payload := fmt.Sprintf("CommandInvocation(%s): \"%s\"\r\n", cmdlet, cmdlet)
 	if params != "" {
 		payload += params
 	}
-	r := g.newRec(h, pPSOp, chPSOp, 4103, 1, 4, 106, 20, 0, h.scPID, userSID, f(
+	r := g.newRec(h, pPSOp, chPSOp, 4103, 1, 4, 106, 20, 0, pid, userSID, f(
 		"ContextInfo", ctx, "UserData", "", "Payload", payload))
 	return g.emit(h, t, r)
 }
 
 // classic400 and classic800 are the Windows PowerShell log's engine start
 // and pipeline records (three unnamed strings each).
-func (g *gen) classic400(h *host, t time.Time, hostApp, runspace string) *entry {
+func (g *gen) classic400(h *host, t time.Time, pid uint32, hostApp, runspace string) *entry {
 	detail := fmt.Sprintf("\tNewEngineState=Available\r\n\tPreviousEngineState=None\r\n\r\n\tSequenceNumber=13\r\n\r\n\tHostName=ConsoleHost\r\n\tHostVersion=5.1.20348.2849\r\n\tHostId=%s\r\n\tHostApplication=%s\r\n\tEngineVersion=5.1.20348.2849\r\n\tRunspaceId=%s\r\n\tPipelineId=\r\n\tCommandName=\r\n\tCommandType=\r\n\tScriptName=\r\n\tCommandPath=\r\n\tCommandLine=",
 		strings.ToLower(strings.Trim(guid(g.r), "{}")), hostApp, runspace)
-	r := g.newRec(h, pWinPS, chWinPS, 400, 0, 4, 4, 0, kwClassic, 0, "", f("", "Available", "", "None", "", detail))
+	r := g.newRec(h, pWinPS, chWinPS, 400, 0, 4, 4, 0, kwClassic, pid, "", f("", "Available", "", "None", "", detail))
 	return g.emit(h, t, r)
 }
 
-func (g *gen) classic800(h *host, t time.Time, user, hostApp, runspace, cmdline, cmdlet string) *entry {
+func (g *gen) classic800(h *host, t time.Time, pid uint32, user, hostApp, runspace, cmdline, cmdlet string) *entry {
 	detail := fmt.Sprintf("\tDetailSequence=1\r\n\tDetailTotal=1\r\n\r\n\tSequenceNumber=17\r\n\r\n\tUserId=%s\r\n\tHostName=ConsoleHost\r\n\tHostVersion=5.1.20348.2849\r\n\tHostId=%s\r\n\tHostApplication=%s\r\n\tEngineVersion=5.1.20348.2849\r\n\tRunspaceId=%s\r\n\tPipelineId=1\r\n\tScriptName=\r\n\tCommandLine=%s",
 		user, strings.ToLower(strings.Trim(guid(g.r), "{}")), hostApp, runspace, cmdline)
-	r := g.newRec(h, pWinPS, chWinPS, 800, 0, 4, 8, 0, kwClassic, 0, "", f("", cmdline, "", detail,
+	r := g.newRec(h, pWinPS, chWinPS, 800, 0, 4, 8, 0, kwClassic, pid, "", f("", cmdline, "", detail,
 		"", fmt.Sprintf("CommandInvocation(%s): \"%s\"\r\n", cmdlet, cmdlet)))
 	return g.emit(h, t, r)
 }
