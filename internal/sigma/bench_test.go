@@ -86,6 +86,7 @@ func benchRules(b *testing.B, rules []*rule.Rule, indexed bool) {
 	ix := newChannelIndex(rules)
 	matches := 0
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		matches = 0
 		for _, ev := range evs {
@@ -101,6 +102,9 @@ func benchRules(b *testing.B, rules []*rule.Rule, indexed bool) {
 		}
 	}
 	b.StopTimer()
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(len(evs))*float64(b.N)/cpu.Seconds(), "events/cpu-s")
+	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(len(evs)), "events")
 	b.ReportMetric(float64(len(rules)), "rules")

@@ -703,6 +703,22 @@ func (c *compiler) multiContains(fieldName string, m modifiers, vals []*yaml.Nod
 		if !ok {
 			return false
 		}
+		if len(s) >= longValue {
+			lv := lowerLong(s)
+			for _, g := range groups {
+				hit := false
+				for _, p := range g {
+					if lv.contains(p) {
+						hit = true
+						break
+					}
+				}
+				if hit != all {
+					return hit
+				}
+			}
+			return all
+		}
 		bp := lowerBufs.Get().(*[]byte)
 		buf := (*bp)[:0]
 		for i := 0; i < len(s); i++ {

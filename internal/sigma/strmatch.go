@@ -268,7 +268,13 @@ func containsMatcher(p string, cased bool) strMatcher {
 	}
 	p = strings.ToLower(p)
 	if asciiFold(p) {
-		return func(v string) bool { return foldIndex(v, p) >= 0 }
+		pb := []byte(p)
+		return func(v string) bool {
+			if len(v) >= longValue {
+				return lowerLong(v).contains(pb)
+			}
+			return foldIndex(v, p) >= 0
+		}
 	}
 	return func(v string) bool { return strings.Contains(strings.ToLower(v), p) }
 }

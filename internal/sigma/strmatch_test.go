@@ -111,3 +111,63 @@ func FuzzMatchReference(f *testing.F) {
 		checkAgainstRef(t, pattern, value)
 	})
 }
+
+// TestLongValues covers the shared lower-cased form of long values: the
+// bigram pre-check must never hide a real occurrence.
+func TestLongValues(t *testing.T) {
+	pad := strings.Repeat("abcdefgh ", 100) // > longValue, every bigram of "abcdefgh "
+	cases := []struct {
+		v, p string
+		want bool
+	}{
+		{pad + "Invoke-Mimikatz", "invoke-mimikatz", true},
+		{"INVOKE-MIMIKATZ" + pad, "invoke-mimikatz", true},
+		{pad, "invoke", false},
+		{pad, "hab", false},    // bigrams "ha", "ab" both present, "hab" absent
+		{pad, "h abc", true},   // across the repetition
+		{pad, "x", false},      // single byte, no bigram
+		{pad + "X", "x", true}, // single byte present
+	}
+	for _, c := range cases {
+		m := compileString(parsePattern(c.p), "contains", false)
+		if got := m(c.v); got != c.want {
+			t.Errorf("contains %q in long value: got %v want %v", c.p, got, c.want)
+		}
+		// The same value again (cache hit) and a copy (different
+		// identity) agree.
+		if m(c.v) != c.want || m(strings.Clone(c.v)) != c.want {
+			t.Errorf("contains %q: cached result differs", c.p)
+		}
+	}
+	// The list form.
+	det := "  sel:\n    F|contains:\n      - 'iex('\n      - 'downloadstring'\n      - 'hab'\n  condition: sel\n"
+	m := compileOne(t, det)
+	if !m(ev("F", pad+"(New-Object Net.WebClient).DownloadString('x')")) || m(ev("F", pad)) {
+		t.Error("contains list on long values")
+	}
+}
+
+func TestLongValuesConcurrent(t *testing.T) {
+	vals := make([]string, 64)
+	for i := range vals {
+		vals[i] = strings.Repeat(string(rune('a'+i%26)), 600) + "TAIL" + strings.Repeat("z", i)
+	}
+	m := compileString(parsePattern("tail"), "contains", false)
+	done := make(chan bool)
+	for w := 0; w < 4; w++ {
+		go func() {
+			ok := true
+			for r := 0; r < 50; r++ {
+				for _, v := range vals {
+					ok = ok && m(v)
+				}
+			}
+			done <- ok
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if !<-done {
+			t.Error("missed a match under concurrency")
+		}
+	}
+}
