@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 )
 
@@ -67,6 +68,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			events := 0
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				st := &input.Stats{}
 				err := New().Parse(context.Background(), memInput("bench.evtx", data, workers), func(*event.Event) error {
@@ -78,6 +80,42 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			reportCPU(b, cpu0, int64(len(data)))
+		})
+	}
+}
+
+// reportCPU adds MB per CPU-second (all goroutines, GC included).
+func reportCPU(b *testing.B, cpu0 float64, bytesPerOp int64) {
+	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
+}
+
+// BenchmarkDecoders compares the two decoders alone on the dense corpus
+// (one core, chunk → records, no mapping).
+func BenchmarkDecoders(b *testing.B) {
+	data := denseCorpus(b)
+	decoders := []struct {
+		name string
+		d    binxml.Decoder
+	}{{"fast", binxml.NewFast()}, {"golang-evtx", goevtx.Decoder{}}}
+	for _, dec := range decoders {
+		b.Run(dec.name, func(b *testing.B) {
+			n := len(data) - binxml.FileHeaderSize
+			if dec.name == "golang-evtx" {
+				n = min(n, 64*binxml.ChunkSize) // it is slow: 4 MiB is enough
+			}
+			b.SetBytes(int64(n))
+			events := 0
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				for off := binxml.FileHeaderSize; off < binxml.FileHeaderSize+n; off += binxml.ChunkSize {
+					_ = dec.d.DecodeChunk(data[off:off+binxml.ChunkSize], int64(off), func(*binxml.Record) { events++ }, func(binxml.Bad) {})
+				}
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			reportCPU(b, cpu0, int64(n))
 		})
 	}
 }

@@ -122,7 +122,11 @@ func (p *Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event
 	var readErr error
 
 	// Reader: sequential 64 KiB reads, so any io.Reader (a zip entry) works.
+	// Parse waits for it before returning, so rc is never closed under it.
+	readerDone := make(chan struct{})
+	defer func() { cancel(); <-readerDone }()
 	go func() {
+		defer close(readerDone)
 		defer close(jobs)
 		off := base
 		for seq := 0; ; seq++ {
@@ -226,10 +230,10 @@ func (p *Parser) flush(ctx context.Context, j *job, emit func(*event.Event) erro
 	if r.damage > 0 {
 		st.Note("some records had a damaged tail (size copy mismatch) but decoded; their values may be incomplete")
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for i := range r.events {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		ev := &r.events[i]
 		if err := emit(ev); err != nil {
 			return err
