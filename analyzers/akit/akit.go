@@ -145,10 +145,11 @@ type Week [168]int32
 func (w *Week) Add(cfg *caseconf.Config, t time.Time) { w[HourOfWeek(cfg, t)]++ }
 
 // Near counts activity within ±1 hour of t's slot on days of the same
-// kind (business day or not), the tolerance a human schedule has.
+// kind (business day or not; a holiday counts as a day off), the
+// tolerance a human schedule has.
 func (w *Week) Near(cfg *caseconf.Config, t time.Time) int {
 	lt := cfg.Local(t)
-	weekend := cfg.Weekend(t)
+	weekend := cfg.Weekend(t) || cfg.Holiday(t)
 	n := 0
 	for d := 0; d < 7; d++ {
 		// Same kind of day: compare Saturday work with other weekend work.

@@ -344,7 +344,7 @@ func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
 		}
 		v.OperatorSessions, v.OperatorNearHour, v.AllNearHour = opN, near, allNear
 		dayKind := "business days"
-		if cfg.Weekend(s.Start) {
+		if cfg.Weekend(s.Start) || cfg.Holiday(s.Start) {
 			dayKind = "non-business days"
 		}
 		if opN == 0 {

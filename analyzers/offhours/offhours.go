@@ -257,7 +257,7 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 		sev = event.SevLow // off hours, but this identity works then
 	}
 	dayKind := "business days"
-	if cfg.Weekend(g.start) {
+	if cfg.Weekend(g.start) || cfg.Holiday(g.start) {
 		dayKind = "non-business days"
 	}
 	var why []string

@@ -244,7 +244,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 			"baseline_sessions", v.BaselineSessions, "operator_sessions", v.OperatorSessions, "operator_near_hour", v.OperatorNearHour,
 			"all_near_hour", v.AllNearHour, "duration_min", round1(v.DurationMin), "median_duration_min", round1(v.MedianDurationMin),
 			"rmm_commands", len(s.Commands), "host_commands_linked", linked, "agent_children", kids, "file_transfers", s.Transfers,
-			"discovery_kinds", len(disc), "host_events_in_window", other),
+			"discovery_kinds", len(disc), "host_commands_in_window", other),
 		Refs: refs,
 	}
 }

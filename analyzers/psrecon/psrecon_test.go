@@ -1,0 +1,259 @@
+package psrecon
+
+import (
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/spoor-dfir/spoor/analyzers/internal/evtest"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+func caseCfg(t *testing.T) *caseconf.Config {
+	t.Helper()
+	c, err := caseconf.Parse("case.yaml", []byte(`
+timezone: Europe/Berlin
+providers:
+  - name: ComTech
+    accounts: ["ct-*", "CORP\\ct-*"]
+    operators: ["ct-*"]
+    networks: ["10.99.0.0/24"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func encode(s string) string {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 2*len(u))
+	for i, r := range u {
+		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// xored writes s as a [char[]] array of codes xor'ed with key, the way
+// Invoke-Obfuscation's BXOR encoding does.
+func xored(s string, key int) string {
+	var parts []string
+	for _, r := range s {
+		parts = append(parts, strconv.Itoa(int(r)^key))
+	}
+	return "[char[]](" + strings.Join(parts, ",") + ")"
+}
+
+func TestDecode(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"encoded command", "powershell.exe -NoP -enc " + encode("Get-ADUser -Filter *"), "Get-ADUser -Filter *"},
+		{"encoded command long flag", "powershell -EncodedCommand " + encode("net group \"Domain Admins\" /domain"), `net group "Domain Admins" /domain`},
+		{"from base64", `iex ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('` + base64.StdEncoding.EncodeToString([]byte("Get-SmbShare")) + `')))`, "Get-SmbShare"},
+		{"backticks", "G`e`T-`A`dU`sEr -filter *", "GeT-AdUsEr -filter *"},
+		{"concatenation", `iex ('Get-'+'Net'+'TCP'+"Connection")`, "Get-NetTCPConnection"},
+		{"char casts", `iex([char]110+[char]101+[char]116+[char]32+[char]117+[char]115+[char]101+[char]114)`, "net user"},
+		{"char code array", `&([string]::join('', [char[]](110,101,116,32,118,105,101,119,32,92,92,70,83,48,49)))`, `net view \\FS01`},
+		{"hex codes", `[string]::join('', ((6e,65,74,20,73,68,61,72,65,20,20,20,20) | %{ [char]([convert]::toint16($_,16)) }))`, "net share"},
+		{"bxor", xored("net localgroup administrators", 0x5d) + ` | %{[char]($_ -bxor 0x5d)}`, "net localgroup administrators"},
+		{"format string", `("{2}{0}{1}" -f 'AD','User','Get-')`, "Get-ADUser"},
+		{"reversed", `$s = 'resUDA-teG'; iex $s[-1..-($s.Length)] -join ''`, "Get-ADUser"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Decode(c.in)
+			found := false
+			for _, v := range d.Variants {
+				if strings.Contains(v, c.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("Decode(%q): no variant contains %q; variants %q, steps %v", c.in, c.want, d.Variants, d.Steps)
+			}
+		})
+	}
+}
+
+func TestDecodeKeepsPlainText(t *testing.T) {
+	d := Decode("Get-Volume | Select-Object DriveLetter,SizeRemaining")
+	if len(d.Steps) != 0 || d.Text != "Get-Volume | Select-Object DriveLetter,SizeRemaining" {
+		t.Errorf("plain text changed: %+v", d)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+	}{
+		{"net user /domain", []string{"accounts"}},
+		{`C:\Windows\system32\cmd.exe /c net group "Domain Admins" /domain`, []string{"groups"}},
+		{"net localgroup administrators", []string{"groups"}},
+		{"Get-SmbShare | Select-Object Name,Path", []string{"shares"}},
+		{"Get-WmiObject -Class Win32_Product | Select-Object Name", []string{"software"}},
+		{"Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct", []string{"security_software"}},
+		{"nltest /domain_trusts", []string{"trusts"}},
+		{"Get-ADComputer -Filter * -Properties OperatingSystem", []string{"remote_systems"}},
+		{"ipconfig /all", []string{"network_config"}},
+		{"systeminfo", []string{"system"}},
+		{"SharpHound.exe -CollectionMethods All", []string{"ad_collector"}},
+		{"powershell -enc " + encode("Get-ADUser -Filter *"), []string{"accounts", "obfuscation"}},
+		{"Get-Volume | Select-Object DriveLetter,SizeRemaining,Size", nil},
+		{"Restart-Service -Name Spooler -Force", nil},
+	}
+	for _, c := range cases {
+		h := Classify(c.in)
+		if !slices.Equal(h.Kinds, c.want) {
+			t.Errorf("Classify(%q) = %v, want %v", c.in, h.Kinds, c.want)
+		}
+	}
+}
+
+func ps4104(t time.Time, host, text string) event.Event {
+	return evtest.Evtx(t, host, "Microsoft-Windows-PowerShell/Operational", 4104, "MessageNumber", "1", "MessageTotal", "1", "ScriptBlockText", text, "ScriptBlockId", "x")
+}
+
+func TestLoneAdminCommandIsInfo(t *testing.T) {
+	tue := evtest.At(2026, 11, 10, 10, 0) // Tuesday 10:00
+	fs := evtest.Run(New(caseCfg(t)), []event.Event{ps4104(tue, "DC01", "Get-ADUser -Identity mmeier -Properties LockedOut")})
+	if len(fs) != 1 || fs[0].Severity != event.SevInfo || fs[0].RuleID != "psrecon.command" {
+		t.Fatalf("want one info finding, got %+v", fs)
+	}
+}
+
+func TestOffHoursBurstInSessionIsHigh(t *testing.T) {
+	cfg := caseCfg(t)
+	var evs []event.Event
+	// Baseline: usual weekday maintenance by ct-mueller at 10:00.
+	for d := 0; d < 20; d++ {
+		day := evtest.At(2026, 10, 1, 10, 0).AddDate(0, 0, d)
+		if cfg.Weekend(day) {
+			continue
+		}
+		id := "base-" + day.Format("0102")
+		evs = append(evs, evtest.RMM(day, "FS01", "session_start", id, "ct-mueller", "10.99.0.5", ""), evtest.RMM(day.Add(20*time.Minute), "FS01", "session_end", id, "ct-mueller", "10.99.0.5", ""))
+	}
+	sat := evtest.At(2026, 11, 14, 23, 5) // Saturday night
+	evs = append(evs, evtest.RMM(sat, "DC01", "session_start", "atk", "ct-weber", "203.0.113.91", ""))
+	cmds := []string{"Get-ADUser -Filter * | Select SamAccountName", "net user /domain", "Get-ADGroupMember -Identity 'Domain Admins'", "Get-ADComputer -Filter *"}
+	for i, c := range cmds {
+		ct := sat.Add(time.Duration(i+1) * time.Minute)
+		evs = append(evs, evtest.RMM(ct, "DC01", "command", "atk", "ct-weber", "203.0.113.91", c))
+		evs = append(evs, ps4104(ct.Add(3*time.Second), "dc01.corp.example", c))
+	}
+	evs = append(evs, evtest.RMM(sat.Add(10*time.Minute), "DC01", "session_end", "atk", "ct-weber", "203.0.113.91", ""))
+	fs := evtest.Run(New(cfg), evs)
+	if len(fs) != 1 {
+		t.Fatalf("want one burst finding, got %d: %+v", len(fs), fs)
+	}
+	f := fs[0]
+	if f.Severity != event.SevHigh || f.RuleID != "psrecon.burst" || f.SessionID != "atk" {
+		t.Errorf("got %s %s session %q, want high psrecon.burst in session atk", f.Severity, f.RuleID, f.SessionID)
+	}
+	if b, _ := f.Details.Get("breadth"); b != 3 {
+		t.Errorf("breadth = %v, want 3 (accounts, groups, remote_systems)", b)
+	}
+	for _, want := range []string{"weekend", "inside RMM session atk", "out of pattern"} {
+		if !strings.Contains(f.Reason, want) {
+			t.Errorf("reason %q lacks %q", f.Reason, want)
+		}
+	}
+	if len(f.Refs) != 8 {
+		t.Errorf("refs = %d, want 8 (4 RMM commands, 4 script blocks)", len(f.Refs))
+	}
+	// The same burst on a Tuesday morning outside any session is an admin
+	// at work: medium at most.
+	tue := evtest.At(2026, 11, 10, 10, 0)
+	var day []event.Event
+	for i, c := range cmds {
+		day = append(day, ps4104(tue.Add(time.Duration(i)*time.Minute), "DC01", c))
+	}
+	fs = evtest.Run(New(cfg), day)
+	if len(fs) != 1 || fs[0].Severity != event.SevMedium {
+		t.Errorf("office-hours burst: want one medium, got %+v", fs)
+	}
+}
+
+func TestMultipartScriptBlock(t *testing.T) {
+	t0 := evtest.At(2026, 11, 15, 2, 20) // Sunday night
+	part := func(n int, text string) event.Event {
+		return evtest.Evtx(t0.Add(time.Duration(n)*time.Millisecond), "ERP01", "Microsoft-Windows-PowerShell/Operational", 4104,
+			"MessageNumber", string(rune('0'+n)), "MessageTotal", "3", "ScriptBlockText", text, "ScriptBlockId", "{abc}")
+	}
+	// The keywords only exist once the parts are joined.
+	evs := []event.Event{part(2, "Namespace root/SecurityCenter2 -ClassName AntiVir"), part(1, "$x = Get-CimInstance -"), part(3, "usProduct; Get-WmiObject Win32_Pro"+"duct")}
+	fs := evtest.Run(New(caseCfg(t)), evs)
+	if len(fs) != 1 {
+		t.Fatalf("want 1 finding, got %+v", fs)
+	}
+	if k, _ := fs[0].Details.Get("kinds"); k != "software,security_software" {
+		t.Errorf("kinds = %v", k)
+	}
+	if !strings.Contains(fs[0].Summary, "AntiVir") || fs[0].Refs[0].Offset != evs[1].Offset {
+		t.Errorf("summary/ref wrong: %q %+v", fs[0].Summary, fs[0].Refs)
+	}
+}
+
+func TestEncodedProcessFromRMMAgent(t *testing.T) {
+	t0 := evtest.At(2026, 11, 12, 20, 40) // Thursday evening
+	mk := func(i int, cmd string) event.Event {
+		ev := evtest.Sec(t0.Add(time.Duration(i)*time.Minute), "FS01", 4688)
+		ev.CommandLine = cmd
+		ev.ParentProcess = `C:\Program Files (x86)\ScreenConnect Client (abc)\ScreenConnect.ClientService.exe`
+		ev.SubjectUser = `NT AUTHORITY\SYSTEM`
+		return ev
+	}
+	fs := evtest.Run(New(caseCfg(t)), []event.Event{
+		mk(0, "powershell.exe -nop -w hidden -enc "+encode("Get-SmbShare | Select Name,Path")),
+		mk(1, `cmd.exe /c net localgroup administrators`),
+	})
+	if len(fs) != 1 {
+		t.Fatalf("want 1 finding, got %+v", fs)
+	}
+	f := fs[0]
+	if f.Severity != event.SevHigh {
+		t.Errorf("severity %s, want high (2 kinds off hours)", f.Severity)
+	}
+	if !strings.Contains(f.Summary, "Decoded: Get-SmbShare") || !strings.Contains(f.Reason, "screenconnect agent") {
+		t.Errorf("summary %q / reason %q", f.Summary, f.Reason)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	t0 := evtest.At(2026, 11, 14, 1, 0)
+	var evs []event.Event
+	for i, h := range []string{"B", "A", "C", "A"} {
+		evs = append(evs, ps4104(t0.Add(time.Duration(i)*time.Minute), h, "net user /domain; nltest /domain_trusts"))
+	}
+	a := evtest.Run(New(caseCfg(t)), evs)
+	slices.Reverse(evs)
+	b := evtest.Run(New(caseCfg(t)), evs)
+	if len(a) != 3 || len(a) != len(b) {
+		t.Fatalf("got %d and %d findings", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Host != b[i].Host || a[i].Summary != b[i].Summary || a[i].Reason != b[i].Reason {
+			t.Errorf("order-dependent output at %d:\n%+v\n%+v", i, a[i], b[i])
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{"powershell -enc " + encode("net user"), "[char]65+[char]66", "('{1}{0}' -f 'a','b')", "1,2,3,4,5,6,7,8,9,10,11,12,13,14", "-bxor 0x5d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d := Decode(s)
+		if len(d.Variants) == 0 || len(d.Variants) != len(d.Steps)+1 {
+			t.Fatalf("variants %d steps %d", len(d.Variants), len(d.Steps))
+		}
+		Classify(s)
+	})
+}
