@@ -70,14 +70,23 @@ var (
 	ErrFileFull = errors.New("evtxw: file holds the maximum of 65535 chunks")
 	// ErrClosed is returned by Write after Close.
 	ErrClosed = errors.New("evtxw: writer is closed")
+	// ErrBadName means a Data, UserData or field name is not an XML name
+	// all three parsers accept: a letter or '_', then letters, digits,
+	// '_', '-' or '.'.
+	ErrBadName = errors.New("evtxw: not a valid XML name")
+	// ErrTimeRange means the time cannot be a FILETIME (before 1601).
+	ErrTimeRange = errors.New("evtxw: time before 1601-01-01")
 )
 
 const (
 	fileHeaderSize  = 4096
 	chunkSize       = 65536
 	chunkHeaderSize = 512
-	maxChunks       = 65535
 )
+
+// maxChunks is the most chunks a file header can count (a uint16); a
+// variable so that tests can reach it without writing 4 GiB.
+var maxChunks = 65535
 
 const (
 	// Fixed substitution slots of the System part. Every record carries all
@@ -150,6 +159,7 @@ type shape struct {
 type Writer struct {
 	out    io.Writer
 	seeker io.WriteSeeker // non-nil when the header can be rewritten in place
+	base   int64          // offset of the file header in seeker
 	mem    []byte         // whole file, for writers that cannot seek
 	err    error
 	closed bool
@@ -190,8 +200,12 @@ func NewWriter(w io.Writer) *Writer {
 		names:  make(map[string]uint32, 64),
 		shapes: make(map[uint64][]*shape),
 	}
+	// A pipe is an *os.File too, but cannot seek: probe rather than trust
+	// the type.
 	if s, ok := w.(io.WriteSeeker); ok {
-		wr.seeker = s
+		if off, err := s.Seek(0, io.SeekCurrent); err == nil {
+			wr.seeker, wr.base = s, off
+		}
 	}
 	wr.emit(make([]byte, fileHeaderSize))
 	return wr
@@ -246,7 +260,13 @@ func (w *Writer) Write(r *Record) (uint64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	sh := w.shapeFor(r)
+	if r.Time.Before(filetimeEpoch) {
+		return 0, fmt.Errorf("%w: record %d, event %d: %v", ErrTimeRange, w.nextID, r.EventID, r.Time)
+	}
+	sh, err := w.shapeFor(r)
+	if err != nil {
+		return 0, fmt.Errorf("record %d, event %d: %w", w.nextID, r.EventID, err)
+	}
 	if w.tryWrite(r, sh) {
 		return w.nextID - 1, nil
 	}
@@ -288,7 +308,7 @@ func (w *Writer) Close() error {
 		w.err = err
 		return err
 	}
-	if _, err := w.seeker.Seek(0, io.SeekStart); err != nil {
+	if _, err := w.seeker.Seek(w.base, io.SeekStart); err != nil {
 		w.err = err
 		return err
 	}
@@ -296,7 +316,7 @@ func (w *Writer) Close() error {
 		w.err = err
 		return err
 	}
-	_, err := w.seeker.Seek(0, io.SeekEnd)
+	_, err := w.seeker.Seek(w.base+w.written, io.SeekStart)
 	w.err = err
 	return err
 }
@@ -421,7 +441,7 @@ func fnvString(h uint64, s string) uint64 {
 
 // shapeFor returns the cached shape of r, creating it on first sight.
 // Lookup hashes the names in place so the common case allocates nothing.
-func (w *Writer) shapeFor(r *Record) *shape {
+func (w *Writer) shapeFor(r *Record) (*shape, error) {
 	flags := recordFlags(r)
 	h := uint64(fnvOffset)
 	h ^= uint64(flags)
@@ -437,7 +457,17 @@ func (w *Writer) shapeFor(r *Record) *shape {
 	}
 	for _, sh := range w.shapes[h] {
 		if sh.matches(r, flags, fields) {
-			return sh
+			return sh, nil
+		}
+	}
+	// New shape: check its names once, here, rather than per record.
+	if r.UserData != nil && !validName(r.UserData.Element) {
+		return nil, fmt.Errorf("%w: UserData element %q", ErrBadName, r.UserData.Element)
+	}
+	for i := range fields {
+		name := fields[i].Name
+		if (name != "" || r.UserData != nil) && !validName(name) {
+			return nil, fmt.Errorf("%w: field %d %q", ErrBadName, i+1, name)
 		}
 	}
 	sh := &shape{flags: flags, names: make([]string, len(fields))}
@@ -455,7 +485,25 @@ func (w *Writer) shapeFor(r *Record) *shape {
 	binary.LittleEndian.PutUint64(sh.guid[4:], h*fnvPrime+uint64(len(w.shapes[h])))
 	binary.LittleEndian.PutUint32(sh.guid[12:], uint32(len(fields))<<16|uint32(flags))
 	w.shapes[h] = append(w.shapes[h], sh)
-	return sh
+	return sh, nil
+}
+
+// validName reports whether s is an XML name in the subset that
+// python-evtx's renderer accepts and Windows manifests use.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (sh *shape) matches(r *Record, flags uint16, fields []Field) bool {
@@ -1043,6 +1091,8 @@ func utf16Len(s string) int {
 	}
 	return n
 }
+
+var filetimeEpoch = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // fileTime converts t to a FILETIME: 100 ns intervals since 1601-01-01 UTC.
 func fileTime(t time.Time) uint64 {

@@ -549,7 +549,7 @@ func TestRecordIDsAndErrors(t *testing.T) {
 			t.Fatalf("Write %d = %d, %v", i, id, err)
 		}
 	}
-	huge := &Record{Provider: "P", Channel: "Application", Computer: "C",
+	huge := &Record{Time: base, Provider: "P", Channel: "Application", Computer: "C",
 		Data: []Field{{"A", strings.Repeat("x", 20000)}, {"B", strings.Repeat("y", 20000)}}}
 	if _, err := w.Write(huge); !errors.Is(err, ErrRecordTooLarge) {
 		t.Fatalf("80 KB record: err %v, want ErrRecordTooLarge", err)
