@@ -336,7 +336,9 @@ func protocol(s string) string {
 // Windows placeholder for "none") counts as absent.
 func eval(r *binxml.Record, src string) string {
 	if strings.IndexByte(src, '|') >= 0 {
-		for _, alt := range strings.Split(src, "|") {
+		for rest := src; rest != ""; {
+			var alt string
+			alt, rest, _ = strings.Cut(rest, "|")
 			if v := eval(r, alt); v != "" {
 				return v
 			}

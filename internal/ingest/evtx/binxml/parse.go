@@ -574,8 +574,13 @@ func (c *chunkCtx) template(off uint32) *template {
 		t.err = errBadTmpl
 		return t
 	}
+	// A template is compiled once for the whole chunk: its depth limit
+	// must not depend on how deep the record that first used it was.
+	saved := c.depth
+	c.depth = 0
 	sub := reader{c: c, pos: start, end: end, depID: true}
 	t.nodes, t.err = sub.fragment()
+	c.depth = saved
 	if t.err != nil {
 		t.err = fmt.Errorf("template at chunk offset %d: %w", off, t.err)
 	}
