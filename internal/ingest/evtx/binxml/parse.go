@@ -119,8 +119,8 @@ const maxCached = 80
 
 // rendered returns render(v), from the per-chunk cache for short values.
 func (c *chunkCtx) rendered(v value) any {
-	if len(v.data) > maxCached || v.typ == vtBinXML {
-		return render(v)
+	if len(v.data) > maxCached || v.typ == vtBinXML || v.typ&vtArray != 0 {
+		return render(v) // arrays are mutable slices: never shared
 	}
 	c.key = append(append(c.key[:0], v.typ), v.data...)
 	if r, ok := c.cache[string(c.key)]; ok {
