@@ -146,3 +146,82 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkBuiltinRulesComtech: the built-in pack over the demo case
+// (office life, provider maintenance, the attack sessions; EVTX, firewall
+// and RMM events) on one core.
+func BenchmarkBuiltinRulesComtech(b *testing.B) {
+	st, cfg := comtechStore(b)
+	var evs []event.Event
+	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		evs = append(evs, *ev)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	p := newPlan(builtin(b, cfg))
+	ms := make([][]match, len(p.rules))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		for j := range evs {
+			ev := &evs[j]
+			fs := evalEvent(p, p.byID[ev.EventID], ev, 0, nil, ms)
+			evalEvent(p, p.anyID, ev, 0, fs, ms)
+		}
+		for k := range ms {
+			ms[k] = ms[k][:0]
+		}
+	}
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(evs))*float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(len(evs)), "events/op")
+}
+
+// BenchmarkHuntComtech: a whole hunt of the demo store, rules only and
+// with the analyzers.
+func BenchmarkHuntComtech(b *testing.B) {
+	st, cfg := comtechStore(b)
+	n, _ := st.CountEvents()
+	rs := builtin(b, cfg)
+	for _, an := range []bool{false, true} {
+		name := "rules"
+		if an {
+			name = "rules+analyzers"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if _, err := Run(context.Background(), st, cfg, rs, Options{NoAnalyzers: !an, DryRun: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(n)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+		})
+	}
+}
+
+// BenchmarkIngestComtech: ingesting the demo case, for the ratio.
+func BenchmarkIngestComtech(b *testing.B) {
+	src := comtechDir(b)
+	cfg, err := caseconf.Load(filepath.Join(src, "case.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		st, err := store.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(src, "evidence")}, Config: cfg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += sum.Events
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(n)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+}

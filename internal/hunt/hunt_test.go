@@ -284,3 +284,14 @@ func TestPanickingAnalyzerIsDropped(t *testing.T) {
 		t.Errorf("good analyzer saw %d events; findings %d; warnings %v", good.n, len(res.Findings), res.Warnings)
 	}
 }
+
+// TestMain removes the stores shared by tests and benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range []string{mix.dir, comtech.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
+	}
+	os.Exit(code)
+}
