@@ -16,6 +16,7 @@ type gen struct {
 	fgSession uint64
 	newRID    int
 	sessEnd   map[*session]time.Time
+	hired     bool
 }
 
 // inPeriod reports whether t lies in the generated period.
@@ -280,6 +281,19 @@ func (g *gen) adminDay(day time.Time) {
 		g.userAcct(dc, t, 4724, u, who)
 		g.userAcct(dc, t.Add(time.Second), 4738, u, who, t.In(time.UTC).Format("1/2/2006 3:04:05 PM"))
 	}
+	if !g.hired && g.r.IntN(10) == 0 { // a new colleague: account and department group
+		g.hired = true
+		g.newRID += 1 + g.r.IntN(5)
+		nu := &account{name: "l.neumann", display: "Lea Neumann", sid: fmt.Sprintf("%s-%d", co.domainSID, g.newRID)}
+		t = t.Add(time.Duration(60+g.r.IntN(300)) * time.Second)
+		g.psInteractive(dc, t, who, co.itAdmin, "New-ADUser -Name 'Lea Neumann' -SamAccountName l.neumann -Path 'OU=Users,OU=Breisgau,DC=corp,DC=breisgau-medtec,DC=de' -Enabled $true")
+		t = t.Add(20 * time.Second)
+		g.userAcct(dc, t, 4720, nu, who)
+		g.userAcct(dc, t.Add(100*time.Millisecond), 4722, nu, who)
+		g.userAcct(dc, t.Add(200*time.Millisecond), 4724, nu, who)
+		g.userAcct(dc, t.Add(300*time.Millisecond), 4738, nu, who, t.In(time.UTC).Format("1/2/2006 3:04:05 PM"))
+		g.groupAdd(dc, t.Add(30*time.Second), 4728, nu, "GG-Vertrieb", co.domainSID+"-1131", who)
+	}
 	if g.r.IntN(6) == 0 { // universal distribution group maintenance
 		t = t.Add(time.Duration(60+g.r.IntN(300)) * time.Second)
 		g.groupAdd(dc, t, 4756, u, "UG-Alle-Mitarbeiter", co.domainSID+"-1120", who)
@@ -340,6 +354,12 @@ func (g *gen) maintenanceDay(day time.Time) {
 			for k := 0; k < 1+g.r.IntN(3); k++ {
 				ct = ct.Add(time.Duration(60+g.r.IntN(400)) * time.Second)
 				g.rmmCommand(h, ct, s, maintenanceCommands[g.r.IntN(len(maintenanceCommands))], false)
+			}
+			if g.r.IntN(8) == 0 { // a tool pushed to the server
+				ct = ct.Add(time.Duration(30+g.r.IntN(120)) * time.Second)
+				file := []string{"ComTech-Tools.zip", "VeeamAgentWindows_6.1.2.msi", "wsusoffline-hotfix.cab"}[g.r.IntN(3)]
+				g.audit(ct, "file_transfer", s.id, s.op, s.src, h.name, file)
+				g.scEvent(h, ct.Add(time.Second), 201, "Transferred files with action 'Transfer': "+file)
 			}
 			end := ct.Add(time.Duration(3+g.r.IntN(30)) * time.Minute)
 			g.rmmEnd(s, end)
@@ -468,7 +488,7 @@ func (g *gen) remoteSupportDay(day time.Time) {
 				}
 				g.teamviewer(h, t, end, "1284559031", "ComTech IT Helpdesk", local)
 			}
-		case h.anydesk && g.r.IntN(5) == 0:
+		case h.anydesk && (day.Weekday() == time.Tuesday || g.r.IntN(5) == 0):
 			t := co.at(day, 9*60+g.r.IntN(6*60), g.r.IntN(60))
 			end := t.Add(time.Duration(10+g.r.IntN(50)) * time.Minute)
 			if g.inPeriod(t) && g.inPeriod(end) {

@@ -514,7 +514,7 @@ func TestTextFormats(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339, m["time"]); err != nil || m["tool"] != "screenconnect" || m["session_id"] == "" {
 				t.Fatalf("%q", l)
 			}
-			if _, ok := m["command"]; ok != (m["event"] == "command") {
+			if _, ok := m["command"]; ok != (m["event"] == "command" || m["event"] == "file_transfer") {
 				t.Fatalf("command key on a %s event", m["event"])
 			}
 			if _, err := netip.ParseAddr(m["source_ip"]); err != nil {
