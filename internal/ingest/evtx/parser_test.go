@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -347,5 +348,33 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s: %d lines, golden has %d", name, len(gl), len(wl))
 			}
 		}
+	}
+}
+
+// TestReaders: short reads give the same events; a read error mid-file
+// is returned with the file and offset, after the events before it.
+func TestReaders(t *testing.T) {
+	data := readTestdata(t, "sliver-sysmon.evtx")
+	want, _ := parseAll(t, New(), "x", data, 2)
+	in := memInput("x", data, 2)
+	in.Open = func() (io.ReadCloser, error) { return io.NopCloser(iotest.OneByteReader(bytes.NewReader(data))), nil }
+	var got []event.Event
+	err := New().Parse(context.Background(), in, func(ev *event.Event) error { got = append(got, *ev); return nil }, &input.Stats{})
+	if err != nil || !sameEvents(want, got) {
+		t.Errorf("one-byte reads: err %v, %d events, want %d", err, len(got), len(want))
+	}
+	boom := errors.New("device error")
+	two := append(bytes.Clone(data), data[binxml.FileHeaderSize:]...) // two chunks
+	in.Open = func() (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(two[:binxml.FileHeaderSize+binxml.ChunkSize+100]), iotest.ErrReader(boom))), nil
+	}
+	got = got[:0]
+	err = New().Parse(context.Background(), in, func(ev *event.Event) error { got = append(got, *ev); return nil }, &input.Stats{})
+	var pe *input.ParseError
+	if !errors.Is(err, boom) || !errors.As(err, &pe) || pe.File != "x" || pe.Offset <= 0 {
+		t.Errorf("read error: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("events before the read error: %d, want %d (the whole first chunk)", len(got), len(want))
 	}
 }
