@@ -563,6 +563,51 @@ func TestBulkSize(t *testing.T) {
 	if len(evs) < 500 {
 		t.Errorf("DC01 Security has %d records", len(evs))
 	}
+	again := t.TempDir()
+	if _, err := Run(Options{Out: again, Seed: 1, Hosts: 6, Days: 10, Size: want}); err != nil {
+		t.Fatal(err)
+	}
+	ta, tb := tree(t, dir), tree(t, again)
+	for k, v := range ta {
+		if !bytes.Equal(v, tb[k]) {
+			t.Errorf("--size output %s differs between runs", k)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "labels.jsonl")); len(b) != 0 {
+		t.Error("a --size corpus is normal life: labels.jsonl must be empty")
+	}
+}
+
+// Staff log on at their office arrival in Freiburg wall-clock time on
+// both sides of the end of DST (25 October 2026), and the normal scenario
+// has no labels.
+func TestOfficeHoursAcrossDST(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(Options{Out: dir, Scenario: "normal", Seed: 8, Hosts: 6, Days: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "labels.jsonl")); len(b) != 0 {
+		t.Error("normal scenario has labels")
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	before, after := 0, 0
+	for _, e := range parseEvtx(t, filepath.Join(dir, "evidence", "PC-001", "Windows", "System32", "winevt", "Logs", "Security.evtx")) {
+		if e.EventID() != 4624 || str(e, "/Event/EventData/LogonType") != "2" {
+			continue
+		}
+		lt := e.TimeCreated().In(berlin)
+		if m := lt.Hour()*60 + lt.Minute(); m < 6*60+50 || m > 9*60+40 || lt.Weekday() == time.Saturday || lt.Weekday() == time.Sunday {
+			t.Errorf("office logon at %v local", lt)
+		}
+		if lt.Month() == time.October && lt.Day() < 25 {
+			before++
+		} else {
+			after++
+		}
+	}
+	if before < 3 || after < 3 {
+		t.Errorf("logons before/after the DST change: %d/%d", before, after)
+	}
 }
 
 // BenchmarkBulk measures --size generation speed (bytes of EVTX per second).

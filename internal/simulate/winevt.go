@@ -387,7 +387,11 @@ func (g *gen) rdp1149(h *host, t time.Time, user, ip string) *entry {
 
 func (g *gen) lsm(h *host, t time.Time, eid uint16, user, ip string, session int) *entry {
 	r := g.newRec(h, pLSM, chLSM, eid, 0, 4, 0, 0, 0x1000000000000000, 1000+4*uint32(g.r.IntN(200)), sidSystem, nil)
-	r.UserData = &evtxw.UserData{Element: "EventXML", Namespace: "Event_NS", Fields: f("User", domainNB+`\`+user, "SessionID", strconv.Itoa(session), "Address", ip)}
+	fields := f("User", domainNB+`\`+user, "SessionID", strconv.Itoa(session), "Address", ip)
+	if eid == 23 { // logoff names no address
+		fields = fields[:2]
+	}
+	r.UserData = &evtxw.UserData{Element: "EventXML", Namespace: "Event_NS", Fields: fields}
 	return g.emit(h, t, r)
 }
 
