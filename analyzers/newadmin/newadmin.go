@@ -331,9 +331,13 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 		for _, x := range acts {
 			steps = append(steps, fmt.Sprintf("%s %s by %s on %s", cfg.Local(x.t).Format("2006-01-02 15:04:05"), x.what, orDash(x.actor), x.host))
 		}
+		usr := ac.name
+		if usr == "" {
+			usr = ac.sid
+		}
 		out = append(out, event.Finding{
 			Time: acts[0].t, End: acts[len(acts)-1].t, RuleID: rule, Title: title, Severity: sev, Tags: tags,
-			Host: acts[0].host, User: ac.name, Summary: summary + ": " + strings.Join(steps, "; "), Reason: strings.Join(why, "; "), Analyzer: Name,
+			Host: acts[0].host, User: usr, Summary: summary + ": " + strings.Join(steps, "; "), Reason: strings.Join(why, "; "), Analyzer: Name,
 			Details: akit.Details("privileged_additions", len(privAdds), "group_additions", len(ac.groups), "created", b2i(ac.created != nil),
 				"enabled", len(ac.enabled), "resets", len(ac.reset), "risky_changes", len(ac.risky), "provider_actor", b2i(provActor != ""), "off_hours", b2i(timing != "")),
 			Refs: akit.CapRefs(akit.SortRefs(refs), akit.MaxRefs),

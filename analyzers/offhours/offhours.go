@@ -254,7 +254,9 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	case timing == "" && outside:
 		sev = event.SevLow
 	case timing != "":
-		sev = event.SevLow // off hours, but this identity works then
+		// Off hours, but this identity works then: part of the provider
+		// access picture, not a lead.
+		sev = event.SevInfo
 	}
 	dayKind := "business days"
 	if cfg.Weekend(g.start) || cfg.Holiday(g.start) {
