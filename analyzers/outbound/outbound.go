@@ -37,6 +37,9 @@ const (
 	BeaconMin = 12
 	// BeaconJitter is the largest MAD/median of the intervals of a beacon.
 	BeaconJitter = 0.1
+	// BeaconMaxInterval is the longest beacon period considered: daily
+	// jobs are regular too, and are not check-ins.
+	BeaconMaxInterval = 3600
 	maxPairs     = 200_000
 	maxPairTimes = 1024
 	maxIOCHits   = 10_000
@@ -240,7 +243,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 			b.refs = append(b.refs, event.RefOf(ev))
 		}
 	}
-	if port > 0 && a.cfg.IsServer(host) {
+	if port > 0 && len(a.ports) < maxPairs {
 		k := portKey{host, port}
 		ps := a.ports[k]
 		if ps == nil {
@@ -461,7 +464,7 @@ func (a *Analyzer) bulkFindings(bf, bt time.Time, isNew func(string) bool) []eve
 		if isNew(b.dst) {
 			why += "; destination first seen after the baseline"
 		} else if baseBytes >= b.bytes/2 {
-			sev = event.SevLow
+			sev = event.SevInfo
 			why += fmt.Sprintf("; destination received %.1f MB in the baseline: a known bulk target", mb(baseBytes))
 		} else {
 			sev = event.SevMedium
@@ -492,7 +495,7 @@ func (a *Analyzer) beacons(isNew func(string) bool) []event.Finding {
 			iv = append(iv, float64(ts[i]-ts[i-1]))
 		}
 		med, mad := akit.MedianMAD(iv)
-		if med < 30 || float64(ts[len(ts)-1]-ts[0]) < 3600 || mad/med > BeaconJitter {
+		if med < 30 || med > BeaconMaxInterval || float64(ts[len(ts)-1]-ts[0]) < 3600 || mad/med > BeaconJitter {
 			continue
 		}
 		// A steady beat to an address nobody used before is an implant's
@@ -524,7 +527,7 @@ func (a *Analyzer) serverPorts(bt time.Time) []event.Finding {
 	}
 	var out []event.Finding
 	for k, ps := range a.ports {
-		if seen[k] || common[k.port] {
+		if seen[k] || common[k.port] || !(a.cfg.IsServer(k.host) || a.cfg.IsServer(a.ipName[k.host])) {
 			continue
 		}
 		known := 0
