@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"bytes"
+	"hash/maphash"
 	"sync/atomic"
 	"unsafe"
 )
@@ -12,22 +13,27 @@ import (
 // a pattern whose bigrams are not all in the value cannot occur in it, so
 // most substring scans are skipped.
 //
-// The cache is keyed by the string's identity (data pointer and length).
-// That is sound because an entry keeps its string alive, so no other
-// string can occupy that memory while the entry exists, and Go strings
-// are immutable (no spoor code builds strings over reused buffers with
-// unsafe).
+// The cache is keyed by the string's identity (data pointer and length):
+// an entry keeps its string alive, so no other string can occupy that
+// memory while the entry exists, and Go strings are immutable. As a guard
+// against strings built with unsafe over reused buffers (some readers do
+// that), a hit must also have the same content hash; hashing is several
+// times cheaper than lower-casing and scanning again.
 
 // longValue is the length from which values go through the cache.
 const longValue = 512
 
 type lowered struct {
 	s     string
+	hash  uint64
 	lower []byte
 	bits  [1024]uint64 // 65536 bigrams of lower-cased bytes
 }
 
-var loweredCache [128]atomic.Pointer[lowered]
+var (
+	loweredCache [128]atomic.Pointer[lowered]
+	hashSeed     = maphash.MakeSeed()
+)
 
 func bigram(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
 
@@ -35,10 +41,11 @@ func bigram(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
 func lowerLong(s string) *lowered {
 	p := unsafe.StringData(s)
 	slot := &loweredCache[(uintptr(unsafe.Pointer(p))>>4^uintptr(len(s)))%uintptr(len(loweredCache))]
-	if e := slot.Load(); e != nil && unsafe.StringData(e.s) == p && len(e.s) == len(s) {
+	h := maphash.String(hashSeed, s)
+	if e := slot.Load(); e != nil && unsafe.StringData(e.s) == p && len(e.s) == len(s) && e.hash == h {
 		return e
 	}
-	e := &lowered{s: s, lower: make([]byte, len(s))}
+	e := &lowered{s: s, hash: h, lower: make([]byte, len(s))}
 	var prev byte
 	for i := 0; i < len(s); i++ {
 		c := lowerByte(s[i])
