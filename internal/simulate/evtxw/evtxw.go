@@ -11,6 +11,17 @@
 //
 // The layout follows libyal's "Windows XML Event Log (EVTX) format" and was
 // checked against records written by Windows (samples in ../shared/samples).
+//
+// Values are written as UTF-16 string substitutions, except the System
+// values Windows types (EventID, Version, Level, Task, Opcode, Keywords,
+// TimeCreated, EventRecordID, ProcessID, ThreadID, a GUID ActivityID and a
+// SID UserID), so every parser renders numbers and times as Windows does.
+// Limits of the readers, not of the format, that a generator should avoid:
+// control characters other than tab, CR and LF (python-evtx drops them,
+// evtxexport emits invalid XML), NUL (golang-evtx trims it), and, for
+// Debian's libevtx 20181227, a value that is exactly "&", "<", ">" (the
+// record is skipped) or "\n" (read as empty); it also mis-decodes
+// characters outside the BMP, which the other two read correctly.
 package evtxw
 
 import (

@@ -241,7 +241,7 @@ func TestEvtxexport(t *testing.T) {
 
 func TestPythonEvtx(t *testing.T) {
 	tool := needTool(t, "evtx_dump.py")
-	for name, recs := range oracleCorpora(t, 250) {
+	for name, recs := range oracleCorpora(t, 150) {
 		t.Run(name, func(t *testing.T) {
 			path := writeOracleFile(t, name, recs)
 			out := runTool(t, tool, path)
