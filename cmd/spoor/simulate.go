@@ -31,6 +31,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *out == "" || fs.NArg() > 0 {
 		return &usageError{"--out DIR is required and no arguments are taken"}
 	}
+	known := false
+	for _, sc := range simulate.Scenarios {
+		known = known || sc == *scenario
+	}
+	if !known {
+		return &usageError{fmt.Sprintf("unknown scenario %q (known: %s)", *scenario, strings.Join(simulate.Scenarios, ", "))}
+	}
 	o := simulate.Options{Out: *out, Scenario: *scenario, Seed: *seed, Hosts: *hosts, Days: *days}
 	if *size != "" {
 		n, err := simulate.ParseSize(*size)
