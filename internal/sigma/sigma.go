@@ -4,6 +4,26 @@
 // CIDRs), logsources become channel/event-id filters with field renames
 // from an extensible mapping (logsources.yaml), and correlation rules
 // become stateful rules with sliding windows.
+//
+// Choices where the specification leaves room, made for EVTX evidence:
+//
+//   - null and '' match a missing field as well as an empty one (EVTX
+//     renders absent and empty data alike); any other value needs the
+//     field, so "not filter" passes events without it.
+//   - Keywords (unnamed values) are substrings of any raw field value or
+//     the message.
+//   - Field names resolve per record kind: the logsource mapping renames
+//     (Security 4688: Image→NewProcessName …), then EventID, Channel,
+//     Provider_Name, Computer and EventRecordID from the typed columns,
+//     then the raw fields (one level into UserData). Data joins a classic
+//     event's unnamed Data, Data_2, … with newlines.
+//   - Regular expressions are Go RE2 (no look-around or back-references);
+//     a rule using them fails to load with the reason.
+//   - Correlations count within a sliding window and reset a group after
+//     firing; conditions with an upper bound (lt, lte, eq) are decided when
+//     a window closes (tumbling from the group's first event, or at Flush).
+//     Rules referenced by a correlation still produce their own findings
+//     (rule.Rule has no way to say generate: false).
 package sigma
 
 import (

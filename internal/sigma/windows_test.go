@@ -3,6 +3,10 @@ package sigma
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/rule"
 )
 
 // TestWindowsRulesLoad is acceptance 1: at least 99% of SigmaHQ's Windows
@@ -47,4 +51,28 @@ func BenchmarkLoadWindowsRules(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(docs)), "files")
+}
+
+// TestWindowsRulesThroughLoader loads the Windows set the way spoor rules
+// list and spoor hunt do (rule.LoadPaths with this package's compiler):
+// every file must be taken for Sigma, and at least 99% must load.
+func TestWindowsRulesThroughLoader(t *testing.T) {
+	dir := sharedDir(t, "sigma", "rules", "windows")
+	cfg := caseconf.Default()
+	start := time.Now()
+	rules, errs := rule.LoadPaths(cfg, []string{dir}, Compiler(CompileOptions{Placeholders: CasePlaceholders(cfg)}))
+	took := time.Since(start)
+	t.Logf("%d rules, %d errors, %v", len(rules), len(errs), took)
+	for _, e := range errs {
+		t.Logf("not loaded: %v", e)
+	}
+	total := len(rules) + len(errs)
+	if float64(len(rules)) < 0.99*float64(total) {
+		t.Fatalf("only %d of %d loaded", len(rules), total)
+	}
+	for _, r := range rules {
+		if r.Kind != rule.KindSigma && r.Kind != rule.KindCorrelation {
+			t.Errorf("%s: %s loaded as %s", r.File, r.ID, r.Kind)
+		}
+	}
 }
