@@ -178,3 +178,20 @@ func TestEvalIsSafeConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateOptionalPart(t *testing.T) {
+	cfg := testCase(t)
+	tm, err := CompileTemplate(cfg, `{{subject_user}}{{provider(subject_user) ? " (provider " + provider_name(subject_user) + ")" : nil}} added {{user}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ subject, want string }{
+		{"msp-admin", "msp-admin (provider ComTech) added bob"},
+		{"jdoe", "jdoe added bob"},
+		{"", "- added bob"},
+	} {
+		if got := tm.Render(&event.Event{SubjectUser: c.subject, User: "bob"}); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}

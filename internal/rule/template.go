@@ -13,8 +13,9 @@ import (
 // Template is a compiled output template: literal text with {{ expr }}
 // parts, each an expression over the same environment as conditions
 // (e.g. "{{user}} logged on to {{host}} from {{src_ip}}",
-// "{{decode_ps(command_line)}}"). Empty values render as "-", times as
-// RFC 3339 UTC.
+// "{{decode_ps(command_line)}}"). Empty strings and times render as "-"
+// (so a missing value shows), nil as nothing (for optional parts:
+// {{provider(user) ? " (provider)" : nil}}), times as RFC 3339 UTC.
 type Template struct {
 	lits  []string   // len(parts)+1
 	parts []*Program // between lits
@@ -92,7 +93,7 @@ func (t *Template) render(ev *event.Event, extra func(*env)) string {
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case nil:
-		return "-"
+		return "" // cond ? "text" : nil inserts text only when cond holds
 	case string:
 		if x == "" {
 			return "-"
