@@ -7,7 +7,7 @@
 //
 // Choices where the specification leaves room, made for EVTX evidence:
 //
-//   - null and ” match a missing field as well as an empty one (EVTX
+//   - null and the empty string match a missing field as well as an empty one (EVTX
 //     renders absent and empty data alike); any other value needs the
 //     field, so "not filter" passes events without it.
 //   - Keywords (unnamed values) are substrings of any raw field value or
