@@ -1,0 +1,261 @@
+package analyzers_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hunt"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/simulate"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+var seedsFlag = flag.String("seeds", "1,2026", "comma-separated simulate seeds for the acceptance test")
+
+// label is one line of the generator's labels.jsonl.
+type label struct {
+	Kind      string     `json:"kind"`
+	Host      string     `json:"host"`
+	Time      time.Time  `json:"time"`
+	End       *time.Time `json:"end"`
+	SessionID string     `json:"session_id"`
+	Detection string     `json:"detection"`
+	Detail    string     `json:"detail"`
+	Evidence  []struct {
+		File     string `json:"file"`
+		RecordID int64  `json:"record_id"`
+		Line     int64  `json:"line"`
+	} `json:"evidence"`
+}
+
+func readLabels(t *testing.T, path string) []label {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []label
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l label
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func shortHost(h string) string {
+	h = strings.ToLower(h)
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		h = h[:i]
+	}
+	return h
+}
+
+// covers says whether a finding accounts for a labelled event: the same
+// RMM session, one of the label's exact records among its references, or
+// the same host with the label's time inside the finding's span (a
+// minute's slack for clock skew between sources).
+func covers(f *event.Finding, l *label) bool {
+	if f.SessionID != "" && f.SessionID == l.SessionID {
+		return true
+	}
+	for _, r := range f.Refs {
+		for _, e := range l.Evidence {
+			if r.Evidence == e.File && (e.RecordID != 0 && r.RecordID == e.RecordID || e.Line != 0 && r.Offset == e.Line) {
+				return true
+			}
+		}
+	}
+	if shortHost(f.Host) != shortHost(l.Host) {
+		return false
+	}
+	end := l.Time
+	if l.End != nil {
+		end = *l.End
+	}
+	return !f.Time.Add(-time.Minute).After(end) && !l.Time.After(f.End.Add(time.Minute))
+}
+
+type tally struct{ highs, trueHighs, labels, recalled int }
+
+// TestAcceptance is issue 6's acceptance test: simulate → ingest → hunt
+// (analyzers only), scored against labels.jsonl.
+func TestAcceptance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulate → ingest → hunt: not in -short")
+	}
+	var seeds []uint64
+	for _, s := range strings.Split(*seedsFlag, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			t.Fatalf("-seeds: %v", err)
+		}
+		seeds = append(seeds, n)
+	}
+	per := map[string]*tally{}
+	for _, sc := range []string{"comtech", "comtech-persistence", "comtech-exfil"} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/seed%d", sc, seed), func(t *testing.T) {
+				res, labels := pipeline(t, sc, seed)
+				score(t, sc, res, labels, per)
+			})
+		}
+	}
+	var names []string
+	for n := range per {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := per[n]
+		prec, rec := 1.0, 1.0
+		if s.highs > 0 {
+			prec = float64(s.trueHighs) / float64(s.highs)
+		}
+		if s.labels > 0 {
+			rec = float64(s.recalled) / float64(s.labels)
+		}
+		t.Logf("%-12s high findings %4d, on malicious activity %4d (precision %.2f); labels it owns %4d, covered by its own highs %4d (recall %.2f)", n, s.highs, s.trueHighs, prec, s.labels, s.recalled, rec)
+	}
+}
+
+func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "case")
+	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: scenario, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := hunt.Run(ctx, st, cfg, nil, hunt.Options{Workers: 2, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, readLabels(t, filepath.Join(out, "labels.jsonl"))
+}
+
+func score(t *testing.T, scenario string, res hunt.Result, labels []label, per map[string]*tally) {
+	fs := res.Findings
+	high := func(f *event.Finding) bool { return event.Rank(f.Severity) >= event.Rank(event.SevHigh) }
+	for i := range fs {
+		f := &fs[i]
+		if !high(f) {
+			continue
+		}
+		s := per[f.Analyzer]
+		if s == nil {
+			s = &tally{}
+			per[f.Analyzer] = s
+		}
+		s.highs++
+		hit := false
+		for j := range labels {
+			if covers(f, &labels[j]) {
+				hit = true
+				break
+			}
+		}
+		if hit {
+			s.trueHighs++
+		} else {
+			t.Errorf("false high on normal life: %s %s %s %s %s: %s | %s", f.Severity, f.RuleID, f.Host, f.User, f.Time.Format(time.RFC3339), f.Summary, f.Reason)
+		}
+	}
+	for j := range labels {
+		l := &labels[j]
+		s := per[l.Detection]
+		if s == nil {
+			s = &tally{}
+			per[l.Detection] = s
+		}
+		s.labels++
+		any, own := false, false
+		for i := range fs {
+			if high(&fs[i]) && covers(&fs[i], l) {
+				any = true
+				if fs[i].Analyzer == l.Detection {
+					own = true
+				}
+			}
+		}
+		if own {
+			s.recalled++
+		}
+		if !any {
+			t.Errorf("labelled %s on %s at %s (%s: %s) not covered by any high finding", l.Kind, l.Host, l.Time.Format(time.RFC3339), l.Detection, l.Detail)
+		}
+	}
+	if scenario != "comtech" {
+		return
+	}
+	// comtech: exactly three out-of-pattern RMM sessions, two on the
+	// weekend, each with its recon commands and in an incident with them;
+	// no new-admin or outbound finding of medium or above.
+	var sessions []event.Finding
+	weekend := 0
+	for _, f := range fs {
+		switch {
+		case f.Analyzer == "rmmsessions":
+			sessions = append(sessions, f)
+			if w, _ := f.Details.Get("weekend"); w == 1 {
+				weekend++
+			}
+			if k, _ := f.Details.Get("discovery_kinds"); k == 0 {
+				t.Errorf("session %s has no recon commands linked: %s", f.SessionID, f.Summary)
+			}
+			if f.IncidentID == "" {
+				t.Errorf("session %s not in an incident", f.SessionID)
+			}
+			for _, g := range fs {
+				if g.Analyzer == "psrecon" && g.SessionID == f.SessionID && g.IncidentID != f.IncidentID {
+					t.Errorf("recon in session %s is in incident %q, the session in %q", f.SessionID, g.IncidentID, f.IncidentID)
+				}
+			}
+		case (f.Analyzer == "newadmin" || f.Analyzer == "outbound") && event.Rank(f.Severity) >= event.Rank(event.SevMedium):
+			t.Errorf("comtech has no new admins or exfiltration, got %s %s: %s", f.Severity, f.RuleID, f.Summary)
+		}
+	}
+	if len(sessions) != 3 || weekend != 2 {
+		for _, f := range sessions {
+			t.Logf("%s %s %s: %s", f.Severity, f.Title, f.SessionID, f.Reason)
+		}
+		t.Errorf("out-of-pattern RMM sessions: %d (weekend %d), want 3 (2)", len(sessions), weekend)
+	}
+	recon := 0
+	for _, f := range fs {
+		if f.Analyzer == "psrecon" && f.SessionID != "" {
+			recon++
+		}
+	}
+	if recon < 3 {
+		t.Errorf("recon findings linked to sessions: %d, want one per session", recon)
+	}
+}
