@@ -56,7 +56,8 @@ func DefaultLogsources() *Logsources {
 }
 
 // ParseLogsources reads a mapping file of the same shape as the built-in
-// logsources.yaml. Errors carry file:line:col.
+// logsources.yaml. Syntax errors and unknown keys carry file:line:col;
+// incomplete entries are named by their number.
 func ParseLogsources(file string, data []byte) (*Logsources, error) {
 	node, err := yamlx.Parse(file, data)
 	if err != nil {
