@@ -479,7 +479,7 @@ func sourceIndex(srcs []Source) func(ev *event.Event) int {
 	}
 	return func(ev *event.Event) int {
 		for i, s := range srcs {
-			if !strings.EqualFold(ev.Channel, s.Channel) {
+			if ev.Channel != s.Channel && !strings.EqualFold(ev.Channel, s.Channel) {
 				continue
 			}
 			if len(s.EventIDs) == 0 {
