@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,12 +108,16 @@ type plan struct {
 	byID     map[int32][]int // rules whose filter names this event id
 	anyID    []int           // rules without an event-id filter
 	stateful []bool
+	// keepFields says whether a stateful rule reads raw fields; if not,
+	// the copies of its matches drop them (most of an event's memory).
+	keepFields []bool
 }
 
 func newPlan(rules []*rule.Rule) *plan {
-	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules))}
+	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules))}
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
+		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
 		if len(r.Filter.EventIDs) == 0 {
 			p.anyID = append(p.anyID, i)
 			continue
@@ -413,6 +418,9 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 		}
 		if p.stateful[i] {
 			c := *ev
+			if !p.keepFields[i] {
+				c.Fields = nil
+			}
 			ms[i] = append(ms[i], match{seq: seq, ev: &c})
 			continue
 		}

@@ -295,3 +295,26 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+func TestStatefulMatchesDropUnneededFields(t *testing.T) {
+	rs := builtin(t, caseconf.Default())
+	p := newPlan(rs)
+	ev := &event.Event{EventID: 4625, Channel: "Security", User: "a", Fields: ordereddict.NewDict().Set("TargetUserName", "a")}
+	ms := make([][]match, len(rs))
+	evalEvent(p, p.byID[4625], ev, 7, nil, ms)
+	n := 0
+	for i, m := range ms {
+		for _, x := range m {
+			n++
+			if x.ev == ev || x.seq != 7 {
+				t.Errorf("%s: match not a copy at seq 7", rs[i].ID)
+			}
+			if x.ev.Fields != nil && !p.keepFields[i] {
+				t.Errorf("%s: copy keeps raw fields it does not read", rs[i].ID)
+			}
+		}
+	}
+	if n != 2 { // failed-logon-burst and failed-logon-spray
+		t.Errorf("%d stateful matches, want 2", n)
+	}
+}

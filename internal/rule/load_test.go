@@ -119,7 +119,7 @@ func TestBrokenBuiltinRuleFailsItsTests(t *testing.T) {
 	mutations := []struct{ file, from, to string }{
 		{"accounts.yml", `privileged(field("TargetUserName")) || privileged(field("TargetSid"))`, `privileged(field("TargetDomainName"))`},
 		{"logon.yml", "&& !business_hours(time)", "&& business_hours(time)"},
-		{"bruteforce.yml", "count: 5\n      window: 10m\n      group_by: [host, 'lower", "count: 3\n      window: 10m\n      group_by: [host, 'lower"},
+		{"bruteforce.yml", "count: 5\n      window: 10m\n      group_by: [host, lower(user)]", "count: 3\n      window: 10m\n      group_by: [host, lower(user)]"},
 		{"powershell.yml", `&& decode_ps(command_line) != ""`, `&& b64(command_line) != ""`},
 		{"services.yml", `"anydesk", `, ``},
 	}
