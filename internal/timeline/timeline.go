@@ -72,34 +72,122 @@ func (o *Options) keepFinding(f *event.Finding) bool {
 	return true
 }
 
-// Collect reads the store and returns the merged, ordered entries.
-// Events are ordered by time, then evidence and offset; a finding comes
-// after the events of its own instant. The order is total, so output is
-// byte-identical across runs.
+// batchEvents bounds how many events are held in memory at once: the
+// timeline is produced window by window, each window sorted in memory.
+var batchEvents = 250_000
+
+// Collect reads the store and returns the merged, ordered entries. It
+// holds everything in memory; Export streams instead.
 func Collect(ctx context.Context, st *store.Store, opts Options) ([]Entry, error) {
 	var out []Entry
-	err := st.Scan(ctx, store.ScanOptions{From: opts.From, To: opts.To}, func(ev *event.Event) error {
-		if !opts.keepEvent(ev) {
-			return nil
+	_, err := export(ctx, st, opts, func(e *Entry) error {
+		c := *e
+		if e.Event != nil {
+			ev := *e.Event
+			c.Event = &ev
 		}
-		c := *ev
-		out = append(out, Entry{Time: c.Time, Event: &c})
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// Export writes the timeline to sink and returns the entry count. Events
+// are ordered by time, then source, evidence and offset; a finding comes
+// after the events of its own instant. The order is total, so output is
+// byte-identical across runs. Memory stays bounded: a first pass counts
+// events per minute, then the store is read one time window of at most
+// batchEvents events at a time (row groups outside it are skipped).
+func Export(ctx context.Context, st *store.Store, opts Options, sink Sink) (int, error) {
+	n, err := export(ctx, st, opts, sink.Write)
+	if err != nil {
+		return n, err
+	}
+	return n, sink.Close()
+}
+
+func export(ctx context.Context, st *store.Store, opts Options, write func(*Entry) error) (int, error) {
+	fs, err := st.Findings()
+	if err != nil {
+		return 0, err
+	}
+	var findings []Entry
+	for i := range fs {
+		if opts.keepFinding(&fs[i]) {
+			findings = append(findings, Entry{Time: fs[i].Time, Finding: &fs[i]})
+		}
+	}
+	sort.SliceStable(findings, func(i, j int) bool { return less(&findings[i], &findings[j]) })
+
+	windows, err := timeWindows(ctx, st, opts)
+	if err != nil {
+		return 0, err
+	}
+	n, fi := 0, 0
+	for wi, w := range windows {
+		var batch []Entry
+		err := st.Scan(ctx, store.ScanOptions{From: w[0], To: w[1]}, func(ev *event.Event) error {
+			if !opts.keepEvent(ev) {
+				return nil
+			}
+			c := *ev
+			batch = append(batch, Entry{Time: c.Time, Event: &c})
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		// Findings of this window join its events; the last window takes
+		// the rest.
+		for fi < len(findings) && (wi == len(windows)-1 || findings[fi].Time.Before(w[1])) {
+			batch = append(batch, findings[fi])
+			fi++
+		}
+		sort.SliceStable(batch, func(i, j int) bool { return less(&batch[i], &batch[j]) })
+		for i := range batch {
+			if err := write(&batch[i]); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// timeWindows splits [opts.From, opts.To) into consecutive windows of at
+// most about batchEvents events, cut at whole minutes. The first window is
+// open at its start and the last at its end (as the options are), so
+// events with no time are not lost.
+func timeWindows(ctx context.Context, st *store.Store, opts Options) ([][2]time.Time, error) {
+	perMin := map[int64]int{}
+	total := 0
+	err := st.Scan(ctx, store.ScanOptions{From: opts.From, To: opts.To, Columns: []string{"time"}}, func(ev *event.Event) error {
+		perMin[ev.Time.Unix()/60]++
+		total++
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	fs, err := st.Findings()
-	if err != nil {
-		return nil, err
+	if total <= batchEvents {
+		return [][2]time.Time{{opts.From, opts.To}}, nil
 	}
-	for i := range fs {
-		if opts.keepFinding(&fs[i]) {
-			out = append(out, Entry{Time: fs[i].Time, Finding: &fs[i]})
+	mins := make([]int64, 0, len(perMin))
+	for m := range perMin {
+		mins = append(mins, m)
+	}
+	sort.Slice(mins, func(i, j int) bool { return mins[i] < mins[j] })
+	var out [][2]time.Time
+	start, acc := opts.From, 0
+	for i, m := range mins {
+		acc += perMin[m]
+		if acc >= batchEvents && i+1 < len(mins) {
+			cut := time.Unix(mins[i+1]*60, 0).UTC()
+			out = append(out, [2]time.Time{start, cut})
+			start, acc = cut, 0
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return less(&out[i], &out[j]) })
-	return out, nil
+	return append(out, [2]time.Time{start, opts.To}), nil
 }
 
 func less(a, b *Entry) bool {
@@ -119,18 +207,4 @@ func less(a, b *Entry) bool {
 		return a.Event.Offset < b.Event.Offset
 	}
 	return a.Finding.ID < b.Finding.ID
-}
-
-// Export collects and writes the timeline; it returns the entry count.
-func Export(ctx context.Context, st *store.Store, opts Options, sink Sink) (int, error) {
-	entries, err := Collect(ctx, st, opts)
-	if err != nil {
-		return 0, err
-	}
-	for i := range entries {
-		if err := sink.Write(&entries[i]); err != nil {
-			return i, err
-		}
-	}
-	return len(entries), sink.Close()
 }

@@ -129,3 +129,26 @@ func TestParquetSink(t *testing.T) {
 		t.Fatalf("rows %d want %d", f.NumRows(), n)
 	}
 }
+
+// TestWindowedExportMatchesInMemory forces many small windows and checks
+// the result equals one big sorted batch.
+func TestWindowedExportMatchesInMemory(t *testing.T) {
+	st := testStore(t)
+	var one bytes.Buffer
+	if _, err := Export(context.Background(), st, Options{}, NewCSV(&one, berlin)); err != nil {
+		t.Fatal(err)
+	}
+	old := batchEvents
+	batchEvents = 1
+	defer func() { batchEvents = old }()
+	var many bytes.Buffer
+	if _, err := Export(context.Background(), st, Options{}, NewCSV(&many, berlin)); err != nil {
+		t.Fatal(err)
+	}
+	if one.String() != many.String() {
+		t.Fatalf("windowed export differs:\n%s\n---\n%s", one.String(), many.String())
+	}
+	if strings.Count(many.String(), "\n") != 6 {
+		t.Fatalf("want header + 5 entries:\n%s", many.String())
+	}
+}
