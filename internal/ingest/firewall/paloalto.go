@@ -86,7 +86,8 @@ func (panState) handle(l *liner, line string) {
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
 	vals, err := cr.Read()
-	if err != nil {
+	if err != nil || len(vals) < 4 {
+		// a quote that swallows the type column: read it plainly
 		vals = strings.Split(rec, ",")
 	}
 	names := panLayouts[vals[3]]
