@@ -184,6 +184,8 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			ans = analyzers.All(cfg)
 		}
 	}
+	// Rules that only feed correlations are evaluated by the correlation.
+	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
 	p := newPlan(rules)
 	res := Result{Rules: len(rules)}
 

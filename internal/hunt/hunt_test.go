@@ -318,3 +318,22 @@ func TestStatefulMatchesDropUnneededFields(t *testing.T) {
 		t.Errorf("%d stateful matches, want 2", n)
 	}
 }
+
+// TestNoFindingsRulesAreSilent: a rule that only feeds correlations
+// (Sigma generate: false) reports nothing on its own.
+func TestNoFindingsRulesAreSilent(t *testing.T) {
+	t0 := time.Date(2024, 3, 9, 1, 0, 0, 0, time.UTC)
+	st := synthetic(t, []event.Event{{Time: t0, Source: "evtx", Host: "H", EventID: 4625, Channel: "Security", Evidence: "x.evtx", Offset: 1}})
+	all := func(*event.Event) bool { return true }
+	rs := []*rule.Rule{
+		{ID: "loud", Title: "loud", Severity: "low", Columns: []string{"time"}, Match: all},
+		{ID: "quiet", Title: "quiet", Severity: "low", Columns: []string{"time"}, Match: all, NoFindings: true},
+	}
+	res, err := Run(context.Background(), st, caseconf.Default(), rs, Options{NoAnalyzers: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].RuleID != "loud" {
+		t.Fatalf("findings: %+v", res.Findings)
+	}
+}

@@ -39,6 +39,11 @@ type Rule struct {
 	// correlations, all events passing Filter), in time order, and emits
 	// findings itself; per-event findings are then not emitted.
 	Stateful Stateful
+	// NoFindings marks a rule that only feeds correlations (Sigma's
+	// `generate: false`, the default for rules a correlation refers to):
+	// the correlation evaluates it itself, and the hunt neither evaluates
+	// nor reports it on its own.
+	NoFindings bool
 	// Tests are the rule's embedded test cases (spoor rules test).
 	Tests []Test
 

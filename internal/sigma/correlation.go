@@ -197,6 +197,9 @@ func compileCorrelation(file string, n *yaml.Node, byRef map[string]*compiled) (
 		}
 	}
 
+	// Sigma v2: referenced rules report on their own only with
+	// generate: true.
+	generate := strings.EqualFold(scalar(cn, "generate"), "true")
 	f := rule.Filter{}
 	first := true
 	for i, refName := range spec.refNames {
@@ -207,6 +210,9 @@ func compileCorrelation(file string, n *yaml.Node, byRef map[string]*compiled) (
 				at = refsNode.Content[i]
 			}
 			return nil, errf(at, "correlation refers to unknown rule %q (not in this batch, or it failed to load)", refName)
+		}
+		if !generate {
+			c.r.NoFindings = true
 		}
 		ref := corrRef{}
 		fieldOf := func(name string) func(ev *event.Event) (string, bool) {

@@ -306,3 +306,38 @@ func TestCorrelationErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerate: rules a correlation refers to report on their own only
+// with generate: true (Sigma v2's default is false).
+func TestGenerate(t *testing.T) {
+	base := `title: Failed logon
+id: 11111111-0000-0000-0000-000000000001
+name: failed
+logsource: {product: windows, service: security}
+detection: {selection: {EventID: 4625}, condition: selection}
+---
+title: Many failed logons
+id: 11111111-0000-0000-0000-000000000002
+correlation:
+  type: event_count
+  rules: [failed]
+  group-by: [TargetUserName]
+  timespan: 10m
+  condition: {gte: 3}
+`
+	for _, tc := range []struct {
+		extra  string
+		silent bool
+	}{{"", true}, {"  generate: false\n", true}, {"  generate: true\n", false}} {
+		rules, errs := Compile([]Doc{{File: "g.yml", Data: []byte(base + tc.extra)}})
+		if len(errs) > 0 || len(rules) != 2 {
+			t.Fatalf("%q: %d rules, %v", tc.extra, len(rules), errs)
+		}
+		for _, r := range rules {
+			want := tc.silent && r.Kind == "sigma"
+			if r.NoFindings != want {
+				t.Errorf("%q: rule %s (%s) NoFindings=%v, want %v", tc.extra, r.ID, r.Kind, r.NoFindings, want)
+			}
+		}
+	}
+}
