@@ -22,8 +22,8 @@
 //   - Correlations count within a sliding window and reset a group after
 //     firing; conditions with an upper bound (lt, lte, eq) are decided when
 //     a window closes (tumbling from the group's first event, or at Flush).
-//     Rules referenced by a correlation still produce their own findings
-//     (rule.Rule has no way to say generate: false).
+//     Rules referenced by a correlation produce findings of their own only
+//     with generate: true (rule.Rule.NoFindings marks the others).
 package sigma
 
 import (
