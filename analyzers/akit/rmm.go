@@ -135,15 +135,19 @@ func (ss *Sessions) Observe(ev *event.Event) bool {
 	}
 	action := strings.ToLower(ev.Action)
 	host := ev.Host
+	tool := Tool(ev.Format)
+	if p := ev.Process; p != "" && !strings.ContainsAny(p, `\/.`) {
+		tool = strings.ToLower(p) // generic audit exports name the tool
+	}
 	if ev.SessionID == "" {
 		ss.loose = append(ss.loose, rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
-			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(Tool(ev.Format)), cmd: Clip(ev.CommandLine, 300), ref: event.RefOf(ev)})
+			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: Clip(ev.CommandLine, 300), ref: event.RefOf(ev)})
 		return true
 	}
 	key := NormHost(host) + "\x00" + ev.SessionID
 	s := ss.byID[key]
 	if s == nil {
-		s = &Session{ID: strings.Clone(ev.SessionID), Host: ss.in.Get(host), HostKey: NormHost(host), Start: ev.Time, End: ev.Time, Tool: ss.in.Get(Tool(ev.Format))}
+		s = &Session{ID: strings.Clone(ev.SessionID), Host: ss.in.Get(host), HostKey: NormHost(host), Start: ev.Time, End: ev.Time, Tool: ss.in.Get(tool)}
 		ss.byID[key] = s
 	}
 	ss.add(s, action, ev.Time, ev.Operator, ev.SrcIP, ev.CommandLine, event.RefOf(ev))
@@ -172,7 +176,7 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 		s.HasEnd = true
 		s.Refs = append(s.Refs, ref)
 	case ActCommand:
-		if len(s.Commands) < maxSessionCmds {
+		if strings.TrimSpace(cmd) != "" && len(s.Commands) < maxSessionCmds {
 			s.Commands = append(s.Commands, Cmd{Time: t, Text: Clip(cmd, 300), Ref: ref})
 		}
 	case ActTransfer:
@@ -191,12 +195,22 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 
 // Build returns the sessions ordered by start, host and id. Events with
 // no session id are paired per host and operator: a start opens a session
-// that the next end closes.
+// that the next end closes. Such a session that overlaps one with an id on
+// the same host, by the same operator, is the same session seen by a
+// second log (the agent's Application events beside the console's audit
+// export) and is merged into it.
 func (ss *Sessions) Build() []*Session {
 	out := make([]*Session, 0, len(ss.byID))
 	for _, s := range ss.byID {
 		out = append(out, s)
 	}
+	slices.SortFunc(out, func(a, b *Session) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.HostKey+a.ID, b.HostKey+b.ID)
+	})
+	withID := len(out)
 	loose := ss.loose
 	slices.SortStableFunc(loose, func(a, b rmmRec) int {
 		if c := strings.Compare(NormHost(a.host), NormHost(b.host)); c != 0 {
@@ -207,11 +221,19 @@ func (ss *Sessions) Build() []*Session {
 		}
 		return a.t.Compare(b.t)
 	})
+	// Starts, ends and anything naming its operator build the sessions;
+	// events that name no operator (the agent's "Executed command" lines)
+	// join whichever session on the host they fall into, afterwards.
 	var cur *Session
+	var orphans []rmmRec
 	n := 0
 	for _, r := range loose {
+		if r.op == "" && r.action != ActSessionStart && r.action != ActSessionEnd {
+			orphans = append(orphans, r)
+			continue
+		}
 		hk := NormHost(r.host)
-		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == ActSessionStart || (cur.HasEnd && r.t.After(cur.End))) {
+		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == ActSessionStart || cur.HasEnd) {
 			cur = nil
 		}
 		if cur == nil {
@@ -220,6 +242,17 @@ func (ss *Sessions) Build() []*Session {
 			out = append(out, cur)
 		}
 		ss.add(cur, r.action, r.t, r.op, r.src, r.cmd, r.ref)
+	}
+	out = mergeLoose(out, withID)
+	slices.SortFunc(out, func(a, b *Session) int { return a.Start.Compare(b.Start) })
+	for _, r := range orphans {
+		hk := NormHost(r.host)
+		for _, s := range out {
+			if s.HostKey == hk && s.Contains(r.t, 2*time.Minute) {
+				ss.add(s, r.action, r.t, "", r.src, r.cmd, r.ref)
+				break
+			}
+		}
 	}
 	for _, s := range out {
 		s.Refs = SortRefs(s.Refs)
@@ -235,6 +268,50 @@ func (ss *Sessions) Build() []*Session {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// mergeLoose folds each id-less session (out[withID:]) into the first
+// session with an id on the same host, by a compatible operator, whose
+// span overlaps it (with two minutes' grace).
+func mergeLoose(out []*Session, withID int) []*Session {
+	const grace = 2 * time.Minute
+	keep := out[:withID:withID]
+	for _, l := range out[withID:] {
+		var into *Session
+		for _, s := range out[:withID] {
+			if s.HostKey == l.HostKey && (l.Operator == "" || s.Operator == "" || strings.EqualFold(s.Operator, l.Operator)) &&
+				!l.Start.After(s.End.Add(grace)) && !s.Start.After(l.End.Add(grace)) {
+				into = s
+				break
+			}
+		}
+		if into == nil {
+			keep = append(keep, l)
+			continue
+		}
+		if l.Start.Before(into.Start) {
+			into.Start = l.Start
+		}
+		if l.End.After(into.End) {
+			into.End = l.End
+		}
+		into.HasStart = into.HasStart || l.HasStart
+		into.HasEnd = into.HasEnd || l.HasEnd
+		if into.Operator == "" {
+			into.Operator = l.Operator
+		}
+		if into.SrcIP == "" {
+			into.SrcIP = l.SrcIP
+		}
+		if into.Tool == "" || into.Tool == "rmm" {
+			into.Tool = l.Tool
+		}
+		into.Commands = append(into.Commands, l.Commands...)
+		into.Transfers += l.Transfers
+		into.Events += l.Events
+		into.Refs = append(into.Refs, l.Refs...)
+	}
+	return keep
 }
 
 // Verdict is how one session compares with the learned RMM pattern.
@@ -317,11 +394,7 @@ func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
 		o := ops[k]
 		v.BaselineSessions = nBase
 		v.Timing = Timing(cfg, s.Start)
-		if p, ok := cfg.ProviderOperator(s.Operator); ok {
-			v.Provider = p.Name
-		} else if p, ok := cfg.ProviderIP(s.SrcIP); ok {
-			v.Provider = p.Name
-		}
+		v.Provider = SessionProvider(cfg, s)
 		switch v.Timing {
 		case "weekend", "holiday":
 			v.Score += 3
@@ -384,6 +457,30 @@ func Judge(cfg *caseconf.Config, sessions []*Session) []Verdict {
 		v.Out = v.Score >= OutOfPatternScore
 	}
 	return out
+}
+
+// SessionProvider names the provider a session belongs to: by operator,
+// by source network, or by tool when exactly one provider uses it (an
+// RMM tool's operator is often an ID number, not a name).
+func SessionProvider(cfg *caseconf.Config, s *Session) string {
+	if p, ok := cfg.ProviderOperator(s.Operator); ok {
+		return p.Name
+	}
+	if p, ok := cfg.ProviderIP(s.SrcIP); ok {
+		return p.Name
+	}
+	name := ""
+	for _, p := range cfg.Providers {
+		for _, t := range p.RMMTools {
+			if strings.EqualFold(t, s.Tool) {
+				if name != "" && name != p.Name {
+					return ""
+				}
+				name = p.Name
+			}
+		}
+	}
+	return name
 }
 
 // MedianMAD returns the median and the median absolute deviation of xs

@@ -160,12 +160,8 @@ func (a *Analyzer) Finish() []event.Finding {
 		cur.logons = append(cur.logons, l)
 	}
 	for _, s := range a.sessions.Build() {
-		pname := ""
-		if p, ok := a.cfg.ProviderOperator(s.Operator); ok {
-			pname = p.Name
-		} else if p, ok := a.cfg.ProviderIP(s.SrcIP); ok {
-			pname = p.Name
-		} else if len(a.cfg.Providers) == 0 && s.Operator != "" {
+		pname := akit.SessionProvider(a.cfg, s)
+		if pname == "" && len(a.cfg.Providers) == 0 && s.Operator != "" {
 			// Without a case file every RMM operator is external: the
 			// RMM tool is how a provider reaches the company.
 			pname = "RMM operator"

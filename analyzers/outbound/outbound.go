@@ -40,9 +40,9 @@ const (
 	// BeaconMaxInterval is the longest beacon period considered: daily
 	// jobs are regular too, and are not check-ins.
 	BeaconMaxInterval = 3600
-	maxPairs     = 200_000
-	maxPairTimes = 1024
-	maxIOCHits   = 10_000
+	maxPairs          = 200_000
+	maxPairTimes      = 1024
+	maxIOCHits        = 10_000
 )
 
 type dstStat struct {
@@ -185,16 +185,19 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if a.cfg.IOCIP(dst) && len(a.iocs) < maxIOCHits {
 		a.iocs = append(a.iocs, iocHit{t: ev.Time, host: host, dst: dst, port: port, bytes: ev.BytesOut, blocked: blocked, ref: event.RefOf(ev)})
 	}
-	if blocked || a.cfg.Allowed(dst, domain) {
-		return
-	}
-	a.conns++
+	// The data range counts allow-listed traffic too: a destination is
+	// first-seen against the period the logs cover, not against the
+	// traffic that happened to be worth keeping.
 	if a.first.IsZero() || ev.Time.Before(a.first) {
 		a.first = ev.Time
 	}
 	if ev.Time.After(a.last) {
 		a.last = ev.Time
 	}
+	if blocked || a.cfg.Allowed(dst, domain) {
+		return
+	}
+	a.conns++
 	day := int32(ev.Time.Unix() / 86400)
 	d := a.dsts[dst]
 	if d == nil {

@@ -89,7 +89,7 @@ func TestOutbound(t *testing.T) {
 	// Both views of the beacon, the firewall's named after the host.
 	beacons := check("outbound.beacon", "FS01", event.SevHigh, 2)
 	for _, b := range beacons {
-		if !b.End.After(b0.Add(5*time.Hour)) {
+		if !b.End.After(b0.Add(5 * time.Hour)) {
 			t.Errorf("beacon ends %v, want the whole six hours", b.End)
 		}
 	}
