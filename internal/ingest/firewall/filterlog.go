@@ -104,31 +104,40 @@ func (filterlogState) handle(l *liner, line string) {
 	if h.stamp != "" {
 		l.add("syslog_time", h.stamp)
 	}
-	r := make(map[string]string, len(vals))
 	for i, v := range vals {
 		name := "extra_" + itoa(i+1)
 		if i < len(names) {
 			name = names[i]
 		}
 		l.add(name, v)
-		r[name] = v
+	}
+	r := func(name string) string {
+		for i, n := range names {
+			if n == name {
+				if i < len(vals) {
+					return vals[i]
+				}
+				break
+			}
+		}
+		return ""
 	}
 	if h.stamp != "" {
 		_, ev.Time, _ = parseStamp(h.stamp, l.clock)
 	}
 	ev.Host = h.host
-	ev.SrcIP, ev.DstIP = cleanIP(r["src"]), cleanIP(r["dst"])
-	ev.SrcPort, ev.DstPort = atoi32(r["src_port"]), atoi32(r["dst_port"])
+	ev.SrcIP, ev.DstIP = cleanIP(r("src")), cleanIP(r("dst"))
+	ev.SrcPort, ev.DstPort = atoi32(r("src_port")), atoi32(r("dst_port"))
 	ev.Protocol = normProto(proto)
 	if ev.Protocol == "" {
-		ev.Protocol = normProto(r["proto_id"])
+		ev.Protocol = normProto(r("proto_id"))
 	}
-	ev.Action = normAction(r["action"])
-	switch r["direction"] {
+	ev.Action = normAction(r("action"))
+	switch r("direction") {
 	case "out":
-		ev.BytesOut = atoi64(r["length"])
+		ev.BytesOut = atoi64(r("length"))
 	case "in":
-		ev.BytesIn = atoi64(r["length"])
+		ev.BytesIn = atoi64(r("length"))
 	}
 	ev.Message = h.msg
 	l.emit(ev)

@@ -37,6 +37,26 @@ var (
 	panActions   = map[string]bool{"allow": true, "deny": true, "drop": true, "drop-icmp": true, "drop-all-packets": true, "reset-client": true, "reset-server": true, "reset-both": true, "block-url": true, "block-override": true, "block-continue": true, "alert": true, "continue": true, "override": true, "sinkhole": true, "block": true, "end": true, "start": true}
 )
 
+// panIndex maps column names to positions per record type ("" for the
+// common columns only).
+var panIndex = func() map[string]map[string]int {
+	out := map[string]map[string]int{"": indexOf(panCommon)}
+	for typ, names := range panLayouts {
+		out[typ] = indexOf(names)
+	}
+	return out
+}()
+
+func indexOf(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		if _, dup := m[n]; !dup {
+			m[n] = i
+		}
+	}
+	return m
+}
+
 // Detect implements input.Parser.
 func (PaloAlto) Detect(in *input.Input) int {
 	lines := headLines(in.Text, 50)
@@ -98,17 +118,25 @@ func (panState) handle(l *liner, line string) {
 	if h.stamp != "" {
 		l.add("syslog_time", h.stamp)
 	}
-	r := make(map[string]string, len(vals))
 	for i, v := range vals {
 		name := "field_" + itoa(i)
 		if i < len(names) {
 			name = names[i]
 		}
 		l.add(name, v)
-		r[name] = v
+	}
+	idx := panIndex[vals[3]]
+	if idx == nil {
+		idx = panIndex[""]
+	}
+	r := func(name string) string {
+		if i, ok := idx[name]; ok && i < len(vals) {
+			return vals[i]
+		}
+		return ""
 	}
 	for _, k := range []string{"generated_time", "receive_time"} {
-		if t := panTime(l, r[k]); !t.IsZero() {
+		if t := panTime(l, r(k)); !t.IsZero() {
 			ev.Time = t
 			break
 		}
@@ -116,23 +144,23 @@ func (panState) handle(l *liner, line string) {
 	if ev.Time.IsZero() && h.stamp != "" {
 		_, ev.Time, _ = parseStamp(h.stamp, l.clock)
 	}
-	ev.Host = r["device_name"]
+	ev.Host = r("device_name")
 	if ev.Host == "" {
 		ev.Host = h.host
 	}
-	ev.SrcIP, ev.DstIP = cleanIP(r["src"]), cleanIP(r["dst"])
-	ev.SrcPort, ev.DstPort = atoi32(r["sport"]), atoi32(r["dport"])
-	if p := normProto(r["proto"]); panProtocols[p] {
+	ev.SrcIP, ev.DstIP = cleanIP(r("src")), cleanIP(r("dst"))
+	ev.SrcPort, ev.DstPort = atoi32(r("sport")), atoi32(r("dport"))
+	if p := normProto(r("proto")); panProtocols[p] {
 		ev.Protocol = p
 	}
-	if a := r["action"]; panActions[a] {
+	if a := r("action"); panActions[a] {
 		ev.Action = normAction(a)
-	} else if vals[3] == "TRAFFIC" && panActions[r["subtype"]] {
-		ev.Action = normAction(r["subtype"])
+	} else if vals[3] == "TRAFFIC" && panActions[r("subtype")] {
+		ev.Action = normAction(r("subtype"))
 	}
-	ev.BytesOut, ev.BytesIn = atoi64(r["bytes_sent"]), atoi64(r["bytes_received"])
-	ev.User = r["srcuser"]
-	ev.SessionID = r["sessionid"]
+	ev.BytesOut, ev.BytesIn = atoi64(r("bytes_sent")), atoi64(r("bytes_received"))
+	ev.User = r("srcuser")
+	ev.SessionID = r("sessionid")
 	if ev.SessionID == "0" {
 		ev.SessionID = ""
 	}

@@ -21,6 +21,8 @@ func (PFirewall) Name() string { return "pfirewall" }
 
 var pfirewallFields = strings.Fields("date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path")
 
+var pfirewallFieldsPID = append(append([]string(nil), pfirewallFields...), "pid")
+
 var pfirewallActions = map[string]bool{"ALLOW": true, "DROP": true, "OPEN": true, "CLOSE": true, "OPEN-INBOUND": true, "INFO-EVENTS-LOST": true}
 
 // Detect implements input.Parser.
@@ -70,7 +72,12 @@ func (s *pfirewallState) handle(l *liner, line string) {
 	}
 	// Some copies run records together on one line; each starts with a
 	// date and time.
-	for _, rec := range splitDated(trimmed) {
+	recs := splitDated(trimmed)
+	if recs == nil {
+		s.record(l, trimmed)
+		return
+	}
+	for _, rec := range recs {
 		s.record(l, rec)
 	}
 }
@@ -81,7 +88,7 @@ func (s *pfirewallState) record(l *liner, rec string) {
 	if names == nil {
 		names = pfirewallFields
 		if len(vals) == len(pfirewallFields)+1 {
-			names = append(append([]string(nil), pfirewallFields...), "pid")
+			names = pfirewallFieldsPID
 		}
 	}
 	if len(vals) < 8 || !isISODate(vals[0]) {
@@ -89,19 +96,28 @@ func (s *pfirewallState) record(l *liner, rec string) {
 		return
 	}
 	ev := l.newEvent()
-	get := make(map[string]string, len(names)+1)
 	for i, v := range vals {
 		name := "extra" + itoa(i+1)
 		if i < len(names) {
 			name = names[i]
 		}
 		l.add(name, v)
-		get[name] = v
+	}
+	get := func(name string) string {
+		for i, n := range names {
+			if n == name {
+				if i < len(vals) {
+					return vals[i]
+				}
+				break
+			}
+		}
+		return ""
 	}
 	if len(vals) < len(names) {
 		l.st.Note("some records have fewer columns than the #Fields header (kept what is there)")
 	}
-	date, clk := get["date"], get["time"]
+	date, clk := get("date"), get("time")
 	h, mi, sec, ns, k := parseClock(clk)
 	if len(date) == 10 && k > 0 {
 		if t, ok := l.clock.local(atoi(date[0:4]), atoi(date[5:7]), atoi(date[8:10]), h, mi, sec, ns); ok {
@@ -111,20 +127,20 @@ func (s *pfirewallState) record(l *liner, rec string) {
 	if ev.Time.IsZero() {
 		l.st.Error("line " + itoa64(l.line) + ": bad date/time " + date + " " + clk)
 	}
-	ev.Action = normAction(get["action"])
-	switch get["action"] {
+	ev.Action = normAction(get("action"))
+	switch get("action") {
 	case "OPEN-INBOUND":
 		ev.Action = "open"
 	case "INFO-EVENTS-LOST":
 		ev.Action = "info"
 	}
-	ev.Protocol = normProto(get["protocol"])
-	ev.SrcIP = cleanIP(get["src-ip"])
-	ev.DstIP = cleanIP(get["dst-ip"])
-	ev.SrcPort = atoi32(get["src-port"])
-	ev.DstPort = atoi32(get["dst-port"])
-	size := atoi64(get["size"])
-	switch get["path"] {
+	ev.Protocol = normProto(get("protocol"))
+	ev.SrcIP = cleanIP(get("src-ip"))
+	ev.DstIP = cleanIP(get("dst-ip"))
+	ev.SrcPort = atoi32(get("src-port"))
+	ev.DstPort = atoi32(get("dst-port"))
+	size := atoi64(get("size"))
+	switch get("path") {
 	case "SEND":
 		ev.BytesOut = size
 	case "RECEIVE":
@@ -134,8 +150,9 @@ func (s *pfirewallState) record(l *liner, rec string) {
 	l.emit(ev)
 }
 
-// splitDated splits a line at every "yyyy-mm-dd hh:mm:ss" that starts a
-// record (the first one at the line start).
+// splitDated splits a line at every "yyyy-mm-dd hh:mm:ss ACTION" that
+// starts a record (the first one at the line start); nil when the line
+// holds one record.
 func splitDated(s string) []string {
 	var out []string
 	start := 0
@@ -149,6 +166,9 @@ func splitDated(s string) []string {
 				}
 			}
 		}
+	}
+	if out == nil {
+		return nil
 	}
 	return append(out, strings.TrimSpace(s[start:]))
 }
