@@ -158,7 +158,7 @@ func splitDated(s string) []string {
 	start := 0
 	for i := 1; i+19 <= len(s); i++ {
 		if isDigit(s[i]) && !isDigit(s[i-1]) && isISODate(s[i:i+10]) && s[i+10] == ' ' {
-			if _, _, _, _, k := parseClock(s[i+11:]); k == 8 && len(s) > i+20 {
+			if _, _, _, _, k := parseClock(s[i+11:]); k == 8 && len(s) > i+20 && s[i+19] == ' ' {
 				act, _, _ := strings.Cut(s[i+20:], " ")
 				if pfirewallActions[act] {
 					out = append(out, strings.TrimSpace(s[start:i]))
@@ -170,7 +170,15 @@ func splitDated(s string) []string {
 	if out == nil {
 		return nil
 	}
-	return append(out, strings.TrimSpace(s[start:]))
+	out = append(out, strings.TrimSpace(s[start:]))
+	// Split only when every piece is a record; otherwise the line is
+	// one (possibly malformed) record, counted once.
+	for _, r := range out {
+		if !isPFirewallRecord(r) {
+			return nil
+		}
+	}
+	return out
 }
 
 // cleanIP returns s if it is an IP address, else "" (anonymised samples
