@@ -74,18 +74,6 @@ func validKey(k string) bool {
 	return true
 }
 
-// kvHead reports how many of the keys appear as "key=" in text (at a word
-// start), for content detection.
-func kvHead(text string, keys ...string) int {
-	n := 0
-	for _, k := range keys {
-		if hasKey(text, k) {
-			n++
-		}
-	}
-	return n
-}
-
 // hasKey finds "k=" at the start of text or after a blank or quote.
 func hasKey(text, k string) bool {
 	pat := k + "="

@@ -52,9 +52,8 @@ func parseSyslog(line string, c *clock) (h syslogHeader, ok bool) {
 	// RFC 5424: "1 2019-05-15T16:25:50Z host app procid msgid [sd] msg".
 	if len(s) > 2 && s[0] == '1' && s[1] == ' ' && len(s) > 12 && isDigit(s[2]) && s[6] == '-' {
 		rest := s[2:]
-		if t, n, zoned, good := parseISO(rest, c); n > 0 {
+		if t, n, _, good := parseISO(rest, c); n > 0 {
 			h.stamp, h.t, h.timeBad = rest[:n], t, !good
-			_ = zoned
 			f := strings.SplitN(strings.TrimLeft(rest[n:], " "), " ", 4)
 			if len(f) == 4 {
 				h.host, h.tag = nilDash(f[0]), nilDash(f[1])
