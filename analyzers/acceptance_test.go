@@ -110,7 +110,7 @@ func TestAcceptance(t *testing.T) {
 		seeds = append(seeds, n)
 	}
 	per := map[string]*tally{}
-	for _, sc := range []string{"comtech", "comtech-persistence", "comtech-exfil"} {
+	for _, sc := range []string{"normal", "comtech", "comtech-persistence", "comtech-exfil"} {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed%d", sc, seed), func(t *testing.T) {
 				res, labels := pipeline(t, sc, seed)

@@ -24,30 +24,36 @@ const Name = "offhours"
 // SessionGap splits one identity's logons on one host into sessions.
 const SessionGap = 30 * time.Minute
 
-type logon struct {
-	t        time.Time
-	identity string // BareUser
-	user     string // as logged
-	provider string
-	host     string
-	hostKey  string
-	src      string
-	kind     string // e.g. "4624 type 10"
-	failed   bool
-	ref      event.Ref
+// bucket is the provider logons of one identity on one host within one
+// SessionGap-long slot: logons are counted, not kept, so memory follows
+// the number of sessions rather than the number of logons.
+type bucket struct {
+	identity, user, provider, host, hostKey, src string
+	first, last                                  time.Time
+	ok, failed                                   int
+	kinds                                        map[string]int
+	refs                                         []event.Ref
 }
+
+type bucketKey struct {
+	identity, hostKey string
+	slot              int64
+}
+
+// maxBucketRefs bounds the references kept per bucket.
+const maxBucketRefs = 10
 
 // Analyzer is the offhours analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
 	sessions *akit.Sessions
-	logons   []logon
+	buckets  map[bucketKey]*bucket
 	in       akit.Interner
 }
 
 // New returns an offhours analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}}
+	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -105,8 +111,31 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if !ok {
 		return
 	}
-	a.logons = append(a.logons, logon{t: ev.Time, identity: a.in.Get(akit.BareUser(usr)), user: a.in.Get(usr), provider: a.in.Get(p.Name),
-		host: a.in.Get(ev.Host), hostKey: a.in.Get(akit.NormHost(ev.Host)), src: a.in.Get(src), kind: a.in.Get(kind), failed: failed, ref: event.RefOf(ev)})
+	id := akit.BareUser(usr)
+	hk := akit.NormHost(ev.Host)
+	k := bucketKey{id, hk, ev.Time.UnixNano() / int64(SessionGap)}
+	b := a.buckets[k]
+	if b == nil {
+		b = &bucket{identity: a.in.Get(id), user: a.in.Get(usr), provider: a.in.Get(p.Name), host: a.in.Get(ev.Host), hostKey: a.in.Get(hk),
+			src: a.in.Get(src), first: ev.Time, last: ev.Time, kinds: map[string]int{}}
+		k.identity, k.hostKey = b.identity, b.hostKey
+		a.buckets[k] = b
+	}
+	if ev.Time.Before(b.first) {
+		b.first = ev.Time
+	}
+	if ev.Time.After(b.last) {
+		b.last = ev.Time
+	}
+	if failed {
+		b.failed++
+	} else {
+		b.ok++
+	}
+	b.kinds[a.in.Get(kind)]++
+	if len(b.refs) < maxBucketRefs {
+		b.refs = append(b.refs, event.RefOf(ev))
+	}
 }
 
 func isBuiltin(u string) bool {
@@ -131,33 +160,39 @@ func first(ss ...string) string {
 type group struct {
 	identity, user, provider, host, src string
 	start, end                          time.Time
-	logons                              []logon
+	buckets                             []*bucket
 	rmm                                 *akit.Session
 }
 
 // Finish implements analyzers.Analyzer.
 func (a *Analyzer) Finish() []event.Finding {
-	slices.SortStableFunc(a.logons, func(x, y logon) int {
+	bs := make([]*bucket, 0, len(a.buckets))
+	for _, b := range a.buckets {
+		bs = append(bs, b)
+	}
+	slices.SortFunc(bs, func(x, y *bucket) int {
 		if c := strings.Compare(x.identity, y.identity); c != 0 {
 			return c
 		}
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
 			return c
 		}
-		return x.t.Compare(y.t)
+		return x.first.Compare(y.first)
 	})
 	var groups []*group
 	var cur *group
-	for _, l := range a.logons {
-		if cur == nil || cur.identity != l.identity || akit.NormHost(cur.host) != l.hostKey || l.t.Sub(cur.end) > SessionGap {
-			cur = &group{identity: l.identity, user: l.user, provider: l.provider, host: l.host, src: l.src, start: l.t, end: l.t}
+	for _, b := range bs {
+		if cur == nil || cur.identity != b.identity || akit.NormHost(cur.host) != b.hostKey || b.first.Sub(cur.end) > SessionGap {
+			cur = &group{identity: b.identity, user: b.user, provider: b.provider, host: b.host, src: b.src, start: b.first, end: b.last}
 			groups = append(groups, cur)
 		}
-		cur.end = l.t
-		if cur.src == "" {
-			cur.src = l.src
+		if b.last.After(cur.end) {
+			cur.end = b.last
 		}
-		cur.logons = append(cur.logons, l)
+		if cur.src == "" {
+			cur.src = b.src
+		}
+		cur.buckets = append(cur.buckets, b)
 	}
 	for _, s := range a.sessions.Build() {
 		pname := akit.SessionProvider(a.cfg, s)
@@ -229,14 +264,13 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	failed, ok := 0, 0
 	kinds := map[string]int{}
 	var refs []event.Ref
-	for _, l := range g.logons {
-		if l.failed {
-			failed++
-		} else {
-			ok++
+	for _, b := range g.buckets {
+		failed += b.failed
+		ok += b.ok
+		for k, n := range b.kinds {
+			kinds[k] += n
 		}
-		kinds[l.kind]++
-		refs = append(refs, l.ref)
+		refs = append(refs, b.refs...)
 	}
 	if g.rmm != nil {
 		refs = append(refs, g.rmm.Refs...)

@@ -40,9 +40,13 @@ const (
 	// BeaconMaxInterval is the longest beacon period considered: daily
 	// jobs are regular too, and are not check-ins.
 	BeaconMaxInterval = 3600
-	maxPairs          = 200_000
-	maxPairTimes      = 1024
-	maxIOCHits        = 10_000
+	maxPairs          = 50_000
+	maxPairTimes      = 128
+	// bulkMinFlow is the smallest flow counted towards an off-hours bulk
+	// transfer: it keeps the hour buckets few (bulk is 100 MB an hour; a
+	// transfer split into smaller flows still shows in the daily volume).
+	bulkMinFlow = 1 * MB
+	maxIOCHits  = 10_000
 )
 
 type dstStat struct {
@@ -57,8 +61,8 @@ type dstStat struct {
 
 type pair struct {
 	host, dst string
-	times     []int64 // unix seconds, first maxPairTimes
-	last      int64   // unix seconds of the latest connection
+	times     []uint32 // unix seconds, first maxPairTimes
+	last      int64    // unix seconds of the latest connection
 	count     int
 	bytes     int64
 	first     event.Ref
@@ -228,11 +232,11 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		p.count++
 		p.bytes += ev.BytesOut
 		if len(p.times) < maxPairTimes {
-			p.times = append(p.times, ev.Time.Unix())
+			p.times = append(p.times, uint32(ev.Time.Unix()))
 		}
 		p.last = max(p.last, ev.Time.Unix())
 	}
-	if ev.BytesOut > 0 && !a.cfg.InBusinessHours(ev.Time) {
+	if ev.BytesOut >= bulkMinFlow && !a.cfg.InBusinessHours(ev.Time) {
 		hour := ev.Time.Unix() / 3600
 		bk := fmt.Sprintf("%s\x00%s\x00%d", host, dst, hour)
 		b := a.bulks[bk]
@@ -491,7 +495,10 @@ func (a *Analyzer) beacons(isNew func(string) bool) []event.Finding {
 		if len(p.times) < BeaconMin {
 			continue
 		}
-		ts := slices.Clone(p.times)
+		ts := make([]int64, len(p.times))
+		for i, x := range p.times {
+			ts[i] = int64(x)
+		}
 		slices.Sort(ts)
 		var iv []float64
 		for i := 1; i < len(ts); i++ {

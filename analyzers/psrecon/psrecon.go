@@ -37,11 +37,16 @@ const (
 	// maxCache bounds the classification cache (normal life repeats the
 	// same commands).
 	maxCache = 50000
+	// maxHits bounds the commands kept; past half of it only commands
+	// with context (off hours, RMM session or agent) are kept, since only
+	// those can make a burst high.
+	maxHits = 200_000
 )
 
 type hit struct {
 	t          time.Time
 	host, user string
+	hostKey    string
 	via        string // 4104, 4688, sysmon1, rmm, …
 	text       string // as logged, clipped
 	decoded    string // decoded, clipped ("" when the same)
@@ -76,6 +81,7 @@ type Analyzer struct {
 	parts    map[string]*part
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
+	dropped  int                  // hits not kept (caps)
 }
 
 // New returns a psrecon analyzer for a case.
@@ -202,6 +208,12 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 	if h.Discovery == 0 && h.Weight < 2 {
 		return
 	}
+	if n := len(a.hits); n >= maxHits/2 {
+		if n >= maxHits || (a.cfg.InBusinessHours(t) && rmmParent == "" && sessionID == "") {
+			a.dropped++
+			return
+		}
+	}
 	// The same command line reaches the log several times (4688, Sysmon 1,
 	// 400): count it once per host and second.
 	dk := akit.NormHost(host) + "\x00" + text
@@ -216,7 +228,7 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 	if h.Obfuscated {
 		dec = akit.Clip(h.Decoded.Text, 400)
 	}
-	a.hits = append(a.hits, hit{t: t, host: a.in.Get(host), user: a.in.Get(usr), via: a.in.Get(via), text: a.in.Get(akit.Clip(text, 300)), decoded: dec,
+	a.hits = append(a.hits, hit{t: t, host: a.in.Get(host), hostKey: a.in.Get(akit.NormHost(host)), user: a.in.Get(usr), via: a.in.Get(via), text: a.in.Get(akit.Clip(text, 300)), decoded: dec,
 		kinds: h.Kinds, tags: h.Tags, disc: h.Discovery, weight: h.Weight, obfuscated: h.Obfuscated, rmmParent: rmmParent, sessionID: a.in.Get(sessionID), ref: ref})
 }
 
@@ -262,30 +274,32 @@ func (a *Analyzer) Finish() []event.Finding {
 	}
 	sessions := a.sessions.Build()
 	verdicts := akit.Judge(a.cfg, sessions)
-	byHost := map[string][]hit{}
-	for _, h := range a.hits {
-		k := akit.NormHost(h.host)
-		byHost[k] = append(byHost[k], h)
+	// Sort in place (no copy: hits can be many) and walk each host's run.
+	slices.SortStableFunc(a.hits, func(x, y hit) int {
+		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
+			return c
+		}
+		if c := x.t.Compare(y.t); c != 0 {
+			return c
+		}
+		return strings.Compare(x.text, y.text)
+	})
+	hostSessions := map[string][]int{}
+	for i, s := range sessions {
+		hostSessions[s.HostKey] = append(hostSessions[s.HostKey], i)
 	}
-	hosts := make([]string, 0, len(byHost))
-	for h := range byHost {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts)
 	var out []event.Finding
-	for _, hk := range hosts {
-		hs := byHost[hk]
-		slices.SortStableFunc(hs, func(x, y hit) int {
-			if c := x.t.Compare(y.t); c != 0 {
-				return c
-			}
-			return strings.Compare(x.text, y.text)
-		})
-		sessOf := func(h hit) int {
-			for i, s := range sessions {
-				if s.HostKey != hk {
-					continue
-				}
+	for lo := 0; lo < len(a.hits); {
+		hk := a.hits[lo].hostKey
+		hi := lo
+		for hi < len(a.hits) && a.hits[hi].hostKey == hk {
+			hi++
+		}
+		hs := a.hits[lo:hi]
+		lo = hi
+		sessOf := func(h *hit) int {
+			for _, i := range hostSessions[hk] {
+				s := sessions[i]
 				if h.sessionID != "" && s.ID == h.sessionID {
 					return i
 				}
@@ -295,28 +309,29 @@ func (a *Analyzer) Finish() []event.Finding {
 			}
 			return -1
 		}
-		var burst []hit
-		bs := -2
-		flush := func() {
-			if len(burst) > 0 {
+		start, bs := 0, -2
+		flush := func(end int) {
+			if end > start {
 				var s *akit.Session
 				var v *akit.Verdict
 				if bs >= 0 {
 					s, v = sessions[bs], &verdicts[bs]
 				}
-				out = append(out, a.finding(burst, s, v))
+				out = append(out, a.finding(hs[start:end], s, v))
 			}
-			burst = burst[:0]
+			start = end
 		}
-		for _, h := range hs {
-			si := sessOf(h)
-			if len(burst) > 0 && (si != bs || (si < 0 && h.t.Sub(burst[len(burst)-1].t) > BurstGap)) {
-				flush()
+		for i := range hs {
+			si := sessOf(&hs[i])
+			if i > start && (si != bs || (si < 0 && hs[i].t.Sub(hs[i-1].t) > BurstGap)) {
+				flush(i)
 			}
 			bs = si
-			burst = append(burst, h)
 		}
-		flush()
+		flush(len(hs))
+	}
+	if a.dropped > 0 {
+		out = append(out, capacityFinding(a.dropped))
 	}
 	akit.Sort(out)
 	return out
@@ -390,6 +405,11 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	tempo := lastDisc.Sub(firstDisc).Minutes()
 	provUser := ""
 	usr := topKey(users)
+	if s != nil && s.Operator != "" && (usr == "" || systemUser(usr)) {
+		// Commands run through the RMM agent run as SYSTEM; the person
+		// behind them is the session's operator.
+		usr = s.Operator
+	}
 	if p, ok := cfg.Provider(usr); ok {
 		provUser = p.Name
 	}
@@ -515,6 +535,23 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		f.SessionID = s.ID
 	}
 	return f
+}
+
+func systemUser(u string) bool {
+	u = strings.ToLower(u)
+	if i := strings.LastIndexByte(u, '\\'); i >= 0 {
+		u = u[i+1:]
+	}
+	return u == "system" || u == "local service" || u == "network service" || strings.HasSuffix(u, "$")
+}
+
+// capacityFinding says that the memory bound cut the evidence: a report
+// must not claim completeness it does not have.
+func capacityFinding(dropped int) event.Finding {
+	return event.Finding{RuleID: "psrecon.capacity", Title: "psrecon kept only part of the commands", Severity: event.SevInfo, Analyzer: Name,
+		Summary: fmt.Sprintf("%d discovery-like commands in office hours without RMM context were not kept (memory bound of %d commands)", dropped, maxHits),
+		Reason:  "bounded memory over very large stores; commands off hours or in RMM context are always kept up to the bound",
+		Details: akit.Details("dropped", dropped, "max_hits", maxHits)}
 }
 
 func topKey(m map[string]int) string {

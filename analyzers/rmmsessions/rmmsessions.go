@@ -26,9 +26,10 @@ const Name = "rmmsessions"
 const (
 	// grace tolerates clock skew between the RMM log and Windows.
 	grace = 2 * time.Minute
-	// maxKept bounds the host command records kept for linking beyond the
-	// ones that matter most (recon hits and RMM agent children).
-	maxKept = 1_000_000
+	// maxKept bounds the host command records kept for linking: first
+	// come, except that past maxKept/2 only commands with context (started
+	// by an RMM agent, or recon-like outside business hours) are kept.
+	maxKept = 200_000
 	// bucket is the resolution of the per-host activity counts that say
 	// how much else happened in a session window.
 	bucket = 10 * time.Minute
@@ -39,8 +40,7 @@ type cmd struct {
 	hostKey string
 	via     string
 	text    string
-	kinds   []string
-	tags    []string
+	cls     *psrecon.Hit // shared per distinct command text
 	rmmKid  bool
 	ref     event.Ref
 }
@@ -51,13 +51,15 @@ type Analyzer struct {
 	sessions *akit.Sessions
 	cmds     []cmd
 	in       akit.Interner
-	cache    map[string]psrecon.Hit
+	cache    map[string]*psrecon.Hit
+	clips    map[string]string          // command → clipped, interned
 	counts   map[string]map[int64]int32 // host key → bucket → events
+	dropped  int                        // commands not kept for linking (caps)
 }
 
 // New returns an rmmsessions analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]psrecon.Hit{}, counts: map[string]map[int64]int32{}}
+	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -104,18 +106,33 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	_, kid := akit.RMMAgent(parent)
 	h, ok := a.cache[text]
 	if !ok {
-		h = psrecon.Classify(text)
-		h.Decoded = psrecon.Decoded{} // keep only the names
+		c := psrecon.Classify(text)
+		c.Decoded = psrecon.Decoded{} // keep only the names
+		h = &c
 		if len(a.cache) > 50000 {
 			clear(a.cache)
+			clear(a.clips)
 		}
 		a.cache[strings.Clone(text)] = h
 	}
+	office := a.cfg.InBusinessHours(ev.Time)
 	interesting := kid || h.Discovery > 0 || h.Weight >= 2
-	if !interesting && (len(a.cmds) >= maxKept || a.cfg.InBusinessHours(ev.Time)) {
+	switch {
+	case len(a.cmds) >= maxKept:
+		a.dropped++
+		return
+	case !interesting && office:
+		return
+	case len(a.cmds) >= maxKept/2 && !kid && office:
+		a.dropped++
 		return
 	}
-	a.cmds = append(a.cmds, cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: a.in.Get(akit.Clip(text, 200)), kinds: h.Kinds, tags: h.Tags, rmmKid: kid, ref: event.RefOf(ev)})
+	clipped, ok := a.clips[text]
+	if !ok {
+		clipped = a.in.Get(akit.Clip(text, 200))
+		a.clips[strings.Clone(text)] = clipped
+	}
+	a.cmds = append(a.cmds, cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: clipped, cls: h, rmmKid: kid, ref: event.RefOf(ev)})
 }
 
 func first(ss ...string) string {
@@ -143,6 +160,12 @@ func (a *Analyzer) Finish() []event.Finding {
 			continue
 		}
 		out = append(out, a.finding(s, &verdicts[i]))
+	}
+	if a.dropped > 0 {
+		out = append(out, event.Finding{RuleID: "rmmsessions.capacity", Title: "rmmsessions kept only part of the host commands", Severity: event.SevInfo, Analyzer: Name,
+			Summary: fmt.Sprintf("%d host commands were not kept for linking to sessions (memory bound of %d)", a.dropped, maxKept),
+			Reason:  "bounded memory over very large stores; commands started by RMM agents are kept first",
+			Details: akit.Details("dropped", a.dropped, "max_kept", maxKept)})
 	}
 	akit.Sort(out)
 	return out
@@ -185,15 +208,15 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 			kids++
 		}
 		refs = append(refs, c.ref)
-		for _, kn := range c.kinds {
+		for _, kn := range c.cls.Kinds {
 			if _, ok := kinds[kn]; !ok {
 				kinds[kn] = c.text
 			}
 		}
-		for _, t := range c.tags {
+		for _, t := range c.cls.Tags {
 			tags[t] = true
 		}
-		if len(lines) < 8 && (len(c.kinds) > 0 || c.rmmKid) {
+		if len(lines) < 8 && (len(c.cls.Kinds) > 0 || c.rmmKid) {
 			lines = append(lines, c.via+": "+akit.Clip(c.text, 100))
 		}
 	}
