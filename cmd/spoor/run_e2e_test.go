@@ -59,3 +59,41 @@ func TestRunIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeRunCommand runs the README's first command (with its store
+// moved to a temporary folder) and checks what an investigator sees: the
+// demo case's three provider sessions, two of them on the weekend, as
+// incidents.
+func TestReadmeRunCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go run \./cmd/spoor (run [^#\n]*?)\s*(#.*)?$`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no `go run ./cmd/spoor run …` command")
+	}
+	args := strings.Fields(string(m[1]))
+	for i := range args {
+		if i > 0 && args[i-1] == "--store" {
+			args[i] = filepath.Join(t.TempDir(), "store")
+		}
+		if strings.HasPrefix(args[i], "testdata/") {
+			args[i] = filepath.Join(repoRoot(t), args[i])
+		}
+	}
+	code, stdout, stderr := spoor(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+	}
+	if !strings.Contains(stdout, "INCIDENTS (3)") {
+		t.Fatalf("want three incidents:\n%s", stdout)
+	}
+	weekend := regexp.MustCompile(`(?m)^  INC-\S+\s+(HIGH|CRITICAL)\s+(Sat|Sun) `).FindAllString(stdout, -1)
+	if len(weekend) != 2 {
+		t.Fatalf("want two weekend incidents of high severity or above, got %d:\n%s", len(weekend), stdout)
+	}
+	if !strings.Contains(stdout, "report: ") {
+		t.Fatalf("no report path:\n%s", stdout)
+	}
+}
