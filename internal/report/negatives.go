@@ -24,7 +24,9 @@ var accountIDs = map[int32]bool{4720: true, 4722: true, 4724: true, 4728: true, 
 
 var categories = []category{
 	{"new privileged accounts or privileged group changes", "newadmin", []string{"attack.t1136", "attack.t1098"},
-		"Security log events", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX && strings.EqualFold(ev.Channel, "Security") }},
+		"Security log events", func(ev *event.Event) bool {
+			return ev.Source == event.SourceEVTX && strings.EqualFold(ev.Channel, "Security")
+		}},
 	{"unusual outbound connections or exfiltration", "outbound", []string{"attack.t1041", "attack.t1048", "attack.t1567", "attack.t1071"},
 		"network events (firewall logs, Sysmon 3, Security 5156)", func(ev *event.Event) bool {
 			return ev.Source == event.SourceFirewall || (ev.Source == event.SourceEVTX && (ev.EventID == 5156 || (ev.EventID == 3 && strings.Contains(ev.Channel, "Sysmon"))))
