@@ -3,7 +3,9 @@ package analyzers_test
 import (
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -107,6 +109,14 @@ func BenchmarkAnalyzers(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		live = max(live, ms.HeapAlloc)
+		if p := os.Getenv("SPOOR_BENCH_HEAP"); p != "" {
+			// What each analyzer retains, for go tool pprof.
+			f, err := os.Create(p)
+			if err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
 		findings = 0
 		for _, a := range ans {
 			findings += len(a.Finish())

@@ -110,6 +110,11 @@ func (s *Session) Contains(t time.Time, grace time.Duration) bool {
 // maxSessionCmds bounds the commands kept per session; the count goes on.
 const maxSessionCmds = 500
 
+// maxSessionRefs bounds the start, end and transfer references a session
+// keeps (a session has one start and one end; a log that repeats them, or
+// a session with many transfers, must not grow without bound).
+const maxSessionRefs = 8
+
 type rmmRec struct {
 	t                                    time.Time
 	action, host, op, src, tool, cmd, id string
@@ -118,9 +123,12 @@ type rmmRec struct {
 
 // Sessions rebuilds RMM sessions from rmm events seen in any order.
 type Sessions struct {
-	byID  map[string]*Session // host key + "\x00" + session id
-	loose []rmmRec            // events without a session id, paired at Build
-	in    Interner
+	// KeepCommands makes the sessions carry their commands (up to 500
+	// each); analyzers that only need the session windows leave it off.
+	KeepCommands bool
+	byID         map[string]*Session // host key + "\x00" + session id
+	loose        []rmmRec            // events without a session id, paired at Build
+	in           Interner
 }
 
 // NewSessions returns an empty tracker.
@@ -141,7 +149,7 @@ func (ss *Sessions) Observe(ev *event.Event) bool {
 	}
 	if ev.SessionID == "" {
 		ss.loose = append(ss.loose, rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
-			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: Clip(ev.CommandLine, 300), ref: event.RefOf(ev)})
+			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: ss.cmdText(ev.CommandLine), ref: event.RefOf(ev)})
 		return true
 	}
 	key := NormHost(host) + "\x00" + ev.SessionID
@@ -150,8 +158,17 @@ func (ss *Sessions) Observe(ev *event.Event) bool {
 		s = &Session{ID: strings.Clone(ev.SessionID), Host: ss.in.Get(host), HostKey: NormHost(host), Start: ev.Time, End: ev.Time, Tool: ss.in.Get(tool)}
 		ss.byID[key] = s
 	}
-	ss.add(s, action, ev.Time, ev.Operator, ev.SrcIP, ev.CommandLine, event.RefOf(ev))
+	ss.add(s, action, ev.Time, ev.Operator, ev.SrcIP, ss.cmdText(ev.CommandLine), event.RefOf(ev))
 	return true
+}
+
+// cmdText is the clipped, interned command text, or "" when commands are
+// not kept.
+func (ss *Sessions) cmdText(cmd string) string {
+	if !ss.KeepCommands || cmd == "" {
+		return ""
+	}
+	return ss.in.Get(Clip(cmd, 300))
 }
 
 func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd string, ref event.Ref) {
@@ -168,20 +185,24 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 			s.Start = t
 		}
 		s.HasStart = true
-		s.Refs = append(s.Refs, ref)
+		if len(s.Refs) < maxSessionRefs {
+			s.Refs = append(s.Refs, ref)
+		}
 	case ActSessionEnd:
 		if !s.HasEnd || t.After(s.End) {
 			s.End = t
 		}
 		s.HasEnd = true
-		s.Refs = append(s.Refs, ref)
+		if len(s.Refs) < maxSessionRefs {
+			s.Refs = append(s.Refs, ref)
+		}
 	case ActCommand:
 		if strings.TrimSpace(cmd) != "" && len(s.Commands) < maxSessionCmds {
-			s.Commands = append(s.Commands, Cmd{Time: t, Text: Clip(cmd, 300), Ref: ref})
+			s.Commands = append(s.Commands, Cmd{Time: t, Text: cmd, Ref: ref})
 		}
 	case ActTransfer:
 		s.Transfers++
-		if len(s.Refs) < MaxRefs {
+		if len(s.Refs) < maxSessionRefs {
 			s.Refs = append(s.Refs, ref)
 		}
 	}

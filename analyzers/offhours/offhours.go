@@ -30,9 +30,14 @@ const SessionGap = 30 * time.Minute
 type bucket struct {
 	identity, user, provider, host, hostKey, src string
 	first, last                                  time.Time
-	ok, failed                                   int
-	kinds                                        map[string]int
+	ok, failed                                   int32
+	kinds                                        []kindCount
 	refs                                         []event.Ref
+}
+
+type kindCount struct {
+	kind string
+	n    int32
 }
 
 type bucketKey struct {
@@ -40,8 +45,10 @@ type bucketKey struct {
 	slot              int64
 }
 
-// maxBucketRefs bounds the references kept per bucket.
-const maxBucketRefs = 10
+// maxBucketRefs bounds the references kept per bucket: enough to point at
+// the session's logons, few enough that a provider account logging on
+// everywhere all month stays small. Office-hours buckets keep one.
+const maxBucketRefs = 3
 
 // Analyzer is the offhours analyzer; build it with New.
 type Analyzer struct {
@@ -117,7 +124,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	b := a.buckets[k]
 	if b == nil {
 		b = &bucket{identity: a.in.Get(id), user: a.in.Get(usr), provider: a.in.Get(p.Name), host: a.in.Get(ev.Host), hostKey: a.in.Get(hk),
-			src: a.in.Get(src), first: ev.Time, last: ev.Time, kinds: map[string]int{}}
+			src: a.in.Get(src), first: ev.Time, last: ev.Time}
 		k.identity, k.hostKey = b.identity, b.hostKey
 		a.buckets[k] = b
 	}
@@ -132,8 +139,18 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	} else {
 		b.ok++
 	}
-	b.kinds[a.in.Get(kind)]++
-	if len(b.refs) < maxBucketRefs {
+	found := false
+	for i := range b.kinds {
+		if b.kinds[i].kind == kind {
+			b.kinds[i].n++
+			found = true
+			break
+		}
+	}
+	if !found {
+		b.kinds = append(b.kinds, kindCount{a.in.Get(kind), 1})
+	}
+	if n := len(b.refs); n < maxBucketRefs && (n == 0 || !a.cfg.InBusinessHours(ev.Time)) {
 		b.refs = append(b.refs, event.RefOf(ev))
 	}
 }
@@ -265,10 +282,10 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	kinds := map[string]int{}
 	var refs []event.Ref
 	for _, b := range g.buckets {
-		failed += b.failed
-		ok += b.ok
-		for k, n := range b.kinds {
-			kinds[k] += n
+		failed += int(b.failed)
+		ok += int(b.ok)
+		for _, kc := range b.kinds {
+			kinds[kc.kind] += int(kc.n)
 		}
 		refs = append(refs, b.refs...)
 	}

@@ -59,7 +59,9 @@ type Analyzer struct {
 
 // New returns an rmmsessions analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+	ss := akit.NewSessions()
+	ss.KeepCommands = true
+	return &Analyzer{cfg: cfg, sessions: ss, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
