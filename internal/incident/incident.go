@@ -166,8 +166,16 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 		if e := end(f); e.After(inc.End) {
 			inc.End = e
 		}
-		if f.Host != "" && !slices.Contains(hosts, f.Host) {
-			hosts = append(hosts, f.Host)
+		if f.Host != "" {
+			// One name per machine: the short one when logs disagree
+			// (EVTX writes the FQDN, RMM logs the short name).
+			k := slices.IndexFunc(hosts, func(h string) bool { return normHost(h) == normHost(f.Host) })
+			switch {
+			case k < 0:
+				hosts = append(hosts, f.Host)
+			case len(f.Host) < len(hosts[k]):
+				hosts[k] = f.Host
+			}
 		}
 		if f.User != "" && !slices.Contains(users, f.User) {
 			users = append(users, f.User)
@@ -217,17 +225,26 @@ func phase(f *event.Finding) int {
 }
 
 func narrative(cfg *caseconf.Config, findings []event.Finding, members []int, hosts []string) string {
-	var parts [3][]string
+	// Per phase the most severe findings (four at most), told in time order.
+	var byPhase [3][]int
 	for _, i := range members {
-		f := &findings[i]
-		p := phase(f)
-		if len(parts[p]) >= 4 {
-			if len(parts[p]) == 4 {
-				parts[p] = append(parts[p], "…")
-			}
-			continue
+		p := phase(&findings[i])
+		byPhase[p] = append(byPhase[p], i)
+	}
+	var parts [3][]string
+	for p, l := range byPhase {
+		top := slices.Clone(l)
+		slices.SortStableFunc(top, func(a, b int) int { return event.Rank(findings[b].Severity) - event.Rank(findings[a].Severity) })
+		more := len(top) > 4
+		top = top[:min(len(top), 4)]
+		slices.SortStableFunc(top, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
+		for _, i := range top {
+			f := &findings[i]
+			parts[p] = append(parts[p], fmt.Sprintf("[%s] %s — %s", f.Severity, f.Title, clip(f.Summary, 240)))
 		}
-		parts[p] = append(parts[p], fmt.Sprintf("[%s] %s — %s", f.Severity, f.Title, clip(f.Summary, 240)))
+		if more {
+			parts[p] = append(parts[p], fmt.Sprintf("and %d more", len(l)-4))
+		}
 	}
 	loc := cfg.Location()
 	var b strings.Builder
