@@ -2,6 +2,8 @@ package psrecon
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,31 +90,37 @@ func TestDecodeKeepsPlainText(t *testing.T) {
 	}
 }
 
+// TestClassify reads testdata/classify.tsv: expected kinds, a tab, the
+// command.
 func TestClassify(t *testing.T) {
-	cases := []struct {
-		in   string
-		want []string
-	}{
-		{"net user /domain", []string{"accounts"}},
-		{`C:\Windows\system32\cmd.exe /c net group "Domain Admins" /domain`, []string{"groups"}},
-		{"net localgroup administrators", []string{"groups"}},
-		{"Get-SmbShare | Select-Object Name,Path", []string{"shares"}},
-		{"Get-WmiObject -Class Win32_Product | Select-Object Name", []string{"software"}},
-		{"Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct", []string{"security_software"}},
-		{"nltest /domain_trusts", []string{"trusts"}},
-		{"Get-ADComputer -Filter * -Properties OperatingSystem", []string{"remote_systems"}},
-		{"ipconfig /all", []string{"network_config"}},
-		{"systeminfo", []string{"system"}},
-		{"SharpHound.exe -CollectionMethods All", []string{"ad_collector"}},
-		{"powershell -enc " + encode("Get-ADUser -Filter *"), []string{"accounts", "obfuscation"}},
-		{"Get-Volume | Select-Object DriveLetter,SizeRemaining,Size", nil},
-		{"Restart-Service -Name Spooler -Force", nil},
+	data, err := os.ReadFile(filepath.Join("testdata", "classify.tsv"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		h := Classify(c.in)
-		if !slices.Equal(h.Kinds, c.want) {
-			t.Errorf("Classify(%q) = %v, want %v", c.in, h.Kinds, c.want)
+	n := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		want, cmd, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("classify.tsv:%d: no tab", i+1)
+		}
+		var kinds []string
+		if want != "-" {
+			kinds = strings.Split(want, ",")
+		}
+		if h := Classify(cmd); !slices.Equal(h.Kinds, kinds) {
+			t.Errorf("classify.tsv:%d: Classify(%q) = %v, want %v", i+1, cmd, h.Kinds, kinds)
+		}
+		n++
+	}
+	if n < 20 {
+		t.Fatalf("only %d cases read", n)
+	}
+	// Encoded: the kind is found only after decoding, which is itself a sign.
+	if h := Classify("powershell -enc " + encode("Get-ADUser -Filter *")); !slices.Equal(h.Kinds, []string{"accounts", "obfuscation"}) {
+		t.Errorf("encoded: %v", h.Kinds)
 	}
 }
 
