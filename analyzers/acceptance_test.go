@@ -22,7 +22,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
-var seedsFlag = flag.String("seeds", "1,2026", "comma-separated simulate seeds for the acceptance test")
+var seedsFlag = flag.String("seeds", "1,2,2026", "comma-separated simulate seeds for the acceptance test")
 
 // label is one line of the generator's labels.jsonl.
 type label struct {
@@ -158,6 +158,16 @@ func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label)
 	res, err := hunt.Run(ctx, st, cfg, nil, hunt.Options{Workers: 2, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Deterministic: a second hunt of the same store says the same thing.
+	again, err := hunt.Run(ctx, st, cfg, nil, hunt.Options{Workers: 1, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal([]any{res.Findings, res.Incidents})
+	b, _ := json.Marshal([]any{again.Findings, again.Incidents})
+	if string(a) != string(b) {
+		t.Errorf("two hunts of one store differ (%d vs %d bytes of findings and incidents)", len(a), len(b))
 	}
 	if os.Getenv("SPOOR_ACCEPTANCE_DUMP") != "" {
 		for _, f := range res.Findings {
