@@ -50,6 +50,7 @@ func TestCoverage(t *testing.T) {
 	fw := evtest.Flow(t0, "10.0.0.1", "8.8.8.8", 53, 10)
 	evs = append(evs, clr, sys, fw)
 	fs := evtest.Run(New(caseconf.Default()), evs)
+	evtest.Golden(t, "coverage.golden.json", fs)
 	got := map[string][]event.Finding{}
 	for _, f := range fs {
 		t.Logf("%s %s %s: %s", f.Severity, f.RuleID, f.Host, f.Summary)

@@ -69,6 +69,7 @@ func TestChains(t *testing.T) {
 			"AttributeValue", "CN=Backup Svc,OU=Service,DC=corp,DC=example", "OperationType", "%%14674", "SubjectUserName", "itadmin", "SubjectDomainName", "CORP"),
 	}
 	fs := evtest.Run(New(cfg), evs)
+	evtest.Golden(t, "chains.golden.json", fs)
 	got := map[string]event.Finding{}
 	for _, f := range fs {
 		t.Logf("%s %s %s: %s | %s", f.Severity, f.RuleID, f.User, f.Summary, f.Reason)

@@ -71,6 +71,7 @@ func TestOffHoursProviderLogons(t *testing.T) {
 	// Provider account logging on from an unknown address: still a
 	// provider identity (the account pattern matches).
 	fs := evtest.Run(New(cfg), evs)
+	evtest.Golden(t, "provider_logons.golden.json", fs)
 	var high, low []event.Finding
 	for _, f := range fs {
 		t.Logf("%s %s %s %s: %s | %s", f.Severity, f.RuleID, f.Host, f.User, f.Summary, f.Reason)

@@ -62,6 +62,7 @@ func TestOutbound(t *testing.T) {
 	// The backup server's own log names its address.
 	evs = append(evs, evtest.Evtx(evtest.At(2026, 10, 2, 1, 0), "BACKUP01", "Security", 5156, "Direction", "%%14593", "SourceAddress", "10.10.0.30", "DestAddress", "13.107.4.50", "DestPort", "443"))
 	fs := evtest.Run(New(cfg), evs)
+	evtest.Golden(t, "outbound.golden.json", fs)
 	byRule := map[string][]event.Finding{}
 	for _, f := range fs {
 		t.Logf("%s %s %s: %s | %s", f.Severity, f.RuleID, f.Host, f.Summary, f.Reason)

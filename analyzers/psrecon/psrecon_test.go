@@ -158,6 +158,7 @@ func TestOffHoursBurstInSessionIsHigh(t *testing.T) {
 	}
 	evs = append(evs, evtest.RMM(sat.Add(10*time.Minute), "DC01", "session_end", "atk", "ct-weber", "203.0.113.91", ""))
 	fs := evtest.Run(New(cfg), evs)
+	evtest.Golden(t, "burst_in_session.golden.json", fs)
 	if len(fs) != 1 {
 		t.Fatalf("want one burst finding, got %d: %+v", len(fs), fs)
 	}

@@ -74,6 +74,7 @@ func TestOutOfPattern(t *testing.T) {
 	evs = append(evs, evtest.RMM(wed, "ERP01", "session_start", "v1", "erp-vendor", "198.51.100.7", ""), evtest.RMM(wed.Add(30*time.Minute), "ERP01", "session_end", "v1", "erp-vendor", "198.51.100.7", ""))
 
 	fs := evtest.Run(New(cfg), evs)
+	evtest.Golden(t, "out_of_pattern.golden.json", fs)
 	if len(fs) != 1 {
 		for _, f := range fs {
 			t.Logf("%s %s %s: %s", f.Severity, f.SessionID, f.Title, f.Reason)

@@ -3,8 +3,13 @@
 package evtest
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
@@ -107,5 +112,43 @@ func Samples() string {
 			return ""
 		}
 		dir = parent
+	}
+}
+
+// Update rewrites golden files instead of comparing with them.
+var Update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+// Golden compares findings, as indented JSON, with testdata/name; with
+// -update it writes them there instead. Review the diff before committing
+// an update: the golden file is the reviewed expectation.
+func Golden(t testing.TB, name string, fs []event.Finding) {
+	t.Helper()
+	got, err := json.MarshalIndent(fs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name)
+	if *Update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) && i < len(wl); i++ {
+			if gl[i] != wl[i] {
+				t.Fatalf("%s: line %d differs:\n got %s\nwant %s\n(run with -update if the change is intended)", path, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("%s: %d lines, want %d (run with -update if the change is intended)", path, len(gl), len(wl))
 	}
 }
