@@ -148,12 +148,17 @@ func appendJSONString(buf []byte, s string) []byte {
 // order. Flat objects of strings (what the store holds for nearly every
 // event) take a fast path; anything else goes through ordereddict's own
 // decoder.
+//
+// The fast path copies b into one string and hands out substrings of it
+// for keys and unescaped values: a hunt decodes this for every stored
+// event, and one allocation per event instead of two per field is most of
+// its cost.
 func UnmarshalFields(b []byte) (*ordereddict.Dict, error) {
 	d := ordereddict.NewDict()
 	if len(b) == 0 {
 		return d, nil
 	}
-	if ok := parseFlat(b, d); ok {
+	if s := string(b); utf8.ValidString(s) && parseFlat(s, d) {
 		return d, nil
 	}
 	d = ordereddict.NewDict()
@@ -164,62 +169,62 @@ func UnmarshalFields(b []byte) (*ordereddict.Dict, error) {
 }
 
 // parseFlat parses {"k":"v",...} with string values only; it returns
-// false (leaving d in any state) for anything else.
-func parseFlat(b []byte, d *ordereddict.Dict) bool {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
+// false (leaving d in any state) for anything else. s must be valid UTF-8.
+func parseFlat(s string, d *ordereddict.Dict) bool {
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
 		return false
 	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipWS(b, i+1) == len(b)
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return skipWS(s, i+1) == len(s)
 	}
 	for {
-		k, j, ok := parseString(b, i)
+		k, j, ok := parseString(s, i)
 		if !ok {
 			return false
 		}
-		i = skipWS(b, j)
-		if i >= len(b) || b[i] != ':' {
+		i = skipWS(s, j)
+		if i >= len(s) || s[i] != ':' {
 			return false
 		}
-		i = skipWS(b, i+1)
-		v, j, ok := parseString(b, i)
+		i = skipWS(s, i+1)
+		v, j, ok := parseString(s, i)
 		if !ok {
 			return false
 		}
 		d.Set(k, v)
-		i = skipWS(b, j)
-		if i >= len(b) {
+		i = skipWS(s, j)
+		if i >= len(s) {
 			return false
 		}
-		if b[i] == '}' {
-			return skipWS(b, i+1) == len(b)
+		if s[i] == '}' {
+			return skipWS(s, i+1) == len(s)
 		}
-		if b[i] != ',' {
+		if s[i] != ',' {
 			return false
 		}
-		i = skipWS(b, i+1)
+		i = skipWS(s, i+1)
 	}
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+func skipWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}
 	return i
 }
 
-// parseString reads a JSON string at b[i]; escapes are handed to
-// strconv-compatible decoding via encoding/json only when present.
-func parseString(b []byte, i int) (string, int, bool) {
-	if i >= len(b) || b[i] != '"' {
+// parseString reads a JSON string at s[i]; without escapes it is a
+// substring of s, with escapes encoding/json decodes it.
+func parseString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
 		return "", i, false
 	}
 	j := i + 1
 	escaped := false
-	for j < len(b) {
-		c := b[j]
+	for j < len(s) {
+		c := s[j]
 		if c == '\\' {
 			escaped = true
 			j += 2
@@ -233,19 +238,15 @@ func parseString(b []byte, i int) (string, int, bool) {
 		}
 		j++
 	}
-	if j >= len(b) {
+	if j >= len(s) {
 		return "", i, false
 	}
 	if !escaped {
-		s := b[i+1 : j]
-		if !utf8.Valid(s) {
-			return "", i, false
-		}
-		return string(s), j + 1, true
+		return s[i+1 : j], j + 1, true
 	}
-	var s string
-	if err := json.Unmarshal(b[i:j+1], &s); err != nil {
+	var out string
+	if err := json.Unmarshal([]byte(s[i:j+1]), &out); err != nil {
 		return "", i, false
 	}
-	return s, j + 1, true
+	return out, j + 1, true
 }

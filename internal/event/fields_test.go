@@ -91,3 +91,18 @@ func BenchmarkMarshalFields(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func BenchmarkUnmarshalFields(b *testing.B) {
+	d := ordereddict.NewDict()
+	for _, k := range []string{"SubjectUserSid", "SubjectUserName", "SubjectDomainName", "SubjectLogonId", "TargetUserSid", "TargetUserName", "TargetDomainName", "TargetLogonId", "LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName", "LogonGuid", "IpAddress", "IpPort"} {
+		d.Set(k, "S-1-5-21-1004336348-1177238915-682003330-512")
+	}
+	js, _ := MarshalFields(d)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(js)))
+	for i := 0; i < b.N; i++ {
+		if _, err := UnmarshalFields(js); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
