@@ -6,6 +6,12 @@
 // for a side-by-side ratio.
 //
 //	go run ./cmd/spoor-bench --size 1GiB --runs 3
+//	go run ./cmd/spoor-bench --size 1GiB --runs 1 --single 4GiB --hunt=false --evtxexport=false
+//
+// --single SIZE also writes one EVTX file of SIZE made of the corpus's
+// chunks (repeated as needed; record ids repeat, which the ingest does not
+// mind) and times `spoor ingest` on it alone, to show that peak RSS does
+// not grow with the size of one file.
 package main
 
 import (
@@ -21,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spoor-dfir/spoor/internal/simulate"
 )
 
 type measure struct {
@@ -36,14 +44,15 @@ func main() {
 	workers := flag.Int("workers", 0, "spoor --workers (0: all cores)")
 	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
 	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
+	single := flag.String("single", "", "also build one EVTX file of this size (e.g. 4GiB) from the corpus's chunks and time spoor ingest on it")
 	flag.Parse()
-	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt); err != nil {
+	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt, *single); err != nil {
 		fmt.Fprintln(os.Stderr, "spoor-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, corpus, work string, runs, workers int, withExport, hunt bool) error {
+func run(size, corpus, work string, runs, workers int, withExport, hunt bool, single string) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -66,6 +75,12 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool) er
 	}
 	evBytes, files := evtxBytes(corpus)
 	fmt.Printf("corpus: %d EVTX files, %.1f MB\n", len(files), float64(evBytes)/1e6)
+
+	if single != "" {
+		if err := runSingle(bin, work, files, single, runs, workers); err != nil {
+			return err
+		}
+	}
 
 	var ingests, hunts []measure
 	var events int64
@@ -122,6 +137,102 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool) er
 		}
 	}
 	return nil
+}
+
+// runSingle builds (or reuses) one big EVTX file from the corpus's chunks
+// and times spoor ingest on it.
+func runSingle(bin, work string, files []string, size string, runs, workers int) error {
+	n, err := simulate.ParseSize(size)
+	if err != nil {
+		return err
+	}
+	big := filepath.Join(work, "single-"+size+".evtx")
+	if st, err := os.Stat(big); err != nil || st.Size() < n {
+		fmt.Printf("writing one %s EVTX file %s …\n", size, big)
+		if err := writeSingle(big, files, n); err != nil {
+			return err
+		}
+	}
+	st, err := os.Stat(big)
+	if err != nil {
+		return err
+	}
+	var ms []measure
+	for i := 0; i < runs; i++ {
+		store := filepath.Join(work, "store-single")
+		os.RemoveAll(store)
+		args := []string{"ingest", "--store", store}
+		if workers > 0 {
+			args = append(args, "--workers", fmt.Sprint(workers))
+		}
+		m, err := timed(bin, append(args, big)...)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m)
+		events := manifestEvents(store)
+		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
+		os.RemoveAll(store)
+	}
+	m := median(ms)
+	fmt.Printf("SINGLE %s file, median of %d: %.2f s, %.1f MB/s, peak RSS %d MiB (max over runs)\n\n", size, runs,
+		m.wall.Seconds(), float64(st.Size())/1e6/m.wall.Seconds(), maxRSS(ms)>>20)
+	return nil
+}
+
+// writeSingle writes the file header of the first corpus file followed by
+// the chunks of all corpus files, in order and repeated, up to n bytes.
+func writeSingle(path string, files []string, n int64) error {
+	const header, chunk = 4096, 65536
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	written := int64(0)
+	for pass := 0; written < n; pass++ {
+		before := written
+		for _, fn := range files {
+			data, err := os.ReadFile(fn)
+			if err != nil {
+				f.Close()
+				return err
+			}
+			if len(data) < header || string(data[:8]) != "ElfFile\x00" {
+				continue
+			}
+			if written == 0 {
+				if _, err := f.Write(data[:header]); err != nil {
+					f.Close()
+					return err
+				}
+				written = header
+			}
+			for off := header; off+chunk <= len(data) && written < n; off += chunk {
+				if string(data[off:off+8]) != "ElfChnk\x00" {
+					continue
+				}
+				if _, err := f.Write(data[off : off+chunk]); err != nil {
+					f.Close()
+					return err
+				}
+				written += chunk
+			}
+			if written >= n {
+				break
+			}
+		}
+		if written == before {
+			f.Close()
+			return fmt.Errorf("corpus has no EVTX chunks to build a single file from")
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func timed(bin string, args ...string) (measure, error) {
