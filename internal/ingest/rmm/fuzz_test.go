@@ -3,11 +3,10 @@ package rmm
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 )
 
@@ -18,7 +17,7 @@ func fuzzParser(f *testing.F, p input.Parser, seeds ...string) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in := bytesInput(data, "fuzz.log", nil)
+		in := ingesttest.Input(data, "fuzz.log", nil)
 		p.Detect(in)
 		var n int64
 		st := &input.Stats{}
@@ -77,24 +76,12 @@ func FuzzFromEVTX(f *testing.F) {
 
 // benchInput repeats a real sample to about 8 MiB.
 func benchInput(b *testing.B, rel string) ([]byte, int) {
-	root := repoRoot(b)
-	data, err := os.ReadFile(filepath.Join(root, "..", "shared", "samples", filepath.FromSlash(rel)))
-	if err != nil {
-		b.Skip("sample not present")
-	}
-	var buf bytes.Buffer
-	for buf.Len() < 8<<20 {
-		buf.Write(data)
-		if !bytes.HasSuffix(data, []byte("\n")) {
-			buf.WriteByte('\n')
-		}
-	}
-	return buf.Bytes(), bytes.Count(buf.Bytes(), []byte("\n"))
+	return ingesttest.Repeat(ingesttest.SampleBytes(b, rel), 8<<20)
 }
 
 func benchParser(b *testing.B, p input.Parser, rel string) {
 	data, lines := benchInput(b, rel)
-	in := bytesInput(data, "bench", nil)
+	in := ingesttest.Input(data, "bench", nil)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {

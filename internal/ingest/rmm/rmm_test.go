@@ -1,7 +1,6 @@
 package rmm
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +10,8 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 )
-
-func parseAll(t testing.TB, p input.Parser, in *input.Input) ([]*event.Event, *input.Stats) {
-	t.Helper()
-	var evs []*event.Event
-	st := &input.Stats{}
-	if err := p.Parse(context.Background(), in, func(ev *event.Event) error {
-		evs = append(evs, ev)
-		return nil
-	}, st); err != nil {
-		t.Fatal(err)
-	}
-	return evs, st
-}
 
 func berlin(t testing.TB) *caseconf.Config {
 	t.Helper()
@@ -47,12 +33,12 @@ const winTrace = "   info 2026-11-14 23:10:01.100  gsvc  NA  4312  4400  12  any
 	"   info 2026-11-14 23:20:00.000  gsvc  NA  4312  4400  12  app.session - Session closed by remote side: user_exit.\r\n"
 
 func TestAnyDeskTraceWindowsLines(t *testing.T) {
-	in := bytesInput([]byte(winTrace), "C/ProgramData/AnyDesk/ad_svc.trace", berlin(t))
-	p := detect(t, Parsers(), in)
+	in := ingesttest.Input([]byte(winTrace), "C/ProgramData/AnyDesk/ad_svc.trace", berlin(t))
+	p := ingesttest.Detect(t, Parsers(), in)
 	if p == nil || p.Name() != "anydesk-trace" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 5 || st.Skipped != 2 || st.Reasons[reasonPadding] != 1 || st.Reasons[reasonUnknown] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
@@ -100,11 +86,11 @@ func TestTeamViewerConnectionsUTF16AndDST(t *testing.T) {
 	rows := "123456789\tMSP Tech\t29-03-2026 02:30:00\t25-10-2026 02:30:00\tAdministrator\tRemoteControl\t{11111111-2222-3333-4444-555555555555}\t\r\n" +
 		"broken row\r\n"
 	good := rows[:strings.Index(rows, "broken")]
-	if p := detect(t, Parsers(), bytesInput(utf16le(good), "c.txt", nil)); p == nil || p.Name() != "teamviewer-connections" {
+	if p := ingesttest.Detect(t, Parsers(), ingesttest.Input(utf16le(good), "c.txt", nil)); p == nil || p.Name() != "teamviewer-connections" {
 		t.Fatalf("UTF-16 file detected as %v", p)
 	}
-	in := bytesInput(utf16le(rows), "Program Files/TeamViewer/Connections_incoming.txt", berlin(t))
-	evs, st := parseAll(t, tvConnections{}, in)
+	in := ingesttest.Input(utf16le(rows), "Program Files/TeamViewer/Connections_incoming.txt", berlin(t))
+	evs, st := ingesttest.ParseAll(t, tvConnections{}, in)
 	if len(evs) != 2 || st.Reasons[reasonUnknown] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
@@ -130,12 +116,12 @@ func TestTeamViewerConnectionsUTF16AndDST(t *testing.T) {
 
 func TestAnyDeskConnectionTraceRejected(t *testing.T) {
 	data := "Incoming    2026-11-14, 23:05    REJECTED    evil@ad    111222333\nOutgoing    2026-11-15, 08:00    User    helpdesk    444555666\n"
-	in := bytesInput([]byte(data), "connection_trace.txt", nil)
-	p := detect(t, Parsers(), in)
+	in := ingesttest.Input([]byte(data), "connection_trace.txt", nil)
+	p := ingesttest.Detect(t, Parsers(), in)
 	if p == nil || p.Name() != "anydesk-connection-trace" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, _ := parseAll(t, p, in)
+	evs, _ := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 2 || evs[0].Action != ActLoginFailed || evs[0].Operator != "111222333" || evs[1].Action != ActOutgoing {
 		t.Fatalf("events %+v", evs)
 	}
@@ -149,12 +135,12 @@ func TestTeamViewerLogfileClassify(t *testing.T) {
 		"2026/11/14 23:01:00.100  2804       2904 S0   punch received a=203.0.113.50:61000: Received Punch\n" +
 		"2026/11/14 23:01:02.000  2804       2904 S0   CPersistentParticipantManager::AddParticipants: [1234567890,1] type=3\n" +
 		"2026/11/14 23:30:00.000  2804       2904 S0   CStreamManager[2]::ReceivedEndSession(): reason=1\n"
-	in := bytesInput([]byte(data), "TeamViewer15_Logfile.log", nil)
-	p := detect(t, Parsers(), in)
+	in := ingesttest.Input([]byte(data), "TeamViewer15_Logfile.log", nil)
+	p := ingesttest.Detect(t, Parsers(), in)
 	if p == nil || p.Name() != "teamviewer-logfile" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 3 || st.Reasons[reasonHeader] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
@@ -173,7 +159,7 @@ func TestDetectDeclinesOtherText(t *testing.T) {
 		"Jun  2 14:55:46 fire00 kernel: IN=eth0 OUT= SRC=1.2.3.4\n",
 		"",
 	} {
-		in := bytesInput([]byte(s), "x", nil)
+		in := ingesttest.Input([]byte(s), "x", nil)
 		for _, p := range Parsers() {
 			if sc := p.Detect(in); sc != 0 {
 				t.Errorf("%s claims %q with %d", p.Name(), s, sc)

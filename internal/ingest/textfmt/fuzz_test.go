@@ -3,11 +3,10 @@ package textfmt
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 )
 
@@ -25,7 +24,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		in := bytesInput(data, "fuzz.log", nil)
+		in := ingesttest.Input(data, "fuzz.log", nil)
 		fm.Detect(in)
 		st := &input.Stats{}
 		fm.Parse(context.Background(), in, func(*event.Event) error { return nil }, st)
@@ -52,7 +51,7 @@ func FuzzBuiltinParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in := bytesInput(data, "fuzz.log", nil)
+		in := ingesttest.Input(data, "fuzz.log", nil)
 		lines := int64(bytes.Count(data, []byte("\n")) + 1)
 		for _, fm := range fms {
 			fm.Detect(in)
@@ -101,7 +100,7 @@ func benchFormat(b *testing.B, name string, data []byte, lines int) {
 			fm = x
 		}
 	}
-	in := bytesInput(data, "bench", nil)
+	in := ingesttest.Input(data, "bench", nil)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
@@ -114,22 +113,11 @@ func benchFormat(b *testing.B, name string, data []byte, lines int) {
 }
 
 func repeat(b *testing.B, rel string) ([]byte, int) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(b), "..", "shared", "samples", filepath.FromSlash(rel)))
-	if err != nil {
-		b.Skip("sample not present")
-	}
-	return repeatBytes(data)
+	return repeatBytes(ingesttest.SampleBytes(b, rel))
 }
 
 func repeatBytes(data []byte) ([]byte, int) {
-	var buf bytes.Buffer
-	for buf.Len() < 4<<20 {
-		buf.Write(data)
-		if !bytes.HasSuffix(data, []byte("\n")) {
-			buf.WriteByte('\n')
-		}
-	}
-	return buf.Bytes(), bytes.Count(buf.Bytes(), []byte("\n"))
+	return ingesttest.Repeat(data, 4<<20)
 }
 
 func BenchmarkSonicWall(b *testing.B) {

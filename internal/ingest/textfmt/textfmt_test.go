@@ -1,7 +1,6 @@
 package textfmt
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,23 +9,9 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
-	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 )
-
-func parseAll(t testing.TB, p input.Parser, in *input.Input) ([]*event.Event, *input.Stats) {
-	t.Helper()
-	var evs []*event.Event
-	st := &input.Stats{}
-	if err := p.Parse(context.Background(), in, func(ev *event.Event) error {
-		evs = append(evs, ev)
-		return nil
-	}, st); err != nil {
-		t.Fatal(err)
-	}
-	return evs, st
-}
 
 func berlinCase(t testing.TB, extra string) *caseconf.Config {
 	t.Helper()
@@ -62,12 +47,12 @@ func TestRMMAuditJSONL(t *testing.T) {
 not json at all
 {"time":"2026-11-14T23:30:00+01:00","tool":"screenconnect","event":"session_end","session_id":"s-1","operator":"msp-tech3","source_ip":"203.0.113.7","host":"SRV-DC01","command":""}
 `
-	in := bytesInput([]byte(data), "rmm/audit.jsonl", nil)
-	p := detect(t, builtinParsers(t), in)
+	in := ingesttest.Input([]byte(data), "rmm/audit.jsonl", nil)
+	p := ingesttest.Detect(t, builtinParsers(t), in)
 	if p == nil || p.Name() != "rmm-audit-jsonl" {
 		t.Fatalf("detected %v, want rmm-audit-jsonl", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 3 || st.Skipped != 1 || st.Reasons["not a JSON object"] != 1 {
 		t.Fatalf("got %d events, stats %+v", len(evs), st)
 	}
@@ -99,12 +84,12 @@ func TestRMMAuditCSVZoneFromCase(t *testing.T) {
 		"2026-11-14 23:12:05,screenconnect,session_start,s-9,msp-tech1,198.51.100.4,PC-17,\r\n" +
 		"2026-11-14 23:14:00,screenconnect,command,s-9,msp-tech1,198.51.100.4,PC-17,\"net user /domain, whoami\"\r\n"
 	cfg := berlinCase(t, "source_timezones:\n  rmm: Europe/Berlin\n")
-	in := bytesInput([]byte(data), "audit.csv", cfg)
-	p := detect(t, builtinParsers(t), in)
+	in := ingesttest.Input([]byte(data), "audit.csv", cfg)
+	p := ingesttest.Detect(t, builtinParsers(t), in)
 	if p == nil || p.Name() != "rmm-audit-csv" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 2 || st.Reasons["header line"] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
@@ -162,13 +147,13 @@ const:
 		"ACMEREMOTE v2 20260315T000130 host=FS01 tech=j.doe from=192.0.2.10:5500 sess=77 RUN cmd.exe /c net group \"Domain Admins\"\n" +
 		"garbage line\n" +
 		"ACMEREMOTE v2 20260315T001000 host=FS01 tech=j.doe from=192.0.2.10:5500 sess=77 STOP\n"
-	in := bytesInput([]byte(log), "acme/audit.log", nil)
+	in := ingesttest.Input([]byte(log), "acme/audit.log", nil)
 	all := append(builtinParsers(t), ps...)
-	p := detect(t, all, in)
+	p := ingesttest.Detect(t, all, in)
 	if p == nil || p.Name() != "acme-remote" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 3 || st.Skipped != 1 || st.Reasons["no pattern matched"] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
@@ -320,12 +305,12 @@ func TestWallDST(t *testing.T) {
 func TestDefinitionDSTNote(t *testing.T) {
 	data := "time,src_ip,dst_ip,action\n2026-10-25 02:30:00,10.0.0.1,10.0.0.2,accept\n2026-10-25 03:30:00,10.0.0.1,10.0.0.2,deny\n"
 	cfg := berlinCase(t, "source_timezones:\n  firewall-csv: Europe/Berlin\n")
-	in := bytesInput([]byte(data), "fw.csv", cfg)
-	p := detect(t, builtinParsers(t), in)
+	in := ingesttest.Input([]byte(data), "fw.csv", cfg)
+	p := ingesttest.Detect(t, builtinParsers(t), in)
 	if p == nil || p.Name() != "firewall-csv" {
 		t.Fatalf("detected %v", p)
 	}
-	evs, st := parseAll(t, p, in)
+	evs, st := ingesttest.ParseAll(t, p, in)
 	if len(evs) != 2 || evs[0].Action != "allow" || evs[1].Action != "deny" {
 		t.Fatalf("events %+v", evs)
 	}
@@ -362,7 +347,7 @@ time:
 		t.Fatal(err)
 	}
 	log := "REC 10:00:00 before any day\n== 2026-05-01 ==\nREC 10:00:01 one\n  more of one\n\nREC 10:00:02 two\n"
-	evs, st := parseAll(t, f, bytesInput([]byte(log), "ml.log", nil))
+	evs, st := ingesttest.ParseAll(t, f, ingesttest.Input([]byte(log), "ml.log", nil))
 	if len(evs) != 2 {
 		t.Fatalf("events %d, stats %+v", len(evs), st)
 	}
