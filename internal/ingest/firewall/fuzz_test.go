@@ -12,6 +12,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // inlineSamples are seeds and benchmark lines for formats whose real
@@ -28,7 +29,7 @@ var inlineSamples = map[string]string{
 // else the inline samples.
 func seedText(t testing.TB, format string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "firewall", format, "*", "input.log"))
+	files, _ := filepath.Glob(filepath.Join(testutil.RepoRoot(t), "testdata", "firewall", format, "*", "input.log"))
 	var b strings.Builder
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/firewall/*/*/expected.jsonl from the parsers' output")
@@ -85,26 +86,6 @@ func render(t *testing.T, format string, evs []*event.Event, st *input.Stats) []
 	return buf.Bytes()
 }
 
-// goldenCases lists testdata/firewall/<format>/<case> directories.
-func goldenCases(t *testing.T) []string {
-	root := filepath.Join(repoRoot(t), "testdata", "firewall")
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			out = append(out, d)
-		}
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		t.Fatal("no golden cases under", root)
-	}
-	return out
-}
-
 // caseInput opens a case's input: input.log (copied evidence) or the
 // shared sample named in sample.txt (skipped when ../shared is absent).
 func caseInput(t *testing.T, dir string) (*input.Input, bool) {
@@ -117,8 +98,8 @@ func caseInput(t *testing.T, dir string) (*input.Input, bool) {
 		t.Fatalf("%s: neither input.log nor sample.txt", dir)
 	}
 	rel := strings.TrimSpace(string(ref))
-	file := filepath.Join(repoRoot(t), "..", "shared", "samples", "firewall", filepath.FromSlash(rel))
-	if _, err := os.Stat(file); err != nil {
+	file, ok := testutil.SharedPath(t, "samples", "firewall", rel)
+	if !ok {
 		return nil, false
 	}
 	return inputFromFile(t, file, rel, cfg), true
@@ -128,10 +109,9 @@ func caseInput(t *testing.T, dir string) (*input.Input, bool) {
 // checks that it is the expected one (the directory name), that every
 // line is accounted for, and compares the output with expected.jsonl.
 func TestGolden(t *testing.T) {
-	for _, dir := range goldenCases(t) {
-		format := filepath.Base(filepath.Dir(dir))
-		name := format + "/" + filepath.Base(dir)
-		t.Run(name, func(t *testing.T) {
+	for _, dir := range ingesttest.CaseDirs(t, "firewall") {
+		format := ingesttest.CaseFormat(dir)
+		t.Run(ingesttest.CaseName(dir), func(t *testing.T) {
 			in, ok := caseInput(t, dir)
 			if !ok {
 				t.Skip("shared sample absent")
@@ -143,35 +123,10 @@ func TestGolden(t *testing.T) {
 			if tie {
 				t.Fatalf("%s tied with another parser at %d", format, score)
 			}
-			evs, st := parseAll(t, p, in)
+			evs, st := ingesttest.ParseAll(t, p, in)
 			checkAccounting(t, in, evs, st)
 			got := render(t, format, evs, st)
-			exp := filepath.Join(dir, "expected.jsonl")
-			if *update {
-				if err := os.WriteFile(exp, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(exp)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(got, want) {
-				gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-				for i := 0; i < len(gl) || i < len(wl); i++ {
-					var g, w string
-					if i < len(gl) {
-						g = gl[i]
-					}
-					if i < len(wl) {
-						w = wl[i]
-					}
-					if g != w {
-						t.Fatalf("%s line %d differs:\n got: %s\nwant: %s", exp, i+1, g, w)
-					}
-				}
-			}
+			ingesttest.Golden(t, filepath.Join(dir, "expected.jsonl"), got, *update)
 		})
 	}
 }
@@ -210,7 +165,7 @@ func checkAccounting(t *testing.T, in *input.Input, evs []*event.Event, st *inpu
 // log must be claimed by its parser (by folder), and files of formats
 // covered elsewhere (other_vendors, pf_openbsd) by none of ours above 20.
 func TestEverySampleDetected(t *testing.T) {
-	dir := samplesDir(t)
+	dir := testutil.Shared(t, "samples", "firewall")
 	want := map[string]string{
 		"windows_firewall": "pfirewall", "fortigate": "fortigate", "pfsense_opnsense": "filterlog",
 		"cisco_asa": "cisco-asa", "iptables_netfilter": "iptables", "paloalto": "paloalto",
@@ -246,7 +201,7 @@ func TestEverySampleDetected(t *testing.T) {
 			t.Errorf("%s: detected %v (score %d, tie %v), want %s", rel, p2, score, tie, exp)
 			return nil
 		}
-		evs, st := parseAll(t, p2, in)
+		evs, st := ingesttest.ParseAll(t, p2, in)
 		if len(evs) == 0 {
 			t.Errorf("%s: no events", rel)
 		}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 )
@@ -309,7 +310,7 @@ func TestPFirewallVariants(t *testing.T) {
 		if s := (PFirewall{}).Detect(in); s != 100 {
 			t.Fatalf("Detect = %d", s)
 		}
-		evs, _ := parseAll(t, PFirewall{}, in)
+		evs, _ := ingesttest.ParseAll(t, PFirewall{}, in)
 		if len(evs) != 1 || evs[0].Protocol != "icmp" || evs[0].Field("icmptype") != "8" || evs[0].BytesIn != 60 || !evs[0].Time.Equal(utc("2024-05-01T08:00:00Z")) {
 			t.Fatalf("got %+v", evs)
 		}
