@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
@@ -216,17 +217,34 @@ func skipWS(s string, i int) int {
 }
 
 // parseString reads a JSON string at s[i]; without escapes it is a
-// substring of s, with escapes encoding/json decodes it.
+// substring of s, with escapes encoding/json decodes it. Stored values can
+// be long (script text), so the closing quote is found with IndexByte and
+// the span checked eight bytes at a time.
 func parseString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", i, false
 	}
+	q := strings.IndexByte(s[i+1:], '"')
+	if q < 0 {
+		return "", i, false
+	}
+	j := i + 1 + q
+	seg := s[i+1 : j]
+	if strings.IndexByte(seg, '\\') >= 0 {
+		return parseEscaped(s, i)
+	}
+	if hasControl(seg) {
+		return "", i, false
+	}
+	return seg, j + 1, true
+}
+
+// parseEscaped is parseString for a string with escapes.
+func parseEscaped(s string, i int) (string, int, bool) {
 	j := i + 1
-	escaped := false
 	for j < len(s) {
 		c := s[j]
 		if c == '\\' {
-			escaped = true
 			j += 2
 			continue
 		}
@@ -241,12 +259,30 @@ func parseString(s string, i int) (string, int, bool) {
 	if j >= len(s) {
 		return "", i, false
 	}
-	if !escaped {
-		return s[i+1 : j], j + 1, true
-	}
 	var out string
 	if err := json.Unmarshal([]byte(s[i:j+1]), &out); err != nil {
 		return "", i, false
 	}
 	return out, j + 1, true
+}
+
+// hasControl reports whether s has a byte below 0x20 (not allowed raw in
+// a JSON string).
+func hasControl(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// Some byte is < 0x20 exactly when this is non-zero.
+		if (x-ones*0x20)&^x&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }

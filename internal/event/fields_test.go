@@ -3,7 +3,9 @@ package event
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 )
@@ -105,4 +107,40 @@ func BenchmarkUnmarshalFields(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestHasControl(t *testing.T) {
+	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "\x1f", "abcdefg\x00", "abcdefgh\x1f", "\x7f\x80\xff\x20 ~abcdefghijk", "ab\ncd", strings.Repeat("x", 100) + "\t"} {
+		want := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 }) >= 0
+		if got := hasControl(s); got != want {
+			t.Errorf("hasControl(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// FuzzParseFlat checks the fast path against encoding/json: what it
+// accepts must be valid JSON with the same values.
+func FuzzParseFlat(f *testing.F) {
+	f.Add([]byte(`{"a":"b","c":"d\n\u00e9\"x"}`))
+	f.Add([]byte("{\"a\":\"b\x01\"}"))
+	f.Add([]byte(`{ "a" : "12345678901234567890" }`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := string(b)
+		if !utf8.ValidString(s) {
+			return
+		}
+		d := ordereddict.NewDict()
+		if !parseFlat(s, d) {
+			return
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json: %v", b, err)
+		}
+		for _, it := range d.Items() {
+			if v, _ := it.Value.(string); v != m[it.Key] && d.Len() == len(m) {
+				t.Fatalf("%q: key %q fast %q, encoding/json %q", b, it.Key, v, m[it.Key])
+			}
+		}
+	})
 }
