@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // spoor runs the CLI in-process and returns exit code, stdout, stderr.
@@ -23,7 +24,7 @@ func spoor(t *testing.T, args ...string) (int, string, string) {
 // the store back with DuckDB, an independent Parquet reader: the row
 // count is the manifest's, and the account-management rows are there.
 func TestIngestSamplesReadByDuckDB(t *testing.T) {
-	samples := sharedDir(t, "samples/evtx")
+	samples := testutil.Shared(t, "samples/evtx")
 	dir := t.TempDir()
 	code, _, stderr := spoor(t, "ingest", "--store", dir, samples)
 	if code != 0 {

@@ -7,34 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
-
-// repoRoot finds the module root from the test's directory.
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
-
-// sharedDir returns ../shared/<rel> beside the repository, or skips.
-func sharedDir(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not present: %v", p, err)
-	}
-	return p
-}
 
 // duckdbScript runs SQL through DuckDB's Node API and prints the rows as
 // JSON; DuckDB is an independent Parquet reader (the oracle for the store).

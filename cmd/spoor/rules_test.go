@@ -14,6 +14,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 func runMain(args ...string) (code int, stdout, stderr string) {
@@ -25,7 +26,7 @@ func runMain(args ...string) (code int, stdout, stderr string) {
 // copyRules copies the built-in rule files to a temporary folder.
 func copyRules(t *testing.T) string {
 	t.Helper()
-	src := filepath.Join(repoRoot(t), "rules")
+	src := filepath.Join(testutil.RepoRoot(t), "rules")
 	dst := t.TempDir()
 	files, _ := filepath.Glob(filepath.Join(src, "*.yml"))
 	if len(files) == 0 {
@@ -44,7 +45,7 @@ func copyRules(t *testing.T) string {
 }
 
 func TestRulesTestBuiltinPasses(t *testing.T) {
-	code, out, errOut := runMain("rules", "test", filepath.Join(repoRoot(t), "rules"))
+	code, out, errOut := runMain("rules", "test", filepath.Join(testutil.RepoRoot(t), "rules"))
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -120,7 +121,7 @@ func TestRulesListJSONL(t *testing.T) {
 }
 
 func TestHuntFailOn(t *testing.T) {
-	sample := sharedDir(t, "samples/evtx/deepbluecli/new-user-security.evtx")
+	sample := testutil.Shared(t, "samples/evtx/deepbluecli/new-user-security.evtx")
 	dir := t.TempDir()
 	st, err := store.Open(dir)
 	if err != nil {

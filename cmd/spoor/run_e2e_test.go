@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/spoor-dfir/spoor/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +10,7 @@ import (
 )
 
 func comtechCase(t *testing.T) string {
-	dir := filepath.Join(repoRoot(t), "testdata", "cases", "comtech")
+	dir := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech")
 	if _, err := os.Stat(filepath.Join(dir, "case.yaml")); err != nil {
 		t.Fatalf("demo case missing: %v", err)
 	}
@@ -65,7 +66,7 @@ func TestRunIsDeterministic(t *testing.T) {
 // demo case's three provider sessions, two of them on the weekend, as
 // incidents.
 func TestReadmeRunCommand(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestReadmeRunCommand(t *testing.T) {
 			args[i] = filepath.Join(t.TempDir(), "store")
 		}
 		if strings.HasPrefix(args[i], "testdata/") {
-			args[i] = filepath.Join(repoRoot(t), args[i])
+			args[i] = filepath.Join(testutil.RepoRoot(t), args[i])
 		}
 	}
 	code, stdout, stderr := spoor(t, args...)

@@ -15,24 +15,14 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest"
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // comtechDir is the committed demo case (testdata/cases/comtech): the
 // simulated supplier compromise with ground-truth labels.
 func comtechDir(t testing.TB) string {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repo root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "testdata", "cases", "comtech")
+	p := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech")
 	if _, err := os.Stat(filepath.Join(p, "evidence")); err != nil {
 		t.Skipf("demo case absent: %v", err)
 	}

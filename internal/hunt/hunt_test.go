@@ -19,31 +19,14 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // samples returns ../shared/samples/evtx/deepbluecli next to the repo
 // root, or skips.
 func samples(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repo root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "samples", "evtx", "deepbluecli")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("samples absent: %v", err)
-	}
-	return p
+	return testutil.Shared(t, "samples", "evtx", "deepbluecli")
 }
 
 // ingestSamples builds a store from sample EVTX files with the real

@@ -8,6 +8,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // mixFiles is a realistic event mix from the shared samples: Sysmon,
@@ -29,8 +30,8 @@ var (
 )
 
 func eventMix(b *testing.B) []*event.Event {
-	samples := sharedDir(b, "samples")
-	reg := sharedDir(b, "sigma", "regression_data")
+	samples := testutil.Shared(b, "samples")
+	reg := testutil.Shared(b, "sigma", "regression_data")
 	mixOnce.Do(func() {
 		for _, f := range mixFiles {
 			mixEvs = append(mixEvs, readEVTX(b, filepath.Join(samples, f))...)
@@ -110,7 +111,7 @@ func benchRules(b *testing.B, rules []*rule.Rule, indexed bool) {
 }
 
 func windowsRules(b *testing.B) []*rule.Rule {
-	docs := readRuleDir(b, sharedDir(b, "sigma", "rules", "windows"))
+	docs := readRuleDir(b, testutil.Shared(b, "sigma", "rules", "windows"))
 	rules, _ := Compile(docs)
 	return rules
 }

@@ -6,32 +6,6 @@ import (
 	"testing"
 )
 
-// sharedDir returns ../shared/<parts> relative to the repository root, or
-// skips the test when the shared evidence is not there (a clean clone
-// without it).
-func sharedDir(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available: %v", p, err)
-	}
-	return p
-}
-
 // readRuleDir reads every .yml/.yaml file under dir as a Doc, sorted.
 func readRuleDir(t testing.TB, dir string) []Doc {
 	t.Helper()

@@ -10,13 +10,14 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // TestSigmaRegression is acceptance 2: for each SigmaHQ regression test
 // folder with a rule.yml, the rule loads and matches an event of the
 // folder's EVTX file (filter and matcher, as the hunt runs them).
 func TestSigmaRegression(t *testing.T) {
-	root := sharedDir(t, "sigma", "regression_data")
+	root := testutil.Shared(t, "sigma", "regression_data")
 	var dirs []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && d.Name() == "rule.yml" {

@@ -7,12 +7,13 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // TestWindowsRulesLoad is acceptance 1: at least 99% of SigmaHQ's Windows
 // rules load, and every failure names its file and reason.
 func TestWindowsRulesLoad(t *testing.T) {
-	dir := sharedDir(t, "sigma", "rules", "windows")
+	dir := testutil.Shared(t, "sigma", "rules", "windows")
 	docs := readRuleDir(t, dir)
 	rules, errs := Compile(docs)
 	total := len(rules) + len(errs)
@@ -41,7 +42,7 @@ func TestWindowsRulesLoad(t *testing.T) {
 // BenchmarkLoadWindowsRules measures compiling the whole Windows set
 // (acceptance: under 5 s).
 func BenchmarkLoadWindowsRules(b *testing.B) {
-	dir := sharedDir(b, "sigma", "rules", "windows")
+	dir := testutil.Shared(b, "sigma", "rules", "windows")
 	docs := readRuleDir(b, dir)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -57,7 +58,7 @@ func BenchmarkLoadWindowsRules(b *testing.B) {
 // list and spoor hunt do (rule.LoadPaths with this package's compiler):
 // every file must be taken for Sigma, and at least 99% must load.
 func TestWindowsRulesThroughLoader(t *testing.T) {
-	dir := sharedDir(t, "sigma", "rules", "windows")
+	dir := testutil.Shared(t, "sigma", "rules", "windows")
 	cfg := caseconf.Default()
 	start := time.Now()
 	rules, errs := rule.LoadPaths(cfg, []string{dir}, Compiler(CompileOptions{Placeholders: CasePlaceholders(cfg)}))

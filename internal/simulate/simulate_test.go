@@ -19,6 +19,7 @@ import (
 	"github.com/0xrawsec/golang-evtx/evtx"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/cases/comtech")
@@ -621,28 +622,12 @@ func BenchmarkBulk(b *testing.B) {
 	}
 }
 
-// repoRoot walks up to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	d, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Fatal("no go.mod above the test")
-		}
-		d = p
-	}
-}
-
 // The committed demo instance is exactly what the recorded command writes.
 func TestCommittedInstance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("regenerates 30 days")
 	}
-	want := filepath.Join(repoRoot(t), "testdata", "cases", "comtech")
+	want := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech")
 	o := CommittedOptions
 	if *update {
 		if err := os.RemoveAll(filepath.Join(want, "evidence")); err != nil {

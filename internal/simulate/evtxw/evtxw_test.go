@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/0xrawsec/golang-evtx/evtx"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // base is a Saturday night in Europe/Berlin, inside DST edge weeks on purpose.
@@ -458,7 +459,7 @@ func TestChunksFilled(t *testing.T) {
 
 // TestNameHash checks the string-table hash against names Windows wrote.
 func TestNameHash(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "samples", "evtx", "evtx-rs", "security.evtx")
+	path := testutil.Shared(t, "samples", "evtx", "evtx-rs", "security.evtx")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Skipf("sample absent: %v", err)
@@ -483,24 +484,6 @@ func TestNameHash(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d names checked", checked)
-	}
-}
-
-// sharedDir finds ../shared next to the repository root.
-func sharedDir(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/rmm"
 	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // mine are the samples the RMM parsers and shipped definitions own, with
@@ -44,25 +45,6 @@ var mine = map[string]string{
 	"rmm/tightvnc/ossec-docs_tightvnc_WinVNC.log":                                     "tightvnc",
 }
 
-func samplesDir(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = up
-	}
-	s := filepath.Join(dir, "..", "shared", "samples")
-	if _, err := os.Stat(s); err != nil {
-		t.Skip("../shared/samples not present")
-	}
-	return s
-}
-
 func load(t *testing.T, path string) *input.Input {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -87,7 +69,7 @@ func load(t *testing.T, path string) *input.Input {
 }
 
 func TestSamplesDetectedAcrossAllParsers(t *testing.T) {
-	root := samplesDir(t)
+	root := testutil.Shared(t, "samples")
 	decl, err := textfmt.Builtin()
 	if err != nil {
 		t.Fatal(err)
