@@ -92,22 +92,15 @@ type anydeskTrace struct{}
 func (anydeskTrace) Name() string { return "anydesk-trace" }
 
 func (anydeskTrace) Detect(in *input.Input) int {
-	text := head(in)
-	if text == nil {
-		return 0
-	}
-	ok, other := 0, 0
-	for _, l := range headSplit(text, headLines, truncatedHead(in)) {
-		s := string(l)
-		if strings.TrimSpace(s) == "" || isBanner(s) {
-			continue
+	ok, other := countHead(in, func(s string) headLine {
+		if isBanner(s) {
+			return lineIgnore
 		}
 		if _, good := parseADLine(s); good {
-			ok++
-		} else {
-			other++
+			return lineMatch
 		}
-	}
+		return lineOther
+	})
 	switch {
 	case ok >= 2 && ok >= other:
 		return 85
@@ -136,9 +129,8 @@ func (p anydeskTrace) Parse(ctx context.Context, in *input.Input, emit func(*eve
 			st.Skip(reasonUnknown, fmt.Sprintf("%s:%d: not an AnyDesk trace line: %.80q", in.Path, n, s))
 			return nil
 		}
-		t, ok := clk.parse("2006-01-02 15:04:05.000", l.date+" "+l.clock, n, in.Path)
+		t, ok := clk.lineTime("2006-01-02 15:04:05.000", l.date+" "+l.clock, n, in.Path)
 		if !ok {
-			st.Skip(reasonTimestamp, fmt.Sprintf("%s:%d: bad timestamp %q", in.Path, n, l.date+" "+l.clock))
 			return nil
 		}
 		ev := base(in, p.Name(), n, s)
@@ -285,21 +277,12 @@ func parseConnTrace(s string) (dir, date, clock, status, alias, id string, ok bo
 }
 
 func (anydeskConnTrace) Detect(in *input.Input) int {
-	text := head(in)
-	if text == nil {
-		return 0
-	}
-	ok, other := 0, 0
-	for _, l := range headSplit(text, headLines, truncatedHead(in)) {
-		if strings.TrimSpace(string(l)) == "" {
-			continue
+	ok, other := countHead(in, func(s string) headLine {
+		if _, _, _, _, _, _, good := parseConnTrace(s); good {
+			return lineMatch
 		}
-		if _, _, _, _, _, _, good := parseConnTrace(string(l)); good {
-			ok++
-		} else {
-			other++
-		}
-	}
+		return lineOther
+	})
 	if ok >= 1 && other == 0 {
 		return 80
 	}
@@ -318,9 +301,8 @@ func (p anydeskConnTrace) Parse(ctx context.Context, in *input.Input, emit func(
 		if strings.Count(hm, ":") == 2 {
 			layout = "2006-01-02 15:04:05"
 		}
-		t, ok := clk.parse(layout, date+" "+hm, n, in.Path)
+		t, ok := clk.lineTime(layout, date+" "+hm, n, in.Path)
 		if !ok {
-			st.Skip(reasonTimestamp, fmt.Sprintf("%s:%d: bad timestamp %q", in.Path, n, date+" "+hm))
 			return nil
 		}
 		ev := base(in, p.Name(), n, s)

@@ -109,6 +109,38 @@ func truncatedHead(in *input.Input) bool {
 	return in.Size < 0 || int64(len(in.Raw)) < in.Size
 }
 
+// headLine is how a Detect judges one non-blank head line.
+type headLine int
+
+const (
+	lineOther  headLine = iota // not this format: counts against it
+	lineMatch                  // a line of this format
+	lineIgnore                 // neutral (banners, headers)
+)
+
+// countHead classifies the non-blank lines of in's head (see headSplit)
+// and counts the matches and the others. Without a readable head both
+// are zero, which every Detect scores as 0.
+func countHead(in *input.Input, classify func(s string) headLine) (ok, other int) {
+	text := head(in)
+	if text == nil {
+		return 0, 0
+	}
+	for _, l := range headSplit(text, headLines, truncatedHead(in)) {
+		s := string(l)
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		switch classify(s) {
+		case lineMatch:
+			ok++
+		case lineOther:
+			other++
+		}
+	}
+	return ok, other
+}
+
 // bound cuts s to maxMessage bytes on a rune boundary.
 func bound(s string) string {
 	if len(s) <= maxMessage {
@@ -197,6 +229,16 @@ func (c *clock) parse(layout, value string, line int64, path string) (time.Time,
 		c.st.Error(fmt.Sprintf("%s:%d: %s in %s", path, line, note, c.loc))
 	}
 	return t, true
+}
+
+// lineTime is parse for a line's own timestamp: an unreadable one skips
+// the line, counted under reasonTimestamp.
+func (c *clock) lineTime(layout, value string, line int64, path string) (time.Time, bool) {
+	t, ok := c.parse(layout, value, line, path)
+	if !ok {
+		c.st.Skip(reasonTimestamp, fmt.Sprintf("%s:%d: bad timestamp %q", path, line, value))
+	}
+	return t, ok
 }
 
 // base fills the columns every RMM event has.

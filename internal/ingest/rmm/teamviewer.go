@@ -43,21 +43,12 @@ type tvConnections struct{}
 func (tvConnections) Name() string { return "teamviewer-connections" }
 
 func (tvConnections) Detect(in *input.Input) int {
-	text := head(in)
-	if text == nil {
-		return 0
-	}
-	ok, other := 0, 0
-	for _, l := range headSplit(text, headLines, truncatedHead(in)) {
-		if strings.TrimSpace(string(l)) == "" {
-			continue
+	ok, other := countHead(in, func(s string) headLine {
+		if _, good := parseTVConn(s); good {
+			return lineMatch
 		}
-		if _, good := parseTVConn(string(l)); good {
-			ok++
-		} else {
-			other++
-		}
-	}
+		return lineOther
+	})
 	if ok >= 1 && other == 0 {
 		return 85
 	}
@@ -146,26 +137,19 @@ type tvLogfile struct{}
 func (tvLogfile) Name() string { return "teamviewer-logfile" }
 
 func (tvLogfile) Detect(in *input.Input) int {
-	text := head(in)
-	if text == nil {
-		return 0
-	}
-	ok, other := 0, 0
 	tv := false
-	for _, l := range headSplit(text, headLines, truncatedHead(in)) {
-		s := string(l)
-		if strings.TrimSpace(s) == "" {
-			continue
-		}
+	ok, other := countHead(in, func(s string) headLine {
 		if strings.Contains(s, "TeamViewer") {
 			tv = true
 		}
 		if pl, good := parseTVLine(s); good && tvTag(pl.tag) {
-			ok++
-		} else if !tvHeader(s) {
-			other++
+			return lineMatch
 		}
-	}
+		if tvHeader(s) {
+			return lineIgnore
+		}
+		return lineOther
+	})
 	switch {
 	case ok >= 1 && ok >= other && tv:
 		return 85
@@ -213,9 +197,8 @@ func (p tvLogfile) Parse(ctx context.Context, in *input.Input, emit func(*event.
 		if len(l.clock) == 8 {
 			layout = "2006/01/02 15:04:05"
 		}
-		t, ok := clk.parse(layout, l.date+" "+l.clock, n, in.Path)
+		t, ok := clk.lineTime(layout, l.date+" "+l.clock, n, in.Path)
 		if !ok {
-			st.Skip(reasonTimestamp, fmt.Sprintf("%s:%d: bad timestamp %q", in.Path, n, l.date+" "+l.clock))
 			return nil
 		}
 		ev := base(in, p.Name(), n, s)
