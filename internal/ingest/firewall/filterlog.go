@@ -104,24 +104,7 @@ func (filterlogState) handle(l *liner, line string) {
 	if h.stamp != "" {
 		l.add("syslog_time", h.stamp)
 	}
-	for i, v := range vals {
-		name := "extra_" + itoa(i+1)
-		if i < len(names) {
-			name = names[i]
-		}
-		l.add(name, v)
-	}
-	r := func(name string) string {
-		for i, n := range names {
-			if n == name {
-				if i < len(vals) {
-					return vals[i]
-				}
-				break
-			}
-		}
-		return ""
-	}
+	r := l.addColumns(names, vals, "extra_")
 	if h.stamp != "" {
 		_, ev.Time, _ = parseStamp(h.stamp, l.clock)
 	}

@@ -97,6 +97,31 @@ func (l *liner) newEvent() *event.Event {
 // add appends a raw field to the event last made by newEvent.
 func (l *liner) add(k string, v any) { l.fw.add(k, v) }
 
+// addColumns adds the positional values vals as raw fields named by
+// names; columns past the names are kept as extra+N (N from 1), so
+// nothing in the record is lost. It returns a lookup of a named column's
+// value, "" when the record is too short to have it.
+func (l *liner) addColumns(names, vals []string, extra string) func(name string) string {
+	for i, v := range vals {
+		name := extra + itoa(i+1)
+		if i < len(names) {
+			name = names[i]
+		}
+		l.add(name, v)
+	}
+	return func(name string) string {
+		for i, n := range names {
+			if n == name {
+				if i < len(vals) {
+					return vals[i]
+				}
+				break
+			}
+		}
+		return ""
+	}
+}
+
 // emit hands ev on and counts it.
 func (l *liner) emit(ev *event.Event) {
 	if l.err != nil {

@@ -96,24 +96,7 @@ func (s *pfirewallState) record(l *liner, rec string) {
 		return
 	}
 	ev := l.newEvent()
-	for i, v := range vals {
-		name := "extra" + itoa(i+1)
-		if i < len(names) {
-			name = names[i]
-		}
-		l.add(name, v)
-	}
-	get := func(name string) string {
-		for i, n := range names {
-			if n == name {
-				if i < len(vals) {
-					return vals[i]
-				}
-				break
-			}
-		}
-		return ""
-	}
+	get := l.addColumns(names, vals, "extra")
 	if len(vals) < len(names) {
 		l.st.Note("some records have fewer columns than the #Fields header (kept what is there)")
 	}
