@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
-	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/hunt"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -36,17 +34,13 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Sprintf("unexpected argument %q (rule paths go after --rules)", fs.Arg(0))}
 	}
-	if *failOn != "" && event.Rank(*failOn) < 0 {
-		return &usageError{fmt.Sprintf("--fail-on %q: want one of %s", *failOn, strings.Join(event.Severities, ", "))}
+	if err := checkFailOn(*failOn); err != nil {
+		return err
 	}
 	if *noBuiltin && len(rulePaths) == 0 && *noAnalyzers {
 		return &usageError{"nothing to run: --no-builtin and --no-analyzers without --rules"}
 	}
-	cfg, err := loadCase(*caseFile)
-	if err != nil {
-		return err
-	}
-	st, err := store.OpenExisting(*storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir)
 	if err != nil {
 		return err
 	}
@@ -55,10 +49,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stderr, res.Summary())
-	if *failOn != "" && res.MaxSeverity() >= event.Rank(*failOn) {
-		return &exitCodeError{code: exitFindings, msg: fmt.Sprintf("findings at or above %s", *failOn)}
-	}
-	return nil
+	return failOnExit(res, *failOn)
 }
 
 // doHunt loads the rules (reporting load problems on stderr) and hunts

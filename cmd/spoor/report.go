@@ -26,18 +26,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadCase(*caseFile)
+	cfg, st, err := openCase(*caseFile, *storeDir)
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenExisting(*storeDir)
-	if err != nil {
-		return err
-	}
-	path := *out
-	if path == "" {
-		path = filepath.Join(*storeDir, "report.html")
-	}
+	path := reportPath(*out, *storeDir)
 	if err := writeReport(ctx, st, cfg, path); err != nil {
 		return err
 	}

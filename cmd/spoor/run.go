@@ -36,8 +36,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() == 0 {
 		return &usageError{"no evidence PATH given"}
 	}
-	if *failOn != "" && event.Rank(*failOn) < 0 {
-		return &usageError{fmt.Sprintf("--fail-on %q: want one of %s", *failOn, strings.Join(event.Severities, ", "))}
+	if err := checkFailOn(*failOn); err != nil {
+		return err
 	}
 	paths := fs.Args()
 	if len(paths) == 1 {
@@ -73,19 +73,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stderr, res.Summary())
-	reportPath := *out
-	if reportPath == "" {
-		reportPath = filepath.Join(*storeDir, "report.html")
-	}
-	if err := writeReport(ctx, st, cfg, reportPath); err != nil {
+	report := reportPath(*out, *storeDir)
+	if err := writeReport(ctx, st, cfg, report); err != nil {
 		return err
 	}
 	printRunSummary(stdout, st, cfg, res)
-	fmt.Fprintf(stdout, "\nreport: %s\n", reportPath)
-	if *failOn != "" && res.MaxSeverity() >= event.Rank(*failOn) {
-		return &exitCodeError{code: exitFindings, msg: fmt.Sprintf("findings at or above %s", *failOn)}
-	}
-	return nil
+	fmt.Fprintf(stdout, "\nreport: %s\n", report)
+	return failOnExit(res, *failOn)
 }
 
 // printRunSummary is the terminal summary: incidents first, then

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/store"
 	"github.com/spoor-dfir/spoor/internal/timeline"
 )
 
@@ -34,11 +33,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *minSev != "" && event.Rank(*minSev) < 0 {
 		return &usageError{fmt.Sprintf("--min-severity %q: want one of %v", *minSev, event.Severities)}
 	}
-	cfg, err := loadCase(*caseFile)
-	if err != nil {
-		return err
-	}
-	st, err := store.OpenExisting(*storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir)
 	if err != nil {
 		return err
 	}
