@@ -11,6 +11,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/testutil"
 )
@@ -145,19 +146,7 @@ func benchParser(b *testing.B, p input.Parser) {
 	if p.Detect(in) == 0 {
 		b.Fatalf("%s does not detect its own benchmark input", p.Name())
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		st := &input.Stats{}
-		if err := p.Parse(context.Background(), in, func(*event.Event) error { return nil }, st); err != nil {
-			b.Fatal(err)
-		}
-		if st.Records == 0 {
-			b.Fatal("no records")
-		}
-	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	ingesttest.Bench(b, p, in, lines)
 }
 
 // zeekOneLog returns the header and rows of the conn.log sample (the

@@ -225,3 +225,23 @@ func Repeat(data []byte, size int) ([]byte, int) {
 	}
 	return buf.Bytes(), bytes.Count(buf.Bytes(), []byte("\n"))
 }
+
+// Bench measures p parsing in, reporting bytes/s, allocations and lines/s
+// (lines is how many lines in holds). A parse that yields no record fails
+// the benchmark: it would time the rejection path, not the parser.
+func Bench(b *testing.B, p input.Parser, in *input.Input, lines int) {
+	b.Helper()
+	b.SetBytes(in.Size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		st := &input.Stats{}
+		if err := p.Parse(context.Background(), in, func(*event.Event) error { return nil }, st); err != nil {
+			b.Fatal(err)
+		}
+		if st.Records == 0 {
+			b.Fatalf("%s: no records from %s", p.Name(), in.Path)
+		}
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}

@@ -81,16 +81,7 @@ func benchInput(b *testing.B, rel string) ([]byte, int) {
 
 func benchParser(b *testing.B, p input.Parser, rel string) {
 	data, lines := benchInput(b, rel)
-	in := ingesttest.Input(data, "bench", nil)
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		st := &input.Stats{}
-		if err := p.Parse(context.Background(), in, func(*event.Event) error { return nil }, st); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	ingesttest.Bench(b, p, ingesttest.Input(data, "bench", nil), lines)
 }
 
 func BenchmarkAnyDeskTrace(b *testing.B) {

@@ -100,16 +100,7 @@ func benchFormat(b *testing.B, name string, data []byte, lines int) {
 			fm = x
 		}
 	}
-	in := ingesttest.Input(data, "bench", nil)
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		st := &input.Stats{}
-		if err := fm.Parse(context.Background(), in, func(*event.Event) error { return nil }, st); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	ingesttest.Bench(b, fm, ingesttest.Input(data, "bench", nil), lines)
 }
 
 func repeat(b *testing.B, rel string) ([]byte, int) {
