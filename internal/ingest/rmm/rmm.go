@@ -142,16 +142,7 @@ func countHead(in *input.Input, classify func(s string) headLine) (ok, other int
 }
 
 // bound cuts s to maxMessage bytes on a rune boundary.
-func bound(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	i := maxMessage
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func bound(s string) string { return textfmt.Truncate(s, maxMessage) }
 
 // lineFunc handles one line (without end-of-line bytes, NULs removed).
 type lineFunc func(n int64, line string) error

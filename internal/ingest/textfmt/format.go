@@ -573,11 +573,15 @@ func fieldString(d *ordereddict.Dict, name string) string {
 	}
 }
 
-func bound(s string) string {
-	if len(s) <= maxMessage {
+func bound(s string) string { return Truncate(s, maxMessage) }
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
+// so a bounded message is still valid text. The rmm parsers use it too.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := maxMessage
+	i := n
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}
