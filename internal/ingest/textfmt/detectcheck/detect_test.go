@@ -12,10 +12,10 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/ingest/firewall"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/rmm"
 	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
-	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
@@ -59,13 +59,7 @@ func load(t *testing.T, path string) *input.Input {
 			t.Fatal(err)
 		}
 	}
-	raw := data
-	if len(raw) > input.HeadSize {
-		raw = raw[:input.HeadSize]
-	}
-	return &input.Input{Path: path, Size: int64(len(data)), Raw: raw, Text: textio.Decode(raw),
-		Open:   func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		Config: caseconf.Default(), Workers: 1}
+	return ingesttest.Input(data, path, caseconf.Default())
 }
 
 func TestSamplesDetectedAcrossAllParsers(t *testing.T) {
