@@ -149,3 +149,32 @@ func TestManifestRecordPersists(t *testing.T) {
 		t.Fatalf("manifest %+v", m)
 	}
 }
+
+// BenchmarkScanStore scans the store named by $SPOOR_BENCH_STORE (e.g. one
+// left by spoor-bench) with all columns, the way the hunt does, and
+// reports events per second: the ceiling the store puts on a hunt.
+func BenchmarkScanStore(b *testing.B) {
+	dir := os.Getenv("SPOOR_BENCH_STORE")
+	if dir == "" {
+		b.Skip("set SPOOR_BENCH_STORE to a store directory")
+	}
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, cols := range [][]string{nil, {"time", "event_id", "user"}} {
+		name := "all-columns"
+		if cols != nil {
+			name = "no-fields"
+		}
+		b.Run(name, func(b *testing.B) {
+			var n int64
+			for i := 0; i < b.N; i++ {
+				if err := s.Scan(context.Background(), ScanOptions{Columns: cols}, func(*event.Event) error { n++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
