@@ -33,7 +33,8 @@ import (
 
 type measure struct {
 	wall   time.Duration
-	maxRSS int64 // bytes
+	cpu    time.Duration // user + system: comparable on a busy machine
+	maxRSS int64         // bytes
 }
 
 func main() {
@@ -97,15 +98,16 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 		ingests = append(ingests, m)
 		events = manifestEvents(st)
-		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
+		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
 		if hunt {
 			h, err := timed(bin, "hunt", "--store", st)
 			if err != nil {
 				return err
 			}
 			hunts = append(hunts, h)
-			fmt.Printf("hunt run %d: %.2f s, %.0f events/s, peak RSS %d MiB\n", i+1, h.wall.Seconds(), float64(events)/h.wall.Seconds(), h.maxRSS>>20)
+			fmt.Printf("hunt run %d: %.2f s, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", i+1, h.wall.Seconds(),
+				float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
 		}
 		if i < runs-1 {
 			os.RemoveAll(st)
@@ -243,6 +245,9 @@ func timed(bin string, args ...string) (measure, error) {
 	start := time.Now()
 	err := cmd.Run()
 	m := measure{wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss * 1024
 	}
