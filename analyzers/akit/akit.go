@@ -247,3 +247,19 @@ func BumpSev(s string, n int) string {
 	r = max(0, min(r, len(event.Severities)-1))
 	return event.Severities[r]
 }
+
+// OrDash shows an empty value as "-" in summaries.
+func OrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// B2I turns a flag into 0/1 for Details, which hold numbers.
+func B2I(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -164,7 +164,7 @@ func (a *Analyzer) Finish() []event.Finding {
 		}
 		out = append(out, event.Finding{
 			Time: tp.t, End: tp.t, RuleID: tp.rule, Title: strings.ToUpper(tp.what[:1]) + tp.what[1:], Severity: sev, Tags: []string{"attack.t1070.001"},
-			Host: tp.host, User: tp.user, Analyzer: Name, Summary: fmt.Sprintf("%s on %s by %s at %s", tp.what, tp.host, orDash(tp.user), akit.When(cfg, tp.t)),
+			Host: tp.host, User: tp.user, Analyzer: Name, Summary: fmt.Sprintf("%s on %s by %s at %s", tp.what, tp.host, akit.OrDash(tp.user), akit.When(cfg, tp.t)),
 			Reason: why, Details: akit.Details("event_id", tp.ref.EventID), Refs: []event.Ref{tp.ref},
 		})
 	}
@@ -203,7 +203,7 @@ func (a *Analyzer) Finish() []event.Finding {
 		out = append(out, event.Finding{
 			Time: s.first, End: s.last, RuleID: "coverage.range", Title: "Log coverage: " + s.channel, Severity: event.SevInfo,
 			Host: s.host, Analyzer: Name,
-			Summary: fmt.Sprintf("%s %s on %s: %d events from %s to %s (%.1f days) in %s", s.source, s.channel, orDash(s.host), s.count,
+			Summary: fmt.Sprintf("%s %s on %s: %d events from %s to %s (%.1f days) in %s", s.source, s.channel, akit.OrDash(s.host), s.count,
 				cfg.Local(s.first).Format("2006-01-02 15:04"), cfg.Local(s.last).Format("2006-01-02 15:04 MST"), days, akit.Plural(max(len(s.files), 1), "file")),
 			Reason:  "what the evidence covers: a finding can only be absent where the logs reach",
 			Details: akit.Details("events", s.count, "days", float64(int64(days*10))/10, "files", len(s.files), "record_gaps", gaps, "records_missing", missing),
@@ -217,27 +217,13 @@ func (a *Analyzer) Finish() []event.Finding {
 			out = append(out, event.Finding{
 				Time: s.first, End: s.last, RuleID: "coverage.record_gap", Title: "Record-id gaps: " + s.channel, Severity: sev, Tags: []string{"attack.t1070"},
 				Host: s.host, Analyzer: Name,
-				Summary: fmt.Sprintf("%s on %s: %s, %d records missing inside the files (largest %d–%d): %s", s.channel, orDash(s.host), akit.Plural(int(gaps), "gap"), missing, biggest.lo, biggest.hi, strings.Join(gapText, "; ")),
+				Summary: fmt.Sprintf("%s on %s: %s, %d records missing inside the files (largest %d–%d): %s", s.channel, akit.OrDash(s.host), akit.Plural(int(gaps), "gap"), missing, biggest.lo, biggest.hi, strings.Join(gapText, "; ")),
 				Reason:  "record ids inside one file are consecutive; holes mean deleted or unreadable records",
-				Details: akit.Details("gaps", gaps, "records_missing", missing, "fragmented", b2i(overflow)),
+				Details: akit.Details("gaps", gaps, "records_missing", missing, "fragmented", akit.B2I(overflow)),
 				Refs:    akit.SortRefs([]event.Ref{s.firstRef, s.lastRef}),
 			})
 		}
 	}
 	akit.Sort(out)
 	return out
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

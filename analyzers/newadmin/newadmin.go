@@ -329,7 +329,7 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 		}
 		var steps []string
 		for _, x := range acts {
-			steps = append(steps, fmt.Sprintf("%s %s by %s on %s", cfg.Local(x.t).Format("2006-01-02 15:04:05"), x.what, orDash(x.actor), x.host))
+			steps = append(steps, fmt.Sprintf("%s %s by %s on %s", cfg.Local(x.t).Format("2006-01-02 15:04:05"), x.what, akit.OrDash(x.actor), x.host))
 		}
 		usr := ac.name
 		if usr == "" {
@@ -338,8 +338,8 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 		out = append(out, event.Finding{
 			Time: acts[0].t, End: acts[len(acts)-1].t, RuleID: rule, Title: title, Severity: sev, Tags: tags,
 			Host: acts[0].host, User: usr, Summary: summary + ": " + strings.Join(steps, "; "), Reason: strings.Join(why, "; "), Analyzer: Name,
-			Details: akit.Details("privileged_additions", len(privAdds), "group_additions", len(ac.groups), "created", b2i(ac.created != nil),
-				"enabled", len(ac.enabled), "resets", len(ac.reset), "risky_changes", len(ac.risky), "provider_actor", b2i(provActor != ""), "off_hours", b2i(timing != "")),
+			Details: akit.Details("privileged_additions", len(privAdds), "group_additions", len(ac.groups), "created", akit.B2I(ac.created != nil),
+				"enabled", len(ac.enabled), "resets", len(ac.reset), "risky_changes", len(ac.risky), "provider_actor", akit.B2I(provActor != ""), "off_hours", akit.B2I(timing != "")),
 			Refs: akit.CapRefs(akit.SortRefs(refs), akit.MaxRefs),
 		})
 		out[len(out)-1].Details.Set("actors", strings.Join(actors, ","))
@@ -406,18 +406,4 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 			fmt.Sprintf("account %s %s", who, x.what), []string{"the change weakens authentication or grants delegation or SID history"}, "attack.t1098")
 	}
 	return out
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -318,7 +318,7 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	rule, title, what := "offhours.provider_logon", "Provider logon", ""
 	if g.rmm != nil {
 		rule, title = "offhours.provider_rmm_session", "Provider RMM session"
-		what = fmt.Sprintf("%s session %s on %s by operator %s from %s, %s – %s", orDash(g.rmm.Tool), g.rmm.ID, g.host, g.user, orDash(g.src),
+		what = fmt.Sprintf("%s session %s on %s by operator %s from %s, %s – %s", akit.OrDash(g.rmm.Tool), g.rmm.ID, g.host, g.user, akit.OrDash(g.src),
 			cfg.Local(g.start).Format("Mon 2006-01-02 15:04"), cfg.Local(g.end).Format("15:04 MST"))
 	} else {
 		var ks []string
@@ -326,7 +326,7 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 			ks = append(ks, fmt.Sprintf("%s ×%d", k, c))
 		}
 		sort.Strings(ks)
-		what = fmt.Sprintf("%s (%s) on %s: %s (%d failed) from %s, %s – %s [%s]", g.user, g.provider, g.host, akit.Plural(ok+failed, "logon"), failed, orDash(g.src),
+		what = fmt.Sprintf("%s (%s) on %s: %s (%d failed) from %s, %s – %s [%s]", g.user, g.provider, g.host, akit.Plural(ok+failed, "logon"), failed, akit.OrDash(g.src),
 			cfg.Local(g.start).Format("Mon 2006-01-02 15:04"), cfg.Local(g.end).Format("15:04 MST"), strings.Join(ks, ", "))
 	}
 	switch {
@@ -345,7 +345,7 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 		Time: g.start, End: g.end, RuleID: rule, Title: title, Severity: sev, Tags: []string{"attack.t1078", "attack.t1133"},
 		Host: g.host, User: g.user, Summary: what, Reason: strings.Join(why, "; "), Analyzer: Name,
 		Details: akit.Details("logons", ok, "failed", failed, "baseline_sessions", max(n, 0), "baseline_near_hour", max(near, 0),
-			"weekend", b2i(timing == "weekend"), "holiday", b2i(timing == "holiday"), "off_hours", b2i(timing != ""), "duration_min", round1(g.end.Sub(g.start).Minutes())),
+			"weekend", akit.B2I(timing == "weekend"), "holiday", akit.B2I(timing == "holiday"), "off_hours", akit.B2I(timing != ""), "duration_min", round1(g.end.Sub(g.start).Minutes())),
 		Refs: refs,
 	}
 	if g.rmm != nil {
@@ -353,20 +353,6 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 		f.Tags = []string{"attack.t1133", "attack.t1219"}
 	}
 	return f, true
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

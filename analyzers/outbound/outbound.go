@@ -482,7 +482,7 @@ func (a *Analyzer) bulkFindings(bf, bt time.Time, isNew func(string) bool) []eve
 			Tags: []string{"attack.t1048", "attack.t1041"}, Host: b.host, Analyzer: Name,
 			Summary: fmt.Sprintf("%s sent %.1f MB to %s in %s starting %s", b.host, mb(b.bytes), b.dst, akit.Plural(b.conns, "connection"), akit.When(a.cfg, t)),
 			Reason:  why,
-			Details: akit.Details("bytes_out", b.bytes, "connections", b.conns, "baseline_bytes_to_destination", baseBytes, "first_seen_destination", b2i(isNew(b.dst))),
+			Details: akit.Details("bytes_out", b.bytes, "connections", b.conns, "baseline_bytes_to_destination", baseBytes, "first_seen_destination", akit.B2I(isNew(b.dst))),
 			Refs:    akit.SortRefs(b.refs),
 		})
 	}
@@ -561,11 +561,4 @@ func (a *Analyzer) serverPorts(bt time.Time) []event.Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Host < out[j].Host })
 	return out
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -527,8 +527,8 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		Reason:   strings.Join(why, "; ") + fmt.Sprintf("; score %d", score),
 		Analyzer: Name,
 		Details: akit.Details("commands", len(burst), "breadth", breadth, "kinds", strings.Join(append(append([]string{}, disc...), other...), ","),
-			"tempo_min", round1(tempo), "off_hours", b2i(offHours), "in_rmm_session", b2i(inSession), "session_out_of_pattern", b2i(outSession),
-			"rmm_agent_parent", b2i(rmmParent != ""), "provider_user", b2i(provUser != ""), "obfuscated", b2i(obf), "score", score),
+			"tempo_min", round1(tempo), "off_hours", akit.B2I(offHours), "in_rmm_session", akit.B2I(inSession), "session_out_of_pattern", akit.B2I(outSession),
+			"rmm_agent_parent", akit.B2I(rmmParent != ""), "provider_user", akit.B2I(provUser != ""), "obfuscated", akit.B2I(obf), "score", score),
 		Refs: refs,
 	}
 	if s != nil {
@@ -569,13 +569,6 @@ func orUnknown(s string) string {
 		return "(unknown user)"
 	}
 	return s
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

@@ -247,11 +247,11 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	if v.Timing != "" {
 		title += " (" + v.Timing + ")"
 	}
-	title += fmt.Sprintf(": %s, operator %s", orDash(s.Tool), orDash(s.Operator))
+	title += fmt.Sprintf(": %s, operator %s", akit.OrDash(s.Tool), akit.OrDash(s.Operator))
 	dur := s.Duration().Round(time.Minute)
 	summary := fmt.Sprintf("%s session %s on %s by operator %s from %s, %s – %s (%s): %s from the RMM log, %s on the host in the window (%d launched by the agent), %s, discovery: %s",
-		orDash(s.Tool), s.ID, s.Host, orDash(s.Operator), orDash(s.SrcIP), cfg.Local(s.Start).Format("Mon 2006-01-02 15:04"), cfg.Local(s.End).Format("15:04 MST"), dur,
-		akit.Plural(len(s.Commands), "command"), akit.Plural(linked, "command"), kids, akit.Plural(s.Transfers, "file transfer"), orDash(strings.Join(disc, ", ")))
+		akit.OrDash(s.Tool), s.ID, s.Host, akit.OrDash(s.Operator), akit.OrDash(s.SrcIP), cfg.Local(s.Start).Format("Mon 2006-01-02 15:04"), cfg.Local(s.End).Format("15:04 MST"), dur,
+		akit.Plural(len(s.Commands), "command"), akit.Plural(linked, "command"), kids, akit.Plural(s.Transfers, "file transfer"), akit.OrDash(strings.Join(disc, ", ")))
 	if len(lines) > 0 {
 		summary += ". " + strings.Join(lines, "; ")
 	}
@@ -265,27 +265,13 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 		Time: s.Start, End: s.End, RuleID: "rmmsessions.out_of_pattern", Title: title, Severity: sev, Tags: tagList,
 		Host: s.Host, User: s.Operator, SessionID: s.ID, Analyzer: Name, Summary: summary,
 		Reason: strings.Join(v.Reasons, "; ") + fmt.Sprintf("; session score %d (out of pattern from %d)", v.Score, akit.OutOfPatternScore),
-		Details: akit.Details("score", v.Score, "weekend", b2i(v.Timing == "weekend"), "holiday", b2i(v.Timing == "holiday"), "off_hours", b2i(v.Timing != ""),
+		Details: akit.Details("score", v.Score, "weekend", akit.B2I(v.Timing == "weekend"), "holiday", akit.B2I(v.Timing == "holiday"), "off_hours", akit.B2I(v.Timing != ""),
 			"baseline_sessions", v.BaselineSessions, "operator_sessions", v.OperatorSessions, "operator_near_hour", v.OperatorNearHour,
 			"all_near_hour", v.AllNearHour, "duration_min", round1(v.DurationMin), "median_duration_min", round1(v.MedianDurationMin),
 			"rmm_commands", len(s.Commands), "host_commands_linked", linked, "agent_children", kids, "file_transfers", s.Transfers,
 			"discovery_kinds", len(disc), "host_commands_in_window", other),
 		Refs: refs,
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
