@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
@@ -239,31 +240,88 @@ func parseString(s string, i int) (string, int, bool) {
 	return seg, j + 1, true
 }
 
-// parseEscaped is parseString for a string with escapes.
+// parseEscaped is parseString for a string with escapes (Windows paths
+// and DOMAIN\user make them common). It decodes them as encoding/json
+// does, lone surrogates becoming U+FFFD; FuzzParseFlat holds it to that.
 func parseEscaped(s string, i int) (string, int, bool) {
+	buf := make([]byte, 0, 64)
 	j := i + 1
 	for j < len(s) {
 		c := s[j]
-		if c == '\\' {
+		switch {
+		case c == '"':
+			return string(buf), j + 1, true
+		case c == '\\':
+			if j+1 >= len(s) {
+				return "", i, false
+			}
+			switch e := s[j+1]; e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r := getu4(s, j)
+				if r < 0 {
+					return "", i, false
+				}
+				j += 6
+				if utf16.IsSurrogate(r) {
+					if dec := utf16.DecodeRune(r, getu4(s, j)); dec != utf8.RuneError {
+						r = dec
+						j += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				buf = utf8.AppendRune(buf, r)
+				continue
+			default:
+				return "", i, false
+			}
 			j += 2
-			continue
-		}
-		if c == '"' {
-			break
-		}
-		if c < 0x20 {
+		case c < 0x20:
 			return "", i, false
+		default:
+			k := j + 1
+			for k < len(s) && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20 {
+				k++
+			}
+			buf = append(buf, s[j:k]...)
+			j = k
 		}
-		j++
 	}
-	if j >= len(s) {
-		return "", i, false
+	return "", i, false
+}
+
+// getu4 decodes \uXXXX at s[j:], or returns -1.
+func getu4(s string, j int) rune {
+	if j+6 > len(s) || s[j] != '\\' || s[j+1] != 'u' {
+		return -1
 	}
-	var out string
-	if err := json.Unmarshal([]byte(s[i:j+1]), &out); err != nil {
-		return "", i, false
+	var r rune
+	for _, c := range []byte(s[j+2 : j+6]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
 	}
-	return out, j + 1, true
+	return r
 }
 
 // hasControl reports whether s has a byte below 0x20 (not allowed raw in

@@ -124,6 +124,7 @@ func FuzzParseFlat(f *testing.F) {
 	f.Add([]byte(`{"a":"b","c":"d\n\u00e9\"x"}`))
 	f.Add([]byte("{\"a\":\"b\x01\"}"))
 	f.Add([]byte(`{ "a" : "12345678901234567890" }`))
+	f.Add([]byte(`{"a":"C:\\x\ud83d\ude00\ud800\u0041\udc00","b":"\/\b"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := string(b)
 		if !utf8.ValidString(s) {
@@ -143,4 +144,34 @@ func FuzzParseFlat(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUnmarshalEscapes(t *testing.T) {
+	for _, js := range []string{
+		`{"p":"C:\\Windows\\System32\\cmd.exe","u":"CORP\\svc-rmm"}`,
+		`{"a":"\"\\\/\b\f\n\r\t","b":"\u00e9\u20ac\ud83d\ude00","c":"\ud800x","d":"\udc00\ud800","e":"\ud83d\u0041"}`,
+		`{"a":"x\u0000y","b":"\u2028<>&"}`,
+	} {
+		d, err := UnmarshalFields([]byte(js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		var want map[string]string
+		if err := json.Unmarshal([]byte(js), &want); err != nil {
+			t.Fatal(err)
+		}
+		if d.Len() != len(want) {
+			t.Fatalf("%s: %d keys, want %d", js, d.Len(), len(want))
+		}
+		for k, w := range want {
+			if got, _ := d.GetString(k); got != w {
+				t.Errorf("%s: %q = %q, want %q", js, k, got, w)
+			}
+		}
+	}
+	for _, bad := range []string{`{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12g4"}`, "{\"a\":\"\\\t\"}", `{"a":"\`} {
+		if parseFlat(bad, ordereddict.NewDict()) {
+			t.Errorf("fast path accepted %s", bad)
+		}
+	}
 }
