@@ -156,15 +156,25 @@ func appendJSONString(buf []byte, s string) []byte {
 // event, and one allocation per event instead of two per field is most of
 // its cost.
 func UnmarshalFields(b []byte) (*ordereddict.Dict, error) {
-	d := ordereddict.NewDict()
 	if len(b) == 0 {
+		return ordereddict.NewDict(), nil
+	}
+	return UnmarshalFieldsString(string(b))
+}
+
+// UnmarshalFieldsString is UnmarshalFields for JSON already held in a
+// string (a Parquet column value): keys and values share its memory, and
+// no copy is made.
+func UnmarshalFieldsString(s string) (*ordereddict.Dict, error) {
+	d := ordereddict.NewDict()
+	if len(s) == 0 {
 		return d, nil
 	}
-	if s := string(b); utf8.ValidString(s) && parseFlat(s, d) {
+	if utf8.ValidString(s) && parseFlat(s, d) {
 		return d, nil
 	}
 	d = ordereddict.NewDict()
-	if err := d.UnmarshalJSON(b); err != nil {
+	if err := d.UnmarshalJSON([]byte(s)); err != nil {
 		return nil, err
 	}
 	return d, nil

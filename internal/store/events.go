@@ -102,7 +102,7 @@ func fromRow(r *eventRow, source string, ev *event.Event, withFields bool) error
 		Message: r.Message, Evidence: r.Evidence, Offset: r.Offset,
 	}
 	if withFields {
-		d, err := event.UnmarshalFields([]byte(r.Fields))
+		d, err := event.UnmarshalFieldsString(r.Fields)
 		if err != nil {
 			return fmt.Errorf("fields of %s@%d: %v", r.Evidence, r.Offset, err)
 		}
