@@ -390,8 +390,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	if err := st.Record(entry); err != nil {
 		return result{fatal: err}
 	}
-	var nbytes int64 = it.size
-	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: nbytes, msg: msg}
+	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: it.size, msg: msg}
 }
 
 // safeParse runs a parser, turning a panic into an error so that one bad

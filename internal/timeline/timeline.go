@@ -76,22 +76,6 @@ func (o *Options) keepFinding(f *event.Finding) bool {
 // timeline is produced window by window, each window sorted in memory.
 var batchEvents = 250_000
 
-// Collect reads the store and returns the merged, ordered entries. It
-// holds everything in memory; Export streams instead.
-func Collect(ctx context.Context, st *store.Store, opts Options) ([]Entry, error) {
-	var out []Entry
-	_, err := export(ctx, st, opts, func(e *Entry) error {
-		c := *e
-		if e.Event != nil {
-			ev := *e.Event
-			c.Event = &ev
-		}
-		out = append(out, c)
-		return nil
-	})
-	return out, err
-}
-
 // Export writes the timeline to sink and returns the entry count. Events
 // are ordered by time, then source, evidence and offset; a finding comes
 // after the events of its own instant. The order is total, so output is

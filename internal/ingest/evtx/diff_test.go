@@ -255,21 +255,10 @@ func dictLeaves(dict *ordereddict.Dict, out []string) []string {
 		return out
 	}
 	for _, it := range dict.Items() {
-		switch v := it.Value.(type) {
-		case *ordereddict.Dict:
+		if v, ok := it.Value.(*ordereddict.Dict); ok {
 			out = dictLeaves(v, out)
-		case []string:
-			for _, s := range v {
-				if s != "" {
-					out = append(out, norm(s))
-				}
-			}
-		case string:
-			if v != "" {
-				out = append(out, norm(v))
-			}
-		default:
-			out = append(out, norm(fmt.Sprint(v)))
+		} else {
+			out = appendLeaf(out, it.Value)
 		}
 	}
 	return out
@@ -325,24 +314,33 @@ var (
 	dedup   = regexp.MustCompile(`_\d+$`)
 )
 
+// appendLeaf adds one scalar or list value, normalised; empty strings
+// are not values (both decoders may or may not emit them).
+func appendLeaf(out []string, v any) []string {
+	switch v := v.(type) {
+	case []string:
+		for _, s := range v {
+			if s != "" {
+				out = append(out, norm(s))
+			}
+		}
+	case string:
+		if v != "" {
+			out = append(out, norm(v))
+		}
+	default:
+		out = append(out, norm(fmt.Sprint(v)))
+	}
+	return out
+}
+
 // leaves lists every leaf value, normalised, of nested fields.
 func leaves(fs []binxml.Field, out []string) []string {
 	for _, f := range fs {
-		switch v := f.Value.(type) {
-		case []binxml.Field:
+		if v, ok := f.Value.([]binxml.Field); ok {
 			out = leaves(v, out)
-		case []string:
-			for _, s := range v {
-				if s != "" {
-					out = append(out, norm(s))
-				}
-			}
-		case string:
-			if v != "" {
-				out = append(out, norm(v))
-			}
-		default:
-			out = append(out, norm(fmt.Sprint(v)))
+		} else {
+			out = appendLeaf(out, f.Value)
 		}
 	}
 	return out
