@@ -58,11 +58,21 @@ type Event struct {
 	// Fields holds every raw field of the event in source order. Values
 	// are strings, numbers, or nested *ordereddict.Dict for structured data.
 	Fields *ordereddict.Dict
+	// RawFields is the fields as the store keeps them (a JSON object, keys
+	// in source order) when a scan left them undecoded: building the dict
+	// costs more than everything else in a hunt, and most events are read
+	// for one or two raw fields or none. Field, HasField and FieldDict
+	// read it when Fields is nil.
+	RawFields string
 }
 
 // Field returns the raw field name as a string, or "" if absent.
 func (e *Event) Field(name string) string {
 	if e.Fields == nil {
+		if e.RawFields != "" {
+			v, _ := LookupField(e.RawFields, name)
+			return v
+		}
 		return ""
 	}
 	v, ok := e.Fields.Get(name)
@@ -75,6 +85,34 @@ func (e *Event) Field(name string) string {
 	default:
 		return toString(v)
 	}
+}
+
+// HasField reports whether the event has the raw field name (even empty).
+func (e *Event) HasField(name string) bool {
+	if e.Fields == nil {
+		if e.RawFields != "" {
+			_, ok := LookupField(e.RawFields, name)
+			return ok
+		}
+		return false
+	}
+	_, ok := e.Fields.Get(name)
+	return ok
+}
+
+// FieldDict returns the raw fields as a dict: Fields, or RawFields decoded
+// afresh on each call (nil when the event has neither, or RawFields does
+// not parse). Callers that walk every field use it; single lookups should
+// use Field.
+func (e *Event) FieldDict() *ordereddict.Dict {
+	if e.Fields != nil || e.RawFields == "" {
+		return e.Fields
+	}
+	d, err := UnmarshalFieldsString(e.RawFields)
+	if err != nil {
+		return nil
+	}
+	return d
 }
 
 // Ref points back from a finding to one exact event in the evidence.

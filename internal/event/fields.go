@@ -354,3 +354,142 @@ func hasControl(s string) bool {
 	}
 	return false
 }
+
+// LookupField finds the top-level key name in a fields JSON object (as
+// MarshalFields writes it: unique keys) and returns its value as Field
+// would: strings as they are, other values through the full decoder so
+// they render exactly as from a dict. ok is false when the key is absent
+// or s is not an object. Nothing is allocated for unescaped string values:
+// they are substrings of s.
+func LookupField(s, name string) (v string, ok bool) {
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return "", false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return "", false
+	}
+	for i < len(s) {
+		match, j, good := keyEquals(s, i, name)
+		if !good {
+			return "", false
+		}
+		i = skipWS(s, j)
+		if i >= len(s) || s[i] != ':' {
+			return "", false
+		}
+		i = skipWS(s, i+1)
+		if match {
+			if i < len(s) && s[i] == '"' {
+				v, _, good := parseString(s, i)
+				if good {
+					return v, true
+				}
+			}
+			return lookupSlow(s, name)
+		}
+		if i = skipValue(s, i); i < 0 {
+			return "", false
+		}
+		i = skipWS(s, i)
+		if i >= len(s) || s[i] != ',' {
+			return "", false
+		}
+		i = skipWS(s, i+1)
+	}
+	return "", false
+}
+
+// lookupSlow is LookupField through the full decoder, for non-string
+// values (numbers, nested structures, null).
+func lookupSlow(s, name string) (string, bool) {
+	d, err := UnmarshalFieldsString(s)
+	if err != nil {
+		return "", false
+	}
+	v, ok := d.Get(name)
+	if !ok {
+		return "", false
+	}
+	if v == nil {
+		return "", true
+	}
+	return toString(v), true
+}
+
+// keyEquals reads the key string at s[i] and reports whether it is name,
+// without allocating unless the key has escapes.
+func keyEquals(s string, i int, name string) (match bool, next int, ok bool) {
+	if i >= len(s) || s[i] != '"' {
+		return false, i, false
+	}
+	q := strings.IndexByte(s[i+1:], '"')
+	if q < 0 {
+		return false, i, false
+	}
+	j := i + 1 + q
+	seg := s[i+1 : j]
+	if strings.IndexByte(seg, '\\') < 0 {
+		return seg == name, j + 1, true
+	}
+	k, j, ok := parseString(s, i)
+	return ok && k == name, j, ok
+}
+
+// skipValue returns the index just past the JSON value at s[i], or -1.
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		depth := 0
+		for i < len(s) {
+			switch s[i] {
+			case '"':
+				if i = skipString(s, i); i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	default:
+		for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+// skipString returns the index just past the JSON string at s[i] (which
+// is '"'), or -1 if it does not end.
+func skipString(s string, i int) int {
+	j := i + 1
+	for {
+		q := strings.IndexByte(s[j:], '"')
+		if q < 0 {
+			return -1
+		}
+		k := j + q
+		bs := 0
+		for p := k - 1; p > i && s[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return k + 1
+		}
+		j = k + 1
+	}
+}

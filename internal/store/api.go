@@ -18,8 +18,9 @@ type ScanOptions struct {
 	From    time.Time // inclusive; row groups wholly outside are skipped
 	To      time.Time // exclusive
 	// Columns, when set, names the only columns the caller reads (the
-	// rest may be left empty); time, source, evidence and offset are
-	// always filled.
+	// rest are left empty); source, time, evidence, offset, record_id,
+	// event_id and host are always filled. "fields" decodes the raw
+	// fields into Event.Fields.
 	Columns []string
 }
 
@@ -27,5 +28,6 @@ type ScanOptions struct {
 // part file name, row). ev is reused between calls: copy what you keep.
 // Returning an error from fn stops the scan with that error.
 func (s *Store) Scan(ctx context.Context, opts ScanOptions, fn func(ev *event.Event) error) error {
-	return s.scan(ctx, opts, fn)
+	_, err := s.ScanSelect(ctx, opts, nil, fn)
+	return err
 }

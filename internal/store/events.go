@@ -1,15 +1,11 @@
 package store
 
 import (
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -54,7 +50,7 @@ type eventRow struct {
 }
 
 // rowsPerGroup bounds memory while writing and sets the pruning grain.
-const rowsPerGroup = 128 << 10
+var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row groups
 
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
@@ -82,31 +78,6 @@ func toRow(ev *event.Event, r *eventRow) error {
 		Process: ev.Process, ParentProcess: ev.ParentProcess, CommandLine: ev.CommandLine,
 		ScriptText: ev.ScriptText, SessionID: ev.SessionID, Operator: ev.Operator,
 		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: string(fields),
-	}
-	return nil
-}
-
-func fromRow(r *eventRow, source string, ev *event.Event, withFields bool) error {
-	var t time.Time
-	if r.Time != 0 {
-		t = time.Unix(0, r.Time).UTC()
-	}
-	*ev = event.Event{
-		Time: t, Source: source, Format: r.Format, Host: r.Host, Channel: r.Channel, Provider: r.Provider,
-		EventID: r.EventID, RecordID: r.RecordID, User: r.User, UserDomain: r.UserDomain,
-		UserSID: r.UserSID, SubjectUser: r.SubjectUser, LogonType: r.LogonType, LogonID: r.LogonID,
-		SrcIP: r.SrcIP, SrcPort: r.SrcPort, DstIP: r.DstIP, DstPort: r.DstPort,
-		Protocol: r.Protocol, Action: r.Action, BytesOut: r.BytesOut, BytesIn: r.BytesIn,
-		Process: r.Process, ParentProcess: r.ParentProcess, CommandLine: r.CommandLine,
-		ScriptText: r.ScriptText, SessionID: r.SessionID, Operator: r.Operator,
-		Message: r.Message, Evidence: r.Evidence, Offset: r.Offset,
-	}
-	if withFields {
-		d, err := event.UnmarshalFieldsString(r.Fields)
-		if err != nil {
-			return fmt.Errorf("fields of %s@%d: %v", r.Evidence, r.Offset, err)
-		}
-		ev.Fields = d
 	}
 	return nil
 }
@@ -254,107 +225,6 @@ func (s *Store) partFiles(sources []string) ([][2]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func wantFields(cols []string) bool {
-	if len(cols) == 0 {
-		return true
-	}
-	for _, c := range cols {
-		if c == "fields" {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Store) scan(ctx context.Context, opts ScanOptions, fn func(ev *event.Event) error) error {
-	files, err := s.partFiles(opts.Sources)
-	if err != nil {
-		return err
-	}
-	withFields := wantFields(opts.Columns)
-	var ev event.Event
-	rows := make([]eventRow, 256)
-	from, to := int64(0), int64(0)
-	if !opts.From.IsZero() {
-		from = opts.From.UnixNano()
-	}
-	if !opts.To.IsZero() {
-		to = opts.To.UnixNano()
-	}
-	for _, sf := range files {
-		src, path := sf[0], sf[1]
-		if err := s.scanFile(ctx, src, path, from, to, withFields, rows, &ev, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) scanFile(ctx context.Context, src, path string, from, to int64, withFields bool, rows []eventRow, ev *event.Event, fn func(*event.Event) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	md := pf.Metadata()
-	timeCol := -1
-	for i, c := range pf.Schema().Columns() {
-		if len(c) == 1 && c[0] == "time" {
-			timeCol = i
-		}
-	}
-	for gi, rg := range pf.RowGroups() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if timeCol >= 0 && gi < len(md.RowGroups) && (from != 0 || to != 0) {
-			stats := md.RowGroups[gi].Columns[timeCol].MetaData.Statistics
-			if len(stats.MinValue) == 8 && len(stats.MaxValue) == 8 {
-				lo := int64(binary.LittleEndian.Uint64(stats.MinValue))
-				hi := int64(binary.LittleEndian.Uint64(stats.MaxValue))
-				if (to != 0 && lo >= to) || (from != 0 && hi < from) {
-					continue
-				}
-			}
-		}
-		r := parquet.NewGenericRowGroupReader[eventRow](rg)
-		for {
-			n, err := r.Read(rows)
-			for i := 0; i < n; i++ {
-				row := &rows[i]
-				if (from != 0 && row.Time < from) || (to != 0 && row.Time >= to) {
-					continue
-				}
-				if e := fromRow(row, src, ev, withFields); e != nil {
-					r.Close()
-					return e
-				}
-				if e := fn(ev); e != nil {
-					r.Close()
-					return e
-				}
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return fmt.Errorf("%s: row group %d: %v", path, gi, err)
-			}
-		}
-		r.Close()
-	}
-	return nil
 }
 
 // CountEvents counts stored rows from Parquet metadata, without reading

@@ -1,0 +1,617 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Column numbers a stored event column, in schema order.
+type Column uint8
+
+// The event columns, in the order of the Parquet schema (eventRow).
+const (
+	ColTime Column = iota
+	ColFormat
+	ColHost
+	ColChannel
+	ColProvider
+	ColEventID
+	ColRecordID
+	ColUser
+	ColUserDomain
+	ColUserSID
+	ColSubjectUser
+	ColLogonType
+	ColLogonID
+	ColSrcIP
+	ColSrcPort
+	ColDstIP
+	ColDstPort
+	ColProtocol
+	ColAction
+	ColBytesOut
+	ColBytesIn
+	ColProcess
+	ColParentProcess
+	ColCommandLine
+	ColScriptText
+	ColSessionID
+	ColOperator
+	ColMessage
+	ColEvidence
+	ColOffset
+	ColFields
+	numColumns
+)
+
+var columnNames = [numColumns]string{
+	"time", "format", "host", "channel", "provider", "event_id", "record_id", "user", "user_domain",
+	"user_sid", "subject_user", "logon_type", "logon_id", "src_ip", "src_port", "dst_ip", "dst_port",
+	"protocol", "action", "bytes_out", "bytes_in", "process", "parent_process", "command_line",
+	"script_text", "session_id", "operator", "message", "evidence", "offset", "fields",
+}
+
+// String is the column's name in the store.
+func (c Column) String() string {
+	if c < numColumns {
+		return columnNames[c]
+	}
+	return fmt.Sprintf("column(%d)", c)
+}
+
+// ColumnByName finds a column by its store name.
+func ColumnByName(name string) (Column, bool) {
+	for i, n := range columnNames {
+		if n == name {
+			return Column(i), true
+		}
+	}
+	return 0, false
+}
+
+// ColSet is a set of columns (bit c for Column c).
+type ColSet uint64
+
+// AllColumns holds every event column.
+const AllColumns = ColSet(1)<<numColumns - 1
+
+// Has reports whether c is in the set.
+func (s ColSet) Has(c Column) bool { return s&(1<<c) != 0 }
+
+// With returns the set plus c.
+func (s ColSet) With(c Column) ColSet { return s | 1<<c }
+
+// ColumnsOf makes a set from store column names; "source" (the partition,
+// always filled) is accepted and ignored, anything else unknown is an
+// error. nil names every column.
+func ColumnsOf(names []string) (ColSet, error) {
+	if names == nil {
+		return AllColumns, nil
+	}
+	var s ColSet
+	for _, n := range names {
+		if n == "source" {
+			continue
+		}
+		c, ok := ColumnByName(n)
+		if !ok {
+			return 0, fmt.Errorf("unknown store column %q", n)
+		}
+		s = s.With(c)
+	}
+	return s, nil
+}
+
+// refColumns are filled for every row a scan hands out, whatever was
+// asked: they say where the event came from (its reference).
+const refColumns = ColSet(1)<<ColTime | 1<<ColEvidence | 1<<ColOffset | 1<<ColRecordID | 1<<ColEventID | 1<<ColHost
+
+// Want says what to decode of one row. The zero Want skips the row.
+type Want struct {
+	Cols ColSet
+	// Dict decodes the fields into Event.Fields; otherwise (with
+	// ColFields in Cols) they stay text in Event.RawFields.
+	Dict bool
+}
+
+// RowKey is what Select sees of a row before anything else of it is
+// decoded.
+type RowKey struct {
+	Source  string
+	EventID int32
+	Channel string
+
+	rg  *rgScan
+	row int64
+	err error
+}
+
+// Empty reports whether the string column c is empty in this row (false
+// for columns that are not strings). Only the offsets of c's page are
+// read, not its text.
+func (k *RowKey) Empty(c Column) bool {
+	cur, err := k.rg.cursor(c)
+	if err == nil {
+		err = cur.at(k.row)
+	}
+	if err != nil {
+		if k.err == nil {
+			k.err = err
+		}
+		return true
+	}
+	return cur.empty(k.row)
+}
+
+// ScanStats counts what a scan read.
+type ScanStats struct {
+	Rows     int64 // rows in the scanned window (selected or not)
+	Selected int64 // rows handed to fn
+}
+
+// ScanSelect is Scan for callers that need a fraction of the rows: it
+// reads the store column by column, asks sel (when non-nil) about every
+// row in the window from its source, event id and channel alone, and
+// decodes only the columns the answer names, only for the rows it wants;
+// pages none of those rows touch are not even decompressed. ev is reused
+// between calls.
+func (s *Store) ScanSelect(ctx context.Context, opts ScanOptions, sel func(*RowKey) Want, fn func(ev *event.Event) error) (ScanStats, error) {
+	var st ScanStats
+	files, err := s.partFiles(opts.Sources)
+	if err != nil {
+		return st, err
+	}
+	var from, to int64
+	if !opts.From.IsZero() {
+		from = opts.From.UnixNano()
+	}
+	if !opts.To.IsZero() {
+		to = opts.To.UnixNano()
+	}
+	sc := &scanner{ctx: ctx, sel: sel, fn: fn, from: from, to: to, stats: &st}
+	if sel == nil {
+		cols, err := ColumnsOf(opts.Columns)
+		if err != nil {
+			return st, err
+		}
+		sc.fixed = Want{Cols: cols | refColumns, Dict: cols.Has(ColFields)}
+	}
+	for _, sf := range files {
+		if err := sc.file(sf[0], sf[1]); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+type scanner struct {
+	ctx      context.Context
+	sel      func(*RowKey) Want
+	fixed    Want
+	fn       func(*event.Event) error
+	from, to int64
+	stats    *ScanStats
+	ev       event.Event
+}
+
+func (sc *scanner) file(src, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	var leaf [numColumns]int
+	for i := range leaf {
+		leaf[i] = -1
+	}
+	for i, p := range pf.Schema().Columns() {
+		if len(p) == 1 {
+			if c, ok := ColumnByName(p[0]); ok {
+				leaf[c] = i
+			}
+		}
+	}
+	if leaf[ColTime] < 0 || leaf[ColEventID] < 0 {
+		return fmt.Errorf("%s: not an event part file (no time or event_id column)", path)
+	}
+	md := pf.Metadata()
+	for gi, rg := range pf.RowGroups() {
+		if err := sc.ctx.Err(); err != nil {
+			return err
+		}
+		if (sc.from != 0 || sc.to != 0) && gi < len(md.RowGroups) {
+			stats := md.RowGroups[gi].Columns[leaf[ColTime]].MetaData.Statistics
+			if len(stats.MinValue) == 8 && len(stats.MaxValue) == 8 {
+				lo := int64(binary.LittleEndian.Uint64(stats.MinValue))
+				hi := int64(binary.LittleEndian.Uint64(stats.MaxValue))
+				if (sc.to != 0 && lo >= sc.to) || (sc.from != 0 && hi < sc.from) {
+					continue
+				}
+			}
+		}
+		r := &rgScan{rg: rg, leaf: &leaf}
+		err := sc.rowGroup(src, r)
+		r.close()
+		var stop errStop
+		if errors.As(err, &stop) {
+			return stop.err
+		}
+		if err != nil {
+			return fmt.Errorf("%s: row group %d: %w", path, gi, err)
+		}
+	}
+	return nil
+}
+
+// errStop carries fn's error out unwrapped.
+type errStop struct{ err error }
+
+func (e errStop) Error() string { return e.err.Error() }
+
+func (sc *scanner) rowGroup(src string, r *rgScan) error {
+	n := r.rg.NumRows()
+	tc, err := r.cursor(ColTime)
+	if err != nil {
+		return err
+	}
+	var idc, chc *colCursor
+	if sc.sel != nil {
+		if idc, err = r.cursor(ColEventID); err != nil {
+			return err
+		}
+		if chc, err = r.cursor(ColChannel); err != nil {
+			return err
+		}
+	}
+	key := RowKey{Source: src, rg: r}
+	window := sc.from != 0 || sc.to != 0
+	for row := int64(0); row < n; row++ {
+		if window {
+			if err := tc.at(row); err != nil {
+				return err
+			}
+			t := tc.i64[row-tc.start]
+			if (sc.from != 0 && t < sc.from) || (sc.to != 0 && t >= sc.to) {
+				continue
+			}
+		}
+		sc.stats.Rows++
+		w := sc.fixed
+		if sc.sel != nil {
+			if err := idc.at(row); err != nil {
+				return err
+			}
+			if err := chc.at(row); err != nil {
+				return err
+			}
+			key.EventID = idc.i32[row-idc.start]
+			key.Channel = chc.str(row)
+			key.row = row
+			w = sc.sel(&key)
+			if key.err != nil {
+				return key.err
+			}
+			if w.Cols == 0 {
+				continue
+			}
+			w.Cols |= refColumns
+		}
+		if err := sc.fill(src, r, row, w); err != nil {
+			return err
+		}
+		sc.stats.Selected++
+		if err := sc.fn(&sc.ev); err != nil {
+			return errStop{err}
+		}
+	}
+	return nil
+}
+
+func (sc *scanner) fill(src string, r *rgScan, row int64, w Want) error {
+	ev := &sc.ev
+	*ev = event.Event{Source: src}
+	for m := uint64(w.Cols); m != 0; m &= m - 1 {
+		col := Column(bits.TrailingZeros64(m))
+		c, err := r.cursor(col)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			continue // an older file without this column
+		}
+		if err := c.at(row); err != nil {
+			return err
+		}
+		switch col {
+		case ColTime:
+			if t := c.i64[row-c.start]; t != 0 {
+				ev.Time = time.Unix(0, t).UTC()
+			}
+		case ColFormat:
+			ev.Format = c.str(row)
+		case ColHost:
+			ev.Host = c.str(row)
+		case ColChannel:
+			ev.Channel = c.str(row)
+		case ColProvider:
+			ev.Provider = c.str(row)
+		case ColEventID:
+			ev.EventID = c.i32[row-c.start]
+		case ColRecordID:
+			ev.RecordID = c.i64[row-c.start]
+		case ColUser:
+			ev.User = c.str(row)
+		case ColUserDomain:
+			ev.UserDomain = c.str(row)
+		case ColUserSID:
+			ev.UserSID = c.str(row)
+		case ColSubjectUser:
+			ev.SubjectUser = c.str(row)
+		case ColLogonType:
+			ev.LogonType = c.i32[row-c.start]
+		case ColLogonID:
+			ev.LogonID = c.str(row)
+		case ColSrcIP:
+			ev.SrcIP = c.str(row)
+		case ColSrcPort:
+			ev.SrcPort = c.i32[row-c.start]
+		case ColDstIP:
+			ev.DstIP = c.str(row)
+		case ColDstPort:
+			ev.DstPort = c.i32[row-c.start]
+		case ColProtocol:
+			ev.Protocol = c.str(row)
+		case ColAction:
+			ev.Action = c.str(row)
+		case ColBytesOut:
+			ev.BytesOut = c.i64[row-c.start]
+		case ColBytesIn:
+			ev.BytesIn = c.i64[row-c.start]
+		case ColProcess:
+			ev.Process = c.str(row)
+		case ColParentProcess:
+			ev.ParentProcess = c.str(row)
+		case ColCommandLine:
+			ev.CommandLine = c.str(row)
+		case ColScriptText:
+			ev.ScriptText = c.str(row)
+		case ColSessionID:
+			ev.SessionID = c.str(row)
+		case ColOperator:
+			ev.Operator = c.str(row)
+		case ColMessage:
+			ev.Message = c.str(row)
+		case ColEvidence:
+			ev.Evidence = c.str(row)
+		case ColOffset:
+			ev.Offset = c.i64[row-c.start]
+		case ColFields:
+			raw := c.str(row)
+			if !w.Dict {
+				ev.RawFields = raw
+				continue
+			}
+			d, err := event.UnmarshalFieldsString(raw)
+			if err != nil {
+				return fmt.Errorf("fields of %s@%d: %v", ev.Evidence, ev.Offset, err)
+			}
+			ev.Fields = d
+		}
+	}
+	return nil
+}
+
+// rgScan reads one row group column by column; a column's pages are
+// opened the first time a row asks for it.
+type rgScan struct {
+	rg   parquet.RowGroup
+	leaf *[numColumns]int
+	cols [numColumns]*colCursor
+	have ColSet // cursors opened (or known missing)
+}
+
+func (r *rgScan) cursor(c Column) (*colCursor, error) {
+	if r.have.Has(c) {
+		return r.cols[c], nil
+	}
+	r.have = r.have.With(c)
+	li := r.leaf[c]
+	if li < 0 {
+		if c == ColTime || c == ColEventID {
+			return nil, fmt.Errorf("no %s column", c)
+		}
+		return nil, nil
+	}
+	chunk := r.rg.ColumnChunks()[li]
+	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1}
+	if oi, err := chunk.OffsetIndex(); err == nil && oi != nil && oi.NumPages() > 0 {
+		cur.firstRows = make([]int64, oi.NumPages())
+		for i := range cur.firstRows {
+			cur.firstRows[i] = oi.FirstRowIndex(i)
+		}
+		cur.pi = -1
+	}
+	r.cols[c] = cur
+	return cur, nil
+}
+
+func (r *rgScan) close() {
+	for _, c := range r.cols {
+		if c != nil {
+			c.close()
+		}
+	}
+}
+
+// colCursor holds the current page of one column chunk, decoded into
+// typed slices; rows are asked for in increasing order, and pages between
+// two asked rows are skipped through the offset index without being read.
+type colCursor struct {
+	col        Column
+	pages      parquet.Pages
+	firstRows  []int64 // first row of each page (offset index); nil: read pages in order
+	pi         int     // index in firstRows of the loaded page
+	page       parquet.Page
+	start, end int64 // rows [start, end) of the loaded page
+
+	i32  []int32
+	i64  []int64
+	idx  []int32  // dictionary indexes, for dictionary-encoded pages
+	dict []string // the chunk's dictionary as strings, made once
+	data []byte
+	offs []uint32
+}
+
+var errPageRows = errors.New("page row count does not match its values (nulls or repeated values are not event rows)")
+
+func (c *colCursor) at(row int64) error {
+	if row < c.end && row >= c.start {
+		return nil
+	}
+	if c.firstRows != nil {
+		// The next page is the usual case; a binary search and a seek
+		// skip the pages no asked row falls in.
+		p := c.pi + 1
+		if p >= len(c.firstRows) || c.firstRows[p] > row || (p+1 < len(c.firstRows) && c.firstRows[p+1] <= row) {
+			p = sort.Search(len(c.firstRows), func(i int) bool { return c.firstRows[i] > row }) - 1
+			if p < 0 {
+				return fmt.Errorf("column %s: row %d before the first page", c.col, row)
+			}
+		}
+		if p != c.pi+1 {
+			if err := c.pages.SeekToRow(c.firstRows[p]); err != nil {
+				return fmt.Errorf("column %s: seek to row %d: %v", c.col, c.firstRows[p], err)
+			}
+		}
+		if err := c.load(); err != nil {
+			return err
+		}
+		c.pi = p
+		c.start = c.firstRows[p]
+		c.end = c.start + c.page.NumRows()
+		if row >= c.end {
+			return fmt.Errorf("column %s: row %d not in page %d (rows %d-%d)", c.col, row, p, c.start, c.end)
+		}
+		return nil
+	}
+	for row >= c.end || c.page == nil {
+		next := c.end
+		if c.page == nil {
+			next = 0
+		}
+		if err := c.load(); err != nil {
+			return err
+		}
+		c.start = next
+		c.end = next + c.page.NumRows()
+	}
+	if row < c.start {
+		return fmt.Errorf("column %s: row %d asked after row %d", c.col, row, c.start)
+	}
+	return nil
+}
+
+// load reads the next page and exposes its values.
+func (c *colCursor) load() error {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	pg, err := c.pages.ReadPage()
+	if err != nil {
+		return fmt.Errorf("column %s: %v", c.col, err)
+	}
+	if pg.NumValues() != pg.NumRows() || pg.NumNulls() != 0 {
+		parquet.Release(pg)
+		return fmt.Errorf("column %s: %w", c.col, errPageRows)
+	}
+	c.page = pg
+	c.i32, c.i64, c.idx, c.data, c.offs = nil, nil, nil, nil, nil
+	vals := pg.Data()
+	if d := pg.Dictionary(); d != nil {
+		c.idx = vals.Int32()
+		if c.dict == nil {
+			dv := d.Page().Data()
+			data, offs := dv.ByteArray()
+			c.dict = make([]string, max(len(offs)-1, 0))
+			for i := range c.dict {
+				c.dict[i] = string(data[offs[i]:offs[i+1]])
+			}
+		}
+		for _, x := range c.idx {
+			if x < 0 || int(x) >= len(c.dict) {
+				return fmt.Errorf("column %s: dictionary index %d out of %d", c.col, x, len(c.dict))
+			}
+		}
+		return nil
+	}
+	switch pg.Type().Kind() {
+	case parquet.Int32:
+		c.i32 = vals.Int32()
+	case parquet.Int64:
+		c.i64 = vals.Int64()
+	case parquet.ByteArray:
+		c.data, c.offs = vals.ByteArray()
+		if len(c.offs) != int(pg.NumRows())+1 {
+			return fmt.Errorf("column %s: %d offsets for %d rows", c.col, len(c.offs), pg.NumRows())
+		}
+	default:
+		return fmt.Errorf("column %s: unexpected type %s", c.col, pg.Type())
+	}
+	return nil
+}
+
+// str returns a string column's value (a fresh copy for plain pages, the
+// shared dictionary string otherwise: nothing handed out points into
+// pooled page memory).
+func (c *colCursor) str(row int64) string {
+	i := row - c.start
+	if c.idx != nil {
+		return c.dict[c.idx[i]]
+	}
+	if c.offs == nil {
+		return ""
+	}
+	a, b := c.offs[i], c.offs[i+1]
+	if a == b {
+		return ""
+	}
+	return string(c.data[a:b])
+}
+
+func (c *colCursor) empty(row int64) bool {
+	i := row - c.start
+	if c.idx != nil {
+		return c.dict[c.idx[i]] == ""
+	}
+	if c.offs == nil {
+		return true
+	}
+	return c.offs[i] == c.offs[i+1]
+}
+
+func (c *colCursor) close() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	c.pages.Close()
+}
