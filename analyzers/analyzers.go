@@ -27,6 +27,17 @@ type Analyzer interface {
 	Finish() []event.Finding
 }
 
+// Selective is an Analyzer that says which events it reads, and which of
+// their columns: the hunt then decodes nothing else for it and calls
+// Observe only with those events (with at least those columns filled).
+// Analyzers that do not implement it see every event, whole.
+type Selective interface {
+	// Wants is asked once per distinct source, event id and channel: nil
+	// for events Observe ignores, else the store columns it reads
+	// (akit.Every for all; raw fields are then read with Event.Field).
+	Wants(source string, eventID int32, channel string) []string
+}
+
 // All returns the analyzers for a case, in a fixed order. The list is
 // explicit: a new analyzer is added here.
 func All(cfg *caseconf.Config) []Analyzer {

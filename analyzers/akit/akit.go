@@ -263,3 +263,11 @@ func B2I(b bool) int {
 	}
 	return 0
 }
+
+// Every is an analyzer's Wants answer for "every column" (raw fields are
+// then read with Event.Field, from undecoded text).
+var Every = []string{"*"}
+
+// Channel reports whether a lower-cased channel name contains part; the
+// analyzers match channels this way in Observe and in Wants alike.
+func Channel(lowerChannel, part string) bool { return strings.Contains(lowerChannel, part) }

@@ -227,3 +227,16 @@ func (a *Analyzer) Finish() []event.Finding {
 	akit.Sort(out)
 	return out
 }
+
+// streamColumns are what coverage reads of every event: which stream it
+// belongs to, when, and where it is in its file.
+var streamColumns = []string{"time", "channel", "format", "host", "evidence", "record_id", "event_id", "offset"}
+
+// Wants implements analyzers.Selective: every event, for the streams and
+// their record ranges; the tampering events whole.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceEVTX && (id == 1102 || id == 104 || id == 1100) {
+		return akit.Every
+	}
+	return streamColumns
+}

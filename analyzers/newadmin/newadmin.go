@@ -407,3 +407,21 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 	}
 	return out
 }
+
+// timeOnly is what newadmin reads of the Security events it does not
+// act on: their time, for the start of the evidence.
+var timeOnly = []string{"time", "channel"}
+
+// Wants implements analyzers.Selective: every Security event (the
+// first one's time is the start of the baseline), whole for the kinds
+// Observe acts on.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source != event.SourceEVTX || !akit.Channel(strings.ToLower(channel), "security") {
+		return nil
+	}
+	switch id {
+	case 4624, 4720, 4722, 4724, 4738, 4728, 4732, 4756, 5136:
+		return akit.Every
+	}
+	return timeOnly
+}

@@ -356,3 +356,22 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// Wants implements analyzers.Selective: RMM events (sessions) and the
+// logon kinds Observe counts, with every column.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceRMM {
+		return akit.Every
+	}
+	if source != event.SourceEVTX {
+		return nil
+	}
+	ch := strings.ToLower(channel)
+	switch {
+	case akit.Channel(ch, "security") && (id == 4624 || id == 4625 || id == 4648 || id == 4778):
+		return akit.Every
+	case (id == 1149 || id == 21 || id == 25) && akit.Channel(ch, "terminalservices"):
+		return akit.Every
+	}
+	return nil
+}

@@ -562,3 +562,16 @@ func (a *Analyzer) serverPorts(bt time.Time) []event.Finding {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Host < out[j].Host })
 	return out
 }
+
+// Wants implements analyzers.Selective: firewall events and the Sysmon
+// 3 and 5156 connection events, with every column.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	switch {
+	case source == event.SourceFirewall:
+		return akit.Every
+	case source == event.SourceEVTX && id == 3 && akit.Channel(strings.ToLower(channel), "sysmon"),
+		source == event.SourceEVTX && id == 5156 && akit.Channel(strings.ToLower(channel), "security"):
+		return akit.Every
+	}
+	return nil
+}

@@ -248,12 +248,13 @@ func first(ss ...string) string {
 // allText joins an event's raw string fields: classic PowerShell events
 // keep HostApplication inside an unnamed data string.
 func allText(ev *event.Event) string {
-	if ev.Fields == nil {
+	d := ev.FieldDict()
+	if d == nil {
 		return ev.Message
 	}
 	var b strings.Builder
 	b.WriteString(ev.Message)
-	for _, it := range ev.Fields.Items() {
+	for _, it := range d.Items() {
 		if s, ok := it.Value.(string); ok {
 			b.WriteByte('\n')
 			b.WriteString(s)
@@ -572,3 +573,23 @@ func orUnknown(s string) string {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// Wants implements analyzers.Selective: RMM events (sessions and their
+// commands) and the PowerShell and process events Observe reads, with
+// every column.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceRMM {
+		return akit.Every
+	}
+	if source != event.SourceEVTX {
+		return nil
+	}
+	ch := strings.ToLower(channel)
+	switch {
+	case (id == 4104 || id == 4103 || id == 400 || id == 800) && akit.Channel(ch, "powershell"),
+		id == 4688 && akit.Channel(ch, "security"),
+		id == 1 && akit.Channel(ch, "sysmon"):
+		return akit.Every
+	}
+	return nil
+}

@@ -275,3 +275,22 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// Wants implements analyzers.Selective: RMM events (sessions) and the
+// process and PowerShell events Observe reads, with every column.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceRMM {
+		return akit.Every
+	}
+	if source != event.SourceEVTX {
+		return nil
+	}
+	ch := strings.ToLower(channel)
+	switch {
+	case id == 4688 && akit.Channel(ch, "security"),
+		id == 1 && akit.Channel(ch, "sysmon"),
+		(id == 4104 || id == 4103 || id == 800) && akit.Channel(ch, "powershell"):
+		return akit.Every
+	}
+	return nil
+}

@@ -41,6 +41,10 @@ type Options struct {
 	DryRun bool
 	// Progress, if set, is told the number of events scanned so far.
 	Progress func(events int64)
+	// FullScan decodes every stored row whole and shows every analyzer
+	// every event, instead of only what the rules and analyzers read: the
+	// reference the selective scan is tested against.
+	FullScan bool
 }
 
 // Result is what a hunt found.
@@ -90,9 +94,10 @@ func (r Result) MaxSeverity() int {
 const batchSize = 1024
 
 type batch struct {
-	seq  int64 // sequence number of evs[0] in scan order
-	evs  []event.Event
-	refs sync.WaitGroup
+	seq   int64 // sequence number of evs[0] in scan order
+	evs   []event.Event
+	masks []uint64 // per event: the analyzers (bit i: ans[i]) that want it
+	refs  sync.WaitGroup
 }
 
 // match is an event a stateful rule accepted, with its scan position so
@@ -111,10 +116,25 @@ type plan struct {
 	// keepFields says whether a stateful rule reads raw fields; if not,
 	// the copies of its matches drop them (most of an event's memory).
 	keepFields []bool
+	// memoIdx is a rule's index among the memoized rules, -1 if its
+	// answers are not remembered (see memo.go); key builds the memo key.
+	memoIdx []int
+	nMemo   int
+	key     []func(*event.Event, []byte) []byte
 }
 
 func newPlan(rules []*rule.Rule) *plan {
-	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules))}
+	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules)), memoIdx: make([]int, len(rules))}
+	var keyCols []string
+	for i, r := range rules {
+		p.memoIdx[i] = -1
+		if cols, ok := memoizable(r); ok {
+			p.memoIdx[i] = p.nMemo
+			p.nMemo++
+			keyCols = append(keyCols, cols...)
+		}
+	}
+	p.key = keyColumns(keyCols)
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
 		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
@@ -131,39 +151,6 @@ func newPlan(rules []*rule.Rule) *plan {
 		}
 	}
 	return p
-}
-
-// columns is the union of what the rules and analyzers read; nil (all
-// columns) when any of them does not say.
-func columns(rules []*rule.Rule, ans []analyzers.Analyzer) []string {
-	set := map[string]bool{}
-	for _, r := range rules {
-		if r.Columns == nil {
-			return nil
-		}
-		for _, c := range r.Columns {
-			set[c] = true
-		}
-	}
-	for _, a := range ans {
-		c, ok := a.(interface{ Columns() []string })
-		if !ok {
-			return nil
-		}
-		cols := c.Columns()
-		if cols == nil {
-			return nil
-		}
-		for _, x := range cols {
-			set[x] = true
-		}
-	}
-	out := make([]string, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Run hunts the store with rules (and the case's analyzers) and, unless
@@ -202,8 +189,9 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			m := newMemo()
 			for b := range work {
-				fs, ms, warn := evalBatch(p, b)
+				fs, ms, warn := evalBatch(p, m, b)
 				mu.Lock()
 				findings = append(findings, fs...)
 				for i, m := range ms {
@@ -230,7 +218,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			defer anWG.Done()
 			for b := range ch {
 				if !anBroken[i] {
-					observe(a, b.evs, &anBroken[i], &anWarn[i])
+					observe(a, b.evs, b.masks, uint64(1)<<uint(i), &anBroken[i], &anWarn[i])
 				}
 				b.refs.Done()
 			}
@@ -245,6 +233,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		for b := range recycle {
 			b.refs.Wait()
 			b.evs = b.evs[:0]
+			b.masks = b.masks[:0]
 			pool.Put(b)
 		}
 	}()
@@ -258,17 +247,35 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 
 	from, to := cfg.Window.Bounds()
-	scanOpts := store.ScanOptions{Sources: opts.Sources, From: from, To: to, Columns: columns(rules, ans)}
+	scanOpts := store.ScanOptions{Sources: opts.Sources, From: from, To: to}
+	var sel *selector
+	selectFn := func(k *store.RowKey) store.Want { return sel.Select(k) }
+	if opts.FullScan || len(ans) > 64 {
+		selectFn = nil
+	} else {
+		sel = newSelector(rules, ans)
+	}
 	var seq int64
 	cur := pool.Get().(*batch)
 	cur.seq = 0
-	err := st.Scan(ctx, scanOpts, func(ev *event.Event) error {
+	scanned := func() int64 {
+		if sel != nil {
+			return sel.rows
+		}
+		return seq
+	}
+	stats, err := st.ScanSelect(ctx, scanOpts, selectFn, func(ev *event.Event) error {
 		cur.evs = append(cur.evs, *ev)
+		mask := ^uint64(0)
+		if sel != nil {
+			mask = sel.amask
+		}
+		cur.masks = append(cur.masks, mask)
 		seq++
 		if len(cur.evs) == batchSize {
 			send(cur)
 			if opts.Progress != nil {
-				opts.Progress(seq)
+				opts.Progress(scanned())
 			}
 			if err := ctx.Err(); err != nil {
 				return err
@@ -293,9 +300,9 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		return res, err
 	}
 	if opts.Progress != nil {
-		opts.Progress(seq)
+		opts.Progress(stats.Rows)
 	}
-	res.Events = seq
+	res.Events = stats.Rows
 
 	// Stateful rules: their matches in time order (scan order on ties).
 	for i, r := range rules {
@@ -382,7 +389,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	return res, nil
 }
 
-func observe(a analyzers.Analyzer, evs []event.Event, broken *bool, warn *string) {
+func observe(a analyzers.Analyzer, evs []event.Event, masks []uint64, bit uint64, broken *bool, warn *string) {
 	defer func() {
 		if p := recover(); p != nil {
 			*broken = true
@@ -390,14 +397,16 @@ func observe(a analyzers.Analyzer, evs []event.Event, broken *bool, warn *string
 		}
 	}()
 	for j := range evs {
-		a.Observe(&evs[j])
+		if masks[j]&bit != 0 {
+			a.Observe(&evs[j])
+		}
 	}
 }
 
 // evalBatch evaluates every rule on a batch. A panicking matcher (a bug
 // in a rule compiler) must not end the hunt: the batch is then redone
 // rule by rule with the culprit skipped and reported.
-func evalBatch(p *plan, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
+func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, ms, warnings = evalBatchSafe(p, b)
@@ -406,22 +415,67 @@ func evalBatch(p *plan, b *batch) (fs []event.Finding, ms [][]match, warnings []
 	ms = make([][]match, len(p.rules))
 	for i := range b.evs {
 		ev := &b.evs[i]
-		fs = evalEvent(p, p.byID[ev.EventID], ev, b.seq+int64(i), fs, ms)
-		fs = evalEvent(p, p.anyID, ev, b.seq+int64(i), fs, ms)
+		seq := b.seq + int64(i)
+		var hit []uint64
+		if p.nMemo > 0 && m != nil {
+			hit = m.lookup(p, ev)
+		}
+		fs = evalEvent(p, p.byID[ev.EventID], ev, seq, fs, ms, hit, m)
+		fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, m)
+		if hit == nil && m != nil && p.nMemo > 0 {
+			m.store(p)
+		}
 	}
 	return fs, ms, nil
 }
 
-func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+// lookup returns the remembered answers for ev's key, or nil (and then
+// the key and a cleared scratch set are ready for store).
+func (m *memo) lookup(p *plan, ev *event.Event) []uint64 {
+	m.key = m.key[:0]
+	for _, g := range p.key {
+		m.key = g(ev, m.key)
+	}
+	if bits, ok := m.seen[string(m.key)]; ok {
+		return bits
+	}
+	if m.bits == nil {
+		m.bits = make([]uint64, (p.nMemo+63)/64)
+	}
+	clear(m.bits)
+	return nil
+}
+
+// store remembers the answers gathered in the scratch set.
+func (m *memo) store(p *plan) {
+	if len(m.seen) >= memoCap {
+		clear(m.seen)
+	}
+	m.seen[string(m.key)] = slices.Clone(m.bits)
+}
+
+func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Finding, ms [][]match, hit []uint64, m *memo) []event.Finding {
 	for _, i := range idx {
 		r := p.rules[i]
-		if !rule.Evaluate(r, ev) {
+		var ok bool
+		switch k := p.memoIdx[i]; {
+		case k >= 0 && hit != nil:
+			ok = hit[k/64]&(1<<(k%64)) != 0
+		case k >= 0 && m != nil:
+			ok = rule.Evaluate(r, ev)
+			if ok {
+				m.bits[k/64] |= 1 << (k % 64)
+			}
+		default:
+			ok = rule.Evaluate(r, ev)
+		}
+		if !ok {
 			continue
 		}
 		if p.stateful[i] {
 			c := *ev
 			if !p.keepFields[i] {
-				c.Fields = nil
+				c.Fields, c.RawFields = nil, ""
 			}
 			ms[i] = append(ms[i], match{seq: seq, ev: &c})
 			continue
@@ -448,7 +502,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 							bad[ri] = fmt.Sprint(r)
 						}
 					}()
-					fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms)
+					fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
 				}()
 			}
 		}

@@ -284,7 +284,7 @@ func TestStatefulMatchesDropUnneededFields(t *testing.T) {
 	p := newPlan(rs)
 	ev := &event.Event{EventID: 4625, Channel: "Security", User: "a", Fields: ordereddict.NewDict().Set("TargetUserName", "a")}
 	ms := make([][]match, len(rs))
-	evalEvent(p, p.byID[4625], ev, 7, nil, ms)
+	evalEvent(p, p.byID[4625], ev, 7, nil, ms, nil, nil)
 	n := 0
 	for i, m := range ms {
 		for _, x := range m {

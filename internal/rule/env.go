@@ -118,11 +118,7 @@ func newEnv() *env {
 		return e.ev.Field(name)
 	}
 	e.HasFieldFn = func(name string) bool {
-		if e.ev == nil || e.ev.Fields == nil {
-			return false
-		}
-		_, ok := e.ev.Fields.Get(name)
-		return ok
+		return e.ev != nil && e.ev.HasField(name)
 	}
 	return e
 }
@@ -143,10 +139,11 @@ func (e *env) set(ev *event.Event) {
 // query filter, or a part of an output template. It is safe for
 // concurrent use; each goroutine gets its own env and VM from a pool.
 type Program struct {
-	src     string
-	prog    *vm.Program
-	columns []string
-	pool    sync.Pool
+	src      string
+	prog     *vm.Program
+	columns  []string
+	requires [][]string
+	pool     sync.Pool
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[error]
@@ -206,6 +203,9 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 		return nil, v.err.bind(src)
 	}
 	p.columns = v.columns()
+	if asBool {
+		p.requires = requiresOf(node)
+	}
 	p.pool.New = func() any { return &evalState{env: newEnv()} }
 	return p, nil
 }
@@ -294,6 +294,84 @@ func (v *inspector) columns() []string {
 	sort.Strings(out)
 	return out
 }
+
+// requiresOf reads, from the top-level conjunction of a boolean
+// expression (under any let), the string columns that must be non-empty
+// for it to hold: a conjunct `col != ""` gives [col], and one of the form
+// `a != "" || b != ""` gives [a b]. The hunt uses this to skip rows
+// without decoding them, so it only ever under-approximates: anything
+// else yields no requirement.
+func requiresOf(n ast.Node) [][]string {
+	for {
+		v, ok := n.(*ast.VariableDeclaratorNode)
+		if !ok {
+			break
+		}
+		n = v.Expr
+	}
+	var out [][]string
+	var conj func(n ast.Node)
+	conj = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			conj(b.Left)
+			conj(b.Right)
+			return
+		}
+		if g := nonEmptyAny(n); g != nil {
+			out = append(out, g)
+		}
+	}
+	conj(n)
+	return out
+}
+
+// nonEmptyAny returns the columns of `a != "" || b != "" || …`, or nil.
+func nonEmptyAny(n ast.Node) []string {
+	b, ok := n.(*ast.BinaryNode)
+	if !ok {
+		return nil
+	}
+	switch b.Operator {
+	case "||", "or":
+		l, r := nonEmptyAny(b.Left), nonEmptyAny(b.Right)
+		if l == nil || r == nil {
+			return nil
+		}
+		return append(l, r...)
+	case "!=":
+		id, ok := b.Left.(*ast.IdentifierNode)
+		str, ok2 := b.Right.(*ast.StringNode)
+		if !ok || !ok2 {
+			id, ok = b.Right.(*ast.IdentifierNode)
+			str, ok2 = b.Left.(*ast.StringNode)
+		}
+		if !ok || !ok2 || str.Value != "" {
+			return nil
+		}
+		c, known := columnOf[id.Value]
+		if !known || c == "fields" || reflect.TypeOf(env{}).Field(envField[id.Value]).Type.Kind() != reflect.String {
+			return nil
+		}
+		return []string{c}
+	}
+	return nil
+}
+
+// envField maps an env variable name to its struct field index.
+var envField = func() map[string]int {
+	m := map[string]int{}
+	t := reflect.TypeOf(env{})
+	for i := 0; i < t.NumField(); i++ {
+		if name := t.Field(i).Tag.Get("expr"); name != "" {
+			m[name] = i
+		}
+	}
+	return m
+}()
+
+// Requires lists groups of store columns of which at least one must be
+// non-empty for the (boolean) expression to hold; see requiresOf.
+func (p *Program) Requires() [][]string { return p.requires }
 
 // Source returns the expression text.
 func (p *Program) Source() string { return p.src }

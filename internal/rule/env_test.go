@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -192,6 +193,31 @@ func TestTemplateOptionalPart(t *testing.T) {
 	} {
 		if got := tm.Render(&event.Event{SubjectUser: c.subject, User: "bob"}); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestRequires(t *testing.T) {
+	cases := []struct {
+		src  string
+		want string
+	}{
+		{`command_line != "" && icontains(command_line, "x")`, `[[command_line]]`},
+		{`let w = ["a"]; (command_line != "" || script_text != "") && contains_any(command_line, w)`, `[[command_line script_text]]`},
+		{`"" != user and event_id == 4624`, `[[user]]`},
+		{`command_line != "" || event_id == 1`, `[]`},
+		{`event_provider != ""`, `[[provider]]`},
+		{`command_line != "x"`, `[]`},
+		{`!(command_line != "")`, `[]`},
+		{`field("X") != ""`, `[]`},
+	}
+	for _, c := range cases {
+		p, err := CompileExpr(nil, c.src)
+		if err != nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		if got := fmt.Sprint(p.Requires()); got != c.want && !(c.want == "[]" && got == "[]") {
+			t.Errorf("%s: requires %s, want %s", c.src, got, c.want)
 		}
 	}
 }

@@ -9,10 +9,16 @@ import (
 // Pass reports whether ev gets past the pre-filter: each non-empty list
 // must contain the event's value (channels compared case-insensitively).
 func (f *Filter) Pass(ev *event.Event) bool {
+	return f.PassKey(ev.Source, ev.EventID, ev.Channel)
+}
+
+// PassKey is Pass on an event's source, event id and channel alone (all
+// the filter reads).
+func (f *Filter) PassKey(source string, eventID int32, channel string) bool {
 	if len(f.EventIDs) > 0 {
 		ok := false
 		for _, id := range f.EventIDs {
-			if id == ev.EventID {
+			if id == eventID {
 				ok = true
 				break
 			}
@@ -24,7 +30,7 @@ func (f *Filter) Pass(ev *event.Event) bool {
 	if len(f.Sources) > 0 {
 		ok := false
 		for _, s := range f.Sources {
-			if s == ev.Source {
+			if s == source {
 				ok = true
 				break
 			}
@@ -36,7 +42,7 @@ func (f *Filter) Pass(ev *event.Event) bool {
 	if len(f.Channels) > 0 {
 		ok := false
 		for _, c := range f.Channels {
-			if strings.EqualFold(c, ev.Channel) {
+			if strings.EqualFold(c, channel) {
 				ok = true
 				break
 			}

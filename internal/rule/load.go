@@ -541,6 +541,8 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 		}
 	} else {
 		r.prog = prog
+		r.Requires = prog.Requires()
+		r.MatchColumns = prog.Columns()
 		for _, c := range prog.Columns() {
 			cols[c] = true
 		}

@@ -54,6 +54,18 @@ type Rule struct {
 	// ("fields" for raw fields), so the hunt reads only those; nil means
 	// all columns.
 	Columns []string
+	// Requires lists groups of string columns of which at least one must
+	// be non-empty for Match to hold (derived from the condition), so the
+	// hunt can pass over rows without decoding them.
+	Requires [][]string
+	// MatchColumns, when set, names every column Match reads: Match is
+	// then a pure function of them (and the case), so the hunt may
+	// remember its answer for values it has seen. nil: unknown.
+	MatchColumns []string
+	// FieldDict says Match walks Event.Fields as a dict (Sigma's
+	// matchers do); other rules read raw fields through Event.Field,
+	// which the hunt serves from the undecoded text.
+	FieldDict bool
 	// NewState, when set, returns fresh state for a stateful rule (one per
 	// hunt or test run) and is preferred over Stateful.
 	NewState func() Stateful

@@ -246,6 +246,7 @@ func compileCorrelation(file string, n *yaml.Node, byRef map[string]*compiled) (
 	}
 	r.Filter = f
 	r.Columns = append(append([]string(nil), baseColumns...), "operator", "subject_user", "user")
+	r.FieldDict = true
 	r.NewState = func() rule.Stateful { return spec.newState() }
 	r.Stateful = spec.newState()
 	r.Summary = func(ev *event.Event) string { return r.Title }

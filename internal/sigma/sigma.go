@@ -462,6 +462,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		r.Filter.Sources = []string{event.SourceEVTX}
 	}
 	r.Columns = append([]string(nil), baseColumns...)
+	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }

@@ -1,0 +1,107 @@
+package hunt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/sigma"
+	"github.com/spoor-dfir/spoor/internal/simulate"
+	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
+)
+
+// sameAsFullScan hunts st twice, once reading only what the rules and
+// analyzers declare (the default) and once decoding every row whole for
+// everyone (FullScan), and requires the same findings and incidents, byte
+// for byte: the selective scan may only save work, never change results.
+// It also requires the selective hunt to have skipped some rows' work,
+// so the test cannot pass by the selection doing nothing.
+func sameAsFullScan(t *testing.T, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule) {
+	t.Helper()
+	ctx := context.Background()
+	sel, err := Run(ctx, st, cfg, rules, Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Run(ctx, st, cfg, rules, Options{DryRun: true, FullScan: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.Events != full.Events || sel.Events == 0 {
+		t.Fatalf("events: selective %d, full %d", sel.Events, full.Events)
+	}
+	a, _ := json.Marshal([]any{sel.Findings, sel.Incidents, sel.Warnings})
+	b, _ := json.Marshal([]any{full.Findings, full.Incidents, full.Warnings})
+	if string(a) != string(b) {
+		for i := 0; i < min(len(sel.Findings), len(full.Findings)); i++ {
+			x, _ := json.Marshal(sel.Findings[i])
+			y, _ := json.Marshal(full.Findings[i])
+			if string(x) != string(y) {
+				t.Fatalf("finding %d differs:\nselective %s\nfull      %s", i, x, y)
+			}
+		}
+		t.Fatalf("selective hunt: %d findings, %d incidents; full scan: %d findings, %d incidents",
+			len(sel.Findings), len(sel.Incidents), len(full.Findings), len(full.Incidents))
+	}
+	if len(full.Findings) == 0 {
+		t.Fatal("no findings at all: nothing was compared")
+	}
+}
+
+func TestSelectiveHuntMatchesFullScanComtech(t *testing.T) {
+	st, cfg := comtechStore(t)
+	sameAsFullScan(t, st, cfg, builtin(t, cfg))
+}
+
+func TestSelectiveHuntMatchesFullScanScenarios(t *testing.T) {
+	for _, sc := range simulate.Scenarios {
+		for _, seed := range []uint64{3, 11} {
+			t.Run(fmt.Sprintf("%s-%d", sc, seed), func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				if _, err := simulate.Run(simulate.Options{Out: dir, Scenario: sc, Seed: seed, Hosts: 8, Days: 10}); err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := caseconf.Load(filepath.Join(dir, "case.yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := store.Open(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(dir, "evidence")}, Config: cfg}); err != nil {
+					t.Fatal(err)
+				}
+				sameAsFullScan(t, st, cfg, builtin(t, cfg))
+			})
+		}
+	}
+}
+
+// The samples are real third-party logs, hunted with the built-in pack
+// and every SigmaHQ Windows rule shipped beside the project.
+func TestSelectiveHuntMatchesFullScanSamples(t *testing.T) {
+	dir := testutil.Shared(t, "samples")
+	cfg := caseconf.Default()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{dir}, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	rules := builtin(t, cfg)
+	sigmaDir := testutil.Shared(t, "sigma", "rules", "windows")
+	srs, _ := rule.LoadPaths(cfg, []string{sigmaDir}, sigma.Compiler(sigma.CompileOptions{Placeholders: sigma.CasePlaceholders(cfg)}))
+	if len(srs) < 1000 {
+		t.Fatalf("only %d Sigma rules loaded", len(srs))
+	}
+	sameAsFullScan(t, st, cfg, append(rules, srs...))
+}

@@ -1,0 +1,180 @@
+package hunt
+
+import (
+	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/store"
+)
+
+// findingColumns are what any finding of a rule reads of its event
+// (reference, host, identity), whatever the rule says it reads.
+var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"}
+
+// selector decides, per stored row, what the hunt decodes of it: the
+// union of what the rules whose pre-filter passes and the analyzers that
+// ask for such events read. The answer depends only on source, event id,
+// channel (and, for rules whose condition demands it, whether some text
+// columns are empty), so it is worked out once per distinct key and kept.
+type selector struct {
+	rules []ruleNeed
+	ans   []anNeed
+
+	bySrcCh       map[[2]string]map[int32]*selEntry
+	lastSrc, last string
+	cur           map[int32]*selEntry
+
+	rows  int64  // rows asked about
+	amask uint64 // analyzers wanting the row last selected
+}
+
+type ruleNeed struct {
+	r        *rule.Rule
+	want     store.Want
+	requires [][]store.Column
+}
+
+type anNeed struct {
+	sel analyzers.Selective // nil: every event, every column
+	bit uint64
+}
+
+type selEntry struct {
+	base  store.Want
+	amask uint64
+	conds []condWant // rules whose condition needs some column non-empty
+}
+
+type condWant struct {
+	requires [][]store.Column
+	want     store.Want
+}
+
+func colSet(names []string) store.ColSet {
+	if len(names) == 1 && names[0] == "*" {
+		return store.AllColumns
+	}
+	s, err := store.ColumnsOf(names)
+	if err != nil {
+		return store.AllColumns // a name we do not know: read everything
+	}
+	return s
+}
+
+func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer) *selector {
+	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}}
+	fc := colSet(findingColumns)
+	for _, r := range rules {
+		n := ruleNeed{r: r, want: store.Want{Cols: store.AllColumns, Dict: true}}
+		if r.Columns != nil {
+			n.want = store.Want{Cols: colSet(r.Columns) | fc, Dict: r.FieldDict}
+		}
+		for _, g := range r.Requires {
+			var cols []store.Column
+			for _, name := range g {
+				c, ok := store.ColumnByName(name)
+				if !ok {
+					cols = nil
+					break
+				}
+				cols = append(cols, c)
+			}
+			if cols == nil {
+				continue
+			}
+			n.requires = append(n.requires, cols)
+		}
+		s.rules = append(s.rules, n)
+	}
+	for i, a := range ans {
+		n := anNeed{bit: 1 << uint(i)}
+		if sa, ok := a.(analyzers.Selective); ok {
+			n.sel = sa
+		}
+		s.ans = append(s.ans, n)
+	}
+	return s
+}
+
+func merge(a, b store.Want) store.Want {
+	return store.Want{Cols: a.Cols | b.Cols, Dict: a.Dict || b.Dict}
+}
+
+func (s *selector) entry(src, ch string, id int32) *selEntry {
+	e := &selEntry{}
+	for _, n := range s.rules {
+		if !n.r.Filter.PassKey(src, id, ch) {
+			continue
+		}
+		if len(n.requires) > 0 {
+			e.conds = append(e.conds, condWant{n.requires, n.want})
+			continue
+		}
+		e.base = merge(e.base, n.want)
+	}
+	for _, n := range s.ans {
+		if n.sel == nil {
+			e.base = merge(e.base, store.Want{Cols: store.AllColumns, Dict: true})
+			e.amask |= n.bit
+			continue
+		}
+		cols := n.sel.Wants(src, id, ch)
+		if cols == nil {
+			continue
+		}
+		e.base = merge(e.base, store.Want{Cols: colSet(cols)})
+		e.amask |= n.bit
+	}
+	// Conditional wants already covered by the base need no check.
+	conds := e.conds[:0]
+	for _, c := range e.conds {
+		if c.want.Cols&^e.base.Cols != 0 || c.want.Dict && !e.base.Dict || e.base.Cols == 0 {
+			conds = append(conds, c)
+		}
+	}
+	e.conds = conds
+	return e
+}
+
+// Select implements the store's row selection.
+func (s *selector) Select(k *store.RowKey) store.Want {
+	s.rows++
+	if k.Source != s.lastSrc || k.Channel != s.last || s.cur == nil {
+		key := [2]string{k.Source, k.Channel}
+		m := s.bySrcCh[key]
+		if m == nil {
+			m = map[int32]*selEntry{}
+			s.bySrcCh[key] = m
+		}
+		s.lastSrc, s.last, s.cur = k.Source, k.Channel, m
+	}
+	e := s.cur[k.EventID]
+	if e == nil {
+		e = s.entry(k.Source, k.Channel, k.EventID)
+		s.cur[k.EventID] = e
+	}
+	w := e.base
+	for _, c := range e.conds {
+		if meets(k, c.requires) {
+			w = merge(w, c.want)
+		}
+	}
+	s.amask = e.amask
+	return w
+}
+
+// meets reports whether each group has a non-empty column in the row.
+func meets(k *store.RowKey, groups [][]store.Column) bool {
+	for _, g := range groups {
+		ok := false
+		for _, c := range g {
+			if !k.Empty(c) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
