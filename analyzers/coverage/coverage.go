@@ -125,9 +125,9 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		return
 	}
 	lch := strings.ToLower(ev.Channel)
-	actor := first(ev.SubjectUser, ev.Field("SubjectUserName"), ev.User)
 	switch {
 	case ev.EventID == 1102 && (strings.Contains(lch, "security") || strings.Contains(strings.ToLower(ev.Provider), "eventlog")):
+		actor := first(firstOf(ev, ev.SubjectUser, "SubjectUserName"), ev.User)
 		a.tampers = append(a.tampers, tamper{t: ev.Time, host: a.in.Get(ev.Host), what: "Security log cleared (1102)", rule: "coverage.log_cleared", sev: event.SevHigh, user: a.in.Get(actor), ref: event.RefOf(ev)})
 	case ev.EventID == 104 && strings.Contains(lch, "system"):
 		which := first(ev.Field("Channel"), ev.Field("param2"))
@@ -239,4 +239,19 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 		return akit.Every
 	}
 	return streamColumns
+}
+
+// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func firstOf(ev *event.Event, typed string, names ...string) string {
+	if s := first(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := first(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
 }

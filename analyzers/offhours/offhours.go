@@ -76,26 +76,26 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	failed := false
 	switch {
 	case strings.Contains(ch, "security") && (ev.EventID == 4624 || ev.EventID == 4625):
-		usr = first(ev.User, ev.Field("TargetUserName"))
-		src = first(ev.SrcIP, ev.Field("IpAddress"))
+		usr = firstOf(ev, ev.User, "TargetUserName")
+		src = firstOf(ev, ev.SrcIP, "IpAddress")
 		lt := ev.LogonType
 		kind = fmt.Sprintf("%d type %d", ev.EventID, lt)
 		failed = ev.EventID == 4625
 	case strings.Contains(ch, "security") && ev.EventID == 4648:
-		usr = first(ev.User, ev.Field("TargetUserName"))
-		src = first(ev.SrcIP, ev.Field("IpAddress"))
+		usr = firstOf(ev, ev.User, "TargetUserName")
+		src = firstOf(ev, ev.SrcIP, "IpAddress")
 		kind = "4648 explicit credentials"
 	case strings.Contains(ch, "security") && ev.EventID == 4778:
-		usr = first(ev.User, ev.Field("AccountName"))
-		src = first(ev.SrcIP, ev.Field("ClientAddress"))
+		usr = firstOf(ev, ev.User, "AccountName")
+		src = firstOf(ev, ev.SrcIP, "ClientAddress")
 		kind = "4778 reconnect"
 	case ev.EventID == 1149 && strings.Contains(ch, "terminalservices"):
-		usr = first(ev.User, ev.Field("Param1"))
-		src = first(ev.SrcIP, ev.Field("Param3"))
+		usr = firstOf(ev, ev.User, "Param1")
+		src = firstOf(ev, ev.SrcIP, "Param3")
 		kind = "1149 RDP authentication"
 	case (ev.EventID == 21 || ev.EventID == 25) && strings.Contains(ch, "terminalservices"):
-		usr = first(ev.User, ev.Field("User"))
-		src = first(ev.SrcIP, ev.Field("Address"))
+		usr = firstOf(ev, ev.User, "User")
+		src = firstOf(ev, ev.SrcIP, "Address")
 		kind = fmt.Sprintf("%d RDP session", ev.EventID)
 	default:
 		return
@@ -105,7 +105,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	p, ok := a.cfg.Provider(usr)
 	if !ok {
-		if dom := first(ev.UserDomain, ev.Field("TargetDomainName")); dom != "" {
+		if dom := firstOf(ev, ev.UserDomain, "TargetDomainName"); dom != "" {
 			p, ok = a.cfg.Provider(dom + `\` + usr)
 		}
 	}
@@ -374,4 +374,19 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 		return akit.Every
 	}
 	return nil
+}
+
+// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func firstOf(ev *event.Event, typed string, names ...string) string {
+	if s := first(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := first(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
 }

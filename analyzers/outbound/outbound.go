@@ -155,7 +155,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		if v := strings.ToLower(ev.Field("Initiated")); v == "false" {
 			return
 		}
-		src, dst = first(ev.SrcIP, ev.Field("SourceIp")), first(ev.DstIP, ev.Field("DestinationIp"))
+		src, dst = firstOf(ev, ev.SrcIP, "SourceIp"), firstOf(ev, ev.DstIP, "DestinationIp")
 		domain = ev.Field("DestinationHostname")
 		host = ev.Host
 		if port == 0 {
@@ -165,7 +165,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		if d := ev.Field("Direction"); d != "" && d != "%%14593" && !strings.EqualFold(d, "outbound") {
 			return
 		}
-		src, dst = first(ev.SrcIP, ev.Field("SourceAddress")), first(ev.DstIP, ev.Field("DestAddress"))
+		src, dst = firstOf(ev, ev.SrcIP, "SourceAddress"), firstOf(ev, ev.DstIP, "DestAddress")
 		host = ev.Host
 		if port == 0 {
 			port = atoi32(ev.Field("DestPort"))
@@ -574,4 +574,19 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 		return akit.Every
 	}
 	return nil
+}
+
+// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func firstOf(ev *event.Event, typed string, names ...string) string {
+	if s := first(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := first(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
 }

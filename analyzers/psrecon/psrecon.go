@@ -110,7 +110,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	case ev.EventID == 4104 && strings.Contains(ch, "powershell"):
 		a.scriptBlock(ev)
 	case ev.EventID == 4103 && strings.Contains(ch, "powershell"):
-		text := first(ev.ScriptText, ev.Field("Payload"), ev.CommandLine)
+		text := first(firstOf(ev, ev.ScriptText, "Payload"), ev.CommandLine)
 		a.consider(ev, text, "4103 module log", "", "")
 	case (ev.EventID == 400 || ev.EventID == 800) && strings.Contains(ch, "powershell"):
 		text := ev.CommandLine
@@ -131,14 +131,14 @@ func (a *Analyzer) Observe(ev *event.Event) {
 }
 
 func (a *Analyzer) process(ev *event.Event, via string) {
-	cmd := first(ev.CommandLine, ev.Field("CommandLine"), ev.Field("ProcessCommandLine"))
-	parent := first(ev.ParentProcess, ev.Field("ParentProcessName"), ev.Field("ParentImage"))
+	cmd := firstOf(ev, ev.CommandLine, "CommandLine", "ProcessCommandLine")
+	parent := firstOf(ev, ev.ParentProcess, "ParentProcessName", "ParentImage")
 	tool, _ := akit.RMMAgent(parent)
 	a.consider(ev, cmd, via, tool, "")
 }
 
 func (a *Analyzer) scriptBlock(ev *event.Event) {
-	text := first(ev.ScriptText, ev.Field("ScriptBlockText"))
+	text := firstOf(ev, ev.ScriptText, "ScriptBlockText")
 	total, _ := strconv.Atoi(ev.Field("MessageTotal"))
 	n, _ := strconv.Atoi(ev.Field("MessageNumber"))
 	id := ev.Field("ScriptBlockId")
@@ -233,7 +233,7 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 }
 
 func user(ev *event.Event) string {
-	return first(ev.SubjectUser, ev.User, ev.Operator, ev.Field("SubjectUserName"), ev.Field("User"))
+	return firstOf(ev, first(ev.SubjectUser, ev.User, ev.Operator), "SubjectUserName", "User")
 }
 
 func first(ss ...string) string {
@@ -592,4 +592,19 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 		return akit.Every
 	}
 	return nil
+}
+
+// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func firstOf(ev *event.Event, typed string, names ...string) string {
+	if s := first(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := first(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -76,21 +76,21 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	var text, via, parent string
 	switch {
 	case ev.EventID == 4688 && strings.Contains(ch, "security"):
-		text = first(ev.CommandLine, ev.Field("CommandLine"), ev.Process, ev.Field("NewProcessName"))
-		parent = first(ev.ParentProcess, ev.Field("ParentProcessName"))
+		text = first(firstOf(ev, ev.CommandLine, "CommandLine"), firstOf(ev, ev.Process, "NewProcessName"))
+		parent = firstOf(ev, ev.ParentProcess, "ParentProcessName")
 		via = "4688"
 	case ev.EventID == 1 && strings.Contains(ch, "sysmon"):
-		text = first(ev.CommandLine, ev.Field("CommandLine"), ev.Process, ev.Field("Image"))
-		parent = first(ev.ParentProcess, ev.Field("ParentImage"))
+		text = first(firstOf(ev, ev.CommandLine, "CommandLine"), firstOf(ev, ev.Process, "Image"))
+		parent = firstOf(ev, ev.ParentProcess, "ParentImage")
 		via = "sysmon 1"
 	case ev.EventID == 4104 && strings.Contains(ch, "powershell"):
 		if n := ev.Field("MessageNumber"); n != "" && n != "1" {
 			return // one reference per script block is enough
 		}
-		text = first(ev.ScriptText, ev.Field("ScriptBlockText"))
+		text = firstOf(ev, ev.ScriptText, "ScriptBlockText")
 		via = "4104"
 	case (ev.EventID == 4103 || ev.EventID == 800) && strings.Contains(ch, "powershell"):
-		text = first(ev.ScriptText, ev.CommandLine, ev.Field("Payload"))
+		text = first(ev.ScriptText, firstOf(ev, ev.CommandLine, "Payload"))
 		via = strconv.Itoa(int(ev.EventID))
 	default:
 		return
@@ -293,4 +293,19 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 		return akit.Every
 	}
 	return nil
+}
+
+// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func firstOf(ev *event.Event, typed string, names ...string) string {
+	if s := first(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := first(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
 }
