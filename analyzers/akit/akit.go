@@ -271,3 +271,24 @@ var Every = []string{"*"}
 // Channel reports whether a lower-cased channel name contains part; the
 // analyzers match channels this way in Observe and in Wants alike.
 func Channel(lowerChannel, part string) bool { return strings.Contains(lowerChannel, part) }
+
+// Memo1 remembers a string function's last answer. Events come in runs
+// from one file (one channel, one host), so an analyzer that lower-cases
+// the channel or normalises the host of every event asks the same
+// question again and again; this answers it without allocating.
+type Memo1 struct {
+	f       func(string) string
+	in, out string
+	ok      bool
+}
+
+// NewMemo1 wraps f.
+func NewMemo1(f func(string) string) *Memo1 { return &Memo1{f: f} }
+
+// Get returns f(s).
+func (m *Memo1) Get(s string) string {
+	if !m.ok || s != m.in {
+		m.in, m.out, m.ok = s, m.f(s), true
+	}
+	return m.out
+}

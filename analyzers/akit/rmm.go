@@ -118,6 +118,7 @@ const maxSessionRefs = 8
 type rmmRec struct {
 	t                                    time.Time
 	action, host, op, src, tool, cmd, id string
+	hostKey, opKey                       string // NormHost(host), lower(op): sort keys
 	ref                                  event.Ref
 }
 
@@ -149,7 +150,8 @@ func (ss *Sessions) Observe(ev *event.Event) bool {
 	}
 	if ev.SessionID == "" {
 		ss.loose = append(ss.loose, rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
-			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: ss.cmdText(ev.CommandLine), ref: event.RefOf(ev)})
+			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: ss.cmdText(ev.CommandLine), ref: event.RefOf(ev),
+			hostKey: ss.in.Get(NormHost(host)), opKey: ss.in.Get(strings.ToLower(ev.Operator))})
 		return true
 	}
 	key := NormHost(host) + "\x00" + ev.SessionID
@@ -234,10 +236,10 @@ func (ss *Sessions) Build() []*Session {
 	withID := len(out)
 	loose := ss.loose
 	slices.SortStableFunc(loose, func(a, b rmmRec) int {
-		if c := strings.Compare(NormHost(a.host), NormHost(b.host)); c != 0 {
+		if c := strings.Compare(a.hostKey, b.hostKey); c != 0 {
 			return c
 		}
-		if c := strings.Compare(strings.ToLower(a.op), strings.ToLower(b.op)); c != 0 {
+		if c := strings.Compare(a.opKey, b.opKey); c != 0 {
 			return c
 		}
 		return a.t.Compare(b.t)
@@ -253,7 +255,7 @@ func (ss *Sessions) Build() []*Session {
 			orphans = append(orphans, r)
 			continue
 		}
-		hk := NormHost(r.host)
+		hk := r.hostKey
 		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == ActSessionStart || cur.HasEnd) {
 			cur = nil
 		}
@@ -266,10 +268,17 @@ func (ss *Sessions) Build() []*Session {
 	}
 	out = mergeLoose(out, withID)
 	slices.SortFunc(out, func(a, b *Session) int { return a.Start.Compare(b.Start) })
+	// Each orphan joins the first session (by start) on its host that
+	// contains it; sessions are indexed per host. (No early exit: an
+	// orphan can stretch a session's start, so start order is not kept.)
+	const grace = 2 * time.Minute
+	byHost := map[string][]*Session{}
+	for _, s := range out {
+		byHost[s.HostKey] = append(byHost[s.HostKey], s)
+	}
 	for _, r := range orphans {
-		hk := NormHost(r.host)
-		for _, s := range out {
-			if s.HostKey == hk && s.Contains(r.t, 2*time.Minute) {
+		for _, s := range byHost[r.hostKey] {
+			if s.Contains(r.t, grace) {
 				ss.add(s, r.action, r.t, "", r.src, r.cmd, r.ref)
 				break
 			}
@@ -297,9 +306,13 @@ func (ss *Sessions) Build() []*Session {
 func mergeLoose(out []*Session, withID int) []*Session {
 	const grace = 2 * time.Minute
 	keep := out[:withID:withID]
+	byHost := map[string][]*Session{}
+	for _, s := range out[:withID] {
+		byHost[s.HostKey] = append(byHost[s.HostKey], s)
+	}
 	for _, l := range out[withID:] {
 		var into *Session
-		for _, s := range out[:withID] {
+		for _, s := range byHost[l.HostKey] {
 			if s.HostKey == l.HostKey && (l.Operator == "" || s.Operator == "" || strings.EqualFold(s.Operator, l.Operator)) &&
 				!l.Start.After(s.End.Add(grace)) && !s.Start.After(l.End.Add(grace)) {
 				into = s

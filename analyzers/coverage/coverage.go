@@ -80,11 +80,18 @@ type Analyzer struct {
 	streams map[string]*stream
 	tampers []tamper
 	in      akit.Interner
+	lower   *akit.Memo1 // strings.ToLower of the last channel
+	host    *akit.Memo1 // akit.NormHost of the last host
+	// the stream and file of the last event (see Observe)
+	lastStream                *stream
+	lastSrc, lastHost, lastCh string
+	lastFile                  *file
+	lastEvidence              string
 }
 
 // New returns a coverage analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, streams: map[string]*stream{}, in: akit.Interner{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, streams: map[string]*stream{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -100,11 +107,18 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if host == "" && ev.Source == event.SourceFirewall {
 		host = "(firewall)"
 	}
-	key := ev.Source + "\x00" + akit.NormHost(host) + "\x00" + strings.ToLower(ch)
-	s := a.streams[key]
-	if s == nil {
-		s = &stream{host: a.in.Get(host), channel: a.in.Get(ch), source: a.in.Get(ev.Source), first: ev.Time, last: ev.Time, firstRef: event.RefOf(ev), lastRef: event.RefOf(ev), files: map[string]*file{}}
-		a.streams[strings.Clone(key)] = s
+	// Events come in runs of one stream and file: the last ones found
+	// are kept, so most events need no key built and no map looked up.
+	s := a.lastStream
+	if s == nil || ev.Source != a.lastSrc || host != a.lastHost || ch != a.lastCh {
+		key := ev.Source + "\x00" + akit.NormHost(host) + "\x00" + strings.ToLower(ch)
+		s = a.streams[key]
+		if s == nil {
+			s = &stream{host: a.in.Get(host), channel: a.in.Get(ch), source: a.in.Get(ev.Source), first: ev.Time, last: ev.Time, firstRef: event.RefOf(ev), lastRef: event.RefOf(ev), files: map[string]*file{}}
+			a.streams[strings.Clone(key)] = s
+		}
+		a.lastStream, a.lastSrc, a.lastHost, a.lastCh = s, ev.Source, host, ch
+		a.lastFile = nil
 	}
 	s.count++
 	if ev.Time.Before(s.first) {
@@ -114,17 +128,21 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		s.last, s.lastRef = ev.Time, event.RefOf(ev)
 	}
 	if ev.Source == event.SourceEVTX && ev.RecordID > 0 {
-		f := s.files[ev.Evidence]
-		if f == nil {
-			f = &file{}
-			s.files[a.in.Get(ev.Evidence)] = f
+		f := a.lastFile
+		if f == nil || ev.Evidence != a.lastEvidence {
+			f = s.files[ev.Evidence]
+			if f == nil {
+				f = &file{}
+				s.files[a.in.Get(ev.Evidence)] = f
+			}
+			a.lastFile, a.lastEvidence = f, ev.Evidence
 		}
 		f.add(ev.RecordID)
 	}
 	if ev.Source != event.SourceEVTX {
 		return
 	}
-	lch := strings.ToLower(ev.Channel)
+	lch := a.lower.Get(ev.Channel)
 	switch {
 	case ev.EventID == 1102 && (strings.Contains(lch, "security") || strings.Contains(strings.ToLower(ev.Provider), "eventlog")):
 		actor := first(firstOf(ev, ev.SubjectUser, "SubjectUserName"), ev.User)

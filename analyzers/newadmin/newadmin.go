@@ -53,11 +53,12 @@ type Analyzer struct {
 	logons   map[string][]int32 // bare name → days (unix/86400) with a logon
 	first    time.Time
 	in       akit.Interner
+	lower    *akit.Memo1 // strings.ToLower of the last channel
 }
 
 // New returns a newadmin analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, accounts: map[string]*account{}, names: map[string]string{}, logons: map[string][]int32{}, in: akit.Interner{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, accounts: map[string]*account{}, names: map[string]string{}, logons: map[string][]int32{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -112,7 +113,7 @@ var reCN = regexp.MustCompile(`(?i)^cn=((?:\\,|[^,])+)`)
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if ev.Source != event.SourceEVTX || !strings.Contains(strings.ToLower(ev.Channel), "security") {
+	if ev.Source != event.SourceEVTX || !strings.Contains(a.lower.Get(ev.Channel), "security") {
 		return
 	}
 	if a.first.IsZero() || ev.Time.Before(a.first) {

@@ -56,11 +56,13 @@ type Analyzer struct {
 	sessions *akit.Sessions
 	buckets  map[bucketKey]*bucket
 	in       akit.Interner
+	lower    *akit.Memo1 // strings.ToLower of the last channel
+	host     *akit.Memo1 // akit.NormHost of the last host
 }
 
 // New returns an offhours analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: akit.NewSessions(), buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -71,7 +73,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
 		return
 	}
-	ch := strings.ToLower(ev.Channel)
+	ch := a.lower.Get(ev.Channel)
 	var usr, src, kind string
 	failed := false
 	switch {
@@ -119,7 +121,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		return
 	}
 	id := akit.BareUser(usr)
-	hk := akit.NormHost(ev.Host)
+	hk := a.host.Get(ev.Host)
 	k := bucketKey{id, hk, ev.Time.UnixNano() / int64(SessionGap)}
 	b := a.buckets[k]
 	if b == nil {

@@ -112,11 +112,12 @@ type Analyzer struct {
 	first   time.Time
 	last    time.Time
 	conns   int
+	lower   *akit.Memo1 // strings.ToLower of the last channel
 }
 
 // New returns an outbound analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, in: akit.Interner{}, dsts: map[string]*dstStat{}, hostDay: map[string]map[int32]int64{},
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, in: akit.Interner{}, dsts: map[string]*dstStat{}, hostDay: map[string]map[int32]int64{},
 		pairs: map[string]*pair{}, bulks: map[string]*bulk{}, ports: map[portKey]*portStat{}, ipName: map[string]string{}}
 }
 
@@ -151,7 +152,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		host = src
 		blocked = blockedAction(ev.Action)
 		domain = first(ev.Field("hostname"), ev.Field("dstname"), ev.Field("query"))
-	case ev.Source == event.SourceEVTX && ev.EventID == 3 && strings.Contains(strings.ToLower(ev.Channel), "sysmon"):
+	case ev.Source == event.SourceEVTX && ev.EventID == 3 && strings.Contains(a.lower.Get(ev.Channel), "sysmon"):
 		if v := strings.ToLower(ev.Field("Initiated")); v == "false" {
 			return
 		}
@@ -161,7 +162,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		if port == 0 {
 			port = atoi32(ev.Field("DestinationPort"))
 		}
-	case ev.Source == event.SourceEVTX && ev.EventID == 5156 && strings.Contains(strings.ToLower(ev.Channel), "security"):
+	case ev.Source == event.SourceEVTX && ev.EventID == 5156 && strings.Contains(a.lower.Get(ev.Channel), "security"):
 		if d := ev.Field("Direction"); d != "" && d != "%%14593" && !strings.EqualFold(d, "outbound") {
 			return
 		}

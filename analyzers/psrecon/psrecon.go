@@ -82,11 +82,12 @@ type Analyzer struct {
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
 	dropped  int                  // hits not kept (caps)
+	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
 // New returns a psrecon analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -105,7 +106,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if ev.Source != event.SourceEVTX {
 		return
 	}
-	ch := strings.ToLower(ev.Channel)
+	ch := a.lower.Get(ev.Channel)
 	switch {
 	case ev.EventID == 4104 && strings.Contains(ch, "powershell"):
 		a.scriptBlock(ev)

@@ -55,13 +55,15 @@ type Analyzer struct {
 	clips    map[string]string          // command → clipped, interned
 	counts   map[string]map[int64]int32 // host key → bucket → events
 	dropped  int                        // commands not kept for linking (caps)
+	lower    *akit.Memo1                // strings.ToLower of the last channel
+	host     *akit.Memo1                // akit.NormHost of the last host
 }
 
 // New returns an rmmsessions analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
 	ss := akit.NewSessions()
 	ss.KeepCommands = true
-	return &Analyzer{cfg: cfg, sessions: ss, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -72,7 +74,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
 		return
 	}
-	ch := strings.ToLower(ev.Channel)
+	ch := a.lower.Get(ev.Channel)
 	var text, via, parent string
 	switch {
 	case ev.EventID == 4688 && strings.Contains(ch, "security"):
@@ -95,7 +97,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	default:
 		return
 	}
-	hk := akit.NormHost(ev.Host)
+	hk := a.host.Get(ev.Host)
 	m := a.counts[hk]
 	if m == nil {
 		m = map[int64]int32{}
