@@ -8,6 +8,7 @@ package hunt
 
 import (
 	"context"
+	"os"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -288,6 +289,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	if err == nil && len(cur.evs) > 0 {
 		send(cur)
 	}
+	tScan := time.Since(start)
 	close(work)
 	for _, ch := range anChs {
 		close(ch)
@@ -304,6 +306,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	res.Events = stats.Rows
 
+	tDrain := time.Since(start)
 	// Stateful rules: their matches in time order (scan order on ties).
 	for i, r := range rules {
 		if !p.stateful[i] {
@@ -376,10 +379,16 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	sort.Strings(warnings)
 	res.Warnings = warnings
 
+	tFinish := time.Since(start)
 	AssignIDs(findings)
 	SortFindings(findings)
+	tSort := time.Since(start)
 	res.Incidents = incident.Correlate(cfg, findings)
 	res.Findings = findings
+	tCorr := time.Since(start)
+	if os.Getenv("SPOOR_HUNT_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "hunt trace: scan %v, drained %v, finished %v, sorted %v, correlated %v\n", tScan, tDrain, tFinish, tSort, tCorr)
+	}
 	if !opts.DryRun {
 		if err := st.WriteFindings(findings, res.Incidents); err != nil {
 			return res, err

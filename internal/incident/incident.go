@@ -18,6 +18,10 @@ import (
 // to one story: an RMM session, the commands in it and what followed.
 const Gap = time.Hour
 
+// lookBack bounds how long before a finding another may have started and
+// still be joined to it (a long finding must still reach within Gap).
+const lookBack = 7 * 24 * time.Hour
+
 // MinSeverity is the severity a group of joined findings needs to become
 // an incident: low-level context alone is not an incident.
 const MinSeverity = event.SevMedium
@@ -87,21 +91,40 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	for _, h := range hosts {
 		l := byHost[h]
 		slices.SortStableFunc(l, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
+		// fx joins every compatible earlier finding fy that started at
+		// most lookBack before it and ended at most Gap before it. Short
+		// findings (lasting up to Gap) that can reach fx all start within
+		// 2·Gap of it, so a backward walk covers them; the few long ones
+		// (sessions, beacons) are checked from their own list.
+		var long []int
+		for _, i := range l {
+			if end(&findings[i]).Sub(findings[i].Time) > Gap {
+				long = append(long, i)
+			}
+		}
+		join := func(ix, iy int) {
+			fx, fy := &findings[ix], &findings[iy]
+			if fx.Time.Sub(end(fy)) <= Gap && compatible(cfg, fx.User, fy.User) {
+				union(ix, iy)
+			}
+		}
+		lo := 0 // first long finding within lookBack of fx
 		for x := 0; x < len(l); x++ {
 			fx := &findings[l[x]]
-			for y := x - 1; y >= 0; y-- {
-				fy := &findings[l[y]]
-				if fx.Time.Sub(end(fy)) > Gap {
-					// Earlier findings may still reach further; keep
-					// looking back a bounded way.
-					if fx.Time.Sub(fy.Time) > 7*24*time.Hour {
-						break
-					}
-					continue
+			near := fx.Time.Add(-2 * Gap)
+			y := x - 1
+			for ; y >= 0 && !findings[l[y]].Time.Before(near); y-- {
+				join(l[x], l[y])
+			}
+			for lo < len(long) && fx.Time.Sub(findings[long[lo]].Time) > lookBack {
+				lo++
+			}
+			for _, j := range long[lo:] {
+				fy := &findings[j]
+				if !fy.Time.Before(near) {
+					break // already walked (or after fx)
 				}
-				if compatible(cfg, fx.User, fy.User) {
-					union(l[x], l[y])
-				}
+				join(l[x], j)
 			}
 		}
 	}
