@@ -268,22 +268,7 @@ func (ss *Sessions) Build() []*Session {
 	}
 	out = mergeLoose(out, withID)
 	slices.SortFunc(out, func(a, b *Session) int { return a.Start.Compare(b.Start) })
-	// Each orphan joins the first session (by start) on its host that
-	// contains it; sessions are indexed per host. (No early exit: an
-	// orphan can stretch a session's start, so start order is not kept.)
-	const grace = 2 * time.Minute
-	byHost := map[string][]*Session{}
-	for _, s := range out {
-		byHost[s.HostKey] = append(byHost[s.HostKey], s)
-	}
-	for _, r := range orphans {
-		for _, s := range byHost[r.hostKey] {
-			if s.Contains(r.t, grace) {
-				ss.add(s, r.action, r.t, "", r.src, r.cmd, r.ref)
-				break
-			}
-		}
-	}
+	attachOrphans(ss, out, orphans)
 	for _, s := range out {
 		s.Refs = SortRefs(s.Refs)
 		slices.SortStableFunc(s.Commands, func(a, b Cmd) int { return a.Time.Compare(b.Time) })
@@ -298,6 +283,77 @@ func (ss *Sessions) Build() []*Session {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// orphanQueue is one host's sessions (in start order) as orphans in time
+// order see them: those that have started (with grace) by the current
+// orphan and not yet ended (with grace) before it.
+type orphanQueue struct {
+	list  []*Session
+	hi    int // list[:hi] have started by the last orphan
+	alive []*Session
+	last  time.Time
+}
+
+// attachOrphans gives each orphan (an RMM event naming no session or
+// operator) to the first session, in start order, on its host whose span
+// (two minutes' grace either side) contains it; joining stretches a
+// session without a start or end, so a run of commands keeps it open.
+//
+// Orphans come per host in time order, so a session that ended before
+// one orphan is out of reach of every later one, and one that starts
+// after it is out of reach of it (its start can only have moved by an
+// orphan it already contained): each orphan looks only at the sessions
+// open around it, which keeps this linear in practice.
+func attachOrphans(ss *Sessions, out []*Session, orphans []rmmRec) {
+	const grace = 2 * time.Minute
+	queues := map[string]*orphanQueue{}
+	for _, s := range out {
+		q := queues[s.HostKey]
+		if q == nil {
+			q = &orphanQueue{}
+			queues[s.HostKey] = q
+		}
+		q.list = append(q.list, s)
+	}
+	for _, r := range orphans {
+		q := queues[r.hostKey]
+		if q == nil {
+			continue
+		}
+		var chosen *Session
+		if r.t.Before(q.last) { // not in time order: look at every session
+			for _, s := range q.list {
+				if s.Contains(r.t, grace) {
+					chosen = s
+					break
+				}
+			}
+		} else {
+			q.last = r.t
+			for q.hi < len(q.list) && !q.list[q.hi].Start.Add(-grace).After(r.t) {
+				q.alive = append(q.alive, q.list[q.hi])
+				q.hi++
+			}
+			w := 0
+			for _, s := range q.alive {
+				if chosen == nil {
+					if s.End.Add(grace).Before(r.t) {
+						continue // ended before this orphan: out of reach for good
+					}
+					if s.Contains(r.t, grace) {
+						chosen = s
+					}
+				}
+				q.alive[w] = s
+				w++
+			}
+			q.alive = q.alive[:w]
+		}
+		if chosen != nil {
+			ss.add(chosen, r.action, r.t, "", r.src, r.cmd, r.ref)
+		}
+	}
 }
 
 // mergeLoose folds each id-less session (out[withID:]) into the first

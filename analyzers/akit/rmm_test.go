@@ -1,0 +1,65 @@
+package akit
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"testing"
+	"time"
+)
+
+// naiveAttach is attachOrphans as first written: every orphan looks at
+// every session of its host, in start order.
+func naiveAttach(ss *Sessions, out []*Session, orphans []rmmRec) {
+	for _, r := range orphans {
+		for _, s := range out {
+			if s.HostKey == r.hostKey && s.Contains(r.t, 2*time.Minute) {
+				ss.add(s, r.action, r.t, "", r.src, r.cmd, r.ref)
+				break
+			}
+		}
+	}
+}
+
+func randomSessions(r *rand.Rand, base time.Time) ([]*Session, []rmmRec) {
+	var out []*Session
+	hosts := []string{"a", "b", "c"}
+	for i := 0; i < 40; i++ {
+		start := base.Add(time.Duration(r.Intn(600)) * time.Minute)
+		s := &Session{ID: fmt.Sprint(i), HostKey: hosts[r.Intn(3)], Start: start, End: start.Add(time.Duration(r.Intn(30)) * time.Minute),
+			HasStart: r.Intn(2) == 0, HasEnd: r.Intn(2) == 0}
+		out = append(out, s)
+	}
+	slices.SortStableFunc(out, func(a, b *Session) int { return a.Start.Compare(b.Start) })
+	var orphans []rmmRec
+	for _, h := range hosts {
+		t := base
+		for j := 0; j < 150; j++ {
+			t = t.Add(time.Duration(r.Intn(300)) * time.Second)
+			orphans = append(orphans, rmmRec{t: t, hostKey: h, action: ActCommand, cmd: "x"})
+		}
+	}
+	return out, orphans
+}
+
+func TestAttachOrphansMatchesNaive(t *testing.T) {
+	base := time.Date(2026, 11, 14, 8, 0, 0, 0, time.UTC)
+	attached := 0
+	for seed := int64(0); seed < 200; seed++ {
+		a, orphans := randomSessions(rand.New(rand.NewSource(seed)), base)
+		b, _ := randomSessions(rand.New(rand.NewSource(seed)), base)
+		ssA, ssB := &Sessions{KeepCommands: true, in: Interner{}}, &Sessions{KeepCommands: true, in: Interner{}}
+		attachOrphans(ssA, a, orphans)
+		naiveAttach(ssB, b, orphans)
+		for i := range a {
+			x, y := a[i], b[i]
+			if x.Start != y.Start || x.End != y.End || x.Events != y.Events || len(x.Commands) != len(y.Commands) {
+				t.Fatalf("seed %d session %d: fast %v–%v %d events, naive %v–%v %d events", seed, i, x.Start, x.End, x.Events, y.Start, y.End, y.Events)
+			}
+			attached += x.Events
+		}
+	}
+	if attached == 0 {
+		t.Fatal("no orphan was attached: the test compares nothing")
+	}
+}
