@@ -595,3 +595,56 @@ func median(xs []float64) float64 {
 	}
 	return (xs[n/2-1] + xs[n/2]) / 2
 }
+
+// SessionWindow finds, for times asked in non-decreasing order, the first
+// of some sessions (ordered by start, as Build returns them) whose span
+// with grace contains each time, looking only at the sessions open
+// around it. Times asked out of order are answered by a full walk.
+type SessionWindow struct {
+	sessions []*Session
+	idx      []int // the sessions to consider, as indexes, in start order
+	grace    time.Duration
+	hi       int   // idx[:hi] have started (with grace) by the last time
+	alive    []int // of those, the ones not ended before it, in order
+	last     time.Time
+}
+
+// NewSessionWindow looks among sessions[i] for i in idx.
+func NewSessionWindow(sessions []*Session, idx []int, grace time.Duration) *SessionWindow {
+	return &SessionWindow{sessions: sessions, idx: idx, grace: grace}
+}
+
+// Find returns the index (in sessions) of the first session containing
+// t, or -1.
+func (w *SessionWindow) Find(t time.Time) int {
+	if t.Before(w.last) {
+		for _, i := range w.idx {
+			if w.sessions[i].Contains(t, w.grace) {
+				return i
+			}
+		}
+		return -1
+	}
+	w.last = t
+	for w.hi < len(w.idx) && !w.sessions[w.idx[w.hi]].Start.Add(-w.grace).After(t) {
+		w.alive = append(w.alive, w.idx[w.hi])
+		w.hi++
+	}
+	found := -1
+	n := 0
+	for _, i := range w.alive {
+		s := w.sessions[i]
+		if found < 0 {
+			if s.End.Add(w.grace).Before(t) {
+				continue // ended before t: before every later time too
+			}
+			if s.Contains(t, w.grace) {
+				found = i
+			}
+		}
+		w.alive[n] = i
+		n++
+	}
+	w.alive = w.alive[:n]
+	return found
+}

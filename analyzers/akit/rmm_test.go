@@ -63,3 +63,42 @@ func TestAttachOrphansMatchesNaive(t *testing.T) {
 		t.Fatal("no orphan was attached: the test compares nothing")
 	}
 }
+
+func TestSessionWindowMatchesWalk(t *testing.T) {
+	base := time.Date(2026, 11, 14, 8, 0, 0, 0, time.UTC)
+	found := 0
+	for seed := int64(0); seed < 200; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		sessions, _ := randomSessions(r, base)
+		var idx []int
+		for i, s := range sessions {
+			if s.HostKey == "a" {
+				idx = append(idx, i)
+			}
+		}
+		w := NewSessionWindow(sessions, idx, 2*time.Minute)
+		at := base
+		for j := 0; j < 300; j++ {
+			at = at.Add(time.Duration(r.Intn(240)) * time.Second)
+			if r.Intn(50) == 0 {
+				at = at.Add(-time.Hour) // out of order now and then
+			}
+			want := -1
+			for _, i := range idx {
+				if sessions[i].Contains(at, 2*time.Minute) {
+					want = i
+					break
+				}
+			}
+			if got := w.Find(at); got != want {
+				t.Fatalf("seed %d, %v: window %d, walk %d", seed, at, got, want)
+			}
+			if want >= 0 {
+				found++
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no time fell in a session: the test compares nothing")
+	}
+}

@@ -299,13 +299,16 @@ func (a *Analyzer) Finish() []event.Finding {
 		}
 		hs := a.hits[lo:hi]
 		lo = hi
+		// A hit names its session, or falls in the first one (by start)
+		// containing it; hits come in time order, so a window over the
+		// host's sessions finds it without walking them all.
+		win := akit.NewSessionWindow(sessions, hostSessions[hk], sessionGrace)
 		sessOf := func(h *hit) int {
+			if h.sessionID == "" {
+				return win.Find(h.t)
+			}
 			for _, i := range hostSessions[hk] {
-				s := sessions[i]
-				if h.sessionID != "" && s.ID == h.sessionID {
-					return i
-				}
-				if h.sessionID == "" && s.Contains(h.t, sessionGrace) {
+				if sessions[i].ID == h.sessionID {
 					return i
 				}
 			}
