@@ -265,8 +265,11 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		}
 		return seq
 	}
-	stats, err := st.ScanSelect(ctx, scanOpts, selectFn, func(ev *event.Event) error {
-		cur.evs = append(cur.evs, *ev)
+	next := func() *event.Event {
+		cur.evs = cur.evs[:len(cur.evs)+1]
+		return &cur.evs[len(cur.evs)-1]
+	}
+	stats, err := st.ScanSelectInto(ctx, scanOpts, selectFn, next, func(ev *event.Event) error {
 		mask := ^uint64(0)
 		if sel != nil {
 			mask = sel.amask

@@ -166,6 +166,15 @@ type ScanStats struct {
 // pages none of those rows touch are not even decompressed. ev is reused
 // between calls.
 func (s *Store) ScanSelect(ctx context.Context, opts ScanOptions, sel func(*RowKey) Want, fn func(ev *event.Event) error) (ScanStats, error) {
+	var ev event.Event
+	return s.ScanSelectInto(ctx, opts, sel, func() *event.Event { return &ev }, fn)
+}
+
+// ScanSelectInto is ScanSelect filling events where the caller says:
+// next returns the event to fill for the next wanted row (it is
+// overwritten whole), and fn is then called with it. A caller that
+// batches events fills its batch in place instead of copying each one.
+func (s *Store) ScanSelectInto(ctx context.Context, opts ScanOptions, sel func(*RowKey) Want, next func() *event.Event, fn func(ev *event.Event) error) (ScanStats, error) {
 	var st ScanStats
 	files, err := s.partFiles(opts.Sources)
 	if err != nil {
@@ -178,7 +187,7 @@ func (s *Store) ScanSelect(ctx context.Context, opts ScanOptions, sel func(*RowK
 	if !opts.To.IsZero() {
 		to = opts.To.UnixNano()
 	}
-	sc := &scanner{ctx: ctx, sel: sel, fn: fn, from: from, to: to, stats: &st}
+	sc := &scanner{ctx: ctx, sel: sel, fn: fn, next: next, from: from, to: to, stats: &st}
 	if sel == nil {
 		cols, err := ColumnsOf(opts.Columns)
 		if err != nil {
@@ -199,9 +208,9 @@ type scanner struct {
 	sel      func(*RowKey) Want
 	fixed    Want
 	fn       func(*event.Event) error
+	next     func() *event.Event
 	from, to int64
 	stats    *ScanStats
-	ev       event.Event
 }
 
 func (sc *scanner) file(src, path string) error {
@@ -314,19 +323,19 @@ func (sc *scanner) rowGroup(src string, r *rgScan) error {
 			}
 			w.Cols |= refColumns
 		}
-		if err := sc.fill(src, r, row, w); err != nil {
+		ev := sc.next()
+		if err := sc.fill(ev, src, r, row, w); err != nil {
 			return err
 		}
 		sc.stats.Selected++
-		if err := sc.fn(&sc.ev); err != nil {
+		if err := sc.fn(ev); err != nil {
 			return errStop{err}
 		}
 	}
 	return nil
 }
 
-func (sc *scanner) fill(src string, r *rgScan, row int64, w Want) error {
-	ev := &sc.ev
+func (sc *scanner) fill(ev *event.Event, src string, r *rgScan, row int64, w Want) error {
 	*ev = event.Event{Source: src}
 	for m := uint64(w.Cols); m != 0; m &= m - 1 {
 		col := Column(bits.TrailingZeros64(m))
