@@ -8,10 +8,10 @@ package hunt
 
 import (
 	"context"
-	"os"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
