@@ -248,50 +248,26 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 
 	from, to := cfg.Window.Bounds()
-	scanOpts := store.ScanOptions{Sources: opts.Sources, From: from, To: to}
-	var sel *selector
-	selectFn := func(k *store.RowKey) store.Want { return sel.Select(k) }
-	if opts.FullScan || len(ans) > 64 {
-		selectFn = nil
-	} else {
-		sel = newSelector(rules, ans)
-	}
+	full := opts.FullScan || len(ans) > 63
+	var stats store.ScanStats
 	var seq int64
-	cur := pool.Get().(*batch)
-	cur.seq = 0
-	scanned := func() int64 {
-		if sel != nil {
-			return sel.rows
-		}
-		return seq
-	}
-	next := func() *event.Event {
-		cur.evs = cur.evs[:len(cur.evs)+1]
-		return &cur.evs[len(cur.evs)-1]
-	}
-	stats, err := st.ScanSelectInto(ctx, scanOpts, selectFn, next, func(ev *event.Event) error {
-		mask := ^uint64(0)
-		if sel != nil {
-			mask = sel.amask
-		}
-		cur.masks = append(cur.masks, mask)
-		seq++
-		if len(cur.evs) == batchSize {
-			send(cur)
+	err := scanParallel(ctx, st, store.ScanOptions{Sources: opts.Sources, From: from, To: to}, workers, &pool,
+		func() *selector {
+			if full {
+				return nil
+			}
+			return newSelector(rules, ans)
+		},
+		func(b *batch, rows int64) error {
+			b.seq = seq
+			seq += int64(len(b.evs))
+			stats.Rows += rows
+			send(b)
 			if opts.Progress != nil {
-				opts.Progress(scanned())
+				opts.Progress(stats.Rows)
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			cur = pool.Get().(*batch)
-			cur.seq = seq
-		}
-		return nil
-	})
-	if err == nil && len(cur.evs) > 0 {
-		send(cur)
-	}
+			return ctx.Err()
+		})
 	tScan := time.Since(start)
 	close(work)
 	for _, ch := range anChs {
@@ -426,6 +402,9 @@ func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, wa
 	}()
 	ms = make([][]match, len(p.rules))
 	for i := range b.evs {
+		if b.masks[i]&rulesBit == 0 {
+			continue // no rule's pre-filter takes it (see selector)
+		}
 		ev := &b.evs[i]
 		seq := b.seq + int64(i)
 		var hit []uint64

@@ -24,8 +24,13 @@ type selector struct {
 	cur           map[int32]*selEntry
 
 	rows  int64  // rows asked about
-	amask uint64 // analyzers wanting the row last selected
+	amask uint64 // analyzers wanting the row last selected, and rulesBit
 }
+
+// rulesBit, in a row's mask, says some rule's pre-filter (and
+// non-empty requirement) lets the row through; rows without it are not
+// shown to the rules at all. Analyzers take the other 63 bits.
+const rulesBit = uint64(1) << 63
 
 type ruleNeed struct {
 	r        *rule.Rule
@@ -40,7 +45,7 @@ type anNeed struct {
 
 type selEntry struct {
 	base  store.Want
-	amask uint64
+	amask uint64 // analyzers wanting such rows; rulesBit if a rule does unconditionally
 	conds []condWant // rules whose condition needs some column non-empty
 }
 
@@ -110,6 +115,7 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 			continue
 		}
 		e.base = merge(e.base, n.want)
+		e.amask |= rulesBit
 	}
 	for _, n := range s.ans {
 		if n.sel == nil {
@@ -124,14 +130,17 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 		e.base = merge(e.base, store.Want{Cols: colSet(cols)})
 		e.amask |= n.bit
 	}
-	// Conditional wants already covered by the base need no check.
-	conds := e.conds[:0]
-	for _, c := range e.conds {
-		if c.want.Cols&^e.base.Cols != 0 || c.want.Dict && !e.base.Dict || e.base.Cols == 0 {
-			conds = append(conds, c)
+	// Once some rule takes the row unconditionally, conditional wants
+	// matter only for what they add to the columns.
+	if e.amask&rulesBit != 0 {
+		conds := e.conds[:0]
+		for _, c := range e.conds {
+			if c.want.Cols&^e.base.Cols != 0 || c.want.Dict && !e.base.Dict {
+				conds = append(conds, c)
+			}
 		}
+		e.conds = conds
 	}
-	e.conds = conds
 	return e
 }
 
@@ -153,12 +162,13 @@ func (s *selector) Select(k *store.RowKey) store.Want {
 		s.cur[k.EventID] = e
 	}
 	w := e.base
+	s.amask = e.amask
 	for _, c := range e.conds {
 		if meets(k, c.requires) {
 			w = merge(w, c.want)
+			s.amask |= rulesBit
 		}
 	}
-	s.amask = e.amask
 	return w
 }
 

@@ -22,6 +22,30 @@ type ScanOptions struct {
 	// event_id and host are always filled. "fields" decodes the raw
 	// fields into Event.Fields.
 	Columns []string
+	// Parts, when set, scans only these part files (from Store.Parts),
+	// in the order given; Sources is then ignored.
+	Parts []Part
+}
+
+// Part is one event part file of the store.
+type Part struct {
+	Source string // its partition (evtx, firewall, rmm)
+	Path   string
+}
+
+// Parts lists the event part files of the given sources (all when nil)
+// in scan order, so callers can scan them side by side and still merge
+// the results in the order Scan would give.
+func (s *Store) Parts(sources []string) ([]Part, error) {
+	files, err := s.partFiles(sources)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Part, len(files))
+	for i, f := range files {
+		out[i] = Part{Source: f[0], Path: f[1]}
+	}
+	return out, nil
 }
 
 // Scan calls fn for every stored event in a deterministic order (source,

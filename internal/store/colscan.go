@@ -176,9 +176,12 @@ func (s *Store) ScanSelect(ctx context.Context, opts ScanOptions, sel func(*RowK
 // batches events fills its batch in place instead of copying each one.
 func (s *Store) ScanSelectInto(ctx context.Context, opts ScanOptions, sel func(*RowKey) Want, next func() *event.Event, fn func(ev *event.Event) error) (ScanStats, error) {
 	var st ScanStats
-	files, err := s.partFiles(opts.Sources)
-	if err != nil {
-		return st, err
+	parts := opts.Parts
+	if parts == nil {
+		var err error
+		if parts, err = s.Parts(opts.Sources); err != nil {
+			return st, err
+		}
 	}
 	var from, to int64
 	if !opts.From.IsZero() {
@@ -195,8 +198,8 @@ func (s *Store) ScanSelectInto(ctx context.Context, opts ScanOptions, sel func(*
 		}
 		sc.fixed = Want{Cols: cols | refColumns, Dict: cols.Has(ColFields)}
 	}
-	for _, sf := range files {
-		if err := sc.file(sf[0], sf[1]); err != nil {
+	for _, p := range parts {
+		if err := sc.file(p.Source, p.Path); err != nil {
 			return st, err
 		}
 	}
