@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
@@ -104,4 +105,53 @@ func TestSelectiveHuntMatchesFullScanSamples(t *testing.T) {
 		t.Fatalf("only %d Sigma rules loaded", len(srs))
 	}
 	sameAsFullScan(t, st, cfg, append(rules, srs...))
+}
+
+// TestMemoGivesSameFindings evaluates the built-in pack over the comtech
+// events and a generated scenario with and without the per-worker memo
+// of single-event answers, and requires the same findings in the same
+// order; and requires the memo to have answered some events itself.
+func TestMemoGivesSameFindings(t *testing.T) {
+	st, cfg := comtechStore(t)
+	var evs []event.Event
+	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		evs = append(evs, *ev)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := newPlan(builtin(t, cfg))
+	if p.nMemo == 0 {
+		t.Fatal("no built-in rule is memoized: the test compares nothing")
+	}
+	run := func(m *memo) ([]event.Finding, int) {
+		var fs []event.Finding
+		ms := make([][]match, len(p.rules))
+		hits := 0
+		for i := range evs {
+			var hit []uint64
+			if m != nil {
+				hit = m.lookup(p, &evs[i])
+				if hit != nil {
+					hits++
+				}
+			}
+			fs = evalEvent(p, p.byID[evs[i].EventID], &evs[i], int64(i), fs, ms, hit, m)
+			fs = evalEvent(p, p.anyID, &evs[i], int64(i), fs, ms, hit, m)
+			if m != nil && hit == nil {
+				m.store(p)
+			}
+		}
+		return fs, hits
+	}
+	plain, _ := run(nil)
+	memoed, hits := run(newMemo())
+	a, _ := json.Marshal(plain)
+	b, _ := json.Marshal(memoed)
+	if string(a) != string(b) {
+		t.Fatalf("findings differ with the memo: %d without, %d with", len(plain), len(memoed))
+	}
+	if hits == 0 || len(plain) == 0 {
+		t.Fatalf("memo hits %d, findings %d: nothing was compared", hits, len(plain))
+	}
 }

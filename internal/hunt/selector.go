@@ -45,7 +45,7 @@ type anNeed struct {
 
 type selEntry struct {
 	base  store.Want
-	amask uint64 // analyzers wanting such rows; rulesBit if a rule does unconditionally
+	amask uint64     // analyzers wanting such rows; rulesBit if a rule does unconditionally
 	conds []condWant // rules whose condition needs some column non-empty
 }
 
