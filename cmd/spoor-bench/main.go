@@ -8,6 +8,10 @@
 //	go run ./cmd/spoor-bench --size 1GiB --runs 3
 //	go run ./cmd/spoor-bench --size 1GiB --runs 1 --single 4GiB --hunt=false --evtxexport=false
 //
+// The hunt is timed twice on each store, with the corpus's case file:
+// the built-in rule pack alone (--no-analyzers) and the whole hunt with
+// the six analyzers, each with its ratio to the ingest rate in events/s.
+//
 // --single SIZE also writes one EVTX file of SIZE made of the corpus's
 // chunks (repeated as needed; record ids repeat, which the ingest does not
 // mind) and times `spoor ingest` on it alone, to show that peak RSS does
@@ -83,8 +87,16 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 	}
 
-	var ingests, hunts []measure
+	var ingests []measure
+	// The built-in rule pack alone (spoor hunt --no-analyzers), and the
+	// whole hunt (rules and the six analyzers), each on the fresh store.
+	kinds := []struct {
+		name  string
+		extra []string
+	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
+	hunts := make([][]measure, len(kinds))
 	var events int64
+	caseFile := filepath.Join(corpus, "case.yaml")
 	for i := 0; i < runs; i++ {
 		st := filepath.Join(work, fmt.Sprintf("store-%d", i))
 		os.RemoveAll(st)
@@ -101,25 +113,34 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
 			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
 		if hunt {
-			h, err := timed(bin, "hunt", "--store", st)
-			if err != nil {
-				return err
+			for k, kind := range kinds {
+				args := append([]string{"hunt", "--store", st}, kind.extra...)
+				if _, err := os.Stat(caseFile); err == nil {
+					args = append(args, "--case", caseFile)
+				}
+				h, err := timed(bin, args...)
+				if err != nil {
+					return err
+				}
+				hunts[k] = append(hunts[k], h)
+				fmt.Printf("%s run %d: %.2f s, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", strings.ToLower(kind.name), i+1, h.wall.Seconds(),
+					float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
 			}
-			hunts = append(hunts, h)
-			fmt.Printf("hunt run %d: %.2f s, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", i+1, h.wall.Seconds(),
-				float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
 		}
 		if i < runs-1 {
 			os.RemoveAll(st)
 		}
 	}
 	mi := median(ingests)
-	fmt.Printf("\nINGEST median of %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
+	fmt.Printf("\nINGEST    median of %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
 		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
-	if hunt && len(hunts) > 0 {
-		mh := median(hunts)
-		fmt.Printf("HUNT   median of %d: %.2f s, %.0f events/s (%.1f× ingest), peak RSS %d MiB\n", runs, mh.wall.Seconds(),
-			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), maxRSS(hunts)>>20)
+	for k, kind := range kinds {
+		if !hunt || len(hunts[k]) == 0 {
+			continue
+		}
+		mh := median(hunts[k])
+		fmt.Printf("%-9s median of %d: %.2f s, %.0f events/s (%.1f× ingest), peak RSS %d MiB\n", kind.name, runs, mh.wall.Seconds(),
+			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), maxRSS(hunts[k])>>20)
 	}
 	if withExport {
 		if path, err := exec.LookPath("evtxexport"); err == nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
@@ -42,6 +44,10 @@ type Config struct {
 	startMin int
 	endMin   int
 	days     [7]bool
+	// matches remembers provider lookups by account and operator name:
+	// hunts ask about the same few names millions of times, and each
+	// answer is a walk of glob patterns.
+	matches atomic.Pointer[matchCache]
 	// File is where the config came from ("" for defaults).
 	File string `yaml:"-"`
 }
@@ -315,6 +321,10 @@ func (c *Config) Provider(user string) (*Provider, bool) {
 	if user == "" {
 		return nil, false
 	}
+	return c.cached(false, user, c.provider)
+}
+
+func (c *Config) provider(user string) (*Provider, bool) {
 	u := strings.ToLower(user)
 	bare := u
 	if i := strings.LastIndexByte(bare, '\\'); i >= 0 {
@@ -337,6 +347,10 @@ func (c *Config) ProviderOperator(op string) (*Provider, bool) {
 	if op == "" {
 		return nil, false
 	}
+	return c.cached(true, op, c.providerOperator)
+}
+
+func (c *Config) providerOperator(op string) (*Provider, bool) {
 	o := strings.ToLower(op)
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -486,4 +500,69 @@ func Glob(pattern, s string) bool {
 		ok, _ = path.Match(pattern, strings.ReplaceAll(s, "/", "\x00"))
 	}
 	return ok
+}
+
+// matchCache holds answers of Provider and ProviderOperator (a provider
+// index, -1 for none), valid for the providers it was filled against: a
+// config whose providers change (tests build them by hand) starts afresh.
+type matchCache struct {
+	mu        sync.RWMutex
+	providers *Provider // &Providers[0] when filled
+	n         int       // len(Providers) when filled
+	users     map[string]int
+	ops       map[string]int
+}
+
+// maxCached bounds each map of the cache; past it, it starts afresh.
+const maxCached = 1 << 16
+
+func (c *Config) cached(op bool, name string, slow func(string) (*Provider, bool)) (*Provider, bool) {
+	var first *Provider
+	if len(c.Providers) > 0 {
+		first = &c.Providers[0]
+	}
+	m := c.matches.Load()
+	if m == nil {
+		c.matches.CompareAndSwap(nil, &matchCache{})
+		m = c.matches.Load()
+	}
+	m.mu.RLock()
+	valid := m.providers == first && m.n == len(c.Providers) && m.users != nil
+	var i int
+	var ok bool
+	if valid {
+		if op {
+			i, ok = m.ops[name]
+		} else {
+			i, ok = m.users[name]
+		}
+	}
+	m.mu.RUnlock()
+	if ok {
+		if i < 0 {
+			return nil, false
+		}
+		return &c.Providers[i], true
+	}
+	p, found := slow(name)
+	i = -1
+	if found {
+		for j := range c.Providers {
+			if &c.Providers[j] == p {
+				i = j
+			}
+		}
+	}
+	m.mu.Lock()
+	if m.providers != first || m.n != len(c.Providers) || m.users == nil || len(m.users) >= maxCached || len(m.ops) >= maxCached {
+		m.providers, m.n = first, len(c.Providers)
+		m.users, m.ops = map[string]int{}, map[string]int{}
+	}
+	if op {
+		m.ops[strings.Clone(name)] = i
+	} else {
+		m.users[strings.Clone(name)] = i
+	}
+	m.mu.Unlock()
+	return p, found
 }

@@ -2,6 +2,7 @@ package caseconf
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -110,4 +111,43 @@ func TestDefaultsAndErrors(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// TestProviderCacheFollowsProviders: remembered answers must not outlive
+// the providers they came from, and concurrent lookups agree with the
+// uncached walk.
+func TestProviderCacheFollowsProviders(t *testing.T) {
+	c := Default()
+	if _, ok := c.Provider(`MSP\alice`); ok {
+		t.Fatal("no providers yet")
+	}
+	c.Providers = append(c.Providers, Provider{Name: "MSP", Accounts: []string{`msp\*`}, Operators: []string{"ops-*"}})
+	if p, ok := c.Provider(`MSP\alice`); !ok || p.Name != "MSP" {
+		t.Fatalf("after adding a provider: %v %v", p, ok)
+	}
+	if p, ok := c.ProviderOperator("OPS-bob"); !ok || p != &c.Providers[0] {
+		t.Fatalf("operator: %v %v", p, ok)
+	}
+	c.Providers = append(c.Providers, Provider{Name: "Other", Accounts: []string{"x-*"}})
+	if p, ok := c.Provider("x-1"); !ok || p.Name != "Other" {
+		t.Fatalf("after a second provider: %v %v", p, ok)
+	}
+	names := []string{`MSP\alice`, "x-1", "bob", "ops-1", `corp\msp\x`, "X-2"}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				n := names[i%len(names)]
+				p, ok := c.Provider(n)
+				q, ok2 := c.provider(n)
+				if ok != ok2 || p != q {
+					t.Errorf("%s: cached %v %v, walk %v %v", n, p, ok, q, ok2)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
