@@ -1,6 +1,8 @@
 package hunt
 
 import (
+	"slices"
+
 	"github.com/spoor-dfir/spoor/analyzers"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -100,6 +102,19 @@ func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer) *selector {
 	return s
 }
 
+// addCond adds a conditional want, merged into one with the same
+// requirements (the recon rules all demand a command line or script
+// text: one check per row, not one per rule).
+func (e *selEntry) addCond(req [][]store.Column, w store.Want) {
+	for i := range e.conds {
+		if slices.EqualFunc(e.conds[i].requires, req, slices.Equal[[]store.Column]) {
+			e.conds[i].want = merge(e.conds[i].want, w)
+			return
+		}
+	}
+	e.conds = append(e.conds, condWant{req, w})
+}
+
 func merge(a, b store.Want) store.Want {
 	return store.Want{Cols: a.Cols | b.Cols, Dict: a.Dict || b.Dict}
 }
@@ -111,7 +126,7 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 			continue
 		}
 		if len(n.requires) > 0 {
-			e.conds = append(e.conds, condWant{n.requires, n.want})
+			e.addCond(n.requires, n.want)
 			continue
 		}
 		e.base = merge(e.base, n.want)
