@@ -216,7 +216,22 @@ type scanner struct {
 	stats    *ScanStats
 }
 
-func (sc *scanner) file(src, path string) error {
+// file scans one part file. A corrupt file must not take the process
+// down: a panic in the Parquet reader becomes an error naming the file.
+func (sc *scanner) file(src, path string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var stop errStop
+			if e, ok := p.(error); ok && errors.As(e, &stop) {
+				panic(p) // not ours to swallow
+			}
+			err = fmt.Errorf("%s: corrupt part file (reader panicked: %v)", path, p)
+		}
+	}()
+	return sc.scanFile(src, path)
+}
+
+func (sc *scanner) scanFile(src, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
