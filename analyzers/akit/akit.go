@@ -292,3 +292,38 @@ func (m *Memo1) Get(s string) string {
 	}
 	return m.out
 }
+
+// Chunks is an append-only list kept in fixed-size chunks: analyzers
+// that keep hundreds of thousands of records would otherwise spend much
+// of a hunt re-copying one ever-growing slice. All joins them once.
+type Chunks[T any] struct {
+	full []([]T)
+	cur  []T
+	n    int
+}
+
+const chunkSize = 8192
+
+// Append adds v.
+func (c *Chunks[T]) Append(v T) {
+	if len(c.cur) == cap(c.cur) {
+		if len(c.cur) > 0 {
+			c.full = append(c.full, c.cur)
+		}
+		c.cur = make([]T, 0, chunkSize)
+	}
+	c.cur = append(c.cur, v)
+	c.n++
+}
+
+// Len is the number of values appended.
+func (c *Chunks[T]) Len() int { return c.n }
+
+// All returns every value in order, in one slice.
+func (c *Chunks[T]) All() []T {
+	out := make([]T, 0, c.n)
+	for _, ch := range c.full {
+		out = append(out, ch...)
+	}
+	return append(out, c.cur...)
+}

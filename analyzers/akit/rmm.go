@@ -128,7 +128,7 @@ type Sessions struct {
 	// each); analyzers that only need the session windows leave it off.
 	KeepCommands bool
 	byID         map[string]*Session // host key + "\x00" + session id
-	loose        []rmmRec            // events without a session id, paired at Build
+	loose        Chunks[rmmRec]      // events without a session id, paired at Build
 	in           Interner
 }
 
@@ -149,7 +149,7 @@ func (ss *Sessions) Observe(ev *event.Event) bool {
 		tool = strings.ToLower(p) // generic audit exports name the tool
 	}
 	if ev.SessionID == "" {
-		ss.loose = append(ss.loose, rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
+		ss.loose.Append(rmmRec{t: ev.Time, action: ss.in.Get(action), host: ss.in.Get(host), op: ss.in.Get(ev.Operator),
 			src: ss.in.Get(ev.SrcIP), tool: ss.in.Get(tool), cmd: ss.cmdText(ev.CommandLine), ref: event.RefOf(ev),
 			hostKey: ss.in.Get(NormHost(host)), opKey: ss.in.Get(strings.ToLower(ev.Operator))})
 		return true
@@ -234,7 +234,7 @@ func (ss *Sessions) Build() []*Session {
 		return strings.Compare(a.HostKey+a.ID, b.HostKey+b.ID)
 	})
 	withID := len(out)
-	loose := ss.loose
+	loose := ss.loose.All()
 	slices.SortStableFunc(loose, func(a, b rmmRec) int {
 		if c := strings.Compare(a.hostKey, b.hostKey); c != 0 {
 			return c

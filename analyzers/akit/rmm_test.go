@@ -102,3 +102,19 @@ func TestSessionWindowMatchesWalk(t *testing.T) {
 		t.Fatal("no time fell in a session: the test compares nothing")
 	}
 }
+
+func TestChunksKeepOrder(t *testing.T) {
+	var c Chunks[int]
+	for i := 0; i < 3*chunkSize+5; i++ {
+		c.Append(i)
+	}
+	all := c.All()
+	if c.Len() != len(all) || len(all) != 3*chunkSize+5 {
+		t.Fatalf("len %d / %d", c.Len(), len(all))
+	}
+	for i, v := range all {
+		if v != i {
+			t.Fatalf("all[%d] = %d", i, v)
+		}
+	}
+}

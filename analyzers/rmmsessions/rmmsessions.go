@@ -49,7 +49,8 @@ type cmd struct {
 type Analyzer struct {
 	cfg      *caseconf.Config
 	sessions *akit.Sessions
-	cmds     []cmd
+	cmds     akit.Chunks[cmd]
+	sorted   []cmd // cmds in time order, made by Finish
 	in       akit.Interner
 	cache    map[string]*psrecon.Hit
 	clips    map[string]string          // command → clipped, interned
@@ -122,12 +123,12 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	office := a.cfg.InBusinessHours(ev.Time)
 	interesting := kid || h.Discovery > 0 || h.Weight >= 2
 	switch {
-	case len(a.cmds) >= maxKept:
+	case a.cmds.Len() >= maxKept:
 		a.dropped++
 		return
 	case !interesting && office:
 		return
-	case len(a.cmds) >= maxKept/2 && !kid && office:
+	case a.cmds.Len() >= maxKept/2 && !kid && office:
 		a.dropped++
 		return
 	}
@@ -136,7 +137,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		clipped = a.in.Get(akit.Clip(text, 200))
 		a.clips[strings.Clone(text)] = clipped
 	}
-	a.cmds = append(a.cmds, cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: clipped, cls: h, rmmKid: kid, ref: event.RefOf(ev)})
+	a.cmds.Append(cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: clipped, cls: h, rmmKid: kid, ref: event.RefOf(ev)})
 }
 
 func first(ss ...string) string {
@@ -152,7 +153,8 @@ func first(ss ...string) string {
 func (a *Analyzer) Finish() []event.Finding {
 	sessions := a.sessions.Build()
 	verdicts := akit.Judge(a.cfg, sessions)
-	slices.SortStableFunc(a.cmds, func(x, y cmd) int {
+	a.sorted = a.cmds.All()
+	slices.SortStableFunc(a.sorted, func(x, y cmd) int {
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
 			return c
 		}
@@ -178,8 +180,8 @@ func (a *Analyzer) Finish() []event.Finding {
 func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	cfg := a.cfg
 	from, to := s.Start.Add(-grace), s.End.Add(grace)
-	lo := sort.Search(len(a.cmds), func(i int) bool {
-		c := a.cmds[i]
+	lo := sort.Search(len(a.sorted), func(i int) bool {
+		c := a.sorted[i]
 		return c.hostKey > s.HostKey || c.hostKey == s.HostKey && !c.t.Before(from)
 	})
 	kinds := map[string]string{}
@@ -202,8 +204,8 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 			lines = append(lines, "rmm: "+akit.Clip(c.Text, 100))
 		}
 	}
-	for i := lo; i < len(a.cmds); i++ {
-		c := a.cmds[i]
+	for i := lo; i < len(a.sorted); i++ {
+		c := a.sorted[i]
 		if c.hostKey != s.HostKey || c.t.After(to) {
 			break
 		}
