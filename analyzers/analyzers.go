@@ -35,6 +35,8 @@ type Selective interface {
 	// Wants is asked once per distinct source, event id and channel: nil
 	// for events Observe ignores, else the store columns it reads
 	// (akit.Every for all; raw fields are then read with Event.Field).
+	// The hunt's scanners call it from their own goroutines, while
+	// Observe runs: it must depend on its arguments (and the case) only.
 	Wants(source string, eventID int32, channel string) []string
 }
 
