@@ -408,13 +408,16 @@ func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, wa
 		ev := &b.evs[i]
 		seq := b.seq + int64(i)
 		var hit []uint64
-		if p.nMemo > 0 && m != nil {
-			hit = m.lookup(p, ev)
+		mm := m
+		if p.nMemo > 0 && mm != nil {
+			if hit = mm.lookup(p, ev); hit == nil && len(mm.key) > memoMaxKey {
+				mm = nil // too long to be worth remembering
+			}
 		}
-		fs = evalEvent(p, p.byID[ev.EventID], ev, seq, fs, ms, hit, m)
-		fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, m)
-		if hit == nil && m != nil && p.nMemo > 0 {
-			m.store(p)
+		fs = evalEvent(p, p.byID[ev.EventID], ev, seq, fs, ms, hit, mm)
+		fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, mm)
+		if hit == nil && mm != nil && p.nMemo > 0 {
+			mm.store(p)
 		}
 	}
 	return fs, ms, nil
@@ -434,11 +437,16 @@ func (m *memo) lookup(p *plan, ev *event.Event) []uint64 {
 		m.bits = make([]uint64, (p.nMemo+63)/64)
 	}
 	clear(m.bits)
+	m.failed = false
 	return nil
 }
 
-// store remembers the answers gathered in the scratch set.
+// store remembers the answers gathered in the scratch set, unless a
+// condition failed on this event (failures are counted per event).
 func (m *memo) store(p *plan) {
+	if m.failed {
+		return
+	}
 	if len(m.seen) >= memoCap {
 		clear(m.seen)
 	}
@@ -453,7 +461,11 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 		case k >= 0 && hit != nil:
 			ok = hit[k/64]&(1<<(k%64)) != 0
 		case k >= 0 && m != nil:
-			ok = rule.Evaluate(r, ev)
+			var err error
+			ok, err = rule.EvaluateE(r, ev)
+			if err != nil {
+				m.failed = true // a failure is not an answer to remember
+			}
 			if ok {
 				m.bits[k/64] |= 1 << (k % 64)
 			}

@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 
@@ -23,8 +24,13 @@ var unmemoizable = map[string]bool{
 }
 
 // memoCap bounds a worker's remembered tuples; past it the memo starts
-// afresh (a bound on memory, not on correctness).
-const memoCap = 1 << 16
+// afresh (a bound on memory, not on correctness). Tuples longer than
+// memoMaxKey (long scripts, unique command lines) are not remembered at
+// all: they rarely repeat, and keeping them would cost memory for nothing.
+const (
+	memoCap    = 1 << 16
+	memoMaxKey = 512
+)
 
 // memoizable reports whether a rule's single-event answer can be
 // remembered, and the columns it depends on.
@@ -44,11 +50,16 @@ func memoizable(r *rule.Rule) ([]string, bool) {
 // id (what the pre-filters read) and then every column a memoized rule's
 // condition reads.
 func keyColumns(cols []string) []func(*event.Event, []byte) []byte {
+	// Each value is prefixed with its length, so no two tuples share a
+	// key (a separator byte could occur inside a value).
 	str := func(f func(*event.Event) string) func(*event.Event, []byte) []byte {
-		return func(ev *event.Event, b []byte) []byte { return append(append(b, f(ev)...), 0) }
+		return func(ev *event.Event, b []byte) []byte {
+			v := f(ev)
+			return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+		}
 	}
 	num := func(f func(*event.Event) int64) func(*event.Event, []byte) []byte {
-		return func(ev *event.Event, b []byte) []byte { return append(strconv.AppendInt(b, f(ev), 10), 0) }
+		return func(ev *event.Event, b []byte) []byte { return append(strconv.AppendInt(b, f(ev), 10), ';') }
 	}
 	getters := map[string]func(*event.Event, []byte) []byte{
 		"source":         str(func(e *event.Event) string { return e.Source }),
@@ -92,9 +103,10 @@ func keyColumns(cols []string) []func(*event.Event, []byte) []byte {
 // memo is one worker's remembered answers: for each key tuple, which
 // memoized rules (bit i: plan.memoRules[i]) matched.
 type memo struct {
-	seen map[string][]uint64
-	key  []byte
-	bits []uint64 // scratch for a miss
+	seen   map[string][]uint64
+	key    []byte
+	bits   []uint64 // scratch for a miss
+	failed bool     // a condition failed on the event being evaluated
 }
 
 func newMemo() *memo { return &memo{seen: map[string][]uint64{}} }

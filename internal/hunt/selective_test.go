@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -153,5 +154,60 @@ func TestMemoGivesSameFindings(t *testing.T) {
 	}
 	if hits == 0 || len(plain) == 0 {
 		t.Fatalf("memo hits %d, findings %d: nothing was compared", hits, len(plain))
+	}
+}
+
+// A condition may read the event through $env: nothing can then be said
+// of the columns it reads, so the hunt must decode everything for it and
+// never remember its answers by a partial key.
+func TestEnvConditionReadsEverything(t *testing.T) {
+	cfg := caseconf.Default()
+	rs, errs := rule.ParseFile(cfg, "env.yml", []byte(`rules:
+  - id: env-process
+    title: evil process through $env
+    severity: high
+    filter: {event_id: [4688]}
+    condition: '$env["process"] == "C:\\evil.exe"'
+`))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if rs[0].Columns != nil || rs[0].MatchColumns != nil {
+		t.Fatalf("a $env rule declares columns %v / %v", rs[0].Columns, rs[0].MatchColumns)
+	}
+	base := time.Date(2026, 11, 14, 22, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i, p := range []string{`C:\good.exe`, `C:\evil.exe`, `C:\good.exe`} {
+		evs = append(evs, event.Event{Time: base.Add(time.Duration(i) * time.Minute), Source: event.SourceEVTX, Channel: "Security",
+			EventID: 4688, Host: "H", Process: p, Evidence: "e.evtx", Offset: int64(i + 1), RecordID: int64(i + 1)})
+	}
+	st := synthetic(t, evs)
+	for _, full := range []bool{false, true} {
+		res, err := Run(context.Background(), st, cfg, rs, Options{DryRun: true, NoAnalyzers: true, FullScan: full})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) != 1 || res.Findings[0].Refs[0].Offset != 2 {
+			t.Fatalf("full scan %v: %d findings, want the one on the evil process", full, len(res.Findings))
+		}
+	}
+}
+
+// Memo keys must tell tuples apart whatever bytes the values hold.
+func TestMemoKeysDoNotCollide(t *testing.T) {
+	p := &plan{key: keyColumns([]string{"command_line", "process"})}
+	a := &event.Event{CommandLine: "a\x00b"}
+	b := &event.Event{CommandLine: "a", Process: "\x00b"}
+	c := &event.Event{CommandLine: "a", Process: "b"}
+	keys := map[string]bool{}
+	for _, ev := range []*event.Event{a, b, c} {
+		var k []byte
+		for _, g := range p.key {
+			k = g(ev, k)
+		}
+		if keys[string(k)] {
+			t.Fatalf("two tuples share the key %q", k)
+		}
+		keys[string(k)] = true
 	}
 }

@@ -18,10 +18,6 @@ import (
 // to one story: an RMM session, the commands in it and what followed.
 const Gap = time.Hour
 
-// lookBack bounds how long before a finding another may have started and
-// still be joined to it (a long finding must still reach within Gap).
-const lookBack = 7 * 24 * time.Hour
-
 // MinSeverity is the severity a group of joined findings needs to become
 // an incident: low-level context alone is not an incident.
 const MinSeverity = event.SevMedium
@@ -91,11 +87,13 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	for _, h := range hosts {
 		l := byHost[h]
 		slices.SortStableFunc(l, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
-		// fx joins every compatible earlier finding fy that started at
-		// most lookBack before it and ended at most Gap before it. Short
-		// findings (lasting up to Gap) that can reach fx all start within
-		// 2·Gap of it, so a backward walk covers them; the few long ones
-		// (sessions, beacons) are checked from their own list.
+		// fx joins every compatible earlier finding fy that ended at most
+		// Gap before it. Short findings (lasting up to Gap) that can reach
+		// fx all start within 2·Gap of it, so a backward walk covers
+		// them; the long ones (sessions, beacons) that started earlier
+		// are kept in a list of those still reaching, dropped once they
+		// end more than Gap before a finding (findings come in time
+		// order, so they reach no later one either).
 		var long []int
 		for _, i := range l {
 			if end(&findings[i]).Sub(findings[i].Time) > Gap {
@@ -108,24 +106,28 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 				union(ix, iy)
 			}
 		}
-		lo := 0 // first long finding within lookBack of fx
+		next := 0     // long[:next] have started before the current window
+		var open []int // of those, the ones that may still reach
 		for x := 0; x < len(l); x++ {
 			fx := &findings[l[x]]
 			near := fx.Time.Add(-2 * Gap)
-			y := x - 1
-			for ; y >= 0 && !findings[l[y]].Time.Before(near); y-- {
+			for y := x - 1; y >= 0 && !findings[l[y]].Time.Before(near); y-- {
 				join(l[x], l[y])
 			}
-			for lo < len(long) && fx.Time.Sub(findings[long[lo]].Time) > lookBack {
-				lo++
+			for next < len(long) && findings[long[next]].Time.Before(near) {
+				open = append(open, long[next])
+				next++
 			}
-			for _, j := range long[lo:] {
-				fy := &findings[j]
-				if !fy.Time.Before(near) {
-					break // already walked (or after fx)
+			n := 0
+			for _, j := range open {
+				if fx.Time.Sub(end(&findings[j])) > Gap {
+					continue // ended too early for fx and every later one
 				}
 				join(l[x], j)
+				open[n] = j
+				n++
 			}
+			open = open[:n]
 		}
 	}
 	groups := map[int][]int{}

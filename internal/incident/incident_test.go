@@ -1,6 +1,9 @@
 package incident
 
 import (
+	"fmt"
+	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +88,123 @@ func TestDistinctUsersStayApart(t *testing.T) {
 	if incs := Correlate(cfg(t), fs); len(incs) != 2 {
 		t.Errorf("two people on one PC joined: %+v", incs)
 	}
+}
+
+// TestCorrelateMatchesAllPairs holds Correlate's bounded walk to the
+// plain definition, over random findings: two findings on one host join
+// when the later starts at most Gap after the earlier ends and their
+// users are compatible (and findings of one session always join).
+func TestCorrelateMatchesAllPairs(t *testing.T) {
+	c := cfg(t)
+	users := []string{"ct-weber", "ct-admin-weber", `NT AUTHORITY\SYSTEM`, "alice", "bob", ""}
+	hosts := []string{"DC01", "dc01.corp.example", "FS01"}
+	sevs := []string{event.SevInfo, event.SevLow, event.SevMedium, event.SevHigh}
+	joinedLong := false
+	for seed := int64(0); seed < 300; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		var fs []event.Finding
+		for i := 0; i < 40; i++ {
+			dur := time.Duration(r.Intn(50)) * time.Minute
+			if r.Intn(6) == 0 {
+				dur = time.Duration(r.Intn(10*24)) * time.Hour // sessions, beacons
+			}
+			sess := ""
+			if r.Intn(8) == 0 {
+				sess = fmt.Sprint("S", r.Intn(3))
+			}
+			fs = append(fs, f(fmt.Sprint("F", i), "x", sevs[r.Intn(len(sevs))], hosts[r.Intn(len(hosts))], users[r.Intn(len(users))], sess,
+				time.Duration(r.Intn(14*24*60))*time.Minute, dur))
+		}
+		got := map[string]string{}
+		for _, in := range Correlate(c, fs) {
+			got[strings.Join(sortedCopy(in.Findings), ",")] = in.Severity
+		}
+		want := naiveGroups(c, fs)
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d incidents, all-pairs gives %d\ngot  %v\nwant %v", seed, len(got), len(want), got, want)
+		}
+		for k, sev := range want {
+			if got[k] != sev {
+				t.Fatalf("seed %d: incident %s missing or %q (want %q)", seed, k, got[k], sev)
+			}
+		}
+		for _, f := range fs {
+			if f.End.Sub(f.Time) > 7*24*time.Hour && event.Rank(f.Severity) >= event.Rank(event.SevLow) {
+				for k := range want {
+					if strings.Contains(","+k+",", ","+f.ID+",") && strings.Contains(k, ",") {
+						joinedLong = true
+					}
+				}
+			}
+		}
+	}
+	if !joinedLong {
+		t.Fatal("no finding longer than a week was ever joined: the long-finding path is untested")
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+// naiveGroups is the definition, all pairs: incidents as sorted finding
+// ids joined by commas, with their severity.
+func naiveGroups(c *caseconf.Config, fs []event.Finding) map[string]string {
+	parent := map[int]int{}
+	var find func(int) int
+	find = func(x int) int {
+		for parent[x] != x {
+			x = parent[x]
+		}
+		return x
+	}
+	var idx []int
+	for i := range fs {
+		if event.Rank(fs[i].Severity) >= event.Rank(event.SevLow) || fs[i].SessionID != "" {
+			idx = append(idx, i)
+			parent[i] = i
+		}
+	}
+	union := func(a, b int) { parent[find(a)] = find(b) }
+	for _, i := range idx {
+		for _, j := range idx {
+			a, b := &fs[i], &fs[j]
+			if i == j {
+				continue
+			}
+			if a.SessionID != "" && a.SessionID == b.SessionID {
+				union(i, j)
+			}
+			if normHost(a.Host) == "" || normHost(a.Host) != normHost(b.Host) {
+				continue
+			}
+			// b is the earlier of the two (by time; ties: either way).
+			if !b.Time.After(a.Time) && a.Time.Sub(end(b)) <= Gap && compatible(c, a.User, b.User) {
+				union(i, j)
+			}
+		}
+	}
+	groups := map[int][]int{}
+	for _, i := range idx {
+		groups[find(i)] = append(groups[find(i)], i)
+	}
+	out := map[string]string{}
+	for _, m := range groups {
+		top := ""
+		var ids []string
+		for _, i := range m {
+			ids = append(ids, fs[i].ID)
+			if event.Rank(fs[i].Severity) > event.Rank(top) {
+				top = fs[i].Severity
+			}
+		}
+		if event.Rank(top) < event.Rank(MinSeverity) {
+			continue
+		}
+		sort.Strings(ids)
+		out[strings.Join(ids, ",")] = top
+	}
+	return out
 }

@@ -243,12 +243,16 @@ func (e *ExprError) bind(src string) *ExprError {
 // error rather than a silent non-match.
 type inspector struct {
 	cols map[string]bool
+	all  bool // $env: the expression may read any column
 	err  *ExprError
 }
 
 func (v *inspector) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
 	case *ast.IdentifierNode:
+		if x.Value == "$env" {
+			v.all = true
+		}
 		if c, ok := columnOf[x.Value]; ok {
 			if v.cols == nil {
 				v.cols = map[string]bool{}
@@ -286,7 +290,12 @@ func (v *inspector) Visit(n *ast.Node) {
 	}
 }
 
+// columns returns the columns read, sorted; nil when the expression may
+// read any ($env).
 func (v *inspector) columns() []string {
+	if v.all {
+		return nil
+	}
 	out := make([]string, 0, len(v.cols))
 	for c := range v.cols {
 		out = append(out, c)
@@ -369,6 +378,9 @@ var envField = func() map[string]int {
 	return m
 }()
 
+// ReadsAll reports whether the expression may read any column ($env).
+func (p *Program) ReadsAll() bool { return p.columns == nil }
+
 // Requires lists groups of store columns of which at least one must be
 // non-empty for the (boolean) expression to hold; see requiresOf.
 func (p *Program) Requires() [][]string { return p.requires }
@@ -377,7 +389,7 @@ func (p *Program) Requires() [][]string { return p.requires }
 func (p *Program) Source() string { return p.src }
 
 // Columns lists the store columns the expression reads ("fields" for raw
-// fields), sorted.
+// fields), sorted; nil when it may read any (it uses $env).
 func (p *Program) Columns() []string { return p.columns }
 
 // Eval evaluates a boolean program on one event. A runtime error (rare

@@ -59,6 +59,19 @@ func (f *Filter) Empty() bool {
 	return len(f.EventIDs) == 0 && len(f.Sources) == 0 && len(f.Channels) == 0
 }
 
+// EvaluateE is Evaluate that also says whether the condition failed at
+// run time (the answer is then false), for callers that remember answers
+// and must not remember a failure.
+func EvaluateE(r *Rule, ev *event.Event) (bool, error) {
+	if !r.Filter.Pass(ev) {
+		return false, nil
+	}
+	if r.prog != nil {
+		return r.prog.Eval(ev)
+	}
+	return r.Match == nil || r.Match(ev), nil
+}
+
 // Evaluate runs the filter and the single-event match of r on ev, as the
 // hunt does.
 func Evaluate(r *Rule, ev *event.Event) bool {

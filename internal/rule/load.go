@@ -526,6 +526,7 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	}
 	var errs []error
 	cols := map[string]bool{}
+	readsAll := false
 	exprErr := func(key string, vn *yaml.Node, off int, msg string) {
 		line, col := src.posIn(vn, off)
 		errs = append(errs, src.errAt(line, col, "%s: %s", key, msg))
@@ -542,7 +543,8 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	} else {
 		r.prog = prog
 		r.Requires = prog.Requires()
-		r.MatchColumns = prog.Columns()
+		r.MatchColumns = prog.Columns() // nil when it reads any ($env)
+		readsAll = readsAll || prog.ReadsAll()
 		for _, c := range prog.Columns() {
 			cols[c] = true
 		}
@@ -564,6 +566,7 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 			}
 		} else {
 			tmpl = t
+			readsAll = readsAll || t.ReadsAll()
 			for _, c := range t.Columns() {
 				cols[c] = true
 			}
@@ -580,6 +583,7 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 		th, es := compileThreshold(cfg, def, r, tmpl)
 		errs = append(errs, es...)
 		if th != nil {
+			readsAll = readsAll || th.readsAll()
 			for _, c := range th.columns() {
 				cols[c] = true
 			}
@@ -592,6 +596,10 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	}
 	for _, c := range []string{"time", "source", "host", "channel", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"} {
 		cols[c] = true // what findings and filters read
+	}
+	if readsAll {
+		r.Columns = nil // $env somewhere: every column
+		return r, nil
 	}
 	r.Columns = make([]string, 0, len(cols))
 	for c := range cols {

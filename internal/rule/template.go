@@ -72,6 +72,17 @@ func (t *Template) Columns() []string {
 	return out
 }
 
+// ReadsAll reports whether some expression of the template may read any
+// column ($env).
+func (t *Template) ReadsAll() bool {
+	for _, p := range t.parts {
+		if p.ReadsAll() {
+			return true
+		}
+	}
+	return false
+}
+
 // Render renders the template for one event.
 func (t *Template) Render(ev *event.Event) string { return t.render(ev, nil) }
 

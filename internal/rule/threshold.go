@@ -69,6 +69,20 @@ func compileThreshold(cfg *caseconf.Config, def *ruleDef, r *Rule, out *Template
 	return th, nil
 }
 
+// readsAll reports whether a group-by or distinct expression may read
+// any column ($env).
+func (th *threshold) readsAll() bool {
+	if th.distinct != nil && th.distinct.ReadsAll() {
+		return true
+	}
+	for _, g := range th.groupBy {
+		if g.ReadsAll() {
+			return true
+		}
+	}
+	return false
+}
+
 func (th *threshold) columns() []string {
 	var out []string
 	if th.distinct != nil {

@@ -141,6 +141,9 @@ type RowKey struct {
 // read, not its text.
 func (k *RowKey) Empty(c Column) bool {
 	cur, err := k.rg.cursor(c)
+	if err == nil && cur == nil {
+		return true // an older file without this column
+	}
 	if err == nil {
 		err = cur.at(k.row)
 	}
@@ -225,7 +228,7 @@ func (sc *scanner) file(src, path string) (err error) {
 			if e, ok := p.(error); ok && errors.As(e, &stop) {
 				panic(p) // not ours to swallow
 			}
-			err = fmt.Errorf("%s: corrupt part file (reader panicked: %v)", path, p)
+			err = fmt.Errorf("%s: scan failed (corrupt part file, or a bug): panic: %v", path, p)
 		}
 	}()
 	return sc.scanFile(src, path)
@@ -326,11 +329,14 @@ func (sc *scanner) rowGroup(src string, r *rgScan) error {
 			if err := idc.at(row); err != nil {
 				return err
 			}
-			if err := chc.at(row); err != nil {
-				return err
-			}
 			key.EventID = idc.i32[row-idc.start]
-			key.Channel = chc.str(row)
+			key.Channel = ""
+			if chc != nil {
+				if err := chc.at(row); err != nil {
+					return err
+				}
+				key.Channel = chc.str(row)
+			}
 			key.row = row
 			w = sc.sel(&key)
 			if key.err != nil {
@@ -625,6 +631,9 @@ func (c *colCursor) str(row int64) string {
 }
 
 func (c *colCursor) empty(row int64) bool {
+	if c.i32 != nil || c.i64 != nil {
+		return false // not a string column
+	}
 	i := row - c.start
 	if c.idx != nil {
 		return c.dict[c.idx[i]] == ""
