@@ -106,7 +106,7 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 				union(ix, iy)
 			}
 		}
-		next := 0     // long[:next] have started before the current window
+		next := 0      // long[:next] have started before the current window
 		var open []int // of those, the ones that may still reach
 		for x := 0; x < len(l); x++ {
 			fx := &findings[l[x]]
