@@ -327,3 +327,54 @@ func (c *Chunks[T]) All() []T {
 	}
 	return append(out, c.cur...)
 }
+
+// FirstText returns the first of ss with more than white space in it, as
+// it is (command and script text).
+func FirstText(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// FirstValue returns the first of ss that, trimmed, is neither empty nor
+// "-" (Windows' placeholder for no value), trimmed.
+func FirstValue(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" && s != "-" {
+			return s
+		}
+	}
+	return ""
+}
+
+// TextOr is FirstText(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty: most events have it, and a raw
+// lookup is the costliest thing an analyzer does per event.
+func TextOr(ev *event.Event, typed string, names ...string) string {
+	if s := FirstText(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := FirstText(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ValueOr is FirstValue(typed, ev.Field(names[0]), …), reading raw fields
+// only when the typed value is empty (see TextOr).
+func ValueOr(ev *event.Event, typed string, names ...string) string {
+	if s := FirstValue(typed); s != "" {
+		return s
+	}
+	for _, n := range names {
+		if s := FirstValue(ev.Field(n)); s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -235,15 +235,6 @@ func risky(ev *event.Event) string {
 	return strings.Join(out, ", ")
 }
 
-func first(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" && s != "-" {
-			return s
-		}
-	}
-	return ""
-}
-
 // Finish implements analyzers.Analyzer.
 func (a *Analyzer) Finish() []event.Finding {
 	keys := make([]string, 0, len(a.accounts))
@@ -426,3 +417,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	}
 	return timeOnly
 }
+
+// first reads values the Windows way (trimmed, "-" is none).
+var (
+	first = akit.FirstValue
+)

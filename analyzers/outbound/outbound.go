@@ -124,15 +124,6 @@ func New(cfg *caseconf.Config) *Analyzer {
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
-func first(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" && s != "-" {
-			return s
-		}
-	}
-	return ""
-}
-
 func blockedAction(act string) bool {
 	switch strings.ToLower(act) {
 	case "deny", "denied", "drop", "dropped", "block", "blocked", "reject", "rejected", "close-deny", "server-rst":
@@ -577,17 +568,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	return nil
 }
 
-// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
-// only when the typed value is empty: most events have it, and a raw
-// lookup is the costliest thing an analyzer does per event.
-func firstOf(ev *event.Event, typed string, names ...string) string {
-	if s := first(typed); s != "" {
-		return s
-	}
-	for _, n := range names {
-		if s := first(ev.Field(n)); s != "" {
-			return s
-		}
-	}
-	return ""
-}
+// first and firstOf read values the Windows way (trimmed, "-" is none).
+var (
+	first   = akit.FirstValue
+	firstOf = akit.ValueOr
+)

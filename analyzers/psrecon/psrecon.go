@@ -237,15 +237,6 @@ func user(ev *event.Event) string {
 	return firstOf(ev, first(ev.SubjectUser, ev.User, ev.Operator), "SubjectUserName", "User")
 }
 
-func first(ss ...string) string {
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // allText joins an event's raw string fields: classic PowerShell events
 // keep HostApplication inside an unnamed data string.
 func allText(ev *event.Event) string {
@@ -598,17 +589,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	return nil
 }
 
-// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
-// only when the typed value is empty: most events have it, and a raw
-// lookup is the costliest thing an analyzer does per event.
-func firstOf(ev *event.Event, typed string, names ...string) string {
-	if s := first(typed); s != "" {
-		return s
-	}
-	for _, n := range names {
-		if s := first(ev.Field(n)); s != "" {
-			return s
-		}
-	}
-	return ""
-}
+// first and firstOf read text as it is (commands, scripts).
+var (
+	first   = akit.FirstText
+	firstOf = akit.TextOr
+)

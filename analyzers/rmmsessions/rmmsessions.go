@@ -140,15 +140,6 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	a.cmds.Append(cmd{t: ev.Time, hostKey: a.in.Get(hk), via: via, text: clipped, cls: h, rmmKid: kid, ref: event.RefOf(ev)})
 }
 
-func first(ss ...string) string {
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // Finish implements analyzers.Analyzer.
 func (a *Analyzer) Finish() []event.Finding {
 	sessions := a.sessions.Build()
@@ -299,17 +290,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	return nil
 }
 
-// firstOf is first(typed, ev.Field(names[0]), …), reading raw fields
-// only when the typed value is empty: most events have it, and a raw
-// lookup is the costliest thing an analyzer does per event.
-func firstOf(ev *event.Event, typed string, names ...string) string {
-	if s := first(typed); s != "" {
-		return s
-	}
-	for _, n := range names {
-		if s := first(ev.Field(n)); s != "" {
-			return s
-		}
-	}
-	return ""
-}
+// first and firstOf read text as it is (commands, scripts).
+var (
+	first   = akit.FirstText
+	firstOf = akit.TextOr
+)
