@@ -268,10 +268,6 @@ func B2I(b bool) int {
 // then read with Event.Field, from undecoded text).
 var Every = []string{"*"}
 
-// Channel reports whether a lower-cased channel name contains part; the
-// analyzers match channels this way in Observe and in Wants alike.
-func Channel(lowerChannel, part string) bool { return strings.Contains(lowerChannel, part) }
-
 // Memo1 remembers a string function's last answer. Events come in runs
 // from one file (one channel, one host), so an analyzer that lower-cases
 // the channel or normalises the host of every event asks the same

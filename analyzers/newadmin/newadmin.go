@@ -408,7 +408,7 @@ var timeOnly = []string{"time", "channel"}
 // first one's time is the start of the baseline), whole for the kinds
 // Observe acts on.
 func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source != event.SourceEVTX || !akit.Channel(strings.ToLower(channel), "security") {
+	if source != event.SourceEVTX || !strings.Contains(strings.ToLower(channel), "security") {
 		return nil
 	}
 	switch id {
@@ -419,6 +419,4 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 }
 
 // first reads values the Windows way (trimmed, "-" is none).
-var (
-	first = akit.FirstValue
-)
+var first = akit.FirstValue

@@ -12,17 +12,13 @@ import (
 
 func caseCfg(t *testing.T) *caseconf.Config {
 	t.Helper()
-	c, err := caseconf.Parse("case.yaml", []byte(`
+	return evtest.Case(t, `
 timezone: Europe/Berlin
 servers: ["DC*", "FS*"]
 providers:
   - name: ComTech
     accounts: ["CORP\\ct-*", "ct-*"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+`)
 }
 
 const dom = "S-1-5-21-1-2-3"

@@ -361,9 +361,9 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	}
 	ch := strings.ToLower(channel)
 	switch {
-	case akit.Channel(ch, "security") && (id == 4624 || id == 4625 || id == 4648 || id == 4778):
+	case strings.Contains(ch, "security") && (id == 4624 || id == 4625 || id == 4648 || id == 4778):
 		return akit.Every
-	case (id == 1149 || id == 21 || id == 25) && akit.Channel(ch, "terminalservices"):
+	case (id == 1149 || id == 21 || id == 25) && strings.Contains(ch, "terminalservices"):
 		return akit.Every
 	}
 	return nil

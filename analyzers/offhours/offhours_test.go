@@ -12,7 +12,7 @@ import (
 
 func caseCfg(t *testing.T) *caseconf.Config {
 	t.Helper()
-	c, err := caseconf.Parse("case.yaml", []byte(`
+	return evtest.Case(t, `
 timezone: Europe/Berlin
 business_hours: {days: [mon, tue, wed, thu, fri], start: "07:00", end: "19:00"}
 holidays: ["2026-11-01"]
@@ -22,11 +22,7 @@ providers:
     accounts: ["CORP\\ct-*", "ct-*"]
     networks: ["10.250.0.0/24"]
     operators: ["ct-*"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+`)
 }
 
 func logon4624(t time.Time, host, user, ip string, lt int32) event.Event {

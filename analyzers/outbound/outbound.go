@@ -561,8 +561,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	switch {
 	case source == event.SourceFirewall:
 		return akit.Every
-	case source == event.SourceEVTX && id == 3 && akit.Channel(strings.ToLower(channel), "sysmon"),
-		source == event.SourceEVTX && id == 5156 && akit.Channel(strings.ToLower(channel), "security"):
+	case source == event.SourceEVTX && id == 3 && strings.Contains(strings.ToLower(channel), "sysmon"),
+		source == event.SourceEVTX && id == 5156 && strings.Contains(strings.ToLower(channel), "security"):
 		return akit.Every
 	}
 	return nil

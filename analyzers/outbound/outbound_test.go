@@ -12,7 +12,7 @@ import (
 
 func caseCfg(t *testing.T) *caseconf.Config {
 	t.Helper()
-	c, err := caseconf.Parse("case.yaml", []byte(`
+	return evtest.Case(t, `
 timezone: Europe/Berlin
 baseline: {from: "2026-10-01", to: "2026-10-31"}
 servers: ["FS*", "BACKUP*"]
@@ -20,11 +20,7 @@ allowlist:
   networks: ["13.107.0.0/16"]
 iocs:
   ips: ["198.51.100.66"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+`)
 }
 
 func sysmon3(t time.Time, host, src, dst string, port string) event.Event {

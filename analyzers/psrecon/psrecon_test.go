@@ -18,18 +18,14 @@ import (
 
 func caseCfg(t *testing.T) *caseconf.Config {
 	t.Helper()
-	c, err := caseconf.Parse("case.yaml", []byte(`
+	return evtest.Case(t, `
 timezone: Europe/Berlin
 providers:
   - name: ComTech
     accounts: ["ct-*", "CORP\\ct-*"]
     operators: ["ct-*"]
     networks: ["10.99.0.0/24"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+`)
 }
 
 func encode(s string) string {

@@ -282,9 +282,9 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	}
 	ch := strings.ToLower(channel)
 	switch {
-	case id == 4688 && akit.Channel(ch, "security"),
-		id == 1 && akit.Channel(ch, "sysmon"),
-		(id == 4104 || id == 4103 || id == 800) && akit.Channel(ch, "powershell"):
+	case id == 4688 && strings.Contains(ch, "security"),
+		id == 1 && strings.Contains(ch, "sysmon"),
+		(id == 4104 || id == 4103 || id == 800) && strings.Contains(ch, "powershell"):
 		return akit.Every
 	}
 	return nil

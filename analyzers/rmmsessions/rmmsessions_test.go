@@ -12,18 +12,14 @@ import (
 
 func caseCfg(t *testing.T) *caseconf.Config {
 	t.Helper()
-	c, err := caseconf.Parse("case.yaml", []byte(`
+	return evtest.Case(t, `
 timezone: Europe/Berlin
 holidays: ["2026-11-11"]
 providers:
   - name: ComTech
     operators: ["ct-*"]
     networks: ["10.99.0.0/24"]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+`)
 }
 
 // baseline: ct-mueller and ct-schmidt on weekdays 09–15 from the VPN,

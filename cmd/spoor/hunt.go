@@ -51,6 +51,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stderr, res.Summary())
+	traceHunt(res, stderr)
 	return failOnExit(res, *failOn)
 }
 
@@ -96,4 +97,15 @@ func huntGC() (restore func()) {
 	}
 	old := debug.SetGCPercent(300)
 	return func() { debug.SetGCPercent(old) }
+}
+
+// traceHunt prints when each phase of the hunt ended, with
+// SPOOR_HUNT_TRACE set (for profiling a slow hunt).
+func traceHunt(res hunt.Result, w io.Writer) {
+	if os.Getenv("SPOOR_HUNT_TRACE") == "" {
+		return
+	}
+	p := res.Phases
+	fmt.Fprintf(w, "hunt trace: scanned %v, analyzers finished %v, sorted %v, correlated %v, done %v\n",
+		p.Scanned, p.Finished, p.Sorted, p.Correlated, res.Elapsed)
 }

@@ -95,17 +95,7 @@ func benchRules(b *testing.B, p *plan, evs []event.Event) {
 					m = newMemo()
 				}
 				for j := range evs {
-					ev := &evs[j]
-					var hit []uint64
-					if m != nil {
-						hit = m.lookup(p, ev)
-					}
-					fs := evalEvent(p, p.byID[ev.EventID], ev, 0, nil, ms, hit, m)
-					fs = evalEvent(p, p.anyID, ev, 0, fs, ms, hit, m)
-					if m != nil && hit == nil {
-						m.store(p)
-					}
-					matched += len(fs)
+					matched += len(evalOne(p, m, &evs[j], 0, nil, ms))
 				}
 				for k := range ms {
 					ms[k] = ms[k][:0]

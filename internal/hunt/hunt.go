@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -58,6 +57,10 @@ type Result struct {
 	// at run time, a panicking matcher).
 	Warnings []string
 	Elapsed  time.Duration
+	// Phases says when each phase of the hunt ended, from its start
+	// (for SPOOR_HUNT_TRACE): scan, analyzers finished, findings sorted,
+	// incidents correlated.
+	Phases struct{ Scanned, Finished, Sorted, Correlated time.Duration }
 }
 
 // BySeverity counts findings per severity.
@@ -97,9 +100,12 @@ const batchSize = 1024
 type batch struct {
 	seq   int64 // sequence number of evs[0] in scan order
 	evs   []event.Event
-	masks []uint64 // per event: the analyzers (bit i: ans[i]) that want it
+	masks []uint64 // per event: the analyzers (bit i: ans[i]) that want it, and rulesBit
 	refs  sync.WaitGroup
 }
+
+// reset empties a batch for reuse.
+func (b *batch) reset() { b.evs, b.masks = b.evs[:0], b.masks[:0] }
 
 // match is an event a stateful rule accepted, with its scan position so
 // ties in time sort the same way every run.
@@ -121,7 +127,7 @@ type plan struct {
 	// answers are not remembered (see memo.go); key builds the memo key.
 	memoIdx []int
 	nMemo   int
-	key     []func(*event.Event, []byte) []byte
+	key     []keyPart
 }
 
 func newPlan(rules []*rule.Rule) *plan {
@@ -129,13 +135,13 @@ func newPlan(rules []*rule.Rule) *plan {
 	var keyCols []string
 	for i, r := range rules {
 		p.memoIdx[i] = -1
-		if cols, ok := memoizable(r); ok {
+		if memoizable(r) {
 			p.memoIdx[i] = p.nMemo
 			p.nMemo++
-			keyCols = append(keyCols, cols...)
+			keyCols = append(keyCols, r.MatchColumns...)
 		}
 	}
-	p.key = keyColumns(keyCols)
+	p.key = keyOf(keyCols)
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
 		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
@@ -190,9 +196,9 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m := newMemo()
+			mem := newMemo()
 			for b := range work {
-				fs, ms, warn := evalBatch(p, m, b)
+				fs, ms, warn := evalBatch(p, mem, b)
 				mu.Lock()
 				findings = append(findings, fs...)
 				for i, m := range ms {
@@ -204,9 +210,9 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			}
 		}()
 	}
-	// Each analyzer sees every event once, in store order, from its own
-	// goroutine (their contract), so analyzers run beside each other and
-	// beside the rule workers.
+	// Each analyzer sees the events it wants (all, if it does not say)
+	// once, in store order, from its own goroutine (their contract), so
+	// analyzers run beside each other and beside the rule workers.
 	var anWG sync.WaitGroup
 	anChs := make([]chan *batch, len(ans))
 	anBroken := make([]bool, len(ans)) // a panicking analyzer is dropped, not fatal
@@ -233,8 +239,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		defer recWG.Done()
 		for b := range recycle {
 			b.refs.Wait()
-			b.evs = b.evs[:0]
-			b.masks = b.masks[:0]
+			b.reset()
 			pool.Put(b)
 		}
 	}()
@@ -249,8 +254,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 
 	from, to := cfg.Window.Bounds()
 	full := opts.FullScan || len(ans) > 63
-	var stats store.ScanStats
-	var seq int64
+	var rows, seq int64
 	err := scanParallel(ctx, st, store.ScanOptions{Sources: opts.Sources, From: from, To: to}, workers, &pool,
 		func() *selector {
 			if full {
@@ -258,17 +262,17 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			}
 			return newSelector(rules, ans)
 		},
-		func(b *batch, rows int64) error {
+		func(b *batch, n int64) error {
 			b.seq = seq
 			seq += int64(len(b.evs))
-			stats.Rows += rows
+			rows += n
 			send(b)
 			if opts.Progress != nil {
-				opts.Progress(stats.Rows)
+				opts.Progress(rows)
 			}
 			return ctx.Err()
 		})
-	tScan := time.Since(start)
+	res.Phases.Scanned = time.Since(start)
 	close(work)
 	for _, ch := range anChs {
 		close(ch)
@@ -281,11 +285,10 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		return res, err
 	}
 	if opts.Progress != nil {
-		opts.Progress(stats.Rows)
+		opts.Progress(rows)
 	}
-	res.Events = stats.Rows
+	res.Events = rows
 
-	tDrain := time.Since(start)
 	// Stateful rules: their matches in time order (scan order on ties).
 	for i, r := range rules {
 		if !p.stateful[i] {
@@ -358,16 +361,13 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	sort.Strings(warnings)
 	res.Warnings = warnings
 
-	tFinish := time.Since(start)
+	res.Phases.Finished = time.Since(start)
 	AssignIDs(findings)
 	SortFindings(findings)
-	tSort := time.Since(start)
+	res.Phases.Sorted = time.Since(start)
 	res.Incidents = incident.Correlate(cfg, findings)
 	res.Findings = findings
-	tCorr := time.Since(start)
-	if os.Getenv("SPOOR_HUNT_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "hunt trace: scan %v, drained %v, finished %v, sorted %v, correlated %v\n", tScan, tDrain, tFinish, tSort, tCorr)
-	}
+	res.Phases.Correlated = time.Since(start)
 	if !opts.DryRun {
 		if err := st.WriteFindings(findings, res.Incidents); err != nil {
 			return res, err
@@ -405,52 +405,27 @@ func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, wa
 		if b.masks[i]&rulesBit == 0 {
 			continue // no rule's pre-filter takes it (see selector)
 		}
-		ev := &b.evs[i]
-		seq := b.seq + int64(i)
-		var hit []uint64
-		mm := m
-		if p.nMemo > 0 && mm != nil {
-			if hit = mm.lookup(p, ev); hit == nil && len(mm.key) > memoMaxKey {
-				mm = nil // too long to be worth remembering
-			}
-		}
-		fs = evalEvent(p, p.byID[ev.EventID], ev, seq, fs, ms, hit, mm)
-		fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, mm)
-		if hit == nil && mm != nil && p.nMemo > 0 {
-			mm.store(p)
-		}
+		fs = evalOne(p, m, &b.evs[i], b.seq+int64(i), fs, ms)
 	}
 	return fs, ms, nil
 }
 
-// lookup returns the remembered answers for ev's key, or nil (and then
-// the key and a cleared scratch set are ready for store).
-func (m *memo) lookup(p *plan, ev *event.Event) []uint64 {
-	m.key = m.key[:0]
-	for _, g := range p.key {
-		m.key = g(ev, m.key)
+// evalOne evaluates the rules whose pre-filter names ev's event id and
+// those without one, answering memoized rules from m (nil: no memo).
+func evalOne(p *plan, m *memo, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	if p.nMemo == 0 {
+		m = nil
 	}
-	if bits, ok := m.seen[string(m.key)]; ok {
-		return bits
+	var hit []uint64
+	if m != nil {
+		hit = m.lookup(p, ev)
 	}
-	if m.bits == nil {
-		m.bits = make([]uint64, (p.nMemo+63)/64)
+	fs = evalEvent(p, p.byID[ev.EventID], ev, seq, fs, ms, hit, m)
+	fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, m)
+	if m != nil && hit == nil {
+		m.store()
 	}
-	clear(m.bits)
-	m.failed = false
-	return nil
-}
-
-// store remembers the answers gathered in the scratch set, unless a
-// condition failed on this event (failures are counted per event).
-func (m *memo) store(p *plan) {
-	if m.failed {
-		return
-	}
-	if len(m.seen) >= memoCap {
-		clear(m.seen)
-	}
-	m.seen[string(m.key)] = slices.Clone(m.bits)
+	return fs
 }
 
 func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Finding, ms [][]match, hit []uint64, m *memo) []event.Finding {
@@ -464,7 +439,7 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			var err error
 			ok, err = rule.EvaluateE(r, ev)
 			if err != nil {
-				m.failed = true // a failure is not an answer to remember
+				m.failed()
 			}
 			if ok {
 				m.bits[k/64] |= 1 << (k % 64)

@@ -15,14 +15,6 @@ import (
 // values, so each hunt worker remembers the answers of these rules per
 // distinct value tuple and runs their conditions once per tuple.
 
-// unmemoizable columns are (nearly) unique per event: remembering
-// answers keyed on them would only fill memory. Rules that read them, or
-// raw fields, are evaluated every time.
-var unmemoizable = map[string]bool{
-	"time": true, "record_id": true, "offset": true, "fields": true, "src_port": true,
-	"bytes_in": true, "bytes_out": true, "logon_id": true, "session_id": true,
-}
-
 // memoCap bounds a worker's remembered tuples; past it the memo starts
 // afresh (a bound on memory, not on correctness). Tuples longer than
 // memoMaxKey (long scripts, unique command lines) are not remembered at
@@ -32,81 +24,124 @@ const (
 	memoMaxKey = 512
 )
 
-// memoizable reports whether a rule's single-event answer can be
-// remembered, and the columns it depends on.
-func memoizable(r *rule.Rule) ([]string, bool) {
-	if r.Match == nil || r.Stateful != nil || r.NewState != nil || r.MatchColumns == nil {
-		return nil, false
+// keyPart appends one column of an event to a memo key. Each value is
+// prefixed with its length (numbers end with ';'), so no two tuples share
+// a key whatever bytes the values hold.
+type keyPart func(ev *event.Event, key []byte) []byte
+
+func strPart(f func(*event.Event) string) keyPart {
+	return func(ev *event.Event, b []byte) []byte {
+		v := f(ev)
+		return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 	}
-	for _, c := range r.MatchColumns {
-		if unmemoizable[c] {
-			return nil, false
-		}
-	}
-	return r.MatchColumns, true
 }
 
-// keyColumns returns getters for the memo key: source, channel and event
-// id (what the pre-filters read) and then every column a memoized rule's
-// condition reads.
-func keyColumns(cols []string) []func(*event.Event, []byte) []byte {
-	// Each value is prefixed with its length, so no two tuples share a
-	// key (a separator byte could occur inside a value).
-	str := func(f func(*event.Event) string) func(*event.Event, []byte) []byte {
-		return func(ev *event.Event, b []byte) []byte {
-			v := f(ev)
-			return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+func numPart(f func(*event.Event) int64) keyPart {
+	return func(ev *event.Event, b []byte) []byte { return append(strconv.AppendInt(b, f(ev), 10), ';') }
+}
+
+// keyParts are the columns a memo key can hold. The others (time, record
+// id, offset, ports and byte counts, logon and session ids, raw fields)
+// are (nearly) unique per event: a rule that reads one is evaluated every
+// time, since remembering its answers would only fill memory.
+var keyParts = map[string]keyPart{
+	"source":         strPart(func(e *event.Event) string { return e.Source }),
+	"format":         strPart(func(e *event.Event) string { return e.Format }),
+	"host":           strPart(func(e *event.Event) string { return e.Host }),
+	"channel":        strPart(func(e *event.Event) string { return e.Channel }),
+	"provider":       strPart(func(e *event.Event) string { return e.Provider }),
+	"event_id":       numPart(func(e *event.Event) int64 { return int64(e.EventID) }),
+	"user":           strPart(func(e *event.Event) string { return e.User }),
+	"user_domain":    strPart(func(e *event.Event) string { return e.UserDomain }),
+	"user_sid":       strPart(func(e *event.Event) string { return e.UserSID }),
+	"subject_user":   strPart(func(e *event.Event) string { return e.SubjectUser }),
+	"logon_type":     numPart(func(e *event.Event) int64 { return int64(e.LogonType) }),
+	"src_ip":         strPart(func(e *event.Event) string { return e.SrcIP }),
+	"dst_ip":         strPart(func(e *event.Event) string { return e.DstIP }),
+	"dst_port":       numPart(func(e *event.Event) int64 { return int64(e.DstPort) }),
+	"protocol":       strPart(func(e *event.Event) string { return e.Protocol }),
+	"action":         strPart(func(e *event.Event) string { return e.Action }),
+	"process":        strPart(func(e *event.Event) string { return e.Process }),
+	"parent_process": strPart(func(e *event.Event) string { return e.ParentProcess }),
+	"command_line":   strPart(func(e *event.Event) string { return e.CommandLine }),
+	"script_text":    strPart(func(e *event.Event) string { return e.ScriptText }),
+	"operator":       strPart(func(e *event.Event) string { return e.Operator }),
+	"message":        strPart(func(e *event.Event) string { return e.Message }),
+	"evidence":       strPart(func(e *event.Event) string { return e.Evidence }),
+}
+
+// memoizable reports whether a rule's single-event answer can be
+// remembered: a plain condition whose every column can be in a key.
+func memoizable(r *rule.Rule) bool {
+	if r.Match == nil || r.Stateful != nil || r.NewState != nil || r.MatchColumns == nil {
+		return false
+	}
+	for _, c := range r.MatchColumns {
+		if keyParts[c] == nil {
+			return false
 		}
 	}
-	num := func(f func(*event.Event) int64) func(*event.Event, []byte) []byte {
-		return func(ev *event.Event, b []byte) []byte { return append(strconv.AppendInt(b, f(ev), 10), ';') }
-	}
-	getters := map[string]func(*event.Event, []byte) []byte{
-		"source":         str(func(e *event.Event) string { return e.Source }),
-		"format":         str(func(e *event.Event) string { return e.Format }),
-		"host":           str(func(e *event.Event) string { return e.Host }),
-		"channel":        str(func(e *event.Event) string { return e.Channel }),
-		"provider":       str(func(e *event.Event) string { return e.Provider }),
-		"event_id":       num(func(e *event.Event) int64 { return int64(e.EventID) }),
-		"user":           str(func(e *event.Event) string { return e.User }),
-		"user_domain":    str(func(e *event.Event) string { return e.UserDomain }),
-		"user_sid":       str(func(e *event.Event) string { return e.UserSID }),
-		"subject_user":   str(func(e *event.Event) string { return e.SubjectUser }),
-		"logon_type":     num(func(e *event.Event) int64 { return int64(e.LogonType) }),
-		"src_ip":         str(func(e *event.Event) string { return e.SrcIP }),
-		"dst_ip":         str(func(e *event.Event) string { return e.DstIP }),
-		"dst_port":       num(func(e *event.Event) int64 { return int64(e.DstPort) }),
-		"protocol":       str(func(e *event.Event) string { return e.Protocol }),
-		"action":         str(func(e *event.Event) string { return e.Action }),
-		"process":        str(func(e *event.Event) string { return e.Process }),
-		"parent_process": str(func(e *event.Event) string { return e.ParentProcess }),
-		"command_line":   str(func(e *event.Event) string { return e.CommandLine }),
-		"script_text":    str(func(e *event.Event) string { return e.ScriptText }),
-		"operator":       str(func(e *event.Event) string { return e.Operator }),
-		"message":        str(func(e *event.Event) string { return e.Message }),
-		"evidence":       str(func(e *event.Event) string { return e.Evidence }),
-	}
-	all := append([]string{"source", "channel", "event_id"}, cols...)
-	slices.Sort(all[3:])
-	all = slices.Compact(all)
-	var out []func(*event.Event, []byte) []byte
+	return true
+}
+
+// keyOf returns the parts of the memo key: source, channel and event id
+// (what the pre-filters read), then every column in cols, once each.
+func keyOf(cols []string) []keyPart {
+	var out []keyPart
 	seen := map[string]bool{}
-	for _, c := range all {
-		if g := getters[c]; g != nil && !seen[c] {
+	for _, c := range append([]string{"source", "channel", "event_id"}, cols...) {
+		if !seen[c] {
 			seen[c] = true
-			out = append(out, g)
+			out = append(out, keyParts[c])
 		}
 	}
 	return out
 }
 
 // memo is one worker's remembered answers: for each key tuple, which
-// memoized rules (bit i: plan.memoRules[i]) matched.
+// memoized rules (bit k: the rule with plan.memoIdx k) matched.
 type memo struct {
-	seen   map[string][]uint64
-	key    []byte
-	bits   []uint64 // scratch for a miss
-	failed bool     // a condition failed on the event being evaluated
+	seen map[string][]uint64
+	key  []byte
+	bits []uint64 // scratch: the answers gathered on a miss
+	// keep says the answers gathered on a miss may be remembered: the
+	// key is short enough, and no condition failed on the event.
+	keep bool
+	hits int64 // events answered from memory
 }
 
 func newMemo() *memo { return &memo{seen: map[string][]uint64{}} }
+
+// lookup returns the remembered answers for ev's key, or nil (and then
+// the key and a cleared scratch set are ready for store).
+func (m *memo) lookup(p *plan, ev *event.Event) []uint64 {
+	m.key = m.key[:0]
+	for _, g := range p.key {
+		m.key = g(ev, m.key)
+	}
+	if bits, ok := m.seen[string(m.key)]; ok {
+		m.hits++
+		return bits
+	}
+	if m.bits == nil {
+		m.bits = make([]uint64, (p.nMemo+63)/64)
+	}
+	clear(m.bits)
+	m.keep = len(m.key) <= memoMaxKey
+	return nil
+}
+
+// failed notes that a condition failed on the event: a failure is not an
+// answer to remember (failures are counted per event).
+func (m *memo) failed() { m.keep = false }
+
+// store remembers the answers gathered since the last lookup, if it may.
+func (m *memo) store() {
+	if !m.keep {
+		return
+	}
+	if len(m.seen) >= memoCap {
+		clear(m.seen)
+	}
+	m.seen[string(m.key)] = slices.Clone(m.bits)
+}

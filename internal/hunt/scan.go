@@ -28,13 +28,12 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 	}
 	n = min(n, len(parts))
 	type out struct {
-		ch   chan scanned
-		err  error
-		done chan struct{}
+		ch  chan scanned
+		err error
 	}
 	outs := make([]*out, len(parts))
 	for i := range outs {
-		outs[i] = &out{ch: make(chan scanned, 4), done: make(chan struct{})}
+		outs[i] = &out{ch: make(chan scanned, 4)}
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -66,7 +65,7 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 				}
 				continue
 			}
-			sb.b.evs, sb.b.masks = sb.b.evs[:0], sb.b.masks[:0]
+			sb.b.reset()
 			pool.Put(sb.b)
 		}
 		if first == nil && o.err != nil {

@@ -125,28 +125,18 @@ func TestMemoGivesSameFindings(t *testing.T) {
 	if p.nMemo == 0 {
 		t.Fatal("no built-in rule is memoized: the test compares nothing")
 	}
-	run := func(m *memo) ([]event.Finding, int) {
+	run := func(m *memo) []event.Finding {
 		var fs []event.Finding
 		ms := make([][]match, len(p.rules))
-		hits := 0
 		for i := range evs {
-			var hit []uint64
-			if m != nil {
-				hit = m.lookup(p, &evs[i])
-				if hit != nil {
-					hits++
-				}
-			}
-			fs = evalEvent(p, p.byID[evs[i].EventID], &evs[i], int64(i), fs, ms, hit, m)
-			fs = evalEvent(p, p.anyID, &evs[i], int64(i), fs, ms, hit, m)
-			if m != nil && hit == nil {
-				m.store(p)
-			}
+			fs = evalOne(p, m, &evs[i], int64(i), fs, ms)
 		}
-		return fs, hits
+		return fs
 	}
-	plain, _ := run(nil)
-	memoed, hits := run(newMemo())
+	plain := run(nil)
+	mem := newMemo()
+	memoed := run(mem)
+	hits := mem.hits
 	a, _ := json.Marshal(plain)
 	b, _ := json.Marshal(memoed)
 	if string(a) != string(b) {
@@ -195,7 +185,7 @@ func TestEnvConditionReadsEverything(t *testing.T) {
 
 // Memo keys must tell tuples apart whatever bytes the values hold.
 func TestMemoKeysDoNotCollide(t *testing.T) {
-	p := &plan{key: keyColumns([]string{"command_line", "process"})}
+	p := &plan{key: keyOf([]string{"command_line", "process"})}
 	a := &event.Event{CommandLine: "a\x00b"}
 	b := &event.Event{CommandLine: "a", Process: "\x00b"}
 	c := &event.Event{CommandLine: "a", Process: "b"}

@@ -21,9 +21,9 @@ type selector struct {
 	rules []ruleNeed
 	ans   []anNeed
 
-	bySrcCh       map[[2]string]map[int32]*selEntry
-	lastSrc, last string
-	cur           map[int32]*selEntry
+	bySrcCh         map[[2]string]map[int32]*selEntry
+	lastSrc, lastCh string // the key of cur
+	cur             map[int32]*selEntry
 
 	rows  int64  // rows asked about
 	amask uint64 // analyzers wanting the row last selected, and rulesBit
@@ -162,14 +162,14 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 // Select implements the store's row selection.
 func (s *selector) Select(k *store.RowKey) store.Want {
 	s.rows++
-	if k.Source != s.lastSrc || k.Channel != s.last || s.cur == nil {
+	if k.Source != s.lastSrc || k.Channel != s.lastCh || s.cur == nil {
 		key := [2]string{k.Source, k.Channel}
 		m := s.bySrcCh[key]
 		if m == nil {
 			m = map[int32]*selEntry{}
 			s.bySrcCh[key] = m
 		}
-		s.lastSrc, s.last, s.cur = k.Source, k.Channel, m
+		s.lastSrc, s.lastCh, s.cur = k.Source, k.Channel, m
 	}
 	e := s.cur[k.EventID]
 	if e == nil {

@@ -357,22 +357,23 @@ func nonEmptyAny(n ast.Node) []string {
 		if !ok || !ok2 || str.Value != "" {
 			return nil
 		}
-		c, known := columnOf[id.Value]
-		if !known || c == "fields" || reflect.TypeOf(env{}).Field(envField[id.Value]).Type.Kind() != reflect.String {
+		if !stringVar[id.Value] {
 			return nil
 		}
-		return []string{c}
+		return []string{columnOf[id.Value]}
 	}
 	return nil
 }
 
-// envField maps an env variable name to its struct field index.
-var envField = func() map[string]int {
-	m := map[string]int{}
+// stringVar holds the env variables that are string columns (those a
+// condition can require to be non-empty).
+var stringVar = func() map[string]bool {
+	m := map[string]bool{}
 	t := reflect.TypeOf(env{})
 	for i := 0; i < t.NumField(); i++ {
-		if name := t.Field(i).Tag.Get("expr"); name != "" {
-			m[name] = i
+		name := t.Field(i).Tag.Get("expr")
+		if _, col := columnOf[name]; col && t.Field(i).Type.Kind() == reflect.String {
+			m[name] = true
 		}
 	}
 	return m

@@ -160,6 +160,7 @@ func (k *RowKey) Empty(c Column) bool {
 type ScanStats struct {
 	Rows     int64 // rows in the scanned window (selected or not)
 	Selected int64 // rows handed to fn
+	Pages    int64 // column pages read (decompressed and decoded)
 }
 
 // ScanSelect is Scan for callers that need a fraction of the rows: it
@@ -224,10 +225,6 @@ type scanner struct {
 func (sc *scanner) file(src, path string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			var stop errStop
-			if e, ok := p.(error); ok && errors.As(e, &stop) {
-				panic(p) // not ours to swallow
-			}
 			err = fmt.Errorf("%s: scan failed (corrupt part file, or a bug): panic: %v", path, p)
 		}
 	}()
@@ -277,7 +274,7 @@ func (sc *scanner) scanFile(src, path string) error {
 				}
 			}
 		}
-		r := &rgScan{rg: rg, leaf: &leaf}
+		r := &rgScan{rg: rg, leaf: &leaf, pages: &sc.stats.Pages}
 		err := sc.rowGroup(src, r)
 		r.close()
 		var stop errStop
@@ -455,10 +452,11 @@ func (sc *scanner) fill(ev *event.Event, src string, r *rgScan, row int64, w Wan
 // rgScan reads one row group column by column; a column's pages are
 // opened the first time a row asks for it.
 type rgScan struct {
-	rg   parquet.RowGroup
-	leaf *[numColumns]int
-	cols [numColumns]*colCursor
-	have ColSet // cursors opened (or known missing)
+	rg    parquet.RowGroup
+	leaf  *[numColumns]int
+	cols  [numColumns]*colCursor
+	have  ColSet // cursors opened (or known missing)
+	pages *int64 // ScanStats.Pages
 }
 
 func (r *rgScan) cursor(c Column) (*colCursor, error) {
@@ -474,7 +472,7 @@ func (r *rgScan) cursor(c Column) (*colCursor, error) {
 		return nil, nil
 	}
 	chunk := r.rg.ColumnChunks()[li]
-	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1}
+	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1, loads: r.pages}
 	if oi, err := chunk.OffsetIndex(); err == nil && oi != nil && oi.NumPages() > 0 {
 		cur.firstRows = make([]int64, oi.NumPages())
 		for i := range cur.firstRows {
@@ -504,6 +502,8 @@ type colCursor struct {
 	pi         int     // index in firstRows of the loaded page
 	page       parquet.Page
 	start, end int64 // rows [start, end) of the loaded page
+
+	loads *int64 // counts the pages read
 
 	i32  []int32
 	i64  []int64
@@ -572,6 +572,7 @@ func (c *colCursor) load() error {
 	if err != nil {
 		return fmt.Errorf("column %s: %v", c.col, err)
 	}
+	*c.loads++
 	if pg.NumValues() != pg.NumRows() || pg.NumNulls() != 0 {
 		parquet.Release(pg)
 		return fmt.Errorf("column %s: %w", c.col, errPageRows)

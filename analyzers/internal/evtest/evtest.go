@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -151,4 +152,14 @@ func Golden(t testing.TB, name string, fs []event.Finding) {
 		}
 		t.Fatalf("%s: %d lines, want %d (run with -update if the change is intended)", path, len(gl), len(wl))
 	}
+}
+
+// Case parses a test case file (YAML text) or fails the test.
+func Case(t testing.TB, yaml string) *caseconf.Config {
+	t.Helper()
+	c, err := caseconf.Parse("case.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
