@@ -37,96 +37,64 @@ func (w *Writer) writeValues(r *Record, sh *shape, id, ft uint64) {
 		w.buf[desc+4*slot+3] = 0
 	}
 	null := func(slot int) { v(slot, typeNull, w.pos) }
+	// Each value is written, then described by its slot's descriptor.
+	str := func(slot int, x string) { p := w.pos; w.putUTF16(x); v(slot, typeString, p) }
+	u8 := func(slot int, x uint8) { p := w.pos; w.put8(x); v(slot, typeUint8, p) }
+	u16 := func(slot int, x uint16) { p := w.pos; w.put16(x); v(slot, typeUint16, p) }
+	u32 := func(slot int, x uint32) { p := w.pos; w.put32(x); v(slot, typeUint32, p) }
+	u64 := func(slot int, typ byte, x uint64) { p := w.pos; w.put64(x); v(slot, typ, p) }
 
-	p := w.pos
-	w.putUTF16(r.Provider)
-	v(slotProvider, typeString, p)
+	str(slotProvider, r.Provider)
 	if f&flagProviderGUID != 0 {
-		p = w.pos
-		w.putUTF16(r.ProviderGUID)
-		v(slotProviderGUID, typeString, p)
+		str(slotProviderGUID, r.ProviderGUID)
 	} else {
 		null(slotProviderGUID)
 	}
 	if f&flagEventSourceName != 0 {
-		p = w.pos
-		w.putUTF16(r.EventSourceName)
-		v(slotEventSourceName, typeString, p)
+		str(slotEventSourceName, r.EventSourceName)
 	} else {
 		null(slotEventSourceName)
 	}
-	p = w.pos
-	w.put16(r.EventID)
-	v(slotEventID, typeUint16, p)
+	u16(slotEventID, r.EventID)
 	if f&flagQualifiers != 0 {
-		p = w.pos
-		w.put16(r.Qualifiers)
-		v(slotQualifiers, typeUint16, p)
+		u16(slotQualifiers, r.Qualifiers)
 	} else {
 		null(slotQualifiers)
 	}
-	p = w.pos
-	w.put8(r.Version)
-	v(slotVersion, typeUint8, p)
-	p = w.pos
-	w.put8(r.Level)
-	v(slotLevel, typeUint8, p)
-	p = w.pos
-	w.put16(r.Task)
-	v(slotTask, typeUint16, p)
-	p = w.pos
-	w.put8(r.Opcode)
-	v(slotOpcode, typeUint8, p)
-	p = w.pos
-	w.put64(r.Keywords)
-	v(slotKeywords, typeHexInt64, p)
-	p = w.pos
-	w.put64(ft)
-	v(slotTimeCreated, typeFileTime, p)
-	p = w.pos
-	w.put64(id)
-	v(slotRecordID, typeUint64, p)
+	u8(slotVersion, r.Version)
+	u8(slotLevel, r.Level)
+	u16(slotTask, r.Task)
+	u8(slotOpcode, r.Opcode)
+	u64(slotKeywords, typeHexInt64, r.Keywords)
+	u64(slotTimeCreated, typeFileTime, ft)
+	u64(slotRecordID, typeUint64, id)
 	switch {
 	case f&flagActivityGUID != 0:
 		g, _ := parseGUID(r.ActivityID)
-		p = w.pos
+		p := w.pos
 		w.put(g[:])
 		v(slotActivityID, typeGUID, p)
 	case f&flagActivityID != 0:
-		p = w.pos
-		w.putUTF16(r.ActivityID)
-		v(slotActivityID, typeString, p)
+		str(slotActivityID, r.ActivityID)
 	default:
 		null(slotActivityID)
 	}
-	p = w.pos
-	w.put32(r.ProcessID)
-	v(slotProcessID, typeUint32, p)
-	p = w.pos
-	w.put32(r.ThreadID)
-	v(slotThreadID, typeUint32, p)
-	p = w.pos
-	w.putUTF16(r.Channel)
-	v(slotChannel, typeString, p)
-	p = w.pos
-	w.putUTF16(r.Computer)
-	v(slotComputer, typeString, p)
+	u32(slotProcessID, r.ProcessID)
+	u32(slotThreadID, r.ThreadID)
+	str(slotChannel, r.Channel)
+	str(slotComputer, r.Computer)
 	switch {
 	case f&flagUserSID != 0:
-		p = w.pos
+		p := w.pos
 		w.putSID(r.UserSID)
 		v(slotUserID, typeSID, p)
 	case f&flagUserID != 0:
-		p = w.pos
-		w.putUTF16(r.UserSID)
-		v(slotUserID, typeString, p)
+		str(slotUserID, r.UserSID)
 	default:
 		null(slotUserID)
 	}
 	for i := range fields {
-		p = w.pos
-		w.putUTF16(fields[i].Value)
-		v(numSystemSlots+i, typeString, p)
+		str(numSystemSlots+i, fields[i].Value)
 	}
 }
 
