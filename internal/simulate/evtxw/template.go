@@ -252,32 +252,13 @@ func (w *Writer) writeTemplate(sh *shape, defOff uint32) {
 	w.simpleElem("Task", slotTask, typeUint16)
 	w.simpleElem("Opcode", slotOpcode, typeUint8)
 	w.simpleElem("Keywords", slotKeywords, typeHexInt64)
-	{
-		e := w.openElem("TimeCreated", true)
-		al := w.attrList()
-		w.attr("SystemTime", true)
-		w.subst(slotTimeCreated, typeFileTime)
-		w.endAttrList(al)
-		w.put8(0x03)
-		w.endElem(e, false)
-	}
+	w.emptyElem("TimeCreated", "SystemTime", true, slotTimeCreated, typeFileTime)
 	w.simpleElem("EventRecordID", slotRecordID, typeUint64)
-	{
-		has := f&flagActivityID != 0
-		e := w.openElem("Correlation", has)
-		if has {
-			al := w.attrList()
-			w.attr("ActivityID", true)
-			if f&flagActivityGUID != 0 {
-				w.subst(slotActivityID, typeGUID)
-			} else {
-				w.subst(slotActivityID, typeString)
-			}
-			w.endAttrList(al)
-		}
-		w.put8(0x03)
-		w.endElem(e, false)
+	activity := byte(typeString)
+	if f&flagActivityGUID != 0 {
+		activity = typeGUID
 	}
+	w.emptyElem("Correlation", "ActivityID", f&flagActivityID != 0, slotActivityID, activity)
 	{
 		e := w.openElem("Execution", true)
 		al := w.attrList()
@@ -291,22 +272,11 @@ func (w *Writer) writeTemplate(sh *shape, defOff uint32) {
 	}
 	w.simpleElem("Channel", slotChannel, typeString)
 	w.simpleElem("Computer", slotComputer, typeString)
-	{
-		has := f&flagUserID != 0
-		e := w.openElem("Security", has)
-		if has {
-			al := w.attrList()
-			w.attr("UserID", true)
-			if f&flagUserSID != 0 {
-				w.subst(slotUserID, typeSID)
-			} else {
-				w.subst(slotUserID, typeString)
-			}
-			w.endAttrList(al)
-		}
-		w.put8(0x03)
-		w.endElem(e, false)
+	user := byte(typeString)
+	if f&flagUserSID != 0 {
+		user = typeSID
 	}
+	w.emptyElem("Security", "UserID", f&flagUserID != 0, slotUserID, user)
 	w.endElem(sys, true)
 
 	if f&flagUserData != 0 {
@@ -469,4 +439,18 @@ func nameHash(s string) uint32 {
 		h = h*65599 + uint32(r)
 	}
 	return h
+}
+
+// emptyElem writes <name attr="{slot}"/>, or <name/> without the
+// attribute when has is false (Correlation, Security, TimeCreated).
+func (w *Writer) emptyElem(name, attr string, has bool, slot int, typ byte) {
+	e := w.openElem(name, has)
+	if has {
+		al := w.attrList()
+		w.attr(attr, true)
+		w.subst(slot, typ)
+		w.endAttrList(al)
+	}
+	w.put8(0x03)
+	w.endElem(e, false)
 }
