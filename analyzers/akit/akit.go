@@ -374,3 +374,6 @@ func ValueOr(ev *event.Event, typed string, names ...string) string {
 	}
 	return ""
 }
+
+// Round1 rounds a non-negative number to one decimal, for Details.
+func Round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

@@ -338,7 +338,7 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 		Time: g.start, End: g.end, RuleID: rule, Title: title, Severity: sev, Tags: []string{"attack.t1078", "attack.t1133"},
 		Host: g.host, User: g.user, Summary: what, Reason: strings.Join(why, "; "), Analyzer: Name,
 		Details: akit.Details("logons", ok, "failed", failed, "baseline_sessions", max(n, 0), "baseline_near_hour", max(near, 0),
-			"weekend", akit.B2I(timing == "weekend"), "holiday", akit.B2I(timing == "holiday"), "off_hours", akit.B2I(timing != ""), "duration_min", round1(g.end.Sub(g.start).Minutes())),
+			"weekend", akit.B2I(timing == "weekend"), "holiday", akit.B2I(timing == "holiday"), "off_hours", akit.B2I(timing != ""), "duration_min", akit.Round1(g.end.Sub(g.start).Minutes())),
 		Refs: refs,
 	}
 	if g.rmm != nil {
@@ -347,8 +347,6 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	}
 	return f, true
 }
-
-func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 
 // Wants implements analyzers.Selective: RMM events (sessions) and the
 // logon kinds Observe counts, with every column.

@@ -523,7 +523,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		Reason:   strings.Join(why, "; ") + fmt.Sprintf("; score %d", score),
 		Analyzer: Name,
 		Details: akit.Details("commands", len(burst), "breadth", breadth, "kinds", strings.Join(append(append([]string{}, disc...), other...), ","),
-			"tempo_min", round1(tempo), "off_hours", akit.B2I(offHours), "in_rmm_session", akit.B2I(inSession), "session_out_of_pattern", akit.B2I(outSession),
+			"tempo_min", akit.Round1(tempo), "off_hours", akit.B2I(offHours), "in_rmm_session", akit.B2I(inSession), "session_out_of_pattern", akit.B2I(outSession),
 			"rmm_agent_parent", akit.B2I(rmmParent != ""), "provider_user", akit.B2I(provUser != ""), "obfuscated", akit.B2I(obf), "score", score),
 		Refs: refs,
 	}
@@ -566,8 +566,6 @@ func orUnknown(s string) string {
 	}
 	return s
 }
-
-func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 
 // Wants implements analyzers.Selective: RMM events (sessions and their
 // commands) and the PowerShell and process events Observe reads, with

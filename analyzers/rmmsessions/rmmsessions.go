@@ -262,14 +262,12 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 		Reason: strings.Join(v.Reasons, "; ") + fmt.Sprintf("; session score %d (out of pattern from %d)", v.Score, akit.OutOfPatternScore),
 		Details: akit.Details("score", v.Score, "weekend", akit.B2I(v.Timing == "weekend"), "holiday", akit.B2I(v.Timing == "holiday"), "off_hours", akit.B2I(v.Timing != ""),
 			"baseline_sessions", v.BaselineSessions, "operator_sessions", v.OperatorSessions, "operator_near_hour", v.OperatorNearHour,
-			"all_near_hour", v.AllNearHour, "duration_min", round1(v.DurationMin), "median_duration_min", round1(v.MedianDurationMin),
+			"all_near_hour", v.AllNearHour, "duration_min", akit.Round1(v.DurationMin), "median_duration_min", akit.Round1(v.MedianDurationMin),
 			"rmm_commands", len(s.Commands), "host_commands_linked", linked, "agent_children", kids, "file_transfers", s.Transfers,
 			"discovery_kinds", len(disc), "host_commands_in_window", other),
 		Refs: refs,
 	}
 }
-
-func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 
 // Wants implements analyzers.Selective: RMM events (sessions) and the
 // process and PowerShell events Observe reads, with every column.

@@ -171,13 +171,7 @@ func cpuTime() time.Duration {
 // and RMM events) on one core.
 func BenchmarkBuiltinRulesComtech(b *testing.B) {
 	st, cfg := comtechStore(b)
-	var evs []event.Event
-	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
-		evs = append(evs, *ev)
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	evs := storedEvents(b, st)
 	benchRules(b, newPlan(builtin(b, cfg)), evs)
 }
 

@@ -320,3 +320,16 @@ func TestNoFindingsRulesAreSilent(t *testing.T) {
 		t.Fatalf("findings: %+v", res.Findings)
 	}
 }
+
+// storedEvents reads every event of a store, whole.
+func storedEvents(t testing.TB, st *store.Store) []event.Event {
+	t.Helper()
+	var evs []event.Event
+	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		evs = append(evs, *ev)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}

@@ -109,18 +109,12 @@ func TestSelectiveHuntMatchesFullScanSamples(t *testing.T) {
 }
 
 // TestMemoGivesSameFindings evaluates the built-in pack over the comtech
-// events and a generated scenario with and without the per-worker memo
-// of single-event answers, and requires the same findings in the same
-// order; and requires the memo to have answered some events itself.
+// events with and without the per-worker memo of single-event answers,
+// and requires the same findings in the same order; and requires the
+// memo to have answered some events itself.
 func TestMemoGivesSameFindings(t *testing.T) {
 	st, cfg := comtechStore(t)
-	var evs []event.Event
-	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
-		evs = append(evs, *ev)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	evs := storedEvents(t, st)
 	p := newPlan(builtin(t, cfg))
 	if p.nMemo == 0 {
 		t.Fatal("no built-in rule is memoized: the test compares nothing")

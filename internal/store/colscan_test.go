@@ -275,75 +275,17 @@ func TestColumnNamesMatchSchema(t *testing.T) {
 	}
 }
 
-// FuzzScanCorruptPart feeds damaged part files to the column-wise scan:
-// it may fail (naming the file) but must not panic or hang.
-func FuzzScanCorruptPart(f *testing.F) {
-	dir := f.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	w := s.NewEventWriter("part-seed")
-	r := rand.New(rand.NewSource(2))
-	for i := 0; i < 12; i++ {
-		if err := w.Write(randomEvent(r, i)); err != nil {
-			f.Fatal(err)
-		}
-	}
-	parts, err := w.Commit()
-	if err != nil {
-		f.Fatal(err)
-	}
-	seed, err := os.ReadFile(filepath.Join(dir, parts[0]))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(seed, uint32(0), byte(0))
-	f.Add(seed, uint32(len(seed)/2), byte(0xff))
-	f.Add(seed[:len(seed)/3], uint32(5), byte(1))
-	// One store for every input: the part file is rewritten each time.
-	d := f.TempDir()
-	st, err := Open(d)
-	if err != nil {
-		f.Fatal(err)
-	}
-	p := filepath.Join(d, "events", "source=evtx")
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, data []byte, at uint32, x byte) {
-		if len(data) > 0 {
-			data = append([]byte(nil), data...)
-			data[int(at)%len(data)] ^= x
-		}
-		if err := os.WriteFile(filepath.Join(p, "part-x.parquet"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		_, err = st.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
-			if k.EventID%2 == 0 && !k.Empty(ColCommandLine) {
-				return Want{Cols: AllColumns}
-			}
-			return Want{Cols: 1 << ColUser}
-		}, func(*event.Event) error { n++; return nil })
-		if err != nil && !strings.Contains(err.Error(), "part-x.parquet") {
-			t.Fatalf("error does not name the file: %v", err)
-		}
-	})
-}
-
-// TestScanSurvivesCorruption flips and truncates bytes of a real part
-// file a few thousand times (a fixed seed, so failures replay): every
-// scan must end, without a panic, and any error must name the file.
-func TestScanSurvivesCorruption(t *testing.T) {
+// seedPart writes n random events through the store's writer and
+// returns the bytes of the part file it made.
+func seedPart(t testing.TB, n int, r *rand.Rand) []byte {
+	t.Helper()
 	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := s.NewEventWriter("part-seed")
-	r := rand.New(rand.NewSource(2))
-	for i := 0; i < 300; i++ {
+	for i := 0; i < n; i++ {
 		if err := w.Write(randomEvent(r, i)); err != nil {
 			t.Fatal(err)
 		}
@@ -356,6 +298,17 @@ func TestScanSurvivesCorruption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return seed
+}
+
+// damagedStore is a store whose one part file each scan replaces.
+type damagedStore struct {
+	st   *Store
+	part string
+}
+
+func newDamagedStore(t testing.TB) *damagedStore {
+	t.Helper()
 	d := t.TempDir()
 	st, err := Open(d)
 	if err != nil {
@@ -365,6 +318,52 @@ func TestScanSurvivesCorruption(t *testing.T) {
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return &damagedStore{st: st, part: filepath.Join(p, "part-x.parquet")}
+}
+
+// scan writes data as the part file and scans it as a hunt does (a
+// non-empty check, sparse and whole rows); any error must name the file.
+func (d *damagedStore) scan(t testing.TB, data []byte) error {
+	t.Helper()
+	if err := os.WriteFile(d.part, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.st.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
+		if k.EventID%2 == 0 && !k.Empty(ColCommandLine) {
+			return Want{Cols: AllColumns}
+		}
+		return Want{Cols: 1 << ColUser}
+	}, func(*event.Event) error { return nil })
+	if err != nil && !strings.Contains(err.Error(), "part-x.parquet") {
+		t.Fatalf("error does not name the file: %v", err)
+	}
+	return err
+}
+
+// FuzzScanCorruptPart feeds damaged part files to the column-wise scan:
+// it may fail (naming the file) but must not panic or hang.
+func FuzzScanCorruptPart(f *testing.F) {
+	seed := seedPart(f, 12, rand.New(rand.NewSource(2)))
+	f.Add(seed, uint32(0), byte(0))
+	f.Add(seed, uint32(len(seed)/2), byte(0xff))
+	f.Add(seed[:len(seed)/3], uint32(5), byte(1))
+	d := newDamagedStore(f)
+	f.Fuzz(func(t *testing.T, data []byte, at uint32, x byte) {
+		if len(data) > 0 {
+			data = append([]byte(nil), data...)
+			data[int(at)%len(data)] ^= x
+		}
+		d.scan(t, data)
+	})
+}
+
+// TestScanSurvivesCorruption flips and truncates bytes of a real part
+// file a few thousand times (a fixed seed, so failures replay): every
+// scan must end, without a panic, and any error must name the file.
+func TestScanSurvivesCorruption(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	seed := seedPart(t, 300, r)
+	d := newDamagedStore(t)
 	failed := 0
 	for it := 0; it < 3000; it++ {
 		data := append([]byte(nil), seed...)
@@ -374,20 +373,8 @@ func TestScanSurvivesCorruption(t *testing.T) {
 		if r.Intn(3) == 0 {
 			data = data[:r.Intn(len(data))]
 		}
-		if err := os.WriteFile(filepath.Join(p, "part-x.parquet"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := st.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
-			if k.EventID%2 == 0 && !k.Empty(ColCommandLine) {
-				return Want{Cols: AllColumns}
-			}
-			return Want{Cols: 1 << ColUser}
-		}, func(*event.Event) error { return nil })
-		if err != nil {
+		if d.scan(t, data) != nil {
 			failed++
-			if !strings.Contains(err.Error(), "part-x.parquet") {
-				t.Fatalf("mutation %d: error does not name the file: %v", it, err)
-			}
 		}
 	}
 	if failed == 0 {

@@ -235,18 +235,28 @@ func compareRows(w, g *event.Event) string {
 			d = append(d, fmt.Sprintf("%s: golang-evtx %v, fast %v", names[i], wc[i], gc[i]))
 		}
 	}
-	wl, gl := dictLeaves(w.Fields, nil), dictLeaves(g.Fields, nil)
+	if m := diffLeaves(dictLeaves(w.Fields, nil), dictLeaves(g.Fields, nil)); m != "" {
+		d = append(d, m)
+	}
+	return strings.Join(d, "; ")
+}
+
+// diffLeaves compares the sets of field values golang-evtx (wl) and the
+// fast decoder (gl) found; "" when they agree.
+func diffLeaves(wl, gl []string) string {
 	slices.Sort(wl)
 	slices.Sort(gl)
 	wl, gl = slices.Compact(wl), slices.Compact(gl)
+	// golang-evtx cannot render size_t values ("Unknown value: …"); we
+	// render them as Windows does (0x…). Compare without both.
 	wl = slices.DeleteFunc(wl, func(s string) bool { return strings.HasPrefix(s, "Unknown value:") })
 	if len(wl) < len(gl) {
 		gl = slices.DeleteFunc(gl, func(s string) bool { return strings.HasPrefix(s, "0x") && !slices.Contains(wl, s) })
 	}
-	if !slices.Equal(wl, gl) {
-		d = append(d, fmt.Sprintf("field values differ:\n  golang-evtx %.600q\n  fast        %.600q", wl, gl))
+	if slices.Equal(wl, gl) {
+		return ""
 	}
-	return strings.Join(d, "; ")
+	return fmt.Sprintf("field values differ:\n  golang-evtx %.600q\n  fast        %.600q", wl, gl)
 }
 
 // dictLeaves lists every leaf value of an event's fields, normalised.
@@ -283,18 +293,8 @@ func compareRecords(w, g *binxml.Record) string {
 	check("keywords", norm(w.Keywords), norm(g.Keywords))
 	check("user id", w.UserID, g.UserID)
 	check("process id", w.ProcessID, g.ProcessID)
-	wl, gl := leaves(w.Fields, nil), leaves(g.Fields, nil)
-	slices.Sort(wl)
-	slices.Sort(gl)
-	wl, gl = slices.Compact(wl), slices.Compact(gl)
-	// golang-evtx cannot render size_t values ("Unknown value: …"); we
-	// render them as Windows does (0x…). Compare without both.
-	wl = slices.DeleteFunc(wl, func(s string) bool { return strings.HasPrefix(s, "Unknown value:") })
-	if len(wl) < len(gl) {
-		gl = slices.DeleteFunc(gl, func(s string) bool { return strings.HasPrefix(s, "0x") && !slices.Contains(wl, s) })
-	}
-	if !slices.Equal(wl, gl) {
-		d = append(d, fmt.Sprintf("field values differ:\n  golang-evtx %.600q\n  fast        %.600q", wl, gl))
+	if m := diffLeaves(leaves(w.Fields, nil), leaves(g.Fields, nil)); m != "" {
+		d = append(d, m)
 	}
 	for _, f := range g.Fields {
 		if unnamed.MatchString(f.Name) || dedup.MatchString(f.Name) {

@@ -11,31 +11,14 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 // samplesDir returns ../shared/samples/evtx next to the repository, or
 // skips the test when it is absent (a fresh clone has no ../shared).
 func samplesDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared", "samples", "evtx")
-	if _, err := os.Stat(s); err != nil {
-		t.Skipf("samples absent: %v", err)
-	}
-	return s
+	return testutil.Shared(t, "samples", "evtx")
 }
 
 // sampleFiles lists every .evtx file under the samples folder, sorted.
