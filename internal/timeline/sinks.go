@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -23,7 +24,15 @@ var Columns = []string{
 	"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "action", "bytes_out", "bytes_in",
 	"process", "parent_process", "command_line", "session_id", "operator",
 	"severity", "rule_id", "title", "analyzer", "incident_id", "evidence", "offset", "details",
+	"finding_id", "techniques",
 }
+
+// Column positions Record fills by name; appended columns go at the end so
+// existing positions (and readers of older exports) stay put.
+const (
+	colFindingID  = 37
+	colTechniques = 38
+)
 
 func itoa(n int64) string {
 	if n == 0 {
@@ -135,6 +144,8 @@ func Record(e *Entry, loc *time.Location) []string {
 	r[12] = f.User
 	r[27] = f.SessionID
 	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason})
+	r[colFindingID] = f.ID
+	r[colTechniques] = strings.Join(attack.Techniques(f.Tags), " ")
 	return r
 }
 
@@ -233,6 +244,12 @@ func (s *JSONLSink) Write(e *Entry) error {
 	}
 	if s.timesketch {
 		put("timestamp", []byte(strconv.FormatInt(e.Time.UnixMicro(), 10)))
+		dt, _ := json.Marshal(DataType(e))
+		put("data_type", dt)
+		if e.Finding != nil {
+			tags, _ := json.Marshal(Tags(e.Finding))
+			put("tag", tags)
+		}
 		if e.Event != nil && e.Event.Fields != nil {
 			for _, it := range e.Event.Fields.Items() {
 				v, _ := json.Marshal(fmt.Sprint(it.Value))
@@ -247,6 +264,28 @@ func (s *JSONLSink) Write(e *Entry) error {
 
 // Close implements Sink.
 func (s *JSONLSink) Close() error { return s.w.Flush() }
+
+// DataType is Timesketch's data_type of an entry: spoor:finding for a
+// finding, spoor:<source>:<format> for an event (e.g. spoor:evtx:evtx,
+// spoor:firewall:pfirewall), so a sketch can filter by kind of record.
+func DataType(e *Entry) string {
+	if e.Finding != nil {
+		return "spoor:finding"
+	}
+	return "spoor:" + e.Event.Source + ":" + e.Event.Format
+}
+
+// Tags are a finding's Timesketch tags: its severity, its ATT&CK technique
+// IDs and tactics, and its incident, in that order.
+func Tags(f *event.Finding) []string {
+	tags := []string{"spoor", "severity:" + f.Severity}
+	tags = append(tags, attack.Techniques(f.Tags)...)
+	tags = append(tags, attack.Tactics(f.Tags)...)
+	if f.IncidentID != "" {
+		tags = append(tags, "incident:"+f.IncidentID)
+	}
+	return tags
+}
 
 // ParquetSink writes the timeline as Parquet with one string column per
 // timeline column plus a typed time.
