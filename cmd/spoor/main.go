@@ -41,6 +41,10 @@ func commands() []command {
 		{"timeline", "export events and findings in time order", runTimeline},
 		{"report", "write the incident report (HTML or Markdown)", runReport},
 		{"query", "filter the store with an expr expression", runQuery},
+		{"search", "find events by keyword or regex in any column or raw field", runSearch},
+		{"logons", "logon summary by account, host, logon type and source", runLogons},
+		{"metrics", "events per event id, channel, host and evidence file", runMetrics},
+		{"attack-layer", "ATT&CK Navigator layer of the findings' techniques", runAttackLayer},
 	}
 }
 
@@ -114,7 +118,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: spoor COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 error, 2 usage, 3 findings at or above --fail-on")
 }
