@@ -101,7 +101,7 @@ func TestEverydayCommandsOnDemo(t *testing.T) {
 		t.Fatalf("attack-layer: %d %s", code, stderr)
 	}
 	var layer struct {
-		Name       string `json:"name"`
+		Name       string                 `json:"name"`
 		Versions   struct{ Layer string } `json:"versions"`
 		Techniques []struct {
 			TechniqueID string `json:"techniqueID"`
