@@ -85,7 +85,10 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	n := 0
 	var evalErrs int
-	err = st.Scan(ctx, store.ScanOptions{}, func(ev *event.Event) error {
+	progress, done := scanProgress(stderr, "query")
+	defer done()
+	all := func(*store.RowKey) store.Want { return store.Want{Cols: store.AllColumns, Dict: true} }
+	_, err = st.ScanSelectProgress(ctx, store.ScanOptions{}, all, func(ev *event.Event) error {
 		ok, err := prog.Eval(ev)
 		if err != nil {
 			evalErrs++
@@ -102,7 +105,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errLimit
 		}
 		return nil
-	})
+	}, progress)
 	if err != nil && !errors.Is(err, errLimit) {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/timeline"
 )
@@ -68,6 +70,19 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		sink = timeline.NewParquet(w, cfg.Location())
 	default:
 		return &usageError{fmt.Sprintf("--format %q: want csv, jsonl, timesketch or parquet", *format)}
+	}
+	if isTerminal(stderr) {
+		var bar *progressbar.ProgressBar
+		opts.Progress = func(done, total int64) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("timeline"),
+					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			}
+			bar.Set64(done)
+			if done >= total {
+				bar.Finish()
+			}
+		}
 	}
 	n, err := timeline.Export(ctx, st, opts, sink)
 	if err != nil {
