@@ -36,17 +36,13 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() != 1 {
 		return &usageError{"want exactly one EXPR (quote it)"}
 	}
-	cfg, err := loadCase(*caseFile)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
 	prog, err := rule.CompileExpr(cfg, fs.Arg(0))
 	if err != nil {
 		return &usageError{fmt.Sprintf("EXPR: %v", err)}
-	}
-	st, err := store.OpenExisting(*storeDir)
-	if err != nil {
-		return err
 	}
 	var out func(ev *event.Event) error
 	var closeOut func() error

@@ -26,7 +26,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -47,6 +47,11 @@ func writeReport(ctx context.Context, st *store.Store, cfg *caseconf.Config, pat
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil { // a report is for others to read
+		f.Close()
+		os.Remove(f.Name())
 		return err
 	}
 	switch strings.ToLower(filepath.Ext(path)) {

@@ -52,14 +52,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			paths = []string{filepath.Join(paths[0], "evidence")}
 		}
 	}
-	cfg, err := loadCase(*caseFile)
+	st, err := store.Open(*storeDir)
 	if err != nil {
 		return err
 	}
-	if *caseFile != "" {
-		fmt.Fprintf(stderr, "case: %s (%s, %s)\n", *caseFile, cfg.Name, cfg.Timezone)
-	}
-	st, err := store.Open(*storeDir)
+	cfg, err := storeCase(st, *caseFile, stderr)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,10 @@ type Config struct {
 	IOCs             IOCs              `yaml:"iocs"`
 	PrivilegedGroups []string          `yaml:"privileged_groups"`
 	SourceTimezones  map[string]string `yaml:"source_timezones"` // format or source name → IANA zone
+	// Hosts names machines whose logs call them differently (an old name,
+	// an IP, a firewall's own label) and text logs whose evidence path does
+	// not name their host.
+	Hosts []Host `yaml:"hosts"`
 
 	loc      *time.Location
 	holidays map[string]bool
@@ -76,6 +80,13 @@ type Provider struct {
 	Operators []string `yaml:"operators"` // RMM operator names (glob)
 
 	nets []netip.Prefix
+}
+
+// Host is one machine under one name.
+type Host struct {
+	Name     string   `yaml:"name"`     // the name every command shows
+	Aliases  []string `yaml:"aliases"`  // other names or addresses of it, case-insensitive
+	Evidence []string `yaml:"evidence"` // evidence path globs whose events have no host of their own
 }
 
 // Allowlist names outbound destinations that are expected.
@@ -202,6 +213,11 @@ func (c *Config) finish() error {
 		}
 		if p.nets, err = prefixes("providers["+p.Name+"].networks", p.Networks); err != nil {
 			return err
+		}
+	}
+	for i, h := range c.Hosts {
+		if strings.TrimSpace(h.Name) == "" {
+			return fmt.Errorf("hosts[%d]: name is empty", i)
 		}
 	}
 	if len(c.PrivilegedGroups) == 0 {

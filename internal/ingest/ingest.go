@@ -21,6 +21,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -121,6 +122,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			hashes[i].sum, hashes[i].head, hashes[i].err = hashAndHead(items[i].open)
 		}
 	})
+	table := hosts.New(cfg)
 	var todo []int
 	firstOf := map[string]string{}
 	for i, it := range items {
@@ -167,7 +169,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if stop {
 			return
 		}
-		res := ingestOne(ctx, opts.Store, cfg, parsers, items[i], hashes[i], workers, &done, &events, progress)
+		res := ingestOne(ctx, opts.Store, cfg, table, parsers, items[i], hashes[i], workers, &done, &events, progress)
 		mu.Lock()
 		sum.add(res)
 		if res.fatal != nil && runErr == nil {
@@ -275,7 +277,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
+func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table *hosts.Table, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
 	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
 	sum, head := h.sum, h.head
 	fail := func(msg string) result { return recordFailed(st, entry, msg) }
@@ -323,6 +325,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	var writeErr error
 	sources := map[string]bool{}
 	emit := func(ev *event.Event) error {
+		table.Fix(ev)
 		if err := w.Write(ev); err != nil {
 			writeErr = err
 			return err
@@ -331,6 +334,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		events.Add(1)
 		for _, d := range derivers {
 			if dev, ok := d(ev); ok {
+				table.Fix(dev)
 				if err := w.Write(dev); err != nil {
 					writeErr = err
 					return err

@@ -18,6 +18,7 @@ import (
 // Data is everything the report shows, computed once from the store.
 type Data struct {
 	CaseName    string
+	CaseBasis   string // which case file (hash) the findings were judged under
 	TimeZone    string
 	Generated   time.Time
 	Window      string
@@ -85,6 +86,7 @@ var logonIDs = map[int32]bool{4624: true, 4625: true, 4648: true, 4778: true, 11
 func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.Time) (*Data, error) {
 	loc := cfg.Location()
 	d := &Data{CaseName: cfg.Name, TimeZone: cfg.Timezone, Generated: now.UTC(), loc: loc}
+	var err error
 	if d.CaseName == "" {
 		d.CaseName = "(unnamed case)"
 	}
@@ -94,6 +96,9 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		d.Window = fmt.Sprintf("%s – %s", fmtTime(from, loc), fmtTime(to, loc))
 	}
 	m := st.Manifest()
+	if d.CaseBasis, err = caseBasis(st, m); err != nil {
+		return nil, err
+	}
 	d.Files = m.Files
 	for _, f := range m.Files {
 		d.FileTotals.Files++
@@ -123,7 +128,7 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	heat := map[string]*Heatmap{}
 	all := &Heatmap{Identity: "all provider identities"}
 	basis := newBasis()
-	err := st.Scan(ctx, store.ScanOptions{From: from, To: to}, func(ev *event.Event) error {
+	err = st.Scan(ctx, store.ScanOptions{From: from, To: to}, func(ev *event.Event) error {
 		d.EventsTotal++
 		if !ev.Time.IsZero() {
 			if d.First.IsZero() || ev.Time.Before(d.First) {
@@ -254,6 +259,33 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	d.Negatives = basis.negatives(cfg, findings, loc)
 	d.Verdict = verdict(d)
 	return d, nil
+}
+
+// caseBasis says which case file the findings were judged under, and
+// warns when the store's case changed after the hunt: the findings then
+// answer another question than the report's header states.
+func caseBasis(st *store.Store, m *store.Manifest) (string, error) {
+	judged, hunted, err := st.FindingsCase()
+	if err != nil {
+		return "", err
+	}
+	stored := ""
+	if m.Case != nil {
+		stored = m.Case.SHA256
+	}
+	name := func(sha string) string {
+		if sha == "" {
+			return "the default case settings (no case file)"
+		}
+		return "case file sha256 " + sha[:min(12, len(sha))]
+	}
+	switch {
+	case !hunted:
+		return "Not hunted yet; " + name(stored) + ".", nil
+	case judged != stored:
+		return fmt.Sprintf("Findings were judged under %s, but the store's case is now %s: run spoor hunt again.", name(judged), name(stored)), nil
+	}
+	return "Findings judged under " + name(judged) + " (kept in the store as case.yaml).", nil
 }
 
 // providerAccess says whether an event is an access by a provider

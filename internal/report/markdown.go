@@ -25,7 +25,7 @@ func Markdown(w io.Writer, d *Data) error {
 	f := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	local := funcs(d)["local"].(func(t time.Time) string)
 	f("# Incident report: %s\n\n", md(d.CaseName))
-	f("Case time zone %s; analysis window: %s.  \nGenerated %s by spoor.\n\n", md(d.TimeZone), md(d.Window), d.Generated.UTC().Format("2006-01-02 15:04:05Z"))
+	f("Case time zone %s; analysis window: %s.  \nGenerated %s by spoor.  \n%s\n\n", md(d.TimeZone), md(d.Window), d.Generated.UTC().Format("2006-01-02 15:04:05Z"), md(d.CaseBasis))
 	f("## Summary\n\n")
 	for _, v := range d.Verdict {
 		f("- **%s**\n", md(v))
