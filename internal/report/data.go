@@ -23,19 +23,26 @@ type Data struct {
 	Generated   time.Time
 	Window      string
 	Verdict     []string
+	Summary     Executive // page 1
 	Files       []store.FileEntry
 	FileTotals  FileTotals
 	Coverage    []Coverage
+	HostCover   []HostCoverage
 	Incidents   []IncidentView
-	BySeverity  []SeverityGroup
+	BySeverity  []SeverityGroup // medium and above, in full
+	ByRule      []RuleCount     // low and info, counted by rule
+	AllFindings []event.Finding // every finding, for the appendix
 	Findings    int
 	Heatmaps    []Heatmap
 	Activity    []DayCount
 	Negatives   []string
+	NotFound    []NotFound
+	NIS2        NIS2
 	Problems    []string // parse problems, per file
 	EventsTotal int64
 	First, Last time.Time
 	loc         *time.Location
+	kdcs        map[string]bool // hosts that issued Kerberos tickets
 }
 
 // FileTotals sums the evidence inventory.
@@ -51,10 +58,32 @@ type Coverage struct {
 	First, Last   time.Time
 }
 
-// IncidentView is an incident with its findings resolved.
+// HostCoverage is what the evidence holds of one host.
+type HostCoverage struct {
+	Host        string
+	Logs        []string
+	Events      int64
+	First, Last time.Time
+}
+
+// IncidentView is an incident with its findings resolved and its story
+// told.
 type IncidentView struct {
 	event.Incident
-	Items []event.Finding
+	Items    []event.Finding
+	Steps    []Step
+	Did      string // what the commands did, e.g. "reconnaissance: accounts, groups"
+	Commands int
+	Via      string // tool and source address of the session, when an RMM log tells it
+}
+
+// RuleCount summarises the findings of one rule (low and info severity).
+type RuleCount struct {
+	RuleID, Title, Severity string
+	Count                   int
+	Hosts                   []string
+	First, Last             time.Time
+	InIncidents             int
 }
 
 // SeverityGroup lists findings of one severity.
@@ -67,9 +96,12 @@ type SeverityGroup struct {
 // hour in the case zone, for one identity or all of them.
 type Heatmap struct {
 	Identity string
+	Sources  []string   // where the accesses were seen (logons, RMM tools)
 	Cells    [7][24]int // Monday first
+	Business [7][24]bool
 	Total    int
 	Max      int
+	Outside  int // accesses outside business hours
 }
 
 // DayCount is activity on one day (case zone).
@@ -77,6 +109,7 @@ type DayCount struct {
 	Day      string
 	Events   int64
 	Findings int
+	MaxSev   int // event.Rank of the highest finding that day, -1 for none
 }
 
 // logonIDs are the events that count as an access in the heat map.
@@ -85,7 +118,7 @@ var logonIDs = map[int32]bool{4624: true, 4625: true, 4648: true, 4778: true, 11
 // Build reads the store and computes the report data.
 func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.Time) (*Data, error) {
 	loc := cfg.Location()
-	d := &Data{CaseName: cfg.Name, TimeZone: cfg.Timezone, Generated: now.UTC(), loc: loc}
+	d := &Data{CaseName: cfg.Name, TimeZone: cfg.Timezone, Generated: now.UTC(), loc: loc, kdcs: map[string]bool{}}
 	var err error
 	if d.CaseName == "" {
 		d.CaseName = "(unnamed case)"
@@ -123,10 +156,18 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		}
 	}
 
+	incidents, err := st.Incidents()
+	if err != nil {
+		return nil, err
+	}
+	stories := make([]*storyBuilder, len(incidents))
+	for i, inc := range incidents {
+		stories[i] = newStory(inc)
+	}
 	cov := map[[2]string]*Coverage{}
 	days := map[string]*DayCount{}
 	heat := map[string]*Heatmap{}
-	all := &Heatmap{Identity: "all provider identities"}
+	heatSrc := map[string]map[string]bool{}
 	basis := newBasis()
 	err = st.Scan(ctx, store.ScanOptions{From: from, To: to}, func(ev *event.Event) error {
 		d.EventsTotal++
@@ -163,18 +204,27 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		}
 		dc.Events++
 		basis.observe(ev)
-		if id, ok := providerAccess(cfg, ev); ok {
+		if ev.Source == event.SourceEVTX && (ev.EventID == 4768 || ev.EventID == 4769) && ev.Host != "" {
+			d.kdcs[ev.Host] = true
+		}
+		for _, s := range stories {
+			s.observe(ev)
+		}
+		if id, src, ok := providerAccess(cfg, ev); ok {
 			h := heat[id]
 			if h == nil {
 				h = &Heatmap{Identity: id}
 				heat[id] = h
+				heatSrc[id] = map[string]bool{}
 			}
+			heatSrc[id][src] = true
 			lt := ev.Time.In(loc)
 			wd := (int(lt.Weekday()) + 6) % 7
 			h.Cells[wd][lt.Hour()]++
 			h.Total++
-			all.Cells[wd][lt.Hour()]++
-			all.Total++
+			if !cfg.InBusinessHours(ev.Time) {
+				h.Outside++
+			}
 		}
 		return nil
 	})
@@ -192,23 +242,35 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		return a.Channel < b.Channel
 	})
 
+	d.HostCover = hostCoverage(d.Coverage)
+
 	findings, err := st.Findings()
 	if err != nil {
 		return nil, err
 	}
 	d.Findings = len(findings)
+	d.AllFindings = findings
 	byID := map[string]event.Finding{}
+	for _, dc := range days {
+		dc.MaxSev = -1
+	}
 	for _, f := range findings {
 		byID[f.ID] = f
 		day := f.Time.In(loc).Format("2006-01-02")
-		if dc := days[day]; dc != nil {
-			dc.Findings++
-		} else {
-			days[day] = &DayCount{Day: day, Findings: 1}
+		dc := days[day]
+		if dc == nil {
+			dc = &DayCount{Day: day, MaxSev: -1}
+			days[day] = dc
 		}
+		dc.Findings++
+		dc.MaxSev = max(dc.MaxSev, event.Rank(f.Severity))
 	}
+	d.ByRule = byRule(findings, loc)
 	for i := len(event.Severities) - 1; i >= 0; i-- {
 		sev := event.Severities[i]
+		if event.Rank(sev) < event.Rank(event.SevMedium) {
+			continue
+		}
 		var g SeverityGroup
 		g.Severity = sev
 		for _, f := range findings {
@@ -220,44 +282,56 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 			d.BySeverity = append(d.BySeverity, g)
 		}
 	}
-	incidents, err := st.Incidents()
-	if err != nil {
-		return nil, err
-	}
-	for _, inc := range incidents {
+	for i, inc := range incidents {
 		v := IncidentView{Incident: inc}
 		for _, id := range inc.Findings {
 			if f, ok := byID[id]; ok {
 				v.Items = append(v.Items, f)
 			}
 		}
+		v.Steps = stories[i].build(v.Items)
+		v.Did, v.Commands, v.Via = whatItDid(v)
 		d.Incidents = append(d.Incidents, v)
 	}
 	for _, dc := range days {
 		d.Activity = append(d.Activity, *dc)
 	}
 	sort.Slice(d.Activity, func(i, j int) bool { return d.Activity[i].Day < d.Activity[j].Day })
-	if all.Total > 0 {
-		d.Heatmaps = append(d.Heatmaps, *all)
-	}
 	ids := make([]string, 0, len(heat))
 	for id := range heat {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		d.Heatmaps = append(d.Heatmaps, *heat[id])
-	}
-	for i := range d.Heatmaps {
-		h := &d.Heatmaps[i]
-		for _, row := range h.Cells {
-			for _, n := range row {
+		h := heat[id]
+		for src := range heatSrc[id] {
+			h.Sources = append(h.Sources, src)
+		}
+		sort.Strings(h.Sources)
+		for wd := range h.Cells {
+			for hr, n := range h.Cells[wd] {
 				h.Max = max(h.Max, n)
+				h.Business[wd][hr] = businessHour(cfg, wd, hr)
 			}
 		}
+		d.Heatmaps = append(d.Heatmaps, *h)
 	}
-	d.Negatives = basis.negatives(cfg, findings, loc)
+	// The identities with accesses outside business hours first: those
+	// are the maps a reader needs.
+	sort.SliceStable(d.Heatmaps, func(i, j int) bool {
+		a, b := d.Heatmaps[i], d.Heatmaps[j]
+		if (a.Outside > 0) != (b.Outside > 0) {
+			return a.Outside > 0
+		}
+		return false
+	})
+	d.NotFound = basis.notFound(findings, loc)
+	for _, n := range d.NotFound {
+		d.Negatives = append(d.Negatives, n.Sentence())
+	}
 	d.Verdict = verdict(d)
+	d.Summary = executive(d, cfg)
+	d.NIS2 = nis2(d, cfg)
 	return d, nil
 }
 
@@ -289,35 +363,140 @@ func caseBasis(st *store.Store, m *store.Manifest) (string, error) {
 }
 
 // providerAccess says whether an event is an access by a provider
-// identity, and which: logons of provider accounts or from provider
-// networks, and RMM session starts by provider operators.
-func providerAccess(cfg *caseconf.Config, ev *event.Event) (string, bool) {
+// identity, which identity, and where it was seen: logons of provider
+// accounts or from provider networks, and RMM session starts. One
+// operator is one identity whichever log names them (CORP\\ct-x at a
+// logon, ct-x in the RMM console, ct-x@provider in a cloud log).
+func providerAccess(cfg *caseconf.Config, ev *event.Event) (id, src string, ok bool) {
 	switch {
 	case ev.Source == event.SourceRMM && ev.Action == "session_start":
-		id := ev.Operator
-		if id == "" {
-			id = ev.SrcIP
+		who := ev.Operator
+		if who == "" {
+			who = ev.SrcIP
 		}
-		if id == "" {
-			id = "(unknown operator)"
+		if who == "" {
+			who = "(unknown operator)"
 		}
-		return ev.Format + ": " + id, true
+		prov := "RMM, no provider matched"
+		if p, ok := cfg.ProviderOperator(ev.Operator); ok {
+			prov = p.Name
+		}
+		return identity(who, prov), ev.Format + " sessions", true
 	case ev.Source == event.SourceEVTX && logonIDs[ev.EventID]:
 		if ev.EventID == 4625 {
-			return "", false
+			return "", "", false
 		}
 		if p, ok := cfg.Provider(ev.User); ok {
-			return p.Name + ": " + ev.User, true
+			return identity(ev.User, p.Name), "Windows logons", true
 		}
 		if p, ok := cfg.ProviderIP(ev.SrcIP); ok {
 			u := ev.User
 			if u == "" {
 				u = ev.SrcIP
 			}
-			return p.Name + ": " + u, true
+			return identity(u, p.Name), "Windows logons", true
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+// identity is the one label of an account: its bare lower-case name
+// (no DOMAIN\\, no @domain) and its provider.
+func identity(account, provider string) string {
+	a := strings.ToLower(account)
+	if i := strings.LastIndexByte(a, '\\'); i >= 0 {
+		a = a[i+1:]
+	}
+	if i := strings.IndexByte(a, '@'); i > 0 {
+		a = a[:i]
+	}
+	return a + " (" + provider + ")"
+}
+
+// businessHour reports whether hour hr of weekday wd (Monday 0) lies in
+// the case's business hours, in a week without holidays.
+func businessHour(cfg *caseconf.Config, wd, hr int) bool {
+	// 2024-01-01 was a Monday (and in winter time); mid-hour avoids the
+	// boundary minute.
+	t := time.Date(2024, 1, 1+wd, hr, 30, 0, 0, cfg.Location())
+	for i := 0; i < 52 && cfg.Holiday(t); i++ {
+		t = t.AddDate(0, 0, 7)
+	}
+	return cfg.InBusinessHours(t)
+}
+
+// hostCoverage folds the per-log coverage into one row per host.
+func hostCoverage(c []Coverage) []HostCoverage {
+	var out []HostCoverage
+	for _, x := range c {
+		if len(out) == 0 || out[len(out)-1].Host != x.Host {
+			out = append(out, HostCoverage{Host: x.Host, First: x.First, Last: x.Last})
+		}
+		h := &out[len(out)-1]
+		h.Logs = append(h.Logs, x.Channel)
+		h.Events += x.Events
+		if x.First.Before(h.First) {
+			h.First = x.First
+		}
+		if x.Last.After(h.Last) {
+			h.Last = x.Last
+		}
+	}
+	return out
+}
+
+// byRule counts the low and info findings per rule.
+func byRule(findings []event.Finding, loc *time.Location) []RuleCount {
+	idx := map[string]int{}
+	var out []RuleCount
+	hosts := map[string]map[string]bool{}
+	for _, f := range findings {
+		if event.Rank(f.Severity) >= event.Rank(event.SevMedium) {
+			continue
+		}
+		k := f.Severity + "\x00" + f.RuleID
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, RuleCount{RuleID: f.RuleID, Title: f.Title, Severity: f.Severity, First: f.Time, Last: f.Time})
+			hosts[k] = map[string]bool{}
+		}
+		r := &out[i]
+		r.Count++
+		if f.IncidentID != "" {
+			r.InIncidents++
+		}
+		if f.Host != "" && !hosts[k][f.Host] {
+			hosts[k][f.Host] = true
+			r.Hosts = append(r.Hosts, f.Host)
+		}
+		if f.Time.Before(r.First) {
+			r.First = f.Time
+		}
+		if f.Time.After(r.Last) {
+			r.Last = f.Time
+		}
+	}
+	for i := range out {
+		sort.Strings(out[i].Hosts)
+		// Several findings of one rule carry their specifics in the
+		// title; the rule's name is the first part.
+		if j := strings.Index(out[i].Title, ":"); j > 0 {
+			out[i].Title = out[i].Title[:j]
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Severity != b.Severity {
+			return event.Rank(a.Severity) > event.Rank(b.Severity)
+		}
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.RuleID < b.RuleID
+	})
+	return out
 }
 
 func reasons(m map[string]int64) string {
