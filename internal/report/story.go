@@ -250,7 +250,7 @@ func describeRMM(s *Step, ev *event.Event) {
 	}
 	switch s.Kind {
 	case "start":
-		s.Text = fmt.Sprintf("Session start: %s, operator %s", ev.Format, who)
+		s.Text = fmt.Sprintf("Session start: %s, operator %s", s.Tool, who)
 		if ev.SrcIP != "" {
 			s.Text += " from " + ev.SrcIP
 		}
