@@ -31,7 +31,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	path := reportPath(*out, *storeDir)
-	if err := writeReport(ctx, st, cfg, path); err != nil {
+	if _, err := writeReport(ctx, st, cfg, path); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "report: %s\n", path)
@@ -42,10 +42,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // extension) and, beside it, the machine-readable appendix (every finding
 // with all its evidence references) and the NIS2 annex as JSON, each
 // through a temporary file so a reader never sees half a file.
-func writeReport(ctx context.Context, st *store.Store, cfg *caseconf.Config, path string) error {
+func writeReport(ctx context.Context, st *store.Store, cfg *caseconf.Config, path string) (*report.Data, error) {
 	d, err := report.Build(ctx, st, cfg, time.Now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	render := report.HTML
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -58,10 +58,10 @@ func writeReport(ctx context.Context, st *store.Store, cfg *caseconf.Config, pat
 		render func(io.Writer, *report.Data) error
 	}{{path, render}, {base + ".appendix.json", report.AppendixJSON}, {base + ".nis2.json", report.NIS2JSON}} {
 		if err := writeAtomic(out.path, func(w io.Writer) error { return out.render(w, d) }); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return d, nil
 }
 
 // writeAtomic writes a file readable by others (0644) under a temporary

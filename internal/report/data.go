@@ -335,6 +335,9 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	return d, nil
 }
 
+// Local is t in the case zone.
+func (d *Data) Local(t time.Time) time.Time { return t.In(d.loc) }
+
 // caseBasis says which case file the findings were judged under, and
 // warns when the store's case changed after the hunt: the findings then
 // answer another question than the report's header states.
