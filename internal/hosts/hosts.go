@@ -53,18 +53,21 @@ func New(cfg *caseconf.Config) *Table {
 // Windows shows computer names. "" and "-" stay "".
 func (t *Table) Name(raw string) string {
 	s := strings.TrimSpace(raw)
-	s = strings.TrimSuffix(s, ".")
-	if s == "" || s == "-" {
-		return ""
-	}
-	if n, ok := t.alias[strings.ToLower(s)]; ok {
-		return n
-	}
 	if ip, ok := parseIP(s); ok {
 		if n, ok := t.alias[ip]; ok {
 			return n
 		}
 		return ip
+	}
+	s = strings.TrimSuffix(s, ".") // the DNS root of an FQDN
+	if s == "" || s == "-" {
+		return ""
+	}
+	if s != strings.TrimSpace(raw) {
+		return t.Name(s)
+	}
+	if n, ok := t.alias[strings.ToLower(s)]; ok {
+		return n
 	}
 	if i := strings.LastIndexByte(s, '\\'); i >= 0 { // DOMAIN\HOST$
 		s = s[i+1:]
@@ -75,6 +78,11 @@ func (t *Table) Name(raw string) string {
 	}
 	if n, ok := t.alias[strings.ToLower(s)]; ok {
 		return n
+	}
+	// The short name may itself need naming (an address, another $):
+	// naming a name must change nothing.
+	if u := strings.ToUpper(s); u != strings.TrimSpace(raw) {
+		return t.Name(u)
 	}
 	return strings.ToUpper(s)
 }

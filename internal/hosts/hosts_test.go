@@ -16,7 +16,7 @@ hosts:
     evidence: ["export/syslog/*"]
 `
 
-func table(t *testing.T) *Table {
+func table(t testing.TB) *Table {
 	t.Helper()
 	cfg, err := caseconf.Parse("case.yaml", []byte(caseYAML))
 	if err != nil {

@@ -48,6 +48,7 @@ type Data struct {
 // FileTotals sums the evidence inventory.
 type FileTotals struct {
 	Files, Ingested, Skipped, Failed, Duplicates int
+	Empty                                        int // ingested logs without a record
 	Bytes, Records, SkippedRecords               int64
 }
 
@@ -139,6 +140,9 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		switch f.Status {
 		case store.StatusIngested:
 			d.FileTotals.Ingested++
+			if f.Records == 0 && f.Skipped == 0 {
+				d.FileTotals.Empty++
+			}
 			d.FileTotals.Records += f.Records
 			d.FileTotals.SkippedRecords += f.Skipped
 		case store.StatusSkipped:

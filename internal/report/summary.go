@@ -127,8 +127,12 @@ func executive(d *Data, cfg *caseconf.Config) Executive {
 	for _, v := range d.Incidents {
 		e.Incidents = append(e.Incidents, d.IncidentSentence(v))
 	}
-	e.Coverage = fmt.Sprintf("%d events from %d evidence files on %d hosts/devices, %s to %s (%s).",
-		d.EventsTotal, d.FileTotals.Ingested, len(d.HostCover), fmtDay(d.First, d), fmtDay(d.Last, d), d.TimeZone)
+	empty := ""
+	if d.FileTotals.Empty > 0 {
+		empty = fmt.Sprintf(" (%d of them empty logs)", d.FileTotals.Empty)
+	}
+	e.Coverage = fmt.Sprintf("%d events from %d evidence files%s on %d hosts/devices, %s to %s (%s).",
+		d.EventsTotal, d.FileTotals.Ingested, empty, len(d.HostCover), fmtDay(d.First, d), fmtDay(d.Last, d), d.TimeZone)
 	for _, n := range d.NotFound {
 		if !n.Assessed {
 			e.Gaps = append(e.Gaps, fmt.Sprintf("%s could not be assessed: the evidence holds no %s.", upperFirst(n.Claim), n.Basis))
