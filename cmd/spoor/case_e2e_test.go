@@ -99,6 +99,17 @@ func TestOneHostOneName(t *testing.T) {
 	if short != fqdn || short != lower {
 		t.Errorf("DC01: %d rows, FQDN: %d, dc01: %d", strings.Count(short, "\n"), strings.Count(fqdn, "\n"), strings.Count(lower, "\n"))
 	}
+	st, err := store.OpenExisting(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := false
+	for _, f := range st.Manifest().Files {
+		recorded = recorded || f.HostNames["DC01.corp.breisgau-medtec.de"] == "DC01"
+	}
+	if !recorded {
+		t.Error("the manifest does not record that DC01.corp.breisgau-medtec.de became DC01")
+	}
 	code, out, stderr := spoor(t, "query", "--store", dir, "--format", "jsonl", "true")
 	if code != 0 {
 		t.Fatalf("query: %s", stderr)

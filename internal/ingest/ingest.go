@@ -302,6 +302,10 @@ func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
 	return result{status: store.StatusDuplicate, msg: fmt.Sprintf("%s: same content as %s, not ingested again", it.evPath, of)}
 }
 
+// maxHostNames bounds the host spellings recorded per file (a firewall
+// log may name thousands of peers; its own names are few).
+const maxHostNames = 16
+
 // recordRepeat records a file whose content is already stored as prev:
 // an empty log (a header without records, as every unused EVTX channel
 // is) is listed under its own path as an empty log of its host, not as a
@@ -394,8 +398,15 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table
 	var stats input.Stats
 	var writeErr error
 	sources := map[string]bool{}
+	names := map[string]string{}
 	emit := func(ev *event.Event) error {
+		raw := ev.Host
 		table.Fix(ev)
+		if raw != ev.Host && raw != "" && len(names) < maxHostNames {
+			if _, ok := names[raw]; !ok {
+				names[strings.Clone(raw)] = ev.Host
+			}
+		}
 		if err := w.Write(ev); err != nil {
 			writeErr = err
 			return err
@@ -431,6 +442,9 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table
 	}
 	entry.Status = store.StatusIngested
 	entry.Parts = parts
+	if len(names) > 0 {
+		entry.HostNames = names
+	}
 	for _, n := range rows {
 		entry.Records += n
 	}

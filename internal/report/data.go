@@ -62,6 +62,7 @@ type Coverage struct {
 // HostCoverage is what the evidence holds of one host.
 type HostCoverage struct {
 	Host        string
+	Names       []string // other names the logs gave it (FQDN, lower case, DOMAIN\\HOST$)
 	Logs        []string
 	Events      int64
 	First, Last time.Time
@@ -247,6 +248,22 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	})
 
 	d.HostCover = hostCoverage(d.Coverage)
+	names := map[string]map[string]bool{}
+	for _, f := range m.Files {
+		for raw, name := range f.HostNames {
+			if names[name] == nil {
+				names[name] = map[string]bool{}
+			}
+			names[name][raw] = true
+		}
+	}
+	for i := range d.HostCover {
+		h := &d.HostCover[i]
+		for raw := range names[h.Host] {
+			h.Names = append(h.Names, raw)
+		}
+		sort.Strings(h.Names)
+	}
 
 	findings, err := st.Findings()
 	if err != nil {

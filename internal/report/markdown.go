@@ -138,6 +138,9 @@ func Markdown(w io.Writer, d *Data) error {
 		if host == "" {
 			host = "(no host)"
 		}
+		if len(c.Names) > 0 {
+			host += " (also " + strings.Join(c.Names, ", ") + ")"
+		}
 		f("| %s | %s | %d | %s | %s |\n", md(host), md(strings.Join(c.Logs, ", ")), c.Events, local(c.First), local(c.Last))
 	}
 	f("\n### Parse problems\n\n")

@@ -49,7 +49,10 @@ type FileEntry struct {
 	First       *time.Time       `json:"first,omitempty"`
 	Last        *time.Time       `json:"last,omitempty"`
 	Notes       []string         `json:"notes,omitempty"`
-	Errors      []string         `json:"errors,omitempty"`
+	// HostNames maps how the file's records named their host to the one
+	// name the host table gave it (only names that changed).
+	HostNames map[string]string `json:"host_names,omitempty"`
+	Errors    []string          `json:"errors,omitempty"`
 }
 
 // Status values of a FileEntry.
