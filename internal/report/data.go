@@ -457,7 +457,8 @@ func hostCoverage(c []Coverage) []HostCoverage {
 			out = append(out, HostCoverage{Host: x.Host, First: x.First, Last: x.Last})
 		}
 		h := &out[len(out)-1]
-		h.Logs = append(h.Logs, x.Channel)
+		// Channel names without the vendor prefix every one repeats.
+		h.Logs = append(h.Logs, strings.TrimPrefix(x.Channel, "Microsoft-Windows-"))
 		h.Events += x.Events
 		if x.First.Before(h.First) {
 			h.First = x.First
