@@ -166,8 +166,15 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		return nil, err
 	}
 	stories := make([]*storyBuilder, len(incidents))
+	var storyFrom, storyTo time.Time // the span of all incidents: most events lie outside
 	for i, inc := range incidents {
 		stories[i] = newStory(inc)
+		if i == 0 || stories[i].from.Before(storyFrom) {
+			storyFrom = stories[i].from
+		}
+		if stories[i].to.After(storyTo) {
+			storyTo = stories[i].to
+		}
 	}
 	cov := map[[2]string]*Coverage{}
 	days := map[string]*DayCount{}
@@ -212,8 +219,10 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		if ev.Source == event.SourceEVTX && (ev.EventID == 4768 || ev.EventID == 4769) && ev.Host != "" {
 			d.kdcs[ev.Host] = true
 		}
-		for _, s := range stories {
-			s.observe(ev)
+		if len(stories) > 0 && !ev.Time.Before(storyFrom) && !ev.Time.After(storyTo) {
+			for _, s := range stories {
+				s.observe(ev)
+			}
 		}
 		if id, src, ok := providerAccess(cfg, ev); ok {
 			h := heat[id]

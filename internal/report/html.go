@@ -137,6 +137,7 @@ func funcs(d *Data) template.FuncMap {
 			return t.In(d.loc).Format("2006-01-02")
 		},
 		"clip":     clip,
+		"people":   People,
 		"head":     cmdHead,
 		"heat":     heatChart,
 		"activity": activityChart,

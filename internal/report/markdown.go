@@ -53,7 +53,7 @@ func Markdown(w io.Writer, d *Data) error {
 	f("\n## Incidents (%d)\n\n", len(d.Incidents))
 	for _, inc := range d.Incidents {
 		f("### %s %s: %s\n\n", strings.ToUpper(inc.Severity), md(inc.ID), md(inc.Title))
-		f("%s – %s; hosts: %s; identities: %s\n\n", local(inc.Start), local(inc.End), md(strings.Join(inc.Hosts, ", ")), md(strings.Join(inc.Users, ", ")))
+		f("%s – %s; hosts: %s; identities: %s\n\n", local(inc.Start), local(inc.End), md(strings.Join(inc.Hosts, ", ")), md(strings.Join(People(inc.Users), ", ")))
 		f("**What it did:** %s", md(inc.Did))
 		if inc.Commands > 0 {
 			f(" (%d commands)", inc.Commands)

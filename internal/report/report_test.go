@@ -179,3 +179,13 @@ func TestPeopleDropsMachineAccounts(t *testing.T) {
 		t.Fatalf("People: %s", got)
 	}
 }
+
+func TestIdentityMergesSpellings(t *testing.T) {
+	a, b, c := identity(`CORP\ct-Weber`, "ComTech"), identity("ct-weber", "ComTech"), identity("ct-weber@comtech-it.de", "ComTech")
+	if a != b || b != c || a != "ct-weber (ComTech)" {
+		t.Fatalf("%q %q %q", a, b, c)
+	}
+	if identity("ct-weber", "Other") == a {
+		t.Fatal("the same name at another provider is another identity")
+	}
+}
