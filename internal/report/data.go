@@ -22,7 +22,6 @@ type Data struct {
 	TimeZone    string
 	Generated   time.Time
 	Window      string
-	Verdict     []string
 	Summary     Executive // page 1
 	Files       []store.FileEntry
 	FileTotals  FileTotals
@@ -359,7 +358,6 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	for _, n := range d.NotFound {
 		d.Negatives = append(d.Negatives, n.Sentence())
 	}
-	d.Verdict = verdict(d)
 	d.Summary = executive(d, cfg)
 	d.NIS2 = nis2(d, cfg)
 	return d, nil
@@ -551,35 +549,4 @@ func fmtTime(t time.Time, loc *time.Location) string {
 		return "open"
 	}
 	return t.In(loc).Format("2006-01-02 15:04 MST (-07:00)")
-}
-
-func verdict(d *Data) []string {
-	var v []string
-	high := 0
-	for _, g := range d.BySeverity {
-		if event.Rank(g.Severity) >= event.Rank(event.SevHigh) {
-			high += len(g.Findings)
-		}
-	}
-	if len(d.Incidents) > 0 {
-		v = append(v, fmt.Sprintf("%d incident(s) and %d finding(s) of high or critical severity need attention.", len(d.Incidents), high))
-	} else if high > 0 {
-		v = append(v, fmt.Sprintf("%d finding(s) of high or critical severity need attention.", high))
-	} else {
-		v = append(v, "No finding of high or critical severity.")
-	}
-	v = append(v, fmt.Sprintf("Based on %d events from %d evidence files (%d hosts/devices), %s to %s.",
-		d.EventsTotal, d.FileTotals.Ingested, countHosts(d.Coverage), fmtTime(d.First, d.loc), fmtTime(d.Last, d.loc)))
-	if d.FileTotals.Failed > 0 || d.FileTotals.SkippedRecords > 0 {
-		v = append(v, fmt.Sprintf("%d file(s) could not be read and %d record(s) were skipped: see Parse problems.", d.FileTotals.Failed, d.FileTotals.SkippedRecords))
-	}
-	return v
-}
-
-func countHosts(c []Coverage) int {
-	seen := map[string]bool{}
-	for _, x := range c {
-		seen[x.Host] = true
-	}
-	return len(seen)
 }

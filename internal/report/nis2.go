@@ -167,6 +167,7 @@ func NIS2JSON(w io.Writer, d *Data) error {
 type Appendix struct {
 	Case      string       `json:"case"`
 	CaseBasis string       `json:"case_basis"`
+	NotFound  []string     `json:"not_found"`
 	Incidents []appendixIn `json:"incidents"`
 	Findings  []appendixF  `json:"findings"`
 	Files     any          `json:"evidence_files"`
@@ -203,7 +204,7 @@ type appendixF struct {
 
 // AppendixJSON writes the appendix as JSON.
 func AppendixJSON(w io.Writer, d *Data) error {
-	a := Appendix{Case: d.CaseName, CaseBasis: d.CaseBasis, Files: d.Files}
+	a := Appendix{Case: d.CaseName, CaseBasis: d.CaseBasis, NotFound: d.Negatives, Files: d.Files}
 	for _, v := range d.Incidents {
 		a.Incidents = append(a.Incidents, appendixIn{ID: v.ID, Severity: v.Severity, Start: v.Start.UTC().Format(time.RFC3339Nano),
 			End: v.End.UTC().Format(time.RFC3339Nano), Hosts: v.Hosts, Users: v.Users, Summary: d.IncidentSentence(v), Steps: v.Steps, Findings: v.Findings})
