@@ -43,6 +43,25 @@ func scanProgress(stderr io.Writer, desc string) (func(done, total int), func())
 		}
 }
 
+// timelineProgress is scanProgress for timeline.Options.Progress, which
+// counts events read; nil off a terminal.
+func timelineProgress(stderr io.Writer, desc string) func(done, total int64) {
+	if !isTerminal(stderr) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int64) {
+		if bar == nil {
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(desc),
+				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+		bar.Set64(done)
+		if done >= total {
+			bar.Finish()
+		}
+	}
+}
+
 // outFile opens -o FILE, or returns stdout; close is a no-op for stdout.
 func outFile(path string, stdout io.Writer) (io.Writer, func() error, error) {
 	if path == "" {
@@ -142,7 +161,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -231,7 +250,7 @@ func runLogons(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 0 {
 		return &usageError{"logons takes no arguments"}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -296,7 +315,7 @@ func runMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *format == "csv" && len(tables) > 1 {
 		return &usageError{"--format csv writes one table: choose it with --by"}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -369,7 +388,7 @@ func runAttackLayer(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := checkSeverity("--min-severity", *minSev); err != nil {
 		return err
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *noBuiltin && len(rulePaths) == 0 && *noAnalyzers {
 		return &usageError{"nothing to run: --no-builtin and --no-analyzers without --rules"}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}

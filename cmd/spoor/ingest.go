@@ -40,11 +40,11 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 {
 		return &usageError{"no evidence PATH given"}
 	}
-	cfg, err := loadCase(*caseFile)
+	st, err := store.Open(*storeDir)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(*storeDir)
+	cfg, err := storeCase(st, *caseFile, stderr)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
-	"github.com/spoor-dfir/spoor/internal/store"
 	"github.com/spoor-dfir/spoor/internal/timeline"
 )
 
@@ -24,8 +23,10 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	caseFile := fs.String("case", "", "case config (for the case-aware helpers)")
 	format := fs.String("format", "table", "table | csv | jsonl")
 	limit := fs.Int("limit", 0, "stop after N matching events (0: all)")
+	fields := fs.Bool("fields", false, "list the columns and helper functions EXPR can use, and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: spoor query [--store DIR] [--case FILE] [--format table|csv|jsonl] [--limit N] EXPR")
+		fmt.Fprintln(stderr, "       spoor query --fields   (the columns and helpers EXPR can use)")
 		fmt.Fprintln(stderr, "EXPR is an expr condition over the event schema, as in rules, e.g.:")
 		fmt.Fprintln(stderr, `  spoor query 'event_id == 4624 && logon_type == 10 && !business_hours(time)'`)
 		fs.PrintDefaults()
@@ -33,20 +34,19 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *fields {
+		return printVocabulary(stdout)
+	}
 	if fs.NArg() != 1 {
 		return &usageError{"want exactly one EXPR (quote it)"}
 	}
-	cfg, err := loadCase(*caseFile)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
 	prog, err := rule.CompileExpr(cfg, fs.Arg(0))
 	if err != nil {
 		return &usageError{fmt.Sprintf("EXPR: %v", err)}
-	}
-	st, err := store.OpenExisting(*storeDir)
-	if err != nil {
-		return err
 	}
 	var out func(ev *event.Event) error
 	var closeOut func() error
@@ -83,29 +83,28 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return &usageError{fmt.Sprintf("--format %q: want table, csv or jsonl", *format)}
 	}
+	// Matches come in time order (then source, evidence, offset), as in
+	// a timeline, with the same bounded memory.
 	n := 0
 	var evalErrs int
-	progress, done := scanProgress(stderr, "query")
-	defer done()
-	all := func(*store.RowKey) store.Want { return store.Want{Cols: store.AllColumns, Dict: true} }
-	_, err = st.ScanSelectProgress(ctx, store.ScanOptions{}, all, func(ev *event.Event) error {
+	match := func(ev *event.Event) bool {
 		ok, err := prog.Eval(ev)
 		if err != nil {
 			evalErrs++
-			return nil
+			return false
 		}
-		if !ok {
-			return nil
-		}
+		return ok
+	}
+	_, err = timeline.Each(ctx, st, timeline.Options{EventsOnly: true, Match: match, Loc: cfg.Location(), Progress: timelineProgress(stderr, "query")}, func(e *timeline.Entry) error {
 		n++
-		if err := out(ev); err != nil {
+		if err := out(e.Event); err != nil {
 			return err
 		}
 		if *limit > 0 && n >= *limit {
 			return errLimit
 		}
 		return nil
-	}, progress)
+	})
 	if err != nil && !errors.Is(err, errLimit) {
 		return err
 	}
@@ -127,4 +126,20 @@ func cell(s string, n int) string {
 		return s[:n-1] + "…"
 	}
 	return s
+}
+
+// printVocabulary lists what a query expression (or a rule condition)
+// can read and call.
+func printVocabulary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "COLUMN\tTYPE")
+	for _, c := range rule.Columns() {
+		fmt.Fprintf(tw, "%s\t%s\n", c.Name, c.Type)
+	}
+	fmt.Fprintln(tw, "\nHELPER\tWHAT IT GIVES")
+	for _, h := range rule.Helpers() {
+		fmt.Fprintf(tw, "%s\t%s\n", h.Usage, h.Doc)
+	}
+	fmt.Fprintln(tw, "\nexpr's own operators and functions work too: && || ! == != < > in matches contains startsWith lower upper len …")
+	return tw.Flush()
 }

@@ -7,9 +7,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/timeline"
 )
 
@@ -35,11 +34,13 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *minSev != "" && event.Rank(*minSev) < 0 {
 		return &usageError{fmt.Sprintf("--min-severity %q: want one of %v", *minSev, event.Severities)}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
-	opts := timeline.Options{Host: *host, User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
+	// The host table makes DC01, dc01 and DC01.corp.example.de one host,
+	// as ingest stored it.
+	opts := timeline.Options{Host: hosts.New(cfg).Name(*host), User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
 	if opts.From, err = parseWhen(*from, cfg.Location()); err != nil {
 		return &usageError{"--from: " + err.Error()}
 	}
@@ -71,19 +72,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	default:
 		return &usageError{fmt.Sprintf("--format %q: want csv, jsonl, timesketch or parquet", *format)}
 	}
-	if isTerminal(stderr) {
-		var bar *progressbar.ProgressBar
-		opts.Progress = func(done, total int64) {
-			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("timeline"),
-					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-			}
-			bar.Set64(done)
-			if done >= total {
-				bar.Finish()
-			}
-		}
-	}
+	opts.Progress = timelineProgress(stderr, "timeline")
 	n, err := timeline.Export(ctx, st, opts, sink)
 	if err != nil {
 		return err

@@ -15,12 +15,14 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -46,6 +48,7 @@ type Options struct {
 type Summary struct {
 	Files      int
 	Ingested   int
+	Empty      int // ingested logs without a record (header only), reported as one line
 	Unchanged  int // already in the store (same content, same path)
 	Duplicates int // same content as another file
 	Skipped    int // no known format
@@ -62,8 +65,12 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		mbps = float64(s.Bytes) / 1e6 / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d files: %d ingested, %d unchanged, %d duplicate, %d unknown format, %d failed; %d events (%d records skipped) in %.1fs (%.1f MB/s)",
-		s.Files, s.Ingested, s.Unchanged, s.Duplicates, s.Skipped, s.Failed, s.Events, s.SkipCount, s.Elapsed.Seconds(), mbps)
+	empty := ""
+	if s.Empty > 0 {
+		empty = fmt.Sprintf(" (%d empty logs: header only, no records)", s.Empty)
+	}
+	return fmt.Sprintf("%d files: %d ingested%s, %d unchanged, %d duplicate, %d unknown format, %d failed; %d events (%d records skipped) in %.1fs (%.1f MB/s)",
+		s.Files, s.Ingested, empty, s.Unchanged, s.Duplicates, s.Skipped, s.Failed, s.Events, s.SkipCount, s.Elapsed.Seconds(), mbps)
 }
 
 // Run ingests opts.Paths into opts.Store. Problems with single files are
@@ -88,6 +95,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	parsers = append(append([]input.Parser(nil), parsers...), opts.Extra...)
+	if err := checkSourceTimezones(cfg, parsers); err != nil {
+		return sum, err
+	}
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
 			opts.Log(fmt.Sprintf(format, args...))
@@ -99,6 +109,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	items, err := walk(opts.Paths)
 	if err != nil {
 		return sum, err
+	}
+	if len(items) == 0 {
+		return sum, fmt.Errorf("no evidence files in %s", strings.Join(opts.Paths, ", "))
 	}
 	sum.Files = len(items)
 	var total int64
@@ -121,7 +134,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			hashes[i].sum, hashes[i].head, hashes[i].err = hashAndHead(items[i].open)
 		}
 	})
-	var todo []int
+	table := hosts.New(cfg)
+	emptyAt := map[string]string{} // path → content hash of logs stored empty
+	for _, f := range opts.Store.Manifest().Files {
+		if f.Status == store.StatusIngested && f.Records == 0 {
+			emptyAt[f.Path] = f.SHA256
+		}
+	}
+	var todo, later []int
 	firstOf := map[string]string{}
 	for i, it := range items {
 		h := hashes[i]
@@ -132,12 +152,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		case h.err != nil:
 			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, h.err.Error())
 		default:
-			if prev, ok := opts.Store.Lookup(h.sum); ok && prev.Path == it.evPath {
+			if prev, ok := opts.Store.Lookup(h.sum); ok && (prev.Path == it.evPath || emptyAt[it.evPath] == h.sum) {
 				res = result{status: "unchanged"}
 			} else if ok {
-				res = recordDuplicate(opts.Store, it, h.sum, prev.Path, prev.Format)
-			} else if first, ok := firstOf[h.sum]; ok {
-				res = recordDuplicate(opts.Store, it, h.sum, first, "")
+				res = recordRepeat(opts.Store, it, h.sum, prev)
+			} else if _, ok := firstOf[h.sum]; ok {
+				// Whether the first copy is empty is known once it is parsed.
+				later = append(later, i)
+				continue
 			} else {
 				firstOf[h.sum] = it.evPath
 				todo = append(todo, i)
@@ -167,7 +189,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if stop {
 			return
 		}
-		res := ingestOne(ctx, opts.Store, cfg, parsers, items[i], hashes[i], workers, &done, &events, progress)
+		res := ingestOne(ctx, opts.Store, cfg, table, parsers, items[i], hashes[i], workers, &done, &events, progress)
 		mu.Lock()
 		sum.add(res)
 		if res.fatal != nil && runErr == nil {
@@ -178,11 +200,41 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			logf("%s", res.msg)
 		}
 	})
+	for _, i := range later {
+		if runErr != nil || ctx.Err() != nil {
+			break
+		}
+		it, h := items[i], hashes[i]
+		res := recordDuplicate(opts.Store, it, h.sum, firstOf[h.sum], "")
+		if prev, ok := opts.Store.Lookup(h.sum); ok {
+			res = recordRepeat(opts.Store, it, h.sum, prev)
+		}
+		done.Add(it.size)
+		sum.add(res)
+		if res.msg != "" {
+			logf("%s", res.msg)
+		}
+		if res.fatal != nil {
+			runErr = res.fatal
+		}
+	}
 	sum.Elapsed = time.Since(start)
 	if runErr != nil {
 		return sum, runErr
 	}
 	return sum, ctx.Err()
+}
+
+// checkSourceTimezones rejects source_timezones keys that name no format,
+// format family or source.
+func checkSourceTimezones(cfg *caseconf.Config, parsers []input.Parser) error {
+	known := map[string]bool{event.SourceEVTX: true, event.SourceFirewall: true, event.SourceRMM: true}
+	for _, p := range parsers {
+		known[strings.ToLower(p.Name())] = true
+		known[caseconf.Family(p.Name())] = true
+	}
+	return cfg.CheckSourceTimezones(func(k string) bool { return known[k] },
+		"a format such as fortigate or anydesk-trace, a family such as anydesk, or a source: evtx, firewall, rmm")
 }
 
 type hashed struct {
@@ -216,6 +268,9 @@ func (s *Summary) add(res result) {
 	switch res.status {
 	case store.StatusIngested:
 		s.Ingested++
+		if res.empty {
+			s.Empty++
+		}
 	case "unchanged":
 		s.Unchanged++
 	case store.StatusDuplicate:
@@ -247,7 +302,28 @@ func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
 	return result{status: store.StatusDuplicate, msg: fmt.Sprintf("%s: same content as %s, not ingested again", it.evPath, of)}
 }
 
+// maxHostNames bounds the host spellings recorded per file (a firewall
+// log may name thousands of peers; its own names are few).
+const maxHostNames = 16
+
+// recordRepeat records a file whose content is already stored as prev:
+// an empty log (a header without records, as every unused EVTX channel
+// is) is listed under its own path as an empty log of its host, not as a
+// duplicate of another host's; anything else is a duplicate.
+func recordRepeat(st *store.Store, it item, sum string, prev store.FileEntry) result {
+	if prev.Records != 0 || prev.Skipped != 0 || len(prev.Errors) > 0 {
+		return recordDuplicate(st, it, sum, prev.Path, prev.Format)
+	}
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: sum, Format: prev.Format, Source: prev.Source,
+		Status: store.StatusIngested, TimeZone: prev.TimeZone, Notes: []string{"no records (header only); same content as " + prev.Path}}
+	if err := st.Record(entry); err != nil {
+		return result{fatal: err}
+	}
+	return result{status: store.StatusIngested, empty: true}
+}
+
 type result struct {
+	empty   bool // ingested, but the log holds no record (header only)
 	status  string
 	records int64
 	skipped int64
@@ -275,7 +351,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
+func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table *hosts.Table, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
 	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
 	sum, head := h.sum, h.head
 	fail := func(msg string) result { return recordFailed(st, entry, msg) }
@@ -314,7 +390,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		if err := st.Record(entry); err != nil {
 			return result{fatal: err}
 		}
-		return result{status: store.StatusSkipped}
+		return result{status: store.StatusSkipped, msg: fmt.Sprintf("warning: %s: unknown format, not ingested (see spoor ingest --formats)", it.evPath)}
 	}
 	entry.Format = p.Name()
 
@@ -322,7 +398,15 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	var stats input.Stats
 	var writeErr error
 	sources := map[string]bool{}
+	names := map[string]string{}
 	emit := func(ev *event.Event) error {
+		raw := ev.Host
+		table.Fix(ev)
+		if raw != ev.Host && raw != "" && len(names) < maxHostNames {
+			if _, ok := names[raw]; !ok {
+				names[strings.Clone(raw)] = ev.Host
+			}
+		}
 		if err := w.Write(ev); err != nil {
 			writeErr = err
 			return err
@@ -331,6 +415,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		events.Add(1)
 		for _, d := range derivers {
 			if dev, ok := d(ev); ok {
+				table.Fix(dev)
 				if err := w.Write(dev); err != nil {
 					writeErr = err
 					return err
@@ -357,6 +442,9 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	}
 	entry.Status = store.StatusIngested
 	entry.Parts = parts
+	if len(names) > 0 {
+		entry.HostNames = names
+	}
 	for _, n := range rows {
 		entry.Records += n
 	}
@@ -390,7 +478,8 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	if err := st.Record(entry); err != nil {
 		return result{fatal: err}
 	}
-	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: it.size, msg: msg}
+	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: it.size, msg: msg,
+		empty: entry.Records == 0 && stats.Skipped == 0 && perr == nil}
 }
 
 // safeParse runs a parser, turning a panic into an error so that one bad

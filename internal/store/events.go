@@ -122,6 +122,11 @@ func (w *EventWriter) Write(ev *event.Event) error {
 		if err != nil {
 			return err
 		}
+		if err := f.Chmod(0o644); err != nil { // readable by other users, as the store is
+			f.Close()
+			os.Remove(f.Name())
+			return err
+		}
 		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet"),
 			w: parquet.NewGenericWriter[eventRow](f, writerOptions()...), buf: make([]eventRow, 0, 1024)}
 		w.parts[src] = p

@@ -38,6 +38,34 @@ type findingRow struct {
 const findingsFile = "findings/part-0001.parquet"
 const incidentsFile = "incidents.json"
 
+// caseMetaKey is the findings file's key-value metadata entry holding the
+// SHA-256 of the case file they were judged under ("" for the defaults).
+const caseMetaKey = "spoor.case_sha256"
+
+// FindingsCase is the SHA-256 of the case file the stored findings were
+// judged under ("" for the defaults); ok is false when there are no
+// findings.
+func (s *Store) FindingsCase() (sha string, ok bool, err error) {
+	f, err := os.Open(filepath.Join(s.Dir, findingsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", findingsFile, err)
+	}
+	sha, _ = pf.Lookup(caseMetaKey)
+	return sha, true, nil
+}
+
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -82,7 +110,21 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if err != nil {
 		return err
 	}
-	w := parquet.NewGenericWriter[findingRow](tmp, writerOptions()...)
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	// The findings remember the case they were judged under: the same
+	// events give other findings under other business hours or providers.
+	s.mu.Lock()
+	judged := ""
+	if s.manifest.Case != nil {
+		judged = s.manifest.Case.SHA256
+	}
+	s.mu.Unlock()
+	opts := append(writerOptions(), parquet.KeyValueMetadata(caseMetaKey, judged))
+	w := parquet.NewGenericWriter[findingRow](tmp, opts...)
 	if _, err = w.Write(rows); err == nil {
 		err = w.Close()
 	}

@@ -28,6 +28,7 @@ type Store struct {
 // became of it. It is the inventory the report's evidence table shows.
 type Manifest struct {
 	Version int         `json:"version"`
+	Case    *CaseEntry  `json:"case,omitempty"` // the stored case file (case.yaml)
 	Files   []FileEntry `json:"files"`
 }
 
@@ -48,7 +49,10 @@ type FileEntry struct {
 	First       *time.Time       `json:"first,omitempty"`
 	Last        *time.Time       `json:"last,omitempty"`
 	Notes       []string         `json:"notes,omitempty"`
-	Errors      []string         `json:"errors,omitempty"`
+	// HostNames maps how the file's records named their host to the one
+	// name the host table gave it (only names that changed).
+	HostNames map[string]string `json:"host_names,omitempty"`
+	Errors    []string          `json:"errors,omitempty"`
 }
 
 // Status values of a FileEntry.
@@ -100,7 +104,7 @@ func readManifest(path string) (*Manifest, error) {
 func (s *Store) Manifest() *Manifest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := &Manifest{Version: s.manifest.Version, Files: append([]FileEntry(nil), s.manifest.Files...)}
+	m := &Manifest{Version: s.manifest.Version, Case: s.manifest.Case, Files: append([]FileEntry(nil), s.manifest.Files...)}
 	return m
 }
 
@@ -142,6 +146,11 @@ func (s *Store) Record(e FileEntry) error {
 		s.manifest.Files = append(s.manifest.Files, e)
 	}
 	sort.Slice(s.manifest.Files, func(i, j int) bool { return s.manifest.Files[i].Path < s.manifest.Files[j].Path })
+	return s.writeManifest()
+}
+
+// writeManifest rewrites manifest.json; the caller holds s.mu.
+func (s *Store) writeManifest() error {
 	b, err := json.MarshalIndent(s.manifest, "", "  ")
 	if err != nil {
 		return err
@@ -177,6 +186,12 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	// CreateTemp makes the file 0600; the store is read by other users
+	// (a colleague's DuckDB, a web server for the report).
+	if err := os.Chmod(tmp, 0o644); err != nil {
 		os.Remove(tmp)
 		return err
 	}

@@ -20,7 +20,9 @@ type Options struct {
 	User         string    // case-insensitive substring of user or subject user
 	MinSeverity  string    // findings below it are dropped; events are kept unless FindingsOnly
 	FindingsOnly bool
-	Loc          *time.Location // case zone for the local-time column
+	EventsOnly   bool                       // no findings (spoor query)
+	Match        func(ev *event.Event) bool // an extra event filter (spoor query's expression); nil keeps all
+	Loc          *time.Location             // case zone for the local-time column
 	// Progress, when set, is told after each time window how many of the
 	// events in range have been read (for a progress bar).
 	Progress func(done, total int64)
@@ -43,6 +45,9 @@ func (o *Options) keepEvent(ev *event.Event) bool {
 	if o.FindingsOnly {
 		return false
 	}
+	if o.Match != nil && !o.Match(ev) {
+		return false
+	}
 	if o.Host != "" && !strings.EqualFold(ev.Host, o.Host) {
 		return false
 	}
@@ -57,6 +62,9 @@ func (o *Options) keepEvent(ev *event.Event) bool {
 }
 
 func (o *Options) keepFinding(f *event.Finding) bool {
+	if o.EventsOnly {
+		return false
+	}
 	if !o.From.IsZero() && f.Time.Before(o.From) {
 		return false
 	}
@@ -91,6 +99,12 @@ func Export(ctx context.Context, st *store.Store, opts Options, sink Sink) (int,
 		return n, err
 	}
 	return n, sink.Close()
+}
+
+// Each calls fn with every entry in timeline order (as Export writes
+// them); an error from fn ends the walk and is returned.
+func Each(ctx context.Context, st *store.Store, opts Options, fn func(*Entry) error) (int, error) {
+	return export(ctx, st, opts, fn)
 }
 
 func export(ctx context.Context, st *store.Store, opts Options, write func(*Entry) error) (int, error) {
