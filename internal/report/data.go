@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -85,6 +86,7 @@ type RuleCount struct {
 	Hosts                   []string
 	First, Last             time.Time
 	InIncidents             int
+	Techniques              []string // ATT&CK technique IDs the rule's findings name
 }
 
 // SeverityGroup lists findings of one severity.
@@ -496,6 +498,7 @@ func byRule(findings []event.Finding, loc *time.Location) []RuleCount {
 		}
 		r := &out[i]
 		r.Count++
+		r.Techniques = append(r.Techniques, attack.Techniques(f.Tags)...)
 		if f.IncidentID != "" {
 			r.InIncidents++
 		}
@@ -512,6 +515,7 @@ func byRule(findings []event.Finding, loc *time.Location) []RuleCount {
 	}
 	for i := range out {
 		sort.Strings(out[i].Hosts)
+		out[i].Techniques = attack.Techniques(addPrefix(out[i].Techniques))
 		// Several findings of one rule carry their specifics in the
 		// title; the rule's name is the first part.
 		if j := strings.Index(out[i].Title, ":"); j > 0 {
@@ -549,4 +553,14 @@ func fmtTime(t time.Time, loc *time.Location) string {
 		return "open"
 	}
 	return t.In(loc).Format("2006-01-02 15:04 MST (-07:00)")
+}
+
+// addPrefix turns technique IDs back into tags so attack.Techniques can
+// sort and deduplicate them.
+func addPrefix(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = "attack." + id
+	}
+	return out
 }

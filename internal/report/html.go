@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -142,6 +143,7 @@ func funcs(d *Data) template.FuncMap {
 		"heat":     heatChart,
 		"activity": activityChart,
 		"upper":    strings.ToUpper,
+		"techs":    techs,
 		"join":     strings.Join,
 		"size":     humanSize,
 		"refs":     refList,
@@ -235,4 +237,19 @@ func HTML(w io.Writer, d *Data) error {
 		return err
 	}
 	return t.Execute(w, d)
+}
+
+// techs lists the ATT&CK techniques of a finding's tags ([]string) or of
+// several findings ([]event.Finding), comma-separated ("" when none).
+func techs(v any) string {
+	var tags []string
+	switch x := v.(type) {
+	case []string:
+		tags = x
+	case []event.Finding:
+		for _, f := range x {
+			tags = append(tags, f.Tags...)
+		}
+	}
+	return strings.Join(attack.Techniques(tags), ", ")
 }

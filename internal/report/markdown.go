@@ -53,7 +53,11 @@ func Markdown(w io.Writer, d *Data) error {
 	f("\n## Incidents (%d)\n\n", len(d.Incidents))
 	for _, inc := range d.Incidents {
 		f("### %s %s: %s\n\n", strings.ToUpper(inc.Severity), md(inc.ID), md(inc.Title))
-		f("%s – %s; hosts: %s; identities: %s\n\n", local(inc.Start), local(inc.End), md(strings.Join(inc.Hosts, ", ")), md(strings.Join(People(inc.Users), ", ")))
+		f("%s – %s; hosts: %s; identities: %s", local(inc.Start), local(inc.End), md(strings.Join(inc.Hosts, ", ")), md(strings.Join(People(inc.Users), ", ")))
+		if t := techs(inc.Items); t != "" {
+			f("; ATT&CK %s", t)
+		}
+		f("\n\n")
 		f("**What it did:** %s", md(inc.Did))
 		if inc.Commands > 0 {
 			f(" (%d commands)", inc.Commands)
@@ -120,13 +124,21 @@ func Markdown(w io.Writer, d *Data) error {
 	for _, g := range d.BySeverity {
 		f("### %s (%d)\n\n| time | host | finding | why | incident |\n|---|---|---|---|---|\n", strings.ToUpper(g.Severity), len(g.Findings))
 		for _, x := range g.Findings {
-			f("| %s | %s | **%s**: %s | %s | %s |\n", local(x.Time), md(x.Host), md(x.Title), md(clip(x.Summary, 400)), md(clip(x.Reason, 300)), md(x.IncidentID))
+			title := md(x.Title)
+			if t := techs(x.Tags); t != "" {
+				title += " (" + t + ")"
+			}
+			f("| %s | %s | **%s**: %s | %s | %s |\n", local(x.Time), md(x.Host), title, md(clip(x.Summary, 400)), md(clip(x.Reason, 300)), md(x.IncidentID))
 		}
 		f("\n")
 	}
 	f("### Low and info findings by rule\n\n| severity | rule | findings | in incidents | hosts | first – last |\n|---|---|---|---|---|---|\n")
 	for _, r := range d.ByRule {
-		f("| %s | %s (`%s`) | %d | %d | %s | %s – %s |\n", r.Severity, md(r.Title), md(r.RuleID), r.Count, r.InIncidents, md(strings.Join(r.Hosts, ", ")), day(r.First), day(r.Last))
+		rule := md(r.Title) + " (`" + md(r.RuleID) + "`)"
+		if len(r.Techniques) > 0 {
+			rule += " " + strings.Join(r.Techniques, ", ")
+		}
+		f("| %s | %s | %d | %d | %s | %s – %s |\n", r.Severity, rule, r.Count, r.InIncidents, md(strings.Join(r.Hosts, ", ")), day(r.First), day(r.Last))
 	}
 	f("\nEvery finding, with all its evidence references, is in the appendix file (JSON) written beside this report.\n\n")
 

@@ -189,3 +189,29 @@ func TestIdentityMergesSpellings(t *testing.T) {
 		t.Fatal("the same name at another provider is another identity")
 	}
 }
+
+// TestTechniquesShown: the ATT&CK techniques of a finding appear in the
+// incident's header and the findings table, in HTML and Markdown.
+func TestTechniquesShown(t *testing.T) {
+	st, cfg := buildTestStore(t)
+	d, err := Build(context.Background(), st, cfg, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h, m bytes.Buffer
+	if err := HTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&m, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(h.String(), "T1087"); n < 2 {
+		t.Errorf("HTML names T1087 %d times, want the incident header and the finding row", n)
+	}
+	if !strings.Contains(h.String(), "ATT&amp;CK T1087") {
+		t.Error("incident header lacks its techniques")
+	}
+	if !strings.Contains(m.String(), "; ATT&CK T1087") || !strings.Contains(m.String(), "**Recon burst (T1087)**") {
+		t.Errorf("Markdown lacks the techniques:\n%s", m.String())
+	}
+}
