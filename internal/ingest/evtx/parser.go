@@ -332,11 +332,15 @@ func (w *worker) refRecord(off int64) *binxml.Record {
 	if !w.refDone {
 		w.refDone = true
 		w.refRecs = map[int64]*binxml.Record{}
-		_ = w.ref.DecodeChunk(w.chunk, w.off, func(r *binxml.Record) {
+		err := w.ref.DecodeChunk(w.chunk, w.off, func(r *binxml.Record) {
 			c := *r
 			c.Fields = append([]binxml.Field(nil), r.Fields...)
 			w.refRecs[r.Offset] = &c
 		}, func(binxml.Bad) {})
+		if errors.Is(err, goevtx.ErrTemplateCycle) {
+			w.res.notes = append(w.res.notes, "some chunks have template definitions that reference each other in a cycle; their undecodable records were not retried with golang-evtx")
+			w.res.errs = append(w.res.errs, fmt.Sprintf("%s@%d: %v", w.path, w.off, err))
+		}
 	}
 	return w.refRecs[off]
 }
