@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -49,4 +50,20 @@ func reportPath(out, storeDir string) string {
 		return filepath.Join(storeDir, "report.html")
 	}
 	return out
+}
+
+// staleFindings refuses to go on over findings hunted before the store's
+// last ingest (a report would state "nothing found, based on N records"
+// for records no hunt saw), unless allow is set; then it says so plainly
+// on stderr.
+func staleFindings(st *store.Store, allow bool, stderr io.Writer) error {
+	stale, why := st.FindingsStale()
+	if !stale {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("stale findings: %s (or pass --allow-stale to go on over the old findings)", why)
+	}
+	fmt.Fprintf(stderr, "WARNING: stale findings: %s\n", why)
+	return nil
 }

@@ -69,7 +69,7 @@ func (s Summary) String() string {
 // Run ingests opts.Paths into opts.Store. Problems with single files are
 // recorded in the manifest and logged; the run goes on with the other
 // files. The returned error is for problems with the run itself.
-func Run(ctx context.Context, opts Options) (Summary, error) {
+func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 	start := time.Now()
 	var sum Summary
 	cfg := opts.Config
@@ -93,6 +93,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			opts.Log(fmt.Sprintf(format, args...))
 		}
 	}
+	// One writer at a time; the manifest is written at the end (and on
+	// interrupt, when ctx is cancelled) and at most every few seconds
+	// before that.
+	unlock, err := opts.Store.Lock()
+	if err != nil {
+		return sum, err
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil && retErr == nil {
+			retErr = fmt.Errorf("writing the manifest: %w", uerr)
+		}
+	}()
 	if err := opts.Store.CleanTemp(); err != nil {
 		return sum, err
 	}
