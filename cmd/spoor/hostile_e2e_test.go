@@ -58,3 +58,41 @@ func TestStaleFindingsRefused(t *testing.T) {
 		t.Fatalf("report after a new hunt: exit %d: %s", code, e)
 	}
 }
+
+// TestEscapesReachNoTerminal: evidence fields and file names carrying
+// escape sequences (clear screen, window title, OSC 8 link, bare CR) are
+// shown escaped by ingest, run and query --format table (issue #13,
+// case 6).
+func TestEscapesReachNoTerminal(t *testing.T) {
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "ev")
+	os.MkdirAll(ev, 0o755)
+	evil := "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://x.example/\x1b\\click\x1b]8;;\x1b\\\rFAKE\u202e"
+	row := "545021772\tHOST" + evil + "\t13-08-2025 10:12:35\t13-08-2025 10:25:05\tadmin" + evil + "\tRemoteControl\t{584b3e18-f0af-49e9-af50-f4de1b82e8df}\t\n"
+	bad := "not a row" + evil + "\n"
+	name := "Connections_incoming" + "\x1b[31m" + ".txt"
+	if err := os.WriteFile(filepath.Join(ev, name), []byte(row+row+bad), 0o644); err != nil {
+		t.Skipf("file system refuses the name: %v", err)
+	}
+	st := filepath.Join(dir, "store")
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"ingest", "--store", st, ev},
+		{"run", "--store", st, ev},
+		{"query", "--store", st, "--format", "table", "true"},
+	} {
+		code, out, errb := spoor(t, args...)
+		if code != 0 && code != 3 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb)
+		}
+		all.WriteString(out + errb)
+		for _, b := range []byte{0x1b, '\r', 0x07} {
+			if strings.IndexByte(out+errb, b) >= 0 {
+				t.Errorf("%s: raw byte %#x reached the terminal:\n%q", args[0], b, out+errb)
+			}
+		}
+	}
+	if !strings.Contains(all.String(), `\x1b`) || !strings.Contains(all.String(), `admin\x1b[2J`) {
+		t.Errorf("escaped evidence not shown:\n%s", all.String())
+	}
+}

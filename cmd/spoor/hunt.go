@@ -50,7 +50,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	traceHunt(res, stderr)
 	return failOnExit(res, *failOn)
 }
@@ -62,7 +62,7 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	defer huntGC()()
 	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
 	for _, e := range errs {
-		fmt.Fprintln(stderr, "rule:", e)
+		fmt.Fprintln(stderr, "rule:", termSafe(e.Error()))
 	}
 	if len(errs) > 0 {
 		if strict {
@@ -81,7 +81,7 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	}
 	res, err := hunt.Run(ctx, st, cfg, rules, opts)
 	for _, w := range res.Warnings {
-		fmt.Fprintln(stderr, "hunt: warning:", w)
+		fmt.Fprintln(stderr, "hunt: warning:", termLine(w))
 	}
 	return res, err
 }

@@ -72,7 +72,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	report := reportPath(*out, *storeDir)
 	if err := writeReport(ctx, st, cfg, report); err != nil {
 		return err
@@ -90,7 +90,7 @@ func printRunSummary(w io.Writer, st *store.Store, cfg *caseconf.Config, res hun
 	for _, inc := range res.Incidents {
 		fmt.Fprintf(w, "  %s  %-8s %s – %s  %s  %s\n", inc.ID, strings.ToUpper(inc.Severity),
 			inc.Start.In(loc).Format("Mon 2006-01-02 15:04 -07:00"), inc.End.In(loc).Format("15:04"),
-			strings.Join(inc.Hosts, ","), inc.Title)
+			termLine(strings.Join(inc.Hosts, ",")), termLine(inc.Title))
 		if inc.Narrative != "" {
 			fmt.Fprintf(w, "      %s\n", cell(inc.Narrative, 300))
 		}

@@ -46,15 +46,28 @@ func NewReader(r io.Reader) *Reader {
 
 // NewReaderSize is NewReader with a custom line limit.
 func NewReaderSize(r io.Reader, max int) *Reader {
-	pre := bufio.NewReaderSize(r, sniffLen)
-	head, _ := pre.Peek(sniffLen)
+	pre := bufio.NewReaderSize(r, lineEndSniff)
+	head, _ := pre.Peek(lineEndSniff)
 	var src io.Reader = pre
 	if enc := utf16Encoding(head); enc != nil {
 		src = transform.NewReader(pre, enc.NewDecoder())
 	} else if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
 		pre.Discard(3)
 	}
-	return &Reader{br: bufio.NewReaderSize(&crToLF{br: bufio.NewReaderSize(src, 16<<10)}, 64<<10), max: max}
+	if crOnly(head) {
+		src = &crToLF{br: bufio.NewReaderSize(src, 16<<10)}
+	}
+	return &Reader{br: bufio.NewReaderSize(src, 64<<10), max: max}
+}
+
+// lineEndSniff is how much of the start decides the line ends.
+const lineEndSniff = 64 << 10
+
+// crOnly says whether a head has CR line ends only: CRs and no LF at all.
+// Only then is a lone CR a line end; in a file with LF line ends a stray
+// CR is part of its line (and shown escaped, never acted on).
+func crOnly(head []byte) bool {
+	return bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0
 }
 
 // utf16Encoding returns the UTF-16 decoding for a head that starts with a
@@ -152,7 +165,8 @@ func AppendCP1252(dst, b []byte) []byte {
 
 // crToLF turns a lone CR (old Mac line ends, or a log rewritten with
 // tr '\n' '\r') into LF, leaving CRLF as it is, so that such a file is
-// read as lines rather than as one line over the limit.
+// read as lines rather than as one line over the limit. It is used only
+// for files whose head has no LF.
 type crToLF struct {
 	br *bufio.Reader
 }
@@ -222,7 +236,7 @@ func Decode(raw []byte) []byte {
 	} else {
 		out = cut
 	}
-	if bytes.IndexByte(out, '\r') >= 0 {
+	if crOnly(out) {
 		out = crLines(out)
 	}
 	return out
