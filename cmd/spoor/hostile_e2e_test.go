@@ -96,3 +96,44 @@ func TestEscapesReachNoTerminal(t *testing.T) {
 		t.Errorf("escaped evidence not shown:\n%s", all.String())
 	}
 }
+
+// TestBrokenRuleExitsNonZero: a rule over its evaluation budget is
+// reported by name and the hunt exits non-zero unless --keep-going; the
+// other rules' findings are still stored (issue #13, case 8).
+func TestBrokenRuleExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "ev")
+	os.MkdirAll(ev, 0o755)
+	src, err := os.ReadFile("../../testdata/evtx/new-user-security.evtx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ev, "s.evtx"), src, 0o644)
+	rules := filepath.Join(dir, "bomb.yml")
+	os.WriteFile(rules, []byte(`rules:
+  - id: string-bomb
+    title: builds a huge string
+    severity: low
+    condition: len(repeat(repeat("a", 1000), 1000000)) > 0
+  - id: reduce-bomb
+    title: builds a string in a loop
+    severity: low
+    condition: 'len(reduce(1..100000, #acc + repeat("x", 1000), "")) > 0'
+`), 0o644)
+	st := filepath.Join(dir, "store")
+	if code, _, e := spoor(t, "ingest", "--store", st, ev); code != 0 {
+		t.Fatalf("ingest: %d %s", code, e)
+	}
+	code, _, e := spoor(t, "hunt", "--store", st, "--rules", rules)
+	if code != exitError || !strings.Contains(e, "rule string-bomb") || !strings.Contains(e, "rule reduce-bomb") || !strings.Contains(e, "budget") {
+		t.Fatalf("hunt with bombs: exit %d, stderr %s", code, e)
+	}
+	code, _, e = spoor(t, "hunt", "--store", st, "--rules", rules, "--keep-going")
+	if code != exitOK || !strings.Contains(e, "rule string-bomb") {
+		t.Fatalf("hunt --keep-going: exit %d, stderr %s", code, e)
+	}
+	code, _, e = spoor(t, "hunt", "--store", st)
+	if code != exitOK || strings.Contains(e, "budget") {
+		t.Fatalf("built-in rules alone: exit %d, stderr %s", code, e)
+	}
+}

@@ -25,8 +25,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	formats := fs.String("formats", "", "directory of extra declarative format definitions")
 	out := fs.String("o", "", "report file, .html or .md (default: STORE/report.html)")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists")
+	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] PATH...")
+		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] [--keep-going] PATH...")
 		fmt.Fprintln(stderr, "A case folder (case.yaml beside an evidence/ folder) may be given as the only PATH.")
 		fs.PrintDefaults()
 	}
@@ -79,6 +80,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	printRunSummary(stdout, st, cfg, res)
 	fmt.Fprintf(stdout, "\nreport: %s\n", report)
+	if err := brokenRules(res, *keepGoing, stderr); err != nil {
+		return err
+	}
 	return failOnExit(res, *failOn)
 }
 
