@@ -108,7 +108,9 @@ func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 	if err := opts.Store.CleanTemp(); err != nil {
 		return sum, err
 	}
-	items, err := walk(opts.Paths)
+	var wk walker
+	defer wk.close()
+	items, err := wk.walk(opts.Paths)
 	if err != nil {
 		return sum, err
 	}
@@ -130,7 +132,7 @@ func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 	// not kept: 30,000 small files would otherwise hold 2 GB of heads.
 	hashes := make([]hashed, len(items))
 	parallel(ctx, workers, len(items), func(i int) {
-		if items[i].problem == "" {
+		if items[i].problem == "" && items[i].skip == "" {
 			hashes[i].sum, hashes[i].err = hashFile(items[i].open)
 		}
 	})
@@ -140,8 +142,10 @@ func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 		h := hashes[i]
 		var res result
 		switch {
+		case it.skip != "":
+			res = recordSkipped(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.skip)
 		case it.problem != "":
-			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, it.problem)
+			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.problem)
 		case h.err != nil:
 			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, h.err.Error())
 		default:
@@ -251,6 +255,15 @@ func recordFailed(st *store.Store, entry store.FileEntry, msg string) result {
 	return result{status: store.StatusFailed, msg: entry.Path + ": " + msg}
 }
 
+func recordSkipped(st *store.Store, entry store.FileEntry, why string) result {
+	entry.Status = store.StatusSkipped
+	entry.Notes = append(entry.Notes, why)
+	if err := st.Record(entry); err != nil {
+		return result{status: store.StatusSkipped, fatal: err}
+	}
+	return result{status: store.StatusSkipped, msg: entry.Path + ": skipped: " + why}
+}
+
 func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
 	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: sum, Status: store.StatusDuplicate, DuplicateOf: of, Format: format}
 	if err := st.Record(entry); err != nil {
@@ -288,7 +301,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
-	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum, Notes: it.notes}
 	sum := h.sum
 	fail := func(msg string) result { return recordFailed(st, entry, msg) }
 	head, err := readHead(it.open)

@@ -74,7 +74,7 @@ type FileEntry struct {
 // Status values of a FileEntry.
 const (
 	StatusIngested  = "ingested"
-	StatusSkipped   = "skipped" // no known format
+	StatusSkipped   = "skipped" // not read: no known format, or the reason in Notes (symlink, FIFO, archive nested too deep)
 	StatusDuplicate = "duplicate"
 	StatusFailed    = "failed"
 )
