@@ -396,6 +396,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		entry.Records += n
 	}
 	entry.Skipped = stats.Skipped
+	entry.Recovered = stats.Recovered
 	entry.SkipReasons = stats.Reasons
 	entry.TimeZone = stats.TimeZone
 	entry.Notes = append(entry.Notes, stats.Notes...)

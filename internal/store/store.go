@@ -53,16 +53,19 @@ type Manifest struct {
 
 // FileEntry is one evidence file.
 type FileEntry struct {
-	Path        string           `json:"path"` // evidence path as in events
-	Size        int64            `json:"size"`
-	SHA256      string           `json:"sha256"`
-	Format      string           `json:"format,omitempty"`
-	Source      string           `json:"source,omitempty"`
-	Status      string           `json:"status"` // ingested | skipped | duplicate | failed
-	DuplicateOf string           `json:"duplicate_of,omitempty"`
-	Parts       []string         `json:"parts,omitempty"` // store-relative Parquet files
-	Records     int64            `json:"records"`
-	Skipped     int64            `json:"skipped"`
+	Path        string   `json:"path"` // evidence path as in events
+	Size        int64    `json:"size"`
+	SHA256      string   `json:"sha256"`
+	Format      string   `json:"format,omitempty"`
+	Source      string   `json:"source,omitempty"`
+	Status      string   `json:"status"` // ingested | skipped | duplicate | failed
+	DuplicateOf string   `json:"duplicate_of,omitempty"`
+	Parts       []string `json:"parts,omitempty"` // store-relative Parquet files
+	Records     int64    `json:"records"`
+	Skipped     int64    `json:"skipped"`
+	// Recovered counts records (included in Records) carved from slack or
+	// damaged structures: possibly stale copies, not current records.
+	Recovered   int64            `json:"recovered,omitempty"`
 	SkipReasons map[string]int64 `json:"skip_reasons,omitempty"`
 	TimeZone    string           `json:"time_zone,omitempty"`
 	First       *time.Time       `json:"first,omitempty"`

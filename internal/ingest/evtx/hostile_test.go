@@ -104,3 +104,72 @@ func TestTemplateCycleInFuzzCorpus(t *testing.T) {
 		t.Fatalf("%s differs from the generator's output (run with -update)", fn)
 	}
 }
+
+// TestTruncatedFiles: a file cut inside its header says so (not just
+// "0 records"); a file cut inside a chunk counts what it lost as
+// "truncated", not "bad record header", and keeps every whole record
+// (issue #13, case 9).
+func TestTruncatedFiles(t *testing.T) {
+	orig := readTestdata(t, "metasploit-psexec-native-target-system.evtx")
+	all, _ := parseAll(t, New(), "orig.evtx", orig, 2)
+
+	_, st := parseAll(t, New(), "cut-header.evtx", orig[:1000], 2)
+	if st.Records != 0 || !strings.Contains(strings.Join(st.Notes, " "), "truncated") || len(st.Errors) == 0 {
+		t.Errorf("cut in the header: records %d, notes %q, errors %q", st.Records, st.Notes, st.Errors)
+	}
+
+	h, _ := binxml.ParseChunkHeader(orig[binxml.FileHeaderSize:])
+	cut := binxml.FileHeaderSize + int(h.FreeSpaceOff)/2
+	evs, st := parseAll(t, New(), "cut-chunk.evtx", orig[:cut], 2)
+	if !strings.Contains(strings.Join(st.Notes, " "), "file is truncated") {
+		t.Errorf("no truncation note: %q", st.Notes)
+	}
+	if st.Reasons[reasonTruncated] == 0 || st.Reasons[binxml.ReasonRecordHeader] != 0 {
+		t.Errorf("skip reasons %v, want %q and no %q", st.Reasons, reasonTruncated, binxml.ReasonRecordHeader)
+	}
+	if len(evs) == 0 || len(evs) >= len(all) {
+		t.Fatalf("%d records kept of %d", len(evs), len(all))
+	}
+	for i := range evs {
+		if evs[i].RecordID != all[i].RecordID {
+			t.Fatalf("record %d: id %d, want %d", i, evs[i].RecordID, all[i].RecordID)
+		}
+	}
+}
+
+// TestSlackCopyMarkedRecovered: in a chunk whose header is damaged, a
+// stale copy of a record left in the slack is kept but marked recovered,
+// not counted as a current record.
+func TestSlackCopyMarkedRecovered(t *testing.T) {
+	orig := readTestdata(t, "new-user-security.evtx")
+	want, _ := parseAll(t, New(), "orig.evtx", orig, 1)
+	data := append([]byte(nil), orig...)
+	c := data[binxml.FileHeaderSize : binxml.FileHeaderSize+binxml.ChunkSize]
+	h, _ := binxml.ParseChunkHeader(c)
+	// The second record: it uses its template by reference (the first
+	// defines it inline), as a stale copy left in slack would.
+	first := binxml.ChunkHeaderSize + int(binary.LittleEndian.Uint32(c[binxml.ChunkHeaderSize+4:]))
+	size := int(binary.LittleEndian.Uint32(c[first+4:]))
+	at := (int(h.FreeSpaceOff) + 256) &^ 7
+	if at+size > len(c) {
+		t.Fatal("no room in the slack")
+	}
+	copy(c[at:], c[first:first+size])
+	copy(c[:8], "XXXXXXXX") // the chunk header is damaged
+	evs, st := parseAll(t, New(), "slack.evtx", data, 1)
+	if len(evs) != len(want)+1 || st.Recovered != 1 {
+		t.Fatalf("%d events (original %d), %d recovered; want the original's plus one recovered", len(evs), len(want), st.Recovered)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Format == FormatRecovered {
+			n++
+			if ev.RecordID != want[1].RecordID {
+				t.Errorf("recovered record %d, want a copy of %d", ev.RecordID, want[1].RecordID)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d events marked %s, want 1", n, FormatRecovered)
+	}
+}
