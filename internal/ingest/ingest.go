@@ -535,10 +535,13 @@ func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
 // gzip limits: a .gz log is read decompressed on the fly; these bounds
 // stop a bomb from costing hours (memory is bounded anyway: nothing is
 // held).
-const (
-	maxGzipSize  = 64 << 30 // 64 GiB decompressed
-	maxGzipRatio = 1000     // decompressed/compressed, above maxGzipFree
-	maxGzipFree  = 64 << 20 // no ratio check below this
+// Logs compress 5-50×, very repetitive ones ~100×; deflate cannot go
+// beyond ~1030×, which only runs of one byte reach. Variables so that
+// tests can reach them with small inputs.
+var (
+	maxGzipSize  int64 = 64 << 30 // 64 GiB decompressed
+	maxGzipRatio int64 = 300      // decompressed/compressed, above maxGzipFree
+	maxGzipFree  int64 = 64 << 20 // no ratio check below this
 )
 
 // ErrGzipBomb is the read error of a .gz file over its bounds; events read
@@ -575,7 +578,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	if b.n > maxGzipSize {
-		return n, fmt.Errorf("%w: more than %d bytes decompressed; the rest is not read", ErrGzipBomb, int64(maxGzipSize))
+		return n, fmt.Errorf("%w: more than %d bytes decompressed; the rest is not read", ErrGzipBomb, maxGzipSize)
 	}
 	if b.n > maxGzipFree && b.compressed > 0 && b.n/b.compressed > maxGzipRatio {
 		return n, fmt.Errorf("%w: %d bytes from %d compressed (ratio over %d); the rest is not read", ErrGzipBomb, b.n, b.compressed, maxGzipRatio)

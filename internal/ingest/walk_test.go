@@ -3,7 +3,9 @@ package ingest
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -217,4 +220,84 @@ func FuzzZipWalk(f *testing.F) {
 			rc.Close()
 		}
 	})
+}
+
+// drainParser takes files starting with "DRAIN\n", emits one event and
+// reads the rest to its end, returning the read error: a parser that
+// streams a whole file.
+type drainParser struct{}
+
+func (drainParser) Name() string { return "drain" }
+func (drainParser) Detect(in *input.Input) int {
+	if bytes.HasPrefix(in.Raw, []byte("DRAIN\n")) {
+		return 100
+	}
+	return 0
+}
+func (drainParser) Parse(ctx context.Context, in *input.Input, emit func(*event.Event) error, st *input.Stats) error {
+	rc, err := in.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := emit(&event.Event{Source: event.SourceFirewall, Format: "drain", Evidence: in.Path, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		return err
+	}
+	st.Records++
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}
+
+// TestGzipBombBounded: a .gz that inflates beyond its ratio bound is read
+// up to the bound, the events so far kept, and the manifest says why the
+// rest was not read; memory stays flat throughout.
+func TestGzipBombBounded(t *testing.T) {
+	oldFree := maxGzipFree
+	maxGzipFree = 4 << 20
+	defer func() { maxGzipFree = oldFree }()
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	io.WriteString(zw, "DRAIN\n")
+	io.CopyN(zw, zeroReader{}, 128<<20)
+	zw.Close()
+	write(t, filepath.Join(dir, "ev", "bomb.log.gz"), buf.String())
+	st, err := store.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := peakHeap(func() {
+		_, err = Run(context.Background(), Options{Store: st, Paths: []string{filepath.Join(dir, "ev")}, Parsers: []input.Parser{drainParser{}}, Workers: 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := st.Manifest().Files[0]
+	if f.Status != store.StatusIngested || f.Records != 1 || !strings.Contains(strings.Join(f.Errors, " "), "gzip bomb guard") {
+		t.Fatalf("%+v", f)
+	}
+	if peak > 64<<20 {
+		t.Fatalf("heap peaked at %d MiB", peak>>20)
+	}
+}
+
+// TestManySmallFilesBoundedMemory: heads are no longer kept from hashing
+// to parsing (30,000 small files held 4.4 GB). 1,000 files of 64 KiB
+// would hold 64 MiB that way; they are text of no known format, so the
+// test measures the walk, hashing and detection alone.
+func TestManySmallFilesBoundedMemory(t *testing.T) {
+	dir := t.TempDir()
+	body := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", 1024)
+	for i := 0; i < 1000; i++ {
+		write(t, filepath.Join(dir, "ev", fmt.Sprintf("d%02d", i%50), fmt.Sprintf("f%04d.txt", i)), fmt.Sprintf("%d%s", i, body))
+	}
+	var m map[string]store.FileEntry
+	peak := peakHeap(func() { m = runLines(t, filepath.Join(dir, "ev")) })
+	if len(m) != 1000 {
+		t.Fatalf("%d manifest entries", len(m))
+	}
+	if peak > 40<<20 {
+		t.Fatalf("heap peaked at %d MiB", peak>>20)
+	}
+	t.Logf("heap peak %d MiB", peak>>20)
 }
