@@ -107,3 +107,33 @@ func reportPath(out, storeDir string) string {
 	}
 	return out
 }
+
+// staleFindings refuses to go on over findings hunted before the store's
+// last ingest (a report would state "nothing found, based on N records"
+// for records no hunt saw), unless allow is set; then it says so plainly
+// on stderr.
+func staleFindings(st *store.Store, allow bool, stderr io.Writer) error {
+	stale, why := st.FindingsStale()
+	if !stale {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("stale findings: %s (or pass --allow-stale to go on over the old findings)", why)
+	}
+	fmt.Fprintf(stderr, "WARNING: stale findings: %s\n", why)
+	return nil
+}
+
+// brokenRules reports the rules whose results cannot be trusted (over
+// their evaluation budget, or failing on every event) by name, and is the
+// exit error for them unless keepGoing; the findings of the other rules
+// are stored either way.
+func brokenRules(res hunt.Result, keepGoing bool, stderr io.Writer) error {
+	for _, b := range res.BrokenRules {
+		fmt.Fprintf(stderr, "hunt: %s\n", termLine(b))
+	}
+	if len(res.BrokenRules) == 0 || keepGoing {
+		return nil
+	}
+	return fmt.Errorf("%d rules failed (see above); their findings are missing. Fix or drop them, or pass --keep-going to accept that", len(res.BrokenRules))
+}

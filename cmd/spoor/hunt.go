@@ -24,10 +24,11 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack")
 	noAnalyzers := fs.Bool("no-analyzers", false, "run rules only, not the stateful analyzers")
 	strict := fs.Bool("strict", false, "fail when any rule does not load (default: warn and hunt with the rest)")
+	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists (info|low|medium|high|critical)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY]")
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY] [--keep-going]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -50,8 +51,11 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	traceHunt(res, stderr)
+	if err := brokenRules(res, *keepGoing, stderr); err != nil {
+		return err
+	}
 	return failOnExit(res, *failOn)
 }
 
@@ -62,7 +66,7 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	defer huntGC()()
 	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
 	for _, e := range errs {
-		fmt.Fprintln(stderr, "rule:", e)
+		fmt.Fprintln(stderr, "rule:", termSafe(e.Error()))
 	}
 	if len(errs) > 0 {
 		if strict {
@@ -81,7 +85,7 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	}
 	res, err := hunt.Run(ctx, st, cfg, rules, opts)
 	for _, w := range res.Warnings {
-		fmt.Fprintln(stderr, "hunt: warning:", w)
+		fmt.Fprintln(stderr, "hunt: warning:", termLine(w))
 	}
 	return res, err
 }

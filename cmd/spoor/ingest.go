@@ -69,7 +69,7 @@ func isTerminal(w io.Writer) bool {
 
 func doIngest(ctx context.Context, st *store.Store, cfg *caseconf.Config, workers int, formatsDir string, paths []string, stderr io.Writer) (ingest.Summary, error) {
 	opts := ingest.Options{Store: st, Paths: paths, Config: cfg, Workers: workers,
-		Log: func(msg string) { fmt.Fprintln(stderr, "  ", msg) }}
+		Log: func(msg string) { fmt.Fprintln(stderr, "  ", termLine(msg)) }}
 	if formatsDir != "" {
 		extra, err := ingest.LoadFormats(formatsDir)
 		if err != nil {

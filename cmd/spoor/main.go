@@ -106,19 +106,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(err.Error()))
 			return exitUsage
 		case errors.As(err, &ec):
 			if ec.msg != "" {
-				fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, ec.msg)
+				fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(ec.msg))
 			}
 			return ec.code
 		default:
-			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(err.Error()))
 			return exitError
 		}
 	}
-	fmt.Fprintf(stderr, "spoor: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "spoor: unknown command %q\n", args[0]) // %q escapes
 	usage(stderr)
 	return exitUsage
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
@@ -70,7 +71,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				id = strconv.Itoa(int(ev.EventID))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.In(cfg.Location()).Format("2006-01-02 15:04:05 -07:00"),
-				cell(ev.Host, 20), ev.Source, id, cell(ev.User, 24), cell(ev.SrcIP, 39), cell(ev.DstIP, 39), cell(timeline.Message(ev), 120))
+				cell(ev.Host, 20), cell(ev.Source, 12), id, cell(ev.User, 24), cell(ev.SrcIP, 39), cell(ev.DstIP, 39), cell(timeline.Message(ev), 120))
 			rows++
 			// Flush in blocks so the table streams on big stores; column
 			// widths are aligned within each block.
@@ -121,9 +122,10 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // cell makes one table cell: one line, bounded.
 func cell(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n-1] + "…"
+	s = termLine(strings.Join(strings.Fields(s), " "))
+	if utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		return string(r[:n-1]) + "…"
 	}
 	return s
 }

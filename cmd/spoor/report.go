@@ -19,8 +19,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	storeDir := fs.String("store", defaultStore, "store directory")
 	caseFile := fs.String("case", "", "case config (case.yaml)")
 	out := fs.String("o", "", "output file: .html or .md (default: STORE/report.html)")
+	allowStale := fs.Bool("allow-stale", false, "write the report even when the findings predate the last ingest")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor report [--store DIR] [--case FILE] [-o FILE.html|FILE.md]")
+		fmt.Fprintln(stderr, "usage: spoor report [--store DIR] [--case FILE] [--allow-stale] [-o FILE.html|FILE.md]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -28,6 +29,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
+		return err
+	}
+	if err := staleFindings(st, *allowStale, stderr); err != nil {
 		return err
 	}
 	path := reportPath(*out, *storeDir)

@@ -25,8 +25,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	formats := fs.String("formats", "", "directory of extra declarative format definitions")
 	out := fs.String("o", "", "report file, .html or .md (default: STORE/report.html)")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists")
+	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] PATH...")
+		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] [--keep-going] PATH...")
 		fmt.Fprintln(stderr, "A case folder (case.yaml beside an evidence/ folder) may be given as the only PATH.")
 		fs.PrintDefaults()
 	}
@@ -69,7 +70,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	report := reportPath(*out, *storeDir)
 	d, err := writeReport(ctx, st, cfg, report)
 	if err != nil {
@@ -77,6 +78,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	printRunSummary(stdout, d, res)
 	fmt.Fprintf(stdout, "\nreport: %s\n", report)
+	if err := brokenRules(res, *keepGoing, stderr); err != nil {
+		return err
+	}
 	return failOnExit(res, *failOn)
 }
 
@@ -92,7 +96,7 @@ func printRunSummary(w io.Writer, d *report.Data, res hunt.Result) {
 			who += " via " + v.Via
 		}
 		line := fmt.Sprintf("  %s  %-8s %s–%s  %s  %s: %s", v.ID, strings.ToUpper(v.Severity),
-			start.Format("Mon 2006-01-02 15:04"), end.Format("15:04 -07:00"), strings.Join(v.Hosts, ","), who, v.Did)
+			start.Format("Mon 2006-01-02 15:04"), end.Format("15:04 -07:00"), termLine(strings.Join(v.Hosts, ",")), termLine(who), termLine(v.Did))
 		if v.Commands > 0 {
 			line += fmt.Sprintf(" (%d commands)", v.Commands)
 		}
@@ -101,11 +105,11 @@ func printRunSummary(w io.Writer, d *report.Data, res hunt.Result) {
 	fmt.Fprintln(w, "NOT FOUND")
 	for _, n := range d.NotFound {
 		if n.Assessed {
-			fmt.Fprintf(w, "  no %s — basis: %s\n", n.Short, n.BasisLine())
+			fmt.Fprintf(w, "  no %s — basis: %s\n", n.Short, termLine(n.BasisLine()))
 		}
 	}
 	for _, g := range d.Summary.Gaps {
-		fmt.Fprintf(w, "  %s\n", g)
+		fmt.Fprintf(w, "  %s\n", termLine(g))
 	}
 	by := res.BySeverity()
 	fmt.Fprint(w, "FINDINGS")

@@ -24,8 +24,9 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	minSev := fs.String("min-severity", "", "drop findings below this severity (info|low|medium|high|critical)")
 	findingsOnly := fs.Bool("findings-only", false, "findings only, no events")
 	out := fs.String("o", "", "output file (default stdout)")
+	allowStale := fs.Bool("allow-stale", false, "export even when the findings predate the last ingest")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [-o FILE]")
+		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [--allow-stale] [-o FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -36,6 +37,9 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
+		return err
+	}
+	if err := staleFindings(st, *allowStale, stderr); err != nil {
 		return err
 	}
 	// The host table makes DC01, dc01 and DC01.corp.example.de one host,

@@ -76,7 +76,7 @@ func (s Summary) String() string {
 // Run ingests opts.Paths into opts.Store. Problems with single files are
 // recorded in the manifest and logged; the run goes on with the other
 // files. The returned error is for problems with the run itself.
-func Run(ctx context.Context, opts Options) (Summary, error) {
+func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 	start := time.Now()
 	var sum Summary
 	cfg := opts.Config
@@ -103,10 +103,24 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			opts.Log(fmt.Sprintf(format, args...))
 		}
 	}
+	// One writer at a time; the manifest is written at the end (and on
+	// interrupt, when ctx is cancelled) and at most every few seconds
+	// before that.
+	unlock, err := opts.Store.Lock()
+	if err != nil {
+		return sum, err
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil && retErr == nil {
+			retErr = fmt.Errorf("writing the manifest: %w", uerr)
+		}
+	}()
 	if err := opts.Store.CleanTemp(); err != nil {
 		return sum, err
 	}
-	items, err := walk(opts.Paths)
+	var wk walker
+	defer wk.close()
+	items, err := wk.walk(opts.Paths)
 	if err != nil {
 		return sum, err
 	}
@@ -127,11 +141,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 	// Phase 1: hash every file (in parallel). The hashes decide, in the
 	// deterministic walk order, what is already in the store and which
-	// files repeat another's content.
+	// files repeat another's content. Heads are read again in phase 2,
+	// not kept: 30,000 small files would otherwise hold 2 GB of heads.
 	hashes := make([]hashed, len(items))
 	parallel(ctx, workers, len(items), func(i int) {
-		if items[i].problem == "" {
-			hashes[i].sum, hashes[i].head, hashes[i].err = hashAndHead(items[i].open)
+		if items[i].problem == "" && items[i].skip == "" {
+			hashes[i].sum, hashes[i].err = hashFile(items[i].open)
 		}
 	})
 	table := hosts.New(cfg)
@@ -147,8 +162,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		h := hashes[i]
 		var res result
 		switch {
+		case it.skip != "":
+			res = recordSkipped(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.skip)
 		case it.problem != "":
-			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, it.problem)
+			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.problem)
 		case h.err != nil:
 			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, h.err.Error())
 		default:
@@ -238,9 +255,8 @@ func checkSourceTimezones(cfg *caseconf.Config, parsers []input.Parser) error {
 }
 
 type hashed struct {
-	sum  string
-	head []byte
-	err  error
+	sum string
+	err error
 }
 
 // parallel runs fn(0..n-1) on up to workers goroutines, in index order of
@@ -292,6 +308,15 @@ func recordFailed(st *store.Store, entry store.FileEntry, msg string) result {
 		return result{status: store.StatusFailed, fatal: err}
 	}
 	return result{status: store.StatusFailed, msg: entry.Path + ": " + msg}
+}
+
+func recordSkipped(st *store.Store, entry store.FileEntry, why string) result {
+	entry.Status = store.StatusSkipped
+	entry.Notes = append(entry.Notes, why)
+	if err := st.Record(entry); err != nil {
+		return result{status: store.StatusSkipped, fatal: err}
+	}
+	return result{status: store.StatusSkipped, msg: entry.Path + ": skipped: " + why}
 }
 
 func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
@@ -352,15 +377,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table *hosts.Table, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
-	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
-	sum, head := h.sum, h.head
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum, Notes: it.notes}
+	sum := h.sum
 	fail := func(msg string) result { return recordFailed(st, entry, msg) }
-	var err error
+	head, err := readHead(it.open)
+	if err != nil {
+		return fail(err.Error())
+	}
 	open := it.open
 	in := &input.Input{Path: it.evPath, Size: it.size, Raw: head, Config: cfg, Workers: workers}
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		// gzip-compressed logs are read in place, decompressed on the fly.
-		open = gunzipOpener(it.open)
+		open = gunzipOpener(it.open, it.size)
 		in.Size = -1
 		if in.Raw, err = readHead(open); err != nil {
 			return fail("gzip: " + err.Error())
@@ -368,6 +396,13 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table
 		entry.Notes = append(entry.Notes, "gzip-compressed; read decompressed")
 	}
 	in.Text = textio.Decode(in.Raw)
+	if longFirstLine(in) {
+		// Detection needs whole lines: read on past the first line.
+		if t, ok := textAfterFirstLine(open); ok {
+			in.Text = t
+			entry.Notes = append(entry.Notes, "first line longer than the sniffed head; format detected from the lines after it")
+		}
+	}
 	in.Open = func() (io.ReadCloser, error) {
 		rc, err := open()
 		if err != nil {
@@ -449,6 +484,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table
 		entry.Records += n
 	}
 	entry.Skipped = stats.Skipped
+	entry.Recovered = stats.Recovered
 	entry.SkipReasons = stats.Reasons
 	entry.TimeZone = stats.TimeZone
 	entry.Notes = append(entry.Notes, stats.Notes...)
@@ -523,21 +559,53 @@ func safeDetect(p input.Parser, in *input.Input) (score int) {
 	return p.Detect(in)
 }
 
-func hashAndHead(open func() (io.ReadCloser, error)) (string, []byte, error) {
+func hashFile(open func() (io.ReadCloser, error)) (string, error) {
 	rc, err := open()
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	var head bytes.Buffer
-	if _, err := io.CopyN(io.MultiWriter(h, &head), rc, input.HeadSize); err != nil && !errors.Is(err, io.EOF) {
-		return "", nil, err
-	}
 	if _, err := io.Copy(h, rc); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), head.Bytes(), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// longFirstLine says whether the head is text whose first line fills it,
+// so that detection saw no whole line.
+func longFirstLine(in *input.Input) bool {
+	full := len(in.Raw) >= input.HeadSize
+	return full && in.Text != nil && bytes.IndexByte(in.Text, '\n') < 0
+}
+
+// maxLongLineSkip bounds how far past a long first line detection reads.
+const maxLongLineSkip = 16 << 20
+
+// textAfterFirstLine returns up to a head's worth of the lines after the
+// first (over-long) one, decoded as the parsers will read them.
+func textAfterFirstLine(open func() (io.ReadCloser, error)) ([]byte, bool) {
+	rc, err := open()
+	if err != nil {
+		return nil, false
+	}
+	defer rc.Close()
+	r := textio.NewReaderSize(io.LimitReader(rc, maxLongLineSkip), input.HeadSize)
+	var out []byte
+	for n := 0; len(out) < input.HeadSize; n++ {
+		line, err := r.Next()
+		if errors.Is(err, textio.ErrLineTooLong) {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if n == 0 {
+			continue // the start of the long line itself
+		}
+		out = append(append(out, line...), '\n')
+	}
+	return out, len(out) > 0
 }
 
 func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
@@ -553,7 +621,23 @@ func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
 	return b, nil
 }
 
-func gunzipOpener(open func() (io.ReadCloser, error)) func() (io.ReadCloser, error) {
+// gzip limits: a .gz log is read decompressed on the fly; these bounds
+// stop a bomb from costing hours (memory is bounded anyway: nothing is
+// held).
+// Logs compress 5-50×, very repetitive ones ~100×; deflate cannot go
+// beyond ~1030×, which only runs of one byte reach. Variables so that
+// tests can reach them with small inputs.
+var (
+	maxGzipSize  int64 = 64 << 30 // 64 GiB decompressed
+	maxGzipRatio int64 = 300      // decompressed/compressed, above maxGzipFree
+	maxGzipFree  int64 = 64 << 20 // no ratio check below this
+)
+
+// ErrGzipBomb is the read error of a .gz file over its bounds; events read
+// before it are kept.
+var ErrGzipBomb = errors.New("gzip bomb guard")
+
+func gunzipOpener(open func() (io.ReadCloser, error), compressed int64) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		rc, err := open()
 		if err != nil {
@@ -567,6 +651,26 @@ func gunzipOpener(open func() (io.ReadCloser, error)) func() (io.ReadCloser, err
 		return struct {
 			io.Reader
 			io.Closer
-		}{zr, rc}, nil
+		}{&boundedReader{r: zr, compressed: compressed}, rc}, nil
 	}
+}
+
+// boundedReader stops a decompressing reader at maxGzipSize bytes, or
+// when the output outgrows maxGzipRatio times the compressed size.
+type boundedReader struct {
+	r          io.Reader
+	compressed int64
+	n          int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > maxGzipSize {
+		return n, fmt.Errorf("%w: more than %d bytes decompressed; the rest is not read", ErrGzipBomb, maxGzipSize)
+	}
+	if b.n > maxGzipFree && b.compressed > 0 && b.n/b.compressed > maxGzipRatio {
+		return n, fmt.Errorf("%w: %d bytes from %d compressed (ratio over %d); the rest is not read", ErrGzipBomb, b.n, b.compressed, maxGzipRatio)
+	}
+	return n, err
 }

@@ -156,7 +156,7 @@ func TestRunWalksZipsGzipAndDedupes(t *testing.T) {
 	}
 	check("triage/HOST3/rotated.1", store.StatusIngested, 3)
 	check("triage/collection.zip/uploads/auto/C%3A/x.log", store.StatusIngested, 1)
-	check("triage/collection.zip/evil.log", store.StatusIngested, 1)
+	check("triage/collection.zip/../../evil.log", store.StatusIngested, 1)
 	check("triage/collection.zip/nested.bin/deep.log", store.StatusIngested, 1)
 	if sum.Files != 9 || sum.Duplicates != 1 || sum.Skipped != 1 {
 		t.Fatalf("summary %+v", sum)

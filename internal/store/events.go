@@ -214,6 +214,7 @@ func (s *Store) partFiles(sources []string) ([][2]string, error) {
 		return nil, err
 	}
 	sort.Strings(dirs)
+	listed := s.listedParts()
 	var out [][2]string
 	for _, d := range dirs {
 		src := filepath.Base(d)[len("source="):]
@@ -226,6 +227,12 @@ func (s *Store) partFiles(sources []string) ([][2]string, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
+			if listed != nil {
+				rel, err := filepath.Rel(s.Dir, f)
+				if err != nil || !listed[filepath.ToSlash(rel)] {
+					continue // not (yet) in this snapshot's manifest
+				}
+			}
 			out = append(out, [2]string{src, f})
 		}
 	}

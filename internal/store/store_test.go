@@ -141,6 +141,9 @@ func TestManifestRecordPersists(t *testing.T) {
 	}
 	s.Record(FileEntry{Path: "a", SHA256: "y", Status: StatusIngested, Records: 4})
 	s.Record(FileEntry{Path: "b", SHA256: "x", Status: StatusSkipped, Notes: []string{"again"}})
+	if err := s.FlushManifest(); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)

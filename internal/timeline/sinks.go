@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -151,7 +150,10 @@ func Record(e *Entry, loc *time.Location) []string {
 
 // SafeCell neutralises a cell a spreadsheet would run as a formula
 // (=, +, -, @, tab, CR at the start) by prefixing a single quote, as
-// OWASP's CSV-injection guidance recommends.
+// OWASP's CSV-injection guidance recommends. Only the cell's start
+// matters: the CSV sink quotes every cell that holds a separator of any
+// common locale, so text after a ';' or '|' inside a cell never starts a
+// cell of its own and is left as it is.
 func SafeCell(s string) string {
 	if s == "" {
 		return s
@@ -163,21 +165,24 @@ func SafeCell(s string) string {
 	return s
 }
 
-// CSVSink writes CSV with a header row; every cell is formula-safe.
+// CSVSink writes CSV (RFC 4180, comma-separated) with a header row; every
+// cell is formula-safe.
 type CSVSink struct {
-	w   *csv.Writer
+	w   *bufio.Writer
 	loc *time.Location
 	hdr bool
 }
 
 // NewCSV returns a CSV sink.
-func NewCSV(w io.Writer, loc *time.Location) *CSVSink { return &CSVSink{w: csv.NewWriter(w), loc: loc} }
+func NewCSV(w io.Writer, loc *time.Location) *CSVSink {
+	return &CSVSink{w: bufio.NewWriter(w), loc: loc}
+}
 
 // Write implements Sink.
 func (s *CSVSink) Write(e *Entry) error {
 	if !s.hdr {
 		s.hdr = true
-		if err := s.w.Write(Columns); err != nil {
+		if err := s.row(Columns); err != nil {
 			return err
 		}
 	}
@@ -185,17 +190,55 @@ func (s *CSVSink) Write(e *Entry) error {
 	for i := range r {
 		r[i] = SafeCell(r[i])
 	}
-	return s.w.Write(r)
+	return s.row(r)
+}
+
+// row writes one record. encoding/csv quotes only cells holding a comma,
+// quote or line break; spreadsheets in locales whose list separator is
+// ';' (German, French, …) or that split on tabs or '|' would cut an
+// unquoted "x;=cmd|..." into a second cell starting with '=' — a formula.
+// So every cell holding any of those is quoted too.
+func (s *CSVSink) row(cells []string) error {
+	for i, c := range cells {
+		if i > 0 {
+			s.w.WriteByte(',')
+		}
+		if !needsQuotes(c) {
+			s.w.WriteString(c)
+			continue
+		}
+		s.w.WriteByte('"')
+		for j := 0; j < len(c); j++ {
+			if c[j] == '"' {
+				s.w.WriteByte('"')
+			}
+			s.w.WriteByte(c[j])
+		}
+		s.w.WriteByte('"')
+	}
+	err := s.w.WriteByte('\n')
+	return err
+}
+
+func needsQuotes(c string) bool {
+	if c == "" {
+		return false
+	}
+	if c[0] == ' ' || c[len(c)-1] == ' ' {
+		return true
+	}
+	return strings.ContainsAny(c, ",;\t|\"\r\n")
 }
 
 // Close implements Sink.
 func (s *CSVSink) Close() error {
 	if !s.hdr {
 		s.hdr = true
-		s.w.Write(Columns)
+		if err := s.row(Columns); err != nil {
+			return err
+		}
 	}
-	s.w.Flush()
-	return s.w.Error()
+	return s.w.Flush()
 }
 
 // JSONLSink writes one JSON object per line with the Columns as keys

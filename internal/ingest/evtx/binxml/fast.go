@@ -55,7 +55,10 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 	end := len(chunk)
 	free := int(h.FreeSpaceOff)
 	off := ChunkHeaderSize
+	// recovered: past the records the chunk holds now (see Record.Recovered).
+	recovered, noHeader := false, false
 	if !HasChunkMagic(chunk) {
+		noHeader = true
 		// A damaged chunk header: its records may still be intact (their
 		// names and templates are chunk offsets, valid without the header).
 		off = nextRecord(chunk, ChunkHeaderSize, end)
@@ -63,6 +66,7 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 			return fmt.Errorf("evtx: chunk at offset %d: %w", chunkOffset, ErrNotChunk)
 		}
 		free = end
+		recovered = off != ChunkHeaderSize
 		if f.Notes != nil {
 			f.Notes(chunkOffset, "chunk has no chunk magic; records read from its body")
 		}
@@ -77,6 +81,15 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 	for off+RecordHeaderSize <= end {
 		size, ok := recordAt(chunk, off)
 		if !ok {
+			if noHeader {
+				// Without a header the end of the current records is
+				// unknown: what follows the first gap is carved.
+				recovered = true
+				if off = nextRecord(chunk, off+1, end); off < 0 {
+					break
+				}
+				continue
+			}
 			if off >= free {
 				if !f.Tail {
 					break // end of the used area
@@ -103,8 +116,9 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 			// A stale record that no longer decodes is not a loss: the
 			// allocated records are all before free.
 			bad = func(Bad) {}
+			recovered = true
 		}
-		f.record(chunk, off, size, chunkOffset, out, bad)
+		f.record(chunk, off, size, chunkOffset, out, bad, recovered)
 		off += size
 	}
 	return nil
@@ -154,9 +168,10 @@ func nextRecord(c []byte, off, limit int) int {
 
 // record decodes one record, recovering from any panic so that one
 // hostile record cannot take the chunk down.
-func (f *Fast) record(c []byte, off, size int, base int64, out func(*Record), bad func(Bad)) {
+func (f *Fast) record(c []byte, off, size int, base int64, out func(*Record), bad func(Bad), recovered bool) {
 	r := &f.rec
 	r.Reset()
+	r.Recovered = recovered
 	r.Offset = base + int64(off)
 	r.HeaderID = binary.LittleEndian.Uint64(c[off+8:])
 	r.Written = FileTime(binary.LittleEndian.Uint64(c[off+16:]))
