@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/densecorpus"
 	"github.com/spoor-dfir/spoor/internal/simulate"
@@ -21,7 +20,10 @@ func buildReal(src, dst, size string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(filepath.Join(dst, ".complete")); err == nil {
+	// The mark of a complete corpus sits beside it: in it, the ingest
+	// would count it as a file of unknown format.
+	done := dst + ".complete"
+	if _, err := os.Stat(done); err == nil {
 		return dst, nil
 	}
 	_, files := evtxBytes(src)
@@ -35,5 +37,5 @@ func buildReal(src, dst, size string) (string, error) {
 	if _, err := densecorpus.Build(dst, chunks, n, realFileSize); err != nil {
 		return "", err
 	}
-	return dst, os.WriteFile(filepath.Join(dst, ".complete"), nil, 0o644)
+	return dst, os.WriteFile(done, nil, 0o644)
 }

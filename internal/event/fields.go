@@ -96,6 +96,11 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string escaped exactly as
+// MarshalFields escapes it, for parsers that write their fields in the
+// store's form themselves (Event.RawFields).
+func AppendJSONString(buf []byte, s string) []byte { return appendJSONString(buf, s) }
+
 // appendJSONString escapes s as encoding/json does (including <, >, & and
 // invalid UTF-8 replaced by U+FFFD), without reflection.
 func appendJSONString(buf []byte, s string) []byte {

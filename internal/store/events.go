@@ -61,9 +61,13 @@ func writerOptions() []parquet.WriterOption {
 }
 
 func toRow(ev *event.Event, r *eventRow) error {
-	fields, err := event.MarshalFields(ev.Fields)
-	if err != nil {
-		return err
+	fields := ev.RawFields
+	if ev.Fields != nil || fields == "" {
+		b, err := event.MarshalFields(ev.Fields)
+		if err != nil {
+			return err
+		}
+		fields = string(b)
 	}
 	var t int64
 	if !ev.Time.IsZero() {
@@ -77,7 +81,7 @@ func toRow(ev *event.Event, r *eventRow) error {
 		Protocol: ev.Protocol, Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn,
 		Process: ev.Process, ParentProcess: ev.ParentProcess, CommandLine: ev.CommandLine,
 		ScriptText: ev.ScriptText, SessionID: ev.SessionID, Operator: ev.Operator,
-		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: string(fields),
+		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: fields,
 	}
 	return nil
 }
