@@ -52,9 +52,14 @@ type eventRow struct {
 // rowsPerGroup bounds memory while writing and sets the pruning grain.
 var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row groups
 
+// zstdCodec is shared by all writers: it pools its encoders, and an
+// encoder is costly to make (it allocates its history window), so a codec
+// per part file made new encoders for every evidence file.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
 	}
