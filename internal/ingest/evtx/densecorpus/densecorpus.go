@@ -128,6 +128,21 @@ func fileHeader(nchunks int, nextID uint64) []byte {
 	return h
 }
 
+// File returns one EVTX file of n chunks: chunks[start], chunks[start+1],
+// … (cycling), renumbered from record id firstID. It also returns the
+// index of the next chunk and the next record id, to continue in another
+// file.
+func File(chunks [][]byte, start, n int, firstID uint64) ([]byte, int, uint64) {
+	out := make([]byte, binxml.FileHeaderSize, binxml.FileHeaderSize+n*binxml.ChunkSize)
+	id := firstID
+	for k := range n {
+		out = append(out, chunks[(start+k)%len(chunks)]...)
+		id = Renumber(out[len(out)-binxml.ChunkSize:], id)
+	}
+	copy(out, fileHeader(n, id))
+	return out, start + n, id
+}
+
 // Build writes EVTX files of at most perFile bytes into dir, together
 // total bytes (at least one chunk), cycling through chunks, and returns
 // their paths. Record ids run on across files, so every file differs.
@@ -143,47 +158,26 @@ func Build(dir string, chunks [][]byte, total, perFile int64) ([]string, error) 
 	}
 	var paths []string
 	next, id := 0, uint64(1)
-	buf := make([]byte, binxml.ChunkSize)
 	for written := int64(0); written < total; {
 		n := int(min(int64(perChunks), (total-written+binxml.ChunkSize-1)/binxml.ChunkSize))
+		var data []byte
+		data, next, id = File(chunks, next, n, id)
 		path := filepath.Join(dir, fmt.Sprintf("dense-%04d.evtx", len(paths)+1))
-		var err error
-		if id, next, err = writeFile(path, chunks, next, n, id, buf); err != nil {
+		if err := writeFile(path, data); err != nil {
 			return paths, err
 		}
 		paths = append(paths, path)
-		written += binxml.FileHeaderSize + int64(n)*binxml.ChunkSize
+		written += int64(len(data))
 	}
 	return paths, nil
 }
 
-func writeFile(path string, chunks [][]byte, next, n int, id uint64, buf []byte) (uint64, int, error) {
+// writeFile writes data to path under a temporary name, renamed when complete.
+func writeFile(path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return id, next, err
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
 	}
-	defer os.Remove(tmp)
-	// The header counts what follows: write a placeholder, fill it in last.
-	if _, err := f.Write(make([]byte, binxml.FileHeaderSize)); err != nil {
-		f.Close()
-		return id, next, err
-	}
-	for range n {
-		copy(buf, chunks[next%len(chunks)])
-		next++
-		id = Renumber(buf, id)
-		if _, err := f.Write(buf); err != nil {
-			f.Close()
-			return id, next, err
-		}
-	}
-	if _, err := f.WriteAt(fileHeader(n, id), 0); err != nil {
-		f.Close()
-		return id, next, err
-	}
-	if err := f.Close(); err != nil {
-		return id, next, err
-	}
-	return id, next, os.Rename(tmp, path)
+	return os.Rename(tmp, path)
 }
