@@ -28,7 +28,6 @@ type Fast struct {
 func NewFast() *Fast {
 	f := &Fast{}
 	f.ctx.names = make(map[uint32]string, 128)
-	f.ctx.cache = make(map[string]any, 1024)
 	f.ctx.templates = make(map[uint32]*template, 32)
 	return f
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -93,8 +94,12 @@ type chunkCtx struct {
 	arena []value
 	// cache maps a short value (type byte + raw bytes) to its rendering,
 	// boxed once: the same user names, SIDs, host names and flags recur
-	// on every record of a chunk.
-	cache map[string]any
+	// on every record of a chunk. It is direct-mapped (a colliding value
+	// replaces the older one): a map lookup cost more than rendering most
+	// values again. Entries of earlier chunks are stale (gen), so a
+	// chunk's decoding never depends on the chunks decoded before it.
+	cache *[cacheSlots]cacheEntry
+	gen   uint32
 	key   []byte
 	// nestedAt/nestedNodes cache one record's parsed BinXML values, which
 	// the walker visits more than once.
@@ -106,13 +111,29 @@ func (c *chunkCtx) reset(data []byte) {
 	c.data = data
 	clear(c.names)
 	clear(c.templates)
-	if len(c.cache) > 4096 {
-		c.cache = make(map[string]any, 1024)
-	} else {
-		clear(c.cache)
+	if c.cache == nil {
+		c.cache = new([cacheSlots]cacheEntry)
+	}
+	c.gen++
+	if c.gen == 0 { // wrapped: entries of gen 0 would look current
+		clear(c.cache[:])
+		c.gen = 1
 	}
 	c.depth = 0
 }
+
+// cacheSlots is the size of the rendering cache (a power of two): a
+// chunk holds a few hundred to a few thousand distinct short values.
+const cacheSlots = 4096
+
+type cacheEntry struct {
+	gen uint32
+	key string
+	r   any
+}
+
+// cacheSeed seeds the cache's hash; any fixed seed will do.
+var cacheSeed = maphash.MakeSeed()
 
 // maxCached bounds the raw size of values kept in the per-chunk cache.
 const maxCached = 80
@@ -123,11 +144,12 @@ func (c *chunkCtx) rendered(v value) any {
 		return render(v) // arrays are mutable slices: never shared
 	}
 	c.key = append(append(c.key[:0], v.typ), v.data...)
-	if r, ok := c.cache[string(c.key)]; ok {
-		return r
+	e := &c.cache[maphash.Bytes(cacheSeed, c.key)&(cacheSlots-1)]
+	if e.gen == c.gen && e.key == string(c.key) {
+		return e.r
 	}
 	r := render(v)
-	c.cache[string(c.key)] = r
+	*e = cacheEntry{gen: c.gen, key: string(c.key), r: r}
 	return r
 }
 
