@@ -60,6 +60,12 @@ var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
 		parquet.Compression(zstdCodec),
+		// Min/max page bounds of free text say nothing a reader could
+		// skip pages by, and computing them compared every value.
+		parquet.SkipPageBounds("fields"),
+		parquet.SkipPageBounds("message"),
+		parquet.SkipPageBounds("script_text"),
+		parquet.SkipPageBounds("command_line"),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
 	}
