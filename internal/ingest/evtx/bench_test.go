@@ -11,6 +11,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/densecorpus"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 var corpus struct {
@@ -47,7 +48,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			events := 0
-			cpu0 := cpuSeconds()
+			cpu0 := testutil.CPUSeconds()
 			for b.Loop() {
 				st := &input.Stats{}
 				err := New().Parse(context.Background(), memInput("bench.evtx", data, workers), func(*event.Event) error {
@@ -66,7 +67,7 @@ func BenchmarkParse(b *testing.B) {
 
 // reportCPU adds MB per CPU-second (all goroutines, GC included).
 func reportCPU(b *testing.B, cpu0 float64, bytesPerOp int64) {
-	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+	if cpu := testutil.CPUSeconds() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/1e6/cpu, "MB/cpu-s")
 	}
 }
@@ -87,7 +88,7 @@ func BenchmarkDecoders(b *testing.B) {
 			}
 			b.SetBytes(int64(n))
 			events := 0
-			cpu0 := cpuSeconds()
+			cpu0 := testutil.CPUSeconds()
 			for b.Loop() {
 				for off := binxml.FileHeaderSize; off < binxml.FileHeaderSize+n; off += binxml.ChunkSize {
 					_ = dec.d.DecodeChunk(data[off:off+binxml.ChunkSize], int64(off), func(*binxml.Record) { events++ }, func(binxml.Bad) {})
