@@ -207,8 +207,8 @@ func runSingle(bin, work string, files []string, size string, runs, workers int)
 		}
 		ms = append(ms, m)
 		events := manifestEvents(store)
-		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
+		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(st.Size())/1e6/m.cpu.Seconds(), m.maxRSS>>20)
 		os.RemoveAll(store)
 	}
 	m := median(ms)
