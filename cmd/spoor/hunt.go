@@ -63,7 +63,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // the store, with a progress bar when stderr is a terminal. spoor run
 // uses it too.
 func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePaths []string, builtin, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
-	defer huntGC()()
+	defer lessGC()()
 	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
 	for _, e := range errs {
 		fmt.Fprintln(stderr, "rule:", termSafe(e.Error()))
@@ -90,12 +90,13 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	return res, err
 }
 
-// huntGC lets the garbage collector run less often during a hunt
-// (unless GOGC says otherwise) and returns what restores the setting: a
-// hunt allocates briskly but keeps little, and collecting at a third of
-// the default frequency makes the whole hunt about 15% faster for about
-// 150 MiB more peak memory on a 1 GiB corpus.
-func huntGC() (restore func()) {
+// lessGC lets the garbage collector run less often during a hunt or an
+// ingest (unless GOGC says otherwise) and returns what restores the
+// setting: both allocate briskly but keep little. Collecting at a third
+// of the default frequency makes the whole hunt about 15% faster for about
+// 150 MiB more peak memory on a 1 GiB corpus, and an ingest of 1 GiB of
+// dense real EVTX chunks take about 6% less CPU for about 120 MiB more.
+func lessGC() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}

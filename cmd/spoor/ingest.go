@@ -68,6 +68,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func doIngest(ctx context.Context, st *store.Store, cfg *caseconf.Config, workers int, formatsDir string, paths []string, stderr io.Writer) (ingest.Summary, error) {
+	defer lessGC()()
 	opts := ingest.Options{Store: st, Paths: paths, Config: cfg, Workers: workers,
 		Log: func(msg string) { fmt.Fprintln(stderr, "  ", termLine(msg)) }}
 	if formatsDir != "" {

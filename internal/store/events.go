@@ -52,18 +52,42 @@ type eventRow struct {
 // rowsPerGroup bounds memory while writing and sets the pruning grain.
 var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row groups
 
+// zstdCodec is shared by all writers: it pools its encoders, and an
+// encoder is costly to make (it allocates its history window), so a codec
+// per part file made new encoders for every evidence file.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
 func writerOptions() []parquet.WriterOption {
-	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+	opts := []parquet.WriterOption{
+		parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
 	}
+	for _, col := range noBounds {
+		opts = append(opts, parquet.SkipPageBounds(col))
+	}
+	return opts
 }
 
+// noBounds are the text columns written without min/max bounds (page and
+// row-group statistics): free text, and values that vary from row to row
+// within an evidence file, whose ranges span nearly everything and let a
+// reader skip nothing. Computing them compared every value (6% of an
+// ingest of dense real EVTX chunks). Columns that are constant or nearly
+// so within a part (format, host, channel, provider, evidence) and the
+// numbers (time above all: the hunt prunes row groups by it) keep theirs.
+var noBounds = []string{"fields", "message", "script_text", "command_line",
+	"user", "user_domain", "user_sid", "subject_user", "logon_id", "src_ip", "dst_ip",
+	"protocol", "action", "process", "parent_process", "session_id", "operator"}
+
 func toRow(ev *event.Event, r *eventRow) error {
-	fields, err := event.MarshalFields(ev.Fields)
-	if err != nil {
-		return err
+	fields := ev.RawFields
+	if ev.Fields != nil || fields == "" {
+		b, err := event.MarshalFields(ev.Fields)
+		if err != nil {
+			return err
+		}
+		fields = string(b)
 	}
 	var t int64
 	if !ev.Time.IsZero() {
@@ -77,7 +101,7 @@ func toRow(ev *event.Event, r *eventRow) error {
 		Protocol: ev.Protocol, Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn,
 		Process: ev.Process, ParentProcess: ev.ParentProcess, CommandLine: ev.CommandLine,
 		ScriptText: ev.ScriptText, SessionID: ev.SessionID, Operator: ev.Operator,
-		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: string(fields),
+		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: fields,
 	}
 	return nil
 }

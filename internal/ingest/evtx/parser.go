@@ -272,6 +272,7 @@ type worker struct {
 	refDone bool
 	chunk   []byte
 	off     int64
+	json    []byte // scratch for the fields' JSON text
 }
 
 func (p *Parser) newWorker(path string) *worker {
@@ -358,7 +359,7 @@ func (w *worker) out(rec *binxml.Record) {
 	} else {
 		r.events = append(r.events, event.Event{})
 	}
-	toEvent(rec, w.path, &r.events[len(r.events)-1])
+	w.json = toEvent(rec, w.path, &r.events[len(r.events)-1], w.json)
 }
 
 func (w *worker) bad(b binxml.Bad) {
@@ -403,8 +404,9 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// toEvent maps a decoded record onto an event (overwriting all of ev).
-func toEvent(r *binxml.Record, path string, ev *event.Event) {
+// toEvent maps a decoded record onto an event (overwriting all of ev); buf
+// is scratch space for the fields' JSON text, returned for reuse.
+func toEvent(r *binxml.Record, path string, ev *event.Event, buf []byte) []byte {
 	*ev = event.Event{
 		Time:     r.Time,
 		Source:   event.SourceEVTX,
@@ -417,8 +419,8 @@ func toEvent(r *binxml.Record, path string, ev *event.Event) {
 		Message:  r.Message,
 		Evidence: path,
 		Offset:   int64(r.RecordID),
-		Fields:   toDict(r.Fields),
 	}
+	buf = setFields(ev, r.Fields, buf)
 	if ev.Time.IsZero() {
 		ev.Time = r.Written
 	}
@@ -426,6 +428,7 @@ func toEvent(r *binxml.Record, path string, ev *event.Event) {
 		ev.Format = FormatRecovered
 	}
 	applyMapping(r, ev)
+	return buf
 }
 
 func toDict(fs []binxml.Field) *ordereddict.Dict {

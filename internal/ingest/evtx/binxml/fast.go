@@ -13,7 +13,6 @@ type Fast struct {
 	ctx chunkCtx
 	w   walker
 	rec Record
-	top []node // reused top-level node list of a record
 	// Tail, when set, also decodes records found in a chunk's slack space
 	// after the free-space offset (stale records left by earlier use of
 	// the chunk). Off by default: they may repeat or predate other records.
@@ -28,7 +27,6 @@ type Fast struct {
 func NewFast() *Fast {
 	f := &Fast{}
 	f.ctx.names = make(map[uint32]string, 128)
-	f.ctx.cache = make(map[string]any, 1024)
 	f.ctx.templates = make(map[uint32]*template, 32)
 	return f
 }
@@ -209,9 +207,9 @@ func (f *Fast) decodeBody(c []byte, start, end int) (err error) {
 	w.rec = &f.rec
 	w.unnamed = 0
 	w.depth, w.budget = 0, maxVisits
+	f.ctx.nstack, f.ctx.astack = f.ctx.nstack[:0], f.ctx.astack[:0] // after a recovered panic
 	rd := reader{c: &f.ctx, pos: start, end: end, depID: true}
-	nodes, err := rd.fragmentInto(f.top[:0])
-	f.top = nodes[:0]
+	nodes, err := rd.fragment()
 	if err != nil {
 		// Records without a template instance sometimes omit the
 		// dependency identifiers; try that reading before giving up.
