@@ -3,7 +3,7 @@
 // BinXML decoder (package binxml), falls back to golang-evtx (package
 // goevtx) for records the fast path cannot read, and emits one event.Event
 // per record in file order, with typed columns filled by the per-event-id
-// table in mapping.go.
+// table of package winevent.
 package evtx
 
 import (
@@ -14,12 +14,11 @@ import (
 	"io"
 	"sync"
 
-	"github.com/Velocidex/ordereddict"
-
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/winevent"
 )
 
 // Parser is the EVTX ingester. The zero value is not ready; use New.
@@ -313,7 +312,7 @@ func (w *worker) out(rec *binxml.Record) {
 	} else {
 		r.events = append(r.events, event.Event{})
 	}
-	toEvent(rec, w.path, &r.events[len(r.events)-1])
+	winevent.ToEvent(rec, "evtx", w.path, &r.events[len(r.events)-1])
 }
 
 func (w *worker) bad(b binxml.Bad) {
@@ -352,39 +351,4 @@ func isZero(b []byte) bool {
 		b = b[n:]
 	}
 	return true
-}
-
-// toEvent maps a decoded record onto an event (overwriting all of ev).
-func toEvent(r *binxml.Record, path string, ev *event.Event) {
-	*ev = event.Event{
-		Time:     r.Time,
-		Source:   event.SourceEVTX,
-		Format:   "evtx",
-		Host:     r.Computer,
-		Channel:  r.Channel,
-		Provider: r.Provider,
-		EventID:  r.EventID,
-		RecordID: int64(r.RecordID),
-		Message:  r.Message,
-		Evidence: path,
-		Offset:   int64(r.RecordID),
-		Fields:   toDict(r.Fields),
-	}
-	if ev.Time.IsZero() {
-		ev.Time = r.Written
-	}
-	applyMapping(r, ev)
-}
-
-func toDict(fs []binxml.Field) *ordereddict.Dict {
-	d := ordereddict.NewDict()
-	for _, f := range fs {
-		switch v := f.Value.(type) {
-		case []binxml.Field:
-			d.Set(f.Name, toDict(v))
-		default:
-			d.Set(f.Name, v)
-		}
-	}
-	return d
 }
