@@ -7,6 +7,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/rmm"
 	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
+	"github.com/spoor-dfir/spoor/internal/ingest/winjson"
 )
 
 // Parsers is the explicit list of built-in parsers. Order only breaks
@@ -15,6 +16,7 @@ func Parsers() ([]input.Parser, error) {
 	ps := []input.Parser{evtx.New()}
 	ps = append(ps, firewall.Parsers()...)
 	ps = append(ps, rmm.Parsers()...)
+	ps = append(ps, winjson.Parsers()...)
 	defs, err := textfmt.Builtin()
 	if err != nil {
 		return nil, err

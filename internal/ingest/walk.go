@@ -82,7 +82,8 @@ func walk(paths []string) ([]item, error) {
 	return out, nil
 }
 
-// fileItems returns the file itself, or the entries of a zip archive.
+// fileItems returns the file itself, or the entries of a zip or tar.gz
+// archive.
 func fileItems(fp, ev string, size int64) []item {
 	open := func() (io.ReadCloser, error) { return os.Open(fp) }
 	if isZipFile(fp) {
@@ -98,6 +99,9 @@ func fileItems(fp, ev string, size int64) []item {
 		}
 		// The file stays open for the run; entries are read in place.
 		return zipItems(zr, ev, 1)
+	}
+	if items, ok := tarGzItems(fp, ev); ok {
+		return items
 	}
 	return []item{{evPath: ev, size: size, open: open}}
 }

@@ -1,0 +1,315 @@
+package winjson
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/Velocidex/ordereddict"
+
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+)
+
+// Bounds on hostile input: a line, an object spread over lines, nesting.
+const (
+	maxLine      = 64 << 20
+	maxObject    = 64 << 20
+	maxJSONDepth = 64
+)
+
+// readObjects calls fn for every JSON object of the input, with the
+// 1-based line it starts on: one object per line (JSONL), objects spread
+// over several lines (pretty-printed, or a line split by a collector), or
+// the elements of a top-level array (pos is then the element's byte
+// offset). What is not an object is skipped with a reason and position.
+func readObjects(ctx context.Context, in *input.Input, st *input.Stats, fn func(o *ordereddict.Dict, pos int64) error) error {
+	rc, err := in.Open()
+	if err != nil {
+		return &input.ParseError{File: in.Path, Err: err}
+	}
+	defer rc.Close()
+	if firstByte(in.Text) == '[' {
+		return readArray(ctx, in, rc, st, fn)
+	}
+	r := textio.NewReaderSize(rc, maxLine)
+	var pending []byte
+	var start int64
+	flushBad := func(reason string, err error) {
+		st.Skip(reason, fmt.Sprintf("%s:%d: %v", in.Path, start, err))
+		pending = pending[:0]
+	}
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line, err := r.Next()
+		if errors.Is(err, textio.ErrLineTooLong) {
+			st.Skip("line too long", fmt.Sprintf("%s:%d: line over %d bytes", in.Path, r.Line(), maxLine))
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(pending) > 0 {
+				flushBad("incomplete JSON object", errors.New("file ends inside a JSON object"))
+			}
+			return nil
+		}
+		if err != nil {
+			if len(pending) > 0 {
+				flushBad("incomplete JSON object", err)
+			}
+			return &input.ParseError{File: in.Path, Line: r.Line(), Err: err}
+		}
+	retry:
+		if len(pending) == 0 {
+			t := bytes.TrimSpace(line)
+			if len(t) == 0 {
+				continue
+			}
+			if t[0] != '{' {
+				st.Skip("not a JSON object", fmt.Sprintf("%s:%d: line does not start with '{'", in.Path, r.Line()))
+				continue
+			}
+			start = r.Line()
+		}
+		joined := len(pending) > 0
+		pending = append(pending, line...)
+		pending = append(pending, '\n')
+		o, derr := decodeObject(pending)
+		switch {
+		case derr == nil:
+			pending = pending[:0]
+			if err := fn(o, start); err != nil {
+				return err
+			}
+		case incomplete(derr) && len(pending) < maxObject:
+			// The object goes on on the next line.
+		case joined:
+			// The earlier lines were a broken object; this line may be a
+			// good one on its own.
+			pending = pending[:0]
+			st.Skip("bad JSON", fmt.Sprintf("%s:%d: object not closed before line %d", in.Path, start, r.Line()))
+			goto retry
+		default:
+			flushBad("bad JSON", derr)
+		}
+	}
+}
+
+func firstByte(b []byte) byte {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 {
+		return 0
+	}
+	return t[0]
+}
+
+func incomplete(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// readArray streams the objects of a top-level JSON array.
+func readArray(ctx context.Context, in *input.Input, rc io.Reader, st *input.Stats, fn func(*ordereddict.Dict, int64) error) error {
+	br := bufio.NewReaderSize(rc, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
+	}
+	dec := json.NewDecoder(br)
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // '['
+		return &input.ParseError{File: in.Path, Err: err}
+	}
+	for n := 0; dec.More(); n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		off := dec.InputOffset()
+		v, err := readValue(dec, 1)
+		if err != nil {
+			return &input.ParseError{File: in.Path, Offset: off, Err: err}
+		}
+		o, ok := v.(*ordereddict.Dict)
+		if !ok {
+			st.Skip("not a JSON object", fmt.Sprintf("%s@%d: array element is not an object", in.Path, off))
+			continue
+		}
+		if err := fn(o, off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeObject reads one JSON object keeping key order and every value as
+// written: strings stay strings, numbers stay json.Number.
+func decodeObject(b []byte) (*ordereddict.Dict, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	obj, err := readObject(dec, 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("data after the JSON object")
+	}
+	return obj, nil
+}
+
+func readObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
+	d := ordereddict.NewDict()
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("object key %v is not a string", tok)
+		}
+		v, err := readValue(dec, depth)
+		if err != nil {
+			return nil, err
+		}
+		d.Set(key, v)
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	return d, nil
+}
+
+func readValue(dec *json.Decoder, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, errors.New("JSON nested too deeply")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			return readObject(dec, depth+1)
+		case '[':
+			arr := []any{}
+			for dec.More() {
+				v, err := readValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			if _, err := dec.Token(); err != nil { // ']'
+				return nil, err
+			}
+			return arr, nil
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return t, nil
+	}
+}
+
+// str renders a scalar JSON value as text ("" for null, objects, arrays).
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// get returns o[k] as text.
+func get(o *ordereddict.Dict, k string) string {
+	if o == nil {
+		return ""
+	}
+	v, _ := o.Get(k)
+	return str(v)
+}
+
+// sub returns o[k] when it is an object.
+func sub(o *ordereddict.Dict, k string) *ordereddict.Dict {
+	if o == nil {
+		return nil
+	}
+	v, _ := o.Get(k)
+	d, _ := v.(*ordereddict.Dict)
+	return d
+}
+
+// path follows nested objects: path(o, "winlog", "event_data").
+func path(o *ordereddict.Dict, keys ...string) *ordereddict.Dict {
+	for _, k := range keys {
+		o = sub(o, k)
+	}
+	return o
+}
+
+// fieldValue turns a JSON value into a binxml field value, the shapes the
+// EVTX decoder gives: text, a list of texts, or nested fields.
+func fieldValue(v any) any {
+	switch x := v.(type) {
+	case *ordereddict.Dict:
+		return dictFields(x, nil)
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if d, ok := e.(*ordereddict.Dict); ok {
+				b, _ := json.Marshal(d)
+				out = append(out, string(b))
+				continue
+			}
+			out = append(out, str(e))
+		}
+		return out
+	}
+	return str(v)
+}
+
+// dictFields converts an object's members to fields, leaving out the keys
+// skip says are not event data.
+func dictFields(o *ordereddict.Dict, skip func(k string) bool) []binxml.Field {
+	var fs []binxml.Field
+	for _, it := range o.Items() {
+		if skip != nil && skip(it.Key) {
+			continue
+		}
+		fs = append(fs, binxml.Field{Name: it.Key, Value: fieldValue(it.Value)})
+	}
+	return fs
+}
+
+func atoi(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != float64(int64(f)) {
+			return 0, false
+		}
+		return int64(f), true
+	}
+	return n, true
+}
