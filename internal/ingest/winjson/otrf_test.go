@@ -240,7 +240,15 @@ func checkAgainstJSON(t *testing.T, where string, ev *event.Event, m map[string]
 	}
 	if _, ok := m["@metadata"]; ok { // winlogbeat 6
 		want.id, want.channel, want.host, want.provider, want.record = s("event_id"), s("log_name"), s("computer_name"), s("source_name"), s("record_number")
-		want.data, _ = m["event_data"].(map[string]any)
+		want.data = map[string]any{}
+		for _, sec := range []string{"event_data", "user_data"} {
+			d, _ := m[sec].(map[string]any)
+			for k, v := range d {
+				if k != "xml_name" {
+					want.data[k] = v
+				}
+			}
+		}
 	} else {
 		want.id, want.channel, want.host = s("EventID"), s("Channel"), s("Hostname")
 		want.provider, want.record = s("SourceName"), s("RecordNumber")

@@ -313,3 +313,11 @@ func atoi(s string) (int64, bool) {
 	}
 	return n, true
 }
+
+// value returns o[k], nil-safe.
+func value(o *ordereddict.Dict, k string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	return o.Get(k)
+}

@@ -23,7 +23,7 @@ import (
 // Parsers is the list of the package's parsers, for the ingest driver's
 // explicit list.
 func Parsers() []input.Parser {
-	return []input.Parser{NXLog{}}
+	return []input.Parser{NXLog{}, EvtxJSON{}, Winlogbeat{}, Velociraptor{}}
 }
 
 // head is the first JSON object of a file as detection sees it: decoded
