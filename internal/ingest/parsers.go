@@ -8,6 +8,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/rmm"
 	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
 	"github.com/spoor-dfir/spoor/internal/ingest/winjson"
+	"github.com/spoor-dfir/spoor/internal/ingest/winxml"
 )
 
 // Parsers is the explicit list of built-in parsers. Order only breaks
@@ -17,6 +18,7 @@ func Parsers() ([]input.Parser, error) {
 	ps = append(ps, firewall.Parsers()...)
 	ps = append(ps, rmm.Parsers()...)
 	ps = append(ps, winjson.Parsers()...)
+	ps = append(ps, winxml.New())
 	defs, err := textfmt.Builtin()
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func (p EvtxJSON) Parse(ctx context.Context, in *input.Input, emit func(ev *even
 		rec.Reset()
 		systemRecord(sys, &rec)
 		if ed := sub(e, "EventData"); ed != nil {
-			rec.Fields = eventData(ed)
+			rec.Fields = eventData(ed, false)
 		}
 		if ud := sub(e, "UserData"); ud != nil {
 			rec.Fields = append(rec.Fields, userData(ud)...)

@@ -275,6 +275,9 @@ func fieldValue(v any) any {
 	case *ordereddict.Dict:
 		return dictFields(x, nil)
 	case []any:
+		if len(x) == 0 {
+			return []string(nil)
+		}
 		out := make([]string, 0, len(x))
 		for _, e := range x {
 			if d, ok := e.(*ordereddict.Dict); ok {

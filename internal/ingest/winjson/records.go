@@ -67,13 +67,31 @@ func systemTime(tc *ordereddict.Dict) time.Time {
 	return epoch(s)
 }
 
+// epoch reads seconds since 1970 written as a decimal number. The digits
+// are read exactly (not through a float64, which holds only about a
+// quarter of a microsecond at today's epoch values).
 func epoch(s string) time.Time {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e11 {
-		return time.Time{}
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || sec <= 0 || sec > 1e11 {
+		f, ferr := strconv.ParseFloat(s, 64) // 1.5e9 and the like
+		if ferr != nil || math.IsNaN(f) || f <= 0 || f > 1e11 {
+			return time.Time{}
+		}
+		return time.Unix(0, int64(f*1e9)).UTC()
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1000).UTC()
+	var ns int64
+	for i := 0; i < 9; i++ {
+		ns *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return time.Time{}
+			}
+			ns += int64(c - '0')
+		}
+	}
+	return time.Unix(sec, ns).UTC()
 }
 
 // systemRecord fills r's System values from a System object (evtx_dump's
@@ -99,8 +117,10 @@ func systemRecord(sys *ordereddict.Dict, r *binxml.Record) {
 
 // eventData converts an EventData object to fields named as the EVTX
 // decoder names them: named Data by their name, unnamed ones Data, Data_2,
-// …, EventData's own attributes as fields.
-func eventData(ed *ordereddict.Dict) []binxml.Field {
+// …, EventData's own attributes as fields. Several unnamed Data elements
+// come as {"Data":{"#text":[…]}} (evtx_dump) or, with bareList, as a plain
+// list (Velociraptor); evtx_dump's plain list is one element's array value.
+func eventData(ed *ordereddict.Dict, bareList bool) []binxml.Field {
 	var fs []binxml.Field
 	unnamed := 0
 	addUnnamed := func(v any) {
@@ -122,11 +142,12 @@ func eventData(ed *ordereddict.Dict) []binxml.Field {
 				}
 			}
 		case "Data":
-			v := it.Value
+			v, list := it.Value, bareList
 			if d, ok := v.(*ordereddict.Dict); ok {
 				v, _ = d.Get("#text")
+				list = true
 			}
-			if arr, ok := v.([]any); ok {
+			if arr, ok := v.([]any); ok && list {
 				for _, e := range arr {
 					addUnnamed(e)
 				}

@@ -55,7 +55,7 @@ func (p Velociraptor) Parse(ctx context.Context, in *input.Input, emit func(ev *
 			return nil
 		}
 		if ed := sub(o, "EventData"); ed != nil {
-			rec.Fields = eventData(ed)
+			rec.Fields = eventData(ed, true)
 		}
 		if ud := sub(o, "UserData"); ud != nil {
 			rec.Fields = append(rec.Fields, userData(ud)...)
