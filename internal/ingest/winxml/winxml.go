@@ -259,12 +259,18 @@ func eventData(ed *node, r *binxml.Record) {
 		}
 	}
 	unnamed := 0
+	prev := ""
 	for i := range ed.Children {
 		c := &ed.Children[i]
 		name := c.XMLName.Local
 		if name == "Data" {
 			if n, ok := c.attr("Name"); ok && n != "" {
 				name = n
+				if name == prev && len(c.Children) == 0 {
+					r.Fields = appendItem(r.Fields, c.Text)
+					continue
+				}
+				prev = name
 			} else {
 				unnamed++
 				if unnamed > 1 {
@@ -289,6 +295,7 @@ func value(e *node) any {
 // UserData and nested data: Data by its Name, an empty element carrying
 // only attributes as nested fields of them.
 func collect(dst []binxml.Field, content []node) []binxml.Field {
+	prev := ""
 	for i := range content {
 		e := &content[i]
 		name := e.XMLName.Local
@@ -297,6 +304,11 @@ func collect(dst []binxml.Field, content []node) []binxml.Field {
 				name = n
 			}
 		}
+		if name == prev && len(e.Children) == 0 && len(e.Attrs) == 0 {
+			dst = appendItem(dst, e.Text)
+			continue
+		}
+		prev = name
 		var v any
 		attrs := 0
 		for _, a := range e.Attrs {
@@ -319,6 +331,22 @@ func collect(dst []binxml.Field, content []node) []binxml.Field {
 			v = e.Text
 		}
 		dst = addUnique(dst, name, v)
+	}
+	return dst
+}
+
+// appendItem adds text to the last field, which becomes a list: Windows
+// writes an array value as the element repeated once per item, which the
+// EVTX decoder reads as one field holding a list.
+func appendItem(dst []binxml.Field, text string) []binxml.Field {
+	last := &dst[len(dst)-1]
+	switch v := last.Value.(type) {
+	case string:
+		last.Value = []string{v, text}
+	case []string:
+		last.Value = append(v, text)
+	default:
+		return addUnique(dst, last.Name, text)
 	}
 	return dst
 }
