@@ -184,7 +184,9 @@ func xmlSafe(t *testing.T, evs []*event.Event) []*event.Event {
 		for _, it := range ev.Fields.Items() {
 			s += it.Key + textOf(it.Value)
 		}
-		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF }) {
+		if strings.ContainsFunc(s, func(r rune) bool {
+			return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+		}) {
 			continue
 		}
 		out = append(out, ev)
