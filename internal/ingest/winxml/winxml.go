@@ -92,8 +92,10 @@ func (p Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event.
 		}
 		var e node
 		if err := dec.DecodeElement(&e, &se); err != nil {
-			st.Skip("bad XML", fmt.Sprintf("%s@%d: event %d: %v", in.Path, off, n, err))
-			return &input.ParseError{File: in.Path, Offset: off, Err: err}
+			// XML cannot be read on after a syntax error: the event is
+			// counted, and the error (with its offset) ends the file.
+			st.Skip("bad XML", "")
+			return &input.ParseError{File: in.Path, Offset: off, Err: fmt.Errorf("event %d: %w", n, err)}
 		}
 		rec.Reset()
 		if !record(&e, &rec) {
