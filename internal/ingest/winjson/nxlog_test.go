@@ -1,12 +1,15 @@
 package winjson
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
+	"github.com/spoor-dfir/spoor/internal/ingest/input"
 )
 
 // TestNXLogEventTimeZone: EventTime is local and zone-less; its offset
@@ -82,5 +85,27 @@ not json
 	}
 	if len(st.Errors) != 2 || !strings.Contains(st.Errors[0], "nx.json:5:") {
 		t.Errorf("errors %q", st.Errors)
+	}
+}
+
+// TestPrettyLayout: pretty-printed objects one after another (evtx_dump's
+// default output) are streamed, positions are byte offsets, and a file
+// ending inside an object keeps what came before it and says where.
+func TestPrettyLayout(t *testing.T) {
+	obj := "{\n  \"Event\": {\n    \"System\": {\n      \"EventID\": 4624,\n      \"Channel\": \"Security\"\n    }\n  }\n}\n"
+	in := ingesttest.Input([]byte(obj+obj+obj[:20]), "dump.json", nil)
+	var n int
+	var offs []int64
+	st := &input.Stats{}
+	err := EvtxJSON{}.Parse(context.Background(), in, func(ev *event.Event) error {
+		n++
+		offs = append(offs, ev.Offset)
+		return nil
+	}, st)
+	if n != 2 || offs[0] != 0 || offs[1] != int64(len(obj)) {
+		t.Errorf("%d events at %v", n, offs)
+	}
+	if err == nil || !strings.Contains(err.Error(), "dump.json@") || !strings.Contains(err.Error(), "inside a JSON object") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"github.com/Velocidex/ordereddict"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
@@ -24,26 +26,66 @@ const (
 	maxJSONDepth = 64
 )
 
-// readObjects calls fn for every JSON object of the input, with the
-// 1-based line it starts on: one object per line (JSONL), objects spread
-// over several lines (pretty-printed, or a line split by a collector), or
-// the elements of a top-level array (pos is then the element's byte
-// offset). What is not an object is skipped with a reason and position.
+// readObjects calls fn for every JSON object of the input, with its
+// position. Three layouts are read:
+//   - one object per line (JSONL; the first line holds a whole object):
+//     pos is the line; a line that does not parse is skipped with its
+//     number, unless it is an object a collector split over lines, which
+//     is joined again (up to maxJoin lines, without the line breaks, so
+//     a split inside a string is undone too);
+//   - pretty-printed objects one after another, and
+//   - a top-level array of objects: both streamed, pos is the object's
+//     byte offset; a syntax error ends the file with its offset, since
+//     nothing after it can be trusted to start an object.
 func readObjects(ctx context.Context, in *input.Input, st *input.Stats, fn func(o *ordereddict.Dict, pos int64) error) error {
 	rc, err := in.Open()
 	if err != nil {
 		return &input.ParseError{File: in.Path, Err: err}
 	}
 	defer rc.Close()
-	if firstByte(in.Text) == '[' {
-		return readArray(ctx, in, rc, st, fn)
+	switch layout(in.Text) {
+	case '[':
+		return readStream(ctx, in, rc, st, fn, true)
+	case 'p':
+		return readStream(ctx, in, rc, st, fn, false)
 	}
+	return readLines(ctx, in, rc, st, fn)
+}
+
+// maxJoin bounds how many lines a split object may span.
+const maxJoin = 16
+
+// layout tells from the head: '[' an array, 'p' pretty-printed objects,
+// 'l' one object per line.
+func layout(text []byte) byte {
+	t := bytes.TrimLeft(text, " \t\r\n")
+	if len(t) == 0 {
+		return 'l'
+	}
+	if t[0] == '[' {
+		return '['
+	}
+	i := bytes.IndexByte(t, '\n')
+	if t[0] != '{' || i < 0 {
+		return 'l' // a first line longer than the head: JSONL
+	}
+	// A pretty-printer ends its first line with the brace it opens; a
+	// JSONL line split by a collector ends anywhere else.
+	first := bytes.TrimSpace(t[:i])
+	if first[len(first)-1] == '{' || first[len(first)-1] == '[' {
+		return 'p'
+	}
+	return 'l'
+}
+
+func readLines(ctx context.Context, in *input.Input, rc io.Reader, st *input.Stats, fn func(*ordereddict.Dict, int64) error) error {
 	r := textio.NewReaderSize(rc, maxLine)
-	var pending []byte
+	var pending []byte // an object begun on an earlier line
 	var start int64
-	flushBad := func(reason string, err error) {
-		st.Skip(reason, fmt.Sprintf("%s:%d: %v", in.Path, start, err))
-		pending = pending[:0]
+	joins := 0
+	broken := func() {
+		st.Skip("bad JSON", fmt.Sprintf("%s:%d: JSON object cut short (not completed by the next %d lines)", in.Path, start, joins))
+		pending, joins = pending[:0], 0
 	}
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -56,76 +98,78 @@ func readObjects(ctx context.Context, in *input.Input, st *input.Stats, fn func(
 			st.Skip("line too long", fmt.Sprintf("%s:%d: line over %d bytes", in.Path, r.Line(), maxLine))
 			continue
 		}
-		if errors.Is(err, io.EOF) {
-			if len(pending) > 0 {
-				flushBad("incomplete JSON object", errors.New("file ends inside a JSON object"))
-			}
-			return nil
-		}
 		if err != nil {
 			if len(pending) > 0 {
-				flushBad("incomplete JSON object", err)
+				broken()
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
 			}
 			return &input.ParseError{File: in.Path, Line: r.Line(), Err: err}
 		}
-	retry:
-		if len(pending) == 0 {
-			t := bytes.TrimSpace(line)
-			if len(t) == 0 {
-				continue
+		t := bytes.TrimSpace(line)
+		if len(pending) > 0 {
+			if len(t) > 0 && t[0] == '{' {
+				if o, err := decodeObject(t); err == nil {
+					// A whole object: what was pending was cut short.
+					broken()
+					start = r.Line()
+					if err := fn(o, start); err != nil {
+						return err
+					}
+					continue
+				}
 			}
-			if t[0] != '{' {
-				st.Skip("not a JSON object", fmt.Sprintf("%s:%d: line does not start with '{'", in.Path, r.Line()))
-				continue
+			pending = append(pending, t...)
+			joins++
+			o, err := decodeObject(pending)
+			switch {
+			case err == nil:
+				pending, joins = pending[:0], 0
+				if err := fn(o, start); err != nil {
+					return err
+				}
+			case !incomplete(err) || joins >= maxJoin || len(pending) > maxObject:
+				broken()
 			}
-			start = r.Line()
+			continue
 		}
-		joined := len(pending) > 0
-		pending = append(pending, line...)
-		pending = append(pending, '\n')
-		o, derr := decodeObject(pending)
+		if len(t) == 0 {
+			continue
+		}
+		start = r.Line()
+		if t[0] != '{' {
+			st.Skip("not a JSON object", fmt.Sprintf("%s:%d: line does not start with '{'", in.Path, start))
+			continue
+		}
+		o, err := decodeObject(t)
 		switch {
-		case derr == nil:
-			pending = pending[:0]
+		case err == nil:
 			if err := fn(o, start); err != nil {
 				return err
 			}
-		case incomplete(derr) && len(pending) < maxObject:
-			// The object goes on on the next line.
-		case joined:
-			// The earlier lines were a broken object; this line may be a
-			// good one on its own.
-			pending = pending[:0]
-			st.Skip("bad JSON", fmt.Sprintf("%s:%d: object not closed before line %d", in.Path, start, r.Line()))
-			goto retry
+		case incomplete(err):
+			pending = append(pending[:0], t...)
 		default:
-			flushBad("bad JSON", derr)
+			st.Skip("bad JSON", fmt.Sprintf("%s:%d: %v", in.Path, start, err))
 		}
 	}
-}
-
-func firstByte(b []byte) byte {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	if len(t) == 0 {
-		return 0
-	}
-	return t[0]
 }
 
 func incomplete(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// readArray streams the objects of a top-level JSON array.
-func readArray(ctx context.Context, in *input.Input, rc io.Reader, st *input.Stats, fn func(*ordereddict.Dict, int64) error) error {
-	br := bufio.NewReaderSize(rc, 64<<10)
-	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
-	}
+// readStream streams pretty-printed objects, or the objects of a
+// top-level array.
+func readStream(ctx context.Context, in *input.Input, rc io.Reader, st *input.Stats, fn func(*ordereddict.Dict, int64) error, array bool) error {
+	br := bufio.NewReaderSize(transform.NewReader(rc, unicode.BOMOverride(unicode.UTF8.NewDecoder())), 64<<10)
 	dec := json.NewDecoder(br)
 	dec.UseNumber()
-	if _, err := dec.Token(); err != nil { // '['
-		return &input.ParseError{File: in.Path, Err: err}
+	if array {
+		if _, err := dec.Token(); err != nil { // '['
+			return &input.ParseError{File: in.Path, Err: err}
+		}
 	}
 	for n := 0; dec.More(); n++ {
 		if n&1023 == 0 {
@@ -136,11 +180,14 @@ func readArray(ctx context.Context, in *input.Input, rc io.Reader, st *input.Sta
 		off := dec.InputOffset()
 		v, err := readValue(dec, 1)
 		if err != nil {
+			if incomplete(err) {
+				err = errors.New("file ends inside a JSON object")
+			}
 			return &input.ParseError{File: in.Path, Offset: off, Err: err}
 		}
 		o, ok := v.(*ordereddict.Dict)
 		if !ok {
-			st.Skip("not a JSON object", fmt.Sprintf("%s@%d: array element is not an object", in.Path, off))
+			st.Skip("not a JSON object", fmt.Sprintf("%s@%d: value is not an object", in.Path, off))
 			continue
 		}
 		if err := fn(o, off); err != nil {
@@ -323,4 +370,13 @@ func value(o *ordereddict.Dict, k string) (any, bool) {
 		return nil, false
 	}
 	return o.Get(k)
+}
+
+// firstByte is the first non-blank byte of b (0 if none).
+func firstByte(b []byte) byte {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 {
+		return 0
+	}
+	return t[0]
 }
