@@ -311,7 +311,7 @@ func score(r *otrfRow, dir string) error {
 }
 
 func writeOTRF(b *strings.Builder, rows []otrfRow) {
-	type agg struct{ n, flagged, fits, linesOK int }
+	type agg struct{ n, meta, flagged, fits, linesOK int }
 	groups := map[string]*agg{}
 	var names []string
 	var tot agg
@@ -327,6 +327,9 @@ func writeOTRF(b *strings.Builder, rows []otrfRow) {
 		}
 		for _, a := range []*agg{g, &tot} {
 			a.n++
+			if r.meta != nil {
+				a.meta++
+			}
 			if r.medium > 0 {
 				a.flagged++
 			}
@@ -347,17 +350,17 @@ func writeOTRF(b *strings.Builder, rows []otrfRow) {
 		}
 		tech := strings.Join(r.techniques, " ")
 		if r.meta == nil {
-			tech = "(no metadata)"
+			tech, fits = "(no metadata)", "–"
 		}
 		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %s | %s |\n", r.rel, tech, r.lines, r.events, r.medium, strings.Join(r.rules, " "), fits)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(b, "\n| folder (tactic) | recordings | one row per JSON line | medium+ finding | medium+ finding that fits the metadata |\n| --- | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(b, "\n| folder (tactic) | recordings | one row per JSON line | medium+ finding | with metadata | medium+ finding that fits it |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	pct := func(a, n int) string { return fmt.Sprintf("%d (%.0f%%)", a, 100*float64(a)/float64(max(n, 1))) }
 	for _, name := range names {
 		g := groups[name]
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", name, g.n, pct(g.linesOK, g.n), pct(g.flagged, g.n), pct(g.fits, g.n))
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %d | %s |\n", name, g.n, pct(g.linesOK, g.n), pct(g.flagged, g.n), g.meta, pct(g.fits, g.meta))
 	}
-	fmt.Fprintf(b, "| **all** | %d | %s | %s | %s |\n", tot.n, pct(tot.linesOK, tot.n), pct(tot.flagged, tot.n), pct(tot.fits, tot.n))
+	fmt.Fprintf(b, "| **all** | %d | %s | %s | %d | %s |\n", tot.n, pct(tot.linesOK, tot.n), pct(tot.flagged, tot.n), tot.meta, pct(tot.fits, tot.meta))
 	fmt.Fprintf(b, "\n%d events from %d JSON lines; ingest %.1f CPU-s, hunt %.1f CPU-s in all\n", events, lines, ingestCPU.Seconds(), huntCPU.Seconds())
 }
