@@ -81,6 +81,7 @@ func (p NXLog) Parse(ctx context.Context, in *input.Input, emit func(ev *event.E
 	}
 	var rec binxml.Record
 	var ev event.Event
+	var skew clockSkew
 	err := readObjects(ctx, in, st, func(o *ordereddict.Dict, pos int64) error {
 		rec.Reset()
 		if get(o, "EventID") == "" {
@@ -90,6 +91,7 @@ func (p NXLog) Parse(ctx context.Context, in *input.Input, emit func(ev *event.E
 		nxlogRecord(o, &rec, &tz)
 		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = pos
+		skew.check(&ev)
 		if err := emit(&ev); err != nil {
 			return err
 		}
@@ -98,7 +100,50 @@ func (p NXLog) Parse(ctx context.Context, in *input.Input, emit func(ev *event.E
 		return nil
 	})
 	tz.finish(st, p.Name())
+	skew.finish(st)
 	return err
+}
+
+// clockSkew compares the stated time of Sysmon events with Sysmon's own
+// UtcTime: exports that wrote local time as UTC (or a 12-hour clock)
+// show up as whole hours of difference. Times are kept as stated; the
+// investigator is told.
+type clockSkew struct {
+	sysmon int64
+	by     map[time.Duration]int64
+}
+
+func (c *clockSkew) check(ev *event.Event) {
+	if ev.Provider != "Microsoft-Windows-Sysmon" || ev.Time.IsZero() {
+		return
+	}
+	u, err := time.Parse("2006-01-02 15:04:05.999999999", ev.Field("UtcTime"))
+	if err != nil {
+		return
+	}
+	c.sysmon++
+	if d := u.Sub(ev.Time); d.Abs() >= 30*time.Minute {
+		if c.by == nil {
+			c.by = map[time.Duration]int64{}
+		}
+		c.by[d.Round(time.Hour)]++
+	}
+}
+
+func (c *clockSkew) finish(st *input.Stats) {
+	var n, top int64
+	var mode time.Duration
+	for d, k := range c.by {
+		n += k
+		if k > top || k == top && d < mode {
+			mode, top = d, k
+		}
+	}
+	if c.sysmon == 0 || 2*n <= c.sysmon {
+		return
+	}
+	st.Note("in %d of %d Sysmon events the stated time differs from Sysmon's own UtcTime by whole hours (%d by %s): this export's times are likely in a wrong zone or on a 12-hour clock; they are kept as stated",
+		n, c.sysmon, top, offsetText(mode)[3:])
 }
 
 func nxlogRecord(o *ordereddict.Dict, r *binxml.Record, tz *timeZones) {

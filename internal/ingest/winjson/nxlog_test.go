@@ -109,3 +109,26 @@ func TestPrettyLayout(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestClockSkewNoted: Sysmon events whose stated time is 19 hours off
+// their own UtcTime (an export that wrote local time as UTC on a 12-hour
+// clock, as in some public datasets) are noted, and their time is kept.
+func TestClockSkewNoted(t *testing.T) {
+	line := func(stated, utc string) string {
+		return `{"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","EventID":1,"TimeCreated":"` + stated + `","@timestamp":"` + stated + `","UtcTime":"` + utc + `"}`
+	}
+	text := line("2022-08-18T06:55:57.789Z", "2022-08-19 01:55:57.788") + "\n" +
+		line("2022-08-18T06:56:10.000Z", "2022-08-19 01:56:09.998") + "\n" +
+		line("2022-08-18T06:57:00.000Z", "2022-08-18 06:56:59.990") + "\n"
+	evs, st := ingesttest.ParseAll(t, NXLog{}, ingesttest.Input([]byte(text), "x.json", nil))
+	if len(evs) != 3 || !evs[0].Time.Equal(time.Date(2022, 8, 18, 6, 55, 57, 789e6, time.UTC)) {
+		t.Fatalf("events %v", evs)
+	}
+	if len(st.Notes) != 1 || !strings.Contains(st.Notes[0], "in 2 of 3 Sysmon events") || !strings.Contains(st.Notes[0], "by +19:00") {
+		t.Errorf("notes %q", st.Notes)
+	}
+	_, st = ingesttest.ParseAll(t, NXLog{}, ingesttest.Input([]byte(line("2022-08-18T06:57:00.000Z", "2022-08-18 06:56:59.990")), "y.json", nil))
+	if len(st.Notes) != 0 {
+		t.Errorf("a right clock noted: %q", st.Notes)
+	}
+}
