@@ -49,7 +49,7 @@ type entry struct {
 
 // archiveEntries reads a recording's archive (zip or tar.gz) with the
 // standard library, independently of the ingest walker.
-func archiveEntries(t *testing.T, p string) []entry {
+func archiveEntries(t testing.TB, p string) []entry {
 	t.Helper()
 	var out []entry
 	if strings.HasSuffix(p, ".zip") {
