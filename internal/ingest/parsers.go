@@ -7,6 +7,8 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/rmm"
 	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
+	"github.com/spoor-dfir/spoor/internal/ingest/winjson"
+	"github.com/spoor-dfir/spoor/internal/ingest/winxml"
 )
 
 // Parsers is the explicit list of built-in parsers. Order only breaks
@@ -15,6 +17,8 @@ func Parsers() ([]input.Parser, error) {
 	ps := []input.Parser{evtx.New()}
 	ps = append(ps, firewall.Parsers()...)
 	ps = append(ps, rmm.Parsers()...)
+	ps = append(ps, winjson.Parsers()...)
+	ps = append(ps, winxml.New())
 	defs, err := textfmt.Builtin()
 	if err != nil {
 		return nil, err

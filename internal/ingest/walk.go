@@ -160,11 +160,15 @@ func safeName(s string) string {
 	return b.String()
 }
 
-// fileItems returns the file itself, or the entries of a zip archive.
+// fileItems returns the file itself, or the entries of a zip or tar.gz
+// archive.
 func (w *walker) fileItems(fp, ev string, info fs.FileInfo) []item {
 	size := info.Size()
 	open := func() (io.ReadCloser, error) { return os.Open(fp) }
 	if !isZipFile(fp) {
+		if items, ok := tarGzItems(fp, ev); ok {
+			return items
+		}
 		return []item{{evPath: ev, size: size, open: open}}
 	}
 	f, err := os.Open(fp)

@@ -3,10 +3,12 @@
 // BinXML decoder (package binxml), falls back to golang-evtx (package
 // goevtx) for records the fast path cannot read, and emits one event.Event
 // per record in file order, with typed columns filled by the per-event-id
-// table in mapping.go.
+// table of package winevent.
 package evtx
 
 import (
+	"github.com/Velocidex/ordereddict"
+
 	"bytes"
 	"context"
 	"errors"
@@ -14,12 +16,11 @@ import (
 	"io"
 	"sync"
 
-	"github.com/Velocidex/ordereddict"
-
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/winevent"
 )
 
 // FormatRecovered is the format of events from records carved from chunk
@@ -407,28 +408,12 @@ func isZero(b []byte) bool {
 // toEvent maps a decoded record onto an event (overwriting all of ev); buf
 // is scratch space for the fields' JSON text, returned for reuse.
 func toEvent(r *binxml.Record, path string, ev *event.Event, buf []byte) []byte {
-	*ev = event.Event{
-		Time:     r.Time,
-		Source:   event.SourceEVTX,
-		Format:   "evtx",
-		Host:     r.Computer,
-		Channel:  r.Channel,
-		Provider: r.Provider,
-		EventID:  r.EventID,
-		RecordID: int64(r.RecordID),
-		Message:  r.Message,
-		Evidence: path,
-		Offset:   int64(r.RecordID),
-	}
-	buf = setFields(ev, r.Fields, buf)
-	if ev.Time.IsZero() {
-		ev.Time = r.Written
-	}
+	format := "evtx"
 	if r.Recovered {
-		ev.Format = FormatRecovered
+		format = FormatRecovered
 	}
-	applyMapping(r, ev)
-	return buf
+	winevent.Map(r, format, path, ev)
+	return setFields(ev, r.Fields, buf)
 }
 
 func toDict(fs []binxml.Field) *ordereddict.Dict {

@@ -121,10 +121,12 @@ func (f *Format) hasKeys(line []byte) bool {
 		if err != nil {
 			return false
 		}
-		have = map[string]bool{}
-		for _, k := range d.Keys() {
-			have[k] = true
+		for _, k := range f.keys {
+			if _, ok := lookup(d, k); !ok {
+				return false
+			}
 		}
+		return true
 	case "csv":
 		cols, err := f.split(string(line))
 		if err != nil {
@@ -253,7 +255,28 @@ func (f *Format) Parse(ctx context.Context, in *input.Input, emit func(*event.Ev
 			return err
 		}
 	}
-	return p.flush()
+	if err := p.flush(); err != nil {
+		return err
+	}
+	p.unmapped()
+	return nil
+}
+
+// unmapped reports, for formats whose records are keyed (jsonl, csv), the
+// column mappings none of whose keys was in any record of the file.
+func (p *run) unmapped() {
+	if p.st.Records == 0 || (p.f.def.Kind != "jsonl" && p.f.def.Kind != "csv") {
+		return
+	}
+	for i, m := range p.f.mapping {
+		if p.seen[i] {
+			continue
+		}
+		msg := fmt.Sprintf("%s: format %s maps column %s from %s, but no record has that key (nested JSON keys are written a.b.c); the column stays empty",
+			p.in.Path, p.f.def.Name, m.col, strings.Join(m.from, "|"))
+		p.st.Error(msg)
+		p.st.Note("%s", msg)
+	}
 }
 
 // run is the state of one Parse.
@@ -269,6 +292,11 @@ type run struct {
 	pending *record
 	ctx     *ordereddict.Dict // fields from the last context line
 	header  []string
+	// seen[i] tells whether a key of mapping i was in some record: a
+	// mapping whose keys never are is reported, since a misspelt key or
+	// a nested path written wrong would otherwise leave a column silently
+	// empty.
+	seen []bool
 }
 
 func (p *run) skip(reason string, n int64, detail string) {
@@ -486,7 +514,17 @@ func (p *run) flush() error {
 		Time: t, Source: f.def.Source, Format: f.def.Name,
 		Evidence: p.in.Path, Offset: rec.line, Fields: rec.fields,
 	}
-	for _, m := range f.mapping {
+	if p.seen == nil {
+		p.seen = make([]bool, len(f.mapping))
+	}
+	for i, m := range f.mapping {
+		for _, name := range m.from {
+			if !p.seen[i] {
+				if _, ok := lookup(rec.fields, name); ok {
+					p.seen[i] = true
+				}
+			}
+		}
 		for _, name := range m.from {
 			if v := fieldString(rec.fields, name); v != "" && v != "-" {
 				p.set(ev, m.col, v, rec.line)
@@ -557,8 +595,35 @@ func (p *run) time(rec *record) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// lookup finds a field by name, or by a dotted path through nested JSON
+// objects (winlog.event_data.User): a key that itself holds dots
+// ("winlog.event_id", as flattened exports write) is found as it is first.
+func lookup(d *ordereddict.Dict, name string) (any, bool) {
+	if d == nil {
+		return nil, false
+	}
+	if v, ok := d.Get(name); ok {
+		return v, true
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '.' {
+			continue
+		}
+		v, ok := d.Get(name[:i])
+		if !ok {
+			continue
+		}
+		if sub, isDict := v.(*ordereddict.Dict); isDict {
+			if v, ok := lookup(sub, name[i+1:]); ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
 func fieldString(d *ordereddict.Dict, name string) string {
-	v, ok := d.Get(name)
+	v, ok := lookup(d, name)
 	if !ok || v == nil {
 		return ""
 	}

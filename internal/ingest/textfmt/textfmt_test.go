@@ -399,3 +399,60 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedKeys: a jsonl definition reaches nested keys with a dotted
+// path (winlogbeat's winlog.event_data.*), a key holding dots is found as
+// written, and a mapped key that no record has is an error naming it, not
+// a silently empty column.
+func TestNestedKeys(t *testing.T) {
+	def := `name: beat-logons
+source: evtx
+detect:
+  keys: [winlog.event_id, "@timestamp"]
+  score: 60
+kind: jsonl
+time:
+  - fields: ["@timestamp"]
+    layouts: [rfc3339]
+map:
+  event_id: winlog.event_id
+  host: host.name
+  user: winlog.event_data.TargetUserName
+  src_ip: winlog.event_data.IpAddress
+  logon_type: winlog.event_data.LogonTyp
+  channel: agent.ephemeral.id|winlog.channel
+`
+	f, err := Load("beat.yaml", []byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := `{"@timestamp":"2026-03-15T04:01:30.123Z","host":{"name":"DC01"},"winlog":{"channel":"Security","event_id":4624,"event_data":{"TargetUserName":"svc-msp","IpAddress":"203.0.113.7","LogonType":"10"}}}
+{"@timestamp":"2026-03-15T04:02:00Z","host.name":"DC02","winlog":{"event_id":"4625","event_data":{"TargetUserName":"admin"}},"winlog.channel":"Security"}
+`
+	in := ingesttest.Input([]byte(log), "beat.jsonl", nil)
+	if f.Detect(in) == 0 {
+		t.Fatal("nested detect keys not found")
+	}
+	evs, st := ingesttest.ParseAll(t, f, in)
+	if len(evs) != 2 {
+		t.Fatalf("%d events, stats %+v", len(evs), st)
+	}
+	if e := evs[0]; e.EventID != 4624 || e.Host != "DC01" || e.User != "svc-msp" || e.SrcIP != "203.0.113.7" || e.Channel != "Security" {
+		t.Errorf("first event: %+v", e)
+	}
+	if e := evs[1]; e.EventID != 4625 || e.Host != "DC02" || e.User != "admin" || e.Channel != "Security" {
+		t.Errorf("second event (dotted keys as written): %+v", e)
+	}
+	var found bool
+	for _, e := range st.Errors {
+		if strings.Contains(e, "logon_type") && strings.Contains(e, "winlog.event_data.LogonTyp") {
+			found = true
+		}
+		if strings.Contains(e, "column user") || strings.Contains(e, "column channel") {
+			t.Errorf("a mapping with keys present reported: %s", e)
+		}
+	}
+	if !found {
+		t.Errorf("the misspelt key is not reported: errors %q", st.Errors)
+	}
+}

@@ -1,4 +1,4 @@
-package evtx
+package winevent
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package evtx
+package winevent
 
 // The event-id mapping: which raw EventData/UserData field fills which typed
 // column of event.Event. The table below is the single place to read and
