@@ -399,7 +399,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		return nil, yamlx.Errorf(file, lsNode, "rule %s: no logsource mapping for product=%s category=%s service=%s (add one with a logsource mapping file)", r.ID, product, category, service)
 	}
 	c := &compiler{file: file, sources: srcs, opts: opts}
-	sels := map[string]pred{}
+	sels := map[string]sel{}
 	var condNode *yaml.Node
 	for i := 0; i+1 < len(det.Content); i += 2 {
 		k, v := det.Content[i], det.Content[i+1]
@@ -412,7 +412,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			// parseCondition rejects.
 			continue
 		}
-		p, err := c.selection(v)
+		p, nd, err := c.selection(v)
 		if err != nil {
 			var ye *yamlx.Error
 			if !errors.As(err, &ye) {
@@ -420,7 +420,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			}
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
-		sels[k.Value] = p
+		sels[k.Value] = sel{p, nd}
 	}
 	if condNode == nil {
 		return nil, yamlx.Errorf(file, det, "rule %s: detection has no condition", r.ID)
@@ -434,7 +434,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			conds = append(conds, it.Value)
 		}
 	}
-	var ors []pred
+	var ors []sel
 	for _, cs := range conds {
 		p, _, err := parseCondition(cs, sels)
 		if err != nil {
@@ -445,7 +445,8 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	if len(ors) == 0 {
 		return nil, yamlx.Errorf(file, condNode, "rule %s: empty condition", r.ID)
 	}
-	root := anyOf(ors)
+	top := anySel(ors)
+	root := top.p
 
 	srcOf := sourceIndex(srcs)
 	match := func(ev *event.Event) bool {
@@ -464,6 +465,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	r.Columns = append([]string(nil), baseColumns...)
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
+	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf}
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }
 

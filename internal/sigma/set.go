@@ -1,0 +1,542 @@
+package sigma
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
+)
+
+// Set evaluates many compiled Sigma rules on each event at once, giving
+// the same answers as each rule's Match (the reference; a differential
+// test holds them together):
+//
+//   - Dispatch: the rules an event can match depend only on its source,
+//     channel and event id (pre-filter and logsource). For each such key
+//     the set works out once which rules apply, under which logsource
+//     source (field renames), and folds the leaves on EventID and Channel
+//     to constants: rules that cannot match such events drop out.
+//   - Literal leaves of all those rules are gathered per raw field into
+//     one Aho–Corasick automaton, so each field value is lower-cased and
+//     scanned once for every equals/startswith/endswith/contains value of
+//     every rule; each pattern found sets its slot in a per-event bitset.
+//   - A rule is evaluated only when a slot of its "necessary" set was
+//     found (a set of leaves of which one must hold for the rule to
+//     match: e.g. the values of one field of its main selection), and
+//     then over the bitset, running only its general leaves (regular
+//     expressions, wildcards, numbers, keywords, …) as predicates.
+//
+// A Set is safe for concurrent use through one Matcher per goroutine.
+type Set struct {
+	rules []*rule.Rule
+	dets  []*detection
+
+	mu     sync.Mutex
+	byKey  map[groupKey]*arrangement
+	bySig  map[string]*arrangement
+	groups int
+}
+
+// Compiled reports whether r is a single-event Sigma rule a Set can hold.
+func Compiled(r *rule.Rule) bool {
+	_, ok := r.Detection.(*detection)
+	return ok && r.Match != nil && r.Stateful == nil && r.NewState == nil
+}
+
+// NewSet builds the set of rules; every rule must be Compiled. The
+// indices Match reports are indices into rules.
+func NewSet(rules []*rule.Rule) *Set {
+	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}}
+	for _, r := range rules {
+		s.dets = append(s.dets, r.Detection.(*detection))
+	}
+	return s
+}
+
+// Len is the number of rules in the set.
+func (s *Set) Len() int { return len(s.rules) }
+
+type groupKey struct {
+	source, channel string
+	id              int32
+}
+
+// arrangement is the set arranged for one kind of event.
+type arrangement struct {
+	rules  []grule
+	always []uint64 // rules (bit i: rules[i]) evaluated whatever the fields hold
+	fields []gfield
+	// slotRules[s] are the rules whose necessary set holds slot s.
+	slotRules [][]int32
+	nSlots    int
+}
+
+type grule struct {
+	idx  int // in Set.rules
+	src  int // logsource source index for the field renames
+	root *gnode
+}
+
+// gnode is a detection node of one group: a literal leaf became slots.
+type gnode struct {
+	kind  nodeKind
+	kids  []*gnode
+	slots []int32
+	gen   pred
+	konst int8 // folded leaves: 1 true, -1 false, 0 not constant
+}
+
+type gfield struct {
+	get  getter
+	auto *automaton
+	outs [][]patOut // per automaton pattern
+}
+
+type patOut struct {
+	op   byte
+	slot int32
+}
+
+// Matcher is one goroutine's scratch for matching a Set.
+type Matcher struct {
+	set      *Set
+	groups   map[groupKey]*arrangement
+	lastKey  groupKey
+	last     *arrangement
+	bits     []uint64
+	setSlots []int32
+	cand     []uint64
+	buf      []byte
+}
+
+// NewMatcher returns scratch space for one goroutine.
+func (s *Set) NewMatcher() *Matcher {
+	return &Matcher{set: s, groups: map[groupKey]*arrangement{}}
+}
+
+// Match appends to dst the indices (into the set's rules, ascending) of
+// the rules that match ev, as rule.Evaluate would decide each.
+func (m *Matcher) Match(ev *event.Event, dst []int) []int {
+	k := groupKey{ev.Source, ev.Channel, ev.EventID}
+	g := m.last
+	if g == nil || k != m.lastKey {
+		g = m.groups[k]
+		if g == nil {
+			g = m.set.group(k)
+			m.groups[k] = g
+		}
+		m.last, m.lastKey = g, k
+	}
+	if len(g.rules) == 0 {
+		return dst
+	}
+	if need := (g.nSlots + 63) / 64; len(m.bits) < need {
+		m.bits = make([]uint64, need)
+	}
+	for _, s := range m.setSlots {
+		m.bits[s>>6] = 0
+	}
+	m.setSlots = m.setSlots[:0]
+	m.cand = append(m.cand[:0], g.always...)
+	for fi := range g.fields {
+		f := &g.fields[fi]
+		v, ok := f.get(ev)
+		if !ok || v == "" {
+			continue
+		}
+		m.scan(g, f, v)
+	}
+	for w, word := range m.cand {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &= word - 1
+			r := &g.rules[w*64+b]
+			if m.eval(r.root, ev, r.src) {
+				dst = append(dst, r.idx)
+			}
+		}
+	}
+	return dst
+}
+
+// scan runs f's automaton over v, ASCII letters folded, and sets the
+// slots of the patterns found.
+func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
+	a := f.auto
+	nc := int32(a.nclass)
+	n := len(v)
+	s := int32(0)
+	for i := 0; i < n; i++ {
+		s = a.delta[s*nc+int32(a.class[lowerByte(v[i])])]
+		for t := a.term[s]; t >= 0; t = a.next[t] {
+			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
+				l := int(a.plen[p])
+				for _, o := range f.outs[p] {
+					switch o.op {
+					case opEq:
+						if l != n {
+							continue
+						}
+					case opPrefix:
+						if i+1 != l {
+							continue
+						}
+					case opSuffix:
+						if i+1 != n {
+							continue
+						}
+					}
+					m.setSlot(g, o.slot)
+				}
+			}
+		}
+	}
+}
+
+func (m *Matcher) setSlot(g *arrangement, s int32) {
+	w, b := s>>6, uint64(1)<<(s&63)
+	if m.bits[w]&b != 0 {
+		return
+	}
+	m.bits[w] |= b
+	m.setSlots = append(m.setSlots, s)
+	for _, r := range g.slotRules[s] {
+		m.cand[r>>6] |= 1 << (r & 63)
+	}
+}
+
+func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
+	switch n.kind {
+	case nAnd:
+		for _, k := range n.kids {
+			if !m.eval(k, ev, src) {
+				return false
+			}
+		}
+		return true
+	case nOr:
+		for _, k := range n.kids {
+			if m.eval(k, ev, src) {
+				return true
+			}
+		}
+		return false
+	case nNot:
+		return !m.eval(n.kids[0], ev, src)
+	}
+	if n.konst != 0 {
+		return n.konst > 0
+	}
+	if n.gen != nil {
+		return n.gen(ev, src)
+	}
+	for _, s := range n.slots {
+		if m.bits[s>>6]&(1<<(s&63)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// group returns the shared group for k, building it on first use.
+func (s *Set) group(k groupKey) *arrangement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.byKey[k]; g != nil {
+		return g
+	}
+	g := s.build(k)
+	s.byKey[k] = g
+	return g
+}
+
+// build arranges the set for events of key k. Groups whose rules fold the
+// same way (e.g. the event ids of one channel that the rules do not name)
+// are shared.
+func (s *Set) build(k groupKey) *arrangement {
+	probe := &event.Event{Source: k.source, Channel: k.channel, EventID: k.id}
+	type pending struct {
+		idx, src int
+		root     *node
+	}
+	var rules []pending
+	var sig []byte
+	for i, r := range s.rules {
+		if !r.Filter.PassKey(k.source, k.id, k.channel) {
+			continue
+		}
+		d := s.dets[i]
+		src := d.srcOf(probe)
+		if src == -2 {
+			continue
+		}
+		consts := foldSig(d.root, src, probe, nil)
+		if foldConst(d.root, src, probe) < 0 {
+			continue // cannot match such events
+		}
+		rules = append(rules, pending{i, src, d.root})
+		sig = binary.AppendUvarint(sig, uint64(i))
+		sig = binary.AppendVarint(sig, int64(src))
+		sig = append(sig, consts...)
+		sig = append(sig, 0xff)
+	}
+	if g := s.bySig[string(sig)]; g != nil {
+		return g
+	}
+	b := &builder{probe: probe, slotOf: map[slotKey]int32{}, fieldOf: map[string]int{}}
+	g := &arrangement{}
+	for _, p := range rules {
+		root := b.compile(p.root, p.src)
+		g.rules = append(g.rules, grule{idx: p.idx, src: p.src, root: root})
+	}
+	g.nSlots = len(b.slotLen)
+	g.slotRules = make([][]int32, g.nSlots)
+	g.always = make([]uint64, (len(g.rules)+63)/64)
+	for i, r := range g.rules {
+		slots, ok := b.necessary(r.root)
+		if !ok {
+			g.always[i/64] |= 1 << (i % 64)
+			continue
+		}
+		for _, sl := range slots {
+			if l := g.slotRules[sl]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				g.slotRules[sl] = append(l, int32(i))
+			}
+		}
+	}
+	for _, f := range b.fields {
+		g.fields = append(g.fields, gfield{get: fieldGetter(f.name), auto: newAutomaton(f.pats), outs: f.outs})
+	}
+	s.bySig[string(sig)] = g
+	s.groups++
+	return g
+}
+
+// constField reports whether a raw field's value depends only on the
+// dispatch key (so leaves on it fold to constants per group).
+func constField(name string) bool { return name == "EventID" || name == "Channel" }
+
+// foldConst evaluates n as far as its constant leaves decide it: 1 true,
+// -1 false, 0 depends on the event.
+func foldConst(n *node, src int, probe *event.Event) int8 {
+	switch n.kind {
+	case nAnd, nOr:
+		res := int8(1)
+		if n.kind == nOr {
+			res = -1
+		}
+		undecided := false
+		for _, k := range n.kids {
+			switch c := foldConst(k, src, probe); {
+			case c == 0:
+				undecided = true
+			case n.kind == nAnd && c < 0, n.kind == nOr && c > 0:
+				return c
+			}
+		}
+		if undecided {
+			return 0
+		}
+		return res
+	case nNot:
+		return -foldConst(n.kids[0], src, probe)
+	}
+	if n.lits == nil || !constField(n.rawName(src)) {
+		return 0
+	}
+	if litLeaf(n, src, probe) {
+		return 1
+	}
+	return -1
+}
+
+// foldSig appends the outcome of every constant leaf of n.
+func foldSig(n *node, src int, probe *event.Event, sig []byte) []byte {
+	if n.kind != nLeaf {
+		for _, k := range n.kids {
+			sig = foldSig(k, src, probe, sig)
+		}
+		return sig
+	}
+	if n.lits != nil && constField(n.rawName(src)) {
+		if litLeaf(n, src, probe) {
+			return append(sig, 1)
+		}
+		return append(sig, 2)
+	}
+	return sig
+}
+
+// litLeaf evaluates a literal leaf directly (for constant fields).
+func litLeaf(n *node, src int, ev *event.Event) bool {
+	v, ok := fieldGetter(n.rawName(src))(ev)
+	if !ok {
+		return false
+	}
+	lv := make([]byte, len(v))
+	for i := 0; i < len(v); i++ {
+		lv[i] = lowerByte(v[i])
+	}
+	low := string(lv)
+	for _, l := range n.lits {
+		switch l.op {
+		case opEq:
+			if low == l.pat {
+				return true
+			}
+		case opPrefix:
+			if len(low) >= len(l.pat) && low[:len(l.pat)] == l.pat {
+				return true
+			}
+		case opSuffix:
+			if len(low) >= len(l.pat) && low[len(low)-len(l.pat):] == l.pat {
+				return true
+			}
+		case opContains:
+			if strings.Contains(low, l.pat) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type slotKey struct {
+	field string
+	op    byte
+	pat   string
+}
+
+type fieldBuild struct {
+	name   string
+	pats   []string
+	patIdx map[string]int32
+	outs   [][]patOut
+}
+
+// builder assigns slots and gathers patterns while a group is compiled.
+type builder struct {
+	probe   *event.Event
+	slotOf  map[slotKey]int32
+	slotLen []int
+	fieldOf map[string]int
+	fields  []*fieldBuild
+}
+
+func (b *builder) slot(field string, l litPat) int32 {
+	k := slotKey{field, l.op, l.pat}
+	if s, ok := b.slotOf[k]; ok {
+		return s
+	}
+	s := int32(len(b.slotLen))
+	b.slotOf[k] = s
+	b.slotLen = append(b.slotLen, len(l.pat))
+	fi, ok := b.fieldOf[field]
+	if !ok {
+		fi = len(b.fields)
+		b.fieldOf[field] = fi
+		b.fields = append(b.fields, &fieldBuild{name: field, patIdx: map[string]int32{}})
+	}
+	f := b.fields[fi]
+	p, ok := f.patIdx[l.pat]
+	if !ok {
+		p = int32(len(f.pats))
+		f.patIdx[l.pat] = p
+		f.pats = append(f.pats, l.pat)
+		f.outs = append(f.outs, nil)
+	}
+	f.outs[p] = append(f.outs[p], patOut{op: l.op, slot: s})
+	return s
+}
+
+func (b *builder) compile(n *node, src int) *gnode {
+	if n.kind != nLeaf {
+		g := &gnode{kind: n.kind}
+		for _, k := range n.kids {
+			g.kids = append(g.kids, b.compile(k, src))
+		}
+		return g
+	}
+	g := &gnode{kind: nLeaf}
+	if n.lits == nil {
+		g.gen = n.gen
+		return g
+	}
+	name := n.rawName(src)
+	if constField(name) {
+		g.konst = -1
+		if litLeaf(n, src, b.probe) {
+			g.konst = 1
+		}
+		return g
+	}
+	for _, l := range n.lits {
+		g.slots = append(g.slots, b.slot(name, l))
+	}
+	return g
+}
+
+// necessary returns slots of which at least one is set whenever n holds,
+// or false when there is no such set (n may hold with no slot set).
+func (b *builder) necessary(n *gnode) ([]int32, bool) {
+	switch n.kind {
+	case nOr:
+		var out []int32
+		for _, k := range n.kids {
+			s, ok := b.necessary(k)
+			if !ok {
+				if k.konst < 0 {
+					continue // a false branch adds nothing
+				}
+				return nil, false
+			}
+			out = append(out, s...)
+		}
+		return out, len(out) > 0
+	case nAnd:
+		var best []int32
+		bestLen := -1
+		for _, k := range n.kids {
+			if k.konst < 0 {
+				return nil, false // never true: evaluating is cheap and exact
+			}
+			s, ok := b.necessary(k)
+			if !ok {
+				continue
+			}
+			// Prefer the most specific patterns: long ones are rare.
+			short := 1 << 30
+			for _, sl := range s {
+				short = min(short, b.slotLen[sl])
+			}
+			if short > bestLen || short == bestLen && len(s) < len(best) {
+				best, bestLen = s, short
+			}
+		}
+		return best, best != nil
+	case nNot:
+		return nil, false
+	}
+	if n.gen != nil || n.konst != 0 {
+		return nil, false
+	}
+	return n.slots, len(n.slots) > 0
+}
+
+// Stats describes a set after use: the event kinds seen and the distinct
+// arrangements built for them.
+func (s *Set) Stats() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := 0
+	for _, g := range s.bySig {
+		for _, f := range g.fields {
+			size += f.auto.size()
+		}
+	}
+	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
+}
