@@ -24,6 +24,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// every event, instead of only what the rules and analyzers read: the
 	// reference the selective scan is tested against.
 	FullScan bool
+	// ReferenceRules evaluates every Sigma rule on its own (rule by rule,
+	// each its own Match) instead of all at once through sigma.Set: the
+	// reference the compiled set is tested against.
+	ReferenceRules bool
 }
 
 // Result is what a hunt found.
@@ -128,10 +133,32 @@ type plan struct {
 	memoIdx []int
 	nMemo   int
 	key     []keyPart
+	// set evaluates the single-event Sigma rules all at once (they are
+	// then in neither byID nor anyID); setIdx maps its indices to rules.
+	set      *sigma.Set
+	setIdx   []int
+	matchers sync.Pool // *sigma.Matcher, for callers without their own
 }
 
-func newPlan(rules []*rule.Rule) *plan {
+// newPlan arranges rules, the Sigma ones in a compiled set.
+func newPlan(rules []*rule.Rule) *plan { return newPlanWith(rules, true) }
+
+// newPlanWith arranges rules; with compiled false every rule is evaluated
+// on its own (the reference).
+func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules)), memoIdx: make([]int, len(rules))}
+	var inSet []*rule.Rule
+	for i, r := range rules {
+		if compiled && sigma.Compiled(r) {
+			inSet = append(inSet, r)
+			p.setIdx = append(p.setIdx, i)
+		}
+	}
+	if len(inSet) > 0 {
+		p.set = sigma.NewSet(inSet)
+		p.matchers.New = func() any { return p.set.NewMatcher() }
+	}
+	inSetAt := 0
 	var keyCols []string
 	for i, r := range rules {
 		p.memoIdx[i] = -1
@@ -145,6 +172,10 @@ func newPlan(rules []*rule.Rule) *plan {
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
 		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
+		if inSetAt < len(p.setIdx) && p.setIdx[inSetAt] == i {
+			inSetAt++
+			continue
+		}
 		if len(r.Filter.EventIDs) == 0 {
 			p.anyID = append(p.anyID, i)
 			continue
@@ -180,7 +211,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
-	p := newPlan(rules)
+	p := newPlanWith(rules, !opts.ReferenceRules)
 	res := Result{Rules: len(rules)}
 
 	var (
@@ -197,8 +228,12 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		go func() {
 			defer wg.Done()
 			mem := newMemo()
+			var sm *sigma.Matcher
+			if p.set != nil {
+				sm = p.set.NewMatcher()
+			}
 			for b := range work {
-				fs, ms, warn := evalBatch(p, mem, b)
+				fs, ms, warn := evalBatch(p, mem, sm, b)
 				mu.Lock()
 				findings = append(findings, fs...)
 				for i, m := range ms {
@@ -394,7 +429,7 @@ func observe(a analyzers.Analyzer, evs []event.Event, masks []uint64, bit uint64
 // evalBatch evaluates every rule on a batch. A panicking matcher (a bug
 // in a rule compiler) must not end the hunt: the batch is then redone
 // rule by rule with the culprit skipped and reported.
-func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
+func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, ms, warnings = evalBatchSafe(p, b)
@@ -405,14 +440,22 @@ func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, wa
 		if b.masks[i]&rulesBit == 0 {
 			continue // no rule's pre-filter takes it (see selector)
 		}
-		fs = evalOne(p, m, &b.evs[i], b.seq+int64(i), fs, ms)
+		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
 	}
 	return fs, ms, nil
 }
 
 // evalOne evaluates the rules whose pre-filter names ev's event id and
-// those without one, answering memoized rules from m (nil: no memo).
-func evalOne(p *plan, m *memo, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+// those without one, answering memoized rules from m (nil: no memo), and
+// the compiled Sigma set with sm (nil: one from the plan's pool).
+func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	if p.set != nil {
+		if sm == nil {
+			sm = p.matchers.Get().(*sigma.Matcher)
+			defer p.matchers.Put(sm)
+		}
+		fs = evalSet(p, sm, ev, fs)
+	}
 	if p.nMemo == 0 {
 		m = nil
 	}
@@ -424,6 +467,15 @@ func evalOne(p *plan, m *memo, ev *event.Event, seq int64, fs []event.Finding, m
 	fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, m)
 	if m != nil && hit == nil {
 		m.store()
+	}
+	return fs
+}
+
+// evalSet adds the findings of the compiled Sigma set on ev.
+func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []event.Finding {
+	var buf [16]int
+	for _, k := range sm.Match(ev, buf[:0]) {
+		fs = append(fs, rule.NewFinding(p.rules[p.setIdx[k]], ev))
 	}
 	return fs
 }
@@ -467,22 +519,22 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 	var fs []event.Finding
 	ms := make([][]match, len(p.rules))
 	bad := map[int]string{}
+	// Rule by rule, the compiled set's rules included: the reference
+	// evaluation isolates the culprit.
 	for i := range b.evs {
 		ev := &b.evs[i]
-		for _, idx := range [][]int{p.byID[ev.EventID], p.anyID} {
-			for _, ri := range idx {
-				if _, ok := bad[ri]; ok {
-					continue
-				}
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							bad[ri] = fmt.Sprint(r)
-						}
-					}()
-					fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
-				}()
+		for ri := range p.rules {
+			if _, ok := bad[ri]; ok {
+				continue
 			}
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						bad[ri] = fmt.Sprint(r)
+					}
+				}()
+				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
+			}()
 		}
 	}
 	var warnings []string

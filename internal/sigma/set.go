@@ -91,7 +91,7 @@ type gnode struct {
 }
 
 type gfield struct {
-	get  getter
+	get  getter // nil: keywords, every raw value and the message
 	auto *automaton
 	outs [][]patOut // per automaton pattern
 }
@@ -144,6 +144,14 @@ func (m *Matcher) Match(ev *event.Event, dst []int) []int {
 	m.cand = append(m.cand[:0], g.always...)
 	for fi := range g.fields {
 		f := &g.fields[fi]
+		if f.get == nil {
+			// Keywords: a pattern found in any one value sets its slot.
+			eachValue(ev, func(v string) bool {
+				m.scan(g, f, v)
+				return false
+			})
+			continue
+		}
 		v, ok := f.get(ev)
 		if !ok || v == "" {
 			continue
@@ -309,7 +317,11 @@ func (s *Set) build(k groupKey) *arrangement {
 		}
 	}
 	for _, f := range b.fields {
-		g.fields = append(g.fields, gfield{get: fieldGetter(f.name), auto: newAutomaton(f.pats), outs: f.outs})
+		var get getter
+		if f.name != "" {
+			get = fieldGetter(f.name)
+		}
+		g.fields = append(g.fields, gfield{get: get, auto: newAutomaton(f.pats), outs: f.outs})
 	}
 	s.bySig[string(sig)] = g
 	s.groups++

@@ -27,7 +27,8 @@ type node struct {
 	kind nodeKind
 	kids []*node
 	// Leaves: lits non-nil for a literal leaf on field (a Sigma name,
-	// renamed per logsource source by names); gen otherwise.
+	// renamed per logsource source by names; "" for keywords, which look
+	// in every raw value and the message); gen otherwise.
 	field string
 	names []string // per source: the raw field name field reads
 	lits  []litPat
@@ -76,8 +77,15 @@ func (n *node) rawName(src int) string {
 func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, p pred) *node {
 	gen := &node{kind: nLeaf, gen: p}
 	m, err := parseModifiers(modNames)
-	if err != nil || fieldName == "" || m.expand || m.cased {
+	if err != nil || m.expand || m.cased {
 		return gen
+	}
+	if fieldName == "" {
+		if m.op != "" && m.op != "contains" {
+			return gen
+		}
+		// Keywords: substrings of any raw value (fieldPred does the same).
+		m.op = "contains"
 	}
 	switch m.op {
 	case "", "contains", "startswith", "endswith":
