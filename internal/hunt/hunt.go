@@ -571,35 +571,66 @@ func AssignIDs(fs []event.Finding) {
 // reference and summary, and makes IDs unique (a suffix on repeats), so
 // the stored order and IDs are deterministic.
 func SortFindings(fs []event.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
+	// An order of indices (ties: the earlier index, as a stable sort
+	// would) by an n log n sort, then the findings moved once: a stable
+	// sort of the large structs themselves costs n log² n moves.
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
 		a, b := &fs[i], &fs[j]
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
 		}
-		if a.RuleID != b.RuleID {
-			return a.RuleID < b.RuleID
+		if c := strings.Compare(a.RuleID, b.RuleID); c != 0 {
+			return c
 		}
-		if a.Analyzer != b.Analyzer {
-			return a.Analyzer < b.Analyzer
+		if c := strings.Compare(a.Analyzer, b.Analyzer); c != 0 {
+			return c
 		}
-		if a.Host != b.Host {
-			return a.Host < b.Host
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
 		}
-		if a.User != b.User {
-			return a.User < b.User
+		if c := strings.Compare(a.User, b.User); c != 0 {
+			return c
 		}
 		ra, rb := firstRef(a), firstRef(b)
-		if ra.Evidence != rb.Evidence {
-			return ra.Evidence < rb.Evidence
+		if c := strings.Compare(ra.Evidence, rb.Evidence); c != 0 {
+			return c
 		}
 		if ra.Offset != rb.Offset {
-			return ra.Offset < rb.Offset
+			if ra.Offset < rb.Offset {
+				return -1
+			}
+			return 1
 		}
-		if a.Summary != b.Summary {
-			return a.Summary < b.Summary
+		if c := strings.Compare(a.Summary, b.Summary); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return i - j
 	})
+	// Position k takes fs[order[k]]: follow each cycle of the
+	// permutation, one finding held aside (no second copy of them all).
+	for start := range order {
+		if order[start] < 0 {
+			continue
+		}
+		held := fs[start]
+		for j := start; ; {
+			src := order[j]
+			order[j] = -1
+			if src == start {
+				fs[j] = held
+				break
+			}
+			fs[j] = fs[src]
+			j = src
+		}
+	}
 	seen := map[string]int{}
 	for i := range fs {
 		n := seen[fs[i].ID]
