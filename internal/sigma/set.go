@@ -3,6 +3,7 @@ package sigma
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,7 +86,7 @@ type grule struct {
 type gnode struct {
 	kind  nodeKind
 	kids  []*gnode
-	slots []int32
+	slots []int32 // literal leaf: its patterns; general leaf: its prefilter
 	gen   pred
 	konst int8 // folded leaves: 1 true, -1 false, 0 not constant
 }
@@ -239,15 +240,35 @@ func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
 	if n.konst != 0 {
 		return n.konst > 0
 	}
-	if n.gen != nil {
-		return n.gen(ev, src)
-	}
-	for _, s := range n.slots {
-		if m.bits[s>>6]&(1<<(s&63)) != 0 {
-			return true
+	if n.slots != nil {
+		hit := false
+		for _, s := range n.slots {
+			if m.bits[s>>6]&(1<<(s&63)) != 0 {
+				hit = true
+				break
+			}
+		}
+		if !hit || n.gen == nil {
+			return hit // a general leaf whose prefilter fails is false
 		}
 	}
-	return false
+	return n.gen(ev, src)
+}
+
+// cost orders the tests of an and/or: constants, bitset lookups,
+// prefiltered predicates, subtrees, plain predicates.
+func (n *gnode) cost() int {
+	switch {
+	case n.kind != nLeaf:
+		return 3
+	case n.konst != 0:
+		return 0
+	case n.gen == nil:
+		return 1
+	case n.slots != nil:
+		return 2
+	}
+	return 4
 }
 
 // group returns the shared group for k, building it on first use.
@@ -471,11 +492,20 @@ func (b *builder) compile(n *node, src int) *gnode {
 		for _, k := range n.kids {
 			g.kids = append(g.kids, b.compile(k, src))
 		}
+		// Cheap tests first: and/or over pure tests may be evaluated in
+		// any order, so bitset lookups decide before predicates run.
+		slices.SortStableFunc(g.kids, func(x, y *gnode) int { return x.cost() - y.cost() })
 		return g
 	}
 	g := &gnode{kind: nLeaf}
 	if n.lits == nil {
 		g.gen = n.gen
+		if n.pre != nil {
+			name := n.rawName(src)
+			for _, p := range n.pre {
+				g.slots = append(g.slots, b.slot(name, litPat{opContains, p}))
+			}
+		}
 		return g
 	}
 	name := n.rawName(src)
@@ -533,7 +563,7 @@ func (b *builder) necessary(n *gnode) ([]int32, bool) {
 	case nNot:
 		return nil, false
 	}
-	if n.gen != nil || n.konst != 0 {
+	if n.konst != 0 {
 		return nil, false
 	}
 	return n.slots, len(n.slots) > 0

@@ -1,7 +1,10 @@
 package sigma
 
 import (
+	"regexp/syntax"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"gopkg.in/yaml.v3"
@@ -33,6 +36,10 @@ type node struct {
 	names []string // per source: the raw field name field reads
 	lits  []litPat
 	gen   pred
+	// pre, for a general leaf: lower-case strings of which the field's
+	// value (ASCII letters folded) holds one whenever gen holds; nil
+	// when there is no such set.
+	pre []string
 }
 
 // Literal operations: the whole value, its start, its end, anywhere.
@@ -75,22 +82,13 @@ func (n *node) rawName(src int) string {
 // fieldPred built: literal leaves where every value is literal (see
 // literalPats), else one general leaf running p.
 func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, p pred) *node {
-	gen := &node{kind: nLeaf, gen: p}
 	m, err := parseModifiers(modNames)
-	if err != nil || m.expand || m.cased {
-		return gen
+	if err != nil {
+		return &node{kind: nLeaf, gen: p}
 	}
-	if fieldName == "" {
-		if m.op != "" && m.op != "contains" {
-			return gen
-		}
+	if fieldName == "" && m.op == "" {
 		// Keywords: substrings of any raw value (fieldPred does the same).
 		m.op = "contains"
-	}
-	switch m.op {
-	case "", "contains", "startswith", "endswith":
-	default:
-		return gen
 	}
 	if v.Kind == yaml.AliasNode {
 		v = v.Alias
@@ -107,22 +105,42 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 		}
 		names = append(names, raw)
 	}
+	if lit := c.literalNode(fieldName, names, m, vals); lit != nil {
+		return lit
+	}
+	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: prefilter(m, vals)}
+}
+
+// literalNode is the tree of literal leaves for the values, or nil when
+// some value is not literal.
+func (c *compiler) literalNode(fieldName string, names []string, m modifiers, vals []*yaml.Node) *node {
+	if m.expand || m.cased {
+		return nil
+	}
+	if fieldName == "" && m.op != "contains" {
+		return nil
+	}
+	switch m.op {
+	case "", "contains", "startswith", "endswith":
+	default:
+		return nil
+	}
 	var leaves []*node
 	for _, n := range vals {
 		if n.Kind == yaml.AliasNode {
 			n = n.Alias
 		}
 		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-			return gen
+			return nil
 		}
 		lits, ok := literalPats(n.Value, m)
 		if !ok {
-			return gen
+			return nil
 		}
 		leaves = append(leaves, &node{kind: nLeaf, field: fieldName, names: names, lits: lits})
 	}
 	if len(leaves) == 0 {
-		return gen
+		return nil
 	}
 	if m.all {
 		return join(nAnd, leaves)
@@ -182,4 +200,176 @@ func literalPats(raw string, m modifiers) ([]litPat, bool) {
 		out = append(out, lp)
 	}
 	return out, len(out) > 0
+}
+
+// prefilter returns strings of which a value matching any of vals under
+// m must contain one (ASCII letters folded), or nil when some value has
+// none: the literal run of a wildcard pattern, a literal a regular
+// expression requires. Null (a missing field) and the non-string
+// operations have none.
+func prefilter(m modifiers, vals []*yaml.Node) []string {
+	if m.expand {
+		return nil
+	}
+	var out []string
+	for _, n := range vals {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			return nil
+		}
+		var ps []string
+		switch m.op {
+		case "re":
+			flags := ""
+			for _, f := range "ims" {
+				if strings.ContainsRune(m.reFlags, f) {
+					flags += string(f)
+				}
+			}
+			pat := n.Value
+			if flags != "" {
+				pat = "(?" + flags + ")" + pat
+			}
+			ps = regexLits(pat)
+		case "", "contains", "startswith", "endswith":
+			ps = globLits(n.Value, m)
+		}
+		if ps == nil {
+			return nil
+		}
+		out = append(out, ps...)
+		if m.all {
+			// Every value must match: one value's strings suffice.
+			return out
+		}
+	}
+	return out
+}
+
+// globLits returns, per encoding variant of a wildcard pattern, its
+// longest literal run, as compileString will compare it.
+func globLits(raw string, m modifiers) []string {
+	variants := [][]token{parsePattern(raw)}
+	for _, t := range m.transforms {
+		var next [][]token
+		for _, toks := range variants {
+			out, err := transform(t, toks)
+			if err != nil {
+				return nil
+			}
+			next = append(next, out...)
+		}
+		variants = next
+	}
+	var out []string
+	for _, toks := range variants {
+		best := ""
+		ascii := true
+		for _, t := range toks {
+			if t.kind != 'l' {
+				continue
+			}
+			ascii = ascii && asciiFold(strings.ToLower(t.lit))
+			if len(t.lit) > len(best) {
+				best = t.lit
+			}
+		}
+		// Case-insensitive patterns with a letter ASCII folding does not
+		// cover compare strings.ToLower(value), which may turn non-ASCII
+		// letters into ASCII ones (the Kelvin sign): no prefilter then.
+		if best == "" || !m.cased && !ascii {
+			return nil
+		}
+		out = append(out, asciiLower(best))
+	}
+	return out
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerByte(c)
+	}
+	return string(b)
+}
+
+// regexLits returns strings of which every match of pat contains one,
+// or nil. Under case folding a letter also matches its Unicode case
+// variants (k: the Kelvin sign, s: the long s), so only runs of other
+// letters and caseless characters are used.
+func regexLits(pat string) []string {
+	re, err := syntax.Parse(pat, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return required(re.Simplify())
+}
+
+func required(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase == 0 {
+			if s := string(re.Rune); len(s) >= 2 {
+				return []string{asciiLower(s)}
+			}
+			return nil
+		}
+		best, cur := "", []rune{}
+		flush := func() {
+			if s := string(cur); len(s) > len(best) {
+				best = s
+			}
+			cur = cur[:0]
+		}
+		for _, r := range re.Rune {
+			l := unicode.ToLower(r)
+			if l == 'k' || l == 's' || r >= utf8.RuneSelf && unicode.SimpleFold(r) != r {
+				flush()
+				continue
+			}
+			cur = append(cur, l)
+		}
+		flush()
+		if len(best) >= 2 {
+			return []string{asciiLower(best)}
+		}
+		return nil
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+		return nil
+	case syntax.OpConcat:
+		var best []string
+		bestLen := 0
+		for _, sub := range re.Sub {
+			ps := required(sub)
+			if ps == nil {
+				continue
+			}
+			short := 1 << 30
+			for _, p := range ps {
+				short = min(short, len(p))
+			}
+			if short > bestLen {
+				best, bestLen = ps, short
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			ps := required(sub)
+			if ps == nil {
+				return nil
+			}
+			out = append(out, ps...)
+		}
+		return out
+	}
+	return nil
 }
