@@ -95,6 +95,7 @@ type gfield struct {
 	get  getter // nil: keywords, every raw value and the message
 	auto *automaton
 	outs [][]patOut // per automaton pattern
+	high int32      // slot set when the value has a byte >= 0x80; -1: none
 }
 
 type patOut struct {
@@ -179,7 +180,9 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 	nc := int32(a.nclass)
 	n := len(v)
 	s := int32(0)
+	var high byte
 	for i := 0; i < n; i++ {
+		high |= v[i]
 		s = a.delta[s*nc+int32(a.class[lowerByte(v[i])])]
 		for t := a.term[s]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
@@ -203,6 +206,9 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 				}
 			}
 		}
+	}
+	if high >= 0x80 && f.high >= 0 {
+		m.setSlot(g, f.high)
 	}
 }
 
@@ -342,7 +348,7 @@ func (s *Set) build(k groupKey) *arrangement {
 		if f.name != "" {
 			get = fieldGetter(f.name)
 		}
-		g.fields = append(g.fields, gfield{get: get, auto: newAutomaton(f.pats), outs: f.outs})
+		g.fields = append(g.fields, gfield{get: get, auto: newAutomaton(f.pats), outs: f.outs, high: f.high})
 	}
 	s.bySig[string(sig)] = g
 	s.groups++
@@ -446,6 +452,7 @@ type slotKey struct {
 
 type fieldBuild struct {
 	name   string
+	high   int32 // the slot of "a non-ASCII byte", -1 if none
 	pats   []string
 	patIdx map[string]int32
 	outs   [][]patOut
@@ -472,9 +479,13 @@ func (b *builder) slot(field string, l litPat) int32 {
 	if !ok {
 		fi = len(b.fields)
 		b.fieldOf[field] = fi
-		b.fields = append(b.fields, &fieldBuild{name: field, patIdx: map[string]int32{}})
+		b.fields = append(b.fields, &fieldBuild{name: field, high: -1, patIdx: map[string]int32{}})
 	}
 	f := b.fields[fi]
+	if l.op == opNonASCII {
+		f.high = s
+		return s
+	}
 	p, ok := f.patIdx[l.pat]
 	if !ok {
 		p = int32(len(f.pats))
@@ -503,7 +514,11 @@ func (b *builder) compile(n *node, src int) *gnode {
 		if n.pre != nil {
 			name := n.rawName(src)
 			for _, p := range n.pre {
-				g.slots = append(g.slots, b.slot(name, litPat{opContains, p}))
+				op := byte(opContains)
+				if p == nonASCII {
+					op = opNonASCII
+				}
+				g.slots = append(g.slots, b.slot(name, litPat{op, p}))
 			}
 		}
 		return g

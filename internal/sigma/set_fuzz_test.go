@@ -15,8 +15,8 @@ import (
 // apart (case, dashes, wildcards, EventID, keywords, missing fields).
 var (
 	fuzzFields = []string{"Image", "CommandLine", "ParentImage", "EventID", "Channel", "Data", ""}
-	fuzzWords  = []string{"cmd", "CMD.exe", `\cmd.exe`, "-enc", "/c", "who", "whoami", "a", "4688", "1", "Security", "é", "*", "?", `\*`, "x*y", ""}
-	fuzzMods   = []string{"", "|contains", "|startswith", "|endswith", "|contains|all", "|windash|contains", "|re", "|cased", "|exists", "|base64offset|contains"}
+	fuzzWords  = []string{"cmd", "CMD.exe", `\cmd.exe`, "-enc", "/c", "who", "whoami", "a", "4688", "1", "Security", "é", "*", "?", `\*`, "x*y", "", "\u0410b", "\u212ay", "ſ", "Ks|zz"}
+	fuzzMods   = []string{"", "|contains", "|startswith", "|endswith", "|contains|all", "|windash|contains", "|re", "|re|i", "|cased", "|exists", "|base64offset|contains"}
 	fuzzLs     = []string{"  category: process_creation\n  product: windows", "  product: windows\n  service: security", "  product: windows"}
 )
 
@@ -54,7 +54,7 @@ func fuzzRule(id int, in []byte) string {
 			fmt.Fprintf(&b, "    %s%s:\n", field, mod)
 			for v, nv := 0, 1+next(3); v < nv; v++ {
 				w := fuzzWords[next(len(fuzzWords))]
-				if mod == "|re" {
+				if strings.HasPrefix(mod, "|re") {
 					w = strings.NewReplacer("*", ".*", "?", ".", `\`, `\\`).Replace(w)
 				}
 				if next(5) == 0 {

@@ -37,8 +37,8 @@ type node struct {
 	lits  []litPat
 	gen   pred
 	// pre, for a general leaf: lower-case strings of which the field's
-	// value (ASCII letters folded) holds one whenever gen holds; nil
-	// when there is no such set.
+	// value (ASCII letters folded) holds one whenever gen holds (the
+	// empty string: a non-ASCII byte); nil when there is no such set.
 	pre []string
 }
 
@@ -48,6 +48,7 @@ const (
 	opPrefix   = '^'
 	opSuffix   = '$'
 	opContains = '~'
+	opNonASCII = '8' // prefilters only: the value has a byte >= 0x80
 )
 
 // litPat is one literal pattern: lower-case, ASCII folding exact for it.
@@ -276,16 +277,26 @@ func globLits(raw string, m modifiers) []string {
 				best = t.lit
 			}
 		}
-		// Case-insensitive patterns with a letter ASCII folding does not
-		// cover compare strings.ToLower(value), which may turn non-ASCII
-		// letters into ASCII ones (the Kelvin sign): no prefilter then.
-		if best == "" || !m.cased && !ascii {
+		switch {
+		case !m.cased && !ascii:
+			// Case-insensitive, with a letter ASCII folding does not
+			// cover: the value is compared lower-cased in full, which
+			// may turn non-ASCII letters into ASCII ones (the Kelvin
+			// sign), so no run of the pattern is required as it is. But
+			// a non-ASCII letter lower-cases to a non-ASCII one, and
+			// only from one: the value must hold a non-ASCII byte.
+			out = append(out, nonASCII)
+		case best == "":
 			return nil
+		default:
+			out = append(out, asciiLower(best))
 		}
-		out = append(out, asciiLower(best))
 	}
 	return out
 }
+
+// nonASCII, among prefilter strings, stands for "a byte >= 0x80".
+const nonASCII = ""
 
 func asciiLower(s string) string {
 	b := []byte(s)
