@@ -39,6 +39,7 @@ type Set struct {
 	mu     sync.Mutex
 	byKey  map[groupKey]*arrangement
 	bySig  map[string]*arrangement
+	autos  map[string]*automaton
 	groups int
 }
 
@@ -51,7 +52,7 @@ func Compiled(r *rule.Rule) bool {
 // NewSet builds the set of rules; every rule must be Compiled. The
 // indices Match reports are indices into rules.
 func NewSet(rules []*rule.Rule) *Set {
-	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}}
+	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}, autos: map[string]*automaton{}}
 	for _, r := range rules {
 		s.dets = append(s.dets, r.Detection.(*detection))
 	}
@@ -348,7 +349,15 @@ func (s *Set) build(k groupKey) *arrangement {
 		if f.name != "" {
 			get = fieldGetter(f.name)
 		}
-		g.fields = append(g.fields, gfield{get: get, auto: newAutomaton(f.pats), outs: f.outs, high: f.high})
+		// Arrangements often share a field's patterns (the event ids of
+		// one channel): one automaton serves them all.
+		key := strings.Join(f.pats, "\x00")
+		auto := s.autos[key]
+		if auto == nil {
+			auto = newAutomaton(f.pats)
+			s.autos[key] = auto
+		}
+		g.fields = append(g.fields, gfield{get: get, auto: auto, outs: f.outs, high: f.high})
 	}
 	s.bySig[string(sig)] = g
 	s.groups++
@@ -590,10 +599,8 @@ func (s *Set) Stats() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	size := 0
-	for _, g := range s.bySig {
-		for _, f := range g.fields {
-			size += f.auto.size()
-		}
+	for _, a := range s.autos {
+		size += a.size()
 	}
 	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
 }
