@@ -19,6 +19,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -50,18 +51,38 @@ func main() {
 	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
 	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
 	single := flag.String("single", "", "also build one EVTX file of this size (e.g. 4GiB) from the corpus's chunks and time spoor ingest on it")
+	sigmaDir := flag.String("sigma", filepath.Join("..", "shared", "sigma", "rules", "windows"), "Sigma rules for the default hunt with SigmaHQ (\"\": skip that hunt)")
+	real := flag.String("real", "", "also build a corpus of this size (e.g. 256MiB) of dense real chunks (>= 100 records) from --samples and measure it the same way")
+	samples := flag.String("samples", filepath.Join("..", "shared", "samples", "evtx"), "EVTX files the --real corpus takes its chunks from")
 	flag.Parse()
-	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt, *single); err != nil {
+	if *sigmaDir != "" {
+		if _, err := os.Stat(*sigmaDir); err != nil {
+			fmt.Fprintf(os.Stderr, "spoor-bench: no Sigma rules at %s: the hunt with SigmaHQ is skipped\n", *sigmaDir)
+			*sigmaDir = ""
+		}
+	}
+	b := bench{work: *work, runs: *runs, workers: *workers, hunt: *hunt, sigma: *sigmaDir}
+	if err := b.run(*size, *corpus, *withExport, *single, *real, *samples); err != nil {
 		fmt.Fprintln(os.Stderr, "spoor-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, corpus, work string, runs, workers int, withExport, hunt bool, single string) error {
+// bench holds what every measurement of a run shares.
+type bench struct {
+	bin, work     string
+	runs, workers int
+	hunt          bool
+	sigma         string // Sigma rules for the "HUNT sigma" hunt; "" skips it
+}
+
+func (b *bench) run(size, corpus string, withExport bool, single, real, samples string) error {
+	work, runs, workers := b.work, b.runs, b.workers
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
 	bin := filepath.Join(work, "spoor")
+	b.bin = bin
 	fmt.Println("building spoor …")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/spoor").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
@@ -87,60 +108,20 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 	}
 
-	var ingests []measure
-	// The built-in rule pack alone (spoor hunt --no-analyzers), and the
-	// whole hunt (rules and the six analyzers), each on the fresh store.
-	kinds := []struct {
-		name  string
-		extra []string
-	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
-	hunts := make([][]measure, len(kinds))
-	var events int64
-	caseFile := filepath.Join(corpus, "case.yaml")
-	for i := 0; i < runs; i++ {
-		st := filepath.Join(work, fmt.Sprintf("store-%d", i))
-		os.RemoveAll(st)
-		args := []string{"ingest", "--store", st}
-		if workers > 0 {
-			args = append(args, "--workers", fmt.Sprint(workers))
-		}
-		m, err := timed(bin, append(args, corpus)...)
-		if err != nil {
+	mi, err := b.measure("generated", corpus, evBytes)
+	if err != nil {
+		return err
+	}
+	if real != "" {
+		dir := filepath.Join(work, "real-"+real)
+		if err := buildReal(dir, samples, real); err != nil {
 			return err
 		}
-		ingests = append(ingests, m)
-		events = manifestEvents(st)
-		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
-		if hunt {
-			for k, kind := range kinds {
-				args := append([]string{"hunt", "--store", st}, kind.extra...)
-				if _, err := os.Stat(caseFile); err == nil {
-					args = append(args, "--case", caseFile)
-				}
-				h, err := timed(bin, args...)
-				if err != nil {
-					return err
-				}
-				hunts[k] = append(hunts[k], h)
-				fmt.Printf("%s run %d: %.2f s, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", strings.ToLower(kind.name), i+1, h.wall.Seconds(),
-					float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
-			}
+		rb, rf := evtxBytes(dir)
+		fmt.Printf("\ndense real corpus: %d EVTX files, %.1f MB (chunks with >= %d records from %s)\n", len(rf), float64(rb)/1e6, minRecords, samples)
+		if _, err := b.measure("real", dir, rb); err != nil {
+			return err
 		}
-		if i < runs-1 {
-			os.RemoveAll(st)
-		}
-	}
-	mi := median(ingests)
-	fmt.Printf("\nINGEST    median of %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
-		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
-	for k, kind := range kinds {
-		if !hunt || len(hunts[k]) == 0 {
-			continue
-		}
-		mh := median(hunts[k])
-		fmt.Printf("%-9s median of %d: %.2f s, %.0f events/s (%.1f× ingest), peak RSS %d MiB\n", kind.name, runs, mh.wall.Seconds(),
-			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), maxRSS(hunts[k])>>20)
 	}
 	if withExport {
 		if path, err := exec.LookPath("evtxexport"); err == nil {
@@ -157,6 +138,152 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 				el.Seconds(), float64(evBytes)/1e6/el.Seconds(), el.Seconds()/mi.wall.Seconds())
 		} else {
 			fmt.Println("evtxexport not installed (apt-get install libevtx-utils): no side-by-side ratio")
+		}
+	}
+	return nil
+}
+
+// measure times ingest and the hunts on corpus (median of b.runs, each
+// on a fresh store) and prints them side by side; it returns the median
+// ingest.
+func (b *bench) measure(name, corpus string, evBytes int64) (measure, error) {
+	bin, work, runs, workers, hunt := b.bin, b.work, b.runs, b.workers, b.hunt
+	var ingests []measure
+	// The built-in rule pack alone (spoor hunt --no-analyzers), the
+	// whole default hunt (rules, analyzers, incidents), and that with
+	// the SigmaHQ rules too, each on the fresh store.
+	kinds := []struct {
+		name  string
+		extra []string
+	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
+	if b.sigma != "" {
+		kinds = append(kinds, struct {
+			name  string
+			extra []string
+		}{"HUNT sigma", []string{"--rules", b.sigma}})
+	}
+	hunts := make([][]measure, len(kinds))
+	var events int64
+	caseFile := filepath.Join(corpus, "case.yaml")
+	for i := 0; i < runs; i++ {
+		st := filepath.Join(work, fmt.Sprintf("store-%s-%d", name, i))
+		os.RemoveAll(st)
+		args := []string{"ingest", "--store", st}
+		if workers > 0 {
+			args = append(args, "--workers", fmt.Sprint(workers))
+		}
+		m, err := timed(bin, append(args, corpus)...)
+		if err != nil {
+			return measure{}, err
+		}
+		ingests = append(ingests, m)
+		events = manifestEvents(st)
+		fmt.Printf("%s ingest run %d: %.2f s (%.2f CPU-s), %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", name, i+1, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
+		if hunt {
+			for k, kind := range kinds {
+				args := append([]string{"hunt", "--store", st}, kind.extra...)
+				if _, err := os.Stat(caseFile); err == nil {
+					args = append(args, "--case", caseFile)
+				}
+				h, err := timed(bin, args...)
+				if err != nil {
+					return measure{}, err
+				}
+				hunts[k] = append(hunts[k], h)
+				fmt.Printf("%s %s run %d: %.2f s (%.2f CPU-s), %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", name, strings.ToLower(kind.name), i+1, h.wall.Seconds(), h.cpu.Seconds(),
+					float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
+			}
+		}
+		os.RemoveAll(st)
+	}
+	mi := median(ingests)
+	fmt.Printf("\n%s corpus, %d events:\n", name, events)
+	fmt.Printf("INGEST     median of %d: %.2f s (%.2f CPU-s), %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(), mi.cpu.Seconds(),
+		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
+	for k, kind := range kinds {
+		if !hunt || len(hunts[k]) == 0 {
+			continue
+		}
+		mh := median(hunts[k])
+		fmt.Printf("%-10s median of %d: %.2f s (%.2f CPU-s), %.0f events/s (%.2f× ingest wall, %.2f× ingest CPU), peak RSS %d MiB\n", kind.name, runs, mh.wall.Seconds(), mh.cpu.Seconds(),
+			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), mi.cpu.Seconds()/mh.cpu.Seconds(), maxRSS(hunts[k])>>20)
+	}
+	return mi, nil
+}
+
+// minRecords is how many records a sample chunk needs to go into the
+// dense real corpus: real logs' chunks are full, carved or nearly empty
+// chunks would make the corpus lighter than the evidence it stands for.
+const minRecords = 100
+
+// buildReal writes (once) a corpus of about size bytes made of the
+// chunks of the EVTX files under samples that hold at least minRecords
+// records, repeated in order: files of 64 MiB, each with the file header
+// of the first sample that had such a chunk (record numbers repeat, which
+// the ingest does not mind).
+func buildReal(dir, samples, size string) error {
+	n, err := simulate.ParseSize(size)
+	if err != nil {
+		return err
+	}
+	if b, _ := evtxBytes(dir); b >= n {
+		return nil
+	}
+	_, files := evtxBytes(samples)
+	const header, chunk, perFile = 4096, 65536, 64 << 20
+	var head []byte
+	var chunks [][]byte
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		if err != nil {
+			return err
+		}
+		if len(data) < header || string(data[:8]) != "ElfFile\x00" {
+			continue
+		}
+		for off := header; off+chunk <= len(data); off += chunk {
+			c := data[off : off+chunk]
+			if string(c[:8]) != "ElfChnk\x00" {
+				continue
+			}
+			first, last := binary.LittleEndian.Uint64(c[8:]), binary.LittleEndian.Uint64(c[16:])
+			if last < first || last-first+1 < minRecords {
+				continue
+			}
+			if head == nil {
+				head = data[:header]
+			}
+			chunks = append(chunks, c)
+		}
+	}
+	if len(chunks) == 0 {
+		return fmt.Errorf("no EVTX chunk with %d records or more under %s", minRecords, samples)
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	written := int64(0)
+	for k := 0; written < n; k++ {
+		tmp := filepath.Join(dir, fmt.Sprintf("real-%03d.evtx.tmp", k))
+		f, err := os.Create(tmp)
+		if err != nil {
+			return err
+		}
+		f.Write(head)
+		for inFile := 0; inFile+chunk <= perFile-header && written < n; inFile += chunk {
+			if _, err := f.Write(chunks[int(written/chunk)%len(chunks)]); err != nil {
+				f.Close()
+				return err
+			}
+			written += chunk
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, strings.TrimSuffix(tmp, ".tmp")); err != nil {
+			return err
 		}
 	}
 	return nil
