@@ -32,7 +32,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
@@ -95,27 +98,59 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 		node *yaml.Node
 		pos  int // index in out, to keep input order
 	}
+	// Files are parsed and compiled on every core (a rule pack has
+	// thousands), then taken in input order.
+	type item struct {
+		c    *compiled
+		corr *yaml.Node // a correlation, compiled once all rules are known
+		err  error
+	}
+	perDoc := make([][]item, len(docs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(docs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(docs) {
+					return
+				}
+				d := docs[i]
+				// A syntax error ends the file, but the documents
+				// before it still load.
+				nodes, err := splitDocs(d.File, d.Data)
+				var items []item
+				if err != nil {
+					items = append(items, item{err: err})
+				}
+				for _, n := range nodes {
+					if mapGet(n, "correlation") != nil {
+						items = append(items, item{corr: n})
+						continue
+					}
+					c, err := compileRule(d.File, n, &opts)
+					items = append(items, item{c: c, err: err})
+				}
+				perDoc[i] = items
+			}
+		}()
+	}
+	wg.Wait()
 	var out []*compiled
 	var corrs []pending
-	for _, d := range docs {
-		// A syntax error ends the file, but the documents before it
-		// still load.
-		nodes, err := splitDocs(d.File, d.Data)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, n := range nodes {
-			if mapGet(n, "correlation") != nil {
-				corrs = append(corrs, pending{file: d.File, node: n, pos: len(out)})
+	for i, items := range perDoc {
+		for _, it := range items {
+			switch {
+			case it.err != nil:
+				errs = append(errs, it.err)
+			case it.corr != nil:
+				corrs = append(corrs, pending{file: docs[i].File, node: it.corr, pos: len(out)})
 				out = append(out, nil)
-				continue
+			default:
+				out = append(out, it.c)
 			}
-			c, err := compileRule(d.File, n, &opts)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out = append(out, c)
 		}
 	}
 	if len(corrs) > 0 {
