@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -69,7 +70,15 @@ type groupKey struct {
 
 // arrangement is the set arranged for one kind of event.
 type arrangement struct {
+	id     int // among the set's arrangements, for memo keys
 	rules  []grule
+	// keyGets read every field the rules' leaves read, when that is
+	// all they read (memo is then true): the answer is a function of
+	// these values, so a Matcher remembers it per distinct tuple.
+	keyGets []getter
+	memo    bool
+	// rest are the rules of the same events that cannot be remembered.
+	rest *arrangement
 	always []uint64 // rules (bit i: rules[i]) evaluated whatever the fields hold
 	fields []gfield
 	// slotRules[s] are the rules whose necessary set holds slot s.
@@ -107,6 +116,9 @@ type patOut struct {
 // Matcher is one goroutine's scratch for matching a Set.
 type Matcher struct {
 	set      *Set
+	memo     map[string][]int
+	key      []byte
+	hits     int64
 	groups   map[groupKey]*arrangement
 	lastKey  groupKey
 	last     *arrangement
@@ -118,7 +130,7 @@ type Matcher struct {
 
 // NewMatcher returns scratch space for one goroutine.
 func (s *Set) NewMatcher() *Matcher {
-	return &Matcher{set: s, groups: map[groupKey]*arrangement{}}
+	return &Matcher{set: s, groups: map[groupKey]*arrangement{}, memo: map[string][]int{}}
 }
 
 // Match appends to dst the indices (into the set's rules, ascending) of
@@ -134,9 +146,68 @@ func (m *Matcher) Match(ev *event.Event, dst []int) []int {
 		}
 		m.last, m.lastKey = g, k
 	}
+	if g.rest == nil {
+		return m.remembered(g, ev, dst)
+	}
+	n := len(dst)
+	dst = m.remembered(g, ev, dst)
+	dst = m.match(g.rest, ev, dst)
+	slices.Sort(dst[n:])
+	return dst
+}
+
+// remembered is match, answered from memory for value tuples seen.
+func (m *Matcher) remembered(g *arrangement, ev *event.Event, dst []int) []int {
 	if len(g.rules) == 0 {
 		return dst
 	}
+	if !g.memo {
+		return m.match(g, ev, dst)
+	}
+	key := binary.AppendUvarint(m.key[:0], uint64(g.id))
+	for _, get := range g.keyGets {
+		v, ok := get(ev)
+		if !ok {
+			key = append(key, 0)
+			continue
+		}
+		key = append(binary.AppendUvarint(append(key, 1), uint64(len(v))), v...)
+		if len(key) > memoMaxKey {
+			break
+		}
+	}
+	m.key = key
+	if len(key) > memoMaxKey {
+		return m.match(g, ev, dst)
+	}
+	if ans, ok := m.memo[string(key)]; ok {
+		m.hits++
+		return append(dst, ans...)
+	}
+	n := len(dst)
+	dst = m.match(g, ev, dst)
+	if len(m.memo) >= memoCap {
+		clear(m.memo)
+	}
+	m.memo[string(key)] = slices.Clone(dst[n:])
+	return dst
+}
+
+// Real logs repeat their values (service command lines, scheduled
+// scripts): answers are remembered per distinct tuple of the values an
+// arrangement reads, up to memoCap tuples per Matcher (then it starts
+// afresh: a bound on memory, not on correctness) of at most memoMaxKey
+// bytes (longer ones rarely repeat).
+const (
+	memoCap    = 1 << 16
+	memoMaxKey = 512
+)
+
+// Hits is how many events the Matcher answered from memory.
+func (m *Matcher) Hits() int64 { return m.hits }
+
+// match evaluates the arrangement's rules on ev.
+func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
 	if need := (g.nSlots + 63) / 64; len(m.bits) < need {
 		m.bits = make([]uint64, need)
 	}
@@ -295,10 +366,6 @@ func (s *Set) group(k groupKey) *arrangement {
 // are shared.
 func (s *Set) build(k groupKey) *arrangement {
 	probe := &event.Event{Source: k.source, Channel: k.channel, EventID: k.id}
-	type pending struct {
-		idx, src int
-		root     *node
-	}
 	var rules []pending
 	var sig []byte
 	for i, r := range s.rules {
@@ -323,8 +390,49 @@ func (s *Set) build(k groupKey) *arrangement {
 	if g := s.bySig[string(sig)]; g != nil {
 		return g
 	}
-	b := &builder{probe: probe, slotOf: map[slotKey]int32{}, fieldOf: map[string]int{}}
-	g := &arrangement{}
+	// Rules whose leaves read only their fields are remembered per value
+	// tuple; the few that read more (keywords, fieldref) go apart, so
+	// they do not keep the others from being remembered.
+	var plain, opaque []pending
+	for _, p := range rules {
+		if isOpaque(p.root, p.src) {
+			opaque = append(opaque, p)
+		} else {
+			plain = append(plain, p)
+		}
+	}
+	g := s.buildPart(probe, plain)
+	if len(opaque) > 0 {
+		g.rest = s.buildPart(probe, opaque)
+	}
+	s.bySig[string(sig)] = g
+	return g
+}
+
+// pending is a rule of an arrangement being built.
+type pending struct {
+	idx, src int
+	root     *node
+}
+
+// isOpaque reports whether some leaf of n reads more than its field.
+func isOpaque(n *node, src int) bool {
+	if n.kind != nLeaf {
+		for _, k := range n.kids {
+			if isOpaque(k, src) {
+				return true
+			}
+		}
+		return false
+	}
+	return n.opaque || n.rawName(src) == ""
+}
+
+// buildPart arranges rules for the events of probe's key.
+func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
+	b := &builder{probe: probe, reads: map[string]bool{}, slotOf: map[slotKey]int32{}, fieldOf: map[string]int{}}
+	g := &arrangement{id: s.groups}
+	s.groups++
 	for _, p := range rules {
 		root := b.compile(p.root, p.src)
 		g.rules = append(g.rules, grule{idx: p.idx, src: p.src, root: root})
@@ -359,8 +467,13 @@ func (s *Set) build(k groupKey) *arrangement {
 		}
 		g.fields = append(g.fields, gfield{get: get, auto: auto, outs: f.outs, high: f.high})
 	}
-	s.bySig[string(sig)] = g
-	s.groups++
+	if !b.opaque {
+		g.memo = true
+		names := slices.Sorted(maps.Keys(b.reads))
+		for _, name := range names {
+			g.keyGets = append(g.keyGets, fieldGetter(name))
+		}
+	}
 	return g
 }
 
@@ -470,6 +583,8 @@ type fieldBuild struct {
 // builder assigns slots and gathers patterns while a group is compiled.
 type builder struct {
 	probe   *event.Event
+	reads   map[string]bool // raw fields the leaves read
+	opaque  bool            // some leaf reads more than its field
 	slotOf  map[slotKey]int32
 	slotLen []int
 	fieldOf map[string]int
@@ -518,6 +633,11 @@ func (b *builder) compile(n *node, src int) *gnode {
 		return g
 	}
 	g := &gnode{kind: nLeaf}
+	if n.opaque || n.rawName(src) == "" {
+		b.opaque = true // keywords read every value
+	} else if n.lits == nil || !constField(n.rawName(src)) {
+		b.reads[n.rawName(src)] = true
+	}
 	if n.lits == nil {
 		g.gen = n.gen
 		if n.pre != nil {

@@ -47,7 +47,7 @@ func diffSet(t *testing.T, rules []*rule.Rule, evs []*event.Event) int {
 			t.Errorf("%s record %d (%s/%d): set matched %v, rules %v", ev.Evidence, ev.RecordID, ev.Channel, ev.EventID, ids(rules, got), ids(rules, want))
 		}
 	}
-	t.Logf("%d rules, %d events, %d matches; %s", len(rules), len(evs), n, set.Stats())
+	t.Logf("%d rules, %d events, %d matches, %d answered from memory; %s", len(rules), len(evs), n, m.Hits(), set.Stats())
 	return n
 }
 

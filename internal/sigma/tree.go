@@ -40,6 +40,8 @@ type node struct {
 	// value (ASCII letters folded) holds one whenever gen holds (the
 	// empty string: a non-ASCII byte); nil when there is no such set.
 	pre []string
+	// opaque: gen may read more of the event than field.
+	opaque bool
 }
 
 // Literal operations: the whole value, its start, its end, anywhere.
@@ -85,7 +87,7 @@ func (n *node) rawName(src int) string {
 func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, p pred) *node {
 	m, err := parseModifiers(modNames)
 	if err != nil {
-		return &node{kind: nLeaf, gen: p}
+		return &node{kind: nLeaf, gen: p, opaque: true}
 	}
 	if fieldName == "" && m.op == "" {
 		// Keywords: substrings of any raw value (fieldPred does the same).
@@ -109,7 +111,9 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 	if lit := c.literalNode(fieldName, names, m, vals); lit != nil {
 		return lit
 	}
-	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: prefilter(m, vals)}
+	// Keywords read every value, fieldref a second field.
+	opaque := fieldName == "" || strings.HasPrefix(m.op, "fieldref")
+	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: prefilter(m, vals), opaque: opaque}
 }
 
 // literalNode is the tree of literal leaves for the values, or nil when
