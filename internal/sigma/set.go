@@ -70,15 +70,15 @@ type groupKey struct {
 
 // arrangement is the set arranged for one kind of event.
 type arrangement struct {
-	id     int // among the set's arrangements, for memo keys
-	rules  []grule
+	id    int // among the set's arrangements, for memo keys
+	rules []grule
 	// keyGets read every field the rules' leaves read, when that is
 	// all they read (memo is then true): the answer is a function of
 	// these values, so a Matcher remembers it per distinct tuple.
 	keyGets []getter
 	memo    bool
 	// rest are the rules of the same events that cannot be remembered.
-	rest *arrangement
+	rest   *arrangement
 	always []uint64 // rules (bit i: rules[i]) evaluated whatever the fields hold
 	fields []gfield
 	// slotRules[s] are the rules whose necessary set holds slot s.
