@@ -137,6 +137,7 @@ type plan struct {
 	// then in neither byID nor anyID); setIdx maps its indices to rules.
 	set      *sigma.Set
 	setIdx   []int
+	inSet    map[*rule.Rule]bool
 	matchers sync.Pool // *sigma.Matcher, for callers without their own
 }
 
@@ -155,6 +156,10 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 		}
 	}
 	if len(inSet) > 0 {
+		p.inSet = map[*rule.Rule]bool{}
+		for _, r := range inSet {
+			p.inSet[r] = true
+		}
 		p.set = sigma.NewSet(inSet)
 		p.matchers.New = func() any { return p.set.NewMatcher() }
 	}
@@ -295,7 +300,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			if full {
 				return nil
 			}
-			return newSelector(rules, ans)
+			return newSelector(rules, ans, p.inSet)
 		},
 		func(b *batch, n int64) error {
 			b.seq = seq
@@ -474,8 +479,15 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 // evalSet adds the findings of the compiled Sigma set on ev.
 func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []event.Finding {
 	var buf [16]int
-	for _, k := range sm.Match(ev, buf[:0]) {
-		fs = append(fs, rule.NewFinding(p.rules[p.setIdx[k]], ev))
+	hits := sm.Match(ev, buf[:0])
+	if len(hits) == 0 {
+		return fs
+	}
+	// Summaries read the raw fields as a dict, which the selective scan
+	// did not build for the set's rules.
+	dec := sm.Decoded(ev)
+	for _, k := range hits {
+		fs = append(fs, rule.NewFinding(p.rules[p.setIdx[k]], dec))
 	}
 	return fs
 }

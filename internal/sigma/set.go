@@ -75,7 +75,7 @@ type arrangement struct {
 	// keyGets read every field the rules' leaves read, when that is
 	// all they read (memo is then true): the answer is a function of
 	// these values, so a Matcher remembers it per distinct tuple.
-	keyGets []getter
+	keyGets []reader
 	memo    bool
 	// rest are the rules of the same events that cannot be remembered.
 	rest   *arrangement
@@ -102,7 +102,7 @@ type gnode struct {
 }
 
 type gfield struct {
-	get  getter // nil: keywords, every raw value and the message
+	get  reader // name "": keywords, every raw value and the message
 	auto *automaton
 	outs [][]patOut // per automaton pattern
 	high int32      // slot set when the value has a byte >= 0x80; -1: none
@@ -115,7 +115,13 @@ type patOut struct {
 
 // Matcher is one goroutine's scratch for matching a Set.
 type Matcher struct {
-	set      *Set
+	set *Set
+	// The event being matched: its raw fields, flat (flatMode), or a
+	// copy of it with the dict decoded (decoded, built when needed).
+	flat     []event.KV
+	flatMode bool
+	cur      *event.Event
+	decoded  *event.Event
 	memo     map[string][]int
 	key      []byte
 	hits     int64
@@ -134,8 +140,11 @@ func (s *Set) NewMatcher() *Matcher {
 }
 
 // Match appends to dst the indices (into the set's rules, ascending) of
-// the rules that match ev, as rule.Evaluate would decide each.
+// the rules that match ev, as rule.Evaluate would decide each. Raw fields
+// left as text (Event.RawFields) are read without building the dict
+// where they are a flat object of strings.
 func (m *Matcher) Match(ev *event.Event, dst []int) []int {
+	ev = m.load(ev)
 	k := groupKey{ev.Source, ev.Channel, ev.EventID}
 	g := m.last
 	if g == nil || k != m.lastKey {
@@ -165,8 +174,8 @@ func (m *Matcher) remembered(g *arrangement, ev *event.Event, dst []int) []int {
 		return m.match(g, ev, dst)
 	}
 	key := binary.AppendUvarint(m.key[:0], uint64(g.id))
-	for _, get := range g.keyGets {
-		v, ok := get(ev)
+	for _, r := range g.keyGets {
+		v, ok := m.read(r, ev)
 		if !ok {
 			key = append(key, 0)
 			continue
@@ -218,15 +227,15 @@ func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
 	m.cand = append(m.cand[:0], g.always...)
 	for fi := range g.fields {
 		f := &g.fields[fi]
-		if f.get == nil {
+		if f.get.name == "" {
 			// Keywords: a pattern found in any one value sets its slot.
-			eachValue(ev, func(v string) bool {
+			m.eachValue(ev, func(v string) bool {
 				m.scan(g, f, v)
 				return false
 			})
 			continue
 		}
-		v, ok := f.get(ev)
+		v, ok := m.read(f.get, ev)
 		if !ok || v == "" {
 			continue
 		}
@@ -330,7 +339,7 @@ func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
 			return hit // a general leaf whose prefilter fails is false
 		}
 	}
-	return n.gen(ev, src)
+	return n.gen(m.Decoded(ev), src)
 }
 
 // cost orders the tests of an and/or: constants, bitset lookups,
@@ -453,10 +462,7 @@ func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
 		}
 	}
 	for _, f := range b.fields {
-		var get getter
-		if f.name != "" {
-			get = fieldGetter(f.name)
-		}
+		get := readerOf(f.name)
 		// Arrangements often share a field's patterns (the event ids of
 		// one channel): one automaton serves them all.
 		key := strings.Join(f.pats, "\x00")
@@ -471,7 +477,7 @@ func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
 		g.memo = true
 		names := slices.Sorted(maps.Keys(b.reads))
 		for _, name := range names {
-			g.keyGets = append(g.keyGets, fieldGetter(name))
+			g.keyGets = append(g.keyGets, readerOf(name))
 		}
 	}
 	return g
@@ -723,4 +729,112 @@ func (s *Set) Stats() string {
 		size += a.size()
 	}
 	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
+}
+
+// load prepares ev for matching and returns the event to read.
+func (m *Matcher) load(ev *event.Event) *event.Event {
+	m.cur, m.decoded, m.flatMode = ev, nil, false
+	if ev.Fields != nil || ev.RawFields == "" {
+		return ev
+	}
+	m.flat, m.flatMode = event.ParseFlatFields(ev.RawFields, m.flat[:0])
+	if m.flatMode {
+		return ev
+	}
+	// Not a flat object: decoded as the store would have.
+	return m.Decoded(ev)
+}
+
+// Decoded returns the event last given to Match with its raw fields
+// decoded into Event.Fields (ev itself when they are), as the rules'
+// own predicates and summaries read them.
+func (m *Matcher) Decoded(ev *event.Event) *event.Event {
+	if ev.Fields != nil || ev.RawFields == "" {
+		return ev
+	}
+	if m.decoded == nil || m.cur != ev {
+		c := *ev
+		c.Fields, _ = event.UnmarshalFieldsString(ev.RawFields)
+		m.cur, m.decoded = ev, &c
+	}
+	return m.decoded
+}
+
+// reader reads one raw field name, from the dict or the flat fields.
+type reader struct {
+	name string
+	get  getter
+	kind byte // 't' typed column, 'p' Provider_Name, 'd' Data, 'r' raw field
+}
+
+func readerOf(name string) reader {
+	r := reader{name: name, get: fieldGetter(name), kind: 'r'}
+	switch {
+	case name == "Provider_Name":
+		r.kind = 'p'
+	case typedGetter(name) != nil:
+		r.kind = 't'
+	case name == "Data":
+		r.kind = 'd'
+	}
+	return r
+}
+
+// read is r's getter on ev, answered from the flat fields in flat mode
+// exactly as fieldGetter answers from the dict.
+func (m *Matcher) read(r reader, ev *event.Event) (string, bool) {
+	if !m.flatMode || r.kind == 't' {
+		return r.get(ev)
+	}
+	switch r.kind {
+	case 'p':
+		if ev.Provider != "" {
+			return ev.Provider, true
+		}
+	case 'd':
+		first, ok := m.flatGet("Data")
+		if !ok {
+			return "", false
+		}
+		if _, more := m.flatGet("Data_2"); !more {
+			return first, true
+		}
+		var b strings.Builder
+		b.WriteString(first)
+		for i := 2; ; i++ {
+			v, ok := m.flatGet("Data_" + strconv.Itoa(i))
+			if !ok {
+				break
+			}
+			b.WriteByte('\n')
+			b.WriteString(v)
+		}
+		return b.String(), true
+	}
+	return m.flatGet(r.name)
+}
+
+func (m *Matcher) flatGet(name string) (string, bool) {
+	for _, kv := range m.flat {
+		if kv.Key == name {
+			return kv.Value, true
+		}
+	}
+	return "", false
+}
+
+// eachValue is the package's eachValue, on the flat fields in flat mode.
+func (m *Matcher) eachValue(ev *event.Event, f func(string) bool) bool {
+	if !m.flatMode {
+		return eachValue(ev, f)
+	}
+	if ev.Message != "" && f(ev.Message) {
+		return true
+	}
+	for _, kv := range m.flat {
+		if f(kv.Value) {
+			return true
+		}
+	}
+	return false
 }

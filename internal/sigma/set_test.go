@@ -34,7 +34,6 @@ func diffSet(t *testing.T, rules []*rule.Rule, evs []*event.Event) int {
 	n, bad := 0, 0
 	var got []int
 	for _, ev := range evs {
-		got = m.Match(ev, got[:0])
 		var want []int
 		for i, r := range rules {
 			if rule.Evaluate(r, ev) {
@@ -42,9 +41,22 @@ func diffSet(t *testing.T, rules []*rule.Rule, evs []*event.Event) int {
 			}
 		}
 		n += len(want)
-		if !slices.Equal(got, want) && bad < 20 {
-			bad++
-			t.Errorf("%s record %d (%s/%d): set matched %v, rules %v", ev.Evidence, ev.RecordID, ev.Channel, ev.EventID, ids(rules, got), ids(rules, want))
+		// As decoded, and with the raw fields left as stored text (the
+		// hunt's way: the set reads them without the dict).
+		raw := *ev
+		if ev.Fields != nil {
+			b, err := event.MarshalFields(ev.Fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw.Fields, raw.RawFields = nil, string(b)
+		}
+		for _, e := range []*event.Event{ev, &raw} {
+			got = m.Match(e, got[:0])
+			if !slices.Equal(got, want) && bad < 20 {
+				bad++
+				t.Errorf("%s record %d (%s/%d, raw %v): set matched %v, rules %v", ev.Evidence, ev.RecordID, ev.Channel, ev.EventID, e.Fields == nil, ids(rules, got), ids(rules, want))
+			}
 		}
 	}
 	t.Logf("%d rules, %d events, %d matches, %d answered from memory; %s", len(rules), len(evs), n, m.Hits(), set.Stats())
