@@ -483,11 +483,8 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 	if len(hits) == 0 {
 		return fs
 	}
-	// Summaries read the raw fields as a dict, which the selective scan
-	// did not build for the set's rules.
-	dec := sm.Decoded(ev)
 	for _, k := range hits {
-		fs = append(fs, rule.NewFinding(p.rules[p.setIdx[k]], dec))
+		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
 	}
 	return fs
 }

@@ -838,3 +838,39 @@ func (m *Matcher) eachValue(ev *event.Event, f func(string) bool) bool {
 	}
 	return false
 }
+
+// Summary renders rule k's finding summary for the event last given to
+// Match, as the rule's own Summary does, reading the raw fields the way
+// Match did (without building the dict).
+func (m *Matcher) Summary(k int, ev *event.Event) string {
+	if m.cur != ev || !m.flatMode {
+		return m.set.rules[k].Summary(m.Decoded(ev))
+	}
+	d := m.set.dets[k]
+	src := d.srcOf(ev)
+	var b strings.Builder
+	b.WriteString(d.title)
+	n := 0
+	for _, key := range d.sumKeys {
+		v, ok := m.read(readerOf(key.rawName(src)), ev)
+		if !ok || v == "" {
+			continue
+		}
+		if len(v) > 200 {
+			v = v[:200] + "…"
+		}
+		if n == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(key.name)
+		b.WriteByte('=')
+		b.WriteString(v)
+		n++
+		if n == 4 {
+			break
+		}
+	}
+	return b.String()
+}

@@ -53,6 +53,12 @@ func diffSet(t *testing.T, rules []*rule.Rule, evs []*event.Event) int {
 		}
 		for _, e := range []*event.Event{ev, &raw} {
 			got = m.Match(e, got[:0])
+			for _, k := range got {
+				if a, b := m.Summary(k, e), rules[k].Summary(ev); a != b && bad < 20 {
+					bad++
+					t.Errorf("%s record %d rule %s: set summary %q, rule's %q", ev.Evidence, ev.RecordID, rules[k].ID, a, b)
+				}
+			}
 			if !slices.Equal(got, want) && bad < 20 {
 				bad++
 				t.Errorf("%s record %d (%s/%d, raw %v): set matched %v, rules %v", ev.Evidence, ev.RecordID, ev.Channel, ev.EventID, e.Fields == nil, ids(rules, got), ids(rules, want))

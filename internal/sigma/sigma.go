@@ -500,7 +500,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	r.Columns = append([]string(nil), baseColumns...)
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
-	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf}
+	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c)}
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }
 
@@ -560,6 +560,41 @@ func filterOf(srcs []Source) rule.Filter {
 		f.EventIDs = nil
 	}
 	return f
+}
+
+// summaryKeys are the fields summaries show, each with its raw name per
+// source (the compiled set renders summaries from them as summarizer
+// does).
+func summaryKeys(c *compiler) []sumKey {
+	var keys []sumKey
+	for _, name := range c.fields {
+		if name == "EventID" || name == "Channel" || name == "Provider_Name" {
+			continue
+		}
+		k := sumKey{name: name}
+		for _, s := range c.sources {
+			raw, ok := s.Fields[name]
+			if !ok {
+				raw = name
+			}
+			k.names = append(k.names, raw)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// sumKey is a field a summary shows.
+type sumKey struct {
+	name  string
+	names []string // per source: the raw field read
+}
+
+func (k sumKey) rawName(src int) string {
+	if src >= 0 && src < len(k.names) {
+		return k.names[src]
+	}
+	return k.name
 }
 
 // summarizer renders "title: Field=value, …" with the first fields the

@@ -64,6 +64,8 @@ type detection struct {
 	root    *node
 	sources []Source
 	srcOf   func(ev *event.Event) int
+	title   string
+	sumKeys []sumKey
 }
 
 func join(k nodeKind, kids []*node) *node {
