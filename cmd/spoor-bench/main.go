@@ -7,29 +7,22 @@
 //
 //	go run ./cmd/spoor-bench --size 1GiB --runs 3
 //	go run ./cmd/spoor-bench --size 1GiB --runs 1 --single 4GiB --hunt=false --evtxexport=false
-//	go run ./cmd/spoor-bench --size 1GiB --real ../shared/samples/evtx --hunt=false
 //
 // The hunt is timed twice on each store, with the corpus's case file:
 // the built-in rule pack alone (--no-analyzers) and the whole hunt with
 // the six analyzers, each with its ratio to the ingest rate in events/s.
 //
-// --real DIR builds the corpus from real evidence instead of the
-// generator: the dense chunks (≥ 100 records) of the EVTX files under DIR,
-// repeated to --size as valid 20 MiB EVTX files (package densecorpus).
-//
 // --single SIZE also writes one EVTX file of SIZE made of the corpus's
 // chunks (repeated as needed; record ids repeat, which the ingest does not
 // mind) and times `spoor ingest` on it alone, to show that peak RSS does
 // not grow with the size of one file.
-//
-// `spoor-bench otrf` is the detection bench over the OTRF recordings (see
-// otrf.go).
 package main
 
 import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/densecorpus"
 	"io"
 	"io/fs"
 	"os"
@@ -50,13 +43,6 @@ type measure struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "otrf" {
-		if err := runOTRF(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "spoor-bench otrf:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	size := flag.String("size", "1GiB", "corpus size for spoor simulate --size")
 	corpus := flag.String("corpus", "", "existing corpus folder (skips generation); default: a fresh one in --work")
 	work := flag.String("work", filepath.Join(os.TempDir(), "spoor-bench"), "work folder (corpus, stores, binary)")
@@ -65,26 +51,38 @@ func main() {
 	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
 	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
 	single := flag.String("single", "", "also build one EVTX file of this size (e.g. 4GiB) from the corpus's chunks and time spoor ingest on it")
-	realDir := flag.String("real", "", "build the corpus from the dense chunks of the EVTX files under this folder (e.g. ../shared/samples/evtx) instead of spoor simulate")
+	sigmaDir := flag.String("sigma", filepath.Join("..", "shared", "sigma", "rules", "windows"), "Sigma rules for the default hunt with SigmaHQ (\"\": skip that hunt)")
+	real := flag.String("real", "", "also build a corpus of this size (e.g. 256MiB) of dense real chunks (>= 100 records) from --samples and measure it the same way")
+	samples := flag.String("samples", filepath.Join("..", "shared", "samples", "evtx"), "EVTX files the --real corpus takes its chunks from")
 	flag.Parse()
-	if *realDir != "" && *corpus == "" {
-		var err error
-		if *corpus, err = buildReal(*realDir, filepath.Join(*work, "real-"+*size), *size); err != nil {
-			fmt.Fprintln(os.Stderr, "spoor-bench:", err)
-			os.Exit(1)
+	if *sigmaDir != "" {
+		if _, err := os.Stat(*sigmaDir); err != nil {
+			fmt.Fprintf(os.Stderr, "spoor-bench: no Sigma rules at %s: the hunt with SigmaHQ is skipped\n", *sigmaDir)
+			*sigmaDir = ""
 		}
 	}
-	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt, *single); err != nil {
+	b := bench{work: *work, runs: *runs, workers: *workers, hunt: *hunt, sigma: *sigmaDir}
+	if err := b.run(*size, *corpus, *withExport, *single, *real, *samples); err != nil {
 		fmt.Fprintln(os.Stderr, "spoor-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, corpus, work string, runs, workers int, withExport, hunt bool, single string) error {
+// bench holds what every measurement of a run shares.
+type bench struct {
+	bin, work     string
+	runs, workers int
+	hunt          bool
+	sigma         string // Sigma rules for the "HUNT sigma" hunt; "" skips it
+}
+
+func (b *bench) run(size, corpus string, withExport bool, single, real, samples string) error {
+	work, runs, workers := b.work, b.runs, b.workers
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
 	bin := filepath.Join(work, "spoor")
+	b.bin = bin
 	fmt.Println("building spoor …")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/spoor").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
@@ -110,60 +108,20 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 	}
 
-	var ingests []measure
-	// The built-in rule pack alone (spoor hunt --no-analyzers), and the
-	// whole hunt (rules and the six analyzers), each on the fresh store.
-	kinds := []struct {
-		name  string
-		extra []string
-	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
-	hunts := make([][]measure, len(kinds))
-	var events int64
-	caseFile := filepath.Join(corpus, "case.yaml")
-	for i := 0; i < runs; i++ {
-		st := filepath.Join(work, fmt.Sprintf("store-%d", i))
-		os.RemoveAll(st)
-		args := []string{"ingest", "--store", st}
-		if workers > 0 {
-			args = append(args, "--workers", fmt.Sprint(workers))
-		}
-		m, err := timed(bin, append(args, corpus)...)
-		if err != nil {
+	mi, err := b.measure("generated", corpus, evBytes)
+	if err != nil {
+		return err
+	}
+	if real != "" {
+		dir := filepath.Join(work, "real-"+real)
+		if _, err := buildReal(samples, dir, real); err != nil {
 			return err
 		}
-		ingests = append(ingests, m)
-		events = manifestEvents(st)
-		fmt.Printf("ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
-		if hunt {
-			for k, kind := range kinds {
-				args := append([]string{"hunt", "--store", st}, kind.extra...)
-				if _, err := os.Stat(caseFile); err == nil {
-					args = append(args, "--case", caseFile)
-				}
-				h, err := timed(bin, args...)
-				if err != nil {
-					return err
-				}
-				hunts[k] = append(hunts[k], h)
-				fmt.Printf("%s run %d: %.2f s, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", strings.ToLower(kind.name), i+1, h.wall.Seconds(),
-					float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
-			}
+		rb, rf := evtxBytes(dir)
+		fmt.Printf("\ndense real corpus: %d EVTX files, %.1f MB (chunks with >= %d records from %s)\n", len(rf), float64(rb)/1e6, densecorpus.MinRecords, samples)
+		if _, err := b.measure("real", dir, rb); err != nil {
+			return err
 		}
-		if i < runs-1 {
-			os.RemoveAll(st)
-		}
-	}
-	mi := median(ingests)
-	fmt.Printf("\nINGEST    median of %d: %.2f s, %.1f MB/s, %.0f events/s, %.2f CPU-s per GB, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
-		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), medianCPU(ingests).Seconds()/(float64(evBytes)/1e9), maxRSS(ingests)>>20)
-	for k, kind := range kinds {
-		if !hunt || len(hunts[k]) == 0 {
-			continue
-		}
-		mh := median(hunts[k])
-		fmt.Printf("%-9s median of %d: %.2f s, %.0f events/s (%.1f× ingest), peak RSS %d MiB\n", kind.name, runs, mh.wall.Seconds(),
-			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), maxRSS(hunts[k])>>20)
 	}
 	if withExport {
 		if path, err := exec.LookPath("evtxexport"); err == nil {
@@ -183,6 +141,75 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 	}
 	return nil
+}
+
+// measure times ingest and the hunts on corpus (median of b.runs, each
+// on a fresh store) and prints them side by side; it returns the median
+// ingest.
+func (b *bench) measure(name, corpus string, evBytes int64) (measure, error) {
+	bin, work, runs, workers, hunt := b.bin, b.work, b.runs, b.workers, b.hunt
+	var ingests []measure
+	// The built-in rule pack alone (spoor hunt --no-analyzers), the
+	// whole default hunt (rules, analyzers, incidents), and that with
+	// the SigmaHQ rules too, each on the fresh store.
+	kinds := []struct {
+		name  string
+		extra []string
+	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
+	if b.sigma != "" {
+		kinds = append(kinds, struct {
+			name  string
+			extra []string
+		}{"HUNT sigma", []string{"--rules", b.sigma}})
+	}
+	hunts := make([][]measure, len(kinds))
+	var events int64
+	caseFile := filepath.Join(corpus, "case.yaml")
+	for i := 0; i < runs; i++ {
+		st := filepath.Join(work, fmt.Sprintf("store-%s-%d", name, i))
+		os.RemoveAll(st)
+		args := []string{"ingest", "--store", st}
+		if workers > 0 {
+			args = append(args, "--workers", fmt.Sprint(workers))
+		}
+		m, err := timed(bin, append(args, corpus)...)
+		if err != nil {
+			return measure{}, err
+		}
+		ingests = append(ingests, m)
+		events = manifestEvents(st)
+		fmt.Printf("%s ingest run %d: %.2f s (%.2f CPU-s), %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", name, i+1, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(evBytes)/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(evBytes)/1e6/m.cpu.Seconds(), m.maxRSS>>20)
+		if hunt {
+			for k, kind := range kinds {
+				args := append([]string{"hunt", "--store", st}, kind.extra...)
+				if _, err := os.Stat(caseFile); err == nil {
+					args = append(args, "--case", caseFile)
+				}
+				h, err := timed(bin, args...)
+				if err != nil {
+					return measure{}, err
+				}
+				hunts[k] = append(hunts[k], h)
+				fmt.Printf("%s %s run %d: %.2f s (%.2f CPU-s), %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB\n", name, strings.ToLower(kind.name), i+1, h.wall.Seconds(), h.cpu.Seconds(),
+					float64(events)/h.wall.Seconds(), float64(events)/h.cpu.Seconds(), h.maxRSS>>20)
+			}
+		}
+		os.RemoveAll(st)
+	}
+	mi := median(ingests)
+	fmt.Printf("\n%s corpus, %d events:\n", name, events)
+	fmt.Printf("INGEST     median of %d: %.2f s (%.2f CPU-s), %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(), mi.cpu.Seconds(),
+		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
+	for k, kind := range kinds {
+		if !hunt || len(hunts[k]) == 0 {
+			continue
+		}
+		mh := median(hunts[k])
+		fmt.Printf("%-10s median of %d: %.2f s (%.2f CPU-s), %.0f events/s (%.2f× ingest wall, %.2f× ingest CPU), peak RSS %d MiB\n", kind.name, runs, mh.wall.Seconds(), mh.cpu.Seconds(),
+			float64(events)/mh.wall.Seconds(), mi.wall.Seconds()/mh.wall.Seconds(), mi.cpu.Seconds()/mh.cpu.Seconds(), maxRSS(hunts[k])>>20)
+	}
+	return mi, nil
 }
 
 // runSingle builds (or reuses) one big EVTX file from the corpus's chunks
@@ -217,8 +244,8 @@ func runSingle(bin, work string, files []string, size string, runs, workers int)
 		}
 		ms = append(ms, m)
 		events := manifestEvents(store)
-		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(st.Size())/1e6/m.cpu.Seconds(), m.maxRSS>>20)
+		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
 		os.RemoveAll(store)
 	}
 	m := median(ms)
@@ -339,13 +366,6 @@ func median(ms []measure) measure {
 	s := append([]measure(nil), ms...)
 	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
 	return s[len(s)/2]
-}
-
-// medianCPU is the median CPU time (user + system) of ms.
-func medianCPU(ms []measure) time.Duration {
-	s := append([]measure(nil), ms...)
-	sort.Slice(s, func(i, j int) bool { return s[i].cpu < s[j].cpu })
-	return s[len(s)/2].cpu
 }
 
 func maxRSS(ms []measure) int64 {

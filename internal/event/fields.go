@@ -195,6 +195,60 @@ func UnmarshalFieldsString(s string) (*ordereddict.Dict, error) {
 	return d, nil
 }
 
+// KV is one raw field of a flat fields object.
+type KV struct{ Key, Value string }
+
+// ParseFlatFields appends to dst the fields of s, a JSON object, when
+// UnmarshalFieldsString would take its fast path (valid UTF-8, string
+// values only) and no key repeats: then the pairs, in order, are exactly
+// the dict's items, without building it. ok is false otherwise.
+func ParseFlatFields(s string, dst []KV) ([]KV, bool) {
+	if len(s) == 0 || !utf8.ValidString(s) {
+		return dst, len(s) == 0
+	}
+	n := len(dst)
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return dst, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return dst, skipWS(s, i+1) == len(s)
+	}
+	for {
+		k, j, ok := parseString(s, i)
+		if !ok {
+			return dst, false
+		}
+		i = skipWS(s, j)
+		if i >= len(s) || s[i] != ':' {
+			return dst, false
+		}
+		i = skipWS(s, i+1)
+		v, j, ok := parseString(s, i)
+		if !ok {
+			return dst, false
+		}
+		for _, kv := range dst[n:] {
+			if kv.Key == k {
+				return dst, false // a repeated key: the dict keeps one
+			}
+		}
+		dst = append(dst, KV{k, v})
+		i = skipWS(s, j)
+		if i >= len(s) {
+			return dst, false
+		}
+		if s[i] == '}' {
+			return dst, skipWS(s, i+1) == len(s)
+		}
+		if s[i] != ',' {
+			return dst, false
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
 // parseFlat parses {"k":"v",...} with string values only; it returns
 // false (leaving d in any state) for anything else. s must be valid UTF-8.
 func parseFlat(s string, d *ordereddict.Dict) bool {

@@ -194,3 +194,32 @@ func BenchmarkAppendJSONString(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseFlatFields holds the dict-free reading of raw fields to the
+// dict: where it accepts the text, its pairs are the dict's items.
+func FuzzParseFlatFields(f *testing.F) {
+	f.Add(`{"a":"b","c":"d\n\u00e9\"x"}`)
+	f.Add(`{"a":"b","a":"c"}`)
+	f.Add(`{"a":1}`)
+	f.Add(`{}`)
+	f.Add(`{"a":{"b":"c"}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		kv, ok := ParseFlatFields(s, nil)
+		if !ok {
+			return
+		}
+		d, err := UnmarshalFieldsString(s)
+		if err != nil {
+			t.Fatalf("%q: flat accepted, dict: %v", s, err)
+		}
+		items := d.Items()
+		if len(items) != len(kv) {
+			t.Fatalf("%q: %d flat pairs, %d dict items", s, len(kv), len(items))
+		}
+		for i, it := range items {
+			if v, _ := it.Value.(string); it.Key != kv[i].Key || v != kv[i].Value {
+				t.Fatalf("%q: item %d dict %q=%q, flat %q=%q", s, i, it.Key, v, kv[i].Key, kv[i].Value)
+			}
+		}
+	})
+}

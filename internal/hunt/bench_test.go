@@ -95,7 +95,7 @@ func benchRules(b *testing.B, p *plan, evs []event.Event) {
 					m = newMemo()
 				}
 				for j := range evs {
-					matched += len(evalOne(p, m, &evs[j], 0, nil, ms))
+					matched += len(evalOne(p, m, nil, &evs[j], 0, nil, ms))
 				}
 				for k := range ms {
 					ms[k] = ms[k][:0]

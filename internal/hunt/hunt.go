@@ -24,6 +24,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// every event, instead of only what the rules and analyzers read: the
 	// reference the selective scan is tested against.
 	FullScan bool
+	// ReferenceRules evaluates every Sigma rule on its own (rule by rule,
+	// each its own Match) instead of all at once through sigma.Set: the
+	// reference the compiled set is tested against.
+	ReferenceRules bool
 }
 
 // Result is what a hunt found.
@@ -132,10 +137,37 @@ type plan struct {
 	memoIdx []int
 	nMemo   int
 	key     []keyPart
+	// set evaluates the single-event Sigma rules all at once (they are
+	// then in neither byID nor anyID); setIdx maps its indices to rules.
+	set      *sigma.Set
+	setIdx   []int
+	inSet    map[*rule.Rule]bool
+	matchers sync.Pool // *sigma.Matcher, for callers without their own
 }
 
-func newPlan(rules []*rule.Rule) *plan {
+// newPlan arranges rules, the Sigma ones in a compiled set.
+func newPlan(rules []*rule.Rule) *plan { return newPlanWith(rules, true) }
+
+// newPlanWith arranges rules; with compiled false every rule is evaluated
+// on its own (the reference).
+func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules)), memoIdx: make([]int, len(rules))}
+	var inSet []*rule.Rule
+	for i, r := range rules {
+		if compiled && sigma.Compiled(r) {
+			inSet = append(inSet, r)
+			p.setIdx = append(p.setIdx, i)
+		}
+	}
+	if len(inSet) > 0 {
+		p.inSet = map[*rule.Rule]bool{}
+		for _, r := range inSet {
+			p.inSet[r] = true
+		}
+		p.set = sigma.NewSet(inSet)
+		p.matchers.New = func() any { return p.set.NewMatcher() }
+	}
+	inSetAt := 0
 	var keyCols []string
 	for i, r := range rules {
 		p.memoIdx[i] = -1
@@ -149,6 +181,10 @@ func newPlan(rules []*rule.Rule) *plan {
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
 		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
+		if inSetAt < len(p.setIdx) && p.setIdx[inSetAt] == i {
+			inSetAt++
+			continue
+		}
 		if len(r.Filter.EventIDs) == 0 {
 			p.anyID = append(p.anyID, i)
 			continue
@@ -184,7 +220,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
-	p := newPlan(rules)
+	p := newPlanWith(rules, !opts.ReferenceRules)
 	res := Result{Rules: len(rules)}
 
 	var (
@@ -201,8 +237,12 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		go func() {
 			defer wg.Done()
 			mem := newMemo()
+			var sm *sigma.Matcher
+			if p.set != nil {
+				sm = p.set.NewMatcher()
+			}
 			for b := range work {
-				fs, ms, warn := evalBatch(p, mem, b)
+				fs, ms, warn := evalBatch(p, mem, sm, b)
 				mu.Lock()
 				findings = append(findings, fs...)
 				for i, m := range ms {
@@ -264,7 +304,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			if full {
 				return nil
 			}
-			return newSelector(rules, ans)
+			return newSelector(rules, ans, p.inSet)
 		},
 		func(b *batch, n int64) error {
 			b.seq = seq
@@ -402,7 +442,7 @@ func observe(a analyzers.Analyzer, evs []event.Event, masks []uint64, bit uint64
 // evalBatch evaluates every rule on a batch. A panicking matcher (a bug
 // in a rule compiler) must not end the hunt: the batch is then redone
 // rule by rule with the culprit skipped and reported.
-func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
+func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Finding, ms [][]match, warnings []string) {
 	defer func() {
 		if r := recover(); r != nil {
 			fs, ms, warnings = evalBatchSafe(p, b)
@@ -413,14 +453,22 @@ func evalBatch(p *plan, m *memo, b *batch) (fs []event.Finding, ms [][]match, wa
 		if b.masks[i]&rulesBit == 0 {
 			continue // no rule's pre-filter takes it (see selector)
 		}
-		fs = evalOne(p, m, &b.evs[i], b.seq+int64(i), fs, ms)
+		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
 	}
 	return fs, ms, nil
 }
 
 // evalOne evaluates the rules whose pre-filter names ev's event id and
-// those without one, answering memoized rules from m (nil: no memo).
-func evalOne(p *plan, m *memo, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+// those without one, answering memoized rules from m (nil: no memo), and
+// the compiled Sigma set with sm (nil: one from the plan's pool).
+func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	if p.set != nil {
+		if sm == nil {
+			sm = p.matchers.Get().(*sigma.Matcher)
+			defer p.matchers.Put(sm)
+		}
+		fs = evalSet(p, sm, ev, fs)
+	}
 	if p.nMemo == 0 {
 		m = nil
 	}
@@ -432,6 +480,19 @@ func evalOne(p *plan, m *memo, ev *event.Event, seq int64, fs []event.Finding, m
 	fs = evalEvent(p, p.anyID, ev, seq, fs, ms, hit, m)
 	if m != nil && hit == nil {
 		m.store()
+	}
+	return fs
+}
+
+// evalSet adds the findings of the compiled Sigma set on ev.
+func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []event.Finding {
+	var buf [16]int
+	hits := sm.Match(ev, buf[:0])
+	if len(hits) == 0 {
+		return fs
+	}
+	for _, k := range hits {
+		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
 	}
 	return fs
 }
@@ -475,22 +536,22 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 	var fs []event.Finding
 	ms := make([][]match, len(p.rules))
 	bad := map[int]string{}
+	// Rule by rule, the compiled set's rules included: the reference
+	// evaluation isolates the culprit.
 	for i := range b.evs {
 		ev := &b.evs[i]
-		for _, idx := range [][]int{p.byID[ev.EventID], p.anyID} {
-			for _, ri := range idx {
-				if _, ok := bad[ri]; ok {
-					continue
-				}
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							bad[ri] = fmt.Sprint(r)
-						}
-					}()
-					fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
-				}()
+		for ri := range p.rules {
+			if _, ok := bad[ri]; ok {
+				continue
 			}
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						bad[ri] = fmt.Sprint(r)
+					}
+				}()
+				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
+			}()
 		}
 	}
 	var warnings []string
@@ -527,35 +588,66 @@ func AssignIDs(fs []event.Finding) {
 // reference and summary, and makes IDs unique (a suffix on repeats), so
 // the stored order and IDs are deterministic.
 func SortFindings(fs []event.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
+	// An order of indices (ties: the earlier index, as a stable sort
+	// would) by an n log n sort, then the findings moved once: a stable
+	// sort of the large structs themselves costs n log² n moves.
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
 		a, b := &fs[i], &fs[j]
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
 		}
-		if a.RuleID != b.RuleID {
-			return a.RuleID < b.RuleID
+		if c := strings.Compare(a.RuleID, b.RuleID); c != 0 {
+			return c
 		}
-		if a.Analyzer != b.Analyzer {
-			return a.Analyzer < b.Analyzer
+		if c := strings.Compare(a.Analyzer, b.Analyzer); c != 0 {
+			return c
 		}
-		if a.Host != b.Host {
-			return a.Host < b.Host
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
 		}
-		if a.User != b.User {
-			return a.User < b.User
+		if c := strings.Compare(a.User, b.User); c != 0 {
+			return c
 		}
 		ra, rb := firstRef(a), firstRef(b)
-		if ra.Evidence != rb.Evidence {
-			return ra.Evidence < rb.Evidence
+		if c := strings.Compare(ra.Evidence, rb.Evidence); c != 0 {
+			return c
 		}
 		if ra.Offset != rb.Offset {
-			return ra.Offset < rb.Offset
+			if ra.Offset < rb.Offset {
+				return -1
+			}
+			return 1
 		}
-		if a.Summary != b.Summary {
-			return a.Summary < b.Summary
+		if c := strings.Compare(a.Summary, b.Summary); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return i - j
 	})
+	// Position k takes fs[order[k]]: follow each cycle of the
+	// permutation, one finding held aside (no second copy of them all).
+	for start := range order {
+		if order[start] < 0 {
+			continue
+		}
+		held := fs[start]
+		for j := start; ; {
+			src := order[j]
+			order[j] = -1
+			if src == start {
+				fs[j] = held
+				break
+			}
+			fs[j] = fs[src]
+			j = src
+		}
+	}
 	seen := map[string]int{}
 	for i := range fs {
 		n := seen[fs[i].ID]

@@ -123,7 +123,7 @@ func TestMemoGivesSameFindings(t *testing.T) {
 		var fs []event.Finding
 		ms := make([][]match, len(p.rules))
 		for i := range evs {
-			fs = evalOne(p, m, &evs[i], int64(i), fs, ms)
+			fs = evalOne(p, m, nil, &evs[i], int64(i), fs, ms)
 		}
 		return fs
 	}

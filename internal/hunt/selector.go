@@ -67,13 +67,16 @@ func colSet(names []string) store.ColSet {
 	return s
 }
 
-func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer) *selector {
+// newSelector works out what rules and analyzers read; the rules of
+// noDict (the compiled Sigma set's, which reads raw fields as stored
+// text) do not need the fields decoded into a dict.
+func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.Rule]bool) *selector {
 	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}}
 	fc := colSet(findingColumns)
 	for _, r := range rules {
 		n := ruleNeed{r: r, want: store.Want{Cols: store.AllColumns, Dict: true}}
 		if r.Columns != nil {
-			n.want = store.Want{Cols: colSet(r.Columns) | fc, Dict: r.FieldDict}
+			n.want = store.Want{Cols: colSet(r.Columns) | fc, Dict: r.FieldDict && !noDict[r]}
 		}
 		for _, g := range r.Requires {
 			var cols []store.Column

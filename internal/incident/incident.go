@@ -42,7 +42,7 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 			idx = append(idx, i)
 		}
 	}
-	parent := make(map[int]int, len(idx))
+	parent := make([]int, len(findings))
 	var find func(int) int
 	find = func(x int) int {
 		for parent[x] != x {
@@ -84,51 +84,20 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
+	cls := make([]userClass, len(findings))
+	for _, i := range idx {
+		cls[i] = classify(cfg, findings[i].User)
+	}
 	for _, h := range hosts {
 		l := byHost[h]
-		slices.SortStableFunc(l, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
-		// fx joins every compatible earlier finding fy that ended at most
-		// Gap before it. Short findings (lasting up to Gap) that can reach
-		// fx all start within 2·Gap of it, so a backward walk covers
-		// them; the long ones (sessions, beacons) that started earlier
-		// are kept in a list of those still reaching, dropped once they
-		// end more than Gap before a finding (findings come in time
-		// order, so they reach no later one either).
-		var long []int
-		for _, i := range l {
-			if end(&findings[i]).Sub(findings[i].Time) > Gap {
-				long = append(long, i)
+		// By time, then index: the stable order, by an n log n sort.
+		slices.SortFunc(l, func(a, b int) int {
+			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
+				return c
 			}
-		}
-		join := func(ix, iy int) {
-			fx, fy := &findings[ix], &findings[iy]
-			if fx.Time.Sub(end(fy)) <= Gap && compatible(cfg, fx.User, fy.User) {
-				union(ix, iy)
-			}
-		}
-		next := 0      // long[:next] have started before the current window
-		var open []int // of those, the ones that may still reach
-		for x := 0; x < len(l); x++ {
-			fx := &findings[l[x]]
-			near := fx.Time.Add(-2 * Gap)
-			for y := x - 1; y >= 0 && !findings[l[y]].Time.Before(near); y-- {
-				join(l[x], l[y])
-			}
-			for next < len(long) && findings[long[next]].Time.Before(near) {
-				open = append(open, long[next])
-				next++
-			}
-			n := 0
-			for _, j := range open {
-				if fx.Time.Sub(end(&findings[j])) > Gap {
-					continue // ended too early for fx and every later one
-				}
-				join(l[x], j)
-				open[n] = j
-				n++
-			}
-			open = open[:n]
-		}
+			return a - b
+		})
+		joinHost(findings, l, cls, union)
 	}
 	groups := map[int][]int{}
 	for _, i := range idx {
@@ -146,11 +115,14 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 		if event.Rank(top) < event.Rank(MinSeverity) {
 			continue
 		}
-		slices.SortStableFunc(members, func(a, b int) int {
+		slices.SortFunc(members, func(a, b int) int {
 			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
 				return c
 			}
-			return strings.Compare(findings[a].ID, findings[b].ID)
+			if c := strings.Compare(findings[a].ID, findings[b].ID); c != 0 {
+				return c
+			}
+			return a - b
 		})
 		out = append(out, build(cfg, findings, members, top))
 	}
@@ -161,6 +133,110 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// userClass is what compatible reads of a finding's user: a wildcard
+// (unknown or a system account: compatible with everyone), else the bare
+// name (equal names are compatible) and whether it is a provider
+// identity (providers are compatible with each other).
+type userClass struct {
+	wild     bool
+	bare     string
+	provider bool
+}
+
+func classify(cfg *caseconf.Config, u string) userClass {
+	b := bare(u)
+	if b == "" || system(b) {
+		return userClass{wild: true}
+	}
+	_, p := cfg.Provider(u)
+	if !p {
+		_, p = cfg.ProviderOperator(u)
+	}
+	return userClass{bare: b, provider: p}
+}
+
+// reach is the finding with the latest end among some findings seen.
+type reach struct {
+	end time.Time
+	i   int
+	ok  bool
+}
+
+func (r reach) with(findings []event.Finding, i int) reach {
+	if e := end(&findings[i]); !r.ok || e.After(r.end) {
+		return reach{e, i, true}
+	}
+	return r
+}
+
+// joinHost joins the findings of one host, l in time order, in one pass.
+//
+// The compatible users form cliques: for each bare name, its findings
+// with the wildcards; and the provider identities with the wildcards.
+// Within a clique, a finding x needs joining only to the earlier member
+// that ends last, if it ends within Gap before x: every other earlier
+// member within reach is already joined to that one (by induction, the
+// later-processed of the two was joined to a member ending no earlier).
+// So the pass keeps, per clique part, the member ending last. A wildcard
+// is in every clique; rather than visiting every name's part for each
+// wildcard, it visits the parts that changed since the previous wildcard,
+// and the previous wildcard's component stands for the rest (all of
+// their members within reach of it were joined to it, and a member out
+// of its reach is out of reach of later findings too).
+func joinHost(findings []event.Finding, l []int, cls []userClass, union func(a, b int)) {
+	var wild, prov reach
+	byName := map[string]reach{}
+	var dirty []string
+	inDirty := map[string]bool{}
+	lastWild := -1
+	var lastReach time.Time // latest end joined to lastWild's component by the time it was processed
+	near := func(x int, r reach) bool { return r.ok && findings[x].Time.Sub(r.end) <= Gap }
+	for _, x := range l {
+		c := cls[x]
+		if !c.wild {
+			if r := byName[c.bare]; near(x, r) {
+				union(x, r.i)
+			}
+			if near(x, wild) {
+				union(x, wild.i)
+			}
+			if c.provider {
+				if near(x, prov) {
+					union(x, prov.i)
+				}
+				prov = prov.with(findings, x)
+			}
+			byName[c.bare] = byName[c.bare].with(findings, x)
+			if !inDirty[c.bare] {
+				inDirty[c.bare] = true
+				dirty = append(dirty, c.bare)
+			}
+			continue
+		}
+		r := reach{}.with(findings, x)
+		join := func(o reach) {
+			if near(x, o) {
+				union(x, o.i)
+				if o.end.After(r.end) {
+					r.end = o.end
+				}
+			}
+		}
+		join(wild)
+		join(prov)
+		if lastWild >= 0 {
+			join(reach{lastReach, lastWild, true})
+		}
+		for _, b := range dirty {
+			join(byName[b])
+			delete(inDirty, b)
+		}
+		dirty = dirty[:0]
+		lastWild, lastReach = x, r.end
+		wild = wild.with(findings, x)
+	}
 }
 
 func end(f *event.Finding) time.Time {
@@ -174,6 +250,7 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 	h := sha256.New()
 	inc := event.Incident{Severity: top}
 	var hosts, users []string
+	seenUser := map[string]bool{}
 	var lead *event.Finding
 	sessionRank := -1
 	for _, i := range members {
@@ -202,7 +279,8 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 				hosts[k] = f.Host
 			}
 		}
-		if f.User != "" && !slices.Contains(users, f.User) {
+		if f.User != "" && !seenUser[f.User] {
+			seenUser[f.User] = true
 			users = append(users, f.User)
 		}
 		if f.SessionID != "" && event.Rank(f.Severity) > sessionRank {
@@ -258,10 +336,23 @@ func narrative(cfg *caseconf.Config, findings []event.Finding, members []int, ho
 	}
 	var parts [3][]string
 	for p, l := range byPhase {
-		top := slices.Clone(l)
-		slices.SortStableFunc(top, func(a, b int) int { return event.Rank(findings[b].Severity) - event.Rank(findings[a].Severity) })
-		more := len(top) > 4
-		top = top[:min(len(top), 4)]
+		// Most severe first, in member order among equals (positions
+		// break ties: the stable order, by an n log n sort).
+		pos := make([]int, len(l))
+		for k := range pos {
+			pos[k] = k
+		}
+		slices.SortFunc(pos, func(a, b int) int {
+			if c := event.Rank(findings[l[b]].Severity) - event.Rank(findings[l[a]].Severity); c != 0 {
+				return c
+			}
+			return a - b
+		})
+		top := make([]int, min(len(pos), 4))
+		for k := range top {
+			top[k] = l[pos[k]]
+		}
+		more := len(l) > 4
 		slices.SortStableFunc(top, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })
 		for _, i := range top {
 			f := &findings[i]

@@ -101,6 +101,13 @@ func NewFinding(r *Rule, ev *event.Event) event.Finding {
 	if r.Summary != nil {
 		summary = r.Summary(ev)
 	}
+	return NewFindingSummary(r, ev, summary)
+}
+
+// NewFindingSummary is NewFinding with the summary already rendered (by
+// a matcher that evaluates many rules at once and renders it as the
+// rule's Summary would).
+func NewFindingSummary(r *Rule, ev *event.Event, summary string) event.Finding {
 	return event.Finding{
 		Time:      ev.Time,
 		End:       ev.Time,

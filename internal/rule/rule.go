@@ -66,6 +66,10 @@ type Rule struct {
 	// matchers do); other rules read raw fields through Event.Field,
 	// which the hunt serves from the undecoded text.
 	FieldDict bool
+	// Detection, when set, is the rule compiler's own form of Match, for
+	// a matcher that evaluates many rules at once (internal/sigma's Set);
+	// Match stays the reference and the answer for a single rule.
+	Detection any
 	// NewState, when set, returns fresh state for a stateful rule (one per
 	// hunt or test run) and is preferred over Stateful.
 	NewState func() Stateful

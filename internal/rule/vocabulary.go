@@ -18,7 +18,9 @@ func Columns() []Column {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := f.Tag.Get("expr")
-		if name == "" || f.Type.Kind() == reflect.Func {
+		// Functions are helpers; names starting with "__" are the
+		// engine's own (the evaluation budget), not columns.
+		if name == "" || f.Type.Kind() == reflect.Func || strings.HasPrefix(name, "__") {
 			continue
 		}
 		typ := f.Type.String()

@@ -21,8 +21,15 @@ import (
 type condParser struct {
 	toks []string
 	pos  int
-	sels map[string]pred
+	sels map[string]sel
 	used map[string]bool
+}
+
+// sel is a compiled search identifier: the straightforward evaluator's
+// predicate and the tree the compiled rule set evaluates.
+type sel struct {
+	p pred
+	n *node
 }
 
 func tokenizeCond(s string) []string {
@@ -49,24 +56,44 @@ func tokenizeCond(s string) []string {
 	return toks
 }
 
-func parseCondition(s string, sels map[string]pred) (pred, map[string]bool, error) {
+func parseCondition(s string, sels map[string]sel) (sel, map[string]bool, error) {
 	p := &condParser{toks: tokenizeCond(s), sels: sels, used: map[string]bool{}}
 	if len(p.toks) == 0 {
-		return nil, nil, fmt.Errorf("empty condition")
+		return sel{}, nil, fmt.Errorf("empty condition")
 	}
 	for _, t := range p.toks {
 		if t == "|" {
-			return nil, nil, fmt.Errorf("condition %q: aggregations (| count() …) are the deprecated Sigma 1 form and are not supported; write a correlation rule", s)
+			return sel{}, nil, fmt.Errorf("condition %q: aggregations (| count() …) are the deprecated Sigma 1 form and are not supported; write a correlation rule", s)
 		}
 	}
 	e, err := p.expr()
 	if err != nil {
-		return nil, nil, fmt.Errorf("condition %q: %v", s, err)
+		return sel{}, nil, fmt.Errorf("condition %q: %v", s, err)
 	}
 	if p.pos < len(p.toks) {
-		return nil, nil, fmt.Errorf("condition %q: unexpected %q", s, p.toks[p.pos])
+		return sel{}, nil, fmt.Errorf("condition %q: unexpected %q", s, p.toks[p.pos])
 	}
 	return e, p.used, nil
+}
+
+// anySel and allSel combine identifiers in both forms.
+func anySel(ss []sel) sel {
+	ps, ns := split(ss)
+	return sel{anyOf(ps), join(nOr, ns)}
+}
+
+func allSel(ss []sel) sel {
+	ps, ns := split(ss)
+	return sel{allOf(ps), join(nAnd, ns)}
+}
+
+func split(ss []sel) ([]pred, []*node) {
+	ps := make([]pred, len(ss))
+	ns := make([]*node, len(ss))
+	for i, s := range ss {
+		ps[i], ns[i] = s.p, s.n
+	}
+	return ps, ns
 }
 
 func (p *condParser) peek() string {
@@ -78,100 +105,100 @@ func (p *condParser) peek() string {
 
 func (p *condParser) is(word string) bool { return strings.EqualFold(p.peek(), word) }
 
-func (p *condParser) expr() (pred, error) {
+func (p *condParser) expr() (sel, error) {
 	l, err := p.and()
 	if err != nil {
-		return nil, err
+		return sel{}, err
 	}
-	ors := []pred{l}
+	ors := []sel{l}
 	for p.is("or") {
 		p.pos++
 		r, err := p.and()
 		if err != nil {
-			return nil, err
+			return sel{}, err
 		}
 		ors = append(ors, r)
 	}
-	return anyOf(ors), nil
+	return anySel(ors), nil
 }
 
-func (p *condParser) and() (pred, error) {
+func (p *condParser) and() (sel, error) {
 	l, err := p.not()
 	if err != nil {
-		return nil, err
+		return sel{}, err
 	}
-	ands := []pred{l}
+	ands := []sel{l}
 	for p.is("and") {
 		p.pos++
 		r, err := p.not()
 		if err != nil {
-			return nil, err
+			return sel{}, err
 		}
 		ands = append(ands, r)
 	}
-	return allOf(ands), nil
+	return allSel(ands), nil
 }
 
-func (p *condParser) not() (pred, error) {
+func (p *condParser) not() (sel, error) {
 	if p.is("not") {
 		p.pos++
 		x, err := p.not()
 		if err != nil {
-			return nil, err
+			return sel{}, err
 		}
-		return func(ev *event.Event, src int) bool { return !x(ev, src) }, nil
+		return sel{func(ev *event.Event, src int) bool { return !x.p(ev, src) }, &node{kind: nNot, kids: []*node{x.n}}}, nil
 	}
 	return p.primary()
 }
 
-func (p *condParser) primary() (pred, error) {
+func (p *condParser) primary() (sel, error) {
 	t := p.peek()
 	switch {
 	case t == "":
-		return nil, fmt.Errorf("unexpected end")
+		return sel{}, fmt.Errorf("unexpected end")
 	case t == "(":
 		p.pos++
 		e, err := p.expr()
 		if err != nil {
-			return nil, err
+			return sel{}, err
 		}
 		if p.peek() != ")" {
-			return nil, fmt.Errorf("missing )")
+			return sel{}, fmt.Errorf("missing )")
 		}
 		p.pos++
 		return e, nil
 	case t == ")":
-		return nil, fmt.Errorf("unexpected )")
+		return sel{}, fmt.Errorf("unexpected )")
 	case strings.EqualFold(t, "and") || strings.EqualFold(t, "or"):
-		return nil, fmt.Errorf("unexpected %q", t)
+		return sel{}, fmt.Errorf("unexpected %q", t)
 	}
 	if p.pos+1 < len(p.toks) && strings.EqualFold(p.toks[p.pos+1], "of") {
 		q := strings.ToLower(t)
 		if q != "1" && q != "any" && q != "all" {
-			return nil, fmt.Errorf("unsupported quantifier %q (use 1 of or all of)", t)
+			return sel{}, fmt.Errorf("unsupported quantifier %q (use 1 of or all of)", t)
 		}
 		if p.pos+2 >= len(p.toks) {
-			return nil, fmt.Errorf("%s of: missing identifier", t)
+			return sel{}, fmt.Errorf("%s of: missing identifier", t)
 		}
 		target := p.toks[p.pos+2]
 		p.pos += 3
 		names, err := p.resolve(target)
 		if err != nil {
-			return nil, err
+			return sel{}, err
 		}
-		ps := make([]pred, len(names))
+		ss := make([]sel, len(names))
 		for i, n := range names {
-			ps[i] = p.sels[n]
+			ss[i] = p.sels[n]
 		}
 		if q == "all" {
-			return allOf(ps), nil
+			return allSel(ss), nil
 		}
-		return anyOf(ps), nil
+		return anySel(ss), nil
 	}
 	p.pos++
 	s, ok := p.sels[t]
 	if !ok {
-		return nil, fmt.Errorf("unknown search identifier %q", t)
+		return sel{}, fmt.Errorf("unknown search identifier %q", t)
 	}
 	p.used[t] = true
 	return s, nil

@@ -66,14 +66,16 @@ func (c *compiler) field(name string) func(ev *event.Event, src int) (string, bo
 	}
 }
 
-// selection compiles one named search identifier.
-func (c *compiler) selection(n *yaml.Node) (pred, error) {
+// selection compiles one named search identifier: the predicate the
+// straightforward evaluator runs and the same detection as a tree for
+// the compiled rule set (set.go).
+func (c *compiler) selection(n *yaml.Node) (pred, *node, error) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return c.fieldMap(n)
 	case yaml.SequenceNode:
 		if len(n.Content) == 0 {
-			return nil, yamlx.Errorf(c.file, n, "empty search identifier")
+			return nil, nil, yamlx.Errorf(c.file, n, "empty search identifier")
 		}
 		allMaps := true
 		for _, it := range n.Content {
@@ -83,14 +85,16 @@ func (c *compiler) selection(n *yaml.Node) (pred, error) {
 		}
 		if allMaps {
 			var ors []pred
+			var nodes []*node
 			for _, it := range n.Content {
-				p, err := c.fieldMap(it)
+				p, nd, err := c.fieldMap(it)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				ors = append(ors, p)
+				nodes = append(nodes, nd)
 			}
-			return anyOf(ors), nil
+			return anyOf(ors), join(nOr, nodes), nil
 		}
 		// A list of plain values: keywords, any of them.
 		return c.fieldValues("", nil, n)
@@ -99,27 +103,29 @@ func (c *compiler) selection(n *yaml.Node) (pred, error) {
 	case yaml.AliasNode:
 		return c.selection(n.Alias)
 	}
-	return nil, yamlx.Errorf(c.file, n, "unsupported search identifier")
+	return nil, nil, yamlx.Errorf(c.file, n, "unsupported search identifier")
 }
 
-func (c *compiler) fieldMap(n *yaml.Node) (pred, error) {
+func (c *compiler) fieldMap(n *yaml.Node) (pred, *node, error) {
 	var ands []pred
+	var nodes []*node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		parts := strings.Split(k.Value, "|")
-		p, err := c.fieldValues(parts[0], parts[1:], v)
+		p, nd, err := c.fieldValues(parts[0], parts[1:], v)
 		if err != nil {
 			if _, ok := err.(*yamlx.Error); !ok {
 				err = yamlx.Errorf(c.file, k, "%s: %v", k.Value, err)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		ands = append(ands, p)
+		nodes = append(nodes, nd)
 	}
 	if len(ands) == 0 {
-		return nil, yamlx.Errorf(c.file, n, "empty search identifier")
+		return nil, nil, yamlx.Errorf(c.file, n, "empty search identifier")
 	}
-	return allOf(ands), nil
+	return allOf(ands), join(nAnd, nodes), nil
 }
 
 func anyOf(ps []pred) pred {
@@ -210,9 +216,19 @@ func parseModifiers(mods []string) (modifiers, error) {
 	return m, nil
 }
 
-// fieldValues compiles "field|mods: values". An empty field name means
+// fieldValues compiles "field|mods: values" to the straightforward
+// evaluator's predicate and to a tree node for the compiled rule set.
+func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node) (pred, *node, error) {
+	p, err := c.fieldPred(fieldName, modNames, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c.fieldNode(fieldName, modNames, v, p), nil
+}
+
+// fieldPred compiles "field|mods: values". An empty field name means
 // keywords: the values are searched in every raw value of the event.
-func (c *compiler) fieldValues(fieldName string, modNames []string, v *yaml.Node) (pred, error) {
+func (c *compiler) fieldPred(fieldName string, modNames []string, v *yaml.Node) (pred, error) {
 	m, err := parseModifiers(modNames)
 	if err != nil {
 		return nil, yamlx.Errorf(c.file, v, "%v", err)
@@ -644,7 +660,7 @@ func isWord(c byte) bool {
 }
 
 // sortedKeys is used for deterministic error and summary order.
-func sortedKeys(m map[string]pred) []string {
+func sortedKeys(m map[string]sel) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)

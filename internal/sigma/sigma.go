@@ -32,7 +32,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
@@ -95,27 +98,59 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 		node *yaml.Node
 		pos  int // index in out, to keep input order
 	}
+	// Files are parsed and compiled on every core (a rule pack has
+	// thousands), then taken in input order.
+	type item struct {
+		c    *compiled
+		corr *yaml.Node // a correlation, compiled once all rules are known
+		err  error
+	}
+	perDoc := make([][]item, len(docs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(docs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(docs) {
+					return
+				}
+				d := docs[i]
+				// A syntax error ends the file, but the documents
+				// before it still load.
+				nodes, err := splitDocs(d.File, d.Data)
+				var items []item
+				if err != nil {
+					items = append(items, item{err: err})
+				}
+				for _, n := range nodes {
+					if mapGet(n, "correlation") != nil {
+						items = append(items, item{corr: n})
+						continue
+					}
+					c, err := compileRule(d.File, n, &opts)
+					items = append(items, item{c: c, err: err})
+				}
+				perDoc[i] = items
+			}
+		}()
+	}
+	wg.Wait()
 	var out []*compiled
 	var corrs []pending
-	for _, d := range docs {
-		// A syntax error ends the file, but the documents before it
-		// still load.
-		nodes, err := splitDocs(d.File, d.Data)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, n := range nodes {
-			if mapGet(n, "correlation") != nil {
-				corrs = append(corrs, pending{file: d.File, node: n, pos: len(out)})
+	for i, items := range perDoc {
+		for _, it := range items {
+			switch {
+			case it.err != nil:
+				errs = append(errs, it.err)
+			case it.corr != nil:
+				corrs = append(corrs, pending{file: docs[i].File, node: it.corr, pos: len(out)})
 				out = append(out, nil)
-				continue
+			default:
+				out = append(out, it.c)
 			}
-			c, err := compileRule(d.File, n, &opts)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out = append(out, c)
 		}
 	}
 	if len(corrs) > 0 {
@@ -399,7 +434,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		return nil, yamlx.Errorf(file, lsNode, "rule %s: no logsource mapping for product=%s category=%s service=%s (add one with a logsource mapping file)", r.ID, product, category, service)
 	}
 	c := &compiler{file: file, sources: srcs, opts: opts}
-	sels := map[string]pred{}
+	sels := map[string]sel{}
 	var condNode *yaml.Node
 	for i := 0; i+1 < len(det.Content); i += 2 {
 		k, v := det.Content[i], det.Content[i+1]
@@ -412,7 +447,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			// parseCondition rejects.
 			continue
 		}
-		p, err := c.selection(v)
+		p, nd, err := c.selection(v)
 		if err != nil {
 			var ye *yamlx.Error
 			if !errors.As(err, &ye) {
@@ -420,7 +455,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			}
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
-		sels[k.Value] = p
+		sels[k.Value] = sel{p, nd}
 	}
 	if condNode == nil {
 		return nil, yamlx.Errorf(file, det, "rule %s: detection has no condition", r.ID)
@@ -434,7 +469,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			conds = append(conds, it.Value)
 		}
 	}
-	var ors []pred
+	var ors []sel
 	for _, cs := range conds {
 		p, _, err := parseCondition(cs, sels)
 		if err != nil {
@@ -445,7 +480,8 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	if len(ors) == 0 {
 		return nil, yamlx.Errorf(file, condNode, "rule %s: empty condition", r.ID)
 	}
-	root := anyOf(ors)
+	top := anySel(ors)
+	root := top.p
 
 	srcOf := sourceIndex(srcs)
 	match := func(ev *event.Event) bool {
@@ -464,6 +500,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	r.Columns = append([]string(nil), baseColumns...)
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
+	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c)}
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }
 
@@ -523,6 +560,41 @@ func filterOf(srcs []Source) rule.Filter {
 		f.EventIDs = nil
 	}
 	return f
+}
+
+// summaryKeys are the fields summaries show, each with its raw name per
+// source (the compiled set renders summaries from them as summarizer
+// does).
+func summaryKeys(c *compiler) []sumKey {
+	var keys []sumKey
+	for _, name := range c.fields {
+		if name == "EventID" || name == "Channel" || name == "Provider_Name" {
+			continue
+		}
+		k := sumKey{name: name}
+		for _, s := range c.sources {
+			raw, ok := s.Fields[name]
+			if !ok {
+				raw = name
+			}
+			k.names = append(k.names, raw)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// sumKey is a field a summary shows.
+type sumKey struct {
+	name  string
+	names []string // per source: the raw field read
+}
+
+func (k sumKey) rawName(src int) string {
+	if src >= 0 && src < len(k.names) {
+		return k.names[src]
+	}
+	return k.name
 }
 
 // summarizer renders "title: Field=value, …" with the first fields the

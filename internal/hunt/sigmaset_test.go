@@ -1,0 +1,130 @@
+package hunt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/sigma"
+	"github.com/spoor-dfir/spoor/internal/simulate"
+	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
+)
+
+// sameAsReference hunts st with the Sigma rules in one compiled set (the
+// default) and rule by rule (ReferenceRules), and requires the same
+// findings, incidents and warnings byte for byte, and some Sigma finding.
+func sameAsReference(t *testing.T, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule) {
+	t.Helper()
+	ctx := context.Background()
+	fast, err := Run(ctx, st, cfg, rules, Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Run(ctx, st, cfg, rules, Options{DryRun: true, ReferenceRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal([]any{fast.Findings, fast.Incidents, fast.Warnings})
+	b, _ := json.Marshal([]any{ref.Findings, ref.Incidents, ref.Warnings})
+	if string(a) != string(b) {
+		for i := 0; i < min(len(fast.Findings), len(ref.Findings)); i++ {
+			x, _ := json.Marshal(fast.Findings[i])
+			y, _ := json.Marshal(ref.Findings[i])
+			if string(x) != string(y) {
+				t.Fatalf("finding %d differs:\ncompiled  %s\nreference %s", i, x, y)
+			}
+		}
+		t.Fatalf("compiled set: %d findings, %d incidents; rule by rule: %d findings, %d incidents",
+			len(fast.Findings), len(fast.Incidents), len(ref.Findings), len(ref.Incidents))
+	}
+	sigmaFindings := 0
+	kind := map[string]string{}
+	for _, r := range rules {
+		kind[r.ID] = r.Kind
+	}
+	for _, f := range ref.Findings {
+		if kind[f.RuleID] == rule.KindSigma {
+			sigmaFindings++
+		}
+	}
+	if sigmaFindings == 0 {
+		t.Fatal("no Sigma finding: nothing was compared")
+	}
+	t.Logf("%d findings (%d Sigma), %d incidents", len(ref.Findings), sigmaFindings, len(ref.Incidents))
+}
+
+// sigmaRules loads SigmaHQ's Windows rules (and extra paths) for cfg.
+func sigmaRules(t *testing.T, cfg *caseconf.Config, extra ...string) []*rule.Rule {
+	dir := testutil.Shared(t, "sigma", "rules", "windows")
+	srs, _ := rule.LoadPaths(cfg, append([]string{dir}, extra...), sigma.Compiler(sigma.CompileOptions{Placeholders: sigma.CasePlaceholders(cfg)}))
+	if len(srs) < 1000 {
+		t.Fatalf("only %d Sigma rules loaded", len(srs))
+	}
+	return srs
+}
+
+func ingestInto(t *testing.T, cfg *caseconf.Config, paths ...string) *store.Store {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The shared samples (real third-party logs) with the built-in pack and
+// SigmaHQ's Windows rules.
+func TestCompiledSigmaMatchesReferenceSamples(t *testing.T) {
+	dir := testutil.Shared(t, "samples")
+	cfg := caseconf.Default()
+	st := ingestInto(t, cfg, dir)
+	sameAsReference(t, st, cfg, append(builtin(t, cfg), sigmaRules(t, cfg)...))
+}
+
+// SigmaHQ's regression data: every test's events, hunted with every
+// test's rule and the Windows rules.
+func TestCompiledSigmaMatchesReferenceRegressionData(t *testing.T) {
+	dir := testutil.Shared(t, "sigma", "regression_data")
+	var evtx, ymls []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil || d.IsDir():
+		case filepath.Ext(p) == ".evtx":
+			evtx = append(evtx, p)
+		case d.Name() == "rule.yml":
+			ymls = append(ymls, p)
+		}
+		return nil
+	})
+	cfg := caseconf.Default()
+	st := ingestInto(t, cfg, evtx...)
+	sameAsReference(t, st, cfg, sigmaRules(t, cfg, ymls...))
+}
+
+// Every scenario of the generator, with the built-in pack and SigmaHQ's
+// Windows rules.
+func TestCompiledSigmaMatchesReferenceScenarios(t *testing.T) {
+	for _, sc := range simulate.Scenarios {
+		t.Run(fmt.Sprint(sc), func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := simulate.Run(simulate.Options{Out: dir, Scenario: sc, Seed: 5, Hosts: 6, Days: 7}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := caseconf.Load(filepath.Join(dir, "case.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := ingestInto(t, cfg, filepath.Join(dir, "evidence"))
+			sameAsReference(t, st, cfg, append(builtin(t, cfg), sigmaRules(t, cfg)...))
+		})
+	}
+}

@@ -1,0 +1,71 @@
+package sigma
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// occurrences lists every (pattern, end) the automaton reports on text.
+func occurrences(a *automaton, text string) []string {
+	var out []string
+	s := int32(0)
+	nc := int32(a.nclass)
+	for i := 0; i < len(text); i++ {
+		s = a.delta[s*nc+int32(a.class[text[i]])]
+		for t := a.term[s]; t >= 0; t = a.next[t] {
+			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
+				out = append(out, fmt.Sprint(p, "@", i))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestAutomatonFindsEveryOccurrence holds the automaton to brute force:
+// random patterns (prefixes and suffixes of each other, repeats, all
+// byte values) over random texts.
+func TestAutomatonFindsEveryOccurrence(t *testing.T) {
+	for seed := int64(0); seed < 300; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		alpha := "ab\\-\x00\xff"
+		if seed%50 == 0 {
+			var all strings.Builder
+			for b := 0; b < 256; b++ {
+				all.WriteByte(byte(b))
+			}
+			alpha = all.String() // every byte value in use: one class each
+		}
+		word := func(n int) string {
+			var b strings.Builder
+			for i := 0; i < n; i++ {
+				b.WriteByte(alpha[r.Intn(len(alpha))])
+			}
+			return b.String()
+		}
+		var pats []string
+		for i, n := 0, 1+r.Intn(12); i < n; i++ {
+			pats = append(pats, word(1+r.Intn(5)))
+		}
+		if seed%50 == 0 {
+			pats = append(pats, alpha)
+		}
+		a := newAutomaton(pats)
+		text := word(r.Intn(60))
+		var want []string
+		for p, pat := range pats {
+			for i := 0; i+len(pat) <= len(text); i++ {
+				if text[i:i+len(pat)] == pat {
+					want = append(want, fmt.Sprint(p, "@", i+len(pat)-1))
+				}
+			}
+		}
+		slices.Sort(want)
+		if got := occurrences(a, text); !slices.Equal(got, want) {
+			t.Fatalf("seed %d: patterns %q in %q: got %v, want %v", seed, pats, text, got, want)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package sigma
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// How a Matcher reads an event: raw fields left as stored JSON text are
+// read flat, as the dict would answer, without building it.
+
+// load prepares ev for matching and returns the event to read.
+func (m *Matcher) load(ev *event.Event) *event.Event {
+	m.cur, m.decoded, m.flatMode = ev, nil, false
+	if ev.Fields != nil || ev.RawFields == "" {
+		return ev
+	}
+	m.flat, m.flatMode = event.ParseFlatFields(ev.RawFields, m.flat[:0])
+	if m.flatMode {
+		return ev
+	}
+	// Not a flat object: decoded as the store would have.
+	return m.Decoded(ev)
+}
+
+// Decoded returns the event last given to Match with its raw fields
+// decoded into Event.Fields (ev itself when they are), as the rules'
+// own predicates and summaries read them.
+func (m *Matcher) Decoded(ev *event.Event) *event.Event {
+	if ev.Fields != nil || ev.RawFields == "" {
+		return ev
+	}
+	if m.decoded == nil || m.cur != ev {
+		c := *ev
+		c.Fields, _ = event.UnmarshalFieldsString(ev.RawFields)
+		m.cur, m.decoded = ev, &c
+	}
+	return m.decoded
+}
+
+// reader reads one raw field name, from the dict or the flat fields.
+type reader struct {
+	name string
+	get  getter
+	kind byte // 't' typed column, 'p' Provider_Name, 'd' Data, 'r' raw field
+}
+
+func readerOf(name string) reader {
+	r := reader{name: name, get: fieldGetter(name), kind: 'r'}
+	switch {
+	case name == "Provider_Name":
+		r.kind = 'p'
+	case typedGetter(name) != nil:
+		r.kind = 't'
+	case name == "Data":
+		r.kind = 'd'
+	}
+	return r
+}
+
+// read is r's getter on ev, answered from the flat fields in flat mode
+// exactly as fieldGetter answers from the dict.
+func (m *Matcher) read(r reader, ev *event.Event) (string, bool) {
+	if !m.flatMode || r.kind == 't' {
+		return r.get(ev)
+	}
+	switch r.kind {
+	case 'p':
+		if ev.Provider != "" {
+			return ev.Provider, true
+		}
+	case 'd':
+		first, ok := m.flatGet("Data")
+		if !ok {
+			return "", false
+		}
+		if _, more := m.flatGet("Data_2"); !more {
+			return first, true
+		}
+		var b strings.Builder
+		b.WriteString(first)
+		for i := 2; ; i++ {
+			v, ok := m.flatGet("Data_" + strconv.Itoa(i))
+			if !ok {
+				break
+			}
+			b.WriteByte('\n')
+			b.WriteString(v)
+		}
+		return b.String(), true
+	}
+	return m.flatGet(r.name)
+}
+
+func (m *Matcher) flatGet(name string) (string, bool) {
+	for _, kv := range m.flat {
+		if kv.Key == name {
+			return kv.Value, true
+		}
+	}
+	return "", false
+}
+
+// eachValue is the package's eachValue, on the flat fields in flat mode.
+func (m *Matcher) eachValue(ev *event.Event, f func(string) bool) bool {
+	if !m.flatMode {
+		return eachValue(ev, f)
+	}
+	if ev.Message != "" && f(ev.Message) {
+		return true
+	}
+	for _, kv := range m.flat {
+		if f(kv.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary renders rule k's finding summary for the event last given to
+// Match, as the rule's own Summary does, reading the raw fields the way
+// Match did (without building the dict).
+func (m *Matcher) Summary(k int, ev *event.Event) string {
+	if m.cur != ev || !m.flatMode {
+		return m.set.rules[k].Summary(m.Decoded(ev))
+	}
+	d := m.set.dets[k]
+	src := d.srcOf(ev)
+	var b strings.Builder
+	b.WriteString(d.title)
+	n := 0
+	for _, key := range d.sumKeys {
+		v, ok := m.read(readerOf(key.rawName(src)), ev)
+		if !ok || v == "" {
+			continue
+		}
+		if len(v) > 200 {
+			v = v[:200] + "…"
+		}
+		if n == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(key.name)
+		b.WriteByte('=')
+		b.WriteString(v)
+		n++
+		if n == 4 {
+			break
+		}
+	}
+	return b.String()
+}

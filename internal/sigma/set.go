@@ -1,0 +1,368 @@
+package sigma
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
+)
+
+// Set evaluates many compiled Sigma rules on each event at once, giving
+// the same answers as each rule's Match (the reference; a differential
+// test holds them together):
+//
+//   - Dispatch: the rules an event can match depend only on its source,
+//     channel and event id (pre-filter and logsource). For each such key
+//     the set works out once which rules apply, under which logsource
+//     source (field renames), and folds the leaves on EventID and Channel
+//     to constants: rules that cannot match such events drop out.
+//   - Literal leaves of all those rules are gathered per raw field into
+//     one Aho–Corasick automaton, so each field value is lower-cased and
+//     scanned once for every equals/startswith/endswith/contains value of
+//     every rule; each pattern found sets its slot in a per-event bitset.
+//   - A rule is evaluated only when a slot of its "necessary" set was
+//     found (a set of leaves of which one must hold for the rule to
+//     match: e.g. the values of one field of its main selection), and
+//     then over the bitset, running only its general leaves (regular
+//     expressions, wildcards, numbers, keywords, …) as predicates.
+//
+// A Set is safe for concurrent use through one Matcher per goroutine.
+type Set struct {
+	rules []*rule.Rule
+	dets  []*detection
+
+	mu     sync.Mutex
+	byKey  map[groupKey]*arrangement
+	bySig  map[string]*arrangement
+	autos  map[string]*automaton
+	groups int
+}
+
+// Compiled reports whether r is a single-event Sigma rule a Set can hold.
+func Compiled(r *rule.Rule) bool {
+	_, ok := r.Detection.(*detection)
+	return ok && r.Match != nil && r.Stateful == nil && r.NewState == nil
+}
+
+// NewSet builds the set of rules; every rule must be Compiled. The
+// indices Match reports are indices into rules.
+func NewSet(rules []*rule.Rule) *Set {
+	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}, autos: map[string]*automaton{}}
+	for _, r := range rules {
+		s.dets = append(s.dets, r.Detection.(*detection))
+	}
+	return s
+}
+
+// Len is the number of rules in the set.
+func (s *Set) Len() int { return len(s.rules) }
+
+type groupKey struct {
+	source, channel string
+	id              int32
+}
+
+// arrangement is the set arranged for one kind of event.
+type arrangement struct {
+	id    int // among the set's arrangements, for memo keys
+	rules []grule
+	// keyGets read every field the rules' leaves read, when that is
+	// all they read (memo is then true): the answer is a function of
+	// these values, so a Matcher remembers it per distinct tuple.
+	keyGets []reader
+	memo    bool
+	// rest are the rules of the same events that cannot be remembered.
+	rest   *arrangement
+	always []uint64 // rules (bit i: rules[i]) evaluated whatever the fields hold
+	fields []gfield
+	// slotRules[s] are the rules whose necessary set holds slot s.
+	slotRules [][]int32
+	nSlots    int
+}
+
+type grule struct {
+	idx  int // in Set.rules
+	src  int // logsource source index for the field renames
+	root *gnode
+}
+
+// gnode is a detection node of one group: a literal leaf became slots.
+type gnode struct {
+	kind  nodeKind
+	kids  []*gnode
+	slots []int32 // literal leaf: its patterns; general leaf: its prefilter
+	gen   pred
+	konst int8 // folded leaves: 1 true, -1 false, 0 not constant
+}
+
+type gfield struct {
+	get  reader // name "": keywords, every raw value and the message
+	auto *automaton
+	outs [][]patOut // per automaton pattern
+	high int32      // slot set when the value has a byte >= 0x80; -1: none
+}
+
+type patOut struct {
+	op   byte
+	slot int32
+}
+
+// Matcher is one goroutine's scratch for matching a Set.
+type Matcher struct {
+	set *Set
+	// The event being matched: its raw fields, flat (flatMode), or a
+	// copy of it with the dict decoded (decoded, built when needed).
+	flat     []event.KV
+	flatMode bool
+	cur      *event.Event
+	decoded  *event.Event
+	memo     map[string][]int
+	key      []byte
+	hits     int64
+	groups   map[groupKey]*arrangement
+	lastKey  groupKey
+	last     *arrangement
+	bits     []uint64
+	setSlots []int32
+	cand     []uint64
+}
+
+// NewMatcher returns scratch space for one goroutine.
+func (s *Set) NewMatcher() *Matcher {
+	return &Matcher{set: s, groups: map[groupKey]*arrangement{}, memo: map[string][]int{}}
+}
+
+// Match appends to dst the indices (into the set's rules, ascending) of
+// the rules that match ev, as rule.Evaluate would decide each. Raw fields
+// left as text (Event.RawFields) are read without building the dict
+// where they are a flat object of strings.
+func (m *Matcher) Match(ev *event.Event, dst []int) []int {
+	ev = m.load(ev)
+	k := groupKey{ev.Source, ev.Channel, ev.EventID}
+	g := m.last
+	if g == nil || k != m.lastKey {
+		g = m.groups[k]
+		if g == nil {
+			g = m.set.group(k)
+			m.groups[k] = g
+		}
+		m.last, m.lastKey = g, k
+	}
+	if g.rest == nil {
+		return m.remembered(g, ev, dst)
+	}
+	n := len(dst)
+	dst = m.remembered(g, ev, dst)
+	dst = m.match(g.rest, ev, dst)
+	slices.Sort(dst[n:])
+	return dst
+}
+
+// remembered is match, answered from memory for value tuples seen.
+func (m *Matcher) remembered(g *arrangement, ev *event.Event, dst []int) []int {
+	if len(g.rules) == 0 {
+		return dst
+	}
+	if !g.memo {
+		return m.match(g, ev, dst)
+	}
+	key := binary.AppendUvarint(m.key[:0], uint64(g.id))
+	for _, r := range g.keyGets {
+		v, ok := m.read(r, ev)
+		if !ok {
+			key = append(key, 0)
+			continue
+		}
+		key = append(binary.AppendUvarint(append(key, 1), uint64(len(v))), v...)
+		if len(key) > memoMaxKey {
+			break
+		}
+	}
+	m.key = key
+	if len(key) > memoMaxKey {
+		return m.match(g, ev, dst)
+	}
+	if ans, ok := m.memo[string(key)]; ok {
+		m.hits++
+		return append(dst, ans...)
+	}
+	n := len(dst)
+	dst = m.match(g, ev, dst)
+	if len(m.memo) >= memoCap {
+		clear(m.memo)
+	}
+	m.memo[string(key)] = slices.Clone(dst[n:])
+	return dst
+}
+
+// Real logs repeat their values (service command lines, scheduled
+// scripts): answers are remembered per distinct tuple of the values an
+// arrangement reads, up to memoCap tuples per Matcher (then it starts
+// afresh: a bound on memory, not on correctness) of at most memoMaxKey
+// bytes (longer ones rarely repeat).
+const (
+	memoCap    = 1 << 16
+	memoMaxKey = 512
+)
+
+// Hits is how many events the Matcher answered from memory.
+func (m *Matcher) Hits() int64 { return m.hits }
+
+// match evaluates the arrangement's rules on ev.
+func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
+	if need := (g.nSlots + 63) / 64; len(m.bits) < need {
+		m.bits = make([]uint64, need)
+	}
+	for _, s := range m.setSlots {
+		m.bits[s>>6] = 0
+	}
+	m.setSlots = m.setSlots[:0]
+	m.cand = append(m.cand[:0], g.always...)
+	for fi := range g.fields {
+		f := &g.fields[fi]
+		if f.get.name == "" {
+			// Keywords: a pattern found in any one value sets its slot.
+			m.eachValue(ev, func(v string) bool {
+				m.scan(g, f, v)
+				return false
+			})
+			continue
+		}
+		v, ok := m.read(f.get, ev)
+		if !ok || v == "" {
+			continue
+		}
+		m.scan(g, f, v)
+	}
+	for w, word := range m.cand {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &= word - 1
+			r := &g.rules[w*64+b]
+			if m.eval(r.root, ev, r.src) {
+				dst = append(dst, r.idx)
+			}
+		}
+	}
+	return dst
+}
+
+// scan runs f's automaton over v, ASCII letters folded, and sets the
+// slots of the patterns found.
+func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
+	a := f.auto
+	nc := int32(a.nclass)
+	n := len(v)
+	s := int32(0)
+	var high byte
+	for i := 0; i < n; i++ {
+		high |= v[i]
+		s = a.delta[s*nc+int32(a.class[lowerByte(v[i])])]
+		for t := a.term[s]; t >= 0; t = a.next[t] {
+			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
+				l := int(a.plen[p])
+				for _, o := range f.outs[p] {
+					switch o.op {
+					case opEq:
+						if l != n {
+							continue
+						}
+					case opPrefix:
+						if i+1 != l {
+							continue
+						}
+					case opSuffix:
+						if i+1 != n {
+							continue
+						}
+					}
+					m.setSlot(g, o.slot)
+				}
+			}
+		}
+	}
+	if high >= 0x80 && f.high >= 0 {
+		m.setSlot(g, f.high)
+	}
+}
+
+func (m *Matcher) setSlot(g *arrangement, s int32) {
+	w, b := s>>6, uint64(1)<<(s&63)
+	if m.bits[w]&b != 0 {
+		return
+	}
+	m.bits[w] |= b
+	m.setSlots = append(m.setSlots, s)
+	for _, r := range g.slotRules[s] {
+		m.cand[r>>6] |= 1 << (r & 63)
+	}
+}
+
+func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
+	switch n.kind {
+	case nAnd:
+		for _, k := range n.kids {
+			if !m.eval(k, ev, src) {
+				return false
+			}
+		}
+		return true
+	case nOr:
+		for _, k := range n.kids {
+			if m.eval(k, ev, src) {
+				return true
+			}
+		}
+		return false
+	case nNot:
+		return !m.eval(n.kids[0], ev, src)
+	}
+	if n.konst != 0 {
+		return n.konst > 0
+	}
+	if n.slots != nil {
+		hit := false
+		for _, s := range n.slots {
+			if m.bits[s>>6]&(1<<(s&63)) != 0 {
+				hit = true
+				break
+			}
+		}
+		if !hit || n.gen == nil {
+			return hit // a general leaf whose prefilter fails is false
+		}
+	}
+	return n.gen(m.Decoded(ev), src)
+}
+
+// cost orders the tests of an and/or: constants, bitset lookups,
+// prefiltered predicates, subtrees, plain predicates.
+func (n *gnode) cost() int {
+	switch {
+	case n.kind != nLeaf:
+		return 3
+	case n.konst != 0:
+		return 0
+	case n.gen == nil:
+		return 1
+	case n.slots != nil:
+		return 2
+	}
+	return 4
+}
+
+// Stats describes a set after use: the event kinds seen and the distinct
+// arrangements built for them.
+func (s *Set) Stats() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := 0
+	for _, a := range s.autos {
+		size += a.size()
+	}
+	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
+}
