@@ -35,6 +35,21 @@ func TestStaleFindingsRefused(t *testing.T) {
 	if code, _, e := spoor(t, "report", "--store", st, "-o", filepath.Join(dir, "r.md")); code != 0 {
 		t.Fatalf("fresh report: exit %d: %s", code, e)
 	}
+	// Ingesting the same evidence again changes nothing: still fresh.
+	os.WriteFile(filepath.Join(ev1, "copy.evtx"), src, 0o644) // a duplicate, recorded again on every run
+	for i := 0; i < 2; i++ {
+		if code, _, e := spoor(t, "ingest", "--store", st, ev1); code != 0 {
+			t.Fatalf("re-ingest: exit %d: %s", code, e)
+		}
+		if i == 0 {
+			if code, _, e := spoor(t, "hunt", "--store", st); code != 0 {
+				t.Fatalf("hunt: exit %d: %s", code, e)
+			}
+		}
+	}
+	if code, _, e := spoor(t, "report", "--store", st, "-o", filepath.Join(dir, "r1.md")); code != 0 {
+		t.Fatalf("report after re-ingesting the same evidence: exit %d: %s", code, e)
+	}
 	if code, _, e := spoor(t, "ingest", "--store", st, ev2); code != 0 {
 		t.Fatalf("second ingest: exit %d: %s", code, e)
 	}
