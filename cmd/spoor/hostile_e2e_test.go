@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,5 +225,48 @@ func TestSIGTERMWritesManifest(t *testing.T) {
 	n, err := s.CountEvents()
 	if err != nil || n != m.TotalRecords() {
 		t.Errorf("readers see %d events, the manifest counts %d (%v)", n, m.TotalRecords(), err)
+	}
+}
+
+// TestRunSurvivesTemplateCycle: spoor run over a folder holding the
+// self-referencing-template EVTX (kept in FuzzParse's corpus) finishes
+// with its report, and the manifest notes the cycle (issue #13, case 1).
+func TestRunSurvivesTemplateCycle(t *testing.T) {
+	raw, err := os.ReadFile("../../internal/ingest/evtx/testdata/fuzz/FuzzParse/template-cycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(raw), "\n", 3)
+	q := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
+	data, err := strconv.Unquote(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "ev")
+	os.MkdirAll(ev, 0o755)
+	os.WriteFile(filepath.Join(ev, "cycle.evtx"), []byte(data), 0o644)
+	good, _ := os.ReadFile("../../testdata/evtx/new-user-security.evtx")
+	os.WriteFile(filepath.Join(ev, "good.evtx"), good, 0o644)
+	st := filepath.Join(dir, "store")
+	code, _, e := spoor(t, "run", "--store", st, ev)
+	if code != exitOK && code != exitFindings {
+		t.Fatalf("run: exit %d: %s", code, e)
+	}
+	if _, err := os.Stat(filepath.Join(st, "report.html")); err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	s, _ := store.OpenExisting(st)
+	found := false
+	for _, f := range s.Manifest().Files {
+		if f.Path == "ev/cycle.evtx" {
+			found = true
+			if f.Status != store.StatusIngested || !strings.Contains(strings.Join(f.Notes, " "), "cycle") || f.Skipped == 0 {
+				t.Errorf("cycle.evtx: %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no manifest entry for ev/cycle.evtx")
 	}
 }
