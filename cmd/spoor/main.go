@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"syscall"
 
 	// The zone database is built in: a case's time zone must work on a
 	// machine without /usr/share/zoneinfo (a minimal container, Windows).
@@ -67,7 +68,9 @@ type exitCodeError struct {
 func (e *exitCodeError) Error() string { return e.msg }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too (a killed container, a timeout): the ingest then writes
+	// the manifest of what it completed on its way out.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// SPOOR_CPUPROFILE=file writes a CPU profile of the run (go tool pprof).
 	if path := os.Getenv("SPOOR_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {

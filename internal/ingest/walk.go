@@ -369,6 +369,16 @@ func (w *walker) salvage(r io.ReaderAt, size int64, ev string, depth int) ([]ite
 				continue
 			}
 			csize, usize = deflatedSize(r, data, size)
+			if csize < 0 {
+				out = append(out, item{evPath: names.name(ev, name), problem: "zip entry salvaged from a damaged archive: its deflate stream is damaged, or inflates beyond the zip bomb guard"})
+				count++
+				next := nextSignature(r, data+1, size)
+				if next < 0 {
+					break
+				}
+				off = next
+				continue
+			}
 		}
 		if data+csize > size || csize < 0 {
 			out = append(out, item{evPath: names.name(ev, name), problem: fmt.Sprintf("zip entry salvaged from a damaged archive: cut off (%d of %d compressed bytes present)", max(size-data, 0), csize)})
@@ -426,12 +436,24 @@ func deflatedSize(r io.ReaderAt, off, size int64) (int64, int64) {
 	sr := &sectionCounter{r: io.NewSectionReader(r, off, size-off)}
 	br := bufio.NewReader(sr)
 	fr := flate.NewReader(br) // reads br byte-wise: stops at the stream's end
-	n, err := io.Copy(io.Discard, io.LimitReader(fr, maxZipEntrySize))
-	fr.Close()
-	if err != nil {
-		return -1, 0
+	defer fr.Close()
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		k, err := fr.Read(buf)
+		n += int64(k)
+		used := sr.n - int64(br.Buffered())
+		// The zip bomb guard of zipItems, applied while measuring.
+		if n > maxZipEntrySize || (n > 64<<20 && used > 0 && n/used > maxZipRatio) {
+			return -1, 0
+		}
+		if err == io.EOF {
+			return used, n
+		}
+		if err != nil {
+			return -1, 0
+		}
 	}
-	return sr.n - int64(br.Buffered()), n
 }
 
 // sectionCounter counts the bytes read from r.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -168,6 +169,9 @@ func (s *Store) Record(e FileEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.index[e.Path]; ok {
+		if reflect.DeepEqual(s.manifest.Files[i], e) {
+			return nil // the same again (a re-run): the store did not change
+		}
 		s.manifest.Files[i] = e
 	} else {
 		s.index[e.Path] = len(s.manifest.Files)

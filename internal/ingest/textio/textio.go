@@ -110,7 +110,8 @@ func (r *Reader) Line() int64 { return r.line }
 // over the limit it returns ErrLineTooLong (Line() says which); call Next
 // again to go on. The returned slice is valid until the next call. Bytes
 // that are not UTF-8 are read as Windows-1252 (the usual reason a log has
-// them), so the line is always valid UTF-8 and no byte is lost.
+// them), so the line is always valid UTF-8 and no byte is lost; such a
+// line may be up to three times the limit long.
 func (r *Reader) Next() ([]byte, error) {
 	r.buf = r.buf[:0]
 	r.tooLong = false

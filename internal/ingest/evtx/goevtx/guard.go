@@ -33,9 +33,10 @@ const (
 	templateTableLen = 32
 	chunkHeaderLen   = 512
 	recordHeaderLen  = 24
-	// maxSteps bounds the tokens walked per chunk, maxNesting the
-	// recursion of the walk; both far above what real chunks need.
-	maxSteps   = 1 << 20
+	// maxSteps bounds the tokens walked per chunk, and so golang-evtx's
+	// work on it (the real chunks of the shared samples need at most
+	// 15,000); maxNesting bounds the recursion of the walk.
+	maxSteps   = 1 << 17
 	maxNesting = 2048
 	// maxValues is golang-evtx's MaxSliceSize for value arrays.
 	maxValues = 1024
