@@ -55,3 +55,21 @@ func All(cfg *caseconf.Config) []Analyzer {
 		coverage.New(cfg),
 	}
 }
+
+// Info describes one analyzer for people (spoor rules list).
+type Info struct {
+	Name, What string
+}
+
+// Describe lists the analyzers of All, in the same order, with what each
+// looks for.
+func Describe() []Info {
+	return []Info{
+		{offhours.Name, "provider logons and RMM sessions outside business hours and outside the identity's own pattern"},
+		{rmmsessions.Name, "RMM sessions that differ from the operator's baseline (time, source address, target, length)"},
+		{psrecon.Name, "reconnaissance in PowerShell, command lines and RMM commands: bursts of discovery kinds, decoding, credential tools"},
+		{newadmin.Name, "new accounts, enabled or reset accounts and privileged group changes, and who made them"},
+		{outbound.Name, "outbound connections to destinations new against the baseline, large uploads, IOC addresses"},
+		{coverage.Name, "what the evidence covers per host and log, gaps and cleared logs, so that \"not found\" has a basis"},
+	}
+}

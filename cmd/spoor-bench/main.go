@@ -7,10 +7,15 @@
 //
 //	go run ./cmd/spoor-bench --size 1GiB --runs 3
 //	go run ./cmd/spoor-bench --size 1GiB --runs 1 --single 4GiB --hunt=false --evtxexport=false
+//	go run ./cmd/spoor-bench --size 1GiB --real ../shared/samples/evtx --hunt=false
 //
 // The hunt is timed twice on each store, with the corpus's case file:
 // the built-in rule pack alone (--no-analyzers) and the whole hunt with
 // the six analyzers, each with its ratio to the ingest rate in events/s.
+//
+// --real DIR builds the corpus from real evidence instead of the
+// generator: the dense chunks (≥ 100 records) of the EVTX files under DIR,
+// repeated to --size as valid 20 MiB EVTX files (package densecorpus).
 //
 // --single SIZE also writes one EVTX file of SIZE made of the corpus's
 // chunks (repeated as needed; record ids repeat, which the ingest does not
@@ -60,7 +65,15 @@ func main() {
 	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
 	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
 	single := flag.String("single", "", "also build one EVTX file of this size (e.g. 4GiB) from the corpus's chunks and time spoor ingest on it")
+	realDir := flag.String("real", "", "build the corpus from the dense chunks of the EVTX files under this folder (e.g. ../shared/samples/evtx) instead of spoor simulate")
 	flag.Parse()
+	if *realDir != "" && *corpus == "" {
+		var err error
+		if *corpus, err = buildReal(*realDir, filepath.Join(*work, "real-"+*size), *size); err != nil {
+			fmt.Fprintln(os.Stderr, "spoor-bench:", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(*size, *corpus, *work, *runs, *workers, *withExport, *hunt, *single); err != nil {
 		fmt.Fprintln(os.Stderr, "spoor-bench:", err)
 		os.Exit(1)
@@ -142,8 +155,8 @@ func run(size, corpus, work string, runs, workers int, withExport, hunt bool, si
 		}
 	}
 	mi := median(ingests)
-	fmt.Printf("\nINGEST    median of %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
-		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), maxRSS(ingests)>>20)
+	fmt.Printf("\nINGEST    median of %d: %.2f s, %.1f MB/s, %.0f events/s, %.2f CPU-s per GB, peak RSS %d MiB (max over runs)\n", runs, mi.wall.Seconds(),
+		float64(evBytes)/1e6/mi.wall.Seconds(), float64(events)/mi.wall.Seconds(), medianCPU(ingests).Seconds()/(float64(evBytes)/1e9), maxRSS(ingests)>>20)
 	for k, kind := range kinds {
 		if !hunt || len(hunts[k]) == 0 {
 			continue
@@ -204,8 +217,8 @@ func runSingle(bin, work string, files []string, size string, runs, workers int)
 		}
 		ms = append(ms, m)
 		events := manifestEvents(store)
-		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
-			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), m.maxRSS>>20)
+		fmt.Printf("single-file ingest run %d: %.2f s, %.1f MB/s, %.0f events/s, %.1f MB per CPU-second, peak RSS %d MiB\n", i+1, m.wall.Seconds(),
+			float64(st.Size())/1e6/m.wall.Seconds(), float64(events)/m.wall.Seconds(), float64(st.Size())/1e6/m.cpu.Seconds(), m.maxRSS>>20)
 		os.RemoveAll(store)
 	}
 	m := median(ms)
@@ -326,6 +339,13 @@ func median(ms []measure) measure {
 	s := append([]measure(nil), ms...)
 	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
 	return s[len(s)/2]
+}
+
+// medianCPU is the median CPU time (user + system) of ms.
+func medianCPU(ms []measure) time.Duration {
+	s := append([]measure(nil), ms...)
+	sort.Slice(s, func(i, j int) bool { return s[i].cpu < s[j].cpu })
+	return s[len(s)/2].cpu
 }
 
 func maxRSS(ms []measure) int64 {

@@ -24,10 +24,11 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack")
 	noAnalyzers := fs.Bool("no-analyzers", false, "run rules only, not the stateful analyzers")
 	strict := fs.Bool("strict", false, "fail when any rule does not load (default: warn and hunt with the rest)")
+	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists (info|low|medium|high|critical)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY]")
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY] [--keep-going]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -42,7 +43,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *noBuiltin && len(rulePaths) == 0 && *noAnalyzers {
 		return &usageError{"nothing to run: --no-builtin and --no-analyzers without --rules"}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
@@ -50,8 +51,11 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	traceHunt(res, stderr)
+	if err := brokenRules(res, *keepGoing, stderr); err != nil {
+		return err
+	}
 	return failOnExit(res, *failOn)
 }
 
@@ -59,10 +63,10 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // the store, with a progress bar when stderr is a terminal. spoor run
 // uses it too.
 func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePaths []string, builtin, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
-	defer huntGC()()
+	defer lessGC()()
 	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
 	for _, e := range errs {
-		fmt.Fprintln(stderr, "rule:", e)
+		fmt.Fprintln(stderr, "rule:", termSafe(e.Error()))
 	}
 	if len(errs) > 0 {
 		if strict {
@@ -81,17 +85,18 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePath
 	}
 	res, err := hunt.Run(ctx, st, cfg, rules, opts)
 	for _, w := range res.Warnings {
-		fmt.Fprintln(stderr, "hunt: warning:", w)
+		fmt.Fprintln(stderr, "hunt: warning:", termLine(w))
 	}
 	return res, err
 }
 
-// huntGC lets the garbage collector run less often during a hunt
-// (unless GOGC says otherwise) and returns what restores the setting: a
-// hunt allocates briskly but keeps little, and collecting at a third of
-// the default frequency makes the whole hunt about 15% faster for about
-// 150 MiB more peak memory on a 1 GiB corpus.
-func huntGC() (restore func()) {
+// lessGC lets the garbage collector run less often during a hunt or an
+// ingest (unless GOGC says otherwise) and returns what restores the
+// setting: both allocate briskly but keep little. Collecting at a third
+// of the default frequency makes the whole hunt about 15% faster for about
+// 150 MiB more peak memory on a 1 GiB corpus, and an ingest of 1 GiB of
+// dense real EVTX chunks take about 6% less CPU for about 120 MiB more.
+func lessGC() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}

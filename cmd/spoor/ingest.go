@@ -40,11 +40,11 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 {
 		return &usageError{"no evidence PATH given"}
 	}
-	cfg, err := loadCase(*caseFile)
+	st, err := store.Open(*storeDir)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(*storeDir)
+	cfg, err := storeCase(st, *caseFile, stderr)
 	if err != nil {
 		return err
 	}
@@ -68,8 +68,9 @@ func isTerminal(w io.Writer) bool {
 }
 
 func doIngest(ctx context.Context, st *store.Store, cfg *caseconf.Config, workers int, formatsDir string, paths []string, stderr io.Writer) (ingest.Summary, error) {
+	defer lessGC()()
 	opts := ingest.Options{Store: st, Paths: paths, Config: cfg, Workers: workers,
-		Log: func(msg string) { fmt.Fprintln(stderr, "  ", msg) }}
+		Log: func(msg string) { fmt.Fprintln(stderr, "  ", termLine(msg)) }}
 	if formatsDir != "" {
 		extra, err := ingest.LoadFormats(formatsDir)
 		if err != nil {

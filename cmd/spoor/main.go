@@ -13,7 +13,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
+
+	// The zone database is built in: a case's time zone must work on a
+	// machine without /usr/share/zoneinfo (a minimal container, Windows).
+	_ "time/tzdata"
 )
 
 // Exit codes scripts can rely on.
@@ -41,6 +46,10 @@ func commands() []command {
 		{"timeline", "export events and findings in time order", runTimeline},
 		{"report", "write the incident report (HTML or Markdown)", runReport},
 		{"query", "filter the store with an expr expression", runQuery},
+		{"search", "find events by keyword or regex in any column or raw field", runSearch},
+		{"logons", "logon summary by account, host, logon type and source", runLogons},
+		{"metrics", "events per event id, channel, host and evidence file", runMetrics},
+		{"attack-layer", "ATT&CK Navigator layer of the findings' techniques", runAttackLayer},
 	}
 }
 
@@ -80,6 +89,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "version" {
+		fmt.Fprintln(stdout, "spoor", version())
+		return exitOK
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
@@ -93,29 +106,55 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(err.Error()))
 			return exitUsage
 		case errors.As(err, &ec):
 			if ec.msg != "" {
-				fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, ec.msg)
+				fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(ec.msg))
 			}
 			return ec.code
 		default:
-			fmt.Fprintf(stderr, "spoor %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "spoor %s: %s\n", c.name, termSafe(err.Error()))
 			return exitError
 		}
 	}
-	fmt.Fprintf(stderr, "spoor: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "spoor: unknown command %q\n", args[0]) // %q escapes
 	usage(stderr)
 	return exitUsage
+}
+
+// version is the module version and, when built from a checkout, the
+// commit it was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + dirty
+	}
+	return v + " " + bi.GoVersion
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: spoor COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nflags may come before or after the arguments; spoor --version prints the version")
 	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 error, 2 usage, 3 findings at or above --fail-on")
 }
 
@@ -126,13 +165,29 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and turns flag errors into usage errors.
+// parseFlags parses and turns flag errors into usage errors. Flags may
+// come after the arguments too (spoor run CASE --store S), as people
+// type them; after "--" everything is an argument.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &usageError{err.Error()}
 		}
-		return &usageError{err.Error()}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return nil
+	// Leave the arguments where fs.Args() finds them.
+	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spoor-dfir/spoor/analyzers"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
@@ -57,7 +58,11 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rules, errs := loadRuleArgs(cfg, fs.Args())
 	switch sub {
 	case "list":
-		return rulesList(rules, errs, format, stdout, stderr)
+		var an []analyzers.Info
+		if len(fs.Args()) == 0 { // the built-in pack: the analyzers run beside it
+			an = analyzers.Describe()
+		}
+		return rulesList(rules, an, errs, format, stdout, stderr)
 	case "lint":
 		return rulesLint(rules, errs, stdout, stderr)
 	default:
@@ -72,7 +77,7 @@ func loadRuleArgs(cfg *caseconf.Config, paths []string) ([]*rule.Rule, []error) 
 	return ruleset.Load(cfg, paths, false)
 }
 
-func rulesList(rules []*rule.Rule, errs []error, format string, stdout, stderr io.Writer) error {
+func rulesList(rules []*rule.Rule, an []analyzers.Info, errs []error, format string, stdout, stderr io.Writer) error {
 	if format == "jsonl" {
 		enc := json.NewEncoder(stdout)
 		for _, r := range rules {
@@ -93,11 +98,25 @@ func rulesList(rules []*rule.Rule, errs []error, format string, stdout, stderr i
 				return err
 			}
 		}
+		for _, a := range an {
+			if err := enc.Encode(struct {
+				ID       string `json:"id"`
+				Title    string `json:"title"`
+				Kind     string `json:"kind"`
+				Severity string `json:"severity"`
+				File     string `json:"file"`
+			}{a.Name, a.What, "analyzer", "varies", "analyzers/" + a.Name}); err != nil {
+				return err
+			}
+		}
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tTITLE\tFILE")
 		for _, r := range rules {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s:%d\n", r.ID, r.Kind, r.Severity, r.Title, r.File, r.Line)
+		}
+		for _, a := range an {
+			fmt.Fprintf(tw, "%s\tanalyzer\tvaries\t%s\tanalyzers/%s\n", a.Name, a.What, a.Name)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -115,7 +115,7 @@ func TestRulesListJSONL(t *testing.T) {
 		}
 		kinds[r.Kind] = true
 	}
-	if !kinds["spoor"] || !kinds["threshold"] {
+	if !kinds["spoor"] || !kinds["threshold"] || !kinds["analyzer"] {
 		t.Errorf("kinds %v", kinds)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/hunt"
+	"github.com/spoor-dfir/spoor/internal/report"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
@@ -25,8 +25,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	formats := fs.String("formats", "", "directory of extra declarative format definitions")
 	out := fs.String("o", "", "report file, .html or .md (default: STORE/report.html)")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists")
+	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] PATH...")
+		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] [--keep-going] PATH...")
 		fmt.Fprintln(stderr, "A case folder (case.yaml beside an evidence/ folder) may be given as the only PATH.")
 		fs.PrintDefaults()
 	}
@@ -52,14 +53,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			paths = []string{filepath.Join(paths[0], "evidence")}
 		}
 	}
-	cfg, err := loadCase(*caseFile)
+	st, err := store.Open(*storeDir)
 	if err != nil {
 		return err
 	}
-	if *caseFile != "" {
-		fmt.Fprintf(stderr, "case: %s (%s, %s)\n", *caseFile, cfg.Name, cfg.Timezone)
-	}
-	st, err := store.Open(*storeDir)
+	cfg, err := storeCase(st, *caseFile, stderr)
 	if err != nil {
 		return err
 	}
@@ -72,28 +70,46 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, res.Summary())
+	fmt.Fprintln(stderr, termSafe(res.Summary()))
 	report := reportPath(*out, *storeDir)
-	if err := writeReport(ctx, st, cfg, report); err != nil {
+	d, err := writeReport(ctx, st, cfg, report)
+	if err != nil {
 		return err
 	}
-	printRunSummary(stdout, st, cfg, res)
+	printRunSummary(stdout, d, res)
 	fmt.Fprintf(stdout, "\nreport: %s\n", report)
+	if err := brokenRules(res, *keepGoing, stderr); err != nil {
+		return err
+	}
 	return failOnExit(res, *failOn)
 }
 
-// printRunSummary is the terminal summary: incidents first, then
-// findings by severity, then what the evidence covered.
-func printRunSummary(w io.Writer, st *store.Store, cfg *caseconf.Config, res hunt.Result) {
-	loc := cfg.Location()
-	fmt.Fprintf(w, "INCIDENTS (%d)\n", len(res.Incidents))
-	for _, inc := range res.Incidents {
-		fmt.Fprintf(w, "  %s  %-8s %s – %s  %s  %s\n", inc.ID, strings.ToUpper(inc.Severity),
-			inc.Start.In(loc).Format("Mon 2006-01-02 15:04 -07:00"), inc.End.In(loc).Format("15:04"),
-			strings.Join(inc.Hosts, ","), inc.Title)
-		if inc.Narrative != "" {
-			fmt.Fprintf(w, "      %s\n", cell(inc.Narrative, 300))
+// printRunSummary is the terminal summary: the conclusions. One line per
+// incident with what its commands did, then what was not found and on
+// what evidence, then findings by severity and what the evidence covered.
+func printRunSummary(w io.Writer, d *report.Data, res hunt.Result) {
+	fmt.Fprintf(w, "INCIDENTS (%d)\n", len(d.Incidents))
+	for _, v := range d.Incidents {
+		start, end := d.Local(v.Start), d.Local(v.End)
+		who := strings.Join(report.People(v.Users), ", ")
+		if v.Via != "" {
+			who += " via " + v.Via
 		}
+		line := fmt.Sprintf("  %s  %-8s %s–%s  %s  %s: %s", v.ID, strings.ToUpper(v.Severity),
+			start.Format("Mon 2006-01-02 15:04"), end.Format("15:04 -07:00"), termLine(strings.Join(v.Hosts, ",")), termLine(who), termLine(v.Did))
+		if v.Commands > 0 {
+			line += fmt.Sprintf(" (%d commands)", v.Commands)
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w, "NOT FOUND")
+	for _, n := range d.NotFound {
+		if n.Assessed {
+			fmt.Fprintf(w, "  no %s — basis: %s\n", n.Short, termLine(n.BasisLine()))
+		}
+	}
+	for _, g := range d.Summary.Gaps {
+		fmt.Fprintf(w, "  %s\n", termLine(g))
 	}
 	by := res.BySeverity()
 	fmt.Fprint(w, "FINDINGS")
@@ -102,17 +118,5 @@ func printRunSummary(w io.Writer, st *store.Store, cfg *caseconf.Config, res hun
 		fmt.Fprintf(w, "  %s %d", s, by[s])
 	}
 	fmt.Fprintln(w)
-	m := st.Manifest()
-	var ingested, failed int
-	var skipped int64
-	for _, f := range m.Files {
-		switch f.Status {
-		case store.StatusIngested:
-			ingested++
-			skipped += f.Skipped
-		case store.StatusFailed:
-			failed++
-		}
-	}
-	fmt.Fprintf(w, "COVERAGE  %d events from %d files (%d failed, %d records skipped), zone %s\n", m.TotalRecords(), ingested, failed, skipped, cfg.Timezone)
+	fmt.Fprintf(w, "COVERAGE  %s %d file(s) failed, %d record(s) skipped\n", d.Summary.Coverage, d.FileTotals.Failed, d.FileTotals.SkippedRecords)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/timeline"
 )
 
@@ -23,8 +24,9 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	minSev := fs.String("min-severity", "", "drop findings below this severity (info|low|medium|high|critical)")
 	findingsOnly := fs.Bool("findings-only", false, "findings only, no events")
 	out := fs.String("o", "", "output file (default stdout)")
+	allowStale := fs.Bool("allow-stale", false, "export even when the findings predate the last ingest")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [-o FILE]")
+		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [--allow-stale] [-o FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -33,11 +35,16 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *minSev != "" && event.Rank(*minSev) < 0 {
 		return &usageError{fmt.Sprintf("--min-severity %q: want one of %v", *minSev, event.Severities)}
 	}
-	cfg, st, err := openCase(*caseFile, *storeDir)
+	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
-	opts := timeline.Options{Host: *host, User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
+	if err := staleFindings(st, *allowStale, stderr); err != nil {
+		return err
+	}
+	// The host table makes DC01, dc01 and DC01.corp.example.de one host,
+	// as ingest stored it.
+	opts := timeline.Options{Host: hosts.New(cfg).Name(*host), User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
 	if opts.From, err = parseWhen(*from, cfg.Location()); err != nil {
 		return &usageError{"--from: " + err.Error()}
 	}
@@ -69,6 +76,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	default:
 		return &usageError{fmt.Sprintf("--format %q: want csv, jsonl, timesketch or parquet", *format)}
 	}
+	opts.Progress = timelineProgress(stderr, "timeline")
 	n, err := timeline.Export(ctx, st, opts, sink)
 	if err != nil {
 		return err

@@ -5,14 +5,18 @@
 package caseconf
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 )
@@ -36,6 +40,10 @@ type Config struct {
 	IOCs             IOCs              `yaml:"iocs"`
 	PrivilegedGroups []string          `yaml:"privileged_groups"`
 	SourceTimezones  map[string]string `yaml:"source_timezones"` // format or source name → IANA zone
+	// Hosts names machines whose logs call them differently (an old name,
+	// an IP, a firewall's own label) and text logs whose evidence path does
+	// not name their host.
+	Hosts []Host `yaml:"hosts"`
 
 	loc      *time.Location
 	holidays map[string]bool
@@ -50,6 +58,7 @@ type Config struct {
 	matches atomic.Pointer[matchCache]
 	// File is where the config came from ("" for defaults).
 	File string `yaml:"-"`
+	raw  []byte // the file's content, for positions in later checks
 }
 
 // BusinessHours are the office hours in the case zone.
@@ -76,6 +85,13 @@ type Provider struct {
 	Operators []string `yaml:"operators"` // RMM operator names (glob)
 
 	nets []netip.Prefix
+}
+
+// Host is one machine under one name.
+type Host struct {
+	Name     string   `yaml:"name"`     // the name every command shows
+	Aliases  []string `yaml:"aliases"`  // other names or addresses of it, case-insensitive
+	Evidence []string `yaml:"evidence"` // evidence path globs whose events have no host of their own
 }
 
 // Allowlist names outbound destinations that are expected.
@@ -128,6 +144,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.File = file
+	c.raw = data
 	if err := c.finish(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -202,6 +219,11 @@ func (c *Config) finish() error {
 		}
 		if p.nets, err = prefixes("providers["+p.Name+"].networks", p.Networks); err != nil {
 			return err
+		}
+	}
+	for i, h := range c.Hosts {
+		if strings.TrimSpace(h.Name) == "" {
+			return fmt.Errorf("hosts[%d]: name is empty", i)
 		}
 	}
 	if len(c.PrivilegedGroups) == 0 {
@@ -471,15 +493,62 @@ func (c *Config) IsServer(host string) bool {
 }
 
 // SourceLocation is the zone for a zone-less source, looked up by format
-// name first, then by source (evtx|firewall|rmm); UTC if unset.
+// name first (anydesk-trace), then by its family (anydesk), then by source
+// (evtx|firewall|rmm); UTC if unset.
 func (c *Config) SourceLocation(format, source string) *time.Location {
 	if l, ok := c.srcLoc[strings.ToLower(format)]; ok {
+		return l
+	}
+	if l, ok := c.srcLoc[Family(format)]; ok {
 		return l
 	}
 	if l, ok := c.srcLoc[strings.ToLower(source)]; ok {
 		return l
 	}
 	return time.UTC
+}
+
+// Family is a format's family name: what comes before the first '-'
+// (anydesk-trace and anydesk-connection-trace are both anydesk).
+func Family(format string) string {
+	f := strings.ToLower(format)
+	if i := strings.IndexByte(f, '-'); i > 0 {
+		f = f[:i]
+	}
+	return f
+}
+
+// CheckSourceTimezones reports every source_timezones key that valid
+// rejects, at its file:line:col like every other key of the case file:
+// a misspelt format would otherwise leave its logs silently in UTC.
+func (c *Config) CheckSourceTimezones(valid func(key string) bool, want string) error {
+	var bad []string
+	for k := range c.SourceTimezones {
+		if !valid(strings.ToLower(k)) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	nodes := map[string]*yaml.Node{}
+	if doc, err := yamlx.Parse(c.File, c.raw); err == nil && len(doc.Content) > 0 {
+		top := doc.Content[0]
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value == "source_timezones" {
+				m := top.Content[i+1]
+				for j := 0; j+1 < len(m.Content); j += 2 {
+					nodes[m.Content[j].Value] = m.Content[j]
+				}
+			}
+		}
+	}
+	var errs []error
+	for _, k := range bad {
+		errs = append(errs, yamlx.Errorf(c.File, nodes[k], "source_timezones: unknown format or source %q (want %s)", k, want))
+	}
+	return errors.Join(errs...)
 }
 
 // Glob matches a shell-style pattern (* ? [..]); a bad pattern matches

@@ -59,10 +59,11 @@ type Event struct {
 	// are strings, numbers, or nested *ordereddict.Dict for structured data.
 	Fields *ordereddict.Dict
 	// RawFields is the fields as the store keeps them (a JSON object, keys
-	// in source order) when a scan left them undecoded: building the dict
-	// costs more than everything else in a hunt, and most events are read
-	// for one or two raw fields or none. Field, HasField and FieldDict
-	// read it when Fields is nil.
+	// in source order) when a scan left them undecoded, or a parser wrote
+	// them in that form: building the dict costs more than everything else
+	// in a hunt (and in an EVTX ingest), and most events are read for one
+	// or two raw fields or none. Field, HasField and FieldDict read it, and
+	// the store writes it as it is, when Fields is nil.
 	RawFields string
 }
 

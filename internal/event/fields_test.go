@@ -175,3 +175,22 @@ func TestUnmarshalEscapes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendJSONString escapes the kind of value raw fields hold
+// most: plain ASCII, short and long (a command line).
+func BenchmarkAppendJSONString(b *testing.B) {
+	vals := []string{"S-1-5-21-3623811015-3361044348-30300820-1013", "0x3e7", "-", "%%1833",
+		`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe -NoProfile -ExecutionPolicy Bypass -Command "Get-Process | Where-Object {$_.CPU -gt 100}"`}
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	b.SetBytes(int64(n))
+	var buf []byte
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range vals {
+			buf = appendJSONString(buf, v)
+		}
+	}
+}

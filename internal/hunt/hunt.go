@@ -56,7 +56,11 @@ type Result struct {
 	// Warnings are problems that did not stop the hunt (a rule failing
 	// at run time, a panicking matcher).
 	Warnings []string
-	Elapsed  time.Duration
+	// BrokenRules names the rules whose results cannot be trusted (over
+	// their evaluation budget, or failing on every event), with why; the
+	// CLI exits non-zero for them unless told to keep going.
+	BrokenRules []string
+	Elapsed     time.Duration
 	// Phases says when each phase of the hunt ended, from its start
 	// (for SPOOR_HUNT_TRACE): scan, analyzers finished, findings sorted,
 	// incidents correlated.
@@ -357,7 +361,11 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		if n, e := r.EvalErrors(); n > 0 {
 			warnings = append(warnings, fmt.Sprintf("rule %s (%s): %d evaluation errors, first: %v", r.ID, r.File, n, e))
 		}
+		if why := r.Broken(); why != "" {
+			res.BrokenRules = append(res.BrokenRules, fmt.Sprintf("rule %s (%s) %s", r.ID, r.File, why))
+		}
 	}
+	sort.Strings(res.BrokenRules)
 	sort.Strings(warnings)
 	res.Warnings = warnings
 

@@ -78,7 +78,7 @@ func TestHuntNewUserAndAdminGroup(t *testing.T) {
 	}
 	m := byRule(res.Findings)
 	created := m["user-account-created"]
-	if len(created) != 1 || !strings.Contains(created[0].Summary, "IEUser") || created[0].Host != "IE8Win7" {
+	if len(created) != 1 || !strings.Contains(created[0].Summary, "IEUser") || created[0].Host != "IE8WIN7" {
 		t.Errorf("user-account-created: %+v", created)
 	}
 	added := m["privileged-group-member-added"]

@@ -15,12 +15,14 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -46,6 +48,7 @@ type Options struct {
 type Summary struct {
 	Files      int
 	Ingested   int
+	Empty      int // ingested logs without a record (header only), reported as one line
 	Unchanged  int // already in the store (same content, same path)
 	Duplicates int // same content as another file
 	Skipped    int // no known format
@@ -62,14 +65,18 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		mbps = float64(s.Bytes) / 1e6 / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d files: %d ingested, %d unchanged, %d duplicate, %d unknown format, %d failed; %d events (%d records skipped) in %.1fs (%.1f MB/s)",
-		s.Files, s.Ingested, s.Unchanged, s.Duplicates, s.Skipped, s.Failed, s.Events, s.SkipCount, s.Elapsed.Seconds(), mbps)
+	empty := ""
+	if s.Empty > 0 {
+		empty = fmt.Sprintf(" (%d empty logs: header only, no records)", s.Empty)
+	}
+	return fmt.Sprintf("%d files: %d ingested%s, %d unchanged, %d duplicate, %d unknown format, %d failed; %d events (%d records skipped) in %.1fs (%.1f MB/s)",
+		s.Files, s.Ingested, empty, s.Unchanged, s.Duplicates, s.Skipped, s.Failed, s.Events, s.SkipCount, s.Elapsed.Seconds(), mbps)
 }
 
 // Run ingests opts.Paths into opts.Store. Problems with single files are
 // recorded in the manifest and logged; the run goes on with the other
 // files. The returned error is for problems with the run itself.
-func Run(ctx context.Context, opts Options) (Summary, error) {
+func Run(ctx context.Context, opts Options) (_ Summary, retErr error) {
 	start := time.Now()
 	var sum Summary
 	cfg := opts.Config
@@ -88,17 +95,37 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	parsers = append(append([]input.Parser(nil), parsers...), opts.Extra...)
+	if err := checkSourceTimezones(cfg, parsers); err != nil {
+		return sum, err
+	}
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
 			opts.Log(fmt.Sprintf(format, args...))
 		}
 	}
+	// One writer at a time; the manifest is written at the end (and on
+	// interrupt, when ctx is cancelled) and at most every few seconds
+	// before that.
+	unlock, err := opts.Store.Lock()
+	if err != nil {
+		return sum, err
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil && retErr == nil {
+			retErr = fmt.Errorf("writing the manifest: %w", uerr)
+		}
+	}()
 	if err := opts.Store.CleanTemp(); err != nil {
 		return sum, err
 	}
-	items, err := walk(opts.Paths)
+	var wk walker
+	defer wk.close()
+	items, err := wk.walk(opts.Paths)
 	if err != nil {
 		return sum, err
+	}
+	if len(items) == 0 {
+		return sum, fmt.Errorf("no evidence files in %s", strings.Join(opts.Paths, ", "))
 	}
 	sum.Files = len(items)
 	var total int64
@@ -114,30 +141,42 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 	// Phase 1: hash every file (in parallel). The hashes decide, in the
 	// deterministic walk order, what is already in the store and which
-	// files repeat another's content.
+	// files repeat another's content. Heads are read again in phase 2,
+	// not kept: 30,000 small files would otherwise hold 2 GB of heads.
 	hashes := make([]hashed, len(items))
 	parallel(ctx, workers, len(items), func(i int) {
-		if items[i].problem == "" {
-			hashes[i].sum, hashes[i].head, hashes[i].err = hashAndHead(items[i].open)
+		if items[i].problem == "" && items[i].skip == "" {
+			hashes[i].sum, hashes[i].err = hashFile(items[i].open)
 		}
 	})
-	var todo []int
+	table := hosts.New(cfg)
+	emptyAt := map[string]string{} // path → content hash of logs stored empty
+	for _, f := range opts.Store.Manifest().Files {
+		if f.Status == store.StatusIngested && f.Records == 0 {
+			emptyAt[f.Path] = f.SHA256
+		}
+	}
+	var todo, later []int
 	firstOf := map[string]string{}
 	for i, it := range items {
 		h := hashes[i]
 		var res result
 		switch {
+		case it.skip != "":
+			res = recordSkipped(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.skip)
 		case it.problem != "":
-			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, it.problem)
+			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size, Notes: it.notes}, it.problem)
 		case h.err != nil:
 			res = recordFailed(opts.Store, store.FileEntry{Path: it.evPath, Size: it.size}, h.err.Error())
 		default:
-			if prev, ok := opts.Store.Lookup(h.sum); ok && prev.Path == it.evPath {
+			if prev, ok := opts.Store.Lookup(h.sum); ok && (prev.Path == it.evPath || emptyAt[it.evPath] == h.sum) {
 				res = result{status: "unchanged"}
 			} else if ok {
-				res = recordDuplicate(opts.Store, it, h.sum, prev.Path, prev.Format)
-			} else if first, ok := firstOf[h.sum]; ok {
-				res = recordDuplicate(opts.Store, it, h.sum, first, "")
+				res = recordRepeat(opts.Store, it, h.sum, prev)
+			} else if _, ok := firstOf[h.sum]; ok {
+				// Whether the first copy is empty is known once it is parsed.
+				later = append(later, i)
+				continue
 			} else {
 				firstOf[h.sum] = it.evPath
 				todo = append(todo, i)
@@ -167,7 +206,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if stop {
 			return
 		}
-		res := ingestOne(ctx, opts.Store, cfg, parsers, items[i], hashes[i], workers, &done, &events, progress)
+		res := ingestOne(ctx, opts.Store, cfg, table, parsers, items[i], hashes[i], workers, &done, &events, progress)
 		mu.Lock()
 		sum.add(res)
 		if res.fatal != nil && runErr == nil {
@@ -178,6 +217,24 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			logf("%s", res.msg)
 		}
 	})
+	for _, i := range later {
+		if runErr != nil || ctx.Err() != nil {
+			break
+		}
+		it, h := items[i], hashes[i]
+		res := recordDuplicate(opts.Store, it, h.sum, firstOf[h.sum], "")
+		if prev, ok := opts.Store.Lookup(h.sum); ok {
+			res = recordRepeat(opts.Store, it, h.sum, prev)
+		}
+		done.Add(it.size)
+		sum.add(res)
+		if res.msg != "" {
+			logf("%s", res.msg)
+		}
+		if res.fatal != nil {
+			runErr = res.fatal
+		}
+	}
 	sum.Elapsed = time.Since(start)
 	if runErr != nil {
 		return sum, runErr
@@ -185,10 +242,21 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	return sum, ctx.Err()
 }
 
+// checkSourceTimezones rejects source_timezones keys that name no format,
+// format family or source.
+func checkSourceTimezones(cfg *caseconf.Config, parsers []input.Parser) error {
+	known := map[string]bool{event.SourceEVTX: true, event.SourceFirewall: true, event.SourceRMM: true}
+	for _, p := range parsers {
+		known[strings.ToLower(p.Name())] = true
+		known[caseconf.Family(p.Name())] = true
+	}
+	return cfg.CheckSourceTimezones(func(k string) bool { return known[k] },
+		"a format such as fortigate or anydesk-trace, a family such as anydesk, or a source: evtx, firewall, rmm")
+}
+
 type hashed struct {
-	sum  string
-	head []byte
-	err  error
+	sum string
+	err error
 }
 
 // parallel runs fn(0..n-1) on up to workers goroutines, in index order of
@@ -216,6 +284,9 @@ func (s *Summary) add(res result) {
 	switch res.status {
 	case store.StatusIngested:
 		s.Ingested++
+		if res.empty {
+			s.Empty++
+		}
 	case "unchanged":
 		s.Unchanged++
 	case store.StatusDuplicate:
@@ -239,6 +310,15 @@ func recordFailed(st *store.Store, entry store.FileEntry, msg string) result {
 	return result{status: store.StatusFailed, msg: entry.Path + ": " + msg}
 }
 
+func recordSkipped(st *store.Store, entry store.FileEntry, why string) result {
+	entry.Status = store.StatusSkipped
+	entry.Notes = append(entry.Notes, why)
+	if err := st.Record(entry); err != nil {
+		return result{status: store.StatusSkipped, fatal: err}
+	}
+	return result{status: store.StatusSkipped, msg: entry.Path + ": skipped: " + why}
+}
+
 func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
 	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: sum, Status: store.StatusDuplicate, DuplicateOf: of, Format: format}
 	if err := st.Record(entry); err != nil {
@@ -247,7 +327,28 @@ func recordDuplicate(st *store.Store, it item, sum, of, format string) result {
 	return result{status: store.StatusDuplicate, msg: fmt.Sprintf("%s: same content as %s, not ingested again", it.evPath, of)}
 }
 
+// maxHostNames bounds the host spellings recorded per file (a firewall
+// log may name thousands of peers; its own names are few).
+const maxHostNames = 16
+
+// recordRepeat records a file whose content is already stored as prev:
+// an empty log (a header without records, as every unused EVTX channel
+// is) is listed under its own path as an empty log of its host, not as a
+// duplicate of another host's; anything else is a duplicate.
+func recordRepeat(st *store.Store, it item, sum string, prev store.FileEntry) result {
+	if prev.Records != 0 || prev.Skipped != 0 || len(prev.Errors) > 0 {
+		return recordDuplicate(st, it, sum, prev.Path, prev.Format)
+	}
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: sum, Format: prev.Format, Source: prev.Source,
+		Status: store.StatusIngested, TimeZone: prev.TimeZone, Notes: []string{"no records (header only); same content as " + prev.Path}}
+	if err := st.Record(entry); err != nil {
+		return result{fatal: err}
+	}
+	return result{status: store.StatusIngested, empty: true}
+}
+
 type result struct {
+	empty   bool // ingested, but the log holds no record (header only)
 	status  string
 	records int64
 	skipped int64
@@ -275,16 +376,19 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
-	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum}
-	sum, head := h.sum, h.head
+func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, table *hosts.Table, parsers []input.Parser, it item, h hashed, workers int, done, events *atomic.Int64, tick func()) result {
+	entry := store.FileEntry{Path: it.evPath, Size: it.size, SHA256: h.sum, Notes: it.notes}
+	sum := h.sum
 	fail := func(msg string) result { return recordFailed(st, entry, msg) }
-	var err error
+	head, err := readHead(it.open)
+	if err != nil {
+		return fail(err.Error())
+	}
 	open := it.open
 	in := &input.Input{Path: it.evPath, Size: it.size, Raw: head, Config: cfg, Workers: workers}
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		// gzip-compressed logs are read in place, decompressed on the fly.
-		open = gunzipOpener(it.open)
+		open = gunzipOpener(it.open, it.size)
 		in.Size = -1
 		if in.Raw, err = readHead(open); err != nil {
 			return fail("gzip: " + err.Error())
@@ -292,6 +396,13 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		entry.Notes = append(entry.Notes, "gzip-compressed; read decompressed")
 	}
 	in.Text = textio.Decode(in.Raw)
+	if longFirstLine(in) {
+		// Detection needs whole lines: read on past the first line.
+		if t, ok := textAfterFirstLine(open); ok {
+			in.Text = t
+			entry.Notes = append(entry.Notes, "first line longer than the sniffed head; format detected from the lines after it")
+		}
+	}
 	in.Open = func() (io.ReadCloser, error) {
 		rc, err := open()
 		if err != nil {
@@ -314,7 +425,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		if err := st.Record(entry); err != nil {
 			return result{fatal: err}
 		}
-		return result{status: store.StatusSkipped}
+		return result{status: store.StatusSkipped, msg: fmt.Sprintf("warning: %s: unknown format, not ingested (see spoor ingest --formats)", it.evPath)}
 	}
 	entry.Format = p.Name()
 
@@ -322,7 +433,15 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	var stats input.Stats
 	var writeErr error
 	sources := map[string]bool{}
+	names := map[string]string{}
 	emit := func(ev *event.Event) error {
+		raw := ev.Host
+		table.Fix(ev)
+		if raw != ev.Host && raw != "" && len(names) < maxHostNames {
+			if _, ok := names[raw]; !ok {
+				names[strings.Clone(raw)] = ev.Host
+			}
+		}
 		if err := w.Write(ev); err != nil {
 			writeErr = err
 			return err
@@ -331,6 +450,7 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 		events.Add(1)
 		for _, d := range derivers {
 			if dev, ok := d(ev); ok {
+				table.Fix(dev)
 				if err := w.Write(dev); err != nil {
 					writeErr = err
 					return err
@@ -357,10 +477,14 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	}
 	entry.Status = store.StatusIngested
 	entry.Parts = parts
+	if len(names) > 0 {
+		entry.HostNames = names
+	}
 	for _, n := range rows {
 		entry.Records += n
 	}
 	entry.Skipped = stats.Skipped
+	entry.Recovered = stats.Recovered
 	entry.SkipReasons = stats.Reasons
 	entry.TimeZone = stats.TimeZone
 	entry.Notes = append(entry.Notes, stats.Notes...)
@@ -390,7 +514,8 @@ func ingestOne(ctx context.Context, st *store.Store, cfg *caseconf.Config, parse
 	if err := st.Record(entry); err != nil {
 		return result{fatal: err}
 	}
-	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: it.size, msg: msg}
+	return result{status: store.StatusIngested, records: entry.Records, skipped: stats.Skipped, bytes: it.size, msg: msg,
+		empty: entry.Records == 0 && stats.Skipped == 0 && perr == nil}
 }
 
 // safeParse runs a parser, turning a panic into an error so that one bad
@@ -434,21 +559,53 @@ func safeDetect(p input.Parser, in *input.Input) (score int) {
 	return p.Detect(in)
 }
 
-func hashAndHead(open func() (io.ReadCloser, error)) (string, []byte, error) {
+func hashFile(open func() (io.ReadCloser, error)) (string, error) {
 	rc, err := open()
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	var head bytes.Buffer
-	if _, err := io.CopyN(io.MultiWriter(h, &head), rc, input.HeadSize); err != nil && !errors.Is(err, io.EOF) {
-		return "", nil, err
-	}
 	if _, err := io.Copy(h, rc); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), head.Bytes(), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// longFirstLine says whether the head is text whose first line fills it,
+// so that detection saw no whole line.
+func longFirstLine(in *input.Input) bool {
+	full := len(in.Raw) >= input.HeadSize
+	return full && in.Text != nil && bytes.IndexByte(in.Text, '\n') < 0
+}
+
+// maxLongLineSkip bounds how far past a long first line detection reads.
+const maxLongLineSkip = 16 << 20
+
+// textAfterFirstLine returns up to a head's worth of the lines after the
+// first (over-long) one, decoded as the parsers will read them.
+func textAfterFirstLine(open func() (io.ReadCloser, error)) ([]byte, bool) {
+	rc, err := open()
+	if err != nil {
+		return nil, false
+	}
+	defer rc.Close()
+	r := textio.NewReaderSize(io.LimitReader(rc, maxLongLineSkip), input.HeadSize)
+	var out []byte
+	for n := 0; len(out) < input.HeadSize; n++ {
+		line, err := r.Next()
+		if errors.Is(err, textio.ErrLineTooLong) {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if n == 0 {
+			continue // the start of the long line itself
+		}
+		out = append(append(out, line...), '\n')
+	}
+	return out, len(out) > 0
 }
 
 func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
@@ -464,7 +621,23 @@ func readHead(open func() (io.ReadCloser, error)) ([]byte, error) {
 	return b, nil
 }
 
-func gunzipOpener(open func() (io.ReadCloser, error)) func() (io.ReadCloser, error) {
+// gzip limits: a .gz log is read decompressed on the fly; these bounds
+// stop a bomb from costing hours (memory is bounded anyway: nothing is
+// held).
+// Logs compress 5-50×, very repetitive ones ~100×; deflate cannot go
+// beyond ~1030×, which only runs of one byte reach. Variables so that
+// tests can reach them with small inputs.
+var (
+	maxGzipSize  int64 = 64 << 30 // 64 GiB decompressed
+	maxGzipRatio int64 = 300      // decompressed/compressed, above maxGzipFree
+	maxGzipFree  int64 = 64 << 20 // no ratio check below this
+)
+
+// ErrGzipBomb is the read error of a .gz file over its bounds; events read
+// before it are kept.
+var ErrGzipBomb = errors.New("gzip bomb guard")
+
+func gunzipOpener(open func() (io.ReadCloser, error), compressed int64) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		rc, err := open()
 		if err != nil {
@@ -478,6 +651,26 @@ func gunzipOpener(open func() (io.ReadCloser, error)) func() (io.ReadCloser, err
 		return struct {
 			io.Reader
 			io.Closer
-		}{zr, rc}, nil
+		}{&boundedReader{r: zr, compressed: compressed}, rc}, nil
 	}
+}
+
+// boundedReader stops a decompressing reader at maxGzipSize bytes, or
+// when the output outgrows maxGzipRatio times the compressed size.
+type boundedReader struct {
+	r          io.Reader
+	compressed int64
+	n          int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > maxGzipSize {
+		return n, fmt.Errorf("%w: more than %d bytes decompressed; the rest is not read", ErrGzipBomb, maxGzipSize)
+	}
+	if b.n > maxGzipFree && b.compressed > 0 && b.n/b.compressed > maxGzipRatio {
+		return n, fmt.Errorf("%w: %d bytes from %d compressed (ratio over %d); the rest is not read", ErrGzipBomb, b.n, b.compressed, maxGzipRatio)
+	}
+	return n, err
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -155,7 +156,7 @@ func TestRunWalksZipsGzipAndDedupes(t *testing.T) {
 	}
 	check("triage/HOST3/rotated.1", store.StatusIngested, 3)
 	check("triage/collection.zip/uploads/auto/C%3A/x.log", store.StatusIngested, 1)
-	check("triage/collection.zip/evil.log", store.StatusIngested, 1)
+	check("triage/collection.zip/../../evil.log", store.StatusIngested, 1)
 	check("triage/collection.zip/nested.bin/deep.log", store.StatusIngested, 1)
 	if sum.Files != 9 || sum.Duplicates != 1 || sum.Skipped != 1 {
 		t.Fatalf("summary %+v", sum)
@@ -203,4 +204,72 @@ func keys(m map[string]store.FileEntry) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestEmptyLogsAreNotDuplicates: header-only logs of several hosts have the
+// same content, but each is its host's empty log (listed under its own
+// path, counted once in the summary), not a duplicate of another host's;
+// repeated non-empty content stays a duplicate; an unknown format is
+// warned about.
+func TestEmptyLogsAreNotDuplicates(t *testing.T) {
+	ev := filepath.Join(t.TempDir(), "evidence")
+	for _, h := range []string{"PC-1", "PC-2", "PC-3"} {
+		write(t, filepath.Join(ev, h, "empty.log"), "LINES\n")
+	}
+	write(t, filepath.Join(ev, "PC-1", "a.log"), "LINES\none\n")
+	write(t, filepath.Join(ev, "PC-2", "a.log"), "LINES\none\n")
+	write(t, filepath.Join(ev, "PC-3", "notes.txt"), "no format\n")
+	st, _ := store.Open(t.TempDir())
+	var logs []string
+	opts := Options{Store: st, Paths: []string{ev}, Parsers: []input.Parser{lineParser{}}, Log: func(m string) { logs = append(logs, m) }}
+	sum, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Empty != 3 || sum.Duplicates != 1 || sum.Ingested != 4 || sum.Skipped != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if s := sum.String(); !strings.Contains(s, "3 empty logs") {
+		t.Errorf("summary line %q", s)
+	}
+	joined := strings.Join(logs, "\n")
+	if strings.Contains(joined, "empty.log") || !strings.Contains(joined, "evidence/PC-2/a.log: same content as evidence/PC-1/a.log") ||
+		!strings.Contains(joined, "warning: evidence/PC-3/notes.txt: unknown format") {
+		t.Errorf("log lines:\n%s", joined)
+	}
+	for _, f := range st.Manifest().Files {
+		if strings.HasSuffix(f.Path, "empty.log") && (f.Status != store.StatusIngested || f.Records != 0 || f.Format != "lines") {
+			t.Errorf("%s: %+v", f.Path, f)
+		}
+	}
+	// Again: all unchanged, none re-recorded.
+	sum2, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum2.Unchanged != 4 || sum2.Ingested != 0 || sum2.Empty != 0 {
+		t.Fatalf("second run %+v", sum2)
+	}
+}
+
+func TestNoInputIsAnError(t *testing.T) {
+	st, _ := store.Open(t.TempDir())
+	_, err := Run(context.Background(), Options{Store: st, Paths: []string{t.TempDir()}, Parsers: []input.Parser{lineParser{}}})
+	if err == nil || !strings.Contains(err.Error(), "no evidence files") {
+		t.Fatalf("want an error for an empty evidence folder, got %v", err)
+	}
+}
+
+func TestSourceTimezonesKeysValidated(t *testing.T) {
+	cfg, err := caseconf.Parse("case.yaml", []byte("timezone: UTC\nsource_timezones:\n  lines: Europe/Berlin\n  rmm: UTC\n  pfsense: Europe/Berlin\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := filepath.Join(t.TempDir(), "e")
+	write(t, filepath.Join(ev, "a.log"), "LINES\none\n")
+	st, _ := store.Open(t.TempDir())
+	_, err = Run(context.Background(), Options{Store: st, Paths: []string{ev}, Config: cfg, Parsers: []input.Parser{lineParser{}}})
+	if err == nil || !strings.Contains(err.Error(), `case.yaml:5:3: source_timezones: unknown format or source "pfsense"`) {
+		t.Fatalf("want a positioned error for the unknown key, got %v", err)
+	}
 }

@@ -30,6 +30,7 @@ func tarGzItems(fp, ev string) (items []item, ok bool) {
 		return nil, false
 	}
 	tr := tar.NewReader(zr)
+	names := uniqueNames{}
 	for idx := 0; ; idx++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -42,11 +43,7 @@ func tarGzItems(fp, ev string) (items []item, ok bool) {
 		if h.Typeflag != tar.TypeReg {
 			continue // directories, links and pax records carry no evidence
 		}
-		name := cleanEntryName(h.Name)
-		if name == "" {
-			continue
-		}
-		evp := ev + "/" + name
+		evp := names.name(ev, h.Name)
 		if h.Size > maxZipEntrySize {
 			items = append(items, item{evPath: evp, problem: fmt.Sprintf("tar entry refused: %d bytes (bomb guard)", h.Size)})
 			continue

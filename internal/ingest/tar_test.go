@@ -53,7 +53,9 @@ func TestTarGzReadInPlace(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			items, err := walk([]string{dir})
+			var wk walker
+			defer wk.close()
+			items, err := wk.walk([]string{dir})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +104,9 @@ func TestPlainGzipIsNotTar(t *testing.T) {
 	if err := os.WriteFile(p, raw.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	items, err := walk([]string{p})
+	var wk walker
+	defer wk.close()
+	items, err := wk.walk([]string{p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -18,28 +19,36 @@ import (
 // Data is everything the report shows, computed once from the store.
 type Data struct {
 	CaseName    string
+	CaseBasis   string // which case file (hash) the findings were judged under
 	TimeZone    string
 	Generated   time.Time
 	Window      string
-	Verdict     []string
+	Summary     Executive // page 1
 	Files       []store.FileEntry
 	FileTotals  FileTotals
 	Coverage    []Coverage
+	HostCover   []HostCoverage
 	Incidents   []IncidentView
-	BySeverity  []SeverityGroup
+	BySeverity  []SeverityGroup // medium and above, in full
+	ByRule      []RuleCount     // low and info, counted by rule
+	AllFindings []event.Finding // every finding, for the appendix
 	Findings    int
 	Heatmaps    []Heatmap
 	Activity    []DayCount
 	Negatives   []string
+	NotFound    []NotFound
+	NIS2        NIS2
 	Problems    []string // parse problems, per file
 	EventsTotal int64
 	First, Last time.Time
 	loc         *time.Location
+	kdcs        map[string]bool // hosts that issued Kerberos tickets
 }
 
 // FileTotals sums the evidence inventory.
 type FileTotals struct {
 	Files, Ingested, Skipped, Failed, Duplicates int
+	Empty                                        int // ingested logs without a record
 	Bytes, Records, SkippedRecords               int64
 }
 
@@ -50,10 +59,34 @@ type Coverage struct {
 	First, Last   time.Time
 }
 
-// IncidentView is an incident with its findings resolved.
+// HostCoverage is what the evidence holds of one host.
+type HostCoverage struct {
+	Host        string
+	Names       []string // other names the logs gave it (FQDN, lower case, DOMAIN\\HOST$)
+	Logs        []string
+	Events      int64
+	First, Last time.Time
+}
+
+// IncidentView is an incident with its findings resolved and its story
+// told.
 type IncidentView struct {
 	event.Incident
-	Items []event.Finding
+	Items    []event.Finding
+	Steps    []Step
+	Did      string // what the commands did, e.g. "reconnaissance: accounts, groups"
+	Commands int
+	Via      string // tool and source address of the session, when an RMM log tells it
+}
+
+// RuleCount summarises the findings of one rule (low and info severity).
+type RuleCount struct {
+	RuleID, Title, Severity string
+	Count                   int
+	Hosts                   []string
+	First, Last             time.Time
+	InIncidents             int
+	Techniques              []string // ATT&CK technique IDs the rule's findings name
 }
 
 // SeverityGroup lists findings of one severity.
@@ -66,9 +99,12 @@ type SeverityGroup struct {
 // hour in the case zone, for one identity or all of them.
 type Heatmap struct {
 	Identity string
+	Sources  []string   // where the accesses were seen (logons, RMM tools)
 	Cells    [7][24]int // Monday first
+	Business [7][24]bool
 	Total    int
 	Max      int
+	Outside  int // accesses outside business hours
 }
 
 // DayCount is activity on one day (case zone).
@@ -76,6 +112,7 @@ type DayCount struct {
 	Day      string
 	Events   int64
 	Findings int
+	MaxSev   int // event.Rank of the highest finding that day, -1 for none
 }
 
 // logonIDs are the events that count as an access in the heat map.
@@ -84,7 +121,8 @@ var logonIDs = map[int32]bool{4624: true, 4625: true, 4648: true, 4778: true, 11
 // Build reads the store and computes the report data.
 func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.Time) (*Data, error) {
 	loc := cfg.Location()
-	d := &Data{CaseName: cfg.Name, TimeZone: cfg.Timezone, Generated: now.UTC(), loc: loc}
+	d := &Data{CaseName: cfg.Name, TimeZone: cfg.Timezone, Generated: now.UTC(), loc: loc, kdcs: map[string]bool{}}
+	var err error
 	if d.CaseName == "" {
 		d.CaseName = "(unnamed case)"
 	}
@@ -94,6 +132,9 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		d.Window = fmt.Sprintf("%s – %s", fmtTime(from, loc), fmtTime(to, loc))
 	}
 	m := st.Manifest()
+	if d.CaseBasis, err = caseBasis(st, m); err != nil {
+		return nil, err
+	}
 	d.Files = m.Files
 	for _, f := range m.Files {
 		d.FileTotals.Files++
@@ -101,6 +142,9 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		switch f.Status {
 		case store.StatusIngested:
 			d.FileTotals.Ingested++
+			if f.Records == 0 && f.Skipped == 0 {
+				d.FileTotals.Empty++
+			}
 			d.FileTotals.Records += f.Records
 			d.FileTotals.SkippedRecords += f.Skipped
 		case store.StatusSkipped:
@@ -118,12 +162,27 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		}
 	}
 
+	incidents, err := st.Incidents()
+	if err != nil {
+		return nil, err
+	}
+	stories := make([]*storyBuilder, len(incidents))
+	var storyFrom, storyTo time.Time // the span of all incidents: most events lie outside
+	for i, inc := range incidents {
+		stories[i] = newStory(inc)
+		if i == 0 || stories[i].from.Before(storyFrom) {
+			storyFrom = stories[i].from
+		}
+		if stories[i].to.After(storyTo) {
+			storyTo = stories[i].to
+		}
+	}
 	cov := map[[2]string]*Coverage{}
 	days := map[string]*DayCount{}
 	heat := map[string]*Heatmap{}
-	all := &Heatmap{Identity: "all provider identities"}
+	heatSrc := map[string]map[string]bool{}
 	basis := newBasis()
-	err := st.Scan(ctx, store.ScanOptions{From: from, To: to}, func(ev *event.Event) error {
+	err = st.Scan(ctx, store.ScanOptions{From: from, To: to}, func(ev *event.Event) error {
 		d.EventsTotal++
 		if !ev.Time.IsZero() {
 			if d.First.IsZero() || ev.Time.Before(d.First) {
@@ -158,18 +217,29 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		}
 		dc.Events++
 		basis.observe(ev)
-		if id, ok := providerAccess(cfg, ev); ok {
+		if ev.Source == event.SourceEVTX && (ev.EventID == 4768 || ev.EventID == 4769) && ev.Host != "" {
+			d.kdcs[ev.Host] = true
+		}
+		if len(stories) > 0 && !ev.Time.Before(storyFrom) && !ev.Time.After(storyTo) {
+			for _, s := range stories {
+				s.observe(ev)
+			}
+		}
+		if id, src, ok := providerAccess(cfg, ev); ok {
 			h := heat[id]
 			if h == nil {
 				h = &Heatmap{Identity: id}
 				heat[id] = h
+				heatSrc[id] = map[string]bool{}
 			}
+			heatSrc[id][src] = true
 			lt := ev.Time.In(loc)
 			wd := (int(lt.Weekday()) + 6) % 7
 			h.Cells[wd][lt.Hour()]++
 			h.Total++
-			all.Cells[wd][lt.Hour()]++
-			all.Total++
+			if !cfg.InBusinessHours(ev.Time) {
+				h.Outside++
+			}
 		}
 		return nil
 	})
@@ -187,23 +257,51 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		return a.Channel < b.Channel
 	})
 
+	d.HostCover = hostCoverage(d.Coverage)
+	names := map[string]map[string]bool{}
+	for _, f := range m.Files {
+		for raw, name := range f.HostNames {
+			if names[name] == nil {
+				names[name] = map[string]bool{}
+			}
+			names[name][raw] = true
+		}
+	}
+	for i := range d.HostCover {
+		h := &d.HostCover[i]
+		for raw := range names[h.Host] {
+			h.Names = append(h.Names, raw)
+		}
+		sort.Strings(h.Names)
+	}
+
 	findings, err := st.Findings()
 	if err != nil {
 		return nil, err
 	}
 	d.Findings = len(findings)
+	d.AllFindings = findings
 	byID := map[string]event.Finding{}
+	for _, dc := range days {
+		dc.MaxSev = -1
+	}
 	for _, f := range findings {
 		byID[f.ID] = f
 		day := f.Time.In(loc).Format("2006-01-02")
-		if dc := days[day]; dc != nil {
-			dc.Findings++
-		} else {
-			days[day] = &DayCount{Day: day, Findings: 1}
+		dc := days[day]
+		if dc == nil {
+			dc = &DayCount{Day: day, MaxSev: -1}
+			days[day] = dc
 		}
+		dc.Findings++
+		dc.MaxSev = max(dc.MaxSev, event.Rank(f.Severity))
 	}
+	d.ByRule = byRule(findings, loc)
 	for i := len(event.Severities) - 1; i >= 0; i-- {
 		sev := event.Severities[i]
+		if event.Rank(sev) < event.Rank(event.SevMedium) {
+			continue
+		}
 		var g SeverityGroup
 		g.Severity = sev
 		for _, f := range findings {
@@ -215,77 +313,226 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 			d.BySeverity = append(d.BySeverity, g)
 		}
 	}
-	incidents, err := st.Incidents()
-	if err != nil {
-		return nil, err
-	}
-	for _, inc := range incidents {
+	for i, inc := range incidents {
 		v := IncidentView{Incident: inc}
 		for _, id := range inc.Findings {
 			if f, ok := byID[id]; ok {
 				v.Items = append(v.Items, f)
 			}
 		}
+		v.Steps = stories[i].build(v.Items)
+		v.Did, v.Commands, v.Via = whatItDid(v)
 		d.Incidents = append(d.Incidents, v)
 	}
 	for _, dc := range days {
 		d.Activity = append(d.Activity, *dc)
 	}
 	sort.Slice(d.Activity, func(i, j int) bool { return d.Activity[i].Day < d.Activity[j].Day })
-	if all.Total > 0 {
-		d.Heatmaps = append(d.Heatmaps, *all)
-	}
 	ids := make([]string, 0, len(heat))
 	for id := range heat {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		d.Heatmaps = append(d.Heatmaps, *heat[id])
-	}
-	for i := range d.Heatmaps {
-		h := &d.Heatmaps[i]
-		for _, row := range h.Cells {
-			for _, n := range row {
+		h := heat[id]
+		for src := range heatSrc[id] {
+			h.Sources = append(h.Sources, src)
+		}
+		sort.Strings(h.Sources)
+		for wd := range h.Cells {
+			for hr, n := range h.Cells[wd] {
 				h.Max = max(h.Max, n)
+				h.Business[wd][hr] = businessHour(cfg, wd, hr)
 			}
 		}
+		d.Heatmaps = append(d.Heatmaps, *h)
 	}
-	d.Negatives = basis.negatives(cfg, findings, loc)
-	d.Verdict = verdict(d)
+	// The identities with accesses outside business hours first: those
+	// are the maps a reader needs.
+	sort.SliceStable(d.Heatmaps, func(i, j int) bool {
+		a, b := d.Heatmaps[i], d.Heatmaps[j]
+		if (a.Outside > 0) != (b.Outside > 0) {
+			return a.Outside > 0
+		}
+		return false
+	})
+	d.NotFound = basis.notFound(findings, loc)
+	for _, n := range d.NotFound {
+		d.Negatives = append(d.Negatives, n.Sentence())
+	}
+	d.Summary = executive(d, cfg)
+	d.NIS2 = nis2(d, cfg)
 	return d, nil
 }
 
+// Local is t in the case zone.
+func (d *Data) Local(t time.Time) time.Time { return t.In(d.loc) }
+
+// caseBasis says which case file the findings were judged under, and
+// warns when the store's case changed after the hunt: the findings then
+// answer another question than the report's header states.
+func caseBasis(st *store.Store, m *store.Manifest) (string, error) {
+	judged, hunted, err := st.FindingsCase()
+	if err != nil {
+		return "", err
+	}
+	stored := ""
+	if m.Case != nil {
+		stored = m.Case.SHA256
+	}
+	name := func(sha string) string {
+		if sha == "" {
+			return "the default case settings (no case file)"
+		}
+		return "case file sha256 " + sha[:min(12, len(sha))]
+	}
+	switch {
+	case !hunted:
+		return "Not hunted yet; " + name(stored) + ".", nil
+	case judged != stored:
+		return fmt.Sprintf("Findings were judged under %s, but the store's case is now %s: run spoor hunt again.", name(judged), name(stored)), nil
+	}
+	return "Findings judged under " + name(judged) + " (kept in the store as case.yaml).", nil
+}
+
 // providerAccess says whether an event is an access by a provider
-// identity, and which: logons of provider accounts or from provider
-// networks, and RMM session starts by provider operators.
-func providerAccess(cfg *caseconf.Config, ev *event.Event) (string, bool) {
+// identity, which identity, and where it was seen: logons of provider
+// accounts or from provider networks, and RMM session starts. One
+// operator is one identity whichever log names them (CORP\\ct-x at a
+// logon, ct-x in the RMM console, ct-x@provider in a cloud log).
+func providerAccess(cfg *caseconf.Config, ev *event.Event) (id, src string, ok bool) {
 	switch {
 	case ev.Source == event.SourceRMM && ev.Action == "session_start":
-		id := ev.Operator
-		if id == "" {
-			id = ev.SrcIP
+		who := ev.Operator
+		if who == "" {
+			who = ev.SrcIP
 		}
-		if id == "" {
-			id = "(unknown operator)"
+		if who == "" {
+			who = "(unknown operator)"
 		}
-		return ev.Format + ": " + id, true
+		prov := "RMM, no provider matched"
+		if p, ok := cfg.ProviderOperator(ev.Operator); ok {
+			prov = p.Name
+		}
+		return identity(who, prov), ev.Format + " sessions", true
 	case ev.Source == event.SourceEVTX && logonIDs[ev.EventID]:
 		if ev.EventID == 4625 {
-			return "", false
+			return "", "", false
 		}
 		if p, ok := cfg.Provider(ev.User); ok {
-			return p.Name + ": " + ev.User, true
+			return identity(ev.User, p.Name), "Windows logons", true
 		}
 		if p, ok := cfg.ProviderIP(ev.SrcIP); ok {
 			u := ev.User
 			if u == "" {
 				u = ev.SrcIP
 			}
-			return p.Name + ": " + u, true
+			return identity(u, p.Name), "Windows logons", true
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+// identity is the one label of an account: its bare lower-case name
+// (no DOMAIN\\, no @domain) and its provider.
+func identity(account, provider string) string {
+	a := strings.ToLower(account)
+	if i := strings.LastIndexByte(a, '\\'); i >= 0 {
+		a = a[i+1:]
+	}
+	if i := strings.IndexByte(a, '@'); i > 0 {
+		a = a[:i]
+	}
+	return a + " (" + provider + ")"
+}
+
+// businessHour reports whether hour hr of weekday wd (Monday 0) lies in
+// the case's business hours, in a week without holidays.
+func businessHour(cfg *caseconf.Config, wd, hr int) bool {
+	// 2024-01-01 was a Monday (and in winter time); mid-hour avoids the
+	// boundary minute.
+	t := time.Date(2024, 1, 1+wd, hr, 30, 0, 0, cfg.Location())
+	for i := 0; i < 52 && cfg.Holiday(t); i++ {
+		t = t.AddDate(0, 0, 7)
+	}
+	return cfg.InBusinessHours(t)
+}
+
+// hostCoverage folds the per-log coverage into one row per host.
+func hostCoverage(c []Coverage) []HostCoverage {
+	var out []HostCoverage
+	for _, x := range c {
+		if len(out) == 0 || out[len(out)-1].Host != x.Host {
+			out = append(out, HostCoverage{Host: x.Host, First: x.First, Last: x.Last})
+		}
+		h := &out[len(out)-1]
+		// Channel names without the vendor prefix every one repeats.
+		h.Logs = append(h.Logs, strings.TrimPrefix(x.Channel, "Microsoft-Windows-"))
+		h.Events += x.Events
+		if x.First.Before(h.First) {
+			h.First = x.First
+		}
+		if x.Last.After(h.Last) {
+			h.Last = x.Last
+		}
+	}
+	return out
+}
+
+// byRule counts the low and info findings per rule.
+func byRule(findings []event.Finding, loc *time.Location) []RuleCount {
+	idx := map[string]int{}
+	var out []RuleCount
+	hosts := map[string]map[string]bool{}
+	for _, f := range findings {
+		if event.Rank(f.Severity) >= event.Rank(event.SevMedium) {
+			continue
+		}
+		k := f.Severity + "\x00" + f.RuleID
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, RuleCount{RuleID: f.RuleID, Title: f.Title, Severity: f.Severity, First: f.Time, Last: f.Time})
+			hosts[k] = map[string]bool{}
+		}
+		r := &out[i]
+		r.Count++
+		r.Techniques = append(r.Techniques, attack.Techniques(f.Tags)...)
+		if f.IncidentID != "" {
+			r.InIncidents++
+		}
+		if f.Host != "" && !hosts[k][f.Host] {
+			hosts[k][f.Host] = true
+			r.Hosts = append(r.Hosts, f.Host)
+		}
+		if f.Time.Before(r.First) {
+			r.First = f.Time
+		}
+		if f.Time.After(r.Last) {
+			r.Last = f.Time
+		}
+	}
+	for i := range out {
+		sort.Strings(out[i].Hosts)
+		out[i].Techniques = attack.Techniques(addPrefix(out[i].Techniques))
+		// Several findings of one rule carry their specifics in the
+		// title; the rule's name is the first part.
+		if j := strings.Index(out[i].Title, ":"); j > 0 {
+			out[i].Title = out[i].Title[:j]
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Severity != b.Severity {
+			return event.Rank(a.Severity) > event.Rank(b.Severity)
+		}
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.RuleID < b.RuleID
+	})
+	return out
 }
 
 func reasons(m map[string]int64) string {
@@ -308,33 +555,12 @@ func fmtTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST (-07:00)")
 }
 
-func verdict(d *Data) []string {
-	var v []string
-	high := 0
-	for _, g := range d.BySeverity {
-		if event.Rank(g.Severity) >= event.Rank(event.SevHigh) {
-			high += len(g.Findings)
-		}
+// addPrefix turns technique IDs back into tags so attack.Techniques can
+// sort and deduplicate them.
+func addPrefix(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = "attack." + id
 	}
-	if len(d.Incidents) > 0 {
-		v = append(v, fmt.Sprintf("%d incident(s) and %d finding(s) of high or critical severity need attention.", len(d.Incidents), high))
-	} else if high > 0 {
-		v = append(v, fmt.Sprintf("%d finding(s) of high or critical severity need attention.", high))
-	} else {
-		v = append(v, "No finding of high or critical severity.")
-	}
-	v = append(v, fmt.Sprintf("Based on %d events from %d evidence files (%d hosts/devices), %s to %s.",
-		d.EventsTotal, d.FileTotals.Ingested, countHosts(d.Coverage), fmtTime(d.First, d.loc), fmtTime(d.Last, d.loc)))
-	if d.FileTotals.Failed > 0 || d.FileTotals.SkippedRecords > 0 {
-		v = append(v, fmt.Sprintf("%d file(s) could not be read and %d record(s) were skipped: see Parse problems.", d.FileTotals.Failed, d.FileTotals.SkippedRecords))
-	}
-	return v
-}
-
-func countHosts(c []Coverage) int {
-	seen := map[string]bool{}
-	for _, x := range c {
-		seen[x.Host] = true
-	}
-	return len(seen)
+	return out
 }

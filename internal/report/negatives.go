@@ -6,40 +6,42 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
 // category is one question the case asks; a negative finding answers it
 // with "no" and says what evidence the answer rests on.
 type category struct {
-	claim    string   // "new privileged accounts or group changes"
+	claim    string   // "new privileged accounts or privileged group changes"
+	short    string   // for page 1: "new accounts or group changes"
 	analyzer string   // analyzer whose findings answer it
 	tags     []string // ATT&CK tags of rules that answer it
 	basis    string   // what the evidence is, in words
 	relevant func(ev *event.Event) bool
 }
 
-var accountIDs = map[int32]bool{4720: true, 4722: true, 4724: true, 4728: true, 4732: true, 4756: true, 4738: true, 5136: true}
-
 var categories = []category{
-	{"new privileged accounts or privileged group changes", "newadmin", []string{"attack.t1136", "attack.t1098"},
+	{"new privileged accounts or privileged group changes", "new accounts or privileged group changes", "newadmin", []string{"attack.t1136", "attack.t1098"},
 		"Security log events", func(ev *event.Event) bool {
 			return ev.Source == event.SourceEVTX && strings.EqualFold(ev.Channel, "Security")
 		}},
-	{"unusual outbound connections or exfiltration", "outbound", []string{"attack.t1041", "attack.t1048", "attack.t1567", "attack.t1071"},
+	{"unusual outbound connections or exfiltration", "exfiltration or unusual outbound connections", "outbound", []string{"attack.t1041", "attack.t1048", "attack.t1567", "attack.t1071"},
 		"network events (firewall logs, Sysmon 3, Security 5156)", func(ev *event.Event) bool {
 			return ev.Source == event.SourceFirewall || (ev.Source == event.SourceEVTX && (ev.EventID == 5156 || (ev.EventID == 3 && strings.Contains(ev.Channel, "Sysmon"))))
 		}},
-	{"cleared or stopped event logs", "coverage", []string{"attack.t1070.001", "attack.t1070", "attack.t1562.002"},
+	{"persistence through newly installed services", "new services (persistence)", "", []string{"attack.t1543"},
+		"System and Security log events (service installs 7045, 4697)", func(ev *event.Event) bool {
+			return ev.Source == event.SourceEVTX && (strings.EqualFold(ev.Channel, "System") || strings.EqualFold(ev.Channel, "Security"))
+		}},
+	{"cleared or stopped event logs", "log tampering (cleared or stopped logs)", "coverage", []string{"attack.t1070.001", "attack.t1070", "attack.t1562.002"},
 		"Windows event log records", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX }},
-	{"reconnaissance PowerShell or discovery commands", "psrecon", []string{"attack.t1087", "attack.t1069", "attack.t1135", "attack.t1518", "attack.t1082", "attack.t1016", "attack.t1482", "attack.t1018"},
+	{"reconnaissance PowerShell or discovery commands", "reconnaissance commands", "psrecon", []string{"attack.t1087", "attack.t1069", "attack.t1135", "attack.t1518", "attack.t1082", "attack.t1016", "attack.t1482", "attack.t1018"},
 		"PowerShell, process-creation and RMM command events", func(ev *event.Event) bool {
 			return ev.ScriptText != "" || ev.CommandLine != "" || strings.Contains(ev.Channel, "PowerShell")
 		}},
-	{"out-of-pattern RMM sessions", "rmmsessions", nil,
+	{"out-of-pattern RMM sessions", "out-of-pattern RMM sessions", "rmmsessions", nil,
 		"RMM agent events", func(ev *event.Event) bool { return ev.Source == event.SourceRMM }},
-	{"provider logons outside business hours", "offhours", nil,
+	{"provider logons outside business hours", "provider logons outside business hours", "offhours", nil,
 		"logon events", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX && logonIDs[ev.EventID] }},
 }
 
@@ -81,7 +83,7 @@ func (b *basis) observe(ev *event.Event) {
 }
 
 func (c *category) answers(f *event.Finding) bool {
-	if f.Analyzer == c.analyzer {
+	if c.analyzer != "" && f.Analyzer == c.analyzer {
 		return true
 	}
 	for _, t := range f.Tags {
@@ -94,11 +96,45 @@ func (c *category) answers(f *event.Finding) bool {
 	return false
 }
 
-// negatives states, per question, either that nothing of medium or higher
-// severity was found and on what evidence, or that the evidence needed to
-// answer it was missing.
-func (b *basis) negatives(cfg *caseconf.Config, findings []event.Finding, loc *time.Location) []string {
-	var out []string
+// NotFound is one question the evidence answers with "no" (or could not
+// answer), with what the answer rests on.
+type NotFound struct {
+	Claim, Short string
+	Assessed     bool // false: the evidence holds nothing to answer it
+	Events       int64
+	Basis        string
+	Hosts        []string
+	First, Last  time.Time
+	loc          *time.Location
+}
+
+// Sentence is the negative finding in full.
+func (n NotFound) Sentence() string {
+	if !n.Assessed {
+		return fmt.Sprintf("Not assessed: %s — the evidence holds no %s.", n.Claim, n.Basis)
+	}
+	hl := strings.Join(n.Hosts, ", ")
+	if len(n.Hosts) > 12 {
+		hl = strings.Join(n.Hosts[:12], ", ") + fmt.Sprintf(" and %d more", len(n.Hosts)-12)
+	}
+	return fmt.Sprintf("No %s found (no finding of medium or higher severity) between %s and %s on %d host(s)/device(s), based on %d %s from %s.",
+		n.Claim, fmtTime(n.First, n.loc), fmtTime(n.Last, n.loc), len(n.Hosts), n.Events, n.Basis, hl)
+}
+
+// BasisLine is the evidence basis in a few words, for page 1.
+func (n NotFound) BasisLine() string {
+	if !n.Assessed {
+		return "not assessed: no " + n.Basis + " in the evidence"
+	}
+	return fmt.Sprintf("%d %s from %d host(s)/device(s), %s – %s", n.Events, n.Basis, len(n.Hosts),
+		n.First.In(n.loc).Format("2 Jan"), n.Last.In(n.loc).Format("2 Jan 2006"))
+}
+
+// notFound states, per question without a finding of medium or higher
+// severity, that nothing was found and on what evidence, or that the
+// evidence needed to answer it was missing.
+func (b *basis) notFound(findings []event.Finding, loc *time.Location) []NotFound {
+	var out []NotFound
 	for i := range categories {
 		cat := &categories[i]
 		found := 0
@@ -111,21 +147,13 @@ func (b *basis) negatives(cfg *caseconf.Config, findings []event.Finding, loc *t
 			continue
 		}
 		c := &b.cats[i]
-		if c.events == 0 {
-			out = append(out, fmt.Sprintf("Not assessed: %s — the evidence holds no %s.", cat.claim, cat.basis))
-			continue
-		}
-		hosts := make([]string, 0, len(c.hosts))
+		n := NotFound{Claim: cat.claim, Short: cat.short, Assessed: c.events > 0, Events: c.events, Basis: cat.basis,
+			First: c.first, Last: c.last, loc: loc}
 		for h := range c.hosts {
-			hosts = append(hosts, h)
+			n.Hosts = append(n.Hosts, h)
 		}
-		sort.Strings(hosts)
-		hl := strings.Join(hosts, ", ")
-		if len(hosts) > 12 {
-			hl = strings.Join(hosts[:12], ", ") + fmt.Sprintf(" and %d more", len(hosts)-12)
-		}
-		out = append(out, fmt.Sprintf("No %s found (no finding of medium or higher severity) between %s and %s on %d host(s)/device(s), based on %d %s from %s.",
-			cat.claim, fmtTime(c.first, loc), fmtTime(c.last, loc), len(hosts), c.events, cat.basis, hl))
+		sort.Strings(n.Hosts)
+		out = append(out, n)
 	}
 	return out
 }

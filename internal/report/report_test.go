@@ -121,7 +121,97 @@ func TestDeterministic(t *testing.T) {
 	if h1 != h2 || m1 != m2 {
 		t.Fatal("report differs between runs")
 	}
-	if strings.Contains(m1, "<script>") || !strings.Contains(m1, "&lt;script&gt;") {
+	// Commands stand verbatim in fenced code blocks, which Markdown shows
+	// as text; everywhere else log content is escaped.
+	prose := regexp.MustCompile("(?s)```.*?```").ReplaceAllString(m1, "")
+	if strings.Contains(prose, "<script>") || !strings.Contains(prose, "&lt;script&gt;") {
 		t.Fatal("markdown not escaped")
+	}
+	if strings.Count(m1, "```")%2 != 0 {
+		t.Fatal("a code fence is left open")
+	}
+}
+
+// TestStorySummaryAndAnnex: the incident is told from the store's events
+// (session start, then the script as a command), page 1 names it, and the
+// NIS2 annex and the appendix carry it.
+func TestStorySummaryAndAnnex(t *testing.T) {
+	st, cfg := buildTestStore(t)
+	d, err := Build(context.Background(), st, cfg, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Incidents) != 1 {
+		t.Fatalf("%d incidents", len(d.Incidents))
+	}
+	var kinds []string
+	cmd := ""
+	for _, s := range d.Incidents[0].Steps {
+		kinds = append(kinds, s.Kind)
+		if s.Kind == "command" {
+			cmd = s.Command
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "finding,command,start" {
+		t.Errorf("story steps %s, want the verdict and the script at 23:15–23:16, then the session start at 23:17", got)
+	}
+	if !strings.Contains(cmd, "Get-ADUser -Filter *") {
+		t.Errorf("command text %q", cmd)
+	}
+	if !strings.HasPrefix(d.Summary.Headline, "1 incident(s) (1 high)") || len(d.Summary.Incidents) != 1 || !strings.Contains(d.Summary.Incidents[0], "Sat 14 Nov 2026 23:15") {
+		t.Errorf("summary: %q %q", d.Summary.Headline, d.Summary.Incidents)
+	}
+	if got := strings.Join(d.NIS2.Notification.AffectedSystems, ","); got != "DC01" {
+		t.Errorf("NIS2 affected systems %q", got)
+	}
+	var buf bytes.Buffer
+	if err := AppendixJSON(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"evidence": "e/DC01/PS.evtx"`) && !strings.Contains(buf.String(), `"Evidence": "e/DC01/PS.evtx"`) {
+		t.Errorf("appendix lacks the finding's reference:\n%.800s", buf.String())
+	}
+}
+
+func TestPeopleDropsMachineAccounts(t *testing.T) {
+	got := strings.Join(People([]string{"DC01$", "SYSTEM", `NT AUTHORITY\SYSTEM`, "ct-weber", `CORP\ct-x`, "-", "NETWORK SERVICE"}), ",")
+	if got != `ct-weber,CORP\ct-x` {
+		t.Fatalf("People: %s", got)
+	}
+}
+
+func TestIdentityMergesSpellings(t *testing.T) {
+	a, b, c := identity(`CORP\ct-Weber`, "ComTech"), identity("ct-weber", "ComTech"), identity("ct-weber@comtech-it.de", "ComTech")
+	if a != b || b != c || a != "ct-weber (ComTech)" {
+		t.Fatalf("%q %q %q", a, b, c)
+	}
+	if identity("ct-weber", "Other") == a {
+		t.Fatal("the same name at another provider is another identity")
+	}
+}
+
+// TestTechniquesShown: the ATT&CK techniques of a finding appear in the
+// incident's header and the findings table, in HTML and Markdown.
+func TestTechniquesShown(t *testing.T) {
+	st, cfg := buildTestStore(t)
+	d, err := Build(context.Background(), st, cfg, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h, m bytes.Buffer
+	if err := HTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&m, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(h.String(), "T1087"); n < 2 {
+		t.Errorf("HTML names T1087 %d times, want the incident header and the finding row", n)
+	}
+	if !strings.Contains(h.String(), "ATT&amp;CK T1087") {
+		t.Error("incident header lacks its techniques")
+	}
+	if !strings.Contains(m.String(), "; ATT&CK T1087") || !strings.Contains(m.String(), "**Recon burst (T1087)**") {
+		t.Errorf("Markdown lacks the techniques:\n%s", m.String())
 	}
 }

@@ -28,6 +28,9 @@ import (
 // compile time (see functions); field() needs the event, so it is a func
 // field bound to the env it lives in.
 type env struct {
+	// Budget is this evaluation's account (see budget.go); __budget is a
+	// name the patcher writes, not a column.
+	Budget        *budget   `expr:"__budget"`
 	Time          time.Time `expr:"time"`
 	Source        string    `expr:"source"`
 	Format        string    `expr:"format"`
@@ -84,7 +87,7 @@ var columnOf = func() map[string]string {
 			continue
 		}
 		switch name {
-		case "hits", "distinct_values", "last_time":
+		case "hits", "distinct_values", "last_time", "__budget":
 			continue
 		case "event_provider":
 			m[name] = "provider"
@@ -110,7 +113,7 @@ func Variables() []string {
 }
 
 func newEnv() *env {
-	e := &env{}
+	e := &env{Budget: &budget{}}
 	e.FieldFn = func(name string) string {
 		if e.ev == nil {
 			return ""
@@ -147,6 +150,10 @@ type Program struct {
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[error]
+	// budgetErrs counts evaluations over their budget; ok is set by the
+	// first evaluation that succeeded (read-mostly, so no contention).
+	budgetErrs atomic.Int64
+	ok         atomic.Bool
 }
 
 type evalState struct {
@@ -188,6 +195,7 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 	}
 	opts := []expr.Option{expr.Env(env{})}
 	opts = append(opts, functions(cfg)...)
+	opts = append(opts, budgetFunctions()...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
@@ -410,6 +418,7 @@ func (p *Program) Value(ev *event.Event) (any, error) { return p.run(ev, nil) }
 func (p *Program) run(ev *event.Event, extra func(*env)) (any, error) {
 	st := p.pool.Get().(*evalState)
 	st.env.set(ev)
+	st.env.Budget.reset()
 	if extra != nil {
 		extra(st.env)
 	}
@@ -420,9 +429,31 @@ func (p *Program) run(ev *event.Event, extra func(*env)) (any, error) {
 		if p.errs.Add(1) == 1 {
 			p.firstErr.Store(&err)
 		}
+		if errors.Is(err, ErrBudget) {
+			p.budgetErrs.Add(1)
+		}
 		return nil, err
 	}
+	if !p.ok.Load() {
+		p.ok.Store(true)
+	}
 	return out, nil
+}
+
+// Broken says why the program's results cannot be trusted, or "": it went
+// over its evaluation budget, or it failed on every event it was
+// evaluated on.
+func (p *Program) Broken() string {
+	n, first := p.Errors()
+	switch {
+	case n == 0:
+		return ""
+	case p.budgetErrs.Load() > 0:
+		return fmt.Sprintf("exceeded its evaluation budget on %d events (first: %v)", p.budgetErrs.Load(), first)
+	case !p.ok.Load():
+		return fmt.Sprintf("failed on every event it was evaluated on (%d, first: %v)", n, first)
+	}
+	return ""
 }
 
 // Errors reports how many evaluations failed at run time, and the first

@@ -94,6 +94,15 @@ func (r *Rule) EvalErrors() (int64, error) {
 	return r.prog.Errors()
 }
 
+// Broken says why the rule's condition cannot be trusted (over its
+// evaluation budget, or failing on every event), or "".
+func (r *Rule) Broken() string {
+	if r.prog == nil {
+		return ""
+	}
+	return r.prog.Broken()
+}
+
 // Filter is a cheap pre-filter: an event passes when each non-empty list
 // contains its value.
 type Filter struct {

@@ -39,6 +39,9 @@ func readEVTX(t testing.TB, path string) []*event.Event {
 	var st input.Stats
 	err = evtx.New().Parse(context.Background(), in, func(ev *event.Event) error {
 		c := *ev // the parser may reuse ev
+		// The parser gives the fields as the store's JSON text; Sigma
+		// rules walk them as a dict, which the hunt decodes for them.
+		c.Fields = c.FieldDict()
 		out = append(out, &c)
 		return nil
 	}, &st)

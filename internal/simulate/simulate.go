@@ -200,7 +200,7 @@ func writeCaseYAML(path string, co *company, scenario string) error {
 	b.WriteString("privileged_groups: [Administrators, \"Domain Admins\", \"Enterprise Admins\", \"Schema Admins\", \"Account Operators\", \"Backup Operators\", \"Server Operators\", DnsAdmins, \"Group Policy Creator Owners\", \"Remote Desktop Users\", Administratoren, \"Domänen-Admins\"]\n")
 	b.WriteString("# AnyDesk, TeamViewer and firewall text logs were written in local time.\n")
 	fmt.Fprintf(&b, "source_timezones:\n")
-	for _, k := range []string{"firewall", "rmm", "pfirewall", "fortigate", "pfsense", "anydesk", "teamviewer"} {
+	for _, k := range []string{"firewall", "rmm", "pfirewall", "fortigate", "filterlog", "anydesk", "teamviewer"} {
 		fmt.Fprintf(&b, "  %s: %s\n", k, zoneName)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)

@@ -52,18 +52,42 @@ type eventRow struct {
 // rowsPerGroup bounds memory while writing and sets the pruning grain.
 var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row groups
 
+// zstdCodec is shared by all writers: it pools its encoders, and an
+// encoder is costly to make (it allocates its history window), so a codec
+// per part file made new encoders for every evidence file.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
 func writerOptions() []parquet.WriterOption {
-	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+	opts := []parquet.WriterOption{
+		parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
 	}
+	for _, col := range noBounds {
+		opts = append(opts, parquet.SkipPageBounds(col))
+	}
+	return opts
 }
 
+// noBounds are the text columns written without min/max bounds (page and
+// row-group statistics): free text, and values that vary from row to row
+// within an evidence file, whose ranges span nearly everything and let a
+// reader skip nothing. Computing them compared every value (6% of an
+// ingest of dense real EVTX chunks). Columns that are constant or nearly
+// so within a part (format, host, channel, provider, evidence) and the
+// numbers (time above all: the hunt prunes row groups by it) keep theirs.
+var noBounds = []string{"fields", "message", "script_text", "command_line",
+	"user", "user_domain", "user_sid", "subject_user", "logon_id", "src_ip", "dst_ip",
+	"protocol", "action", "process", "parent_process", "session_id", "operator"}
+
 func toRow(ev *event.Event, r *eventRow) error {
-	fields, err := event.MarshalFields(ev.Fields)
-	if err != nil {
-		return err
+	fields := ev.RawFields
+	if ev.Fields != nil || fields == "" {
+		b, err := event.MarshalFields(ev.Fields)
+		if err != nil {
+			return err
+		}
+		fields = string(b)
 	}
 	var t int64
 	if !ev.Time.IsZero() {
@@ -77,7 +101,7 @@ func toRow(ev *event.Event, r *eventRow) error {
 		Protocol: ev.Protocol, Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn,
 		Process: ev.Process, ParentProcess: ev.ParentProcess, CommandLine: ev.CommandLine,
 		ScriptText: ev.ScriptText, SessionID: ev.SessionID, Operator: ev.Operator,
-		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: string(fields),
+		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: fields,
 	}
 	return nil
 }
@@ -120,6 +144,11 @@ func (w *EventWriter) Write(ev *event.Event) error {
 		}
 		f, err := os.CreateTemp(dir, "."+w.name+".tmp-*")
 		if err != nil {
+			return err
+		}
+		if err := f.Chmod(0o644); err != nil { // readable by other users, as the store is
+			f.Close()
+			os.Remove(f.Name())
 			return err
 		}
 		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet"),
@@ -209,6 +238,7 @@ func (s *Store) partFiles(sources []string) ([][2]string, error) {
 		return nil, err
 	}
 	sort.Strings(dirs)
+	listed := s.listedParts()
 	var out [][2]string
 	for _, d := range dirs {
 		src := filepath.Base(d)[len("source="):]
@@ -221,6 +251,12 @@ func (s *Store) partFiles(sources []string) ([][2]string, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
+			if listed != nil {
+				rel, err := filepath.Rel(s.Dir, f)
+				if err != nil || !listed[filepath.ToSlash(rel)] {
+					continue // not (yet) in this snapshot's manifest
+				}
+			}
 			out = append(out, [2]string{src, f})
 		}
 	}

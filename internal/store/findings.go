@@ -38,6 +38,34 @@ type findingRow struct {
 const findingsFile = "findings/part-0001.parquet"
 const incidentsFile = "incidents.json"
 
+// caseMetaKey is the findings file's key-value metadata entry holding the
+// SHA-256 of the case file they were judged under ("" for the defaults).
+const caseMetaKey = "spoor.case_sha256"
+
+// FindingsCase is the SHA-256 of the case file the stored findings were
+// judged under ("" for the defaults); ok is false when there are no
+// findings.
+func (s *Store) FindingsCase() (sha string, ok bool, err error) {
+	f, err := os.Open(filepath.Join(s.Dir, findingsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", findingsFile, err)
+	}
+	sha, _ = pf.Lookup(caseMetaKey)
+	return sha, true, nil
+}
+
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -82,7 +110,21 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if err != nil {
 		return err
 	}
-	w := parquet.NewGenericWriter[findingRow](tmp, writerOptions()...)
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	// The findings remember the case they were judged under: the same
+	// events give other findings under other business hours or providers.
+	s.mu.Lock()
+	judged := ""
+	if s.manifest.Case != nil {
+		judged = s.manifest.Case.SHA256
+	}
+	s.mu.Unlock()
+	opts := append(writerOptions(), parquet.KeyValueMetadata(caseMetaKey, judged))
+	w := parquet.NewGenericWriter[findingRow](tmp, opts...)
 	if _, err = w.Write(rows); err == nil {
 		err = w.Close()
 	}
@@ -107,7 +149,49 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if err := os.Rename(tmp.Name(), filepath.Join(s.Dir, findingsFile)); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.Dir, incidentsFile), append(ib, '\n'))
+	if err := writeFileAtomic(filepath.Join(s.Dir, incidentsFile), append(ib, '\n')); err != nil {
+		return err
+	}
+	m := s.Manifest()
+	hb, err := json.Marshal(HuntedState{Generation: m.Generation, Records: m.TotalRecords()})
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.Dir, huntedFile), append(hb, '\n'))
+}
+
+// huntedFile records which state of the store the findings came from.
+const huntedFile = "findings/hunted.json"
+
+// HuntedState is the store state a hunt saw: the manifest generation of
+// its snapshot and the records that snapshot held.
+type HuntedState struct {
+	Generation int64 `json:"generation"`
+	Records    int64 `json:"records"`
+}
+
+// FindingsStale says whether the stored findings were hunted over an older
+// state of the store than this snapshot holds, and if so, why in words an
+// investigator can act on. Findings of a store never hunted, or hunted
+// before the generation was recorded, count as stale when events exist.
+func (s *Store) FindingsStale() (bool, string) {
+	m := s.Manifest()
+	b, err := os.ReadFile(filepath.Join(s.Dir, huntedFile))
+	if err != nil {
+		if m.TotalRecords() == 0 {
+			return false, ""
+		}
+		return true, fmt.Sprintf("no record of which ingest the stored findings were hunted over; the store now holds %d records: run spoor hunt again", m.TotalRecords())
+	}
+	var h HuntedState
+	if err := json.Unmarshal(b, &h); err != nil {
+		return true, fmt.Sprintf("%s: %v: run spoor hunt again", huntedFile, err)
+	}
+	if h.Generation == m.Generation {
+		return false, ""
+	}
+	return true, fmt.Sprintf("the findings were hunted over %d records (ingest %d); the store now holds %d records (ingest %d): they do not cover events ingested since. Run spoor hunt again",
+		h.Records, h.Generation, m.TotalRecords(), m.Generation)
 }
 
 // Findings reads the stored findings in their stored (deterministic)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,9 @@ func TestManifestRecordPersists(t *testing.T) {
 	}
 	s.Record(FileEntry{Path: "a", SHA256: "y", Status: StatusIngested, Records: 4})
 	s.Record(FileEntry{Path: "b", SHA256: "x", Status: StatusSkipped, Notes: []string{"again"}})
+	if err := s.FlushManifest(); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -176,5 +180,51 @@ func BenchmarkScanStore(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+// TestCaseKeptAndChecked: the store keeps its case file under its hash,
+// readable by other users; a copy changed behind its back is refused, and
+// findings written afterwards carry the case's hash.
+func TestCaseKeptAndChecked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, err := s.Case(); ok || err != nil {
+		t.Fatalf("new store has a case: ok=%v err=%v", ok, err)
+	}
+	data := []byte("name: one\n")
+	if old, err := s.SaveCase("a/case.yaml", data); err != nil || old != nil {
+		t.Fatalf("first SaveCase: old=%v err=%v", old, err)
+	}
+	if err := s.WriteFindings(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sha, ok, err := s.FindingsCase(); err != nil || !ok || sha != CaseSHA256(data) {
+		t.Fatalf("findings judged under %q ok=%v err=%v", sha, ok, err)
+	}
+	old, err := s.SaveCase("b/case.yaml", []byte("name: two\n"))
+	if err != nil || old == nil || old.SHA256 != CaseSHA256(data) || old.Source != "a/case.yaml" {
+		t.Fatalf("second SaveCase: old=%+v err=%v", old, err)
+	}
+	re, err := OpenExisting(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, entry, ok, err := re.Case()
+	if err != nil || !ok || string(got) != "name: two\n" || entry.Source != "b/case.yaml" {
+		t.Fatalf("reopened: %q %+v ok=%v err=%v", got, entry, ok, err)
+	}
+	for _, name := range []string{"case.yaml", "manifest.json", findingsFile} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, err %v; want 0644", name, fi.Mode().Perm(), err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "case.yaml"), []byte("name: tampered\n"), 0o644)
+	if _, _, _, err := re.Case(); err == nil || !strings.Contains(err.Error(), "changed outside spoor") {
+		t.Fatalf("a changed case file is not refused: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -23,7 +23,15 @@ var Columns = []string{
 	"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "action", "bytes_out", "bytes_in",
 	"process", "parent_process", "command_line", "session_id", "operator",
 	"severity", "rule_id", "title", "analyzer", "incident_id", "evidence", "offset", "details",
+	"finding_id", "techniques",
 }
+
+// Column positions Record fills by name; appended columns go at the end so
+// existing positions (and readers of older exports) stay put.
+const (
+	colFindingID  = 37
+	colTechniques = 38
+)
 
 func itoa(n int64) string {
 	if n == 0 {
@@ -135,12 +143,17 @@ func Record(e *Entry, loc *time.Location) []string {
 	r[12] = f.User
 	r[27] = f.SessionID
 	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason})
+	r[colFindingID] = f.ID
+	r[colTechniques] = strings.Join(attack.Techniques(f.Tags), " ")
 	return r
 }
 
 // SafeCell neutralises a cell a spreadsheet would run as a formula
 // (=, +, -, @, tab, CR at the start) by prefixing a single quote, as
-// OWASP's CSV-injection guidance recommends.
+// OWASP's CSV-injection guidance recommends. Only the cell's start
+// matters: the CSV sink quotes every cell that holds a separator of any
+// common locale, so text after a ';' or '|' inside a cell never starts a
+// cell of its own and is left as it is.
 func SafeCell(s string) string {
 	if s == "" {
 		return s
@@ -152,21 +165,24 @@ func SafeCell(s string) string {
 	return s
 }
 
-// CSVSink writes CSV with a header row; every cell is formula-safe.
+// CSVSink writes CSV (RFC 4180, comma-separated) with a header row; every
+// cell is formula-safe.
 type CSVSink struct {
-	w   *csv.Writer
+	w   *bufio.Writer
 	loc *time.Location
 	hdr bool
 }
 
 // NewCSV returns a CSV sink.
-func NewCSV(w io.Writer, loc *time.Location) *CSVSink { return &CSVSink{w: csv.NewWriter(w), loc: loc} }
+func NewCSV(w io.Writer, loc *time.Location) *CSVSink {
+	return &CSVSink{w: bufio.NewWriter(w), loc: loc}
+}
 
 // Write implements Sink.
 func (s *CSVSink) Write(e *Entry) error {
 	if !s.hdr {
 		s.hdr = true
-		if err := s.w.Write(Columns); err != nil {
+		if err := s.row(Columns); err != nil {
 			return err
 		}
 	}
@@ -174,17 +190,55 @@ func (s *CSVSink) Write(e *Entry) error {
 	for i := range r {
 		r[i] = SafeCell(r[i])
 	}
-	return s.w.Write(r)
+	return s.row(r)
+}
+
+// row writes one record. encoding/csv quotes only cells holding a comma,
+// quote or line break; spreadsheets in locales whose list separator is
+// ';' (German, French, …) or that split on tabs or '|' would cut an
+// unquoted "x;=cmd|..." into a second cell starting with '=' — a formula.
+// So every cell holding any of those is quoted too.
+func (s *CSVSink) row(cells []string) error {
+	for i, c := range cells {
+		if i > 0 {
+			s.w.WriteByte(',')
+		}
+		if !needsQuotes(c) {
+			s.w.WriteString(c)
+			continue
+		}
+		s.w.WriteByte('"')
+		for j := 0; j < len(c); j++ {
+			if c[j] == '"' {
+				s.w.WriteByte('"')
+			}
+			s.w.WriteByte(c[j])
+		}
+		s.w.WriteByte('"')
+	}
+	err := s.w.WriteByte('\n')
+	return err
+}
+
+func needsQuotes(c string) bool {
+	if c == "" {
+		return false
+	}
+	if c[0] == ' ' || c[len(c)-1] == ' ' {
+		return true
+	}
+	return strings.ContainsAny(c, ",;\t|\"\r\n")
 }
 
 // Close implements Sink.
 func (s *CSVSink) Close() error {
 	if !s.hdr {
 		s.hdr = true
-		s.w.Write(Columns)
+		if err := s.row(Columns); err != nil {
+			return err
+		}
 	}
-	s.w.Flush()
-	return s.w.Error()
+	return s.w.Flush()
 }
 
 // JSONLSink writes one JSON object per line with the Columns as keys
@@ -233,6 +287,12 @@ func (s *JSONLSink) Write(e *Entry) error {
 	}
 	if s.timesketch {
 		put("timestamp", []byte(strconv.FormatInt(e.Time.UnixMicro(), 10)))
+		dt, _ := json.Marshal(DataType(e))
+		put("data_type", dt)
+		if e.Finding != nil {
+			tags, _ := json.Marshal(Tags(e.Finding))
+			put("tag", tags)
+		}
 		if e.Event != nil && e.Event.Fields != nil {
 			for _, it := range e.Event.Fields.Items() {
 				v, _ := json.Marshal(fmt.Sprint(it.Value))
@@ -247,6 +307,28 @@ func (s *JSONLSink) Write(e *Entry) error {
 
 // Close implements Sink.
 func (s *JSONLSink) Close() error { return s.w.Flush() }
+
+// DataType is Timesketch's data_type of an entry: spoor:finding for a
+// finding, spoor:<source>:<format> for an event (e.g. spoor:evtx:evtx,
+// spoor:firewall:pfirewall), so a sketch can filter by kind of record.
+func DataType(e *Entry) string {
+	if e.Finding != nil {
+		return "spoor:finding"
+	}
+	return "spoor:" + e.Event.Source + ":" + e.Event.Format
+}
+
+// Tags are a finding's Timesketch tags: its severity, its ATT&CK technique
+// IDs and tactics, and its incident, in that order.
+func Tags(f *event.Finding) []string {
+	tags := []string{"spoor", "severity:" + f.Severity}
+	tags = append(tags, attack.Techniques(f.Tags)...)
+	tags = append(tags, attack.Tactics(f.Tags)...)
+	if f.IncidentID != "" {
+		tags = append(tags, "incident:"+f.IncidentID)
+	}
+	return tags
+}
 
 // ParquetSink writes the timeline as Parquet with one string column per
 // timeline column plus a typed time.

@@ -20,7 +20,12 @@ type Options struct {
 	User         string    // case-insensitive substring of user or subject user
 	MinSeverity  string    // findings below it are dropped; events are kept unless FindingsOnly
 	FindingsOnly bool
-	Loc          *time.Location // case zone for the local-time column
+	EventsOnly   bool                       // no findings (spoor query)
+	Match        func(ev *event.Event) bool // an extra event filter (spoor query's expression); nil keeps all
+	Loc          *time.Location             // case zone for the local-time column
+	// Progress, when set, is told after each time window how many of the
+	// events in range have been read (for a progress bar).
+	Progress func(done, total int64)
 }
 
 // Entry is one line of the timeline: an event or a finding.
@@ -40,6 +45,9 @@ func (o *Options) keepEvent(ev *event.Event) bool {
 	if o.FindingsOnly {
 		return false
 	}
+	if o.Match != nil && !o.Match(ev) {
+		return false
+	}
 	if o.Host != "" && !strings.EqualFold(ev.Host, o.Host) {
 		return false
 	}
@@ -54,6 +62,9 @@ func (o *Options) keepEvent(ev *event.Event) bool {
 }
 
 func (o *Options) keepFinding(f *event.Finding) bool {
+	if o.EventsOnly {
+		return false
+	}
 	if !o.From.IsZero() && f.Time.Before(o.From) {
 		return false
 	}
@@ -90,6 +101,12 @@ func Export(ctx context.Context, st *store.Store, opts Options, sink Sink) (int,
 	return n, sink.Close()
 }
 
+// Each calls fn with every entry in timeline order (as Export writes
+// them); an error from fn ends the walk and is returned.
+func Each(ctx context.Context, st *store.Store, opts Options, fn func(*Entry) error) (int, error) {
+	return export(ctx, st, opts, fn)
+}
+
 func export(ctx context.Context, st *store.Store, opts Options, write func(*Entry) error) (int, error) {
 	fs, err := st.Findings()
 	if err != nil {
@@ -103,14 +120,16 @@ func export(ctx context.Context, st *store.Store, opts Options, write func(*Entr
 	}
 	sort.SliceStable(findings, func(i, j int) bool { return less(&findings[i], &findings[j]) })
 
-	windows, err := timeWindows(ctx, st, opts)
+	windows, total, err := timeWindows(ctx, st, opts)
 	if err != nil {
 		return 0, err
 	}
 	n, fi := 0, 0
+	var read int64
 	for wi, w := range windows {
 		var batch []Entry
 		err := st.Scan(ctx, store.ScanOptions{From: w[0], To: w[1]}, func(ev *event.Event) error {
+			read++
 			if !opts.keepEvent(ev) {
 				return nil
 			}
@@ -120,6 +139,9 @@ func export(ctx context.Context, st *store.Store, opts Options, write func(*Entr
 		})
 		if err != nil {
 			return n, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(read, int64(total))
 		}
 		// Findings of this window join its events; the last window takes
 		// the rest.
@@ -142,7 +164,7 @@ func export(ctx context.Context, st *store.Store, opts Options, write func(*Entr
 // most about batchEvents events, cut at whole minutes. The first window is
 // open at its start and the last at its end (as the options are), so
 // events with no time are not lost.
-func timeWindows(ctx context.Context, st *store.Store, opts Options) ([][2]time.Time, error) {
+func timeWindows(ctx context.Context, st *store.Store, opts Options) ([][2]time.Time, int, error) {
 	perMin := map[int64]int{}
 	total := 0
 	err := st.Scan(ctx, store.ScanOptions{From: opts.From, To: opts.To, Columns: []string{"time"}}, func(ev *event.Event) error {
@@ -151,10 +173,10 @@ func timeWindows(ctx context.Context, st *store.Store, opts Options) ([][2]time.
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if total <= batchEvents {
-		return [][2]time.Time{{opts.From, opts.To}}, nil
+		return [][2]time.Time{{opts.From, opts.To}}, total, nil
 	}
 	mins := make([]int64, 0, len(perMin))
 	for m := range perMin {
@@ -171,7 +193,7 @@ func timeWindows(ctx context.Context, st *store.Store, opts Options) ([][2]time.
 			start, acc = cut, 0
 		}
 	}
-	return append(out, [2]time.Time{start, opts.To}), nil
+	return append(out, [2]time.Time{start, opts.To}), total, nil
 }
 
 func less(a, b *Entry) bool {

@@ -41,7 +41,8 @@ func testStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	err = st.WriteFindings([]event.Finding{{ID: "F1", Time: base.Add(2 * time.Hour), Severity: "high", Title: "Provider logon", Host: "DC01", User: "alice",
-		Summary: "+SUM(1)", Refs: []event.Ref{{Evidence: "e/Security.evtx", Offset: 2}}}, {ID: "F2", Time: base, Severity: "low", Title: "low one"}}, nil)
+		Summary: "+SUM(1)", Refs: []event.Ref{{Evidence: "e/Security.evtx", Offset: 2}},
+		Tags: []string{"attack.t1078.002", "attack.initial_access", "attack.t1021"}, IncidentID: "INC-001"}, {ID: "F2", Time: base, Severity: "low", Title: "low one"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +112,51 @@ func TestFiltersAndJSONL(t *testing.T) {
 	}
 	if m["severity"] != "high" {
 		t.Fatalf("last line %v", m)
+	}
+	// Timesketch: data_type per kind of record, the finding's id, its
+	// ATT&CK techniques as a column and as tags.
+	if m["data_type"] != "spoor:finding" || m["finding_id"] != "F1" || m["techniques"] != "T1021 T1078.002" {
+		t.Fatalf("finding line: data_type %v finding_id %v techniques %v", m["data_type"], m["finding_id"], m["techniques"])
+	}
+	tags, _ := json.Marshal(m["tag"])
+	if string(tags) != `["spoor","severity:high","T1021","T1078.002","initial-access","incident:INC-001"]` {
+		t.Fatalf("tags %s", tags)
+	}
+	var ev map[string]any
+	json.Unmarshal([]byte(lines[0]), &ev)
+	if ev["data_type"] != "spoor:evtx:evtx" || ev["tag"] != nil {
+		t.Fatalf("event line: data_type %v tag %v", ev["data_type"], ev["tag"])
+	}
+}
+
+// TestTechniquesInEveryFormat: the ATT&CK techniques of a finding reach the
+// CSV and Parquet timelines too, in the techniques column.
+func TestTechniquesInEveryFormat(t *testing.T) {
+	st := testStore(t)
+	var buf bytes.Buffer
+	if _, err := Export(context.Background(), st, Options{FindingsOnly: true, MinSeverity: "high"}, NewCSV(&buf, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1][colTechniques] != "T1021 T1078.002" || rows[1][colFindingID] != "F1" || Columns[colTechniques] != "techniques" || Columns[colFindingID] != "finding_id" {
+		t.Fatalf("csv rows %v", rows)
+	}
+	buf.Reset()
+	if _, err := Export(context.Background(), st, Options{FindingsOnly: true, MinSeverity: "high"}, NewParquet(&buf, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Techniques string `parquet:"techniques"`
+	}
+	rs, err := parquet.Read[row](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Techniques != "T1021 T1078.002" {
+		t.Fatalf("parquet rows %v", rs)
 	}
 }
 

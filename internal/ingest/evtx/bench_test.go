@@ -3,54 +3,34 @@ package evtx
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
+	"github.com/spoor-dfir/spoor/internal/ingest/evtx/densecorpus"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 var corpus struct {
 	once sync.Once
 	data []byte
-	recs int
 }
 
-// denseCorpus builds (in memory, once) a 64 MiB EVTX file of real sample
-// chunks holding at least 100 records each behind a real file header.
+// denseCorpus builds (in memory, once) a 64 MiB EVTX file of the dense
+// real sample chunks (package densecorpus: ≥ 100 records, all decodable),
+// the corpus spoor-bench --real times end to end.
 func denseCorpus(b *testing.B) []byte {
 	corpus.once.Do(func() {
-		var chunks [][]byte
-		var header []byte
-		d := binxml.NewFast()
-		for _, fn := range sampleFiles(b) {
-			data, err := os.ReadFile(fn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if header == nil {
-				header = data[:binxml.FileHeaderSize]
-			}
-			for off := binxml.FileHeaderSize; off+binxml.ChunkSize <= len(data); off += binxml.ChunkSize {
-				c := data[off : off+binxml.ChunkSize]
-				n := 0
-				_ = d.DecodeChunk(c, 0, func(*binxml.Record) { n++ }, func(binxml.Bad) {})
-				if n >= 100 {
-					chunks = append(chunks, c)
-				}
-			}
+		chunks, err := densecorpus.Chunks(sampleFiles(b), densecorpus.MinRecords)
+		if err != nil {
+			b.Fatal(err)
 		}
-		if len(chunks) == 0 {
-			return
+		if len(chunks) > 0 {
+			corpus.data, _, _ = densecorpus.File(chunks, 0, (64<<20)/binxml.ChunkSize, 1)
 		}
-		out := append([]byte(nil), header...)
-		for i := 0; len(out) < 64<<20; i++ {
-			out = append(out, chunks[i%len(chunks)]...)
-		}
-		corpus.data = out
 	})
 	if corpus.data == nil {
 		b.Skip("no dense sample chunks")
@@ -68,7 +48,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			events := 0
-			cpu0 := cpuSeconds()
+			cpu0 := testutil.CPUSeconds()
 			for b.Loop() {
 				st := &input.Stats{}
 				err := New().Parse(context.Background(), memInput("bench.evtx", data, workers), func(*event.Event) error {
@@ -87,7 +67,7 @@ func BenchmarkParse(b *testing.B) {
 
 // reportCPU adds MB per CPU-second (all goroutines, GC included).
 func reportCPU(b *testing.B, cpu0 float64, bytesPerOp int64) {
-	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+	if cpu := testutil.CPUSeconds() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/1e6/cpu, "MB/cpu-s")
 	}
 }
@@ -108,7 +88,7 @@ func BenchmarkDecoders(b *testing.B) {
 			}
 			b.SetBytes(int64(n))
 			events := 0
-			cpu0 := cpuSeconds()
+			cpu0 := testutil.CPUSeconds()
 			for b.Loop() {
 				for off := binxml.FileHeaderSize; off < binxml.FileHeaderSize+n; off += binxml.ChunkSize {
 					_ = dec.d.DecodeChunk(data[off:off+binxml.ChunkSize], int64(off), func(*binxml.Record) { events++ }, func(binxml.Bad) {})

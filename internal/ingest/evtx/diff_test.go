@@ -235,7 +235,7 @@ func compareRows(w, g *event.Event) string {
 			d = append(d, fmt.Sprintf("%s: golang-evtx %v, fast %v", names[i], wc[i], gc[i]))
 		}
 	}
-	if m := diffLeaves(dictLeaves(w.Fields, nil), dictLeaves(g.Fields, nil)); m != "" {
+	if m := diffLeaves(dictLeaves(w.FieldDict(), nil), dictLeaves(g.FieldDict(), nil)); m != "" {
 		d = append(d, m)
 	}
 	return strings.Join(d, "; ")
@@ -324,6 +324,11 @@ func appendLeaf(out []string, v any) []string {
 				out = append(out, norm(s))
 			}
 		}
+	case []any: // a list read back from the store's JSON text
+		for _, e := range v {
+			out = appendLeaf(out, e)
+		}
+	case nil: // a nil list, stored as null
 	case string:
 		if v != "" {
 			out = append(out, norm(v))

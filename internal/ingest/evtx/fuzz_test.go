@@ -28,7 +28,7 @@ func FuzzParse(f *testing.F) {
 		n := int64(0)
 		err := New().Parse(context.Background(), memInput("fuzz.evtx", data, 2), func(ev *event.Event) error {
 			n++
-			if ev.Source != "evtx" || ev.Fields == nil {
+			if ev.Source != "evtx" || ev.FieldDict() == nil {
 				t.Fatalf("event without source or fields: %+v", ev)
 			}
 			return nil

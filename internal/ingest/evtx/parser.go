@@ -21,6 +21,10 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/winevent"
 )
 
+// FormatRecovered is the format of events from records carved from chunk
+// slack or damaged chunks (binxml.Record.Recovered): kept, but marked.
+const FormatRecovered = "evtx-recovered"
+
 // Parser is the EVTX ingester. The zero value is not ready; use New.
 type Parser struct {
 	// NewDecoder makes the primary decoder for one worker; nil means the
@@ -69,11 +73,12 @@ type job struct {
 
 // result is what a worker made of a block.
 type result struct {
-	events []event.Event
-	skips  []skip
-	notes  []string
-	errs   []string
-	damage int
+	events    []event.Event
+	skips     []skip
+	notes     []string
+	errs      []string
+	damage    int
+	recovered int
 }
 
 type skip struct {
@@ -96,6 +101,12 @@ func (p *Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event
 		return &input.ParseError{File: in.Path, Err: err}
 	}
 	head = head[:n]
+	if n < binxml.FileHeaderSize && !binxml.HasChunkMagic(head) {
+		// Said plainly: "ingested, 0 records" alone reads as an empty log.
+		st.Note("file ends inside its %d-byte file header (%d bytes): truncated, it holds no records", binxml.FileHeaderSize, n)
+		st.Error(fmt.Sprintf("%s@%d: truncated inside the file header", in.Path, n))
+		return nil
+	}
 	var prefix []byte
 	if binxml.HasChunkMagic(head) {
 		prefix = head // a chunk starts at 0: these bytes are its first 4 KiB
@@ -229,6 +240,10 @@ func (p *Parser) flush(ctx context.Context, j *job, emit func(*event.Event) erro
 	if r.damage > 0 {
 		st.Note("some records had a damaged tail (size copy mismatch) but decoded; their values may be incomplete")
 	}
+	if r.recovered > 0 {
+		st.Recovered += int64(r.recovered)
+		st.Note("records carved from chunk slack or from damaged chunks are marked format %q: they may be stale copies of overwritten records, not current ones", FormatRecovered)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -256,6 +271,7 @@ type worker struct {
 	refDone bool
 	chunk   []byte
 	off     int64
+	json    []byte // scratch for the fields' JSON text
 }
 
 func (p *Parser) newWorker(path string) *worker {
@@ -277,7 +293,7 @@ func (p *Parser) newWorker(path string) *worker {
 func (w *worker) decode(j *job) {
 	w.res = &j.res
 	r := w.res
-	r.skips, r.notes, r.errs, r.damage = r.skips[:0], r.notes[:0], r.errs[:0], 0
+	r.skips, r.notes, r.errs, r.damage, r.recovered = r.skips[:0], r.notes[:0], r.errs[:0], 0, 0
 	chunk := j.buf[:j.n]
 	w.chunk, w.off, w.refDone, w.refRecs = chunk, j.offset, false, nil
 	if isZero(chunk) {
@@ -290,6 +306,33 @@ func (w *worker) decode(j *job) {
 			return
 		}
 		r.errs = append(r.errs, fmt.Sprintf("%s@%d: %v", w.path, j.offset, err))
+	}
+	w.truncated(j)
+}
+
+// reasonTruncated counts the records a file's end cut off.
+const reasonTruncated = "truncated"
+
+// truncated relabels what a cut-off last chunk lost: records its header
+// says are there but the file ends before are "truncated", not "bad
+// record header", and the file is noted as truncated.
+func (w *worker) truncated(j *job) {
+	if j.n >= binxml.ChunkSize || !binxml.HasChunkMagic(j.buf[:j.n]) {
+		return
+	}
+	h, _ := binxml.ParseChunkHeader(j.buf[:j.n])
+	r := w.res
+	r.notes = append(r.notes, fmt.Sprintf("file is truncated: its last chunk (at offset %d) has %d of %d bytes", j.offset, j.n, binxml.ChunkSize))
+	if int(h.FreeSpaceOff) <= j.n {
+		return
+	}
+	for i := range r.skips {
+		if r.skips[i].reason == binxml.ReasonRecordHeader || r.skips[i].reason == binxml.ReasonBinXML {
+			r.skips[i].reason = reasonTruncated
+		}
+	}
+	if len(r.skips) == 0 {
+		r.skips = append(r.skips, skip{reason: reasonTruncated, detail: fmt.Sprintf("%s@%d: records up to chunk offset %d cut off by the end of the file", w.path, j.offset+int64(j.n), h.FreeSpaceOff)})
 	}
 }
 
@@ -306,13 +349,20 @@ func (w *worker) out(rec *binxml.Record) {
 	if rec.Damaged {
 		w.res.damage++
 	}
+	if rec.Recovered {
+		w.res.recovered++
+	}
 	r := w.res
 	if cap(r.events) > len(r.events) {
 		r.events = r.events[:len(r.events)+1]
 	} else {
 		r.events = append(r.events, event.Event{})
 	}
-	winevent.ToEvent(rec, "evtx", w.path, &r.events[len(r.events)-1])
+	ev := &r.events[len(r.events)-1]
+	w.json = winevent.ToEvent(rec, "evtx", w.path, ev, w.json)
+	if rec.Recovered {
+		ev.Format = FormatRecovered
+	}
 }
 
 func (w *worker) bad(b binxml.Bad) {
@@ -331,11 +381,15 @@ func (w *worker) refRecord(off int64) *binxml.Record {
 	if !w.refDone {
 		w.refDone = true
 		w.refRecs = map[int64]*binxml.Record{}
-		_ = w.ref.DecodeChunk(w.chunk, w.off, func(r *binxml.Record) {
+		err := w.ref.DecodeChunk(w.chunk, w.off, func(r *binxml.Record) {
 			c := *r
 			c.Fields = append([]binxml.Field(nil), r.Fields...)
 			w.refRecs[r.Offset] = &c
 		}, func(binxml.Bad) {})
+		if errors.Is(err, goevtx.ErrTemplateCycle) {
+			w.res.notes = append(w.res.notes, "some chunks have template definitions that reference each other in a cycle; their undecodable records were not retried with golang-evtx")
+			w.res.errs = append(w.res.errs, fmt.Sprintf("%s@%d: %v", w.path, w.off, err))
+		}
 	}
 	return w.refRecs[off]
 }

@@ -92,7 +92,7 @@ func TestNewUserSecurity(t *testing.T) {
 	if got := e.Field("SubjectLogonId"); got != "0x3e7" {
 		t.Errorf("SubjectLogonId = %q, want 0x3e7 (as Windows renders HexInt64)", got)
 	}
-	if keys := e.Fields.Keys(); len(keys) < 3 || keys[0] != "TargetUserName" || keys[1] != "TargetDomainName" || keys[2] != "TargetSid" {
+	if keys := e.FieldDict().Keys(); len(keys) < 3 || keys[0] != "TargetUserName" || keys[1] != "TargetDomainName" || keys[2] != "TargetSid" {
 		t.Errorf("field order: %v", keys)
 	}
 	groups := map[string]bool{}
@@ -119,11 +119,11 @@ func TestSystemLogMapping(t *testing.T) {
 	evs, _ := parseAll(t, New(), "sys.evtx", readTestdata(t, "metasploit-psexec-native-target-system.evtx"), 1)
 	s := find(t, evs, 7045)
 	if s.Action != "service_installed" || s.Process == "" || s.User == "" || s.Field("ServiceName") == "" {
-		t.Errorf("7045: action %q process %q user %q fields %v", s.Action, s.Process, s.User, s.Fields)
+		t.Errorf("7045: action %q process %q user %q fields %v", s.Action, s.Process, s.User, s.RawFields)
 	}
 	c := find(t, evs, 104)
 	if c.Action != "log_cleared" || c.SubjectUser == "" || c.Field("Channel") == "" {
-		t.Errorf("104 (UserData LogFileCleared): action %q subject %q fields %v", c.Action, c.SubjectUser, c.Fields)
+		t.Errorf("104 (UserData LogFileCleared): action %q subject %q fields %v", c.Action, c.SubjectUser, c.RawFields)
 	}
 }
 
@@ -288,7 +288,7 @@ func goldenLine(e *event.Event) []byte {
 		Offset                                        int64
 		Fields                                        json.RawMessage
 	}
-	f, _ := event.MarshalFields(e.Fields)
+	f, _ := event.MarshalFields(e.FieldDict())
 	b, _ := json.Marshal(row{
 		Time: e.Time.Format(time.RFC3339Nano), Source: e.Source, Format: e.Format, Host: e.Host,
 		Channel: e.Channel, Provider: e.Provider, EventID: e.EventID, RecordID: e.RecordID,

@@ -1,6 +1,7 @@
 package ingesttest
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -42,7 +43,89 @@ func EVTXEvents(t testing.TB, rel string) []*event.Event {
 	if len(evs) == 0 {
 		t.Fatalf("%s: no events", rel)
 	}
+	for _, ev := range evs {
+		ev.Fields, ev.RawFields = FieldsOf(t, ev), ""
+	}
 	return evs
+}
+
+// FieldsOf is an event's raw fields as a dict with the decoders' value
+// types (text, a list of texts, nested fields), whether the parser gave
+// them as a dict or as the store's JSON text (Event.RawFields): a JSON
+// null is a nil list, the only value that writes as null.
+func FieldsOf(t testing.TB, ev *event.Event) *ordereddict.Dict {
+	t.Helper()
+	d, err := decodeFields(ev)
+	if err != nil {
+		t.Fatalf("raw fields %.80q: %v", ev.RawFields, err)
+	}
+	return d
+}
+
+func decodeFields(ev *event.Event) (*ordereddict.Dict, error) {
+	if ev.Fields != nil || ev.RawFields == "" {
+		return ev.Fields, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(ev.RawFields))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	return jsonObject(dec)
+}
+
+func jsonObject(dec *json.Decoder) (*ordereddict.Dict, error) {
+	d := ordereddict.NewDict()
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch v := tok.(type) {
+		case string:
+			d.Set(k.(string), v)
+		case nil:
+			d.Set(k.(string), []string(nil))
+		case json.Delim:
+			if v == '{' {
+				sub, err := jsonObject(dec)
+				if err != nil {
+					return nil, err
+				}
+				d.Set(k.(string), sub)
+				continue
+			}
+			list := []string{}
+			for dec.More() {
+				var s string
+				if err := dec.Decode(&s); err != nil {
+					return nil, err
+				}
+				list = append(list, s)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			d.Set(k.(string), list)
+		default:
+			return nil, fmt.Errorf("field %v: unexpected %v", k, tok)
+		}
+	}
+	_, err := dec.Token() // '}'
+	return d, err
+}
+
+// fieldsOf is FieldsOf for DiffEvent, which has no testing.TB: text that
+// does not decode compares as a field saying so (and so differs).
+func fieldsOf(ev *event.Event) *ordereddict.Dict {
+	d, err := decodeFields(ev)
+	if err != nil {
+		return ordereddict.NewDict().Set("(undecodable raw fields)", ev.RawFields)
+	}
+	return d
 }
 
 // DiffEvent says how got differs from want in the typed columns and the
@@ -66,7 +149,7 @@ func DiffEvent(want, got *event.Event) string {
 			}
 		}
 	}
-	if d := diffFields("", want.Fields, got.Fields); d != "" {
+	if d := diffFields("", fieldsOf(want), fieldsOf(got)); d != "" {
 		diffs = append(diffs, d)
 	}
 	return strings.Join(diffs, "; ")

@@ -64,14 +64,17 @@ type Parser interface {
 
 // Stats is what a parser reports about one file.
 type Stats struct {
-	Records  int64            // events emitted
-	Skipped  int64            // records or lines not turned into events
-	Reasons  map[string]int64 // skip reason → count
-	Notes    []string         // things an investigator should know (e.g. time zone assumed)
-	Errors   []string         // problems with position: "record 1234: …", "line 17: …"
-	TimeZone string           // zone assumed for zone-less timestamps, if any
-	First    time.Time
-	Last     time.Time
+	Records int64 // events emitted
+	Skipped int64 // records or lines not turned into events
+	// Recovered counts emitted records that are carved remains (e.g.
+	// EVTX chunk slack), possibly stale copies rather than current ones.
+	Recovered int64
+	Reasons   map[string]int64 // skip reason → count
+	Notes     []string         // things an investigator should know (e.g. time zone assumed)
+	Errors    []string         // problems with position: "record 1234: …", "line 17: …"
+	TimeZone  string           // zone assumed for zone-less timestamps, if any
+	First     time.Time
+	Last      time.Time
 }
 
 // maxErrors bounds the error list per file; the rest are only counted.

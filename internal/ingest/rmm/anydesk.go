@@ -283,8 +283,11 @@ func (anydeskConnTrace) Detect(in *input.Input) int {
 		}
 		return lineOther
 	})
-	if ok >= 1 && other == 0 {
+	switch {
+	case ok >= 1 && other == 0:
 		return 80
+	case ok >= 2 && ok > other:
+		return 65 // a vote: one odd line must not hide the others
 	}
 	return 0
 }

@@ -131,9 +131,9 @@ func classifyRemoteText(out *event.Event, text string) bool {
 // evtxText is the event's data: the unnamed <Data> strings joined (the
 // EVTX ingester names them Data, Data_2, …), else the rendered message.
 func evtxText(ev *event.Event) string {
-	if ev.Fields != nil {
+	if d := ev.FieldDict(); d != nil {
 		var parts []string
-		for _, it := range ev.Fields.Items() {
+		for _, it := range d.Items() {
 			if it.Key == "Data" || strings.HasPrefix(it.Key, "Data_") {
 				if s, ok := it.Value.(string); ok && s != "" {
 					parts = append(parts, s)

@@ -25,7 +25,9 @@ func parseTVConn(s string) (tvConnRow, bool) {
 	for len(f) > 7 && f[len(f)-1] == "" {
 		f = f[:len(f)-1]
 	}
-	if len(f) != 7 {
+	// Later TeamViewer versions (or a hand-edited export) may add fields
+	// after the seventh: those are ignored, the row is still read.
+	if len(f) < 7 {
 		return tvConnRow{}, false
 	}
 	r := tvConnRow{id: strings.TrimSpace(f[0]), name: f[1], start: f[2], end: f[3], user: f[4], kind: f[5], guid: strings.TrimSpace(f[6])}
@@ -49,8 +51,12 @@ func (tvConnections) Detect(in *input.Input) int {
 		}
 		return lineOther
 	})
-	if ok >= 1 && other == 0 {
+	switch {
+	case ok >= 1 && other == 0:
 		return 85
+	case ok >= 2 && ok > other:
+		// A vote, not a veto: one odd row must not hide the others.
+		return 70
 	}
 	return 0
 }

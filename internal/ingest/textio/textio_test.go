@@ -6,7 +6,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 func readAll(t *testing.T, r *Reader) (lines []string, long []int64) {
@@ -95,5 +97,94 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 		Decode(b)
+	})
+}
+
+// refLines splits ASCII text on CRLF, LF and lone CR, as Reader must.
+func refLines(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+func TestLineEndsAcrossReads(t *testing.T) {
+	for _, s := range []string{
+		"a\rb\rc",
+		"a\r\nb\r\nc\r\n",
+		"only\r",
+	} {
+		for _, name := range []string{"whole", "one-byte"} {
+			var src io.Reader = strings.NewReader(s)
+			if name == "one-byte" {
+				src = iotest.OneByteReader(src)
+			}
+			got, _ := readAll(t, NewReader(src))
+			want := refLines(s)
+			if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+				t.Errorf("%q (%s): lines %q, want %q", s, name, got, want)
+			}
+		}
+	}
+}
+
+func TestCP1252AndUTF16WithoutBOM(t *testing.T) {
+	got, _ := readAll(t, NewReader(bytes.NewReader([]byte("caf\xe9 ok\nna\xefve\n"))))
+	if strings.Join(got, "|") != "café ok|naïve" {
+		t.Errorf("Windows-1252 bytes: %q", got)
+	}
+	got, _ = readAll(t, NewReader(bytes.NewReader(utf16le("line one\r\nline two\r\n", false))))
+	if strings.Join(got, "|") != "line one|line two" {
+		t.Errorf("UTF-16LE without BOM: %q", got)
+	}
+	if d := Decode(utf16le("2026-01-01 ALLOW TCP\r\n", false)); string(d) != "2026-01-01 ALLOW TCP\r\n" {
+		t.Errorf("Decode UTF-16LE without BOM: %q", d)
+	}
+	if d := Decode([]byte("a line\x00\ranother\rthird\r")); string(d) != "a line\nanother\nthird\n" {
+		t.Errorf("Decode with a NUL and a CR: %q", d)
+	}
+	if d := Decode([]byte("ElfFile\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11")); d != nil {
+		t.Errorf("binary head decoded as text: %q", d)
+	}
+}
+
+// FuzzReaderLineEnds: any bytes give valid UTF-8 lines without a panic, and
+// plain ASCII text splits exactly as the reference does.
+func FuzzReaderLineEnds(f *testing.F) {
+	f.Add([]byte("a\rb\r\nc\n"))
+	f.Add(utf16le("x\r\ny", false))
+	f.Add([]byte("caf\xe9\x00\r"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReaderSize(iotest.HalfReader(bytes.NewReader(data)), 64)
+		var lines []string
+		for {
+			l, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if errors.Is(err, ErrLineTooLong) {
+				lines = nil
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !utf8.Valid(l) {
+				t.Fatalf("invalid UTF-8 line %q", l)
+			}
+			lines = append(lines, string(l))
+		}
+		ascii := lines != nil && len(data) > 0 && len(data) < 60 && (crOnly(data) || bytes.IndexByte(data, '\r') < 0)
+		for _, c := range data {
+			ascii = ascii && c >= 1 && c < 0x80
+		}
+		if ascii {
+			if want := refLines(string(data)); strings.Join(lines, "\x00") != strings.Join(want, "\x00") {
+				t.Fatalf("%q: lines %q, want %q", data, lines, want)
+			}
+		}
+		Decode(data)
 	})
 }

@@ -14,10 +14,12 @@ import (
 )
 
 // ToEvent maps a record onto ev (overwriting all of it): System values to
-// their columns, every field to Fields, and the typed columns the mapping
-// table names. Offset is the record id; ingesters of text renderings set
-// it to the line or element number afterwards.
-func ToEvent(r *binxml.Record, format, path string, ev *event.Event) {
+// their columns, every field to the raw fields (as the store's JSON text,
+// see SetFields), and the typed columns the mapping table names. Offset
+// is the record id; ingesters of text renderings set it to the line or
+// byte offset afterwards. buf is scratch space for the fields' text,
+// returned for reuse.
+func ToEvent(r *binxml.Record, format, path string, ev *event.Event, buf []byte) []byte {
 	*ev = event.Event{
 		Time:     r.Time,
 		Source:   event.SourceEVTX,
@@ -30,20 +32,23 @@ func ToEvent(r *binxml.Record, format, path string, ev *event.Event) {
 		Message:  r.Message,
 		Evidence: path,
 		Offset:   int64(r.RecordID),
-		Fields:   toDict(r.Fields),
 	}
+	buf = SetFields(ev, r.Fields, buf)
 	if ev.Time.IsZero() {
 		ev.Time = r.Written
 	}
 	applyMapping(r, ev)
+	return buf
 }
 
-func toDict(fs []binxml.Field) *ordereddict.Dict {
+// Dict is fields as an ordered dictionary, nested fields as nested
+// dictionaries (a repeated name keeps its last value, at the end).
+func Dict(fs []binxml.Field) *ordereddict.Dict {
 	d := ordereddict.NewDict()
 	for _, f := range fs {
 		switch v := f.Value.(type) {
 		case []binxml.Field:
-			d.Set(f.Name, toDict(v))
+			d.Set(f.Name, Dict(v))
 		default:
 			d.Set(f.Name, v)
 		}

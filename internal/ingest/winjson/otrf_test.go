@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/testutil"
@@ -215,9 +216,7 @@ func parseAll(in *input.Input) ([]event.Event, *input.Stats, error) {
 	}
 	var evs []event.Event
 	err := p.Parse(context.Background(), in, func(ev *event.Event) error {
-		c := *ev
-		c.Fields = ev.Fields.Copy()
-		evs = append(evs, c)
+		evs = append(evs, *ev) // fields are new for each event
 		return nil
 	}, st)
 	return evs, st, err
@@ -280,8 +279,8 @@ func checkAgainstJSON(t *testing.T, where string, ev *event.Event, m map[string]
 			t.Errorf("%s: time %s far from @timestamp %s", where, ev.Time, ts)
 		}
 	}
-	if len(want.data) != ev.Fields.Len() {
-		t.Errorf("%s: %d fields, JSON has %d event-data keys: %v", where, ev.Fields.Len(), len(want.data), ev.Fields.Keys())
+	if fs := ingesttest.FieldsOf(t, ev); len(want.data) != fs.Len() {
+		t.Errorf("%s: %d fields, JSON has %d event-data keys: %v", where, fs.Len(), len(want.data), fs.Keys())
 	}
 	for k, v := range want.data {
 		gv := ev.Field(k)

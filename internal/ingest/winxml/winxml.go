@@ -74,6 +74,7 @@ func (p Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event.
 	dec.CharsetReader = charsetReader
 	var rec binxml.Record
 	var ev event.Event
+	var buf []byte
 	for n := int64(1); ; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -103,7 +104,7 @@ func (p Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event.
 			n++
 			continue
 		}
-		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
+		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
 		ev.Offset = off
 		if err := emit(&ev); err != nil {
 			return err

@@ -92,6 +92,12 @@ const (
 	fileHeaderSize  = 4096
 	chunkSize       = 65536
 	chunkHeaderSize = 512
+	// chunkTailRoom is left free at the end of every chunk: libevtx drops
+	// a chunk's last record when the records end exactly at 65,536 bytes,
+	// and Windows never fills a chunk to the last byte either.
+	chunkTailRoom = 8
+	// chunkFill is where a chunk's records must end.
+	chunkFill = chunkSize - chunkTailRoom
 )
 
 // maxChunks is the most chunks a file header can count (a uint16); a

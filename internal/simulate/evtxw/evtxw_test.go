@@ -449,7 +449,11 @@ func TestChunksFilled(t *testing.T) {
 	for i := 0; i+1 < n; i++ {
 		c := b[fileHeaderSize+i*chunkSize:][:chunkSize]
 		next := b[fileHeaderSize+(i+1)*chunkSize:][:chunkSize]
-		left := chunkSize - int(le.Uint32(c[48:]))
+		free := int(le.Uint32(c[48:]))
+		if free > chunkFill {
+			t.Errorf("chunk %d: records end at %d, within the last %d bytes", i, free, chunkTailRoom)
+		}
+		left := chunkFill - free
 		nextSize := int(le.Uint32(next[512+4:]))
 		if left >= nextSize {
 			t.Errorf("chunk %d: %d bytes left but the next record (%d bytes) went to a new chunk", i, left, nextSize)

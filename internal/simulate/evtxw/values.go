@@ -100,7 +100,7 @@ func (w *Writer) writeValues(r *Record, sh *shape, id, ft uint64) {
 
 // reserve advances over n bytes (already zero in a fresh chunk).
 func (w *Writer) reserve(n int) bool {
-	if w.full || w.pos+n > chunkSize {
+	if w.full || w.pos+n > chunkFill {
 		w.full = true
 		return false
 	}
@@ -109,7 +109,7 @@ func (w *Writer) reserve(n int) bool {
 }
 
 func (w *Writer) put(p []byte) {
-	if w.full || w.pos+len(p) > chunkSize {
+	if w.full || w.pos+len(p) > chunkFill {
 		w.full = true
 		return
 	}
@@ -117,7 +117,7 @@ func (w *Writer) put(p []byte) {
 }
 
 func (w *Writer) put8(v byte) {
-	if w.full || w.pos+1 > chunkSize {
+	if w.full || w.pos+1 > chunkFill {
 		w.full = true
 		return
 	}
@@ -126,7 +126,7 @@ func (w *Writer) put8(v byte) {
 }
 
 func (w *Writer) put16(v uint16) {
-	if w.full || w.pos+2 > chunkSize {
+	if w.full || w.pos+2 > chunkFill {
 		w.full = true
 		return
 	}
@@ -135,7 +135,7 @@ func (w *Writer) put16(v uint16) {
 }
 
 func (w *Writer) put32(v uint32) {
-	if w.full || w.pos+4 > chunkSize {
+	if w.full || w.pos+4 > chunkFill {
 		w.full = true
 		return
 	}
@@ -144,7 +144,7 @@ func (w *Writer) put32(v uint32) {
 }
 
 func (w *Writer) put64(v uint64) {
-	if w.full || w.pos+8 > chunkSize {
+	if w.full || w.pos+8 > chunkFill {
 		w.full = true
 		return
 	}
@@ -160,7 +160,7 @@ func (w *Writer) putUTF16(s string) int {
 	}
 	b := w.buf
 	p := w.pos
-	if p+2*len(s) > chunkSize && p+utf16Len(s) > chunkSize {
+	if p+2*len(s) > chunkFill && p+utf16Len(s) > chunkFill {
 		w.full = true
 		return 0
 	}

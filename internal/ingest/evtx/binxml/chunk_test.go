@@ -342,21 +342,21 @@ func TestDeepNesting(t *testing.T) {
 
 func TestRenderValues(t *testing.T) {
 	cases := []struct {
-		v    value
+		v    raw
 		want any
 	}{
-		{value{typ: vtInt32, data: []byte{0xff, 0xff, 0xff, 0xff}}, "-1"},
-		{value{typ: vtUint8, data: []byte{200}}, "200"},
-		{value{typ: vtHex32, data: []byte{0x10, 0, 0, 0}}, "0x10"},
-		{value{typ: vtFileTime, data: make([]byte, 8)}, "1601-01-01T00:00:00.0000000Z"},
-		{value{typ: vtSysTime, data: []byte{0xe8, 7, 3, 0, 0, 0, 31, 0, 1, 0, 2, 0, 3, 0, 4, 0}}, "2024-03-31T01:02:03.0040000Z"},
-		{value{typ: vtBool, data: []byte{0, 0, 0, 0}}, "false"},
-		{value{typ: vtAnsi, data: []byte("caf\xe9\x00")}, "café"},
-		{value{typ: vtReal64, data: binary.LittleEndian.AppendUint64(nil, 0x3ff8000000000000)}, "1.5"},
-		{value{typ: vtUint16 | vtArray, data: []byte{1, 0, 2, 0}}, []string{"1", "2"}},
-		{value{typ: 0x7e, data: []byte{0xab}}, "AB"},
-		{value{typ: vtGUID, data: []byte{1}}, "01"},
-		{value{typ: vtString, data: utf16le("😀 x\x00")}, "😀 x"},
+		{raw{typ: vtInt32, data: []byte{0xff, 0xff, 0xff, 0xff}}, "-1"},
+		{raw{typ: vtUint8, data: []byte{200}}, "200"},
+		{raw{typ: vtHex32, data: []byte{0x10, 0, 0, 0}}, "0x10"},
+		{raw{typ: vtFileTime, data: make([]byte, 8)}, "1601-01-01T00:00:00.0000000Z"},
+		{raw{typ: vtSysTime, data: []byte{0xe8, 7, 3, 0, 0, 0, 31, 0, 1, 0, 2, 0, 3, 0, 4, 0}}, "2024-03-31T01:02:03.0040000Z"},
+		{raw{typ: vtBool, data: []byte{0, 0, 0, 0}}, "false"},
+		{raw{typ: vtAnsi, data: []byte("caf\xe9\x00")}, "café"},
+		{raw{typ: vtReal64, data: binary.LittleEndian.AppendUint64(nil, 0x3ff8000000000000)}, "1.5"},
+		{raw{typ: vtUint16 | vtArray, data: []byte{1, 0, 2, 0}}, []string{"1", "2"}},
+		{raw{typ: 0x7e, data: []byte{0xab}}, "AB"},
+		{raw{typ: vtGUID, data: []byte{1}}, "01"},
+		{raw{typ: vtString, data: utf16le("😀 x\x00")}, "😀 x"},
 	}
 	for _, c := range cases {
 		if got := render(c.v); !reflect.DeepEqual(got, c.want) {

@@ -40,8 +40,8 @@ func (w *walker) nested(v value) []node {
 	if c.depth > maxDepth {
 		return nil
 	}
-	base := v.off
-	if base < 0 || base+len(v.data) > len(c.data) {
+	base := int(v.off)
+	if base < 0 || base+int(v.size) > len(c.data) {
 		return nil
 	}
 	for i, at := range c.nestedAt {
@@ -59,10 +59,10 @@ func (w *walker) parseNested(v value, base int) []node {
 	c := w.c
 	c.depth++
 	defer func() { c.depth-- }()
-	r := reader{c: c, pos: base, end: base + len(v.data), depID: false}
+	r := reader{c: c, pos: base, end: base + int(v.size), depID: false}
 	nodes, err := r.fragment()
 	if err != nil {
-		r = reader{c: c, pos: base, end: base + len(v.data), depID: true}
+		r = reader{c: c, pos: base, end: base + int(v.size), depID: true}
 		if n2, err2 := r.fragment(); err2 == nil {
 			return n2
 		}
@@ -225,7 +225,7 @@ func (w *walker) attrNum(e *node, name string, vals []value) (uint64, bool) {
 
 func (w *walker) num(content []node, vals []value) (uint64, bool) {
 	if v, ok := single(content, vals); ok {
-		if n, ok := uintOf(v); ok {
+		if n, ok := uintOf(w.c.raw(v)); ok {
 			return n, true
 		}
 	}
@@ -318,7 +318,7 @@ func (w *walker) system(sys *node, vals []value) {
 					continue
 				}
 				if v, ok := single(e.attrs[i].value, vals); ok {
-					if t, ok := timeOf(v); ok {
+					if t, ok := timeOf(w.c.raw(v)); ok {
 						r.Time = t
 						continue
 					}

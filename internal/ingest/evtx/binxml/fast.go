@@ -13,7 +13,6 @@ type Fast struct {
 	ctx chunkCtx
 	w   walker
 	rec Record
-	top []node // reused top-level node list of a record
 	// Tail, when set, also decodes records found in a chunk's slack space
 	// after the free-space offset (stale records left by earlier use of
 	// the chunk). Off by default: they may repeat or predate other records.
@@ -28,7 +27,6 @@ type Fast struct {
 func NewFast() *Fast {
 	f := &Fast{}
 	f.ctx.names = make(map[uint32]string, 128)
-	f.ctx.cache = make(map[string]any, 1024)
 	f.ctx.templates = make(map[uint32]*template, 32)
 	return f
 }
@@ -55,7 +53,10 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 	end := len(chunk)
 	free := int(h.FreeSpaceOff)
 	off := ChunkHeaderSize
+	// recovered: past the records the chunk holds now (see Record.Recovered).
+	recovered, noHeader := false, false
 	if !HasChunkMagic(chunk) {
+		noHeader = true
 		// A damaged chunk header: its records may still be intact (their
 		// names and templates are chunk offsets, valid without the header).
 		off = nextRecord(chunk, ChunkHeaderSize, end)
@@ -63,6 +64,7 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 			return fmt.Errorf("evtx: chunk at offset %d: %w", chunkOffset, ErrNotChunk)
 		}
 		free = end
+		recovered = off != ChunkHeaderSize
 		if f.Notes != nil {
 			f.Notes(chunkOffset, "chunk has no chunk magic; records read from its body")
 		}
@@ -77,6 +79,15 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 	for off+RecordHeaderSize <= end {
 		size, ok := recordAt(chunk, off)
 		if !ok {
+			if noHeader {
+				// Without a header the end of the current records is
+				// unknown: what follows the first gap is carved.
+				recovered = true
+				if off = nextRecord(chunk, off+1, end); off < 0 {
+					break
+				}
+				continue
+			}
 			if off >= free {
 				if !f.Tail {
 					break // end of the used area
@@ -103,8 +114,9 @@ func (f *Fast) DecodeChunk(chunk []byte, chunkOffset int64, out func(*Record), b
 			// A stale record that no longer decodes is not a loss: the
 			// allocated records are all before free.
 			bad = func(Bad) {}
+			recovered = true
 		}
-		f.record(chunk, off, size, chunkOffset, out, bad)
+		f.record(chunk, off, size, chunkOffset, out, bad, recovered)
 		off += size
 	}
 	return nil
@@ -154,9 +166,10 @@ func nextRecord(c []byte, off, limit int) int {
 
 // record decodes one record, recovering from any panic so that one
 // hostile record cannot take the chunk down.
-func (f *Fast) record(c []byte, off, size int, base int64, out func(*Record), bad func(Bad)) {
+func (f *Fast) record(c []byte, off, size int, base int64, out func(*Record), bad func(Bad), recovered bool) {
 	r := &f.rec
 	r.Reset()
+	r.Recovered = recovered
 	r.Offset = base + int64(off)
 	r.HeaderID = binary.LittleEndian.Uint64(c[off+8:])
 	r.Written = FileTime(binary.LittleEndian.Uint64(c[off+16:]))
@@ -194,9 +207,9 @@ func (f *Fast) decodeBody(c []byte, start, end int) (err error) {
 	w.rec = &f.rec
 	w.unnamed = 0
 	w.depth, w.budget = 0, maxVisits
+	f.ctx.nstack, f.ctx.astack = f.ctx.nstack[:0], f.ctx.astack[:0] // after a recovered panic
 	rd := reader{c: &f.ctx, pos: start, end: end, depID: true}
-	nodes, err := rd.fragmentInto(f.top[:0])
-	f.top = nodes[:0]
+	nodes, err := rd.fragment()
 	if err != nil {
 		// Records without a template instance sometimes omit the
 		// dependency identifiers; try that reading before giving up.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -56,12 +57,25 @@ type attr struct {
 	value []node
 }
 
-// value is one substitution value: its declared type and its bytes in
-// the chunk (never copied).
+// value is one substitution value: its declared type and where its bytes
+// are in the chunk. It holds no pointer: records store a few dozen each in
+// the value arena, and pointer stores cost write barriers while the
+// garbage collector runs (a tenth of the decoding time with data []byte).
 type value struct {
 	typ  uint8
-	off  int // chunk offset of data
+	off  int32 // chunk offset of the bytes
+	size int32
+}
+
+// raw is a value with its bytes, for rendering.
+type raw struct {
+	typ  uint8
 	data []byte
+}
+
+// raw returns v with its bytes.
+func (c *chunkCtx) raw(v value) raw {
+	return raw{typ: v.typ, data: c.data[v.off : v.off+v.size]}
 }
 
 // template is a compiled template definition.
@@ -93,9 +107,21 @@ type chunkCtx struct {
 	arena []value
 	// cache maps a short value (type byte + raw bytes) to its rendering,
 	// boxed once: the same user names, SIDs, host names and flags recur
-	// on every record of a chunk.
-	cache map[string]any
+	// on every record of a chunk. It is direct-mapped (a colliding value
+	// replaces the older one): a map lookup cost more than rendering most
+	// values again. Entries of earlier chunks are stale (gen), so a
+	// chunk's decoding never depends on the chunks decoded before it.
+	cache *[cacheSlots]cacheEntry
+	gen   uint32
 	key   []byte
+	// nstack and astack gather the nodes and attributes of the elements
+	// being parsed; slab and aslab hold the finished ones until the chunk
+	// is done (templates live that long; records' nodes die sooner, but a
+	// chunk is small).
+	nstack []node
+	astack []attr
+	slab   slab[node]
+	aslab  slab[attr]
 	// nestedAt/nestedNodes cache one record's parsed BinXML values, which
 	// the walker visits more than once.
 	nestedAt    []int
@@ -106,28 +132,92 @@ func (c *chunkCtx) reset(data []byte) {
 	c.data = data
 	clear(c.names)
 	clear(c.templates)
-	if len(c.cache) > 4096 {
-		c.cache = make(map[string]any, 1024)
-	} else {
-		clear(c.cache)
+	c.nstack, c.astack = c.nstack[:0], c.astack[:0]
+	c.slab.reset()
+	c.aslab.reset()
+	if c.cache == nil {
+		c.cache = new([cacheSlots]cacheEntry)
+	}
+	c.gen++
+	if c.gen == 0 { // wrapped: entries of gen 0 would look current
+		clear(c.cache[:])
+		c.gen = 1
 	}
 	c.depth = 0
 }
+
+// slab hands out exact-size slices from a few big blocks, reused chunk
+// after chunk.
+type slab[T any] struct {
+	blocks [][]T
+	cur    int // block being filled
+}
+
+// slabBlock is the length of a slab block: a chunk's templates and records
+// need a few thousand nodes.
+const slabBlock = 4096
+
+func (s *slab[T]) reset() {
+	for i := range s.blocks {
+		s.blocks[i] = s.blocks[i][:0]
+	}
+	s.cur = 0
+}
+
+// copy returns a copy of src in the slab (nil for none), capped so that
+// appending to it cannot overwrite a neighbour.
+func (s *slab[T]) copy(src []T) []T {
+	if len(src) == 0 {
+		return nil
+	}
+	for s.cur < len(s.blocks) && cap(s.blocks[s.cur])-len(s.blocks[s.cur]) < len(src) {
+		s.cur++
+	}
+	if s.cur == len(s.blocks) {
+		s.blocks = append(s.blocks, make([]T, 0, max(slabBlock, len(src))))
+	}
+	b := s.blocks[s.cur]
+	n := len(b)
+	b = append(b, src...)
+	s.blocks[s.cur] = b
+	return b[n:len(b):len(b)]
+}
+
+func (c *chunkCtx) carve(src []node) []node      { return c.slab.copy(src) }
+func (c *chunkCtx) carveAttrs(src []attr) []attr { return c.aslab.copy(src) }
+
+// cacheSlots is the size of the rendering cache (a power of two): a
+// chunk holds a few hundred to a few thousand distinct short values.
+const cacheSlots = 4096
+
+type cacheEntry struct {
+	gen uint32
+	key string
+	r   any
+}
+
+// cacheSeed seeds the cache's hash; any fixed seed will do.
+var cacheSeed = maphash.MakeSeed()
 
 // maxCached bounds the raw size of values kept in the per-chunk cache.
 const maxCached = 80
 
 // rendered returns render(v), from the per-chunk cache for short values.
 func (c *chunkCtx) rendered(v value) any {
-	if len(v.data) > maxCached || v.typ == vtBinXML || v.typ&vtArray != 0 {
-		return render(v) // arrays are mutable slices: never shared
+	if v.typ == vtNull || (v.typ == vtString && v.size == 0) {
+		return "" // a third of all values in real logs: skip the hashing
 	}
-	c.key = append(append(c.key[:0], v.typ), v.data...)
-	if r, ok := c.cache[string(c.key)]; ok {
-		return r
+	if v.size > maxCached || v.typ == vtBinXML || v.typ&vtArray != 0 {
+		return render(c.raw(v)) // arrays are mutable slices: never shared
 	}
-	r := render(v)
-	c.cache[string(c.key)] = r
+	data := c.data[v.off : v.off+v.size]
+	c.key = append(append(c.key[:0], v.typ), data...)
+	e := &c.cache[maphash.Bytes(cacheSeed, c.key)&(cacheSlots-1)]
+	if e.gen == c.gen && e.key == string(c.key) {
+		return e.r
+	}
+	r := render(raw{typ: v.typ, data: data})
+	*e = cacheEntry{gen: c.gen, key: string(c.key), r: r}
 	return r
 }
 
@@ -267,67 +357,85 @@ func (r *reader) text() (string, error) {
 }
 
 // fragment parses a document (record body, template body or nested BinXML
-// value) up to its EOF token or end.
+// value) up to its EOF token or end. On error it returns what it parsed
+// before the error too.
 func (r *reader) fragment() ([]node, error) {
-	return r.fragmentInto(nil)
+	c := r.c
+	base := len(c.nstack)
+	err := r.fragmentBody()
+	out := c.carve(c.nstack[base:])
+	c.nstack = c.nstack[:base]
+	return out, err
 }
 
-// fragmentInto is fragment appending to out (a reused slice for records).
-func (r *reader) fragmentInto(out []node) ([]node, error) {
+// fragmentBody parses a fragment's nodes onto the node stack.
+func (r *reader) fragmentBody() error {
 	for r.pos < r.end {
 		t := r.c.data[r.pos]
 		switch t & 0xbf {
 		case tokEOF:
 			r.pos++
-			return out, nil
+			return nil
 		case tokFragment:
 			if err := r.need(4); err != nil {
-				return out, err
+				return err
 			}
 			r.pos += 4
 		case tokOpenStart:
 			n, err := r.element()
 			if err != nil {
-				return out, err
+				return err
 			}
-			out = append(out, n)
+			r.c.nstack = append(r.c.nstack, n)
 		case tokTemplate:
 			n, err := r.templateInstance()
 			if err != nil {
-				return out, err
+				return err
 			}
-			out = append(out, n)
+			r.c.nstack = append(r.c.nstack, n)
 		case tokPITarget:
 			r.pos++
 			if _, err := r.name(); err != nil {
-				return out, err
+				return err
 			}
 		case tokPIData:
 			r.pos++
 			if _, err := r.text(); err != nil {
-				return out, err
+				return err
 			}
 		case tokValue, tokNormalSubst, tokOptionalSubs, tokCharRef, tokEntityRef, tokCDATA:
 			// Content outside any element: keep it as a text-like node.
 			n, err := r.contentItem(t)
 			if err != nil {
-				return out, err
+				return err
 			}
 			if n.kind != 0 {
-				out = append(out, n)
+				r.c.nstack = append(r.c.nstack, n)
 			}
 		default:
-			return out, fmt.Errorf("%w 0x%02x at chunk offset %d", errBadToken, t, r.pos)
+			return fmt.Errorf("%w 0x%02x at chunk offset %d", errBadToken, t, r.pos)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // element parses an open-start-element token and everything up to its end.
+// Its attributes, their values and its children are gathered on the
+// chunk's stacks and copied to exact-size slices of the chunk's slabs when
+// complete: appending to a slice per element cost more in growing and
+// collecting slices than the parsing itself.
 func (r *reader) element() (node, error) {
 	c := r.c
 	c.depth++
-	defer func() { c.depth-- }()
+	base, abase := len(c.nstack), len(c.astack)
+	n, err := r.elementBody(base, abase)
+	c.nstack, c.astack = c.nstack[:base], c.astack[:abase]
+	c.depth--
+	return n, err
+}
+
+func (r *reader) elementBody(base, abase int) (node, error) {
+	c := r.c
 	if c.depth > maxDepth {
 		return node{}, errTooDeep
 	}
@@ -363,6 +471,7 @@ func (r *reader) element() (node, error) {
 				return n, err
 			}
 			a := attr{name: an}
+			vbase := len(c.nstack)
 			for {
 				p, err := r.peek()
 				if err != nil {
@@ -376,11 +485,14 @@ func (r *reader) element() (node, error) {
 					return n, err
 				}
 				if v.kind != 0 {
-					a.value = append(a.value, v)
+					c.nstack = append(c.nstack, v)
 				}
 			}
-			n.attrs = append(n.attrs, a)
+			a.value = c.carve(c.nstack[vbase:])
+			c.nstack = c.nstack[:vbase]
+			c.astack = append(c.astack, a)
 		}
+		n.attrs = c.carveAttrs(c.astack[abase:])
 	}
 	t, err = r.u8()
 	if err != nil {
@@ -401,13 +513,14 @@ func (r *reader) element() (node, error) {
 		switch p & 0xbf {
 		case tokEndElement:
 			r.pos++
+			n.children = c.carve(c.nstack[base:])
 			return n, nil
 		case tokOpenStart:
 			ch, err := r.element()
 			if err != nil {
 				return n, err
 			}
-			n.children = append(n.children, ch)
+			c.nstack = append(c.nstack, ch)
 		case tokPITarget:
 			r.pos++
 			if _, err := r.name(); err != nil {
@@ -423,7 +536,7 @@ func (r *reader) element() (node, error) {
 			if err != nil {
 				return n, err
 			}
-			n.children = append(n.children, ch)
+			c.nstack = append(c.nstack, ch)
 		default:
 			if !isValueToken(p) && p&0xbf != tokCDATA {
 				return n, fmt.Errorf("%w 0x%02x in <%s> at chunk offset %d", errBadToken, p, name, r.pos)
@@ -433,7 +546,7 @@ func (r *reader) element() (node, error) {
 				return n, err
 			}
 			if v.kind != 0 {
-				n.children = append(n.children, v)
+				c.nstack = append(c.nstack, v)
 			}
 		}
 	}
@@ -549,7 +662,7 @@ func (r *reader) templateInstance() (node, error) {
 		if err := r.need(size); err != nil {
 			return node{}, err
 		}
-		vals[i] = value{typ: typ, off: r.pos, data: r.c.data[r.pos : r.pos+size]}
+		vals[i] = value{typ: typ, off: int32(r.pos), size: int32(size)}
 		r.pos += size
 	}
 	return node{kind: nTemplate, tmpl: tm, vals: vals}, nil

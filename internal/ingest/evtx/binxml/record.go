@@ -69,6 +69,11 @@ type Record struct {
 	// Damaged is set when the record decoded although its trailing size
 	// copy was wrong (a partly overwritten record): values may be off.
 	Damaged bool
+	// Recovered is set for a record read from a chunk's slack (past its
+	// free-space offset) or, in a chunk whose header is damaged, after the
+	// run of records it starts with: possibly a stale copy of an
+	// overwritten record, not a current one.
+	Recovered bool
 }
 
 // Reset clears r for reuse, keeping the Fields backing array.

@@ -58,7 +58,7 @@ func fixedSize(t uint8) int {
 
 // uintOf decodes an integer-like value; ok is false for other types or
 // short data.
-func uintOf(v value) (uint64, bool) {
+func uintOf(v raw) (uint64, bool) {
 	d := v.data
 	switch v.typ {
 	case vtInt8, vtUint8:
@@ -106,7 +106,7 @@ func uintOf(v value) (uint64, bool) {
 }
 
 // timeOf decodes a FILETIME, SYSTEMTIME or text time value.
-func timeOf(v value) (time.Time, bool) {
+func timeOf(v raw) (time.Time, bool) {
 	switch v.typ {
 	case vtFileTime:
 		if len(v.data) >= 8 {
@@ -145,14 +145,14 @@ func sysTime(d []byte) (time.Time, bool) {
 // event shows: a string, or []string for arrays. Formats follow Windows'
 // own rendering (hex integers as 0x…, GUIDs in braces, SIDs as S-1-…,
 // binary as upper-case hex, times as ISO 8601 UTC with 7 fraction digits).
-func render(v value) any {
+func render(v raw) any {
 	if v.typ&vtArray != 0 && v.typ != vtArray|vtNull {
 		return renderArray(v)
 	}
 	return renderScalar(v)
 }
 
-func renderArray(v value) any {
+func renderArray(v raw) any {
 	et := v.typ &^ vtArray
 	d := v.data
 	var out []string
@@ -190,7 +190,7 @@ func renderArray(v value) any {
 			return strings.ToUpper(hex.EncodeToString(d))
 		}
 		for len(d) >= sz {
-			out = append(out, renderScalar(value{typ: et, data: d[:sz]}))
+			out = append(out, renderScalar(raw{typ: et, data: d[:sz]}))
 			d = d[sz:]
 		}
 	}
@@ -210,7 +210,7 @@ func latin1(s string) string {
 	return s
 }
 
-func renderScalar(v value) string {
+func renderScalar(v raw) string {
 	d := v.data
 	switch v.typ {
 	case vtNull:

@@ -40,6 +40,11 @@ var mu sync.Mutex
 
 // DecodeChunk implements binxml.Decoder.
 func (Decoder) DecodeChunk(chunk []byte, chunkOffset int64, out func(*binxml.Record), bad func(binxml.Bad)) (err error) {
+	// Checked before anything else: golang-evtx's recursion on a
+	// template cycle is a fatal stack overflow, not a recoverable panic.
+	if err := checkTemplates(chunk); err != nil {
+		return fmt.Errorf("golang-evtx not used on chunk at offset %d: %w", chunkOffset, err)
+	}
 	quiet.Do(func() { glog.SetLogLevel(glog.LCritical) })
 	mu.Lock()
 	prev := log.Writer()

@@ -1,12 +1,12 @@
 //go:build unix
 
-package evtx
+package testutil
 
 import "syscall"
 
-// cpuSeconds is the process's user+system CPU time: on a shared machine
+// CPUSeconds is the process's user+system CPU time: on a shared machine
 // MB per CPU-second says more about the code than wall-clock MB/s.
-func cpuSeconds() float64 {
+func CPUSeconds() float64 {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
