@@ -43,7 +43,7 @@ func tarGzItems(fp, ev string) (items []item, ok bool) {
 		if h.Typeflag != tar.TypeReg {
 			continue // directories, links and pax records carry no evidence
 		}
-		evp := names.name(ev, h.Name)
+		evp := names.name(ev, h.Name) // recorded exactly (escaped), as zip entries are
 		if h.Size > maxZipEntrySize {
 			items = append(items, item{evPath: evp, problem: fmt.Sprintf("tar entry refused: %d bytes (bomb guard)", h.Size)})
 			continue

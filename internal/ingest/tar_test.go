@@ -53,7 +53,7 @@ func TestTarGzReadInPlace(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var wk walker
+			wk := &walker{}
 			defer wk.close()
 			items, err := wk.walk([]string{dir})
 			if err != nil {
@@ -104,7 +104,7 @@ func TestPlainGzipIsNotTar(t *testing.T) {
 	if err := os.WriteFile(p, raw.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var wk walker
+	wk := &walker{}
 	defer wk.close()
 	items, err := wk.walk([]string{p})
 	if err != nil {

@@ -7,6 +7,8 @@
 package evtx
 
 import (
+	"github.com/Velocidex/ordereddict"
+
 	"bytes"
 	"context"
 	"errors"
@@ -358,11 +360,7 @@ func (w *worker) out(rec *binxml.Record) {
 	} else {
 		r.events = append(r.events, event.Event{})
 	}
-	ev := &r.events[len(r.events)-1]
-	w.json = winevent.ToEvent(rec, "evtx", w.path, ev, w.json)
-	if rec.Recovered {
-		ev.Format = FormatRecovered
-	}
+	w.json = toEvent(rec, w.path, &r.events[len(r.events)-1], w.json)
 }
 
 func (w *worker) bad(b binxml.Bad) {
@@ -405,4 +403,28 @@ func isZero(b []byte) bool {
 		b = b[n:]
 	}
 	return true
+}
+
+// toEvent maps a decoded record onto an event (overwriting all of ev); buf
+// is scratch space for the fields' JSON text, returned for reuse.
+func toEvent(r *binxml.Record, path string, ev *event.Event, buf []byte) []byte {
+	format := "evtx"
+	if r.Recovered {
+		format = FormatRecovered
+	}
+	winevent.Map(r, format, path, ev)
+	return setFields(ev, r.Fields, buf)
+}
+
+func toDict(fs []binxml.Field) *ordereddict.Dict {
+	d := ordereddict.NewDict()
+	for _, f := range fs {
+		switch v := f.Value.(type) {
+		case []binxml.Field:
+			d.Set(f.Name, toDict(v))
+		default:
+			d.Set(f.Name, v)
+		}
+	}
+	return d
 }

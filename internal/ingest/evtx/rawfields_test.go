@@ -7,7 +7,6 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/goevtx"
-	"github.com/spoor-dfir/spoor/internal/ingest/winevent"
 )
 
 // TestRawFieldsAsDict requires the fields' JSON text the parser writes to
@@ -38,12 +37,12 @@ func TestRawFieldsAsDict(t *testing.T) {
 
 func checkRawFields(t *testing.T, fn, dec string, r *binxml.Record) {
 	t.Helper()
-	want, err := event.MarshalFields(winevent.Dict(r.Fields))
+	want, err := event.MarshalFields(toDict(r.Fields))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ev event.Event
-	winevent.SetFields(&ev, r.Fields, nil)
+	setFields(&ev, r.Fields, nil)
 	got, err := event.MarshalFields(ev.Fields)
 	if ev.Fields == nil {
 		got = []byte(ev.RawFields)
@@ -67,7 +66,7 @@ func TestRawFieldsRepeatedNames(t *testing.T) {
 		checkRawFields(t, "case", "made", &binxml.Record{Fields: fs})
 	}
 	var ev event.Event
-	winevent.SetFields(&ev, cases[0], nil)
+	setFields(&ev, cases[0], nil)
 	if ev.Fields == nil || ev.RawFields != "" {
 		t.Errorf("repeated name: want the dict, got %q", ev.RawFields)
 	}

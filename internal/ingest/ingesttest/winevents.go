@@ -1,12 +1,12 @@
 package ingesttest
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 
@@ -43,89 +43,13 @@ func EVTXEvents(t testing.TB, rel string) []*event.Event {
 	if len(evs) == 0 {
 		t.Fatalf("%s: no events", rel)
 	}
+	// The EVTX parser hands its fields on as the store's JSON text (or a
+	// dict where names repeat); the renderers and comparisons walk them as
+	// the store keeps them, a dict decoded from that text.
 	for _, ev := range evs {
-		ev.Fields, ev.RawFields = FieldsOf(t, ev), ""
+		ev.Fields, ev.RawFields = stringLists(stored(ev.FieldDict())), ""
 	}
 	return evs
-}
-
-// FieldsOf is an event's raw fields as a dict with the decoders' value
-// types (text, a list of texts, nested fields), whether the parser gave
-// them as a dict or as the store's JSON text (Event.RawFields): a JSON
-// null is a nil list, the only value that writes as null.
-func FieldsOf(t testing.TB, ev *event.Event) *ordereddict.Dict {
-	t.Helper()
-	d, err := decodeFields(ev)
-	if err != nil {
-		t.Fatalf("raw fields %.80q: %v", ev.RawFields, err)
-	}
-	return d
-}
-
-func decodeFields(ev *event.Event) (*ordereddict.Dict, error) {
-	if ev.Fields != nil || ev.RawFields == "" {
-		return ev.Fields, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(ev.RawFields))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("not a JSON object")
-	}
-	return jsonObject(dec)
-}
-
-func jsonObject(dec *json.Decoder) (*ordereddict.Dict, error) {
-	d := ordereddict.NewDict()
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		switch v := tok.(type) {
-		case string:
-			d.Set(k.(string), v)
-		case nil:
-			d.Set(k.(string), []string(nil))
-		case json.Delim:
-			if v == '{' {
-				sub, err := jsonObject(dec)
-				if err != nil {
-					return nil, err
-				}
-				d.Set(k.(string), sub)
-				continue
-			}
-			list := []string{}
-			for dec.More() {
-				var s string
-				if err := dec.Decode(&s); err != nil {
-					return nil, err
-				}
-				list = append(list, s)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			d.Set(k.(string), list)
-		default:
-			return nil, fmt.Errorf("field %v: unexpected %v", k, tok)
-		}
-	}
-	_, err := dec.Token() // '}'
-	return d, err
-}
-
-// fieldsOf is FieldsOf for DiffEvent, which has no testing.TB: text that
-// does not decode compares as a field saying so (and so differs).
-func fieldsOf(ev *event.Event) *ordereddict.Dict {
-	d, err := decodeFields(ev)
-	if err != nil {
-		return ordereddict.NewDict().Set("(undecodable raw fields)", ev.RawFields)
-	}
-	return d
 }
 
 // DiffEvent says how got differs from want in the typed columns and the
@@ -149,7 +73,7 @@ func DiffEvent(want, got *event.Event) string {
 			}
 		}
 	}
-	if d := diffFields("", fieldsOf(want), fieldsOf(got)); d != "" {
+	if d := diffFields("", stored(want.Fields), stored(got.Fields)); d != "" {
 		diffs = append(diffs, d)
 	}
 	return strings.Join(diffs, "; ")
@@ -187,4 +111,58 @@ func keys(d *ordereddict.Dict) []string {
 		k = []string{}
 	}
 	return k
+}
+
+// stored is d as the store keeps it: through its JSON text, so a list
+// compares the same whether a parser built []string or []any.
+func stored(d *ordereddict.Dict) *ordereddict.Dict {
+	b, err := event.MarshalFields(d)
+	if err != nil {
+		return d
+	}
+	out, err := event.UnmarshalFieldsString(string(b))
+	if err != nil {
+		return d
+	}
+	return out
+}
+
+// stringLists gives back the []string lists the decoders produce where the
+// fields' JSON text decoded to []any, so renderers see what a parser saw.
+func stringLists(d *ordereddict.Dict) *ordereddict.Dict {
+	if d == nil {
+		return nil
+	}
+	out := ordereddict.NewDict()
+	for _, it := range d.Items() {
+		switch v := it.Value.(type) {
+		case *ordereddict.Dict:
+			out.Set(it.Key, stringLists(v))
+		case nil:
+			// An empty list's JSON is null; as XML it is an empty element.
+			out.Set(it.Key, []string(nil))
+		case []any:
+			l := make([]string, 0, len(v))
+			for _, x := range v {
+				if tm, ok := x.(time.Time); ok {
+					// The decoder wrote this text; decoding read it as a time.
+					x = tm.Format(time.RFC3339Nano)
+				}
+				s, ok := x.(string)
+				if !ok {
+					l = nil
+					break
+				}
+				l = append(l, s)
+			}
+			if l == nil && len(v) > 0 {
+				out.Set(it.Key, v)
+			} else {
+				out.Set(it.Key, l)
+			}
+		default:
+			out.Set(it.Key, v)
+		}
+	}
+	return out
 }

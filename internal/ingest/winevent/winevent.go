@@ -14,12 +14,18 @@ import (
 )
 
 // ToEvent maps a record onto ev (overwriting all of it): System values to
-// their columns, every field to the raw fields (as the store's JSON text,
-// see SetFields), and the typed columns the mapping table names. Offset
-// is the record id; ingesters of text renderings set it to the line or
-// byte offset afterwards. buf is scratch space for the fields' text,
-// returned for reuse.
-func ToEvent(r *binxml.Record, format, path string, ev *event.Event, buf []byte) []byte {
+// their columns, every field to Fields, and the typed columns the mapping
+// table names. Offset is the record id; ingesters of text renderings set
+// it to the line or element number afterwards.
+func ToEvent(r *binxml.Record, format, path string, ev *event.Event) {
+	Map(r, format, path, ev)
+	ev.Fields = toDict(r.Fields)
+}
+
+// Map is ToEvent without the raw fields: the EVTX parser writes them
+// straight as the store's JSON text (building a dict per event cost more
+// than decoding the record). The mapping reads the record, not ev.Fields.
+func Map(r *binxml.Record, format, path string, ev *event.Event) {
 	*ev = event.Event{
 		Time:     r.Time,
 		Source:   event.SourceEVTX,
@@ -33,22 +39,18 @@ func ToEvent(r *binxml.Record, format, path string, ev *event.Event, buf []byte)
 		Evidence: path,
 		Offset:   int64(r.RecordID),
 	}
-	buf = SetFields(ev, r.Fields, buf)
 	if ev.Time.IsZero() {
 		ev.Time = r.Written
 	}
 	applyMapping(r, ev)
-	return buf
 }
 
-// Dict is fields as an ordered dictionary, nested fields as nested
-// dictionaries (a repeated name keeps its last value, at the end).
-func Dict(fs []binxml.Field) *ordereddict.Dict {
+func toDict(fs []binxml.Field) *ordereddict.Dict {
 	d := ordereddict.NewDict()
 	for _, f := range fs {
 		switch v := f.Value.(type) {
 		case []binxml.Field:
-			d.Set(f.Name, Dict(v))
+			d.Set(f.Name, toDict(v))
 		default:
 			d.Set(f.Name, v)
 		}

@@ -398,7 +398,7 @@ func TestDifferentialAgainstEVTX(t *testing.T) {
 					}
 					docs = append(docs, d)
 					c := *ev
-					c.Fields = ev.Fields.Copy() // EVTXEvents gives dicts
+					c.Fields = ev.Fields.Copy()
 					if sh.adjust != nil {
 						sh.adjust(&c)
 					}

@@ -44,7 +44,6 @@ func (EvtxJSON) Detect(in *input.Input) int {
 func (p EvtxJSON) Parse(ctx context.Context, in *input.Input, emit func(ev *event.Event) error, st *input.Stats) error {
 	var rec binxml.Record
 	var ev event.Event
-	var buf []byte
 	return readObjects(ctx, in, st, func(o *ordereddict.Dict, pos int64) error {
 		e := sub(o, "Event")
 		sys := sub(e, "System")
@@ -61,7 +60,7 @@ func (p EvtxJSON) Parse(ctx context.Context, in *input.Input, emit func(ev *even
 			rec.Fields = append(rec.Fields, userData(ud)...)
 		}
 		rec.Message = get(path(e, "RenderingInfo"), "Message")
-		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
+		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = pos
 		if err := emit(&ev); err != nil {
 			return err

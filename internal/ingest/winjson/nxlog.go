@@ -81,7 +81,6 @@ func (p NXLog) Parse(ctx context.Context, in *input.Input, emit func(ev *event.E
 	}
 	var rec binxml.Record
 	var ev event.Event
-	var buf []byte
 	var skew clockSkew
 	err := readObjects(ctx, in, st, func(o *ordereddict.Dict, pos int64) error {
 		rec.Reset()
@@ -90,7 +89,7 @@ func (p NXLog) Parse(ctx context.Context, in *input.Input, emit func(ev *event.E
 			return nil
 		}
 		nxlogRecord(o, &rec, &tz)
-		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
+		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = pos
 		skew.check(&ev)
 		if err := emit(&ev); err != nil {

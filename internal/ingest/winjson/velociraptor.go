@@ -44,7 +44,6 @@ func (Velociraptor) Detect(in *input.Input) int {
 func (p Velociraptor) Parse(ctx context.Context, in *input.Input, emit func(ev *event.Event) error, st *input.Stats) error {
 	var rec binxml.Record
 	var ev event.Event
-	var buf []byte
 	return readObjects(ctx, in, st, func(o *ordereddict.Dict, pos int64) error {
 		rec.Reset()
 		if sys := sub(o, "System"); sys != nil {
@@ -62,7 +61,7 @@ func (p Velociraptor) Parse(ctx context.Context, in *input.Input, emit func(ev *
 			rec.Fields = append(rec.Fields, userData(ud)...)
 		}
 		rec.Message = get(o, "Message")
-		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
+		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = pos
 		if err := emit(&ev); err != nil {
 			return err

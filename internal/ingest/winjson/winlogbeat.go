@@ -63,7 +63,6 @@ func (Winlogbeat) Detect(in *input.Input) int {
 func (p Winlogbeat) Parse(ctx context.Context, in *input.Input, emit func(ev *event.Event) error, st *input.Stats) error {
 	var rec binxml.Record
 	var ev event.Event
-	var buf []byte
 	one := func(o *ordereddict.Dict, pos int64) error {
 		if s := sub(o, "_source"); s != nil {
 			o = s
@@ -73,7 +72,7 @@ func (p Winlogbeat) Parse(ctx context.Context, in *input.Input, emit func(ev *ev
 			st.Skip("no event id", fmt.Sprintf("%s:%d: document has no winlog.event_id or event_id", in.Path, pos))
 			return nil
 		}
-		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
+		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = pos
 		if err := emit(&ev); err != nil {
 			return err

@@ -74,7 +74,6 @@ func (p Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event.
 	dec.CharsetReader = charsetReader
 	var rec binxml.Record
 	var ev event.Event
-	var buf []byte
 	for n := int64(1); ; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -104,7 +103,7 @@ func (p Parser) Parse(ctx context.Context, in *input.Input, emit func(ev *event.
 			n++
 			continue
 		}
-		buf = winevent.ToEvent(&rec, p.Name(), in.Path, &ev, buf)
+		winevent.ToEvent(&rec, p.Name(), in.Path, &ev)
 		ev.Offset = off
 		if err := emit(&ev); err != nil {
 			return err

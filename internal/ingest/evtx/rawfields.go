@@ -1,11 +1,11 @@
-package winevent
+package evtx
 
 import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 )
 
-// SetFields gives ev its raw fields. Events leave the parser with their
+// setFields gives ev its raw fields. Events leave the parser with their
 // fields already in the store's form (Event.RawFields, the JSON object
 // event.MarshalFields would write), built straight from the decoded
 // fields: an ordered dict per event, and its marshalling afterwards,
@@ -13,12 +13,12 @@ import (
 // (which the dict collapses, the last one moving to the end) go the dict
 // way, so the text is the same either way. buf is scratch space, returned
 // for reuse.
-func SetFields(ev *event.Event, fs []binxml.Field, buf []byte) []byte {
+func setFields(ev *event.Event, fs []binxml.Field, buf []byte) []byte {
 	buf, ok := appendFields(buf[:0], fs)
 	if ok {
 		ev.RawFields = string(buf)
 	} else {
-		ev.Fields = Dict(fs)
+		ev.Fields = toDict(fs)
 	}
 	return buf
 }
