@@ -32,6 +32,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -295,8 +296,7 @@ func score(r *otrfRow, dir string) error {
 			seen[f.RuleID] = true
 			r.rules = append(r.rules, f.RuleID)
 		}
-		for _, tag := range f.Tags {
-			t := strings.ToUpper(strings.TrimPrefix(strings.ToLower(tag), "attack."))
+		for _, t := range attack.Techniques(f.Tags) {
 			for _, want := range r.techniques {
 				// A finding's sub-technique fits its parent, and the parent
 				// fits a sub-technique the metadata names.

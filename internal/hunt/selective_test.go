@@ -96,7 +96,13 @@ func TestSelectiveHuntMatchesFullScanSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{dir}, Config: cfg}); err != nil {
+	// json/otrf (1.6 GB of collector JSON, 680 k events) is left to its own
+	// bench (spoor-bench otrf): with every Sigma rule it would take minutes.
+	var paths []string
+	for _, sub := range []string{"evtx", "firewall", "rmm"} {
+		paths = append(paths, filepath.Join(dir, sub))
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths, Config: cfg}); err != nil {
 		t.Fatal(err)
 	}
 	rules := builtin(t, cfg)
