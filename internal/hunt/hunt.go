@@ -41,6 +41,9 @@ type Options struct {
 	DryRun bool
 	// Progress, if set, is told the number of events scanned so far.
 	Progress func(events int64)
+	// NoTriage keeps every finding at the severity its rule or analyzer
+	// gave it (no context triage, see internal/triage).
+	NoTriage bool
 	// FullScan decodes every stored row whole and shows every analyzer
 	// every event, instead of only what the rules and analyzers read: the
 	// reference the selective scan is tested against.
