@@ -23,6 +23,7 @@ var Columns = []string{
 	"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "action", "bytes_out", "bytes_in",
 	"process", "parent_process", "command_line", "session_id", "operator",
 	"severity", "rule_id", "title", "analyzer", "incident_id", "evidence", "offset", "details",
+	"severity_original", "triage",
 }
 
 func itoa(n int64) string {
@@ -114,7 +115,7 @@ func Record(e *Entry, loc *time.Location) []string {
 			itoa(int64(ev.EventID)), itoa(ev.RecordID), ev.User, ev.UserDomain, ev.SubjectUser, lt,
 			ev.SrcIP, port(ev.SrcPort), ev.DstIP, port(ev.DstPort), ev.Protocol, ev.Action,
 			itoa(ev.BytesOut), itoa(ev.BytesIn), ev.Process, ev.ParentProcess, ev.CommandLine, ev.SessionID, ev.Operator,
-			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields)})
+			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields), "", ""})
 		return r
 	}
 	f := e.Finding
@@ -125,16 +126,23 @@ func Record(e *Entry, loc *time.Location) []string {
 			refs += fmt.Sprintf(" (+%d more)", len(f.Refs)-1)
 		}
 	}
-	msg := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity), f.Title, f.Summary)
+	sev := strings.ToUpper(f.Severity)
+	if f.SeverityOriginal != "" && f.SeverityOriginal != f.Severity {
+		sev += " ← " + strings.ToUpper(f.SeverityOriginal) // triage's verdict, then the rule's
+	}
+	msg := fmt.Sprintf("[%s] %s: %s", sev, f.Title, f.Summary)
 	if f.Reason != "" {
 		msg += " — " + f.Reason
+	}
+	if f.Triage != "" {
+		msg += " — triage " + f.Triage
 	}
 	copy(r[1:], []string{"Finding", msg})
 	r[4] = "finding"
 	r[7] = f.Host
 	r[12] = f.User
 	r[27] = f.SessionID
-	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason})
+	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason, f.SeverityOriginal, f.Triage})
 	return r
 }
 

@@ -1,0 +1,330 @@
+// Package triage judges every finding of a hunt (rule, Sigma or
+// analyzer) in the case's context, after the scan and before incidents:
+//
+//   - inside an RMM session that is out of pattern (rmmsessions' verdict:
+//     operator, hours, source, duration against the baseline) the finding
+//     is kept, joined to the session, and raised from low to medium;
+//   - inside an in-pattern provider session (known operator at a usual
+//     hour from a known or no source) it is demoted, the session named;
+//   - when the same rule fired on the same normalised shape (Shape)
+//     throughout the baseline period, on several days or hosts, it is
+//     demoted as routine, with the numbers.
+//
+// Demoted findings drop to info and keep their original severity and the
+// reason, so nothing is deleted and an incident needs a finding that is
+// medium or higher after triage. Judgement rests on context only: the
+// sessions and the baseline, never on host, user, path or tool names.
+package triage
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Name is the collector's analyzer name (it reports no findings).
+const Name = "triage"
+
+// grace tolerates clock skew between the RMM log and Windows (as
+// rmmsessions does).
+const grace = 2 * time.Minute
+
+// Baseline thresholds: a shape is routine when it was seen, leaving the
+// judged finding itself out, on at least minDays days spread over at
+// least minSpread (throughout the baseline, not one bad afternoon), or on
+// at least minHosts hosts on at least two days (fleet-wide, not one push
+// to many hosts at once, which is what a mass deployment looks like).
+const (
+	minHosts  = 3
+	minDays   = 3
+	minSpread = 7 * 24 * time.Hour
+)
+
+// Collector rebuilds the RMM sessions triage needs from the events of a
+// hunt. It implements analyzers.Analyzer and analyzers.Selective (RMM
+// events only) and reports no findings.
+type Collector struct {
+	cfg      *caseconf.Config
+	sessions *akit.Sessions
+}
+
+// NewCollector returns an empty collector for a case.
+func NewCollector(cfg *caseconf.Config) *Collector {
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	return &Collector{cfg: cfg, sessions: akit.NewSessions()}
+}
+
+// Name implements analyzers.Analyzer.
+func (c *Collector) Name() string { return Name }
+
+// Observe implements analyzers.Analyzer.
+func (c *Collector) Observe(ev *event.Event) { c.sessions.Observe(ev) }
+
+// Finish implements analyzers.Analyzer: triage reports no findings of
+// its own.
+func (c *Collector) Finish() []event.Finding { return nil }
+
+// Wants implements analyzers.Selective.
+func (c *Collector) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceRMM {
+		return akit.Every
+	}
+	return nil
+}
+
+// Sessions builds the sessions seen so far with their verdicts.
+func (c *Collector) Sessions() []Session {
+	ss := c.sessions.Build()
+	vs := akit.Judge(c.cfg, ss)
+	out := make([]Session, len(ss))
+	for i, s := range ss {
+		out[i] = Session{S: s, V: vs[i], InPattern: InPattern(c.cfg, s, &vs[i])}
+	}
+	return out
+}
+
+// Session is an RMM session with rmmsessions' verdict and triage's
+// reading of it.
+type Session struct {
+	S *akit.Session
+	V akit.Verdict
+	// InPattern: a provider's session at a usual hour by a known operator
+	// from a known source (or none logged); see InPattern.
+	InPattern bool
+}
+
+// InPattern says whether a session vouches for what happened in it: not
+// out of pattern, of a configured provider or an operator with a
+// baseline, whose operator had other baseline sessions near this hour
+// (or it is in business hours), from a source known for the operator or
+// in a provider network, or from no logged source.
+func InPattern(cfg *caseconf.Config, s *akit.Session, v *akit.Verdict) bool {
+	if v.Out || s.Operator == "" || v.OperatorSessions < 1 {
+		return false
+	}
+	if v.Provider == "" && v.OperatorSessions < minDays {
+		return false
+	}
+	if v.Timing != "" && v.OperatorNearHour < 1 {
+		return false
+	}
+	if s.SrcIP != "" && !v.KnownSourceForOper {
+		if _, ok := cfg.ProviderIP(s.SrcIP); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Stats counts what triage did.
+type Stats struct {
+	Judged          int // findings looked at (low and above)
+	DemotedSession  int // demoted inside an in-pattern provider session
+	DemotedBaseline int // demoted as routine in the baseline
+	Joined          int // joined to an out-of-pattern session
+	Raised          int // of those, raised from low to medium
+}
+
+// String is the one-line summary of Stats.
+func (s Stats) String() string {
+	return fmt.Sprintf("triage: %d findings judged, %d demoted in in-pattern provider sessions, %d demoted as baseline routine, %d joined to out-of-pattern sessions (%d raised)",
+		s.Judged, s.DemotedSession, s.DemotedBaseline, s.Joined, s.Raised)
+}
+
+// Apply judges findings in place (see the package comment). sessions
+// come from a Collector over the same hunt; findings must be in a
+// deterministic order (the result does not depend on it otherwise).
+func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) Stats {
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	var st Stats
+	byHost := map[string][]int{}
+	for i, s := range sessions {
+		byHost[s.S.HostKey] = append(byHost[s.S.HostKey], i)
+	}
+	base := newBaseline(cfg, findings)
+	for i := range findings {
+		f := &findings[i]
+		if event.Rank(f.Severity) <= event.Rank(event.SevInfo) {
+			continue
+		}
+		st.Judged++
+		out, in := sessionsAt(sessions, byHost[akit.NormHost(f.Host)], f)
+		switch {
+		case out != nil:
+			st.Joined++
+			f.SeverityOriginal = f.Severity
+			verb := "kept"
+			if f.Severity == event.SevLow {
+				f.Severity = event.SevMedium
+				verb = "raised"
+				st.Raised++
+			}
+			if f.SessionID == "" {
+				f.SessionID = out.S.ID
+			}
+			f.Triage = fmt.Sprintf("%s: inside out-of-pattern RMM session %s (%s)", verb, out.S.ID, describe(cfg, out))
+		case in != nil:
+			st.DemotedSession++
+			demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s)", in.S.ID, describe(cfg, in)))
+		default:
+			if why := base.routine(f); why != "" {
+				st.DemotedBaseline++
+				demote(f, "demoted: "+why)
+			}
+		}
+	}
+	return st
+}
+
+func demote(f *event.Finding, why string) {
+	f.SeverityOriginal = f.Severity
+	f.Severity = event.SevInfo
+	f.Triage = why
+}
+
+// sessionsAt returns the first out-of-pattern and the first in-pattern
+// session on the finding's host whose span (with grace) contains the
+// finding's time. A finding that names a session is judged by that
+// session only, and never vouched for by it: an analyzer's finding about
+// a session is a second opinion on it, not something it explains.
+func sessionsAt(sessions []Session, idx []int, f *event.Finding) (out, in *Session) {
+	for _, i := range idx {
+		s := &sessions[i]
+		if f.SessionID != "" && s.S.ID != f.SessionID {
+			continue
+		}
+		if !s.S.Contains(f.Time, grace) {
+			continue
+		}
+		if s.V.Out {
+			if out == nil {
+				out = s
+			}
+		} else if s.InPattern && f.SessionID == "" && in == nil {
+			in = s
+		}
+	}
+	return out, in
+}
+
+func describe(cfg *caseconf.Config, s *Session) string {
+	parts := []string{akit.OrDash(s.S.Tool), "operator " + akit.OrDash(s.S.Operator)}
+	if s.S.SrcIP != "" {
+		parts = append(parts, "from "+s.S.SrcIP)
+	}
+	parts = append(parts, fmt.Sprintf("%s – %s", cfg.Local(s.S.Start).Format("Mon 2006-01-02 15:04"), cfg.Local(s.S.End).Format("15:04 MST")))
+	if s.V.Provider != "" {
+		parts = append(parts, "provider "+s.V.Provider)
+	}
+	if s.V.Out {
+		parts = append(parts, strings.Join(s.V.Reasons, "; "))
+	} else {
+		parts = append(parts, fmt.Sprintf("operator's baseline: %d sessions, %d near this hour", s.V.OperatorSessions, s.V.OperatorNearHour))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// baseline counts, per rule and shape, the findings in the baseline
+// period: how many, on which hosts, on which days.
+type baseline struct {
+	cfg    *caseconf.Config
+	from   time.Time
+	to     time.Time
+	shapes map[string]*shapeStat
+}
+
+type shapeStat struct {
+	n           int
+	hosts, days map[string]int
+	first, last time.Time
+}
+
+func key(f *event.Finding) string { return f.RuleID + "\x00" + f.Shape }
+
+func newBaseline(cfg *caseconf.Config, findings []event.Finding) *baseline {
+	b := &baseline{cfg: cfg, shapes: map[string]*shapeStat{}}
+	var first, last time.Time
+	for i := range findings {
+		t := findings[i].Time
+		if t.IsZero() {
+			continue
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	var ok bool
+	b.from, b.to, ok = akit.Baseline(cfg, first, last)
+	if !ok {
+		return b
+	}
+	for i := range findings {
+		f := &findings[i]
+		if !b.in(f) {
+			continue
+		}
+		s := b.shapes[key(f)]
+		if s == nil {
+			s = &shapeStat{hosts: map[string]int{}, days: map[string]int{}, first: f.Time, last: f.Time}
+			b.shapes[key(f)] = s
+		}
+		s.n++
+		s.hosts[akit.NormHost(f.Host)]++
+		s.days[b.day(f.Time)]++
+		if f.Time.Before(s.first) {
+			s.first = f.Time
+		}
+		if f.Time.After(s.last) {
+			s.last = f.Time
+		}
+	}
+	return b
+}
+
+// in says whether a finding counts for the baseline: a single-event
+// rule's finding with a shape, in the baseline period.
+func (b *baseline) in(f *event.Finding) bool {
+	return f.Shape != "" && !f.Time.Before(b.from) && f.Time.Before(b.to)
+}
+
+func (b *baseline) day(t time.Time) string { return b.cfg.Local(t).Format("2006-01-02") }
+
+// routine says why a finding is routine in the baseline, or "". A finding
+// in the baseline period is left out of its own counts.
+func (b *baseline) routine(f *event.Finding) string {
+	if f.Shape == "" {
+		return ""
+	}
+	s := b.shapes[key(f)]
+	if s == nil {
+		return ""
+	}
+	n, hosts, days := s.n, len(s.hosts), len(s.days)
+	if b.in(f) {
+		n--
+		if s.hosts[akit.NormHost(f.Host)] == 1 {
+			hosts--
+		}
+		if s.days[b.day(f.Time)] == 1 {
+			days--
+		}
+	}
+	manyDays := days >= minDays && s.last.Sub(s.first) >= minSpread
+	manyHosts := hosts >= minHosts && days >= 2
+	if !manyDays && !manyHosts {
+		return ""
+	}
+	return fmt.Sprintf("routine in the baseline: the same rule on the same normalised image, parent and command line was seen %d times in the baseline (%s – %s) on %d hosts over %d days",
+		n, b.cfg.Local(b.from).Format("2006-01-02"), b.cfg.Local(b.to).Format("2006-01-02"), hosts, days)
+}
