@@ -107,8 +107,8 @@ func Mask(s string) string {
 // changes between letters and digits (hex, GUIDs, random names).
 func maskToken(b *strings.Builder, t string) {
 	name, ext := t, ""
-	if i := strings.LastIndexByte(t, '.'); i > 0 && len(t)-i <= 5 && !strings.ContainsFunc(t[i:], unicode.IsDigit) {
-		name, ext = t[:i], t[i:]
+	if i := strings.LastIndexByte(t, '.'); i > 0 && len(t)-i >= 2 && len(t)-i <= 5 && unicode.IsLetter(rune(t[i+1])) {
+		name, ext = t[:i], t[i:] // .ps1, .tmp, .exe; not a version's last number
 	}
 	digits, letters, changes := 0, 0, 0
 	last := 0 // 1 letter, 2 digit
