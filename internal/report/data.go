@@ -17,17 +17,20 @@ import (
 
 // Data is everything the report shows, computed once from the store.
 type Data struct {
-	CaseName    string
-	TimeZone    string
-	Generated   time.Time
-	Window      string
-	Verdict     []string
-	Files       []store.FileEntry
-	FileTotals  FileTotals
-	Coverage    []Coverage
-	Incidents   []IncidentView
-	BySeverity  []SeverityGroup
-	Findings    int
+	CaseName   string
+	TimeZone   string
+	Generated  time.Time
+	Window     string
+	Verdict    []string
+	Files      []store.FileEntry
+	FileTotals FileTotals
+	Coverage   []Coverage
+	Incidents  []IncidentView
+	BySeverity []SeverityGroup
+	Findings   int
+	// Triage groups the findings context triage demoted, kept or raised
+	// (by verdict, rule and original severity), most frequent first.
+	Triage      []TriageGroup
 	Heatmaps    []Heatmap
 	Activity    []DayCount
 	Negatives   []string
@@ -60,6 +63,51 @@ type IncidentView struct {
 type SeverityGroup struct {
 	Severity string
 	Findings []event.Finding
+}
+
+// TriageGroup is the findings of one rule that triage judged alike.
+type TriageGroup struct {
+	Verdict          string // demoted | kept | raised
+	RuleID, Title    string
+	SeverityOriginal string
+	Severity         string
+	Count, Hosts     int
+	Example          string // the first finding's triage reason
+}
+
+// triageGroups groups the judged findings (see Data.Triage).
+func triageGroups(findings []event.Finding) []TriageGroup {
+	type key struct{ verdict, rule, orig, sev string }
+	idx := map[key]int{}
+	hosts := map[key]map[string]bool{}
+	var out []TriageGroup
+	for _, f := range findings {
+		if f.Triage == "" {
+			continue
+		}
+		verdict, _, _ := strings.Cut(f.Triage, ":")
+		k := key{verdict, f.RuleID, f.SeverityOriginal, f.Severity}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			hosts[k] = map[string]bool{}
+			out = append(out, TriageGroup{Verdict: verdict, RuleID: f.RuleID, Title: f.Title, SeverityOriginal: f.SeverityOriginal, Severity: f.Severity, Example: f.Triage})
+		}
+		out[i].Count++
+		hosts[k][f.Host] = true
+		out[i].Hosts = len(hosts[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		if out[i].Verdict != out[j].Verdict {
+			return out[i].Verdict < out[j].Verdict
+		}
+		return out[i].RuleID < out[j].RuleID
+	})
+	return out
 }
 
 // Heatmap counts provider access (logons and RMM sessions) by weekday and
@@ -251,6 +299,7 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 			}
 		}
 	}
+	d.Triage = triageGroups(findings)
 	d.Negatives = basis.negatives(cfg, findings, loc)
 	d.Verdict = verdict(d)
 	return d, nil

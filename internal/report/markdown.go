@@ -76,7 +76,21 @@ func Markdown(w io.Writer, d *Data) error {
 	for _, g := range d.BySeverity {
 		f("### %s (%d)\n\n| time | host | user | finding | why | source | incident |\n|---|---|---|---|---|---|---|\n", strings.ToUpper(g.Severity), len(g.Findings))
 		for _, x := range g.Findings {
-			f("| %s | %s | %s | **%s**: %s | %s | %s %s | %s |\n", local(x.Time), md(x.Host), md(x.User), md(x.Title), md(x.Summary), md(x.Reason), md(x.Analyzer), md(x.RuleID), md(x.IncidentID))
+			why := x.Reason
+			if x.Triage != "" {
+				why += fmt.Sprintf(" (triage, %s → %s: %s)", x.SeverityOriginal, x.Severity, x.Triage)
+			}
+			f("| %s | %s | %s | **%s**: %s | %s | %s %s | %s |\n", local(x.Time), md(x.Host), md(x.User), md(x.Title), md(x.Summary), md(why), md(x.Analyzer), md(x.RuleID), md(x.IncidentID))
+		}
+		f("\n")
+	}
+	f("## Judged in context (triage)\n\n")
+	if len(d.Triage) == 0 {
+		f("No finding was judged differently from its rule.\n\n")
+	} else {
+		f("| verdict | findings | hosts | rule | severity | why (first of them) |\n|---|---|---|---|---|---|\n")
+		for _, g := range d.Triage {
+			f("| %s | %d | %d | **%s** %s | %s → %s | %s |\n", g.Verdict, g.Count, g.Hosts, md(g.Title), md(g.RuleID), g.SeverityOriginal, g.Severity, md(g.Example))
 		}
 		f("\n")
 	}
