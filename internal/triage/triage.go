@@ -18,6 +18,7 @@ package triage
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -145,10 +146,7 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 		cfg = caseconf.Default()
 	}
 	var st Stats
-	byHost := map[string][]int{}
-	for i, s := range sessions {
-		byHost[s.S.HostKey] = append(byHost[s.S.HostKey], i)
-	}
+	at := sessionsAt(sessions, findings)
 	base := newBaseline(cfg, findings)
 	for i := range findings {
 		f := &findings[i]
@@ -156,7 +154,12 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 			continue
 		}
 		st.Judged++
-		out, in := sessionsAt(sessions, byHost[akit.NormHost(f.Host)], f)
+		var out, in *Session
+		if m := at[i]; m.out >= 0 {
+			out = &sessions[m.out]
+		} else if m.in >= 0 {
+			in = &sessions[m.in]
+		}
 		switch {
 		case out != nil:
 			st.Joined++
@@ -190,29 +193,77 @@ func demote(f *event.Finding, why string) {
 	f.Triage = why
 }
 
-// sessionsAt returns the first out-of-pattern and the first in-pattern
-// session on the finding's host whose span (with grace) contains the
-// finding's time. A finding that names a session is judged by that
-// session only, and never vouched for by it: an analyzer's finding about
-// a session is a second opinion on it, not something it explains.
-func sessionsAt(sessions []Session, idx []int, f *event.Finding) (out, in *Session) {
-	for _, i := range idx {
-		s := &sessions[i]
-		if f.SessionID != "" && s.S.ID != f.SessionID {
-			continue
-		}
-		if !s.S.Contains(f.Time, grace) {
-			continue
-		}
-		if s.V.Out {
-			if out == nil {
-				out = s
+// match is what sessionsAt found for one finding: indexes into the
+// session list, -1 for none.
+type match struct{ out, in int }
+
+// sessionsAt finds, for every finding, the out-of-pattern and the
+// in-pattern session (the first of each in the session list) on the
+// finding's host whose span, with grace, contains the finding's time. A
+// finding that names a session is judged by that session only, and never
+// vouched for by it: an analyzer's finding about a session is a second
+// opinion on it, not something it explains.
+//
+// Per host, findings are swept in time order past the sessions in start
+// order, keeping those open around the current time: n log n for the
+// sorts, plus the sessions open at each finding.
+func sessionsAt(sessions []Session, findings []event.Finding) []match {
+	res := make([]match, len(findings))
+	byHost := map[string][]int{}
+	byID := map[string][]int{}
+	for i := range sessions {
+		byHost[sessions[i].S.HostKey] = append(byHost[sessions[i].S.HostKey], i)
+		byID[sessions[i].S.ID] = append(byID[sessions[i].S.ID], i)
+	}
+	fByHost := map[string][]int{}
+	for i := range findings {
+		res[i] = match{-1, -1}
+		f := &findings[i]
+		hk := akit.NormHost(f.Host)
+		if f.SessionID != "" {
+			for _, j := range byID[f.SessionID] {
+				if s := &sessions[j]; s.S.HostKey == hk && s.V.Out && s.S.Contains(f.Time, grace) && (res[i].out < 0 || j < res[i].out) {
+					res[i].out = j
+				}
 			}
-		} else if s.InPattern && f.SessionID == "" && in == nil {
-			in = s
+			continue
+		}
+		if byHost[hk] != nil {
+			fByHost[hk] = append(fByHost[hk], i)
 		}
 	}
-	return out, in
+	for hk, fi := range fByHost {
+		si := byHost[hk]
+		sort.SliceStable(si, func(a, b int) bool { return sessions[si[a]].S.Start.Before(sessions[si[b]].S.Start) })
+		sort.SliceStable(fi, func(a, b int) bool { return findings[fi[a]].Time.Before(findings[fi[b]].Time) })
+		next := 0
+		var open []int
+		for _, i := range fi {
+			t := findings[i].Time
+			for next < len(si) && !sessions[si[next]].S.Start.Add(-grace).After(t) {
+				open = append(open, si[next])
+				next++
+			}
+			n := 0
+			for _, j := range open {
+				s := &sessions[j]
+				if s.S.End.Add(grace).Before(t) {
+					continue // ended before t, so before every later finding too
+				}
+				open[n] = j
+				n++
+				if s.V.Out {
+					if res[i].out < 0 || j < res[i].out {
+						res[i].out = j
+					}
+				} else if s.InPattern && (res[i].in < 0 || j < res[i].in) {
+					res[i].in = j
+				}
+			}
+			open = open[:n]
+		}
+	}
+	return res
 }
 
 func describe(cfg *caseconf.Config, s *Session) string {
