@@ -22,9 +22,10 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	user := fs.String("user", "", "only events/findings whose user contains this")
 	minSev := fs.String("min-severity", "", "drop findings below this severity (info|low|medium|high|critical)")
 	findingsOnly := fs.Bool("findings-only", false, "findings only, no events")
+	demoted := fs.Bool("demoted", false, "with --min-severity: keep findings triage demoted from that severity or above")
 	out := fs.String("o", "", "output file (default stdout)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [-o FILE]")
+		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S [--demoted]] [--findings-only] [-o FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -37,7 +38,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	opts := timeline.Options{Host: *host, User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
+	opts := timeline.Options{Host: *host, User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Demoted: *demoted, Loc: cfg.Location()}
 	if opts.From, err = parseWhen(*from, cfg.Location()); err != nil {
 		return &usageError{"--from: " + err.Error()}
 	}

@@ -20,7 +20,10 @@ type Options struct {
 	User         string    // case-insensitive substring of user or subject user
 	MinSeverity  string    // findings below it are dropped; events are kept unless FindingsOnly
 	FindingsOnly bool
-	Loc          *time.Location // case zone for the local-time column
+	// Demoted keeps the findings triage demoted whose original severity
+	// reaches MinSeverity, so they can be reviewed beside the rest.
+	Demoted bool
+	Loc     *time.Location // case zone for the local-time column
 }
 
 // Entry is one line of the timeline: an event or a finding.
@@ -66,7 +69,8 @@ func (o *Options) keepFinding(f *event.Finding) bool {
 	if o.User != "" && !strings.Contains(strings.ToLower(f.User), strings.ToLower(o.User)) {
 		return false
 	}
-	if o.MinSeverity != "" && event.Rank(f.Severity) < event.Rank(o.MinSeverity) {
+	if o.MinSeverity != "" && event.Rank(f.Severity) < event.Rank(o.MinSeverity) &&
+		!(o.Demoted && f.SeverityOriginal != "" && event.Rank(f.SeverityOriginal) >= event.Rank(o.MinSeverity)) {
 		return false
 	}
 	return true
