@@ -5,7 +5,9 @@
 //     operator, hours, source, duration against the baseline) the finding
 //     is kept, joined to the session, and raised from low to medium;
 //   - inside an in-pattern provider session (known operator at a usual
-//     hour from a known or no source) it is demoted, the session named;
+//     hour from a known or no source), and done as an identity the
+//     session acts as (system, machine, the operator, a provider
+//     account), it is demoted, the session named;
 //   - when the same rule fired on the same normalised shape (Shape)
 //     throughout the baseline period, on several days or hosts, it is
 //     demoted as routine, with the numbers.
@@ -174,7 +176,7 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 				f.SessionID = out.S.ID
 			}
 			f.Triage = fmt.Sprintf("%s: inside out-of-pattern RMM session %s (%s)", verb, out.S.ID, describe(cfg, out))
-		case in != nil:
+		case in != nil && actsAs(cfg, in, f.User):
 			st.DemotedSession++
 			demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s)", in.S.ID, describe(cfg, in)))
 		default:
@@ -185,6 +187,31 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 		}
 	}
 	return st
+}
+
+// actsAs says whether a finding's identity is one an RMM session acts
+// as: none recorded, a system or machine account (the agent's service),
+// the session's operator, or a provider identity. Another account's
+// activity during a provider's session is not explained by it.
+func actsAs(cfg *caseconf.Config, s *Session, user string) bool {
+	u := strings.ToLower(strings.TrimSpace(user))
+	if i := strings.LastIndexAny(u, `\`); i >= 0 {
+		u = u[i+1:]
+	}
+	if j := strings.IndexByte(u, '@'); j > 0 {
+		u = u[:j]
+	}
+	switch {
+	case u == "" || u == "-" || u == "system" || u == "local service" || u == "network service" || strings.HasSuffix(u, "$"):
+		return true
+	case s.S.Operator != "" && strings.EqualFold(u, s.S.Operator):
+		return true
+	}
+	if _, ok := cfg.Provider(user); ok {
+		return true
+	}
+	_, ok := cfg.ProviderOperator(user)
+	return ok
 }
 
 func demote(f *event.Finding, why string) {

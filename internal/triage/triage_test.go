@@ -131,11 +131,14 @@ func TestApplySessions(t *testing.T) {
 		{RuleID: "r1", Severity: event.SevHigh, Host: "B.corp.example", Time: inPat.Add(5 * time.Minute), Shape: "x"},
 		{RuleID: "r2", Severity: event.SevLow, Host: "B", Time: outPat.Add(5 * time.Minute)},
 		{RuleID: "r3", Severity: event.SevHigh, Host: "B", Time: outPat.Add(6 * time.Minute)},
-		{RuleID: "r4", Severity: event.SevHigh, Host: "A", Time: inPat.Add(5 * time.Minute)},          // no session on A then
-		{RuleID: "r5", Severity: event.SevHigh, Host: "B", Time: inPat.Add(3 * time.Hour)},            // after the session
-		{RuleID: "r6", Severity: event.SevMedium, Host: "B", Time: inPat, SessionID: "in1"},           // a second opinion on the session itself
-		{RuleID: "r7", Severity: event.SevInfo, Host: "B", Time: outPat.Add(time.Minute)},             // context stays context
-		{RuleID: "r8", Severity: event.SevHigh, Host: "B", Time: outPat.Add(-time.Minute), Shape: ""}, // grace before the start
+		{RuleID: "r4", Severity: event.SevHigh, Host: "A", Time: inPat.Add(5 * time.Minute)},                 // no session on A then
+		{RuleID: "r5", Severity: event.SevHigh, Host: "B", Time: inPat.Add(3 * time.Hour)},                   // after the session
+		{RuleID: "r6", Severity: event.SevMedium, Host: "B", Time: inPat, SessionID: "in1"},                  // a second opinion on the session itself
+		{RuleID: "r7", Severity: event.SevInfo, Host: "B", Time: outPat.Add(time.Minute)},                    // context stays context
+		{RuleID: "r8", Severity: event.SevHigh, Host: "B", Time: outPat.Add(-time.Minute), Shape: ""},        // grace before the start
+		{RuleID: "r9", Severity: event.SevHigh, Host: "B", Time: inPat.Add(time.Minute), User: `CORP\j.doe`}, // someone else meanwhile
+		{RuleID: "r10", Severity: event.SevMedium, Host: "B", Time: inPat.Add(time.Minute), User: `NT AUTHORITY\SYSTEM`},
+		{RuleID: "r11", Severity: event.SevMedium, Host: "B", Time: inPat.Add(time.Minute), User: "p-anna"},
 	}
 	st := Apply(cfg, fs, ss)
 	want := []struct{ sev, orig, triage string }{
@@ -147,6 +150,9 @@ func TestApplySessions(t *testing.T) {
 		{event.SevMedium, "", ""},
 		{event.SevInfo, "", ""},
 		{event.SevHigh, event.SevHigh, "kept: inside out-of-pattern RMM session out1"},
+		{event.SevHigh, "", ""},
+		{event.SevInfo, event.SevMedium, "demoted: inside in-pattern provider RMM session in1"},
+		{event.SevInfo, event.SevMedium, "demoted: inside in-pattern provider RMM session in1"},
 	}
 	for i, w := range want {
 		f := fs[i]
@@ -160,7 +166,7 @@ func TestApplySessions(t *testing.T) {
 	if !strings.Contains(fs[0].Triage, "p-anna") || !strings.Contains(fs[0].Triage, "provider P") {
 		t.Errorf("demotion does not name the session's operator and provider: %q", fs[0].Triage)
 	}
-	if st.DemotedSession != 1 || st.Joined != 3 || st.Raised != 1 || st.Judged != 7 {
+	if st.DemotedSession != 3 || st.Joined != 3 || st.Raised != 1 || st.Judged != 10 {
 		t.Errorf("stats %+v", st)
 	}
 }
