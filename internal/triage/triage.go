@@ -8,9 +8,9 @@
 //     hour from a known or no source), and done as an identity the
 //     session acts as (system, machine, the operator, a provider
 //     account), it is demoted, the session named;
-//   - when the same rule fired on the same normalised shape (Shape)
-//     throughout the baseline period, on several days or hosts, it is
-//     demoted as routine, with the numbers.
+//   - when the same rule fired on the same normalised shape (Shape), for
+//     the same account, throughout the baseline period on several days or
+//     hosts, it is demoted as routine, with the numbers.
 //
 // Demoted findings drop to info and keep their original severity and the
 // reason, so nothing is deleted and an incident needs a finding that is
@@ -325,7 +325,26 @@ type shapeStat struct {
 	first, last time.Time
 }
 
-func key(f *event.Finding) string { return f.RuleID + "\x00" + f.Shape }
+// key is what the baseline counts: the rule, the shape and the kind of
+// identity that did it (the account, or "system" and "machine" for the
+// accounts services and agents run as), so an admin's routine does not
+// vouch for the same command run by another account.
+func key(f *event.Finding) string { return f.RuleID + "\x00" + f.Shape + "\x00" + identity(f.User) }
+
+// identity normalises an account for the baseline key.
+func identity(user string) string {
+	u := strings.ToLower(strings.TrimSpace(user))
+	if i := strings.LastIndexAny(u, `\`); i >= 0 {
+		u = u[i+1:]
+	}
+	switch {
+	case u == "system" || u == "local service" || u == "network service":
+		return "system"
+	case strings.HasSuffix(u, "$"):
+		return "machine"
+	}
+	return u
+}
 
 func newBaseline(cfg *caseconf.Config, findings []event.Finding) *baseline {
 	b := &baseline{cfg: cfg, shapes: map[string]*shapeStat{}}
@@ -403,6 +422,6 @@ func (b *baseline) routine(f *event.Finding) string {
 	if !manyDays && !manyHosts {
 		return ""
 	}
-	return fmt.Sprintf("routine in the baseline: the same rule on the same normalised image, parent and command line was seen %d times in the baseline (%s – %s) on %d hosts over %d days",
+	return fmt.Sprintf("routine in the baseline: the same rule on the same normalised image, parent and command line, by the same account, was seen %d times in the baseline (%s – %s) on %d hosts over %d days",
 		n, b.cfg.Local(b.from).Format("2006-01-02"), b.cfg.Local(b.to).Format("2006-01-02"), hosts, days)
 }

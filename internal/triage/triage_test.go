@@ -226,6 +226,9 @@ func TestApplyBaseline(t *testing.T) {
 	add("daily", "cmd=maint.ps1", "srv1", time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC))
 	add("daily", "cmd=other.ps1", "srv1", time.Date(2026, 11, 10, 9, 5, 0, 0, time.UTC))
 	add("daily", "", "srv1", time.Date(2026, 11, 10, 9, 6, 0, 0, time.UTC))
+	// The routine command, but by another account.
+	add("daily", "cmd=maint.ps1", "srv1", time.Date(2026, 11, 10, 9, 7, 0, 0, time.UTC))
+	fs[len(fs)-1].User = `CORP\mallory`
 	st := Apply(cfg, fs, nil)
 	demoted := map[string]int{}
 	for _, f := range fs[:n] {
@@ -241,8 +244,9 @@ func TestApplyBaseline(t *testing.T) {
 		!strings.Contains(late[0].Triage, "seen 4 times in the baseline (2026-10-01 – 2026-11-01) on 1 hosts over 4 days") {
 		t.Errorf("routine shape after the baseline: %s %q", late[0].Severity, late[0].Triage)
 	}
-	if late[1].Severity != event.SevHigh || late[2].Severity != event.SevHigh {
-		t.Errorf("a new shape or no shape was demoted: %s %q, %s %q", late[1].Severity, late[1].Triage, late[2].Severity, late[2].Triage)
+	if late[1].Severity != event.SevHigh || late[2].Severity != event.SevHigh || late[3].Severity != event.SevHigh {
+		t.Errorf("a new shape, no shape or another account's run was demoted: %s %q, %s %q, %s %q",
+			late[1].Severity, late[1].Triage, late[2].Severity, late[2].Triage, late[3].Severity, late[3].Triage)
 	}
 	if st.DemotedBaseline != 9 {
 		t.Errorf("stats %+v", st)
