@@ -25,6 +25,7 @@ import (
 
 var (
 	comtechSeeds = flag.String("comtech-seeds", "3,11", "comtech seeds TestDefaultPackComtech runs")
+	variantSeeds = flag.String("variant-seeds", "3", "seeds of the comtech-persistence and comtech-exfil scenarios TestDefaultPackComtech runs")
 	normalSeeds  = flag.String("normal-seeds", "5,6", "normal-life seeds TestDefaultPackNormalLife runs")
 	long         = flag.Bool("long", false, "run the long acceptance tests (normal life, 40 hosts × 90 days: ~35 s per seed)")
 )
@@ -96,14 +97,27 @@ func simulated(t *testing.T, opts simulate.Options) (*caseconf.Config, hunt.Resu
 // default pack (SigmaHQ included) the comtech case gives exactly its
 // three true incidents — the provider's sessions out of pattern, two of
 // them on the weekend — however many Sigma rules fire on the provider's
-// everyday work.
+// everyday work. Its persistence and exfiltration variants too: what the
+// attacker did there (log clearing, a new admin, beacons) stays in those
+// incidents at its severity.
 func TestDefaultPackComtech(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulate → ingest → hunt with 2400 rules: not in -short")
 	}
+	type run struct {
+		scenario string
+		seed     uint64
+	}
+	var runs []run
 	for _, seed := range seeds(t, *comtechSeeds) {
-		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			cfg, res := simulated(t, simulate.Options{Scenario: "comtech", Seed: seed})
+		runs = append(runs, run{"comtech", seed})
+	}
+	for _, seed := range seeds(t, *variantSeeds) {
+		runs = append(runs, run{"comtech-persistence", seed}, run{"comtech-exfil", seed})
+	}
+	for _, r := range runs {
+		t.Run(fmt.Sprintf("%s/seed%d", r.scenario, r.seed), func(t *testing.T) {
+			cfg, res := simulated(t, simulate.Options{Scenario: r.scenario, Seed: r.seed})
 			t.Log(res.Summary())
 			weekend := 0
 			for _, inc := range res.Incidents {
