@@ -14,8 +14,9 @@
 //
 // Demoted findings drop to info and keep their original severity and the
 // reason, so nothing is deleted and an incident needs a finding that is
-// medium or higher after triage. Judgement rests on context only: the
-// sessions and the baseline, never on host, user, path or tool names.
+// medium or higher after triage. Judgement rests on context only — the
+// sessions, the identities they act as, and the baseline — never on a
+// host, user, path or tool name that happens to be in the evidence.
 package triage
 
 import (
@@ -46,6 +47,10 @@ const (
 	minDays   = 3
 	minSpread = 7 * 24 * time.Hour
 )
+
+// minOperatorSessions is the baseline an operator of no configured
+// provider needs before their sessions vouch for anything.
+const minOperatorSessions = 3
 
 // Collector rebuilds the RMM sessions triage needs from the events of a
 // hunt. It implements analyzers.Analyzer and analyzers.Selective (RMM
@@ -111,7 +116,7 @@ func InPattern(cfg *caseconf.Config, s *akit.Session, v *akit.Verdict) bool {
 	if v.Out || s.Operator == "" || v.OperatorSessions < 1 {
 		return false
 	}
-	if v.Provider == "" && v.OperatorSessions < minDays {
+	if v.Provider == "" && v.OperatorSessions < minOperatorSessions {
 		return false
 	}
 	if v.Timing != "" && v.OperatorNearHour < 1 {

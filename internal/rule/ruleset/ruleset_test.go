@@ -94,6 +94,9 @@ func TestShippedSigmaPack(t *testing.T) {
 	if r == nil || r.Author == "" || r.Severity != event.SevHigh {
 		t.Fatalf("shipped rule %s: %+v", shippedID, r)
 	}
+	if f := rule.NewFinding(r, &event.Event{}); !strings.Contains(f.Reason, "rule by "+r.Author) || !strings.Contains(f.Reason, LicenseSigma) {
+		t.Errorf("a shipped Sigma rule's finding does not name its authors and licence: %q", f.Reason)
+	}
 	off, _ := LoadWith(nil, Options{Builtin: true})
 	for _, x := range off {
 		if x.Kind == rule.KindSigma {
