@@ -1,12 +1,16 @@
 package main
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 const updRule = `title: Updated interpreter rule
@@ -88,5 +92,49 @@ func TestRulesUpdateFromArchive(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sigma", "windows", "process_creation", "proc_updated.yml")); err != nil {
 		t.Errorf("a failed update lost the earlier one: %v", err)
+	}
+}
+
+// TestRulesUpdateFromCheckoutAndTarball: a SigmaHQ checkout (the shared
+// snapshot) and a .tar.gz release give the same Windows rules.
+func TestRulesUpdateFromCheckoutAndTarball(t *testing.T) {
+	checkout := testutil.Shared(t, "sigma")
+	dir := t.TempDir()
+	code, _, stderr := runMain("rules", "update", "--to", dir, checkout)
+	if code != 0 {
+		t.Fatalf("checkout: exit %d: %s", code, stderr)
+	}
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "sigma", "windows"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n < 2000 {
+		t.Errorf("checkout: %d rule files copied", n)
+	}
+	tgz := filepath.Join(t.TempDir(), "sigma.tar.gz")
+	f, err := os.Create(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	body := []byte(updRule)
+	tw.WriteHeader(&tar.Header{Name: "sigma/rules/windows/x/proc_updated.yml", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write(body)
+	tw.Close()
+	gz.Close()
+	f.Close()
+	if code, _, stderr := runMain("rules", "update", "--to", dir, tgz); code != 0 {
+		t.Fatalf("tar.gz: exit %d: %s", code, stderr)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "sigma", "windows", "x", "proc_updated.yml"))
+	if err != nil || string(got) != updRule {
+		t.Errorf("tar.gz rule: %v %q", err, got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sigma", "windows", "builtin")); err == nil {
+		t.Error("the second update did not replace the first")
 	}
 }
