@@ -137,12 +137,15 @@ type Stats struct {
 	DemotedBaseline int // demoted as routine in the baseline
 	Joined          int // joined to an out-of-pattern session
 	Raised          int // of those, raised from low to medium
+	// Unusual counts findings inside an in-pattern provider session that
+	// the provider's baseline sessions never showed: kept, with a note.
+	Unusual int
 }
 
 // String is the one-line summary of Stats.
 func (s Stats) String() string {
-	return fmt.Sprintf("triage: %d findings judged, %d demoted in in-pattern provider sessions, %d demoted as baseline routine, %d joined to out-of-pattern sessions (%d raised)",
-		s.Judged, s.DemotedSession, s.DemotedBaseline, s.Joined, s.Raised)
+	return fmt.Sprintf("triage: %d findings judged, %d demoted in in-pattern provider sessions, %d demoted as baseline routine, %d joined to out-of-pattern sessions (%d raised), %d kept as unusual for in-pattern sessions",
+		s.Judged, s.DemotedSession, s.DemotedBaseline, s.Joined, s.Raised, s.Unusual)
 }
 
 // Apply judges findings in place (see the package comment). sessions
@@ -155,6 +158,7 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 	var st Stats
 	at := sessionsAt(sessions, findings)
 	base := newBaseline(cfg, findings)
+	usual := sessionHabits(cfg, findings, sessions, at, base)
 	for i := range findings {
 		f := &findings[i]
 		if event.Rank(f.Severity) <= event.Rank(event.SevInfo) {
@@ -182,8 +186,19 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 			}
 			f.Triage = fmt.Sprintf("%s: inside out-of-pattern RMM session %s (%s)", verb, out.S.ID, describe(cfg, out))
 		case in != nil && actsAs(cfg, in, f.User):
-			st.DemotedSession++
-			demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s)", in.S.ID, describe(cfg, in)))
+			if n := usual.others(f, at[i].in); n >= minSessionRepeats {
+				st.DemotedSession++
+				demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s); the same seen in %d of the provider's baseline sessions", in.S.ID, describe(cfg, in), n))
+				break
+			}
+			if why := base.routine(f); why != "" {
+				st.DemotedBaseline++
+				demote(f, "demoted: "+why)
+				break
+			}
+			st.Unusual++
+			f.SeverityOriginal = f.Severity
+			f.Triage = fmt.Sprintf("kept: inside in-pattern provider RMM session %s (%s), but none of the provider's baseline sessions did the same", in.S.ID, describe(cfg, in))
 		default:
 			if why := base.routine(f); why != "" {
 				st.DemotedBaseline++
@@ -192,6 +207,49 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 		}
 	}
 	return st
+}
+
+// minSessionRepeats is how many of the provider's other baseline
+// sessions must show the same rule, shape and account before a session
+// vouches for it: an in-pattern session explains the provider's habits,
+// not a one-off (a compromised provider can work in office hours from
+// its own network).
+const minSessionRepeats = 2
+
+// habits maps a baseline key to the in-pattern baseline sessions (by
+// index) whose findings had it.
+type habits map[string]map[int]bool
+
+// sessionHabits collects, for findings inside in-pattern sessions that
+// started in the baseline period, which sessions showed which key.
+func sessionHabits(cfg *caseconf.Config, findings []event.Finding, sessions []Session, at []match, b *baseline) habits {
+	h := habits{}
+	for i := range findings {
+		j := at[i].in
+		if j < 0 || at[i].out >= 0 {
+			continue
+		}
+		s := &sessions[j]
+		if s.S.Start.Before(b.from) || !s.S.Start.Before(b.to) || !actsAs(cfg, s, findings[i].User) {
+			continue
+		}
+		k := key(&findings[i])
+		if h[k] == nil {
+			h[k] = map[int]bool{}
+		}
+		h[k][j] = true
+	}
+	return h
+}
+
+// others counts the baseline sessions other than own that showed f's key.
+func (h habits) others(f *event.Finding, own int) int {
+	m := h[key(f)]
+	n := len(m)
+	if m[own] {
+		n--
+	}
+	return n
 }
 
 // actsAs says whether a finding's identity is one an RMM session acts

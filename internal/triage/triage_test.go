@@ -139,6 +139,17 @@ func TestApplySessions(t *testing.T) {
 		{RuleID: "r9", Severity: event.SevHigh, Host: "B", Time: inPat.Add(time.Minute), User: `CORP\j.doe`}, // someone else meanwhile
 		{RuleID: "r10", Severity: event.SevMedium, Host: "B", Time: inPat.Add(time.Minute), User: `NT AUTHORITY\SYSTEM`},
 		{RuleID: "r11", Severity: event.SevMedium, Host: "B", Time: inPat.Add(time.Minute), User: "p-anna"},
+		{RuleID: "r12", Severity: event.SevHigh, Host: "B", Time: inPat.Add(2 * time.Minute)}, // a one-off the provider never did
+	}
+	main := len(fs)
+	// What the provider's baseline sessions did: r1, r10 and r11 as above,
+	// in three of them.
+	for i := 0; i < 3; i++ {
+		at := day.AddDate(0, 0, i%5+7*(i/5)).Add(5 * time.Minute)
+		fs = append(fs,
+			event.Finding{RuleID: "r1", Severity: event.SevHigh, Host: "A", Time: at, Shape: "x"},
+			event.Finding{RuleID: "r10", Severity: event.SevMedium, Host: "A", Time: at, User: "SYSTEM"},
+			event.Finding{RuleID: "r11", Severity: event.SevMedium, Host: "A", Time: at, User: `CORP\p-anna`})
 	}
 	st := Apply(cfg, fs, ss)
 	want := []struct{ sev, orig, triage string }{
@@ -153,6 +164,7 @@ func TestApplySessions(t *testing.T) {
 		{event.SevHigh, "", ""},
 		{event.SevInfo, event.SevMedium, "demoted: inside in-pattern provider RMM session in1"},
 		{event.SevInfo, event.SevMedium, "demoted: inside in-pattern provider RMM session in1"},
+		{event.SevHigh, event.SevHigh, "kept: inside in-pattern provider RMM session in1"},
 	}
 	for i, w := range want {
 		f := fs[i]
@@ -166,7 +178,15 @@ func TestApplySessions(t *testing.T) {
 	if !strings.Contains(fs[0].Triage, "p-anna") || !strings.Contains(fs[0].Triage, "provider P") {
 		t.Errorf("demotion does not name the session's operator and provider: %q", fs[0].Triage)
 	}
-	if st.DemotedSession != 3 || st.Joined != 3 || st.Raised != 1 || st.Judged != 10 {
+	if !strings.Contains(fs[0].Triage, "seen in 3 of the provider's baseline sessions") {
+		t.Errorf("session demotion does not say how often the provider did it: %q", fs[0].Triage)
+	}
+	for _, f := range fs[main:] {
+		if f.Severity != event.SevInfo {
+			t.Errorf("baseline session habit %s not demoted (each is in 2 other sessions): %q", f.RuleID, f.Triage)
+		}
+	}
+	if st.DemotedSession != 12 || st.Joined != 3 || st.Raised != 1 || st.Judged != 20 || st.Unusual != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
