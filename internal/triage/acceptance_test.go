@@ -244,3 +244,40 @@ func TestSigmaRegressionWithDefaults(t *testing.T) {
 	}
 	t.Logf("%d regression tests, %d of their rules not in the shipped pack (added as user rules)", len(dirs), added)
 }
+
+// TestRealSamplesKeepTheirSeverity: on real attack recordings (the
+// DeepBlueCLI EVTX samples, all in one store as an investigator would
+// load them) no provider session or routine baseline explains anything,
+// so triage demotes nothing and every finding keeps its rule's severity.
+func TestRealSamplesKeepTheirSeverity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a hunt with 2400 rules: not in -short")
+	}
+	dir := testutil.Shared(t, "samples", "evtx", "deepbluecli")
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := caseconf.Default()
+	ctx := context.Background()
+	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{dir}, Config: cfg, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := hunt.Run(ctx, st, cfg, pack(t, nil), hunt.Options{Workers: 2, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res.Summary())
+	high := 0
+	for _, f := range res.Findings {
+		if f.SeverityOriginal != "" && f.SeverityOriginal != f.Severity {
+			t.Errorf("%s %s on %s changed from %s to %s: %s", f.RuleID, f.Title, f.Host, f.SeverityOriginal, f.Severity, f.Triage)
+		}
+		if event.Rank(f.Severity) >= event.Rank(event.SevHigh) {
+			high++
+		}
+	}
+	if res.Triage.DemotedSession+res.Triage.DemotedBaseline != 0 || high == 0 {
+		t.Errorf("triage %+v, %d high findings", res.Triage, high)
+	}
+}
