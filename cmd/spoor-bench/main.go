@@ -51,7 +51,7 @@ func main() {
 	withExport := flag.Bool("evtxexport", true, "also time evtxexport -f xml where installed")
 	hunt := flag.Bool("hunt", true, "also time spoor hunt on the store")
 	single := flag.String("single", "", "also build one EVTX file of this size (e.g. 4GiB) from the corpus's chunks and time spoor ingest on it")
-	sigmaDir := flag.String("sigma", filepath.Join("..", "shared", "sigma", "rules", "windows"), "Sigma rules for the default hunt with SigmaHQ (\"\": skip that hunt)")
+	sigmaDir := flag.String("sigma", "", "extra rules (e.g. a newer SigmaHQ checkout) for one more hunt beside the default one, which already holds the shipped SigmaHQ rules")
 	real := flag.String("real", "", "also build a corpus of this size (e.g. 256MiB) of dense real chunks (>= 100 records) from --samples and measure it the same way")
 	samples := flag.String("samples", filepath.Join("..", "shared", "samples", "evtx"), "EVTX files the --real corpus takes its chunks from")
 	flag.Parse()
@@ -149,18 +149,19 @@ func (b *bench) run(size, corpus string, withExport bool, single, real, samples 
 func (b *bench) measure(name, corpus string, evBytes int64) (measure, error) {
 	bin, work, runs, workers, hunt := b.bin, b.work, b.runs, b.workers, b.hunt
 	var ingests []measure
-	// The built-in rule pack alone (spoor hunt --no-analyzers), the
-	// whole default hunt (rules, analyzers, incidents), and that with
-	// the SigmaHQ rules too, each on the fresh store.
+	// spoor's own rule pack alone (--no-analyzers --no-sigma), that with
+	// the analyzers (--no-sigma), and the default hunt (spoor's rules, the
+	// shipped SigmaHQ rules, analyzers, triage, incidents), each on the
+	// fresh store.
 	kinds := []struct {
 		name  string
 		extra []string
-	}{{"HUNT rules", []string{"--no-analyzers"}}, {"HUNT all", nil}}
+	}{{"HUNT rules", []string{"--no-analyzers", "--no-sigma"}}, {"HUNT nosigma", []string{"--no-sigma"}}, {"HUNT default", nil}}
 	if b.sigma != "" {
 		kinds = append(kinds, struct {
 			name  string
 			extra []string
-		}{"HUNT sigma", []string{"--rules", b.sigma}})
+		}{"HUNT +rules", []string{"--rules", b.sigma}})
 	}
 	hunts := make([][]measure, len(kinds))
 	var events int64

@@ -21,14 +21,16 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	caseFile := fs.String("case", "", "case config (case.yaml)")
 	var rulePaths stringList
 	fs.Var(&rulePaths, "rules", "rule file or folder, spoor or Sigma (repeatable)")
-	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack")
+	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack (spoor's rules and the SigmaHQ rules)")
+	noSigma := fs.Bool("no-sigma", false, "do not run the shipped SigmaHQ rules (nor the user rules folder)")
+	noTriage := fs.Bool("no-triage", false, "keep every finding at its rule's severity (no context triage)")
 	noAnalyzers := fs.Bool("no-analyzers", false, "run rules only, not the stateful analyzers")
 	strict := fs.Bool("strict", false, "fail when any rule does not load (default: warn and hunt with the rest)")
 	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists (info|low|medium|high|critical)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--fail-on SEVERITY] [--keep-going]")
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--no-sigma] [--no-triage] [--fail-on SEVERITY] [--keep-going]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -47,7 +49,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	res, err := doHunt(ctx, st, cfg, rulePaths, !*noBuiltin, *strict, hunt.Options{Workers: *workers, NoAnalyzers: *noAnalyzers}, stderr)
+	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma), *strict, hunt.Options{Workers: *workers, NoAnalyzers: *noAnalyzers, NoTriage: *noTriage}, stderr)
 	if err != nil {
 		return err
 	}
@@ -59,12 +61,28 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return failOnExit(res, *failOn)
 }
 
+// rulesetOptions are the rules of spoor hunt and spoor run: the built-in
+// pack (spoor's and SigmaHQ's, and the user rules folder spoor rules
+// update fills) unless turned off, and the --rules paths.
+func rulesetOptions(paths []string, noBuiltin, noSigma bool) ruleset.Options {
+	o := ruleset.Options{Builtin: !noBuiltin, Sigma: !noBuiltin && !noSigma, Paths: paths}
+	if o.Sigma {
+		o.UserDir = userRulesDir()
+	}
+	return o
+}
+
 // doHunt loads the rules (reporting load problems on stderr) and hunts
 // the store, with a progress bar when stderr is a terminal. spoor run
 // uses it too.
-func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, rulePaths []string, builtin, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
+func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, ropts ruleset.Options, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
 	defer lessGC()()
-	rules, errs := ruleset.Load(cfg, rulePaths, builtin)
+	rules, errs := ruleset.LoadWith(cfg, ropts)
+	if ropts.UserDir != "" {
+		if n := countFrom(rules, ropts.UserDir); n > 0 {
+			fmt.Fprintf(stderr, "rules: %d SigmaHQ rules from the user rules folder %s (spoor rules update)\n", n, ropts.UserDir)
+		}
+	}
 	for _, e := range errs {
 		fmt.Fprintln(stderr, "rule:", termSafe(e.Error()))
 	}

@@ -17,9 +17,17 @@ import (
 const rulesUsage = `usage: spoor rules list [--case FILE] [--format table|jsonl] [PATH...]
        spoor rules lint [--case FILE] [PATH...]
        spoor rules test [--case FILE] [PATH...]
+       spoor rules update [--to DIR] PATH
 
-Without PATH the built-in rule pack is used. PATH is a rule file or a
-folder (walked for *.yml, *.yaml), spoor or Sigma rules.`
+Without PATH the built-in rule pack is used: spoor's rules, the SigmaHQ
+Windows rules shipped in the binary (DRL 1.1, see NOTICE) and the user
+rules folder. PATH is a rule file or a folder (walked for *.yml, *.yaml),
+spoor or Sigma rules.
+
+update copies the Windows rules of a SigmaHQ checkout or release archive
+(.zip, .tar.gz) into the user rules folder (default: $SPOOR_RULES_DIR, else
+spoor/rules in the user config folder), where hunts find them: a rule
+there replaces the shipped rule with its ID.`
 
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -30,6 +38,9 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "update" {
+		return rulesUpdate(rest, stdout, stderr)
+	}
 	fs := newFlagSet("rules "+sub, stderr)
 	caseFile := fs.String("case", "", "case config the rules are compiled for (case.yaml)")
 	format := "table"
@@ -43,7 +54,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch sub {
 	case "list", "lint", "test":
 	default:
-		return &usageError{fmt.Sprintf("unknown subcommand %q: want list, lint or test", sub)}
+		return &usageError{fmt.Sprintf("unknown subcommand %q: want list, lint, test or update", sub)}
 	}
 	if err := parseFlags(fs, rest); err != nil {
 		return err
@@ -72,9 +83,9 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func loadRuleArgs(cfg *caseconf.Config, paths []string) ([]*rule.Rule, []error) {
 	if len(paths) == 0 {
-		return ruleset.Load(cfg, nil, true)
+		return ruleset.LoadWith(cfg, rulesetOptions(nil, false, false))
 	}
-	return ruleset.Load(cfg, paths, false)
+	return ruleset.LoadWith(cfg, ruleset.Options{Paths: paths})
 }
 
 func rulesList(rules []*rule.Rule, an []analyzers.Info, errs []error, format string, stdout, stderr io.Writer) error {
@@ -94,7 +105,10 @@ func rulesList(rules []*rule.Rule, an []analyzers.Info, errs []error, format str
 				Line     int      `json:"line"`
 				Tags     []string `json:"tags"`
 				Tests    int      `json:"tests"`
-			}{r.ID, r.Title, r.Kind, r.Severity, r.File, r.Line, tags, len(r.Tests)}); err != nil {
+				Source   string   `json:"source"`
+				License  string   `json:"license,omitempty"`
+				Author   string   `json:"author,omitempty"`
+			}{r.ID, r.Title, r.Kind, r.Severity, r.File, r.Line, tags, len(r.Tests), r.Source, r.License, r.Author}); err != nil {
 				return err
 			}
 		}
@@ -111,9 +125,9 @@ func rulesList(rules []*rule.Rule, an []analyzers.Info, errs []error, format str
 		}
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tTITLE\tFILE")
+		fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tSOURCE\tLICENSE\tTITLE\tFILE")
 		for _, r := range rules {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s:%d\n", r.ID, r.Kind, r.Severity, r.Title, r.File, r.Line)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", r.ID, r.Kind, r.Severity, orDash(r.Source), orDash(r.License), r.Title, r.File, r.Line)
 		}
 		for _, a := range an {
 			fmt.Fprintf(tw, "%s\tanalyzer\tvaries\t%s\tanalyzers/%s\n", a.Name, a.What, a.Name)

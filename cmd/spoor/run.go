@@ -20,7 +20,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	caseFile := fs.String("case", "", "case config (default: case.yaml in a case folder)")
 	var rulePaths stringList
 	fs.Var(&rulePaths, "rules", "extra rule file or folder, spoor or Sigma (repeatable)")
-	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack")
+	noBuiltin := fs.Bool("no-builtin", false, "do not run the built-in rule pack (spoor's rules and the SigmaHQ rules)")
+	noSigma := fs.Bool("no-sigma", false, "do not run the shipped SigmaHQ rules (nor the user rules folder)")
+	noTriage := fs.Bool("no-triage", false, "keep every finding at its rule's severity (no context triage)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	formats := fs.String("formats", "", "directory of extra declarative format definitions")
 	out := fs.String("o", "", "report file, .html or .md (default: STORE/report.html)")
@@ -66,7 +68,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := doHunt(ctx, st, cfg, rulePaths, !*noBuiltin, false, hunt.Options{Workers: *workers}, stderr)
+	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma), false, hunt.Options{Workers: *workers, NoTriage: *noTriage}, stderr)
 	if err != nil {
 		return err
 	}

@@ -23,10 +23,11 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	user := fs.String("user", "", "only events/findings whose user contains this")
 	minSev := fs.String("min-severity", "", "drop findings below this severity (info|low|medium|high|critical)")
 	findingsOnly := fs.Bool("findings-only", false, "findings only, no events")
+	demoted := fs.Bool("demoted", false, "with --min-severity: keep findings triage demoted from that severity or above")
 	out := fs.String("o", "", "output file (default stdout)")
 	allowStale := fs.Bool("allow-stale", false, "export even when the findings predate the last ingest")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S] [--findings-only] [--allow-stale] [-o FILE]")
+		fmt.Fprintln(stderr, "usage: spoor timeline [--store DIR] [--format csv|jsonl|timesketch|parquet] [--from T] [--to T] [--host H] [--user U] [--min-severity S [--demoted]] [--findings-only] [--allow-stale] [-o FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -44,7 +45,7 @@ func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// The host table makes DC01, dc01 and DC01.corp.example.de one host,
 	// as ingest stored it.
-	opts := timeline.Options{Host: hosts.New(cfg).Name(*host), User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Loc: cfg.Location()}
+	opts := timeline.Options{Host: hosts.New(cfg).Name(*host), User: *user, MinSeverity: *minSev, FindingsOnly: *findingsOnly, Demoted: *demoted, Loc: cfg.Location()}
 	if opts.From, err = parseWhen(*from, cfg.Location()); err != nil {
 		return &usageError{"--from: " + err.Error()}
 	}

@@ -177,6 +177,16 @@ type Finding struct {
 	// ordered key/value pairs; kept ordered so output is deterministic.
 	Details *ordereddict.Dict
 	Refs    []Ref
+	// SeverityOriginal is the severity the rule or analyzer gave, set when
+	// context triage judged the finding (Severity is then its verdict);
+	// Triage says why it was demoted, kept or raised. A demoted finding is
+	// kept, never deleted.
+	SeverityOriginal string `json:",omitempty"`
+	Triage           string `json:",omitempty"`
+	// Shape is the normalised shape of the event behind a single-event
+	// rule's finding (image, parent, command line with GUIDs, numbers and
+	// temporary names masked): triage compares it with the baseline.
+	Shape string `json:",omitempty"`
 }
 
 // Incident joins findings on the same host and identity, close in time,

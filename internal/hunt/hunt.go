@@ -26,6 +26,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/triage"
 )
 
 // Options tune a hunt. The zero value runs every analyzer on all cores
@@ -42,6 +43,9 @@ type Options struct {
 	DryRun bool
 	// Progress, if set, is told the number of events scanned so far.
 	Progress func(events int64)
+	// NoTriage keeps every finding at the severity its rule or analyzer
+	// gave it (no context triage, see internal/triage).
+	NoTriage bool
 	// FullScan decodes every stored row whole and shows every analyzer
 	// every event, instead of only what the rules and analyzers read: the
 	// reference the selective scan is tested against.
@@ -58,6 +62,8 @@ type Result struct {
 	Rules     int
 	Findings  []event.Finding
 	Incidents []event.Incident
+	// Triage says what context triage did (zero with NoTriage).
+	Triage triage.Stats
 	// Warnings are problems that did not stop the hunt (a rule failing
 	// at run time, a panicking matcher).
 	Warnings []string
@@ -89,8 +95,12 @@ func (r Result) Summary() string {
 		s := event.Severities[i]
 		parts = append(parts, fmt.Sprintf("%s %d", s, by[s]))
 	}
-	return fmt.Sprintf("hunt: %d events, %d rules, %d findings (%s), %d incidents in %s",
+	s := fmt.Sprintf("hunt: %d events, %d rules, %d findings (%s), %d incidents in %s",
 		r.Events, r.Rules, len(r.Findings), strings.Join(parts, ", "), len(r.Incidents), r.Elapsed.Round(time.Millisecond))
+	if r.Triage.Judged > 0 {
+		s += "\n" + r.Triage.String()
+	}
+	return s
 }
 
 // MaxSeverity is the rank of the highest finding (event.Rank), -1 if none.
@@ -217,6 +227,13 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 		if ans == nil {
 			ans = analyzers.All(cfg)
 		}
+	}
+	// Triage reads the RMM sessions beside the analyzers; it reports no
+	// findings of its own.
+	var tri *triage.Collector
+	if !opts.NoTriage {
+		tri = triage.NewCollector(cfg)
+		ans = append(slices.Clip(ans), tri)
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
@@ -412,6 +429,9 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	res.Phases.Finished = time.Since(start)
 	AssignIDs(findings)
 	SortFindings(findings)
+	if tri != nil && !anBroken[len(ans)-1] {
+		res.Triage = triage.Apply(cfg, findings, tri.Sessions())
+	}
 	res.Phases.Sorted = time.Since(start)
 	res.Incidents = incident.Correlate(cfg, findings)
 	res.Findings = findings
@@ -527,7 +547,9 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			ms[i] = append(ms[i], match{seq: seq, ev: &c})
 			continue
 		}
-		fs = append(fs, rule.NewFinding(r, ev))
+		f := rule.NewFinding(r, ev)
+		f.Shape = triage.Shape(ev)
+		fs = append(fs, f)
 	}
 	return fs
 }

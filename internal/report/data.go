@@ -33,6 +33,9 @@ type Data struct {
 	ByRule      []RuleCount     // low and info, counted by rule
 	AllFindings []event.Finding // every finding, for the appendix
 	Findings    int
+	// Triage groups the findings context triage demoted, kept or raised
+	// (by verdict, rule and original severity), most frequent first.
+	Triage      []TriageGroup
 	Heatmaps    []Heatmap
 	Activity    []DayCount
 	Negatives   []string
@@ -93,6 +96,51 @@ type RuleCount struct {
 type SeverityGroup struct {
 	Severity string
 	Findings []event.Finding
+}
+
+// TriageGroup is the findings of one rule that triage judged alike.
+type TriageGroup struct {
+	Verdict          string // demoted | kept | raised
+	RuleID, Title    string
+	SeverityOriginal string
+	Severity         string
+	Count, Hosts     int
+	Example          string // the first finding's triage reason
+}
+
+// triageGroups groups the judged findings (see Data.Triage).
+func triageGroups(findings []event.Finding) []TriageGroup {
+	type key struct{ verdict, rule, orig, sev string }
+	idx := map[key]int{}
+	hosts := map[key]map[string]bool{}
+	var out []TriageGroup
+	for _, f := range findings {
+		if f.Triage == "" {
+			continue
+		}
+		verdict, _, _ := strings.Cut(f.Triage, ":")
+		k := key{verdict, f.RuleID, f.SeverityOriginal, f.Severity}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			hosts[k] = map[string]bool{}
+			out = append(out, TriageGroup{Verdict: verdict, RuleID: f.RuleID, Title: f.Title, SeverityOriginal: f.SeverityOriginal, Severity: f.Severity, Example: f.Triage})
+		}
+		out[i].Count++
+		hosts[k][f.Host] = true
+		out[i].Hosts = len(hosts[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		if out[i].Verdict != out[j].Verdict {
+			return out[i].Verdict < out[j].Verdict
+		}
+		return out[i].RuleID < out[j].RuleID
+	})
+	return out
 }
 
 // Heatmap counts provider access (logons and RMM sessions) by weekday and
@@ -360,6 +408,7 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	for _, n := range d.NotFound {
 		d.Negatives = append(d.Negatives, n.Sentence())
 	}
+	d.Triage = triageGroups(findings)
 	d.Summary = executive(d, cfg)
 	d.NIS2 = nis2(d, cfg)
 	return d, nil

@@ -128,7 +128,11 @@ func Markdown(w io.Writer, d *Data) error {
 			if t := techs(x.Tags); t != "" {
 				title += " (" + t + ")"
 			}
-			f("| %s | %s | **%s**: %s | %s | %s |\n", local(x.Time), md(x.Host), title, md(clip(x.Summary, 400)), md(clip(x.Reason, 300)), md(x.IncidentID))
+			why := clip(x.Reason, 300)
+			if x.Triage != "" {
+				why += fmt.Sprintf(" (triage, %s → %s: %s)", x.SeverityOriginal, x.Severity, clip(x.Triage, 200))
+			}
+			f("| %s | %s | **%s**: %s | %s | %s |\n", local(x.Time), md(x.Host), title, md(clip(x.Summary, 400)), md(why), md(x.IncidentID))
 		}
 		f("\n")
 	}
@@ -141,6 +145,17 @@ func Markdown(w io.Writer, d *Data) error {
 		f("| %s | %s | %d | %d | %s | %s – %s |\n", r.Severity, rule, r.Count, r.InIncidents, md(strings.Join(r.Hosts, ", ")), day(r.First), day(r.Last))
 	}
 	f("\nEvery finding, with all its evidence references, is in the appendix file (JSON) written beside this report.\n\n")
+
+	f("## Judged in context (triage)\n\n")
+	if len(d.Triage) == 0 {
+		f("No finding was judged differently from its rule.\n\n")
+	} else {
+		f("| verdict | findings | hosts | rule | severity | why (first of them) |\n|---|---|---|---|---|---|\n")
+		for _, g := range d.Triage {
+			f("| %s | %d | %d | **%s** %s | %s → %s | %s |\n", g.Verdict, g.Count, g.Hosts, md(g.Title), md(g.RuleID), g.SeverityOriginal, g.Severity, md(g.Example))
+		}
+		f("\n")
+	}
 
 	f("## Evidence and coverage\n\n%d files (%s): %d ingested, %d duplicates, %d of no known format, %d failed; %d events, %d records skipped.\n\n",
 		d.FileTotals.Files, humanSize(d.FileTotals.Bytes), d.FileTotals.Ingested, d.FileTotals.Duplicates, d.FileTotals.Skipped, d.FileTotals.Failed, d.FileTotals.Records, d.FileTotals.SkippedRecords)

@@ -130,5 +130,17 @@ func reason(r *Rule) string {
 	if d == "" {
 		d = r.Title
 	}
+	if r.Author != "" {
+		// Third-party rules name their authors wherever they fire (the
+		// SigmaHQ rules' licence, DRL 1.1, asks for it).
+		d += " (rule by " + r.Author
+		if r.Source != "" {
+			d += ", " + r.Source
+		}
+		if r.License != "" {
+			d += ", " + r.License
+		}
+		d += ")"
+	}
 	return d
 }

@@ -27,6 +27,12 @@ type Rule struct {
 	Tags        []string
 	File        string // where it was loaded from
 	Line        int
+	// Source, License and Author say where a rule comes from and under
+	// which terms (set by internal/rule/ruleset): e.g. "SigmaHQ 8eaafff1f284",
+	// "DRL-1.1" and the rule's authors; spoor's own pack is "spoor".
+	Source  string
+	License string
+	Author  string
 
 	// Filter lets the hunt skip events cheaply before Match.
 	Filter Filter

@@ -33,6 +33,11 @@ type findingRow struct {
 	SessionID  string   `parquet:"session_id"`
 	Details    string   `parquet:"details"` // JSON object, ordered
 	Refs       string   `parquet:"refs"`    // JSON array of event references
+	// Triage's verdict (see event.Finding); empty when triage did not
+	// judge the finding.
+	SeverityOriginal string `parquet:"severity_original,dict"`
+	Triage           string `parquet:"triage"`
+	Shape            string `parquet:"shape"`
 }
 
 const findingsFile = "findings/part-0001.parquet"
@@ -104,7 +109,8 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 		}
 		rows[i] = findingRow{ID: f.ID, Time: nanos(f.Time), End: nanos(f.End), RuleID: f.RuleID, Title: f.Title,
 			Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
-			Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(rb)}
+			Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(rb),
+			SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape}
 	}
 	tmp, err := os.CreateTemp(dir, ".part-0001.parquet.tmp-*")
 	if err != nil {
@@ -216,7 +222,8 @@ func (s *Store) Findings() ([]event.Finding, error) {
 			row := &buf[i]
 			fd := event.Finding{ID: row.ID, Time: fromNanos(row.Time), End: fromNanos(row.End), RuleID: row.RuleID,
 				Title: row.Title, Severity: row.Severity, Tags: append([]string(nil), row.Tags...), Host: row.Host, User: row.User,
-				Summary: row.Summary, Reason: row.Reason, Analyzer: row.Analyzer, IncidentID: row.IncidentID, SessionID: row.SessionID}
+				Summary: row.Summary, Reason: row.Reason, Analyzer: row.Analyzer, IncidentID: row.IncidentID, SessionID: row.SessionID,
+				SeverityOriginal: row.SeverityOriginal, Triage: row.Triage, Shape: row.Shape}
 			if fd.Details, err = event.UnmarshalFields([]byte(row.Details)); err != nil {
 				return nil, fmt.Errorf("%s: finding %s details: %v", path, row.ID, err)
 			}

@@ -23,14 +23,16 @@ var Columns = []string{
 	"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "action", "bytes_out", "bytes_in",
 	"process", "parent_process", "command_line", "session_id", "operator",
 	"severity", "rule_id", "title", "analyzer", "incident_id", "evidence", "offset", "details",
-	"finding_id", "techniques",
+	"finding_id", "techniques", "severity_original", "triage",
 }
 
 // Column positions Record fills by name; appended columns go at the end so
 // existing positions (and readers of older exports) stay put.
 const (
-	colFindingID  = 37
-	colTechniques = 38
+	colFindingID        = 37
+	colTechniques       = 38
+	colSeverityOriginal = 39
+	colTriage           = 40
 )
 
 func itoa(n int64) string {
@@ -122,7 +124,7 @@ func Record(e *Entry, loc *time.Location) []string {
 			itoa(int64(ev.EventID)), itoa(ev.RecordID), ev.User, ev.UserDomain, ev.SubjectUser, lt,
 			ev.SrcIP, port(ev.SrcPort), ev.DstIP, port(ev.DstPort), ev.Protocol, ev.Action,
 			itoa(ev.BytesOut), itoa(ev.BytesIn), ev.Process, ev.ParentProcess, ev.CommandLine, ev.SessionID, ev.Operator,
-			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields)})
+			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields), "", ""})
 		return r
 	}
 	f := e.Finding
@@ -133,9 +135,16 @@ func Record(e *Entry, loc *time.Location) []string {
 			refs += fmt.Sprintf(" (+%d more)", len(f.Refs)-1)
 		}
 	}
-	msg := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity), f.Title, f.Summary)
+	sev := strings.ToUpper(f.Severity)
+	if f.SeverityOriginal != "" && f.SeverityOriginal != f.Severity {
+		sev += " ← " + strings.ToUpper(f.SeverityOriginal) // triage's verdict, then the rule's
+	}
+	msg := fmt.Sprintf("[%s] %s: %s", sev, f.Title, f.Summary)
 	if f.Reason != "" {
 		msg += " — " + f.Reason
+	}
+	if f.Triage != "" {
+		msg += " — triage " + f.Triage
 	}
 	copy(r[1:], []string{"Finding", msg})
 	r[4] = "finding"
@@ -145,6 +154,8 @@ func Record(e *Entry, loc *time.Location) []string {
 	copy(r[29:], []string{f.Severity, f.RuleID, f.Title, f.Analyzer, f.IncidentID, refs, "", f.Reason})
 	r[colFindingID] = f.ID
 	r[colTechniques] = strings.Join(attack.Techniques(f.Tags), " ")
+	r[colSeverityOriginal] = f.SeverityOriginal
+	r[colTriage] = f.Triage
 	return r
 }
 

@@ -22,7 +22,10 @@ type Options struct {
 	FindingsOnly bool
 	EventsOnly   bool                       // no findings (spoor query)
 	Match        func(ev *event.Event) bool // an extra event filter (spoor query's expression); nil keeps all
-	Loc          *time.Location             // case zone for the local-time column
+	// Demoted keeps the findings triage demoted whose original severity
+	// reaches MinSeverity, so they can be reviewed beside the rest.
+	Demoted bool
+	Loc     *time.Location // case zone for the local-time column
 	// Progress, when set, is told after each time window how many of the
 	// events in range have been read (for a progress bar).
 	Progress func(done, total int64)
@@ -77,7 +80,8 @@ func (o *Options) keepFinding(f *event.Finding) bool {
 	if o.User != "" && !strings.Contains(strings.ToLower(f.User), strings.ToLower(o.User)) {
 		return false
 	}
-	if o.MinSeverity != "" && event.Rank(f.Severity) < event.Rank(o.MinSeverity) {
+	if o.MinSeverity != "" && event.Rank(f.Severity) < event.Rank(o.MinSeverity) &&
+		!(o.Demoted && f.SeverityOriginal != "" && event.Rank(f.SeverityOriginal) >= event.Rank(o.MinSeverity)) {
 		return false
 	}
 	return true

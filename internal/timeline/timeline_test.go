@@ -198,3 +198,50 @@ func TestWindowedExportMatchesInMemory(t *testing.T) {
 		t.Fatalf("want header + 5 entries:\n%s", many.String())
 	}
 }
+
+// TestDemotedFindings: a finding triage demoted keeps its original
+// severity and reason in the timeline, and --demoted brings it back
+// under --min-severity.
+func TestDemotedFindings(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	err = st.WriteFindings([]event.Finding{
+		{ID: "F1", Time: base, Severity: "info", SeverityOriginal: "high", Triage: "demoted: inside in-pattern provider RMM session s1", Title: "Script from temp"},
+		{ID: "F2", Time: base.Add(time.Minute), Severity: "high", Title: "Kept"},
+		{ID: "F3", Time: base.Add(2 * time.Minute), Severity: "info", SeverityOriginal: "low", Triage: "demoted: routine", Title: "Low one"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := func(o Options) []map[string]any {
+		var buf bytes.Buffer
+		o.FindingsOnly = true
+		if _, err := Export(context.Background(), st, o, NewJSONL(&buf, time.UTC, false)); err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	if got := export(Options{MinSeverity: "high"}); len(got) != 1 || got[0]["title"] != "Kept" {
+		t.Errorf("--min-severity high: %v", got)
+	}
+	got := export(Options{MinSeverity: "high", Demoted: true})
+	if len(got) != 2 || got[0]["title"] != "Script from temp" {
+		t.Fatalf("--min-severity high --demoted: %v", got)
+	}
+	d := got[0]
+	if d["severity"] != "info" || d["severity_original"] != "high" || !strings.Contains(d["triage"].(string), "session s1") ||
+		!strings.HasPrefix(d["message"].(string), "[INFO ← HIGH] Script from temp") || !strings.Contains(d["message"].(string), "triage demoted") {
+		t.Errorf("demoted finding in the timeline: %v", d)
+	}
+}

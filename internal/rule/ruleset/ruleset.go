@@ -1,13 +1,66 @@
-// Package ruleset loads the rules a hunt runs: the built-in pack plus
-// rule files and folders given by the user, spoor and Sigma alike. It
-// exists apart from package rule because the Sigma compiler builds on
-// package rule, so only a package above both can wire them together.
+// Package ruleset loads the rules a hunt runs: spoor's built-in pack, the
+// SigmaHQ Windows rules shipped in the binary, a user rules folder
+// (filled by spoor rules update) and rule files and folders given by the
+// user, spoor and Sigma alike. It exists apart from package rule because
+// the Sigma compiler builds on package rule, so only a package above both
+// can wire them together.
 package ruleset
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
+	"github.com/spoor-dfir/spoor/rules"
+)
+
+// Sources and licences rules are listed with.
+const (
+	SourceSpoor  = "spoor"
+	SourceUser   = "user"
+	LicenseSpoor = "GPL-3.0-or-later"
+	// LicenseSigma is the licence of the SigmaHQ rules: the Detection
+	// Rule License 1.1, which asks for the authors to be named wherever
+	// the rules are shared (NOTICE, spoor rules list).
+	LicenseSigma = "DRL-1.1"
+)
+
+// Options says which rules to load.
+type Options struct {
+	Builtin bool // spoor's own pack (rules/*.yml)
+	// Sigma loads the shipped SigmaHQ Windows rules and, when it exists,
+	// the user rules folder UserDir (newer SigmaHQ rules from spoor rules
+	// update), with the statuses DefaultStatus admits.
+	Sigma   bool
+	UserDir string
+	// Paths are rule files and folders given by the user: loaded whatever
+	// their status, since the user chose them.
+	Paths []string
+}
+
+// DefaultStatus reports whether a Sigma rule of this status loads by
+// default. SigmaHQ marks rules stable, test or experimental while they
+// are in use, and deprecated or unsupported once they are replaced or
+// cannot work on logs alone; like Hayabusa, spoor loads the first three
+// (missing status too) and leaves the last two out. Experimental rules
+// stay in because their noise is what context triage judges; dropping
+// them would drop coverage of the newest techniques.
+func DefaultStatus(status string) bool {
+	switch strings.ToLower(status) {
+	case "deprecated", "unsupported":
+		return false
+	}
+	return true
+}
+
+var (
+	statusRE = regexp.MustCompile(`(?m)^status:\s*([A-Za-z]+)`)
+	authorRE = regexp.MustCompile(`(?m)^author:[ \t]*(.*?)[ \t]*$`)
 )
 
 // compileSigma hands Sigma files to internal/sigma in one batch, so
@@ -20,28 +73,152 @@ func compileSigma(docs []rule.Doc) ([]*rule.Rule, []error) {
 	return sigma.Compile(sd)
 }
 
-// Load returns the built-in pack (when builtin is set) followed by the
-// rules under paths. A user rule with the ID of a built-in one replaces
-// it, so a tuned copy can be dropped in without --no-builtin. All load
-// problems are returned; the rules that loaded are usable.
-func Load(cfg *caseconf.Config, paths []string, builtin bool) ([]*rule.Rule, []error) {
+// SigmaCommit is the SigmaHQ commit the shipped rules were taken from
+// (hash and date).
+func SigmaCommit() string {
+	b, _ := rules.SigmaFS.ReadFile("sigma/COMMIT")
+	return strings.TrimSpace(string(b))
+}
+
+// sigmaSource is the Source of the shipped SigmaHQ rules: "SigmaHQ" and
+// the short commit.
+func sigmaSource() string {
+	c := SigmaCommit()
+	if i := strings.IndexByte(c, ' '); i > 0 {
+		c = c[:i]
+	}
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	return strings.TrimSpace("SigmaHQ " + c)
+}
+
+// sigmaDocs reads the Sigma rule files under root in fsys (sorted, as
+// fs.WalkDir walks), leaving out those whose status does not load by
+// default (and, with check, files that are not Sigma rules); the files
+// are named prefix + their path.
+func sigmaDocs(fsys fs.FS, root, prefix string, check bool) ([]rule.Doc, []error) {
+	var docs []rule.Doc
 	var errs []error
-	var base []*rule.Rule
-	if builtin {
-		rs, es := rule.Builtin(cfg)
-		base, errs = rs, append(errs, es...)
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ext := strings.ToLower(filepath.Ext(p)); ext != ".yml" && ext != ".yaml" {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if m := statusRE.FindSubmatch(data); m != nil && !DefaultStatus(string(m[1])) {
+			return nil
+		}
+		if check && !rule.IsSigma(data) {
+			return nil // a user folder may hold other files; --rules takes spoor rules
+		}
+		docs = append(docs, rule.Doc{File: prefix + p, Data: data})
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
 	}
-	user, es := rule.LoadPaths(cfg, paths, compileSigma)
-	errs = append(errs, es...)
-	override := map[string]bool{}
-	for _, r := range user {
-		override[r.ID] = true
-	}
-	out := make([]*rule.Rule, 0, len(base)+len(user))
-	for _, r := range base {
-		if !override[r.ID] {
-			out = append(out, r)
+	return docs, errs
+}
+
+// label sets Source, License and Author of rules loaded from docs.
+func label(rs []*rule.Rule, docs []rule.Doc, source, license string) {
+	author := map[string]string{}
+	for _, d := range docs {
+		if m := authorRE.FindSubmatch(d.Data); m != nil {
+			author[d.File] = strings.Trim(string(m[1]), `'"`)
 		}
 	}
-	return append(out, user...), errs
+	for _, r := range rs {
+		r.Source, r.License = source, license
+		if r.Author == "" {
+			r.Author = author[r.File]
+		}
+	}
+}
+
+// Load returns the built-in pack (when builtin is set: spoor's rules and
+// the shipped SigmaHQ rules) followed by the rules under paths; see
+// LoadWith.
+func Load(cfg *caseconf.Config, paths []string, builtin bool) ([]*rule.Rule, []error) {
+	return LoadWith(cfg, Options{Builtin: builtin, Sigma: builtin, Paths: paths})
+}
+
+// LoadWith loads the rules opts asks for, in this order: spoor's pack,
+// the shipped SigmaHQ rules, the user rules folder, the paths. A later
+// rule with the ID of an earlier one replaces it, so a tuned copy (or a
+// newer SigmaHQ release in the user folder) can be dropped in without
+// turning the pack off. All load problems are returned; the rules that
+// loaded are usable.
+func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
+	var errs []error
+	var layers [][]*rule.Rule
+	if opts.Builtin {
+		rs, es := rule.Builtin(cfg)
+		label(rs, nil, SourceSpoor, LicenseSpoor)
+		errs = append(errs, es...)
+		layers = append(layers, rs)
+	}
+	if opts.Sigma {
+		docs, es := sigmaDocs(rules.SigmaFS, "sigma/windows", "rules/", false)
+		errs = append(errs, es...)
+		rs, es := compileSigma(docs)
+		errs = append(errs, es...)
+		label(rs, docs, sigmaSource(), LicenseSigma)
+		layers = append(layers, rs)
+		if opts.UserDir != "" {
+			if st, err := os.Stat(opts.UserDir); err == nil && st.IsDir() {
+				docs, es := sigmaDocs(os.DirFS(opts.UserDir), ".", filepath.Clean(opts.UserDir)+string(filepath.Separator), true)
+				errs = append(errs, es...)
+				rs, es := compileSigma(docs)
+				errs = append(errs, es...)
+				label(rs, docs, "SigmaHQ (user folder)", LicenseSigma)
+				layers = append(layers, rs)
+			}
+		}
+	}
+	if len(opts.Paths) > 0 {
+		rs, es := rule.LoadPaths(cfg, opts.Paths, compileSigma)
+		errs = append(errs, es...)
+		for _, r := range rs {
+			if r.Source == "" {
+				r.Source = SourceUser
+			}
+		}
+		layers = append(layers, rs)
+	}
+	return overlay(layers), errs
+}
+
+// overlay joins rule layers; a rule replaces those of earlier layers
+// with its ID (and keeps its own layer's position).
+func overlay(layers [][]*rule.Rule) []*rule.Rule {
+	last := map[string]int{}
+	for i, l := range layers {
+		for _, r := range l {
+			last[r.ID] = i
+		}
+	}
+	var out []*rule.Rule
+	for i, l := range layers {
+		for _, r := range l {
+			if last[r.ID] == i {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }

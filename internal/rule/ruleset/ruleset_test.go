@@ -1,8 +1,10 @@
 package ruleset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/Velocidex/ordereddict"
@@ -54,5 +56,126 @@ level: medium
 	only, _ := Load(nil, []string{dir}, false)
 	if len(only) != 2 {
 		t.Errorf("without built-ins: %d rules, want 2", len(only))
+	}
+}
+
+// shippedID is a rule of the shipped SigmaHQ pack (Script Interpreter
+// Execution From Suspicious Folder).
+const shippedID = "1228c958-e64e-4e71-92ad-7d429f4138ba"
+
+func TestShippedSigmaPack(t *testing.T) {
+	rs, errs := LoadWith(nil, Options{Builtin: true, Sigma: true})
+	if len(errs) > 0 {
+		t.Fatalf("%d load errors, first: %v", len(errs), errs[0])
+	}
+	nSigma := 0
+	for _, r := range rs {
+		switch r.Kind {
+		case rule.KindSigma, rule.KindCorrelation:
+			nSigma++
+			if r.License != LicenseSigma || !strings.HasPrefix(r.Source, "SigmaHQ ") || !strings.HasPrefix(r.File, "rules/sigma/windows/") {
+				t.Fatalf("sigma rule %s: source %q licence %q file %q", r.ID, r.Source, r.License, r.File)
+			}
+		default:
+			if r.Source != SourceSpoor || r.License != LicenseSpoor {
+				t.Fatalf("spoor rule %s: source %q licence %q", r.ID, r.Source, r.License)
+			}
+		}
+	}
+	if nSigma < 2000 {
+		t.Errorf("%d Sigma rules loaded, want the whole Windows pack", nSigma)
+	}
+	var r *rule.Rule
+	for _, x := range rs {
+		if x.ID == shippedID {
+			r = x
+		}
+	}
+	if r == nil || r.Author == "" || r.Severity != event.SevHigh {
+		t.Fatalf("shipped rule %s: %+v", shippedID, r)
+	}
+	if f := rule.NewFinding(r, &event.Event{}); !strings.Contains(f.Reason, "rule by "+r.Author) || !strings.Contains(f.Reason, LicenseSigma) {
+		t.Errorf("a shipped Sigma rule's finding does not name its authors and licence: %q", f.Reason)
+	}
+	off, _ := LoadWith(nil, Options{Builtin: true})
+	for _, x := range off {
+		if x.Kind == rule.KindSigma {
+			t.Fatal("Sigma rule loaded without Options.Sigma")
+		}
+	}
+}
+
+func TestUserRuleReplacesShippedSigmaRule(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tuned.yml"), []byte(`title: Tuned interpreter rule
+id: `+shippedID+`
+status: test
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  sel:
+    Image|endswith: '\tuned.exe'
+  condition: sel
+level: low
+`), 0o644)
+	for _, o := range []Options{{Sigma: true, Paths: []string{dir}}, {Sigma: true, UserDir: dir}} {
+		rs, errs := LoadWith(nil, o)
+		if len(errs) > 0 {
+			t.Fatal(errs[0])
+		}
+		n := 0
+		for _, r := range rs {
+			if r.ID == shippedID {
+				n++
+				if r.Title != "Tuned interpreter rule" || r.Severity != event.SevLow {
+					t.Errorf("%+v: shipped rule not replaced: %q %s", o, r.Title, r.Severity)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%+v: rule %s loaded %d times", o, shippedID, n)
+		}
+	}
+}
+
+func TestStatusFilter(t *testing.T) {
+	dir := t.TempDir()
+	for i, st := range []string{"stable", "test", "experimental", "deprecated", "unsupported", ""} {
+		status := ""
+		if st != "" {
+			status = "status: " + st + "\n"
+		}
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("r%d.yml", i)), []byte(fmt.Sprintf(`title: R%d
+id: 00000000-0000-0000-0000-00000000000%d
+%slogsource:
+  category: process_creation
+  product: windows
+detection:
+  sel:
+    Image|endswith: '\x.exe'
+  condition: sel
+level: medium
+`, i, i, status)), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.yml"), []byte("just: notes\n"), 0o644)
+	rs, errs := LoadWith(nil, Options{UserDir: dir, Sigma: true})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := map[string]bool{}
+	for _, r := range rs {
+		if strings.HasPrefix(r.ID, "00000000-") {
+			got[r.Title] = true
+		}
+	}
+	want := map[string]bool{"R0": true, "R1": true, "R2": true, "R5": true}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("user folder loaded %v, want %v (deprecated and unsupported left out)", got, want)
+	}
+	// Rules the user names explicitly load whatever their status.
+	rs, _ = LoadWith(nil, Options{Paths: []string{filepath.Join(dir, "r3.yml")}})
+	if len(rs) != 1 {
+		t.Errorf("explicit deprecated rule: %d rules loaded, want 1", len(rs))
 	}
 }

@@ -1,0 +1,154 @@
+package triage
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// shapeFields are the raw fields that say what an event without a
+// process or script did (Sysmon's registry, file, image-load, pipe and
+// DNS events, service installs, scheduled tasks, share access). Who and
+// where (user, host, logon ids) are left out on purpose: the shape is
+// the behaviour, which the baseline then counts across hosts and days.
+var shapeFields = []string{
+	"TargetObject", "Details", "TargetFilename", "ImageLoaded", "PipeName", "QueryName",
+	"ServiceName", "ImagePath", "ServiceFileName", "TaskName", "ShareName", "RelativeTargetName",
+}
+
+// maxShape bounds a shape; long scripts differ early if they differ.
+const maxShape = 1024
+
+// Shape is the normalised shape of an event for the baseline: image,
+// parent, command line (or script text) and the fields in shapeFields,
+// lower-cased, with GUIDs, numbers, hex strings, user profile names and
+// temporary names masked. "" when the event has none of them: such a
+// finding is never judged routine, since nothing tells one occurrence
+// from another.
+func Shape(ev *event.Event) string {
+	var b strings.Builder
+	add := func(k, v string) {
+		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(Mask(v))
+	}
+	add("image", first(ev.Process, ev.Field("Image"), ev.Field("NewProcessName")))
+	add("parent", first(ev.ParentProcess, ev.Field("ParentImage"), ev.Field("ParentProcessName")))
+	// A command line says what ran; a script's text only when there is
+	// none (PowerShell's script block events).
+	if cl := first(ev.CommandLine, ev.Field("CommandLine")); cl != "" {
+		add("cmd", cl)
+	} else {
+		add("script", clip(first(ev.ScriptText, ev.Field("ScriptBlockText")), 400))
+	}
+	for _, f := range shapeFields {
+		add(strings.ToLower(f), ev.Field(f))
+	}
+	s := b.String()
+	if len(s) > maxShape {
+		s = s[:maxShape]
+	}
+	return s
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Mask lower-cases s, folds runs of white space, and replaces what
+// changes from one run of the same behaviour to the next: the user name
+// in a profile path (\users\NAME\ → \users\*\), and tokens (between
+// separators such as \ / space quotes = , ; :) that look generated —
+// numbers and versions, GUIDs and hex ids, temporary names like
+// tmp3f2a.tmp or __PSScriptPolicyTest_4e1k2x.ps1 — by "#" (an extension
+// is kept). Names with a digit or two (system32, net1.exe, x64) are kept,
+// so what was run stays distinct.
+func Mask(s string) string {
+	s = strings.ToLower(strings.Join(strings.Fields(s), " "))
+	var b strings.Builder
+	b.Grow(len(s))
+	start := 0
+	prevUsers := false
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && !isSep(s[i]) {
+			continue
+		}
+		t := s[start:i]
+		if prevUsers && t != "" && i < len(s) && (s[i] == '\\' || s[i] == '/') {
+			b.WriteByte('*') // C:\Users\alice\… → c:\users\*\…
+		} else {
+			maskToken(&b, t)
+		}
+		if t != "" {
+			prevUsers = t == "users" && i < len(s) && (s[i] == '\\' || s[i] == '/')
+		}
+		if i < len(s) {
+			b.WriteByte(s[i])
+		}
+		start = i + 1
+	}
+	return b.String()
+}
+
+// maskToken writes t, or "#" (and t's extension) when t looks generated:
+// only digits and punctuation, four digits or more, or three or more
+// changes between letters and digits (hex, GUIDs, random names).
+func maskToken(b *strings.Builder, t string) {
+	name, ext := t, ""
+	if i := strings.LastIndexByte(t, '.'); i > 0 && len(t)-i >= 2 && len(t)-i <= 5 && unicode.IsLetter(rune(t[i+1])) {
+		name, ext = t[:i], t[i:] // .ps1, .tmp, .exe; not a version's last number
+	}
+	digits, letters, changes := 0, 0, 0
+	last := 0 // 1 letter, 2 digit
+	for _, r := range name {
+		c := 0
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+			c = 2
+		case unicode.IsLetter(r):
+			letters++
+			c = 1
+		}
+		if c != 0 {
+			if last != 0 && c != last {
+				changes++
+			}
+			last = c
+		}
+	}
+	if digits > 0 && (letters == 0 || digits >= 4 || changes >= 3) {
+		b.WriteByte('#')
+		b.WriteString(ext)
+		return
+	}
+	b.WriteString(t)
+}
+
+func isSep(c byte) bool {
+	switch c {
+	case '\\', '/', ' ', '"', '\'', '=', ',', ';', ':', '(', ')', '[', ']', '{', '}', '|', '&', '<', '>', '`':
+		return true
+	}
+	return false
+}
+
+// clip cuts s to n bytes at most (long scripts differ early if at all).
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
