@@ -512,7 +512,9 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 		return fs
 	}
 	for _, k := range hits {
-		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
+		f := rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev))
+		f.Shape = triage.Shape(ev)
+		fs = append(fs, f)
 	}
 	return fs
 }

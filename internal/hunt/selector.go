@@ -9,8 +9,11 @@ import (
 )
 
 // findingColumns are what any finding of a rule reads of its event
-// (reference, host, identity), whatever the rule says it reads.
-var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"}
+// (reference, host, identity, and the behaviour's shape that triage
+// compares with the baseline: image, parent, command line, script and a
+// few raw fields), whatever the rule says it reads.
+var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id",
+	"process", "parent_process", "command_line", "script_text", "fields"}
 
 // selector decides, per stored row, what the hunt decodes of it: the
 // union of what the rules whose pre-filter passes and the analyzers that
