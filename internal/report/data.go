@@ -29,7 +29,7 @@ type Data struct {
 	Coverage    []Coverage
 	HostCover   []HostCoverage
 	Incidents   []IncidentView
-	BySeverity  []SeverityGroup // medium and above, in full
+	BySeverity  []SeverityGroup // medium and above: outside incidents in full, inside counted
 	ByRule      []RuleCount     // low and info, counted by rule
 	AllFindings []event.Finding // every finding, for the appendix
 	Findings    int
@@ -95,7 +95,11 @@ type RuleCount struct {
 // SeverityGroup lists findings of one severity.
 type SeverityGroup struct {
 	Severity string
-	Findings []event.Finding
+	Total    int             // findings of this severity
+	Findings []event.Finding // those outside incidents, in full
+	// InIncidents counts the findings of this severity that belong to an
+	// incident: the incident lists them.
+	InIncidents int
 }
 
 // TriageGroup is the findings of one rule that triage judged alike.
@@ -353,11 +357,19 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		var g SeverityGroup
 		g.Severity = sev
 		for _, f := range findings {
-			if f.Severity == sev {
-				g.Findings = append(g.Findings, f)
+			if f.Severity != sev {
+				continue
 			}
+			g.Total++
+			// An incident's findings are told in its story (and all of
+			// them listed under it); here only those outside incidents.
+			if f.IncidentID != "" {
+				g.InIncidents++
+				continue
+			}
+			g.Findings = append(g.Findings, f)
 		}
-		if len(g.Findings) > 0 {
+		if g.Total > 0 {
 			d.BySeverity = append(d.BySeverity, g)
 		}
 	}

@@ -122,7 +122,13 @@ func Markdown(w io.Writer, d *Data) error {
 
 	f("## Findings (%d)\n\n", d.Findings)
 	for _, g := range d.BySeverity {
-		f("### %s (%d)\n\n| time | host | finding | why | incident |\n|---|---|---|---|---|\n", strings.ToUpper(g.Severity), len(g.Findings))
+		f("### %s (%d)\n\n", strings.ToUpper(g.Severity), g.Total)
+		if g.InIncidents > 0 {
+			f("%d of them belong to incidents and are listed with their incident.\n\n", g.InIncidents)
+		}
+		if len(g.Findings) > 0 {
+			f("| time | host | finding | why | incident |\n|---|---|---|---|---|\n")
+		}
 		for _, x := range g.Findings {
 			title := md(x.Title)
 			if t := techs(x.Tags); t != "" {

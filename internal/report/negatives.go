@@ -16,33 +16,37 @@ type category struct {
 	short    string   // for page 1: "new accounts or group changes"
 	analyzer string   // analyzer whose findings answer it
 	tags     []string // ATT&CK tags of rules that answer it
-	basis    string   // what the evidence is, in words
+	// events, when set, are the event ids a tagged finding must point at
+	// to answer: a command-line rule tagged "account manipulation" that
+	// fired on Get-LocalUser is reconnaissance, not a changed account.
+	events   map[int32]bool
+	basis    string // what the evidence is, in words
 	relevant func(ev *event.Event) bool
 }
 
 var categories = []category{
 	{"new privileged accounts or privileged group changes", "new accounts or privileged group changes", "newadmin", []string{"attack.t1136", "attack.t1098"},
-		"Security log events", func(ev *event.Event) bool {
+		ids(4720, 4722, 4724, 4727, 4728, 4731, 4732, 4738, 4754, 4756, 4765, 4766, 4781, 4794, 5136, 12, 13), "Security log events", func(ev *event.Event) bool {
 			return ev.Source == event.SourceEVTX && strings.EqualFold(ev.Channel, "Security")
 		}},
 	{"unusual outbound connections or exfiltration", "exfiltration or unusual outbound connections", "outbound", []string{"attack.t1041", "attack.t1048", "attack.t1567", "attack.t1071"},
-		"network events (firewall logs, Sysmon 3, Security 5156)", func(ev *event.Event) bool {
+		nil, "network events (firewall logs, Sysmon 3, Security 5156)", func(ev *event.Event) bool {
 			return ev.Source == event.SourceFirewall || (ev.Source == event.SourceEVTX && (ev.EventID == 5156 || (ev.EventID == 3 && strings.Contains(ev.Channel, "Sysmon"))))
 		}},
-	{"persistence through newly installed services", "new services (persistence)", "", []string{"attack.t1543"},
-		"System and Security log events (service installs 7045, 4697)", func(ev *event.Event) bool {
+	{"persistence through newly installed services", "new services (persistence)", "persistence", []string{"attack.t1543"},
+		ids(7045, 4697), "System and Security log events (service installs 7045, 4697)", func(ev *event.Event) bool {
 			return ev.Source == event.SourceEVTX && (strings.EqualFold(ev.Channel, "System") || strings.EqualFold(ev.Channel, "Security"))
 		}},
 	{"cleared or stopped event logs", "log tampering (cleared or stopped logs)", "coverage", []string{"attack.t1070.001", "attack.t1070", "attack.t1562.002"},
-		"Windows event log records", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX }},
+		nil, "Windows event log records", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX }},
 	{"reconnaissance PowerShell or discovery commands", "reconnaissance commands", "psrecon", []string{"attack.t1087", "attack.t1069", "attack.t1135", "attack.t1518", "attack.t1082", "attack.t1016", "attack.t1482", "attack.t1018"},
-		"PowerShell, process-creation and RMM command events", func(ev *event.Event) bool {
+		nil, "PowerShell, process-creation and RMM command events", func(ev *event.Event) bool {
 			return ev.ScriptText != "" || ev.CommandLine != "" || strings.Contains(ev.Channel, "PowerShell")
 		}},
 	{"out-of-pattern RMM sessions", "out-of-pattern RMM sessions", "rmmsessions", nil,
-		"RMM agent events", func(ev *event.Event) bool { return ev.Source == event.SourceRMM }},
+		nil, "RMM agent events", func(ev *event.Event) bool { return ev.Source == event.SourceRMM }},
 	{"provider logons outside business hours", "provider logons outside business hours", "offhours", nil,
-		"logon events", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX && logonIDs[ev.EventID] }},
+		nil, "logon events", func(ev *event.Event) bool { return ev.Source == event.SourceEVTX && logonIDs[ev.EventID] }},
 }
 
 type catBasis struct {
@@ -82,9 +86,26 @@ func (b *basis) observe(ev *event.Event) {
 	}
 }
 
+func ids(v ...int32) map[int32]bool {
+	m := map[int32]bool{}
+	for _, id := range v {
+		m[id] = true
+	}
+	return m
+}
+
 func (c *category) answers(f *event.Finding) bool {
 	if c.analyzer != "" && f.Analyzer == c.analyzer {
 		return true
+	}
+	if c.events != nil {
+		points := false
+		for _, r := range f.Refs {
+			points = points || c.events[r.EventID]
+		}
+		if !points {
+			return false
+		}
 	}
 	for _, t := range f.Tags {
 		for _, want := range c.tags {
