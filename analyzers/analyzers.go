@@ -8,6 +8,7 @@ import (
 	"github.com/spoor-dfir/spoor/analyzers/newadmin"
 	"github.com/spoor-dfir/spoor/analyzers/offhours"
 	"github.com/spoor-dfir/spoor/analyzers/outbound"
+	"github.com/spoor-dfir/spoor/analyzers/persistence"
 	"github.com/spoor-dfir/spoor/analyzers/psrecon"
 	"github.com/spoor-dfir/spoor/analyzers/rmmsessions"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
@@ -52,6 +53,7 @@ func All(cfg *caseconf.Config) []Analyzer {
 		psrecon.New(cfg),
 		newadmin.New(cfg),
 		outbound.New(cfg),
+		persistence.New(cfg),
 		coverage.New(cfg),
 	}
 }
