@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/spoor-dfir/spoor/analyzers/persistence"
+	"github.com/spoor-dfir/spoor/analyzers/psrecon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -107,4 +108,46 @@ func hasTag(f event.Finding, tag string) bool {
 		}
 	}
 	return false
+}
+
+// impacket-style wmiexec in DeepBlueCLI's Sliver recording: WmiPrvSE
+// starts `cmd.exe /Q /c … 1> \\127.0.0.1\ADMIN$\__…` — in the afternoon,
+// so the time of day does not carry it.
+func TestWmiexecSampleIsHigh(t *testing.T) {
+	fs := sample(t, "deepbluecli/sliver-security.evtx", psrecon.New(caseconf.Default()))
+	hi := atLeast(fs, "psrecon.remote_exec", event.SevHigh)
+	logFindings(t, hi)
+	if len(hi) == 0 {
+		logFindings(t, fs)
+		t.Fatal("no high remote-execution finding")
+	}
+	f := hi[0]
+	if !strings.Contains(f.Reason, "WmiPrvSE.exe") || !strings.Contains(f.Reason, "administrative share") || !hasTag(f, "attack.t1047") {
+		t.Errorf("reason %q tags %v", f.Reason, f.Tags)
+	}
+}
+
+// DeepBlueCLI's Metasploit Sysmon recording: a process outside the
+// system folders reads LSASS memory, and winlogon.exe (injected) starts
+// cmd.exe.
+func TestMetasploitSysmonSample(t *testing.T) {
+	fs := sample(t, "deepbluecli/metasploit-sysmon.evtx", psrecon.New(caseconf.Default()))
+	logFindings(t, atLeast(fs, "psrecon.", event.SevMedium))
+	cred, winlogon := false, false
+	for _, f := range atLeast(fs, "psrecon.", event.SevHigh) {
+		if strings.Contains(f.Summary, `hello.exe opened lsass.exe`) && hasTag(f, "attack.t1003.001") {
+			cred = true
+		}
+		if strings.Contains(f.Reason, "winlogon.exe") && f.RuleID == "psrecon.remote_exec" {
+			winlogon = true
+		}
+	}
+	if !cred || !winlogon {
+		t.Errorf("LSASS read high: %v; winlogon shell high: %v", cred, winlogon)
+	}
+	for _, f := range fs {
+		if strings.Contains(f.Summary, "wmiprvse.exe opened lsass") || strings.Contains(f.Summary, "svchost.exe opened lsass") {
+			t.Errorf("system process reading LSASS flagged: %s", f.Summary)
+		}
+	}
 }
