@@ -110,7 +110,7 @@ func TestAcceptance(t *testing.T) {
 		seeds = append(seeds, n)
 	}
 	per := map[string]*tally{}
-	for _, sc := range []string{"normal", "comtech", "comtech-persistence", "comtech-exfil"} {
+	for _, sc := range []string{"normal", "comtech", "comtech-persistence", "comtech-exfil", "comtech-lateral"} {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed%d", sc, seed), func(t *testing.T) {
 				res, labels := pipeline(t, sc, seed)
@@ -136,11 +136,41 @@ func TestAcceptance(t *testing.T) {
 	}
 }
 
+// TestNormalLifeLarge is the false-positive half of issue 17's
+// acceptance: a 40-host company over 90 days of normal life, with the
+// benign look-alikes of lateral movement (deployment services, admins'
+// and the RMM agent's scheduled tasks, monitoring agents, per-user
+// autostarts), for two seeds: no high finding at all.
+func TestNormalLifeLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("90 days of 40 hosts: not in -short")
+	}
+	for _, seed := range []uint64{1, 2} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			res, _ := pipelineWith(t, simulate.Options{Scenario: "normal", Seed: seed, Hosts: 40, Days: 90})
+			n := 0
+			for _, f := range res.Findings {
+				if event.Rank(f.Severity) >= event.Rank(event.SevHigh) {
+					n++
+					t.Errorf("high on normal life: %s %s %s %s: %s | %s", f.RuleID, f.Host, f.User, f.Time.Format(time.RFC3339), f.Summary, f.Reason)
+				}
+			}
+			t.Logf("%d findings, %d high", len(res.Findings), n)
+		})
+	}
+}
+
 func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label) {
+	t.Helper()
+	return pipelineWith(t, simulate.Options{Scenario: scenario, Seed: seed})
+}
+
+func pipelineWith(t *testing.T, o simulate.Options) (hunt.Result, []label) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "case")
-	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: scenario, Seed: seed}); err != nil {
+	o.Out = out
+	if _, err := simulate.Run(o); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))

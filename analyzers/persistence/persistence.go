@@ -267,11 +267,15 @@ func (a *Analyzer) task(ev *event.Event) {
 	// A command interpreter in a task is ordinary admin work; it weighs
 	// only together with what it runs and where from.
 	sigs := imageSignals(cmd, 1)
-	if hidden {
-		sigs = append(sigs, signal{"hidden task", 1, false})
-	}
-	if leaf := path.Base(strings.ReplaceAll(name, `\`, "/")); randomName(leaf) {
-		sigs = append(sigs, signal{"random-looking task name", 1, false})
+	// Hidden and oddly named tasks are what agents and updaters create
+	// too; they weigh beside a sign in what the task runs.
+	if len(sigs) > 0 {
+		if hidden {
+			sigs = append(sigs, signal{"hidden task", 1, false})
+		}
+		if leaf := path.Base(strings.ReplaceAll(name, `\`, "/")); randomName(leaf) {
+			sigs = append(sigs, signal{"random-looking task name", 1, false})
+		}
 	}
 	_ = runAs
 	a.add(&item{kind: kTask, name: name, image: cmd, user: user, op: op, tag: "attack.t1053.005", sigs: sigs,
@@ -291,6 +295,15 @@ func (a *Analyzer) registry(ev *event.Event) {
 	wl := strings.ToLower(writer)
 	val := akit.ValueOr(ev, "", "Details")
 	sigs := imageSignals(val, 3)
+	if perUser(key) {
+		// Per-user applications install and autostart from the user's
+		// own AppData; only the user's own logon runs them.
+		for i := range sigs {
+			if sigs[i].why == "runs from a user-writable folder" {
+				sigs[i].weight = 1
+			}
+		}
+	}
 	if ak.what == "service image written to the registry" && strings.HasSuffix(wl, `\services.exe`) {
 		// The service control manager writing a service's key is an
 		// install that 7045 reports; on hosts whose System log is gone it
@@ -502,12 +515,21 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 			if !dt.Before(it.t) && dt.Sub(it.t) <= QuickDelete {
 				it.deleted = dt
 				refs = append(refs, a.delRefs[k][i])
-				sigs = append(sigs, signal{fmt.Sprintf("deleted %.0f s after it was created (run-once remote execution)", dt.Sub(it.t).Seconds()), 3, true})
+				// Agents run jobs through throw-away tasks too; a
+				// throw-away task running a shell or from a temp folder
+				// is atexec.
+				w := 1
+				if len(sigs) > 0 {
+					w = 3
+				}
+				sigs = append(sigs, signal{fmt.Sprintf("deleted %.0f s after it was created (run-once remote execution)", dt.Sub(it.t).Seconds()), w, w == 3})
 				break
 			}
 		}
 	}
-	if it.kind == kService {
+	// Arriving over the network and starting processes is what
+	// deployment tools do as well: it aggravates other signs only.
+	if it.kind == kService && len(sigs) > 0 {
 		b := baseName(it.image)
 		var kids []string
 		for _, p := range a.procs[hk] {
@@ -648,4 +670,10 @@ func (a *Analyzer) none() event.Finding {
 		Severity: event.SevInfo, Analyzer: Name, Tags: []string{"attack.persistence"},
 		Summary: "No service, scheduled task, autostart value or WMI subscription looked like an intruder's (" + akit.Plural(len(a.items), "install") + " judged)",
 		Reason:  basis, Details: akit.Details("judged", len(a.items))}
+}
+
+// perUser: a value in a user's hive (HKCU, HKU\<sid>).
+func perUser(key string) bool {
+	k := strings.ToUpper(key)
+	return strings.HasPrefix(k, `HKCU\`) || strings.HasPrefix(k, `HKU\`) || strings.HasPrefix(k, `\REGISTRY\USER\`) || strings.HasPrefix(k, `HKEY_CURRENT_USER\`) || strings.HasPrefix(k, `HKEY_USERS\`)
 }
