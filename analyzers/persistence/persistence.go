@@ -599,9 +599,15 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 	}
 	why = append(why, extra...)
 	tags := []string{"attack.persistence", it.tag}
+	// Remote execution: a service that runs a command line or a pipe, or
+	// whose binary sits in ADMIN$'s root beside another sign (Sysmon and
+	// a few installers put themselves there too); a throw-away task.
 	lateral := false
 	for _, s := range sigs {
-		if it.kind == kService && strings.HasPrefix(s.why, "runs a command interpreter") || strings.Contains(s.why, "ADMIN$") || strings.Contains(s.why, "over the network") || strings.Contains(s.why, "run-once remote") || strings.Contains(s.why, "named pipe") {
+		switch {
+		case it.kind == kService && strings.HasPrefix(s.why, "runs a command interpreter"),
+			strings.Contains(s.why, "named pipe"), strings.Contains(s.why, "run-once remote") && s.weight >= 3,
+			strings.Contains(s.why, "ADMIN$") && len(sigs) >= 2:
 			lateral = true
 		}
 	}
