@@ -5,6 +5,7 @@ package analyzers
 
 import (
 	"github.com/spoor-dfir/spoor/analyzers/coverage"
+	"github.com/spoor-dfir/spoor/analyzers/lateral"
 	"github.com/spoor-dfir/spoor/analyzers/newadmin"
 	"github.com/spoor-dfir/spoor/analyzers/offhours"
 	"github.com/spoor-dfir/spoor/analyzers/outbound"
@@ -54,6 +55,7 @@ func All(cfg *caseconf.Config) []Analyzer {
 		newadmin.New(cfg),
 		outbound.New(cfg),
 		persistence.New(cfg),
+		lateral.New(cfg),
 		coverage.New(cfg),
 	}
 }

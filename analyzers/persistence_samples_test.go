@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spoor-dfir/spoor/analyzers/lateral"
 	"github.com/spoor-dfir/spoor/analyzers/persistence"
 	"github.com/spoor-dfir/spoor/analyzers/psrecon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
@@ -148,6 +149,27 @@ func TestMetasploitSysmonSample(t *testing.T) {
 	for _, f := range fs {
 		if strings.Contains(f.Summary, "wmiprvse.exe opened lsass") || strings.Contains(f.Summary, "svchost.exe opened lsass") {
 			t.Errorf("system process reading LSASS flagged: %s", f.Summary)
+		}
+	}
+}
+
+// evtx-rs's RemoteConnectionManager log: after the owner's RDP logons from
+// one address, accounts that never logged on before (administrator, "A")
+// arrive from other internet addresses — high, by behaviour, with no
+// provider configured.
+func TestRDPSampleFromInternet(t *testing.T) {
+	fs := sample(t, "evtx-rs/2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx", lateral.New(caseconf.Default()))
+	logFindings(t, fs)
+	hi := atLeast(fs, "lateral.rdp", event.SevHigh)
+	if len(hi) < 2 {
+		t.Fatalf("high RDP findings: %d", len(hi))
+	}
+	for _, f := range fs {
+		if strings.EqualFold(f.User, "mpowers") {
+			t.Errorf("the owner's baseline logon flagged: %s", f.Summary)
+		}
+		if !hasTag(f, "attack.t1021.001") || !strings.Contains(f.Reason, "score") {
+			t.Errorf("tags %v reason %q", f.Tags, f.Reason)
 		}
 	}
 }

