@@ -106,3 +106,28 @@ func TestLsassAccessAndSecurityEnumeration(t *testing.T) {
 		t.Errorf("kinds %v", k)
 	}
 }
+
+// Remote enumeration seen only in 5145: one source opens samr, lsarpc and
+// srvsvc on a server within a minute (off hours: high); a client's logon
+// pair (lsarpc, samr) on a DC is nothing.
+func TestPipeEnumeration(t *testing.T) {
+	t0 := evtest.At(2026, 11, 14, 23, 10) // Saturday night
+	pipe := func(d time.Duration, host, src, name string) event.Event {
+		ev := evtest.Sec(t0.Add(d), host, 5145, "ShareName", `\\*\IPC$`, "RelativeTargetName", name, "IpAddress", src, "SubjectUserName", "ct-admin-x", "AccessMask", "0x3")
+		ev.SrcIP = src
+		return ev
+	}
+	fs := evtest.Run(New(caseCfg(t)), []event.Event{
+		pipe(0, "ERP01", "10.10.0.20", "lsarpc"), pipe(2*time.Second, "ERP01", "10.10.0.20", "samr"), pipe(5*time.Second, "ERP01", "10.10.0.20", "srvsvc"),
+		pipe(0, "DC01", "10.10.1.7", "lsarpc"), pipe(time.Second, "DC01", "10.10.1.7", "samr"), pipe(2*time.Second, "DC01", "10.10.1.7", "netlogon"),
+	})
+	if len(fs) != 1 || fs[0].Host != "ERP01" || fs[0].Severity != event.SevHigh || len(fs[0].Refs) != 3 {
+		for _, f := range fs {
+			t.Logf("%s %s %s %s", f.Severity, f.Host, f.Summary, f.Reason)
+		}
+		t.Fatalf("want one high finding on ERP01 with the three opens, got %d", len(fs))
+	}
+	if k, _ := fs[0].Details.Get("kinds"); k != "accounts,shares" {
+		t.Errorf("kinds %v", k)
+	}
+}

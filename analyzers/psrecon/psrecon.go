@@ -84,12 +84,13 @@ type Analyzer struct {
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
 	dropped  int                  // hits not kept (caps)
+	pipes    map[string]*pipeRun  // host+source → IPC$ pipe opens
 	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
 // New returns a psrecon analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -134,6 +135,78 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		a.lsassAccess(ev)
 	case (ev.EventID == 4798 || ev.EventID == 4799) && strings.Contains(ch, "security"):
 		a.enumeration(ev)
+	case ev.EventID == 5145 && strings.Contains(ch, "security"):
+		a.pipe(ev)
+	}
+}
+
+// enumPipes are the RPC pipes enumeration tools (net view, NetExec,
+// SharpHound's session and local-group collection, remote registry)
+// open on a remote host, with the discovery they serve.
+var enumPipes = map[string]struct{ kind, tag string }{
+	"samr":   {"accounts", "attack.t1087.002"},
+	"lsarpc": {"accounts", "attack.t1087.002"},
+	"srvsvc": {"shares", "attack.t1135"},
+	"wkssvc": {"network_connections", "attack.t1049"},
+	"winreg": {"system", "attack.t1012"},
+}
+
+// pipeWindow is how close together one source's pipe opens must be.
+const pipeWindow = 2 * time.Minute
+
+type pipeRun struct {
+	first time.Time
+	pipes map[string]event.Ref
+	done  bool
+}
+
+// pipe: 5145 on IPC$. Clients open lsarpc, samr and netlogon on a DC at
+// every logon, and srvsvc when they browse shares; one source opening
+// three or more of the enumeration pipes within two minutes, one of them
+// beyond the logon pair, is a tool enumerating the host. Each open then
+// becomes a command of the burst, with the discovery its pipe serves.
+func (a *Analyzer) pipe(ev *event.Event) {
+	if !strings.HasSuffix(strings.ToUpper(ev.Field("ShareName")), `\IPC$`) {
+		return
+	}
+	name := strings.ToLower(strings.TrimPrefix(ev.Field("RelativeTargetName"), `\`))
+	if _, ok := enumPipes[name]; !ok {
+		return
+	}
+	src := akit.ValueOr(ev, ev.SrcIP, "IpAddress")
+	if src == "" || src == "127.0.0.1" || src == "::1" {
+		return
+	}
+	key := akit.NormHost(ev.Host) + "\x00" + src
+	r := a.pipes[key]
+	if r == nil || ev.Time.Sub(r.first) > pipeWindow || ev.Time.Before(r.first) {
+		if len(a.pipes) >= maxCache {
+			clear(a.pipes)
+		}
+		r = &pipeRun{first: ev.Time, pipes: map[string]event.Ref{}}
+		a.pipes[key] = r
+	}
+	if _, seen := r.pipes[name]; r.done || seen {
+		return
+	}
+	r.pipes[name] = event.RefOf(ev)
+	_, srv := r.pipes["srvsvc"]
+	_, reg := r.pipes["winreg"]
+	_, wks := r.pipes["wkssvc"]
+	if len(r.pipes) < 3 || !(srv || reg || wks) {
+		return
+	}
+	r.done = true
+	usr := akit.ValueOr(ev, ev.SubjectUser, "SubjectUserName")
+	for _, p := range []string{"lsarpc", "samr", "srvsvc", "winreg", "wkssvc"} {
+		ref, ok := r.pipes[p]
+		if !ok {
+			continue
+		}
+		k := enumPipes[p]
+		h := &Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
+		text := fmt.Sprintf("%s opened the %s pipe over IPC$ (%d enumeration pipes within %.0f s)", src, p, len(r.pipes), ev.Time.Sub(r.first).Seconds())
+		a.recordHit(ref.Time, ev.Host, usr, text, "5145 remote pipe enumeration", "", "", ref, launcher{}, false, h)
 	}
 }
 
@@ -704,7 +777,7 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	ch := strings.ToLower(channel)
 	switch {
 	case (id == 4104 || id == 4103 || id == 400 || id == 800) && strings.Contains(ch, "powershell"),
-		(id == 4688 || id == 4798 || id == 4799) && strings.Contains(ch, "security"),
+		(id == 4688 || id == 4798 || id == 4799 || id == 5145) && strings.Contains(ch, "security"),
 		(id == 1 || id == 10) && strings.Contains(ch, "sysmon"):
 		return akit.Every
 	}

@@ -115,9 +115,10 @@ func (g *gen) lookalikes(day time.Time) {
 }
 
 // lateral: from the RMM session on the file server the attacker moves on
-// with the provider's admin account — a renamed PsExec to the ERP
-// server, wmiexec to the second domain controller, atexec to the backup
-// server —, leaves a service on the file server that runs an encoded
+// with the provider's admin account — RPC enumeration of the first domain
+// controller, a renamed PsExec to the ERP server (discovery and a hidden
+// local admin), wmiexec to the second domain controller (discovery and an
+// LSASS dump), WinRM and atexec to the backup server —, leaves a service on the file server that runs an encoded
 // PowerShell payload, and comes back over RDP through a reverse tunnel.
 func (g *gen) lateral(s *session) {
 	co, src := g.co, s.h
@@ -135,6 +136,21 @@ func (g *gen) lateral(s *session) {
 	svcName := []string{"SvcHelper", "WinUpdHelper", "MsDiagSvc", "PerfHostSvc"}[g.r.IntN(4)]
 	bin := strings.ToLower(svcName) + ".exe"
 	var who principal
+	// 0. Enumerate the first domain controller over RPC pipes (SAMR,
+	// LSARPC, SRVSVC, WKSSVC), as net view and NetExec do.
+	dc1 := co.host("DC01")
+	lbl(src, "lateral_command", "rmmsessions", "RPC enumeration tool run from the RMM session",
+		g.rmmCommand(src, t, s, `C:\Windows\Temp\nxc.exe smb DC01 -u `+op.acct.name+` --shares --sessions --users`, false)...)
+	who = op.acct.as(dc1.logonID(g.r))
+	g.logon4624(dc1, t.Add(2*time.Second), who, 3, src.ip, src.name)
+	pt0 := t.Add(3 * time.Second)
+	for _, p := range []string{"lsarpc", "samr", "srvsvc", "wkssvc"} {
+		lbl(dc1, "remote_enum", "psrecon", "RPC pipe "+p+" opened from "+src.ip, g.share5145(dc1, pt0, who, src.ip, `\\*\IPC$`, "", p))
+		pt0 = pt0.Add(time.Duration(300+g.r.IntN(1500)) * time.Millisecond)
+	}
+	g.logoff4634(dc1, pt0.Add(5*time.Second), who, 3)
+	t = pt0.Add(time.Duration(30+g.r.IntN(60)) * time.Second)
+
 	// 1. Renamed PsExec to ERP01.
 	erp := co.host("ERP01")
 	cmd := `C:\Windows\Temp\` + bin + ` \\ERP01 -accepteula -s -r ` + strings.ToLower(svcName) + ` cmd /c "whoami /all & ipconfig /all & net localgroup administrators"`
@@ -151,6 +167,16 @@ func (g *gen) lateral(s *session) {
 	c := proc{pid: erp.pid(g.r), image: `C:\Windows\System32\cmd.exe`, cmdline: `cmd /c "whoami /all & ipconfig /all & net localgroup administrators"`, guid: guid(g.r)}
 	pt := t.Add(4 * time.Second)
 	lbl(erp, "remote_recon", "psrecon", "discovery run by the PsExec-style service", g.process4688(erp, pt, erp.system(), c, svcProc), g.sysmon1(erp, pt, `NT AUTHORITY\SYSTEM`, c, svcProc))
+	n1 := proc{pid: erp.pid(g.r), image: `C:\Windows\System32\net1.exe`, cmdline: `C:\Windows\system32\net1 localgroup administrators`, guid: guid(g.r)}
+	lbl(erp, "remote_recon", "psrecon", "Administrators enumerated by net1.exe", g.enum4799(erp, pt.Add(300*time.Millisecond), erp.system(), "Administrators", "S-1-5-32-544", n1.image, n1.pid))
+	// A hidden local administrator ("$" keeps it out of net user).
+	hid := &account{name: []string{"helpdesk$", "support$", "wsus$"}[g.r.IntN(3)], display: "", sid: fmt.Sprintf("S-1-5-21-%d-%d-%d-1009", 1000000000+g.r.IntN(2000000000), 1000000000+g.r.IntN(2000000000), 1000000000+g.r.IntN(2000000000))}
+	hid.display = hid.name
+	pt = pt.Add(6 * time.Second)
+	add := proc{pid: erp.pid(g.r), image: `C:\Windows\System32\cmd.exe`, cmdline: `cmd /c "net user ` + hid.name + ` Winter2026! /add & net localgroup administrators ` + hid.name + ` /add"`, guid: guid(g.r)}
+	lbl(erp, "new_admin", "newadmin", "hidden local admin created through the service", g.process4688(erp, pt, erp.system(), add, svcProc))
+	lbl(erp, "new_admin", "newadmin", "hidden local account created", g.userAcct(erp, pt.Add(time.Second), 4720, hid, erp.system()))
+	lbl(erp, "new_admin", "newadmin", "hidden account added to Administrators", g.groupAdd(erp, pt.Add(2*time.Second), 4732, hid, "Administrators", "S-1-5-32-544", erp.system()))
 	g.service7036(erp, t.Add(40*time.Second), svcName, "stopped")
 	g.logoff4634(erp, t.Add(45*time.Second), who, 3)
 
@@ -164,9 +190,16 @@ func (g *gen) lateral(s *session) {
 	wmi := proc{pid: dc.pid(g.r), image: `C:\Windows\System32\wbem\WmiPrvSE.exe`, cmdline: `C:\Windows\system32\wbem\wmiprvse.exe -secured -Embedding`, guid: guid(g.r)}
 	stamp := fmt.Sprintf("__%d.%07d", t.Unix()-3, g.r.IntN(10000000))
 	ct := t.Add(4 * time.Second)
-	for _, q := range []string{`cd \`, `nltest /domain_trusts`, `net group "Domain Admins" /domain`, `quser`} {
+	lsass := proc{pid: dc.lsassPID, image: `C:\Windows\system32\lsass.exe`, guid: "{6F1A3C9E-0003-6543-0D00-000000000A00}"}
+	dump := `rundll32.exe C:\Windows\System32\comsvcs.dll, MiniDump ` + fmt.Sprint(dc.lsassPID) + ` C:\Windows\Temp\` + randLetters(g, 6) + `.dmp full`
+	for _, q := range []string{`cd \`, `nltest /domain_trusts`, `net group "Domain Admins" /domain`, `quser`, dump} {
 		p := proc{pid: dc.pid(g.r), image: `C:\Windows\System32\cmd.exe`, cmdline: `cmd.exe /Q /c ` + q + ` 1> \\127.0.0.1\ADMIN$\` + stamp + ` 2>&1`, guid: guid(g.r)}
 		lbl(dc, "remote_wmi", "psrecon", "wmiexec: "+q, g.process4688(dc, ct, principal{"S-1-5-20", dc.name + "$", domainNB, "0x3E4"}, p, wmi))
+		if q == dump {
+			r := proc{pid: dc.pid(g.r), image: `C:\Windows\System32\rundll32.exe`, cmdline: dump, guid: guid(g.r)}
+			lbl(dc, "credential_dump", "psrecon", "comsvcs MiniDump of LSASS", g.process4688(dc, ct.Add(50*time.Millisecond), principal{"S-1-5-20", dc.name + "$", domainNB, "0x3E4"}, r, p),
+				g.sysmon10(dc, ct.Add(200*time.Millisecond), r, lsass, "0x1FFFFF", domainNB+`\`+op.acct.name))
+		}
 		ct = ct.Add(time.Duration(5+g.r.IntN(30)) * time.Second)
 	}
 	g.logoff4634(dc, ct.Add(10*time.Second), who, 3)
@@ -176,8 +209,17 @@ func (g *gen) lateral(s *session) {
 	lbl(src, "lateral_command", "rmmsessions", "task execution tool run from the RMM session",
 		g.rmmCommand(src, t, s, `python.exe C:\Windows\Temp\a.py CORP/`+op.acct.name+`@BACKUP01 "tasklist /v"`, false)...)
 	bk := co.host("BACKUP01")
+	// WinRM first: a remote shell's commands run under wsmprovhost.
 	who = op.acct.as(bk.logonID(g.r))
 	g.logon4624(bk, t.Add(2*time.Second), who, 3, src.ip, src.name)
+	wsm := proc{pid: bk.pid(g.r), image: `C:\Windows\System32\wsmprovhost.exe`, cmdline: `C:\Windows\system32\wsmprovhost.exe -Embedding`, guid: guid(g.r)}
+	wt := t.Add(4 * time.Second)
+	for _, q := range []struct{ img, cmd string }{{`C:\Windows\System32\HOSTNAME.EXE`, `"C:\Windows\system32\HOSTNAME.EXE"`}, {`C:\Windows\System32\ipconfig.exe`, `"C:\Windows\system32\ipconfig.exe" /all`}} {
+		p := proc{pid: bk.pid(g.r), image: q.img, cmdline: q.cmd, guid: guid(g.r)}
+		lbl(bk, "remote_winrm", "psrecon", "WinRM: "+q.cmd, g.process4688(bk, wt, who, p, wsm), g.sysmon1(bk, wt, domainNB+`\`+op.acct.name, p, wsm))
+		wt = wt.Add(time.Duration(3+g.r.IntN(10)) * time.Second)
+	}
+	t = wt.Add(10 * time.Second)
 	task := `\` + randLetters(g, 8)
 	out := `C:\Windows\Temp\` + randLetters(g, 8) + `.tmp`
 	xml := taskXML(domainNB+`\`+op.acct.name, "S-1-5-18", "cmd.exe", `/C tasklist /v > `+out+` 2>&1`, true)

@@ -677,7 +677,7 @@ func TestLateralLabels(t *testing.T) {
 	got := map[string]map[uint16]bool{}
 	for _, l := range labels {
 		switch l.Kind {
-		case "lateral_service", "remote_recon", "remote_wmi", "remote_task", "persistence_service", "lateral_command", "rdp_tunnel":
+		case "lateral_service", "remote_recon", "remote_wmi", "remote_task", "persistence_service", "lateral_command", "rdp_tunnel", "remote_enum", "remote_winrm", "credential_dump", "new_admin":
 		default:
 			continue
 		}
@@ -701,7 +701,7 @@ func TestLateralLabels(t *testing.T) {
 			}
 		}
 	}
-	want := map[string][]uint16{"ERP01": {5145, 7045, 4688, 1}, "DC02": {4688}, "BACKUP01": {4698, 4699, 4688}, "FS01": {7045, 1149, 4624, 21}}
+	want := map[string][]uint16{"DC01": {5145}, "ERP01": {5145, 7045, 4688, 1, 4799, 4720, 4732}, "DC02": {4688, 10}, "BACKUP01": {4698, 4699, 4688, 1}, "FS01": {7045, 1149, 4624, 21}}
 	for h, ids := range want {
 		for _, id := range ids {
 			if !got[h][id] {

@@ -444,3 +444,20 @@ func (g *gen) sysmon13(h *host, t time.Time, user string, p proc, key, details s
 		"RuleName", "-", "EventType", "SetValue", "UtcTime", t.UTC().Format("2006-01-02 15:04:05.000"), "ProcessGuid", p.guid,
 		"ProcessId", strconv.Itoa(int(p.pid)), "Image", p.image, "TargetObject", key, "Details", details, "User", user)))
 }
+
+// sysmon10 is a process opening another (here: LSASS).
+func (g *gen) sysmon10(h *host, t time.Time, src, tgt proc, access, srcUser string) *entry {
+	return g.emit(h, t, g.newRec(h, pSysmon, chSysmon, 10, 3, 4, 10, 0, 0x8000000000000000, h.sysmPID, sidSystem, f(
+		"RuleName", "-", "UtcTime", t.UTC().Format("2006-01-02 15:04:05.000"), "SourceProcessGUID", src.guid, "SourceProcessId", strconv.Itoa(int(src.pid)),
+		"SourceThreadId", strconv.Itoa(int(src.pid)+4), "SourceImage", src.image, "TargetProcessGUID", tgt.guid, "TargetProcessId", strconv.Itoa(int(tgt.pid)),
+		"TargetImage", tgt.image, "GrantedAccess", access, "CallTrace", `C:\Windows\SYSTEM32\ntdll.dll+9d204|C:\Windows\System32\KERNELBASE.dll+2c13e|C:\Windows\System32\comsvcs.dll+2a4e0|UNKNOWN(0000000000000000)`,
+		"SourceUser", srcUser, "TargetUser", `NT AUTHORITY\SYSTEM`)))
+}
+
+// enum4799 is a group's membership enumerated (by net1.exe, say).
+func (g *gen) enum4799(h *host, t time.Time, subj principal, group, groupSID, caller string, pid uint32) *entry {
+	return g.sec(h, t, 4799, 0, 13826, true, f(
+		"TargetUserName", group, "TargetDomainName", "Builtin", "TargetSid", groupSID,
+		"SubjectUserSid", subj.sid, "SubjectUserName", subj.name, "SubjectDomainName", subj.domain, "SubjectLogonId", subj.logonID,
+		"CallerProcessId", fmt.Sprintf("0x%x", pid), "CallerProcessName", caller))
+}
