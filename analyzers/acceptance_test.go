@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/hunt"
 	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/simulate"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -160,6 +161,61 @@ func TestNormalLifeLarge(t *testing.T) {
 	}
 }
 
+// TestLateralRulesFire: what comtech-lateral labels for a built-in rule
+// (logging and Defender switched off) is flagged high by that rule, with
+// the analyzers' highs unchanged beside them.
+func TestLateralRulesFire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulate → ingest → hunt: not in -short")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "case")
+	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: "comtech-lateral", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	pack, errs := rule.Builtin(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := hunt.Run(ctx, st, cfg, pack, hunt.Options{Workers: 2, DryRun: true, NoAnalyzers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range readLabels(t, filepath.Join(out, "labels.jsonl")) {
+		id, ok := strings.CutPrefix(l.Detection, "rule:")
+		if !ok {
+			continue
+		}
+		n++
+		hit := false
+		for i := range res.Findings {
+			f := &res.Findings[i]
+			if f.RuleID == id && event.Rank(f.Severity) >= event.Rank(event.SevHigh) && covers(f, &l) {
+				hit = true
+			}
+		}
+		if !hit {
+			t.Errorf("label %s on %s at %s not flagged high by rule %s", l.Kind, l.Host, l.Time.Format(time.RFC3339), id)
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d rule labels, want the logging and Defender changes", n)
+	}
+}
+
 func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label) {
 	t.Helper()
 	return pipelineWith(t, simulate.Options{Scenario: scenario, Seed: seed})
@@ -238,6 +294,9 @@ func score(t *testing.T, scenario string, res hunt.Result, labels []label, per m
 	}
 	for j := range labels {
 		l := &labels[j]
+		if strings.HasPrefix(l.Detection, "rule:") {
+			continue // a single-event rule's: TestLateralRulesFire
+		}
 		s := per[l.Detection]
 		if s == nil {
 			s = &tally{}

@@ -241,7 +241,20 @@ func (g *gen) lateral(s *session) {
 		g.rmmCommand(src, t, s, `sc.exe create `+pname+` binPath= "`+img+`" start= auto`, false)...)
 	lbl(src, "persistence_service", "persistence", "service running an encoded PowerShell payload", g.service7045(src, t.Add(3*time.Second), pname, img, "LocalSystem"))
 
-	// 5. A reverse tunnel, and RDP to the file server through it: the
+	// 5. Blind the file server: PowerShell script block logging and
+	// Defender's real-time protection off in the registry. Single events
+	// a rule catches: labelled with the rule's id.
+	t = t.Add(time.Duration(30+g.r.IntN(60)) * time.Second)
+	reg := proc{pid: src.pid(g.r), image: `C:\Windows\System32\reg.exe`, guid: guid(g.r)}
+	for _, v := range []struct{ rule, key, val string }{
+		{"powershell-logging-disabled", `HKLM\SOFTWARE\Policies\Microsoft\Windows\PowerShell\ScriptBlockLogging\EnableScriptBlockLogging`, "DWORD (0x00000000)"},
+		{"defender-disabled", `HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection\DisableRealtimeMonitoring`, "DWORD (0x00000001)"},
+	} {
+		lbl(src, "defense_evasion", "rule:"+v.rule, v.key, g.sysmon13(src, t, `NT AUTHORITY\SYSTEM`, reg, v.key, v.val))
+		t = t.Add(time.Duration(2+g.r.IntN(5)) * time.Second)
+	}
+
+	// 6. A reverse tunnel, and RDP to the file server through it: the
 	// logon arrives from the loopback address.
 	t = t.Add(time.Duration(60+g.r.IntN(60)) * time.Second)
 	lbl(src, "lateral_command", "rmmsessions", "tunnel started from the RMM session",
