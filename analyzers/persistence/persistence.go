@@ -63,6 +63,7 @@ type item struct {
 	refs       []event.Ref
 	sig        string // signature for the baseline
 	deleted    time.Time
+	logonID    string // the creator's logon session (4697, 4698, 4702)
 }
 
 type proc struct {
@@ -90,13 +91,15 @@ type Analyzer struct {
 	delRefs map[string][]event.Ref
 	procs   map[string][]proc // host → processes started by a binary in a suspicious place
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
-	drops   map[string][]drop // host → executables written to shares
-	basis   map[string]*basisOf
-	first   time.Time
-	last    time.Time
-	dropped int
-	lower   *akit.Memo1
-	in      akit.Interner
+	// netLogons: host\x00logon id → source address of network logons.
+	netLogons map[string]string
+	drops     map[string][]drop // host → executables written to shares
+	basis     map[string]*basisOf
+	first     time.Time
+	last      time.Time
+	dropped   int
+	lower     *akit.Memo1
+	in        akit.Interner
 }
 
 type basisOf struct {
@@ -108,7 +111,7 @@ type basisOf struct {
 // New returns a persistence analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -145,6 +148,8 @@ func what(source string, id int32, ch string) string {
 		return "proc"
 	case id == 5145 && ch == "security":
 		return "share"
+	case id == 4624 && ch == "security":
+		return "logon"
 	}
 	return ""
 }
@@ -197,7 +202,32 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		a.process(ev)
 	case "share":
 		a.share(ev)
+	case "logon":
+		a.logon(ev)
 	}
+}
+
+// logon remembers network logons (type 3) by logon id: a task or service
+// created in one was created from another machine.
+func (a *Analyzer) logon(ev *event.Event) {
+	lt := ev.LogonType
+	if lt == 0 {
+		n, _ := strconv.Atoi(ev.Field("LogonType"))
+		lt = int32(n)
+	}
+	if lt != 3 || len(a.netLogons) >= maxProcs*5 {
+		return
+	}
+	id := strings.ToLower(akit.ValueOr(ev, "", "TargetLogonId"))
+	src := akit.ValueOr(ev, ev.SrcIP, "IpAddress")
+	if id == "" || src == "" || loopbackOrLocal(src) {
+		return
+	}
+	a.netLogons[a.in.Get(akit.NormHost(ev.Host))+"\x00"+id] = a.in.Get(src)
+}
+
+func loopbackOrLocal(ip string) bool {
+	return ip == "-" || ip == "127.0.0.1" || ip == "::1" || ip == "0.0.0.0"
 }
 
 func (a *Analyzer) count(what string, ev *event.Event) {
@@ -245,7 +275,7 @@ func (a *Analyzer) service(ev *event.Event) {
 		sigs = append(sigs, signal{"random-looking service name " + strconv.Quote(name), 1, false})
 	}
 	a.add(&item{kind: kService, name: name, image: img, user: user, op: "installed", tag: "attack.t1543.003", sigs: sigs,
-		sig: kService + "\x00" + imageDir(img)}, ev)
+		sig: kService + "\x00" + imageDir(img), logonID: strings.ToLower(ev.Field("SubjectLogonId"))}, ev)
 }
 
 func taskName(ev *event.Event) string {
@@ -277,9 +307,18 @@ func (a *Analyzer) task(ev *event.Event) {
 			sigs = append(sigs, signal{"random-looking task name", 1, false})
 		}
 	}
-	_ = runAs
+	// Windows registers its own tasks (\Microsoft\Windows\…) as the
+	// system; a user account putting one there is dressing it up.
+	if creator := akit.ValueOr(ev, "", "SubjectUserName"); creator != "" && !systemAccount(creator, ev.Field("SubjectUserSid")) {
+		if strings.HasPrefix(strings.ToLower(name), `\microsoft\windows\`) {
+			sigs = append(sigs, signal{"registered in Windows' own task folder by the user account " + creator, 2, false})
+		}
+		if len(sigs) > 0 && systemAccount(runAs, runAs) {
+			sigs = append(sigs, signal{"runs as SYSTEM, registered by the user account " + creator, 1, false})
+		}
+	}
 	a.add(&item{kind: kTask, name: name, image: cmd, user: user, op: op, tag: "attack.t1053.005", sigs: sigs,
-		sig: kTask + "\x00" + sigNorm(name) + "\x00" + imageDir(cmd)}, ev)
+		sig: kTask + "\x00" + sigNorm(name) + "\x00" + imageDir(cmd), logonID: strings.ToLower(ev.Field("SubjectLogonId"))}, ev)
 }
 
 func (a *Analyzer) registry(ev *event.Event) {
@@ -338,18 +377,31 @@ func (a *Analyzer) wmi(ev *event.Event) {
 		name = akit.ValueOr(ev, "", "Name")
 		typ = akit.ValueOr(ev, "", "Type")
 		dest = akit.TextOr(ev, "", "Destination")
-	case 19, 21:
-		// Filters and bindings: referenced by the consumer's finding
-		// when on the same host; a lone filter runs nothing.
-		name = akit.ValueOr(ev, "", "Name", "Consumer")
-		typ = "filter/binding"
+	case 21:
+		// The binding names the consumer's class.
+		name = akit.ValueOr(ev, "", "Consumer")
+		typ = name
+	case 19:
+		// A filter alone runs nothing.
+		name = akit.ValueOr(ev, "", "Name")
+		typ = "filter"
+	}
+	if name == "" && ev.EventID == 5861 {
+		// Collectors that keep only the rendered message.
+		if i := strings.Index(ev.Message, "Consumer = "); i >= 0 {
+			name = ev.Message[i+len("Consumer = "):]
+			if j := strings.IndexByte(name, ';'); j >= 0 {
+				name = name[:j]
+			}
+			typ, dest = name, ev.Message
+		}
 	}
 	var sigs []signal
 	tl := strings.ToLower(typ)
 	switch {
 	case strings.Contains(tl, "commandline") || strings.Contains(tl, "command line"):
 		sigs = append(sigs, signal{"WMI consumer runs a command line", 3, true})
-	case strings.Contains(tl, "activescript") || strings.Contains(tl, "script"):
+	case strings.Contains(tl, "activescript") || tl == "script":
 		sigs = append(sigs, signal{"WMI consumer runs a script", 3, true})
 	}
 	if len(sigs) > 0 {
@@ -551,6 +603,13 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 			}
 		}
 	}
+	if it.logonID != "" && it.logonID != "0x3e7" && (it.kind == kTask || it.kind == kService) {
+		if src := a.netLogons[hk+"\x00"+it.logonID]; src != "" {
+			// Created over the network (svcctl, atsvc): remote execution
+			// by itself, though admins and deployment tools do it too.
+			sigs = append(sigs, signal{"created from a network logon from " + src, 1, false})
+		}
+	}
 	score := 0
 	for _, s := range sigs {
 		score += s.weight
@@ -607,7 +666,8 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 		switch {
 		case it.kind == kService && strings.HasPrefix(s.why, "runs a command interpreter"),
 			strings.Contains(s.why, "named pipe"), strings.Contains(s.why, "run-once remote") && s.weight >= 3,
-			strings.Contains(s.why, "ADMIN$") && len(sigs) >= 2:
+			strings.Contains(s.why, "ADMIN$") && len(sigs) >= 2,
+			strings.HasPrefix(s.why, "created from a network logon") && len(sigs) >= 2:
 			lateral = true
 		}
 	}
@@ -682,4 +742,18 @@ func (a *Analyzer) none() event.Finding {
 func perUser(key string) bool {
 	k := strings.ToUpper(key)
 	return strings.HasPrefix(k, `HKCU\`) || strings.HasPrefix(k, `HKU\`) || strings.HasPrefix(k, `\REGISTRY\USER\`) || strings.HasPrefix(k, `HKEY_CURRENT_USER\`) || strings.HasPrefix(k, `HKEY_USERS\`)
+}
+
+// systemAccount: the local system, service accounts and machine
+// accounts, by name or SID.
+func systemAccount(name, sid string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if i := strings.LastIndexByte(n, '\\'); i >= 0 {
+		n = n[i+1:]
+	}
+	switch strings.ToUpper(strings.TrimSpace(sid)) {
+	case "S-1-5-18", "S-1-5-19", "S-1-5-20":
+		return true
+	}
+	return n == "system" || n == "local service" || n == "network service" || n == "localsystem" || strings.HasSuffix(n, "$") && n != "$"
 }

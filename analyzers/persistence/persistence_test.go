@@ -146,3 +146,23 @@ func TestRandomName(t *testing.T) {
 		}
 	}
 }
+
+// A task registered from another machine, in Windows' own task folder,
+// by a user account, to run cmd as SYSTEM at boot: high; the same
+// account's task in its own folder running a program is not flagged.
+func TestRemoteMasqueradingTask(t *testing.T) {
+	t0 := evtest.At(2026, 3, 11, 10, 0)
+	xml := `<Task><Principals><Principal id="Author"><UserId>S-1-5-18</UserId></Principal></Principals><Actions Context="Author"><Exec><Command>C:\Windows\system32\cmd.exe</Command><Arguments>/C C:\Windows\System32\notepad.exe</Arguments></Exec></Actions></Task>`
+	logon := evtest.Sec(t0.Add(-time.Second), "WS6", 4624, "LogonType", "3", "TargetLogonId", "0xEAD4335", "IpAddress", "10.0.0.5", "TargetUserName", "pg")
+	fs := evtest.Run(New(cfg(t)), []event.Event{logon,
+		evtest.Sec(t0, "WS6", 4698, "SubjectUserName", "pg", "SubjectUserSid", "S-1-5-21-1-2-3-1104", "SubjectLogonId", "0xead4335", "TaskName", `\Microsoft\Windows\SoftwareProtectionPlatform\EventCacheManager`, "TaskContent", xml),
+		evtest.Sec(t0, "WS6", 4698, "SubjectUserName", "pg", "SubjectUserSid", "S-1-5-21-1-2-3-1104", "SubjectLogonId", "0x1234", "TaskName", `\Reports\Weekly`, "TaskContent", task(`C:\Program Files\Reports\report.exe`, `/weekly`)),
+	})
+	if len(fs) != 1 || fs[0].Severity != event.SevHigh || fs[0].RuleID != "persistence.remote_task" ||
+		!strings.Contains(fs[0].Reason, "Windows' own task folder") || !strings.Contains(fs[0].Reason, "network logon from 10.0.0.5") {
+		for _, f := range fs {
+			t.Logf("%s %s %s | %s", f.Severity, f.RuleID, f.Summary, f.Reason)
+		}
+		t.Fatalf("%d findings", len(fs))
+	}
+}

@@ -257,7 +257,10 @@ func (a *Analyzer) enumeration(ev *event.Event) {
 	switch b {
 	case "net.exe", "net1.exe", "powershell.exe", "pwsh.exe", "cmd.exe", "wmic.exe", "dsquery.exe", "rundll32.exe":
 	default:
-		if !dumperImage(caller) || b == "" {
+		// Agents installed in their own folders (cloud, backup,
+		// monitoring) enumerate groups all day; a tool dropped in a user
+		// or temp folder or in the root of %SystemRoot% does not.
+		if b == "" || !(reUserPlace.MatchString(caller) || reWinRoot.MatchString(caller) && !osRootBinary(b)) {
 			return
 		}
 	}
@@ -696,6 +699,9 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		title += " in RMM session"
 	}
 	var ex []string
+	if e, ok := examples["shell"]; ok && len(disc) == 0 {
+		ex = append(ex, "shell: "+akit.Clip(e, 120))
+	}
 	for _, kn := range append(append([]string{}, disc...), other...) {
 		if e, ok := examples[kn]; ok {
 			ex = append(ex, fmt.Sprintf("%s: %s", kn, akit.Clip(e, 120)))
