@@ -93,6 +93,7 @@ type Analyzer struct {
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
 	// netLogons: host\x00logon id → source address of network logons.
 	netLogons map[string]string
+	places    map[string]bool   // suspiciousPlace by image
 	drops     map[string][]drop // host → executables written to shares
 	basis     map[string]*basisOf
 	first     time.Time
@@ -111,7 +112,7 @@ type basisOf struct {
 // New returns a persistence analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -435,22 +436,24 @@ func commandOf(s string) string {
 // %SystemRoot%, a user folder or a share: the places a remotely
 // installed service runs from.
 func (a *Analyzer) process(ev *event.Event) {
-	img := akit.ValueOr(ev, ev.Process, "NewProcessName", "Image")
 	parent := akit.ValueOr(ev, ev.ParentProcess, "ParentProcessName", "ParentImage")
 	hk := akit.NormHost(ev.Host)
-	if parent == "" {
-		if pid := ev.Field("ProcessId"); pid != "" && ev.EventID == 4688 {
+	if parent == "" && ev.EventID == 4688 {
+		// Windows 7's 4688 names no parent: join by process id, which
+		// needs the images of suspicious processes by id.
+		if img := akit.ValueOr(ev, ev.Process, "NewProcessName"); suspiciousPlace(img) {
+			if pid := ev.Field("NewProcessId"); pid != "" && len(a.pids) < maxProcs {
+				a.pids[a.in.Get(hk)+"\x00"+pid] = a.in.Get(img)
+			}
+		}
+		if pid := ev.Field("ProcessId"); pid != "" {
 			parent = a.pids[hk+"\x00"+pid]
 		}
 	}
-	if suspiciousPlace(img) && ev.EventID == 4688 {
-		if pid := ev.Field("NewProcessId"); pid != "" && len(a.pids) < maxProcs {
-			a.pids[a.in.Get(hk)+"\x00"+pid] = a.in.Get(img)
-		}
-	}
-	if parent == "" || !suspiciousPlace(parent) {
+	if parent == "" || !a.suspicious(parent) {
 		return
 	}
+	img := akit.ValueOr(ev, ev.Process, "NewProcessName", "Image")
 	if len(a.procs[hk]) >= 1000 {
 		return
 	}
@@ -460,6 +463,20 @@ func (a *Analyzer) process(ev *event.Event) {
 	}
 	a.procs[a.in.Get(hk)] = append(a.procs[hk], proc{t: ev.Time, parentBase: baseName(parent), parentImage: a.in.Get(parent), cmd: akit.Clip(cmd, 200), ref: event.RefOf(ev),
 		user: akit.ValueOr(ev, ev.User, "SubjectUserName", "User")})
+}
+
+// suspicious is suspiciousPlace remembered per image: parents repeat
+// (explorer, services, svchost) and the regexps are the cost.
+func (a *Analyzer) suspicious(img string) bool {
+	if v, ok := a.places[img]; ok {
+		return v
+	}
+	if len(a.places) >= 10000 {
+		clear(a.places)
+	}
+	v := suspiciousPlace(img)
+	a.places[strings.Clone(img)] = v
+	return v
 }
 
 func suspiciousPlace(img string) bool {

@@ -75,20 +75,24 @@ func baseName(p string) string {
 
 // launcherOf classifies who started a process: by the parent's image and
 // command line, and by the account it runs as.
-func launcherOf(parent, parentCmd, account string) (launcher, bool) {
+// parentCmd and account are read only when needed (raw field reads cost
+// more than the rest).
+func (a *Analyzer) launcherOf(parent string, parentCmd, account func() string) (launcher, bool) {
 	b := baseName(parent)
 	if l, ok := parentClass[b]; ok {
-		if b == "mmc.exe" && parentCmd != "" && !strings.Contains(strings.ToLower(parentCmd), "-embedding") {
-			// An admin's own console: only a COM-activated mmc is DCOM.
-			return launcher{}, false
+		if b == "mmc.exe" {
+			if pc := parentCmd(); pc != "" && !strings.Contains(strings.ToLower(pc), "-embedding") {
+				// An admin's own console: only a COM-activated mmc is DCOM.
+				return launcher{}, false
+			}
 		}
 		return l, true
 	}
-	switch {
-	case reWinRoot.MatchString(parent) && !osRootBinary(b):
+	if a.rootBinary(parent, b) {
 		return launcher{"a service binary in the root of %SystemRoot% (" + b + ", dropped through ADMIN$: PsExec-style)", "attack.t1569.002", 1}, true
-	case strings.Contains(strings.ToLower(account), "iis apppool\\"):
-		return launcher{"IIS application pool identity " + account + " (web shell)", "attack.t1505.003", 2}, true
+	}
+	if acc := account(); strings.Contains(strings.ToLower(acc), "iis apppool\\") {
+		return launcher{"IIS application pool identity " + acc + " (web shell)", "attack.t1505.003", 2}, true
 	}
 	return launcher{}, false
 }
@@ -99,4 +103,18 @@ func osRootBinary(b string) bool {
 		return true
 	}
 	return false
+}
+
+// rootBinary remembers per parent image whether it is a binary in the
+// root of %SystemRoot%: parents repeat and the regexp is the cost.
+func (a *Analyzer) rootBinary(parent, base string) bool {
+	if v, ok := a.roots[parent]; ok {
+		return v
+	}
+	if len(a.roots) >= 10000 {
+		clear(a.roots)
+	}
+	v := reWinRoot.MatchString(parent) && !osRootBinary(base)
+	a.roots[strings.Clone(parent)] = v
+	return v
 }

@@ -85,12 +85,13 @@ type Analyzer struct {
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
 	dropped  int                  // hits not kept (caps)
 	pipes    map[string]*pipeRun  // host+source → IPC$ pipe opens
+	roots    map[string]bool      // parent image → binary in %SystemRoot%'s root
 	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
 // New returns a psrecon analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -281,17 +282,22 @@ func (a *Analyzer) process(ev *event.Event, via string) {
 	if strings.TrimSpace(cmd) == "" {
 		return
 	}
-	img := firstOf(ev, ev.Process, "NewProcessName", "Image")
-	account := akit.ValueOr(ev, "", "User")
-	if account == "" {
-		if u := akit.ValueOr(ev, "", "TargetUserName"); u != "" {
-			account = akit.ValueOr(ev, "", "TargetDomainName") + `\` + u
-		} else if u := akit.ValueOr(ev, "", "SubjectUserName"); u != "" {
-			account = akit.ValueOr(ev, "", "SubjectDomainName") + `\` + u
+	// Raw field reads are the costly part: the account and the parent's
+	// command line are read only when the parent does not decide.
+	account := func() string {
+		if u := akit.ValueOr(ev, "", "User"); u != "" {
+			return u
 		}
+		if u := akit.ValueOr(ev, "", "TargetUserName"); u != "" {
+			return akit.ValueOr(ev, "", "TargetDomainName") + `\` + u
+		}
+		if u := akit.ValueOr(ev, "", "SubjectUserName"); u != "" {
+			return akit.ValueOr(ev, "", "SubjectDomainName") + `\` + u
+		}
+		return ""
 	}
-	l, ok := launcherOf(parent, ev.Field("ParentCommandLine"), account)
-	shell := ok && reShell.MatchString(strings.TrimSpace(img))
+	l, ok := a.launcherOf(parent, func() string { return ev.Field("ParentCommandLine") }, account)
+	shell := ok && reShell.MatchString(strings.TrimSpace(firstOf(ev, ev.Process, "NewProcessName", "Image")))
 	a.record(ev.Time, ev.Host, user(ev), cmd, via, tool, "", event.RefOf(ev), l, shell)
 }
 
