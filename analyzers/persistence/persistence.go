@@ -36,6 +36,8 @@ const (
 	// dropWindow is how long before a service install a file written to
 	// an admin share counts as its binary arriving.
 	dropWindow = 10 * time.Minute
+	// sessionGrace tolerates clock skew between RMM logs and Windows.
+	sessionGrace = 2 * time.Minute
 	// maxItems bounds what is kept (installs are rare; autorun writes by
 	// installers are not).
 	maxItems = 100_000
@@ -93,7 +95,10 @@ type Analyzer struct {
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
 	// netLogons: host\x00logon id → source address of network logons.
 	netLogons map[string]string
-	places    map[string]bool   // suspiciousPlace by image
+	places    map[string]bool // suspiciousPlace by image
+	sessions  *akit.Sessions
+	// inSession places a time on a host in an RMM session (set by Finish).
+	inSession func(hostKey string, t time.Time) (*akit.Session, *akit.Verdict)
 	drops     map[string][]drop // host → executables written to shares
 	basis     map[string]*basisOf
 	first     time.Time
@@ -112,7 +117,7 @@ type basisOf struct {
 // New returns a persistence analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: akit.NewSessions(), lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -155,8 +160,12 @@ func what(source string, id int32, ch string) string {
 	return ""
 }
 
-// Wants implements analyzers.Selective.
+// Wants implements analyzers.Selective: the events what names, and RMM
+// events (to place installs inside RMM sessions).
 func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if source == event.SourceRMM {
+		return akit.Every
+	}
 	if what(source, id, strings.ToLower(channel)) == "" {
 		return nil
 	}
@@ -165,6 +174,9 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
+	if a.sessions.Observe(ev) {
+		return
+	}
 	ch := a.lower.Get(ev.Channel)
 	w := what(ev.Source, ev.EventID, ch)
 	if w == "" {
@@ -548,6 +560,20 @@ func (a *Analyzer) Finish() []event.Finding {
 			}
 		}
 	}
+	sessions := a.sessions.Build()
+	verdicts := akit.Judge(cfg, sessions)
+	byHost := map[string][]int{}
+	for i, s := range sessions {
+		byHost[s.HostKey] = append(byHost[s.HostKey], i)
+	}
+	a.inSession = func(hk string, t time.Time) (*akit.Session, *akit.Verdict) {
+		for _, i := range byHost[hk] {
+			if sessions[i].Contains(t, sessionGrace) {
+				return sessions[i], &verdicts[i]
+			}
+		}
+		return nil, nil
+	}
 	var out []event.Finding
 	concern := 0
 	for _, it := range a.items {
@@ -626,6 +652,12 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 			// by itself, though admins and deployment tools do it too.
 			sigs = append(sigs, signal{"created from a network logon from " + src, 1, false})
 		}
+	}
+	// Inside an RMM session on the host: the session is who did it; one
+	// out of the provider's pattern makes the install a sign by itself.
+	sess, verdict := a.inSession(hk, it.t)
+	if sess != nil && verdict.Out {
+		sigs = append(sigs, signal{fmt.Sprintf("during RMM session %s (%s, operator %q), out of the provider's pattern (session score %d)", sess.ID, sess.Tool, sess.Operator, verdict.Score), 1, false})
 	}
 	score := 0
 	for _, s := range sigs {
@@ -715,14 +747,18 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 	if last := refs[len(refs)-1].Time; last.After(end) {
 		end = last
 	}
-	return event.Finding{
+	f := event.Finding{
 		Time: it.t, End: end, RuleID: rule, Title: title, Severity: sev, Tags: tags,
 		Host: it.host, User: it.user, Summary: summary,
 		Reason:   strings.Join(why, "; ") + fmt.Sprintf("; score %d", score),
 		Analyzer: Name,
 		Details:  akit.Details("kind", it.kind, "name", it.name, "image", it.image, "score", score, "lateral", akit.B2I(lateral)),
 		Refs:     refs,
-	}, true
+	}
+	if sess != nil {
+		f.SessionID = sess.ID
+	}
+	return f, true
 }
 
 // none is the negative finding: nothing of concern, and what was read to

@@ -166,3 +166,37 @@ func TestRemoteMasqueradingTask(t *testing.T) {
 		t.Fatalf("%d findings", len(fs))
 	}
 }
+
+// An install inside an RMM session out of the provider's pattern names the
+// session (for the incident) and counts as a sign by itself; the same
+// install outside any session is not flagged.
+func TestInstallInOutOfPatternRMMSession(t *testing.T) {
+	c := evtest.Case(t, `
+timezone: Europe/Berlin
+business_hours: {days: [mon, tue, wed, thu, fri], start: "07:00", end: "19:00"}
+providers:
+  - name: ComTech
+    accounts: ["ct-*"]
+    operators: ["ct-*"]
+    rmm_tools: [screenconnect]
+`)
+	sat := evtest.At(2026, 11, 14, 23, 5)
+	fs := evtest.Run(New(c), []event.Event{
+		evtest.RMM(sat, "FS01", "session_start", "S1", "ct-weber", "203.0.113.9", ""),
+		evtest.Evtx(sat.Add(4*time.Minute), "FS01", "System", 7045, "ServiceName", "Remote Helper", "ImagePath", `"C:\Program Files\Helper\helper.exe"`, "AccountName", "LocalSystem"),
+		evtest.RMM(sat.Add(10*time.Minute), "FS01", "session_end", "S1", "ct-weber", "203.0.113.9", ""),
+		evtest.Evtx(sat.Add(3*time.Hour), "FS01", "System", 7045, "ServiceName", "Other Helper", "ImagePath", `"C:\Program Files\Other\other.exe"`, "AccountName", "LocalSystem"),
+	})
+	var got []event.Finding
+	for _, f := range fs {
+		if f.RuleID != "persistence.none" {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 || got[0].SessionID != "S1" || !strings.Contains(got[0].Reason, "out of the provider's pattern") || !strings.Contains(got[0].Summary, "Remote Helper") {
+		for _, f := range fs {
+			t.Logf("%s %s %s %s | %s", f.Severity, f.RuleID, f.SessionID, f.Summary, f.Reason)
+		}
+		t.Fatalf("%d findings", len(got))
+	}
+}
