@@ -158,7 +158,11 @@ func otrfEvent(m map[string]any) *event.Event {
 	ts, _ := m["@timestamp"].(string)
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
-		return nil
+		// Some recordings carry only TimeCreated, in UTC.
+		tc, _ := m["TimeCreated"].(string)
+		if t, err = time.Parse("2006-01-02 15:04:05.999", tc); err != nil {
+			return nil
+		}
 	}
 	id := num(m["EventID"])
 	host, _ := m["Hostname"].(string)
@@ -173,7 +177,7 @@ func otrfEvent(m map[string]any) *event.Event {
 	d := ordereddict.NewDict()
 	for _, k := range keys {
 		switch k {
-		case "@timestamp", "@version", "EventTime", "EventReceivedTime", "Hostname", "host", "port", "Keywords", "SeverityValue", "Severity", "SourceModuleType", "SourceModuleName", "Message", "EventType", "EventID", "Channel", "SourceName", "tags", "EventTypeOrignal", "Opcode", "OpcodeValue", "Task", "Category", "ProviderGuid", "ThreadID", "ExecutionProcessID", "Version", "RecordNumber", "AccountType", "Domain", "AccountName", "UserID":
+		case "@timestamp", "@version", "EventTime", "EventReceivedTime", "Hostname", "host", "port", "Keywords", "SeverityValue", "Severity", "SourceModuleType", "SourceModuleName", "Message", "EventType", "EventID", "Channel", "SourceName", "tags", "EventTypeOrignal", "Opcode", "OpcodeValue", "Task", "Category", "ProviderGuid", "ThreadID", "ExecutionProcessID", "Version", "RecordNumber", "AccountType", "Domain", "AccountName", "UserID", "TimeCreated":
 			if k == "EventType" && m["SourceName"] == "Microsoft-Windows-Sysmon" {
 				break // Sysmon's own EventType (SetValue) clashes with NXLog's
 			}

@@ -171,6 +171,10 @@ var (
 )
 
 func taskCommand(xml string) (cmd string, hidden bool, runAs string) {
+	if strings.Contains(xml, "&lt;Command&gt;") || strings.Contains(xml, "&lt;Task") {
+		// Rendered with the markup itself escaped.
+		xml = unescapeXML(xml)
+	}
 	if m := reTaskCmd.FindStringSubmatch(xml); m != nil {
 		cmd = unescapeXML(strings.TrimSpace(m[1]))
 	}

@@ -146,6 +146,8 @@ func what(source string, id int32, ch string) string {
 		return "taskdel"
 	case (id == 12 || id == 13 || id == 14) && strings.Contains(ch, "sysmon"):
 		return "reg"
+	case id == 11 && strings.Contains(ch, "sysmon"):
+		return "file"
 	case (id == 19 || id == 20 || id == 21) && strings.Contains(ch, "sysmon"):
 		return "wmi"
 	case id == 5861 && strings.Contains(ch, "wmi-activity"):
@@ -211,6 +213,8 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	case "wmi":
 		a.count("WMI subscriptions", ev)
 		a.wmi(ev)
+	case "file":
+		a.startup(ev)
 	case "proc":
 		a.process(ev)
 	case "share":
@@ -427,6 +431,32 @@ func (a *Analyzer) wmi(ev *event.Event) {
 	user := akit.ValueOr(ev, ev.User, "User")
 	a.add(&item{kind: kWMI, name: name, image: akit.Clip(commandOf(dest), 300), user: user, op: "bound", tag: "attack.t1546.003", sigs: sigs,
 		sig: kWMI + "\x00" + sigNorm(name)}, ev)
+}
+
+// startup: a file created in a Startup folder (Sysmon 11) runs at the
+// next logon. Installers put shortcuts there; scripts and programs
+// dropped there, above all by a shell, are an intruder's.
+func (a *Analyzer) startup(ev *event.Event) {
+	file := akit.ValueOr(ev, "", "TargetFilename")
+	if !strings.Contains(strings.ToLower(file), `\start menu\programs\startup\`) {
+		return
+	}
+	a.count("Startup folders (Sysmon)", ev)
+	var sigs []signal
+	switch ext := extOf(file); {
+	case reScript.MatchString(ext):
+		sigs = append(sigs, signal{"a script dropped in a Startup folder", 3, true})
+	case ext == ".exe" || ext == ".dll" || ext == ".scr":
+		sigs = append(sigs, signal{"a program dropped in a Startup folder", 2, false})
+	default:
+		sigs = append(sigs, signal{"a shortcut or file in a Startup folder", 1, false})
+	}
+	writer := akit.ValueOr(ev, ev.Process, "Image")
+	if reInterp.MatchString(writer) {
+		sigs = append(sigs, signal{"written by " + baseName(writer), 1, true})
+	}
+	a.add(&item{kind: kAutorun, what: "Startup folder", name: file, image: file, user: akit.ValueOr(ev, ev.User, "User"), op: "set", tag: "attack.t1547.001", sigs: sigs,
+		sig: kAutorun + "\x00" + imageDir(file)}, ev)
 }
 
 // commandOf finds the command of a CommandLineEventConsumer in a 5861

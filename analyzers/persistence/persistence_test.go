@@ -200,3 +200,31 @@ providers:
 		t.Fatalf("%d findings", len(got))
 	}
 }
+
+// A batch file PowerShell drops in a user's Startup folder is high; an
+// installer's shortcut there is low.
+func TestStartupFolder(t *testing.T) {
+	t0 := evtest.At(2026, 3, 11, 10, 0)
+	sysmon := "Microsoft-Windows-Sysmon/Operational"
+	fs := evtest.Run(New(cfg(t)), []event.Event{
+		evtest.Evtx(t0, "PC-001", sysmon, 11, "Image", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "TargetFilename", `C:\Users\bob\AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup\startup.bat`),
+		evtest.Evtx(t0, "PC-002", sysmon, 11, "Image", `C:\Program Files\Vendor\setup.exe`, "TargetFilename", `C:\ProgramData\Microsoft\Windows\Start Menu\Programs\Startup\Vendor Tray.lnk`),
+		evtest.Evtx(t0, "PC-002", sysmon, 11, "Image", `C:\Windows\explorer.exe`, "TargetFilename", `C:\Users\anna\Documents\report.docx`),
+	})
+	got := map[string]string{}
+	for _, f := range fs {
+		got[f.Host] = f.Severity
+	}
+	if got["PC-001"] != event.SevHigh || got["PC-002"] != event.SevLow || len(fs) != 2 {
+		t.Fatalf("%v", got)
+	}
+}
+
+// Some collectors render 4698's TaskContent with the markup escaped.
+func TestEscapedTaskContent(t *testing.T) {
+	esc := strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(task(`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, `-NonI -W hidden -c "IEX ([Text.Encoding]::UNICODE.GetString([Convert]::FromBase64String((gp HKCU:\Software\x).x)))"`))
+	cmd, _, _ := taskCommand(esc)
+	if !strings.HasPrefix(cmd, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe -NonI`) {
+		t.Fatalf("command %q", cmd)
+	}
+}
