@@ -41,6 +41,7 @@ func commands() []command {
 		{"timeline", "export events and findings in time order", runTimeline},
 		{"report", "write the incident report (HTML or Markdown)", runReport},
 		{"query", "filter the store with an expr expression", runQuery},
+		{"fleet", "many clients at once: flagged provider sessions per client and indicators across them", runFleet},
 	}
 }
 
