@@ -23,9 +23,26 @@ type slots struct {
 	names []string
 	index map[string]int
 	deep  map[int]bool // slots Sigma reads
+	// renames are Sigma fields whose raw name depends on the logsource
+	// source (CASE expressions over the slots), as _rv<k>, _rl<k>, _rp<k>.
+	renames []getter
+	rindex  map[getter]int
 }
 
-func newSlots() *slots { return &slots{index: map[string]int{}, deep: map[int]bool{}} }
+func newSlots() *slots {
+	return &slots{index: map[string]int{}, deep: map[int]bool{}, rindex: map[getter]int{}}
+}
+
+// renamed returns the projection columns of a per-source field reading.
+func (s *slots) renamed(d Dialect, g getter) getter {
+	k, ok := s.rindex[g]
+	if !ok {
+		k = len(s.renames)
+		s.rindex[g] = k
+		s.renames = append(s.renames, g)
+	}
+	return getter{v: col(d, "_rv", k), l: col(d, "_rl", k), p: col(d, "_rp", k)}
+}
 
 func (s *slots) slot(name string) int {
 	i, ok := s.index[name]
@@ -54,7 +71,7 @@ func (s *slots) sigma(d Dialect, name string) getter {
 
 // from wraps the events table in the projections the predicates read.
 func (s *slots) from(d Dialect, events string) string {
-	if len(s.names) == 0 {
+	if len(s.names) == 0 && len(s.renames) == 0 {
 		return events + " ev"
 	}
 	f := "nullif(" + d.ident("fields") + ", '')"
@@ -91,10 +108,20 @@ func (s *slots) from(d Dialect, events string) string {
 				"("+col(d, "_h", i)+" OR "+col(d, "_n", i)+" IS NOT NULL) AS "+col(d, "_p", i))
 		}
 	}
-	q := "(SELECT *, " + strings.Join(l0, ", ") + " FROM " + events + ") e0"
-	q = "(SELECT *, " + strings.Join(l1, ",\n    ") + "\n  FROM " + q + ") e1"
+	q := events + " ev"
+	if len(s.names) > 0 {
+		q = "(SELECT *, " + strings.Join(l0, ", ") + " FROM " + events + ") e0"
+		q = "(SELECT *, " + strings.Join(l1, ",\n    ") + "\n  FROM " + q + ") e1"
+	}
 	if len(l2) > 0 {
 		q = "(SELECT *, " + strings.Join(l2, ",\n    ") + "\n  FROM " + q + ") e2"
+	}
+	if len(s.renames) > 0 {
+		var l3 []string
+		for k, g := range s.renames {
+			l3 = append(l3, g.v+" AS "+col(d, "_rv", k), g.l+" AS "+col(d, "_rl", k), g.p+" AS "+col(d, "_rp", k))
+		}
+		q = "(SELECT *, " + strings.Join(l3, ",\n    ") + "\n  FROM " + q + ") e3"
 	}
 	return q
 }
