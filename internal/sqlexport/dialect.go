@@ -124,15 +124,30 @@ func (d Dialect) jsonHas(name string) string {
 	return "json_exists(" + f + ", " + p + ")"
 }
 
-// localTime converts the UTC time column to the wall clock of zone.
-func (d Dialect) localTime(col, zone string) string {
+// timeCol is the event time as the engine's timestamp. spoor writes
+// nanosecond UTC timestamps: DuckDB reads them as TIMESTAMPTZ; Spark
+// reads them only as nanoseconds since the epoch (with
+// spark.sql.legacy.parquet.nanosAsLong=true), so they are turned into a
+// timestamp here; Trino's Hive connector reads them as a timestamp
+// without zone holding UTC.
+func (d Dialect) timeCol() string {
+	if d == Spark {
+		return "timestamp_micros(div(" + d.ident("time") + ", 1000))"
+	}
+	return d.ident("time")
+}
+
+// localTime converts a UTC time (from timeCol) to the wall clock of zone.
+// Spark's from_utc_timestamp gives that wall clock when the session time
+// zone is UTC (spark.sql.session.timeZone=UTC), which the export asks for.
+func (d Dialect) localTime(t, zone string) string {
 	switch d {
 	case Spark:
-		return "from_utc_timestamp(" + col + ", " + d.str(zone) + ")"
+		return "from_utc_timestamp(" + t + ", " + d.str(zone) + ")"
 	case Trino:
-		return "(" + col + " AT TIME ZONE " + d.str(zone) + ")"
+		return "(with_timezone(" + t + ", 'UTC') AT TIME ZONE " + d.str(zone) + ")"
 	}
-	return "timezone(" + d.str(zone) + ", " + col + ")"
+	return "timezone(" + d.str(zone) + ", " + t + ")"
 }
 
 // isoDOW is the ISO day of the week (1 = Monday … 7 = Sunday) of a local time.
@@ -168,6 +183,14 @@ func (d Dialect) intText(x string) string {
 		return "cast(" + x + " AS string)"
 	}
 	return "cast(" + x + " AS varchar)"
+}
+
+// Preamble is what the session needs before the queries run.
+func (d Dialect) Preamble() string {
+	if d == Spark {
+		return "SET spark.sql.session.timeZone = UTC;\nSET spark.sql.legacy.parquet.nanosAsLong = true;\n"
+	}
+	return ""
 }
 
 // Events is the table expression over a store's events for the dialect:

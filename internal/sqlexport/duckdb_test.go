@@ -234,3 +234,46 @@ func TestDuckDBAgreesWithHuntOnScenarios(t *testing.T) {
 		}
 	}
 }
+
+// TestDuckDBPerRuleEqualsCombined: the per-rule queries over the view
+// give the same pairs as the combined query, and both the hunt's, on the
+// demo case with the built-in and fixture rules.
+func TestDuckDBPerRuleEqualsCombined(t *testing.T) {
+	testutil.DuckDB(t, "SELECT 1")
+	caseDir := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech")
+	cfg, err := caseconf.Load(filepath.Join(caseDir, "case.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(caseDir, "evidence")}, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	rules, errs := ruleset.Load(cfg, []string{"testdata/rules"}, true)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ex := Compile(DuckDB, cfg, rules, os.ReadFile)
+	exported := map[string]bool{}
+	for _, r := range ex.Rules {
+		exported[r.ID] = true
+	}
+	hunted := huntMatches(t, st, cfg, rules, exported)
+	combined := sqlMatches(t, ex, dir)
+	differ(t, "combined", hunted, combined)
+	sql := ex.View(DuckDB.Events(dir)) + ";\n" + strings.Join(ex.PerRule(), "\nUNION ALL\n")
+	per := map[match]bool{}
+	for _, r := range testutil.DuckDB(t, sql) {
+		var off int64
+		fmt.Sscan(fmt.Sprint(r["offset"]), &off)
+		per[match{fmt.Sprint(r["rule_id"]), fmt.Sprint(r["evidence"]), off}] = true
+	}
+	differ(t, "per-rule", hunted, per)
+	if len(hunted) == 0 {
+		t.Fatal("nothing matched on the demo case")
+	}
+}

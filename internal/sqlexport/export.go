@@ -150,14 +150,15 @@ func windowSQL(d Dialect, cfg *caseconf.Config) []string {
 	return out
 }
 
-// timestamp is a UTC instant literal comparable with the time column.
+// timestamp is a UTC instant comparable with the stored time column
+// (nanoseconds for Spark, see timeCol).
 func (d Dialect) timestamp(t time.Time) string {
 	s := t.UTC().Format("2006-01-02 15:04:05.999999999")
 	switch d {
 	case Spark:
-		return "to_utc_timestamp(timestamp " + d.str(s) + ", 'UTC')"
+		return itoa(t.UnixNano())
 	case Trino:
-		return "from_iso8601_timestamp_nanos(" + d.str(t.UTC().Format(time.RFC3339Nano)) + ")"
+		return "TIMESTAMP " + d.str(s)
 	}
 	return "TIMESTAMPTZ " + d.str(s+"+00")
 }
@@ -176,11 +177,27 @@ func (e *Export) selectKey() string {
 	return strings.Join(cols, ", ")
 }
 
-// PerRule returns one query per exported rule over the events table.
-func (e *Export) PerRule(events string) []string {
+// ViewName is the view PerRule's queries read.
+const ViewName = "spoor_events"
+
+// View creates the view of the events with the raw fields the rules read
+// extracted (a temporary view where the engine has them).
+func (e *Export) View(events string) string {
+	kw := "CREATE OR REPLACE TEMP VIEW "
+	switch e.Dialect {
+	case Spark:
+		kw = "CREATE OR REPLACE TEMPORARY VIEW "
+	case Trino:
+		kw = "CREATE OR REPLACE VIEW "
+	}
+	return kw + ViewName + " AS\nSELECT * FROM " + e.slots.from(e.Dialect, events)
+}
+
+// PerRule returns one query per exported rule over the view (View).
+func (e *Export) PerRule() []string {
 	out := make([]string, len(e.Rules))
 	for i, r := range e.Rules {
-		out[i] = "SELECT " + e.Dialect.str(r.ID) + " AS rule_id, " + e.selectKey() + "\nFROM " + e.slots.from(e.Dialect, events) + "\nWHERE " + r.Where
+		out[i] = "SELECT " + e.Dialect.str(r.ID) + " AS rule_id, " + e.selectKey() + "\nFROM " + ViewName + "\nWHERE " + r.Where
 	}
 	return out
 }
@@ -273,8 +290,10 @@ func (e *Export) WriteSQL(w io.Writer, events string, perRule bool) error {
 		}
 	}
 	b.WriteString("\n")
+	b.WriteString(e.Dialect.Preamble())
 	if perRule {
-		for i, q := range e.PerRule(events) {
+		fmt.Fprintf(&b, "%s;\n\n", e.View(events))
+		for i, q := range e.PerRule() {
 			r := e.Rules[i]
 			fmt.Fprintf(&b, "-- %s: %s\n%s;\n\n", r.ID, oneLine(r.Title), q)
 		}

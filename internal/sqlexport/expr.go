@@ -128,6 +128,9 @@ func (c *exprCompiler) node(n ast.Node) (val, error) {
 		if !ok {
 			return val{}, unsup("variable %s", x.Value)
 		}
+		if col.t == tTime {
+			return val{sql: c.d.timeCol(), t: tTime}, nil
+		}
 		return val{sql: c.d.ident(col.col), t: col.t}, nil
 	case *ast.VariableDeclaratorNode:
 		v, err := c.node(x.Value)
