@@ -132,7 +132,7 @@ func (d Dialect) jsonHas(name string) string {
 // without zone holding UTC.
 func (d Dialect) timeCol() string {
 	if d == Spark {
-		return "timestamp_micros(div(" + d.ident("time") + ", 1000))"
+		return "timestamp_micros(" + d.ident("time") + " div 1000)"
 	}
 	return d.ident("time")
 }
