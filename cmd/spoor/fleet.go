@@ -22,7 +22,7 @@ func runFleet(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rehunt := fs.Bool("hunt", false, "first hunt every client store again with its own case file")
 	var rulePaths stringList
 	fs.Var(&rulePaths, "rules", "with --run or --hunt: extra rule file or folder (repeatable)")
-	out := fs.String("o", "", "write the fleet HTML page here (default: fleet.html in the first PATH when it is a folder of clients)")
+	out := fs.String("o", "", "write the fleet HTML page here (default: fleet.html in PATH when it is the one PATH and a folder of clients)")
 	jsonOut := fs.String("json", "", "write the fleet view as JSON here (- for stdout)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: spoor fleet [--run|--hunt] [--rules PATH]... [-o FILE.html] [--json FILE|-] PATH...")
@@ -66,10 +66,10 @@ func runFleet(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	html := *out
-	if html == "" {
-		if st, err := os.Stat(fs.Arg(0)); err == nil && st.IsDir() && len(clients) > 1 {
-			html = filepath.Join(fs.Arg(0), "fleet.html")
-		}
+	if html == "" && fs.NArg() == 1 && len(clients) > 1 {
+		// One PATH holding several clients is a fleet folder: the page
+		// goes beside them.
+		html = filepath.Join(fs.Arg(0), "fleet.html")
 	}
 	if html != "" {
 		if err := writeFileWith(html, v.WriteHTML); err != nil {
