@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/hunt"
 	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/simulate"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -110,7 +111,7 @@ func TestAcceptance(t *testing.T) {
 		seeds = append(seeds, n)
 	}
 	per := map[string]*tally{}
-	for _, sc := range []string{"normal", "comtech", "comtech-persistence", "comtech-exfil"} {
+	for _, sc := range []string{"normal", "comtech", "comtech-persistence", "comtech-exfil", "comtech-lateral"} {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed%d", sc, seed), func(t *testing.T) {
 				res, labels := pipeline(t, sc, seed)
@@ -136,11 +137,96 @@ func TestAcceptance(t *testing.T) {
 	}
 }
 
+// TestNormalLifeLarge is the false-positive half of issue 17's
+// acceptance: a 40-host company over 90 days of normal life, with the
+// benign look-alikes of lateral movement (deployment services, admins'
+// and the RMM agent's scheduled tasks, monitoring agents, per-user
+// autostarts), for two seeds: no high finding at all.
+func TestNormalLifeLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("90 days of 40 hosts: not in -short")
+	}
+	for _, seed := range []uint64{1, 2} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			res, _ := pipelineWith(t, simulate.Options{Scenario: "normal", Seed: seed, Hosts: 40, Days: 90})
+			n := 0
+			for _, f := range res.Findings {
+				if event.Rank(f.Severity) >= event.Rank(event.SevHigh) {
+					n++
+					t.Errorf("high on normal life: %s %s %s %s: %s | %s", f.RuleID, f.Host, f.User, f.Time.Format(time.RFC3339), f.Summary, f.Reason)
+				}
+			}
+			t.Logf("%d findings, %d high", len(res.Findings), n)
+		})
+	}
+}
+
+// TestLateralRulesFire: what comtech-lateral labels for a built-in rule
+// (logging and Defender switched off) is flagged high by that rule, with
+// the analyzers' highs unchanged beside them.
+func TestLateralRulesFire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulate → ingest → hunt: not in -short")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "case")
+	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: "comtech-lateral", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	pack, errs := rule.Builtin(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := hunt.Run(ctx, st, cfg, pack, hunt.Options{Workers: 2, DryRun: true, NoAnalyzers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range readLabels(t, filepath.Join(out, "labels.jsonl")) {
+		id, ok := strings.CutPrefix(l.Detection, "rule:")
+		if !ok {
+			continue
+		}
+		n++
+		hit := false
+		for i := range res.Findings {
+			f := &res.Findings[i]
+			if f.RuleID == id && event.Rank(f.Severity) >= event.Rank(event.SevHigh) && covers(f, &l) {
+				hit = true
+			}
+		}
+		if !hit {
+			t.Errorf("label %s on %s at %s not flagged high by rule %s", l.Kind, l.Host, l.Time.Format(time.RFC3339), id)
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d rule labels, want the logging and Defender changes", n)
+	}
+}
+
 func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label) {
+	t.Helper()
+	return pipelineWith(t, simulate.Options{Scenario: scenario, Seed: seed})
+}
+
+func pipelineWith(t *testing.T, o simulate.Options) (hunt.Result, []label) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "case")
-	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: scenario, Seed: seed}); err != nil {
+	o.Out = out
+	if _, err := simulate.Run(o); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))
@@ -208,6 +294,9 @@ func score(t *testing.T, scenario string, res hunt.Result, labels []label, per m
 	}
 	for j := range labels {
 		l := &labels[j]
+		if strings.HasPrefix(l.Detection, "rule:") {
+			continue // a single-event rule's: TestLateralRulesFire
+		}
 		s := per[l.Detection]
 		if s == nil {
 			s = &tally{}

@@ -5,9 +5,11 @@ package analyzers
 
 import (
 	"github.com/spoor-dfir/spoor/analyzers/coverage"
+	"github.com/spoor-dfir/spoor/analyzers/lateral"
 	"github.com/spoor-dfir/spoor/analyzers/newadmin"
 	"github.com/spoor-dfir/spoor/analyzers/offhours"
 	"github.com/spoor-dfir/spoor/analyzers/outbound"
+	"github.com/spoor-dfir/spoor/analyzers/persistence"
 	"github.com/spoor-dfir/spoor/analyzers/psrecon"
 	"github.com/spoor-dfir/spoor/analyzers/rmmsessions"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
@@ -52,6 +54,8 @@ func All(cfg *caseconf.Config) []Analyzer {
 		psrecon.New(cfg),
 		newadmin.New(cfg),
 		outbound.New(cfg),
+		persistence.New(cfg),
+		lateral.New(cfg),
 		coverage.New(cfg),
 	}
 }

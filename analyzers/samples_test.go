@@ -24,7 +24,7 @@ func TestAllNamesAndOrder(t *testing.T) {
 	for _, a := range analyzers.All(nil) {
 		names = append(names, a.Name())
 	}
-	want := []string{"offhours", "rmmsessions", "psrecon", "newadmin", "outbound", "coverage"}
+	want := []string{"offhours", "rmmsessions", "psrecon", "newadmin", "outbound", "persistence", "lateral", "coverage"}
 	if !slices.Equal(names, want) {
 		t.Errorf("All() = %v, want %v", names, want)
 	}
@@ -33,6 +33,14 @@ func TestAllNamesAndOrder(t *testing.T) {
 // sample parses one shared EVTX sample with spoor's own EVTX parser and
 // feeds every event to a, as the hunt would.
 func sample(t *testing.T, rel string, a evtest.Analyzer) []event.Finding {
+	t.Helper()
+	feed(t, a, rel)
+	return a.Finish()
+}
+
+// feed parses one shared EVTX sample into a without finishing it, so a
+// test can give one analyzer several files of the same host.
+func feed(t *testing.T, a evtest.Analyzer, rel string) {
 	t.Helper()
 	root := evtest.Samples()
 	if root == "" {
@@ -59,7 +67,6 @@ func sample(t *testing.T, rel string, a evtest.Analyzer) []event.Finding {
 	if n == 0 {
 		t.Fatalf("%s: no events", rel)
 	}
-	return a.Finish()
 }
 
 func TestNewUserSampleGivesNewAdminChain(t *testing.T) {

@@ -319,6 +319,13 @@ func (a *Analyzer) findings(ac *account) []event.Finding {
 		if timing != "" {
 			why = append(why, fmt.Sprintf("%s: %s", timing, akit.When(cfg, acts[0].t)))
 		}
+		if ac.created != nil && strings.HasSuffix(ac.name, "$") {
+			// A user account named like a computer account: net user and
+			// most consoles do not list it.
+			why = append(why, "the name ends in $, which hides a user account from net user and most consoles")
+			sev = akit.MaxSev(sev, event.SevMedium)
+			tags = append(tags, "attack.t1564.002")
+		}
 		var steps []string
 		for _, x := range acts {
 			steps = append(steps, fmt.Sprintf("%s %s by %s on %s", cfg.Local(x.t).Format("2006-01-02 15:04:05"), x.what, akit.OrDash(x.actor), x.host))

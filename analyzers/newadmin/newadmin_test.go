@@ -1,6 +1,7 @@
 package newadmin
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,22 @@ func TestLocalAccountOnServer(t *testing.T) {
 	fs := evtest.Run(New(caseCfg(t)), []event.Event{ev})
 	if len(fs) != 1 || fs[0].RuleID != "newadmin.local_account_server" || fs[0].Severity != event.SevMedium {
 		t.Fatalf("got %+v", fs)
+	}
+}
+
+// A user account whose name ends in $ is hidden from net user: said in
+// the reason and tagged, and at least medium even outside a privileged
+// group.
+func TestDollarAccount(t *testing.T) {
+	t0 := evtest.At(2026, 3, 11, 10, 0)
+	fs := evtest.Run(New(caseCfg(t)), []event.Event{acct(t0, 4720, "support$", "1109", "itadmin")})
+	var f *event.Finding
+	for i := range fs {
+		if fs[i].User == "support$" {
+			f = &fs[i]
+		}
+	}
+	if f == nil || event.Rank(f.Severity) < event.Rank(event.SevMedium) || !strings.Contains(f.Reason, "ends in $") || !slices.Contains(f.Tags, "attack.t1564.002") {
+		t.Fatalf("%+v", fs)
 	}
 }

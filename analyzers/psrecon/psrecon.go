@@ -55,8 +55,10 @@ type hit struct {
 	disc       int
 	weight     int
 	obfuscated bool
-	rmmParent  string // RMM tool that launched the process
-	sessionID  string // RMM session named by the event itself
+	rmmParent  string   // RMM tool that launched the process
+	sessionID  string   // RMM session named by the event itself
+	launch     launcher // who started it, when that says something
+	shell      bool     // a shell started by a launcher (no discovery needed)
 	ref        event.Ref
 }
 
@@ -82,12 +84,14 @@ type Analyzer struct {
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
 	dropped  int                  // hits not kept (caps)
+	pipes    map[string]*pipeRun  // host+source → IPC$ pipe opens
+	roots    map[string]bool      // parent image → binary in %SystemRoot%'s root
 	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
 // New returns a psrecon analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -128,14 +132,173 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		a.process(ev, "4688 process")
 	case ev.EventID == 1 && strings.Contains(ch, "sysmon"):
 		a.process(ev, "sysmon 1 process")
+	case ev.EventID == 10 && strings.Contains(ch, "sysmon"):
+		a.lsassAccess(ev)
+	case (ev.EventID == 4798 || ev.EventID == 4799) && strings.Contains(ch, "security"):
+		a.enumeration(ev)
+	case ev.EventID == 5145 && strings.Contains(ch, "security"):
+		a.pipe(ev)
 	}
+}
+
+// enumPipes are the RPC pipes enumeration tools (net view, NetExec,
+// SharpHound's session and local-group collection, remote registry)
+// open on a remote host, with the discovery they serve.
+var enumPipes = map[string]struct{ kind, tag string }{
+	"samr":   {"accounts", "attack.t1087.002"},
+	"lsarpc": {"accounts", "attack.t1087.002"},
+	"srvsvc": {"shares", "attack.t1135"},
+	"wkssvc": {"network_connections", "attack.t1049"},
+	"winreg": {"system", "attack.t1012"},
+}
+
+// pipeWindow is how close together one source's pipe opens must be.
+const pipeWindow = 2 * time.Minute
+
+type pipeRun struct {
+	first time.Time
+	pipes map[string]event.Ref
+	done  bool
+}
+
+// pipe: 5145 on IPC$. Clients open lsarpc, samr and netlogon on a DC at
+// every logon, and srvsvc when they browse shares; one source opening
+// three or more of the enumeration pipes within two minutes, one of them
+// beyond the logon pair, is a tool enumerating the host. Each open then
+// becomes a command of the burst, with the discovery its pipe serves.
+func (a *Analyzer) pipe(ev *event.Event) {
+	if !strings.HasSuffix(strings.ToUpper(ev.Field("ShareName")), `\IPC$`) {
+		return
+	}
+	name := strings.ToLower(strings.TrimPrefix(ev.Field("RelativeTargetName"), `\`))
+	if _, ok := enumPipes[name]; !ok {
+		return
+	}
+	src := akit.ValueOr(ev, ev.SrcIP, "IpAddress")
+	if src == "" || src == "127.0.0.1" || src == "::1" {
+		return
+	}
+	key := akit.NormHost(ev.Host) + "\x00" + src
+	r := a.pipes[key]
+	if r == nil || ev.Time.Sub(r.first) > pipeWindow || ev.Time.Before(r.first) {
+		if len(a.pipes) >= maxCache {
+			clear(a.pipes)
+		}
+		r = &pipeRun{first: ev.Time, pipes: map[string]event.Ref{}}
+		a.pipes[key] = r
+	}
+	if _, seen := r.pipes[name]; r.done || seen {
+		return
+	}
+	r.pipes[name] = event.RefOf(ev)
+	_, srv := r.pipes["srvsvc"]
+	_, reg := r.pipes["winreg"]
+	_, wks := r.pipes["wkssvc"]
+	if len(r.pipes) < 3 || !(srv || reg || wks) {
+		return
+	}
+	r.done = true
+	usr := akit.ValueOr(ev, ev.SubjectUser, "SubjectUserName")
+	for _, p := range []string{"lsarpc", "samr", "srvsvc", "winreg", "wkssvc"} {
+		ref, ok := r.pipes[p]
+		if !ok {
+			continue
+		}
+		k := enumPipes[p]
+		h := &Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
+		text := fmt.Sprintf("%s opened the %s pipe over IPC$ (%d enumeration pipes within %.0f s)", src, p, len(r.pipes), ev.Time.Sub(r.first).Seconds())
+		a.recordHit(ref.Time, ev.Host, usr, text, "5145 remote pipe enumeration", "", "", ref, launcher{}, false, h)
+	}
+}
+
+// lsassAccess: a process that opens LSASS with the right to read its
+// memory (PROCESS_VM_READ, 0x10) is dumping credentials unless it is part
+// of Windows or installed software; shells, rundll32 (comsvcs MiniDump),
+// Task Manager and anything from a user folder or the root of a drive are
+// not.
+func (a *Analyzer) lsassAccess(ev *event.Event) {
+	if !strings.HasSuffix(strings.ToLower(ev.Field("TargetImage")), `\lsass.exe`) {
+		return
+	}
+	acc, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(ev.Field("GrantedAccess"))), "0x"), 16, 32)
+	if err != nil || acc&0x10 == 0 {
+		return
+	}
+	src := ev.Field("SourceImage")
+	if !dumperImage(src) {
+		return
+	}
+	h := &Hit{Kinds: []string{"credential_access"}, Tags: []string{"attack.t1003.001"}, Weight: kindByName("credential_access").Weight}
+	text := fmt.Sprintf("%s opened lsass.exe with access %s", src, ev.Field("GrantedAccess"))
+	a.recordHit(ev.Time, ev.Host, akit.ValueOr(ev, "", "SourceUser"), text, "sysmon 10 process access", "", "", event.RefOf(ev), launcher{}, false, h)
+}
+
+// dumperImage says whether a process opening LSASS for reading is not
+// one of the system's or installed software's own.
+func dumperImage(img string) bool {
+	l := strings.ToLower(strings.TrimSpace(img))
+	b := baseName(l)
+	switch b {
+	case "rundll32.exe", "powershell.exe", "pwsh.exe", "cmd.exe", "taskmgr.exe", "procdump.exe", "procdump64.exe", "sqldumper.exe", "wmic.exe":
+		return true
+	}
+	if strings.Contains(l, `\windows\system32\`) || strings.Contains(l, `\windows\syswow64\`) || strings.Contains(l, `\program files`) ||
+		strings.Contains(l, `\programdata\microsoft\windows defender\`) || strings.Contains(l, `\windows\winsxs\`) {
+		return false
+	}
+	return l != ""
+}
+
+// enumeration: 4798/4799 (a user's local groups, a group's members
+// enumerated) by a command-line tool or script; the consoles (mmc,
+// explorer) and system processes do this all day.
+func (a *Analyzer) enumeration(ev *event.Event) {
+	caller := ev.Field("CallerProcessName")
+	b := baseName(caller)
+	switch b {
+	case "net.exe", "net1.exe", "powershell.exe", "pwsh.exe", "cmd.exe", "wmic.exe", "dsquery.exe", "rundll32.exe":
+	default:
+		// Agents installed in their own folders (cloud, backup,
+		// monitoring) enumerate groups all day; a tool dropped in a user
+		// or temp folder or in the root of %SystemRoot% does not.
+		if b == "" || !(reUserPlace.MatchString(caller) || reWinRoot.MatchString(caller) && !osRootBinary(b)) {
+			return
+		}
+	}
+	kind, tag, what := "accounts", "attack.t1087.001", "local groups of user"
+	if ev.EventID == 4799 {
+		kind, tag, what = "groups", "attack.t1069.001", "members of group"
+	}
+	text := fmt.Sprintf("%s enumerated the %s %s (%d)", caller, what, akit.ValueOr(ev, ev.User, "TargetUserName"), ev.EventID)
+	h := &Hit{Kinds: []string{kind}, Tags: []string{tag}, Discovery: 1}
+	usr := akit.ValueOr(ev, ev.SubjectUser, "SubjectUserName")
+	a.recordHit(ev.Time, ev.Host, usr, text, strconv.Itoa(int(ev.EventID))+" enumeration", "", "", event.RefOf(ev), launcher{}, false, h)
 }
 
 func (a *Analyzer) process(ev *event.Event, via string) {
 	cmd := firstOf(ev, ev.CommandLine, "CommandLine", "ProcessCommandLine")
 	parent := firstOf(ev, ev.ParentProcess, "ParentProcessName", "ParentImage")
 	tool, _ := akit.RMMAgent(parent)
-	a.consider(ev, cmd, via, tool, "")
+	if strings.TrimSpace(cmd) == "" {
+		return
+	}
+	// Raw field reads are the costly part: the account and the parent's
+	// command line are read only when the parent does not decide.
+	account := func() string {
+		if u := akit.ValueOr(ev, "", "User"); u != "" {
+			return u
+		}
+		if u := akit.ValueOr(ev, "", "TargetUserName"); u != "" {
+			return akit.ValueOr(ev, "", "TargetDomainName") + `\` + u
+		}
+		if u := akit.ValueOr(ev, "", "SubjectUserName"); u != "" {
+			return akit.ValueOr(ev, "", "SubjectDomainName") + `\` + u
+		}
+		return ""
+	}
+	l, ok := a.launcherOf(parent, func() string { return ev.Field("ParentCommandLine") }, account)
+	shell := ok && reShell.MatchString(strings.TrimSpace(firstOf(ev, ev.Process, "NewProcessName", "Image")))
+	a.record(ev.Time, ev.Host, user(ev), cmd, via, tool, "", event.RefOf(ev), l, shell)
 }
 
 func (a *Analyzer) scriptBlock(ev *event.Event) {
@@ -186,17 +349,17 @@ func (a *Analyzer) flushPart(key string, p *part) {
 	if len(nums) < p.total {
 		via = fmt.Sprintf("4104 script block (%d of %d parts)", len(nums), p.total)
 	}
-	a.record(p.t, p.host, p.user, b.String(), via, "", "", p.ref)
+	a.record(p.t, p.host, p.user, b.String(), via, "", "", p.ref, launcher{}, false)
 }
 
 func (a *Analyzer) consider(ev *event.Event, text, via, rmmParent, sessionID string) {
 	if strings.TrimSpace(text) == "" {
 		return
 	}
-	a.record(ev.Time, ev.Host, user(ev), text, via, rmmParent, sessionID, event.RefOf(ev))
+	a.record(ev.Time, ev.Host, user(ev), text, via, rmmParent, sessionID, event.RefOf(ev), launcher{}, false)
 }
 
-func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref) {
+func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool) {
 	h, ok := a.cache[text]
 	if !ok {
 		c := Classify(text)
@@ -206,11 +369,15 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 		}
 		a.cache[strings.Clone(text)] = h
 	}
-	if h.Discovery == 0 && h.Weight < 2 {
+	a.recordHit(t, host, usr, text, via, rmmParent, sessionID, ref, l, shell, h)
+}
+
+func (a *Analyzer) recordHit(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool, h *Hit) {
+	if h.Discovery == 0 && h.Weight < 2 && !shell {
 		return
 	}
 	if n := len(a.hits); n >= maxHits/2 {
-		if n >= maxHits || (a.cfg.InBusinessHours(t) && rmmParent == "" && sessionID == "") {
+		if n >= maxHits || (a.cfg.InBusinessHours(t) && rmmParent == "" && sessionID == "" && l.Level == 0) {
 			a.dropped++
 			return
 		}
@@ -230,7 +397,8 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 		dec = akit.Clip(h.Decoded.Text, 400)
 	}
 	a.hits = append(a.hits, hit{t: t, host: a.in.Get(host), hostKey: a.in.Get(akit.NormHost(host)), user: a.in.Get(usr), via: a.in.Get(via), text: a.in.Get(akit.Clip(text, 300)), decoded: dec,
-		kinds: h.Kinds, tags: h.Tags, disc: h.Discovery, weight: h.Weight, obfuscated: h.Obfuscated, rmmParent: rmmParent, sessionID: a.in.Get(sessionID), ref: ref})
+		kinds: h.Kinds, tags: h.Tags, disc: h.Discovery, weight: h.Weight, obfuscated: h.Obfuscated, rmmParent: rmmParent, sessionID: a.in.Get(sessionID), ref: ref,
+		launch: l, shell: shell})
 }
 
 func user(ev *event.Event) string {
@@ -341,6 +509,8 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	weight, obf := 0, false
 	var decoded []string
 	rmmParent := ""
+	var launch launcher
+	shells := 0
 	users := map[string]int{}
 	var refs []event.Ref
 	var firstDisc, lastDisc time.Time
@@ -373,6 +543,15 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		}
 		if h.rmmParent != "" {
 			rmmParent = h.rmmParent
+		}
+		if h.launch.Level > launch.Level {
+			launch = h.launch
+		}
+		if h.shell {
+			shells++
+			if _, ok := examples["shell"]; !ok {
+				examples["shell"] = h.text
+			}
 		}
 		if h.user != "" {
 			users[h.user]++
@@ -450,6 +629,14 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	if len(other) > 0 {
 		why = append(why, "also: "+strings.Join(other, ", "))
 	}
+	if launch.Level > 0 {
+		score += 2 * launch.Level
+		why = append(why, "started by "+launch.What)
+		tags[launch.Tag] = true
+	}
+	if kinds["remote_output"] {
+		why = append(why, "output redirected to an administrative share on the host itself (wmiexec/smbexec shape)")
+	}
 
 	// Several discovery kinds off hours or in an out-of-pattern session is
 	// the recon sweep the brief describes; in office hours, or inside an
@@ -473,6 +660,19 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 			sev = event.SevCritical
 		}
 	}
+	// Who started it: a web server, document or accessibility binary
+	// running a shell or a discovery command is an intruder's; a
+	// remote-execution host (WMI, WinRM, DCOM, a service binary dropped
+	// in ADMIN$) running discovery is remote reconnaissance, running a
+	// bare shell is worth a look.
+	switch {
+	case launch.Level >= 2 && (breadth >= 1 || shells > 0),
+		launch.Level == 1 && breadth >= 1,
+		kinds["remote_output"]:
+		sev = akit.MaxSev(sev, event.SevHigh)
+	case launch.Level == 1 && shells > 0:
+		sev = akit.MaxSev(sev, event.SevMedium)
+	}
 	if obf && (kinds["download"] || kinds["execute_string"]) {
 		sev = akit.MaxSev(sev, event.SevHigh)
 	} else if kinds["download"] {
@@ -482,6 +682,12 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	rule := "psrecon.command"
 	title := "Discovery command"
 	switch {
+	case launch.Level > 0 || kinds["remote_output"]:
+		rule = "psrecon.remote_exec"
+		title = "Commands started by " + akit.OrDash(strings.SplitN(launch.What, " (", 2)[0])
+		if launch.Level == 0 {
+			title = "Remote command execution (output to an admin share)"
+		}
 	case breadth >= 2:
 		rule = "psrecon.burst"
 		title = fmt.Sprintf("Reconnaissance burst: %d discovery kinds in %.0f min", breadth, tempo)
@@ -499,6 +705,9 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		title += " in RMM session"
 	}
 	var ex []string
+	if e, ok := examples["shell"]; ok && len(disc) == 0 {
+		ex = append(ex, "shell: "+akit.Clip(e, 120))
+	}
 	for _, kn := range append(append([]string{}, disc...), other...) {
 		if e, ok := examples[kn]; ok {
 			ex = append(ex, fmt.Sprintf("%s: %s", kn, akit.Clip(e, 120)))
@@ -524,7 +733,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 		Analyzer: Name,
 		Details: akit.Details("commands", len(burst), "breadth", breadth, "kinds", strings.Join(append(append([]string{}, disc...), other...), ","),
 			"tempo_min", akit.Round1(tempo), "off_hours", akit.B2I(offHours), "in_rmm_session", akit.B2I(inSession), "session_out_of_pattern", akit.B2I(outSession),
-			"rmm_agent_parent", akit.B2I(rmmParent != ""), "provider_user", akit.B2I(provUser != ""), "obfuscated", akit.B2I(obf), "score", score),
+			"rmm_agent_parent", akit.B2I(rmmParent != ""), "launcher_level", launch.Level, "provider_user", akit.B2I(provUser != ""), "obfuscated", akit.B2I(obf), "score", score),
 		Refs: refs,
 	}
 	if s != nil {
@@ -580,8 +789,8 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 	ch := strings.ToLower(channel)
 	switch {
 	case (id == 4104 || id == 4103 || id == 400 || id == 800) && strings.Contains(ch, "powershell"),
-		id == 4688 && strings.Contains(ch, "security"),
-		id == 1 && strings.Contains(ch, "sysmon"):
+		(id == 4688 || id == 4798 || id == 4799 || id == 5145) && strings.Contains(ch, "security"),
+		(id == 1 || id == 10) && strings.Contains(ch, "sysmon"):
 		return akit.Every
 	}
 	return nil

@@ -51,6 +51,7 @@ func commands() []command {
 		{"logons", "logon summary by account, host, logon type and source", runLogons},
 		{"metrics", "events per event id, channel, host and evidence file", runMetrics},
 		{"attack-layer", "ATT&CK Navigator layer of the findings' techniques", runAttackLayer},
+		{"fleet", "many clients at once: flagged provider sessions per client and indicators across them", runFleet},
 	}
 }
 

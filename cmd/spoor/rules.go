@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -12,12 +13,15 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
+	"github.com/spoor-dfir/spoor/internal/sqlexport"
 )
 
 const rulesUsage = `usage: spoor rules list [--case FILE] [--format table|jsonl] [PATH...]
        spoor rules lint [--case FILE] [PATH...]
        spoor rules test [--case FILE] [PATH...]
        spoor rules update [--to DIR] PATH
+       spoor rules export --sql duckdb|spark|trino [--case FILE] [--rules PATH]... [--no-builtin]
+                          [--store DIR|TABLE] [--per-rule] [-o FILE]
 
 Without PATH the built-in rule pack is used: spoor's rules, the SigmaHQ
 Windows rules shipped in the binary (DRL 1.1, see NOTICE) and the user
@@ -33,13 +37,16 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stderr, rulesUsage)
 		if len(args) == 0 {
-			return &usageError{"missing subcommand: list, lint or test"}
+			return &usageError{"missing subcommand: list, lint, test or export"}
 		}
 		return nil
 	}
 	sub, rest := args[0], args[1:]
 	if sub == "update" {
 		return rulesUpdate(rest, stdout, stderr)
+	}
+	if sub == "export" {
+		return rulesExport(rest, stdout, stderr)
 	}
 	fs := newFlagSet("rules "+sub, stderr)
 	caseFile := fs.String("case", "", "case config the rules are compiled for (case.yaml)")
@@ -54,7 +61,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch sub {
 	case "list", "lint", "test":
 	default:
-		return &usageError{fmt.Sprintf("unknown subcommand %q: want list, lint, test or update", sub)}
+		return &usageError{fmt.Sprintf("unknown subcommand %q: want list, lint, test, update or export", sub)}
 	}
 	if err := parseFlags(fs, rest); err != nil {
 		return err
@@ -197,6 +204,68 @@ func rulesTest(rules []*rule.Rule, errs []error, stdout, stderr io.Writer) error
 	fmt.Fprintf(stderr, "rules test: %d rules, %d tests, %d failed, %d load errors\n", len(rules), nTests, failed, len(errs))
 	if failed > 0 || failedRules > 0 || len(errs) > 0 {
 		return &exitCodeError{code: exitError}
+	}
+	return nil
+}
+
+// rulesExport compiles the single-event rules to SQL over the store's
+// layout and lists, on stderr and in the SQL's header, the rules that
+// cannot be expressed.
+func rulesExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rules export", stderr)
+	dialect := fs.String("sql", "", "SQL dialect: duckdb, spark or trino (required)")
+	caseFile := fs.String("case", "", "case config the rules are compiled for (case.yaml): providers, hours, window")
+	var rulePaths stringList
+	fs.Var(&rulePaths, "rules", "rule file or folder, spoor or Sigma (repeatable)")
+	noBuiltin := fs.Bool("no-builtin", false, "leave out the built-in rule pack")
+	storeRef := fs.String("store", "", "the store the queries read: a path or URL (duckdb, spark; default STORE) or a table name (trino; default events)")
+	perRule := fs.Bool("per-rule", false, "one query per rule instead of one query that reads the events once")
+	out := fs.String("o", "", "write the SQL here instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, rulesUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q (rule paths go after --rules)", fs.Arg(0))}
+	}
+	d, err := sqlexport.ParseDialect(*dialect)
+	if err != nil {
+		return &usageError{"--sql: " + err.Error()}
+	}
+	if *noBuiltin && len(rulePaths) == 0 {
+		return &usageError{"nothing to export: --no-builtin without --rules"}
+	}
+	cfg, err := loadCase(*caseFile)
+	if err != nil {
+		return err
+	}
+	rules, errs := ruleset.Load(cfg, rulePaths, !*noBuiltin)
+	for _, e := range errs {
+		fmt.Fprintln(stderr, "rule:", e)
+	}
+	ex := sqlexport.Compile(d, cfg, rules, ruleset.ReadSource)
+	ref := *storeRef
+	if ref == "" && d != sqlexport.Trino {
+		ref = "STORE"
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := ex.WriteSQL(w, d.Events(ref), *perRule); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "export:", ex.Summary())
+	for _, s := range ex.Skipped {
+		fmt.Fprintf(stderr, "  not exported: %s (%s): %s\n", s.ID, s.File, s.Reason)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ const bulkSampleDays = 7
 func bulk(o Options, co *company) (*Summary, error) {
 	sample := *co
 	sample.start = co.end.AddDate(0, 0, -min(bulkSampleDays, o.Days))
-	g := &gen{r: newRand(o.Seed + 1), co: &sample, c: newCollector(), newRID: 4000, sessEnd: map[*session]time.Time{}}
+	g := &gen{r: newRand(o.Seed + 1), co: &sample, c: newCollector(), newRID: 4000, sessEnd: map[*session]time.Time{}, la: newRand(o.Seed ^ 0x1a7e4a1)}
 	g.life()
 	type job struct {
 		rel    string

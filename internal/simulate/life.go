@@ -17,6 +17,9 @@ type gen struct {
 	newRID    int
 	sessEnd   map[*session]time.Time
 	hired     bool
+	// la draws the benign look-alikes (lateral.go), apart from r so
+	// they leave the rest of normal life as it was.
+	la *rand.Rand
 }
 
 // inPeriod reports whether t lies in the generated period.
@@ -72,6 +75,7 @@ func (g *gen) life() {
 			}
 		}
 		g.backupNight(day)
+		g.lookalikes(day)
 		if work {
 			g.adminDay(day)
 			g.maintenanceDay(day)

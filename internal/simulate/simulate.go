@@ -17,7 +17,7 @@ import (
 )
 
 // Scenarios are the stories the generator knows, in a fixed order.
-var Scenarios = []string{"normal", "comtech", "comtech-persistence", "comtech-exfil"}
+var Scenarios = []string{"normal", "comtech", "comtech-persistence", "comtech-exfil", "comtech-lateral"}
 
 // DefaultEnd is the end of the generated period: Monday 2026-11-16 09:00
 // in Freiburg, the morning the breach became known.
@@ -102,7 +102,7 @@ func Run(o Options) (*Summary, error) {
 	if o.Size > 0 {
 		return bulk(o, co)
 	}
-	g := &gen{r: r, co: co, c: newCollector(), newRID: 4000, sessEnd: map[*session]time.Time{}}
+	g := &gen{r: r, co: co, c: newCollector(), newRID: 4000, sessEnd: map[*session]time.Time{}, la: newRand(o.Seed ^ 0x1a7e4a1)}
 	for _, h := range co.hosts {
 		for _, ch := range allChannels {
 			g.c.sink(evtxRel(h.name, ch), true)
@@ -120,6 +120,9 @@ func Run(o Options) (*Summary, error) {
 			}
 			if o.Scenario == "comtech-exfil" {
 				g.exfil(ss[0], ss[2].start.In(loc))
+			}
+			if o.Scenario == "comtech-lateral" {
+				g.lateral(ss[0])
 			}
 		}
 		g.closeSessions(ss)

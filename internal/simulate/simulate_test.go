@@ -659,3 +659,58 @@ func TestCommittedInstance(t *testing.T) {
 		}
 	}
 }
+
+// comtech-lateral: the lateral movement is labelled record by record —
+// the share write, the service and the service binary's children on
+// ERP01, the wmiexec commands on DC02, the task created and deleted on
+// BACKUP01, the payload service on FS01 — all linked to the FS01
+// session; normal life has the look-alikes but no such labels.
+func TestLateralLabels(t *testing.T) {
+	dir, _ := small(t, "comtech-lateral", 5)
+	labels := readLabels(t, dir)
+	var sess string
+	for _, l := range labels {
+		if l.Kind == "rmm_session" && l.Host == "FS01" {
+			sess = l.SessionID
+		}
+	}
+	got := map[string]map[uint16]bool{}
+	for _, l := range labels {
+		switch l.Kind {
+		case "lateral_service", "remote_recon", "remote_wmi", "remote_task", "persistence_service", "lateral_command", "rdp_tunnel", "remote_enum", "remote_winrm", "credential_dump", "new_admin":
+		default:
+			continue
+		}
+		if l.SessionID != sess {
+			t.Errorf("%s label on %s not linked to the FS01 session", l.Kind, l.Host)
+		}
+		for _, ev := range l.Evidence {
+			if ev.RecordID == 0 {
+				continue
+			}
+			e := parseEvtx(t, filepath.Join(dir, filepath.FromSlash(ev.File)))[int64(ev.RecordID)]
+			if e == nil {
+				t.Fatalf("%s record %d missing", ev.File, ev.RecordID)
+			}
+			if got[l.Host] == nil {
+				got[l.Host] = map[uint16]bool{}
+			}
+			got[l.Host][uint16(e.EventID())] = true
+			if e.EventID() == 7045 && l.Host == "ERP01" && !strings.HasPrefix(str(e, "/Event/EventData/ImagePath"), `%SystemRoot%\`) {
+				t.Errorf("PsExec-style service image %q", str(e, "/Event/EventData/ImagePath"))
+			}
+		}
+	}
+	want := map[string][]uint16{"DC01": {5145}, "ERP01": {5145, 7045, 4688, 1, 4799, 4720, 4732}, "DC02": {4688, 10}, "BACKUP01": {4698, 4699, 4688, 1}, "FS01": {7045, 1149, 4624, 21}}
+	for h, ids := range want {
+		for _, id := range ids {
+			if !got[h][id] {
+				t.Errorf("no labelled %d on %s", id, h)
+			}
+		}
+	}
+	ndir, _ := small(t, "normal", 5)
+	for _, l := range readLabels(t, ndir) {
+		t.Errorf("normal life has a label: %s", l.Kind)
+	}
+}

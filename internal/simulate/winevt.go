@@ -400,3 +400,64 @@ func (g *gen) scEvent(h *host, t time.Time, eid uint16, msg string) *entry {
 	r := g.newRec(h, pSC, chApp, eid, 0, 4, 0, 0, kwClassic, h.scPID, "", f("", msg))
 	return g.emit(h, t, r)
 }
+
+// task4698 (created), 4702 (updated) and 4699 (deleted) record a
+// scheduled task; TaskContent is the task's XML definition.
+func (g *gen) task46xx(h *host, t time.Time, eid uint16, subj principal, name, content string) *entry {
+	field := "TaskContent"
+	if eid == 4702 {
+		field = "TaskContentNew"
+	}
+	return g.sec(h, t, eid, 0, 12804, true, f(
+		"SubjectUserSid", subj.sid, "SubjectUserName", subj.name, "SubjectDomainName", subj.domain, "SubjectLogonId", subj.logonID,
+		"TaskName", name, field, content))
+}
+
+// taskXML is a minimal task definition with one exec action, escaped as
+// Windows writes it into 4698.
+func taskXML(author, runAs, command, args string, hidden bool) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+	h := "false"
+	if hidden {
+		h = "true"
+	}
+	return `<?xml version="1.0" encoding="UTF-16"?>` + "\r\n" +
+		`<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">` + "\r\n" +
+		`  <RegistrationInfo><Author>` + esc.Replace(author) + `</Author></RegistrationInfo>` + "\r\n" +
+		`  <Principals><Principal id="Author"><UserId>` + esc.Replace(runAs) + `</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals>` + "\r\n" +
+		`  <Settings><Hidden>` + h + `</Hidden><Enabled>true</Enabled></Settings>` + "\r\n" +
+		`  <Actions Context="Author"><Exec><Command>` + esc.Replace(command) + `</Command><Arguments>` + esc.Replace(args) + `</Arguments></Exec></Actions>` + "\r\n" +
+		`</Task>`
+}
+
+// share5145 is a detailed file-share access (write) from a remote host.
+func (g *gen) share5145(h *host, t time.Time, subj principal, srcIP, share, localPath, rel string) *entry {
+	return g.sec(h, t, 5145, 0, 12811, true, f(
+		"SubjectUserSid", subj.sid, "SubjectUserName", subj.name, "SubjectDomainName", subj.domain, "SubjectLogonId", subj.logonID,
+		"ObjectType", "File", "IpAddress", srcIP, "IpPort", strconv.Itoa(49152+g.r.IntN(10000)), "ShareName", share, "ShareLocalPath", localPath,
+		"RelativeTargetName", rel, "AccessMask", "0x2", "AccessList", "%%4417\r\n\t\t\t\t", "AccessReason", "-"))
+}
+
+// sysmon13 is a registry value set.
+func (g *gen) sysmon13(h *host, t time.Time, user string, p proc, key, details string) *entry {
+	return g.emit(h, t, g.newRec(h, pSysmon, chSysmon, 13, 2, 4, 13, 0, 0x8000000000000000, h.sysmPID, sidSystem, f(
+		"RuleName", "-", "EventType", "SetValue", "UtcTime", t.UTC().Format("2006-01-02 15:04:05.000"), "ProcessGuid", p.guid,
+		"ProcessId", strconv.Itoa(int(p.pid)), "Image", p.image, "TargetObject", key, "Details", details, "User", user)))
+}
+
+// sysmon10 is a process opening another (here: LSASS).
+func (g *gen) sysmon10(h *host, t time.Time, src, tgt proc, access, srcUser string) *entry {
+	return g.emit(h, t, g.newRec(h, pSysmon, chSysmon, 10, 3, 4, 10, 0, 0x8000000000000000, h.sysmPID, sidSystem, f(
+		"RuleName", "-", "UtcTime", t.UTC().Format("2006-01-02 15:04:05.000"), "SourceProcessGUID", src.guid, "SourceProcessId", strconv.Itoa(int(src.pid)),
+		"SourceThreadId", strconv.Itoa(int(src.pid)+4), "SourceImage", src.image, "TargetProcessGUID", tgt.guid, "TargetProcessId", strconv.Itoa(int(tgt.pid)),
+		"TargetImage", tgt.image, "GrantedAccess", access, "CallTrace", `C:\Windows\SYSTEM32\ntdll.dll+9d204|C:\Windows\System32\KERNELBASE.dll+2c13e|C:\Windows\System32\comsvcs.dll+2a4e0|UNKNOWN(0000000000000000)`,
+		"SourceUser", srcUser, "TargetUser", `NT AUTHORITY\SYSTEM`)))
+}
+
+// enum4799 is a group's membership enumerated (by net1.exe, say).
+func (g *gen) enum4799(h *host, t time.Time, subj principal, group, groupSID, caller string, pid uint32) *entry {
+	return g.sec(h, t, 4799, 0, 13826, true, f(
+		"TargetUserName", group, "TargetDomainName", "Builtin", "TargetSid", groupSID,
+		"SubjectUserSid", subj.sid, "SubjectUserName", subj.name, "SubjectDomainName", subj.domain, "SubjectLogonId", subj.logonID,
+		"CallerProcessId", fmt.Sprintf("0x%x", pid), "CallerProcessName", caller))
+}

@@ -4,8 +4,12 @@
 package testutil
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,4 +57,52 @@ func Shared(t testing.TB, elem ...string) string {
 		t.Skipf("%s not present (shared evidence lives beside the repository)", p)
 	}
 	return p
+}
+
+// duckdbScript runs the SQL on stdin through DuckDB's Node API and prints
+// the rows as JSON. DuckDB is an independent engine (an oracle for the
+// store and for exported SQL); memory and threads are capped because the
+// test machine is shared.
+const duckdbScript = `
+const { DuckDBInstance } = require('@duckdb/node-api');
+const fs = require('fs');
+(async () => {
+  const db = await DuckDBInstance.create(':memory:', { memory_limit: '3GB', threads: '2' });
+  const con = await db.connect();
+  const res = await con.runAndReadAll(fs.readFileSync(0, 'utf8'));
+  process.stdout.write(JSON.stringify(res.getRowObjectsJson()));
+})().catch(e => { console.error(e.message); process.exit(1); });
+`
+
+// DuckDB runs sql and returns the rows (values as DuckDB's JSON renders
+// them), skipping the test when DuckDB for Node is not installed
+// (.ci/run installs it into $SPOOR_DUCKDB_DIR).
+func DuckDB(t testing.TB, sql string) []map[string]any {
+	t.Helper()
+	dir := os.Getenv("SPOOR_DUCKDB_DIR")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".cache", "spoor-ci", "duckdb")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err != nil {
+		t.Skip("DuckDB for Node not installed (run .ci/run, or npm install @duckdb/node-api in $SPOOR_DUCKDB_DIR)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	cmd := exec.Command(node, "-e", duckdbScript)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"))
+	cmd.Stdin = strings.NewReader(sql)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("duckdb: %v: %s", err, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("duckdb output: %v: %.300s", err, out.String())
+	}
+	return rows
 }

@@ -222,3 +222,16 @@ func overlay(layers [][]*rule.Rule) []*rule.Rule {
 	}
 	return out
 }
+
+// ReadSource reads a loaded rule's source file by the name the rule
+// carries: the shipped SigmaHQ rules from the binary ("rules/sigma/…"),
+// anything else from disk. Tools that go back to a rule's YAML (the SQL
+// export) read through it.
+func ReadSource(name string) ([]byte, error) {
+	if rest, ok := strings.CutPrefix(name, "rules/"); ok && strings.HasPrefix(rest, "sigma/") {
+		if b, err := rules.SigmaFS.ReadFile(rest); err == nil {
+			return b, nil
+		}
+	}
+	return os.ReadFile(name)
+}

@@ -1,0 +1,298 @@
+// Package lateral judges interactive remote logons — RDP (Security 4624
+// type 10, RemoteConnectionManager 1149, LocalSessionManager 21/25) —
+// against each identity's own baseline, whether or not it is a provider
+// identity: a first RDP logon of an account, to a host or from a source
+// it never used, off its hours, from the internet, and RDP arriving from
+// the host's own loopback address, which only a tunnel (plink, ngrok,
+// chisel, an SSH port forward) produces. See README.md.
+package lateral
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// Name is the analyzer's name in findings.
+const Name = "lateral"
+
+const (
+	// sameLogon joins the 1149, 4624 and 21 records of one RDP logon.
+	sameLogon = 90 * time.Second
+	maxLogons = 200_000
+)
+
+type logon struct {
+	t          time.Time
+	host, user string // as written
+	hostKey    string
+	userKey    string
+	src        string
+	via        []string
+	refs       []event.Ref
+}
+
+// Analyzer is the lateral analyzer; build it with New.
+type Analyzer struct {
+	cfg         *caseconf.Config
+	logons      []*logon
+	first, last time.Time
+	dropped     int
+	lower       *akit.Memo1
+	in          akit.Interner
+}
+
+// New returns a lateral analyzer for a case.
+func New(cfg *caseconf.Config) *Analyzer {
+	return &Analyzer{cfg: cfg, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+}
+
+// Name implements analyzers.Analyzer.
+func (a *Analyzer) Name() string { return Name }
+
+func wanted(source string, id int32, ch string) bool {
+	if source != event.SourceEVTX {
+		return false
+	}
+	switch {
+	case id == 4624 && ch == "security":
+		return true
+	case id == 1149 && strings.Contains(ch, "remoteconnectionmanager"):
+		return true
+	case (id == 21 || id == 25) && strings.Contains(ch, "localsessionmanager"):
+		return true
+	}
+	return false
+}
+
+// Wants implements analyzers.Selective.
+func (a *Analyzer) Wants(source string, id int32, channel string) []string {
+	if !wanted(source, id, strings.ToLower(channel)) {
+		return nil
+	}
+	return akit.Every
+}
+
+// Observe implements analyzers.Analyzer.
+func (a *Analyzer) Observe(ev *event.Event) {
+	ch := a.lower.Get(ev.Channel)
+	if !wanted(ev.Source, ev.EventID, ch) {
+		return
+	}
+	var user, src, via string
+	switch ev.EventID {
+	case 4624:
+		lt := ev.LogonType
+		if lt == 0 {
+			if s := ev.Field("LogonType"); s == "10" {
+				lt = 10
+			}
+		}
+		if lt != 10 {
+			return
+		}
+		user = akit.ValueOr(ev, ev.User, "TargetUserName")
+		src = akit.ValueOr(ev, ev.SrcIP, "IpAddress")
+		via = "4624 type 10"
+	case 1149:
+		user = akit.ValueOr(ev, ev.User, "Param1")
+		src = akit.ValueOr(ev, ev.SrcIP, "Param3")
+		via = "1149"
+	default:
+		user = akit.ValueOr(ev, ev.User, "User")
+		src = akit.ValueOr(ev, ev.SrcIP, "Address")
+		via = fmt.Sprintf("LSM %d", ev.EventID)
+		if strings.EqualFold(src, "LOCAL") {
+			return // the console
+		}
+	}
+	if user == "" {
+		return
+	}
+	if a.first.IsZero() || ev.Time.Before(a.first) {
+		a.first = ev.Time
+	}
+	if ev.Time.After(a.last) {
+		a.last = ev.Time
+	}
+	if len(a.logons) >= maxLogons {
+		a.dropped++
+		return
+	}
+	a.logons = append(a.logons, &logon{t: ev.Time, host: a.in.Get(ev.Host), user: a.in.Get(user), hostKey: a.in.Get(akit.NormHost(ev.Host)),
+		userKey: a.in.Get(akit.BareUser(user)), src: a.in.Get(src), via: []string{via}, refs: []event.Ref{event.RefOf(ev)}})
+}
+
+// merge joins the records of one logon (same host, identity and source,
+// within sameLogon), keeping the earliest time.
+func merge(ls []*logon) []*logon {
+	sort.SliceStable(ls, func(i, j int) bool {
+		a, b := ls[i], ls[j]
+		if a.hostKey != b.hostKey {
+			return a.hostKey < b.hostKey
+		}
+		if a.userKey != b.userKey {
+			return a.userKey < b.userKey
+		}
+		return a.t.Before(b.t)
+	})
+	var out []*logon
+	for _, l := range ls {
+		if n := len(out); n > 0 {
+			p := out[n-1]
+			if p.hostKey == l.hostKey && p.userKey == l.userKey && l.t.Sub(p.t) <= sameLogon && (p.src == l.src || p.src == "" || l.src == "") {
+				if p.src == "" {
+					p.src = l.src
+				}
+				if !slices.Contains(p.via, l.via[0]) {
+					p.via = append(p.via, l.via[0])
+				}
+				p.refs = append(p.refs, l.refs...)
+				continue
+			}
+		}
+		c := *l
+		out = append(out, &c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].t.Before(out[j].t) })
+	return out
+}
+
+type base struct {
+	hosts, srcs map[string]bool
+	week        akit.Week
+	n           int
+}
+
+// Finish implements analyzers.Analyzer.
+func (a *Analyzer) Finish() []event.Finding {
+	cfg := a.cfg
+	ls := merge(a.logons)
+	bf, bt, ok := akit.Baseline(cfg, a.first, a.last)
+	bases := map[string]*base{}
+	if ok {
+		for _, l := range ls {
+			if l.t.Before(bf) || !l.t.Before(bt) {
+				continue
+			}
+			b := bases[l.userKey]
+			if b == nil {
+				b = &base{hosts: map[string]bool{}, srcs: map[string]bool{}}
+				bases[l.userKey] = b
+			}
+			b.hosts[l.hostKey] = true
+			if l.src != "" {
+				b.srcs[l.src] = true
+			}
+			b.week.Add(cfg, l.t)
+			b.n++
+		}
+	}
+	var out []event.Finding
+	for _, l := range ls {
+		inBase := ok && !l.t.Before(bf) && l.t.Before(bt)
+		loop := loopback(l.src)
+		if inBase && !loop {
+			continue
+		}
+		if f, ok := a.judge(l, bases[l.userKey], loop, bf, bt); ok {
+			out = append(out, f)
+		}
+	}
+	if a.dropped > 0 {
+		out = append(out, event.Finding{RuleID: "lateral.capacity", Title: "lateral kept only part of the remote logons", Severity: event.SevInfo, Analyzer: Name,
+			Summary: fmt.Sprintf("%d remote logons were not judged (memory bound of %d)", a.dropped, maxLogons), Reason: "bounded memory", Details: akit.Details("dropped", a.dropped)})
+	}
+	akit.Sort(out)
+	return out
+}
+
+func loopback(ip string) bool {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+func (a *Analyzer) judge(l *logon, b *base, loop bool, bf, bt time.Time) (event.Finding, bool) {
+	cfg := a.cfg
+	score := 0
+	var why []string
+	tags := []string{"attack.lateral_movement", "attack.t1021.001"}
+	if loop {
+		score += 3
+		why = append(why, "RDP arrived from the loopback address "+l.src+": a tunnel on the host carries it (port forward, plink, ngrok, chisel)")
+		tags = append(tags, "attack.command_and_control", "attack.t1572")
+	}
+	if l.src != "" && !loop && !cfg.Internal(l.src) {
+		if a, err := netip.ParseAddr(l.src); err == nil && !a.IsPrivate() && !a.IsLinkLocalUnicast() {
+			if _, prov := cfg.ProviderIP(l.src); !prov {
+				score += 2
+				why = append(why, "from an internet address "+l.src+" that is neither internal nor a provider network")
+				tags = append(tags, "attack.initial_access", "attack.t1133")
+			}
+		}
+	}
+	span := fmt.Sprintf("baseline %s – %s", cfg.Local(bf).Format("2006-01-02"), cfg.Local(bt).Format("2006-01-02"))
+	switch {
+	case b == nil:
+		score++
+		why = append(why, "no RDP logon of this identity in the baseline ("+span+")")
+	default:
+		if !b.hosts[l.hostKey] {
+			score++
+			why = append(why, fmt.Sprintf("first RDP logon of this identity to %s (%s to %d other hosts in the baseline)", l.host, akit.Plural(b.n, "logon"), len(b.hosts)))
+		}
+		if l.src != "" && !b.srcs[l.src] && !loop {
+			score++
+			why = append(why, fmt.Sprintf("from %s, a source this identity did not use in the baseline (%d known)", l.src, len(b.srcs)))
+		}
+	}
+	timing := akit.Timing(cfg, l.t)
+	if timing != "" && (b == nil || b.week.Near(cfg, l.t) == 0) && score >= 1 {
+		score++
+		why = append(why, timing+", outside the identity's own hours: "+akit.When(cfg, l.t))
+	}
+	if p, ok := cfg.Provider(l.user); ok {
+		why = append(why, fmt.Sprintf("provider identity (%s)", p.Name))
+	}
+	if score == 0 {
+		return event.Finding{}, false
+	}
+	sev := event.SevLow
+	switch {
+	case score >= 3:
+		sev = event.SevHigh
+	case score == 2:
+		sev = event.SevMedium
+	}
+	rule, title := "lateral.rdp", "RDP logon outside the identity's pattern"
+	if loop {
+		rule, title = "lateral.rdp_tunnel", "RDP through a tunnel (from loopback)"
+	}
+	if timing != "" {
+		title += " (" + timing + ")"
+	}
+	refs := akit.CapRefs(akit.SortRefs(append([]event.Ref(nil), l.refs...)), akit.MaxRefs)
+	return event.Finding{
+		Time: l.t, End: refs[len(refs)-1].Time, RuleID: rule, Title: title, Severity: sev, Tags: tags,
+		Host: l.host, User: l.user,
+		Summary:  fmt.Sprintf("%s logged on to %s over RDP from %s at %s [%s]", l.user, l.host, akit.OrDash(l.src), akit.When(cfg, l.t), strings.Join(l.via, ", ")),
+		Reason:   strings.Join(why, "; ") + fmt.Sprintf("; score %d", score),
+		Analyzer: Name,
+		Details:  akit.Details("source", l.src, "loopback", akit.B2I(loop), "score", score, "baseline_logons", baseN(b)),
+		Refs:     refs,
+	}, true
+}
+
+func baseN(b *base) int {
+	if b == nil {
+		return 0
+	}
+	return b.n
+}
