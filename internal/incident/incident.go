@@ -22,6 +22,33 @@ const Gap = time.Hour
 // an incident: low-level context alone is not an incident.
 const MinSeverity = event.SevMedium
 
+// Worthy says whether a group of joined findings (at least one of them
+// medium) tells a story worth an incident: a high or critical finding; a
+// medium one from an analyzer (analyzers judge against the case's
+// baselines already) or tied to an RMM session; or medium findings of at
+// least two different rules that corroborate each other. A lone medium
+// rule, however often it fires on one host, is a lead listed with the
+// findings, not an incident: single-event rules (Sigma's first) rate what
+// an event looks like, not what happened.
+func Worthy(findings []event.Finding, members []int) bool {
+	rules := map[string]bool{}
+	for _, i := range members {
+		f := &findings[i]
+		r := event.Rank(f.Severity)
+		if r >= event.Rank(event.SevHigh) {
+			return true
+		}
+		if r < event.Rank(MinSeverity) {
+			continue
+		}
+		if f.SessionID != "" || f.Analyzer != "" && f.Analyzer != "rule" {
+			return true
+		}
+		rules[f.RuleID] = true
+	}
+	return len(rules) >= 2
+}
+
 // Correlate sets IncidentID on the findings that belong to an incident
 // and returns the incidents, ordered by start time. findings must already
 // carry their IDs and be in a deterministic order.
@@ -30,7 +57,7 @@ const MinSeverity = event.SevMedium
 // they are on the same host, within Gap of each other, and their users
 // are compatible (equal, one unknown or a system account, or both
 // provider identities). Joins are transitive. A group becomes an incident
-// when its highest severity is at least MinSeverity.
+// when its highest severity is at least MinSeverity and it is Worthy.
 func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident {
 	if cfg == nil {
 		cfg = caseconf.Default()
@@ -112,7 +139,7 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 				top = findings[i].Severity
 			}
 		}
-		if event.Rank(top) < event.Rank(MinSeverity) {
+		if event.Rank(top) < event.Rank(MinSeverity) || !Worthy(findings, members) {
 			continue
 		}
 		slices.SortFunc(members, func(a, b int) int {

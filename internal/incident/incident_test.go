@@ -206,7 +206,7 @@ func naiveGroups(c *caseconf.Config, fs []event.Finding) map[string]string {
 				top = fs[i].Severity
 			}
 		}
-		if event.Rank(top) < event.Rank(MinSeverity) {
+		if event.Rank(top) < event.Rank(MinSeverity) || !Worthy(fs, m) {
 			continue
 		}
 		sort.Strings(ids)
@@ -237,6 +237,36 @@ func BenchmarkCorrelate1M(b *testing.B) {
 		copy(fs, base)
 		if len(Correlate(c, fs)) == 0 {
 			b.Fatal("no incident")
+		}
+	}
+}
+
+// TestWorthy: a lone medium rule is a lead, not an incident; a high
+// finding, an analyzer's medium, one tied to an RMM session, or two
+// different rules agreeing make one.
+func TestWorthy(t *testing.T) {
+	f := func(sev, analyzer, rule, session string) event.Finding {
+		return event.Finding{Severity: sev, Analyzer: analyzer, RuleID: rule, SessionID: session}
+	}
+	cases := []struct {
+		name string
+		fs   []event.Finding
+		want bool
+	}{
+		{"one medium rule, many times", []event.Finding{f("medium", "rule", "a", ""), f("medium", "rule", "a", ""), f("low", "rule", "b", "")}, false},
+		{"two medium rules", []event.Finding{f("medium", "rule", "a", ""), f("medium", "rule", "b", "")}, true},
+		{"a high rule", []event.Finding{f("high", "rule", "a", "")}, true},
+		{"an analyzer's medium", []event.Finding{f("medium", "persistence", "persistence.service", "")}, true},
+		{"a medium rule in an RMM session", []event.Finding{f("medium", "rule", "a", "s1")}, true},
+		{"only low", []event.Finding{f("low", "rule", "a", ""), f("low", "rule", "b", "")}, false},
+	}
+	for _, c := range cases {
+		idx := make([]int, len(c.fs))
+		for i := range idx {
+			idx[i] = i
+		}
+		if got := Worthy(c.fs, idx); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }
