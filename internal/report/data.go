@@ -30,7 +30,7 @@ type Data struct {
 	HostCover   []HostCoverage
 	Incidents   []IncidentView
 	BySeverity  []SeverityGroup // medium and above: outside incidents in full, inside counted
-	ByRule      []RuleCount     // low and info, counted by rule
+	ByRule      []RuleCount     // medium outside incidents, low and info, counted by rule
 	AllFindings []event.Finding // every finding, for the appendix
 	Findings    int
 	// Triage groups the findings context triage demoted, kept or raised
@@ -100,6 +100,9 @@ type SeverityGroup struct {
 	// InIncidents counts the findings of this severity that belong to an
 	// incident: the incident lists them.
 	InIncidents int
+	// ByRule counts those outside incidents that are counted by rule
+	// (medium ones) instead of listed here.
+	ByRule int
 }
 
 // TriageGroup is the findings of one rule that triage judged alike.
@@ -367,6 +370,14 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 				g.InIncidents++
 				continue
 			}
+			// Medium findings outside incidents are leads a single rule
+			// raised; they are counted by rule with the low and info ones
+			// (and listed in full in the appendix), so the report stays
+			// a report however noisy a rule pack is.
+			if sev == event.SevMedium {
+				g.ByRule++
+				continue
+			}
 			g.Findings = append(g.Findings, f)
 		}
 		if g.Total > 0 {
@@ -546,7 +557,7 @@ func byRule(findings []event.Finding, loc *time.Location) []RuleCount {
 	var out []RuleCount
 	hosts := map[string]map[string]bool{}
 	for _, f := range findings {
-		if event.Rank(f.Severity) >= event.Rank(event.SevMedium) {
+		if r := event.Rank(f.Severity); r > event.Rank(event.SevMedium) || r == event.Rank(event.SevMedium) && f.IncidentID != "" {
 			continue
 		}
 		k := f.Severity + "\x00" + f.RuleID

@@ -126,6 +126,9 @@ func Markdown(w io.Writer, d *Data) error {
 		if g.InIncidents > 0 {
 			f("%d of them belong to incidents and are listed with their incident.\n\n", g.InIncidents)
 		}
+		if g.ByRule > 0 {
+			f("%d outside incidents are counted by rule below.\n\n", g.ByRule)
+		}
 		if len(g.Findings) > 0 {
 			f("| time | host | finding | why | incident |\n|---|---|---|---|---|\n")
 		}
@@ -142,7 +145,7 @@ func Markdown(w io.Writer, d *Data) error {
 		}
 		f("\n")
 	}
-	f("### Low and info findings by rule\n\n| severity | rule | findings | in incidents | hosts | first – last |\n|---|---|---|---|---|---|\n")
+	f("### Findings outside incidents by rule (medium, low, info)\n\n| severity | rule | findings | in incidents | hosts | first – last |\n|---|---|---|---|---|---|\n")
 	for _, r := range d.ByRule {
 		rule := md(r.Title) + " (`" + md(r.RuleID) + "`)"
 		if len(r.Techniques) > 0 {
