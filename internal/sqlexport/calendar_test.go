@@ -72,7 +72,7 @@ privileged_groups: [Administrators]
 	if _, err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	rules, errs := ruleset.Load(cfg, nil, true)
+	rules, errs := ruleset.LoadWith(cfg, ruleset.Options{Builtin: true})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
 )
 
 // Rule is one exported rule: Where is a SQL predicate over one row of the
@@ -40,10 +41,14 @@ type Export struct {
 // Compile compiles rules for dialect d and case cfg (nil: defaults).
 // read returns a rule file's bytes: Sigma rules are compiled from their
 // source document, which the loaded rule does not keep. The order of the
-// rules is kept.
+// rules is kept. A nil read reads as ruleset.ReadSource does (the shipped
+// SigmaHQ rules from the binary, the rest from disk).
 func Compile(d Dialect, cfg *caseconf.Config, rules []*rule.Rule, read func(file string) ([]byte, error)) *Export {
 	if cfg == nil {
 		cfg = caseconf.Default()
+	}
+	if read == nil {
+		read = ruleset.ReadSource
 	}
 	e := &Export{Dialect: d, slots: newSlots()}
 	files := map[string][]byte{}

@@ -26,7 +26,7 @@ func goldenExport(t *testing.T, d Dialect) *Export {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, errs := ruleset.Load(cfg, []string{"testdata/rules"}, true)
+	rules, errs := ruleset.LoadWith(cfg, ruleset.Options{Builtin: true, Paths: []string{"testdata/rules"}})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

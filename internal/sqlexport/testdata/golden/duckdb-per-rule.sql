@@ -1,5 +1,5 @@
 -- spoor rules export --sql duckdb
--- duckdb: 10 rules exported (2 sigma, 8 spoor); 11 cannot be expressed in SQL (1 sigma, 7 spoor, 3 threshold)
+-- duckdb: 20 rules exported (2 sigma, 18 spoor); 11 cannot be expressed in SQL (1 sigma, 7 spoor, 3 threshold)
 -- Each row is one (rule_id, event) match; the event key is (source, evidence, offset).
 -- Not exported:
 --   failed-logon-burst (threshold, rules/bruteforce.yml:7): stateful (threshold): counts or correlates events over time
@@ -15,48 +15,48 @@
 --   7d4c1f0e-0000-4000-8000-000000000003 (sigma, testdata/rules/keywords.yml:1): keywords (a search in every value)
 
 CREATE OR REPLACE TEMP VIEW spoor_events AS
-SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v11" ELSE "_v10" END) AS "_rv0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l11" ELSE "_l10" END) AS "_rl0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p11" ELSE "_p10" END) AS "_rp0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v12" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v13" ELSE "_v12" END) AS "_rv1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l12" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l13" ELSE "_l12" END) AS "_rl1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p12" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p13" ELSE "_p12" END) AS "_rp1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v15" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v15" END) AS "_rv2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l15" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l15" END) AS "_rl2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p15" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p15" END) AS "_rp2"
+SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v19" ELSE "_v18" END) AS "_rv0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l19" ELSE "_l18" END) AS "_rl0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p19" ELSE "_p18" END) AS "_rp0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v20" ELSE "_v10" END) AS "_rv1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l20" ELSE "_l10" END) AS "_rl1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p20" ELSE "_p10" END) AS "_rp1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v22" END) AS "_rv2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l22" END) AS "_rl2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p22" END) AS "_rp2"
   FROM (SELECT *, (CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END) AS "_v2",
     lower((CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END)) AS "_l2",
     ("_h2" OR "_n2" IS NOT NULL) AS "_p2",
-    (CASE WHEN "_h6" THEN "_f6" ELSE coalesce("_n6", '') END) AS "_v6",
-    lower((CASE WHEN "_h6" THEN "_f6" ELSE coalesce("_n6", '') END)) AS "_l6",
-    ("_h6" OR "_n6" IS NOT NULL) AS "_p6",
-    (CASE WHEN "_h7" THEN "_f7" ELSE coalesce("_n7", '') END) AS "_v7",
-    lower((CASE WHEN "_h7" THEN "_f7" ELSE coalesce("_n7", '') END)) AS "_l7",
-    ("_h7" OR "_n7" IS NOT NULL) AS "_p7",
-    (CASE WHEN "_h8" THEN "_f8" ELSE coalesce("_n8", '') END) AS "_v8",
-    lower((CASE WHEN "_h8" THEN "_f8" ELSE coalesce("_n8", '') END)) AS "_l8",
-    ("_h8" OR "_n8" IS NOT NULL) AS "_p8",
-    (CASE WHEN "_h9" THEN "_f9" ELSE coalesce("_n9", '') END) AS "_v9",
-    lower((CASE WHEN "_h9" THEN "_f9" ELSE coalesce("_n9", '') END)) AS "_l9",
-    ("_h9" OR "_n9" IS NOT NULL) AS "_p9",
     (CASE WHEN "_h10" THEN "_f10" ELSE coalesce("_n10", '') END) AS "_v10",
     lower((CASE WHEN "_h10" THEN "_f10" ELSE coalesce("_n10", '') END)) AS "_l10",
     ("_h10" OR "_n10" IS NOT NULL) AS "_p10",
-    (CASE WHEN "_h11" THEN "_f11" ELSE coalesce("_n11", '') END) AS "_v11",
-    lower((CASE WHEN "_h11" THEN "_f11" ELSE coalesce("_n11", '') END)) AS "_l11",
-    ("_h11" OR "_n11" IS NOT NULL) AS "_p11",
-    (CASE WHEN "_h12" THEN "_f12" ELSE coalesce("_n12", '') END) AS "_v12",
-    lower((CASE WHEN "_h12" THEN "_f12" ELSE coalesce("_n12", '') END)) AS "_l12",
-    ("_h12" OR "_n12" IS NOT NULL) AS "_p12",
-    (CASE WHEN "_h13" THEN "_f13" ELSE coalesce("_n13", '') END) AS "_v13",
-    lower((CASE WHEN "_h13" THEN "_f13" ELSE coalesce("_n13", '') END)) AS "_l13",
-    ("_h13" OR "_n13" IS NOT NULL) AS "_p13",
     (CASE WHEN "_h14" THEN "_f14" ELSE coalesce("_n14", '') END) AS "_v14",
     lower((CASE WHEN "_h14" THEN "_f14" ELSE coalesce("_n14", '') END)) AS "_l14",
     ("_h14" OR "_n14" IS NOT NULL) AS "_p14",
     (CASE WHEN "_h15" THEN "_f15" ELSE coalesce("_n15", '') END) AS "_v15",
     lower((CASE WHEN "_h15" THEN "_f15" ELSE coalesce("_n15", '') END)) AS "_l15",
-    ("_h15" OR "_n15" IS NOT NULL) AS "_p15"
+    ("_h15" OR "_n15" IS NOT NULL) AS "_p15",
+    (CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END) AS "_v16",
+    lower((CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END)) AS "_l16",
+    ("_h16" OR "_n16" IS NOT NULL) AS "_p16",
+    (CASE WHEN "_h17" THEN "_f17" ELSE coalesce("_n17", '') END) AS "_v17",
+    lower((CASE WHEN "_h17" THEN "_f17" ELSE coalesce("_n17", '') END)) AS "_l17",
+    ("_h17" OR "_n17" IS NOT NULL) AS "_p17",
+    (CASE WHEN "_h18" THEN "_f18" ELSE coalesce("_n18", '') END) AS "_v18",
+    lower((CASE WHEN "_h18" THEN "_f18" ELSE coalesce("_n18", '') END)) AS "_l18",
+    ("_h18" OR "_n18" IS NOT NULL) AS "_p18",
+    (CASE WHEN "_h19" THEN "_f19" ELSE coalesce("_n19", '') END) AS "_v19",
+    lower((CASE WHEN "_h19" THEN "_f19" ELSE coalesce("_n19", '') END)) AS "_l19",
+    ("_h19" OR "_n19" IS NOT NULL) AS "_p19",
+    (CASE WHEN "_h20" THEN "_f20" ELSE coalesce("_n20", '') END) AS "_v20",
+    lower((CASE WHEN "_h20" THEN "_f20" ELSE coalesce("_n20", '') END)) AS "_l20",
+    ("_h20" OR "_n20" IS NOT NULL) AS "_p20",
+    (CASE WHEN "_h21" THEN "_f21" ELSE coalesce("_n21", '') END) AS "_v21",
+    lower((CASE WHEN "_h21" THEN "_f21" ELSE coalesce("_n21", '') END)) AS "_l21",
+    ("_h21" OR "_n21" IS NOT NULL) AS "_p21",
+    (CASE WHEN "_h22" THEN "_f22" ELSE coalesce("_n22", '') END) AS "_v22",
+    lower((CASE WHEN "_h22" THEN "_f22" ELSE coalesce("_n22", '') END)) AS "_l22",
+    ("_h22" OR "_n22" IS NOT NULL) AS "_p22"
   FROM (SELECT *, coalesce(_j[1] ->> '$', '') AS "_f0",
     coalesce(_j[1] IS NOT NULL, FALSE) AS "_h0",
     coalesce(_j[2] ->> '$', '') AS "_f1",
@@ -72,35 +72,49 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     coalesce(_j[6] IS NOT NULL, FALSE) AS "_h5",
     coalesce(_j[7] ->> '$', '') AS "_f6",
     coalesce(_j[7] IS NOT NULL, FALSE) AS "_h6",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."LogonType"'))[1] ->> '$' END AS "_n6",
     coalesce(_j[8] ->> '$', '') AS "_f7",
     coalesce(_j[8] IS NOT NULL, FALSE) AS "_h7",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpAddress"'))[1] ->> '$' END AS "_n7",
     coalesce(_j[9] ->> '$', '') AS "_f8",
     coalesce(_j[9] IS NOT NULL, FALSE) AS "_h8",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpPort"'))[1] ->> '$' END AS "_n8",
     coalesce(_j[10] ->> '$', '') AS "_f9",
     coalesce(_j[10] IS NOT NULL, FALSE) AS "_h9",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."WorkstationName"'))[1] ->> '$' END AS "_n9",
     coalesce(_j[11] ->> '$', '') AS "_f10",
     coalesce(_j[11] IS NOT NULL, FALSE) AS "_h10",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentImage"'))[1] ->> '$' END AS "_n10",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."Image"'))[1] ->> '$' END AS "_n10",
     coalesce(_j[12] ->> '$', '') AS "_f11",
     coalesce(_j[12] IS NOT NULL, FALSE) AS "_h11",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentProcessName"'))[1] ->> '$' END AS "_n11",
     coalesce(_j[13] ->> '$', '') AS "_f12",
     coalesce(_j[13] IS NOT NULL, FALSE) AS "_h12",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."Image"'))[1] ->> '$' END AS "_n12",
     coalesce(_j[14] ->> '$', '') AS "_f13",
     coalesce(_j[14] IS NOT NULL, FALSE) AS "_h13",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."NewProcessName"'))[1] ->> '$' END AS "_n13",
     coalesce(_j[15] ->> '$', '') AS "_f14",
     coalesce(_j[15] IS NOT NULL, FALSE) AS "_h14",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."CommandLine"'))[1] ->> '$' END AS "_n14",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."LogonType"'))[1] ->> '$' END AS "_n14",
     coalesce(_j[16] ->> '$', '') AS "_f15",
     coalesce(_j[16] IS NOT NULL, FALSE) AS "_h15",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."User"'))[1] ->> '$' END AS "_n15"
-  FROM (SELECT *, json_extract(nullif("fields", ''), ['$."TargetUserName"', '$."TargetSid"', '$."SubjectUserName"', '$."ServiceName"', '$."ImagePath"', '$."ServiceFileName"', '$."LogonType"', '$."IpAddress"', '$."IpPort"', '$."WorkstationName"', '$."ParentImage"', '$."ParentProcessName"', '$."Image"', '$."NewProcessName"', '$."CommandLine"', '$."User"']) AS _j, coalesce(len(json_keys(nullif("fields", ''))) <= 3, FALSE) AS _small FROM read_parquet('s3://bucket/clients/acme/store/events/**/*.parquet', hive_partitioning = true)) e0) e1) e2) e3;
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpAddress"'))[1] ->> '$' END AS "_n15",
+    coalesce(_j[17] ->> '$', '') AS "_f16",
+    coalesce(_j[17] IS NOT NULL, FALSE) AS "_h16",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpPort"'))[1] ->> '$' END AS "_n16",
+    coalesce(_j[18] ->> '$', '') AS "_f17",
+    coalesce(_j[18] IS NOT NULL, FALSE) AS "_h17",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."WorkstationName"'))[1] ->> '$' END AS "_n17",
+    coalesce(_j[19] ->> '$', '') AS "_f18",
+    coalesce(_j[19] IS NOT NULL, FALSE) AS "_h18",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentImage"'))[1] ->> '$' END AS "_n18",
+    coalesce(_j[20] ->> '$', '') AS "_f19",
+    coalesce(_j[20] IS NOT NULL, FALSE) AS "_h19",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentProcessName"'))[1] ->> '$' END AS "_n19",
+    coalesce(_j[21] ->> '$', '') AS "_f20",
+    coalesce(_j[21] IS NOT NULL, FALSE) AS "_h20",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."NewProcessName"'))[1] ->> '$' END AS "_n20",
+    coalesce(_j[22] ->> '$', '') AS "_f21",
+    coalesce(_j[22] IS NOT NULL, FALSE) AS "_h21",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."CommandLine"'))[1] ->> '$' END AS "_n21",
+    coalesce(_j[23] ->> '$', '') AS "_f22",
+    coalesce(_j[23] IS NOT NULL, FALSE) AS "_h22",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."User"'))[1] ->> '$' END AS "_n22"
+  FROM (SELECT *, json_extract(nullif("fields", ''), ['$."TargetUserName"', '$."TargetSid"', '$."SubjectUserName"', '$."AuditPolicyChanges"', '$."TargetObject"', '$."Details"', '$."EventType"', '$."State"', '$."ObjectDN"', '$."AttributeLDAPDisplayName"', '$."Image"', '$."ServiceName"', '$."ImagePath"', '$."ServiceFileName"', '$."LogonType"', '$."IpAddress"', '$."IpPort"', '$."WorkstationName"', '$."ParentImage"', '$."ParentProcessName"', '$."NewProcessName"', '$."CommandLine"', '$."User"']) AS _j, coalesce(len(json_keys(nullif("fields", ''))) <= 3, FALSE) AS _small FROM read_parquet('s3://bucket/clients/acme/store/events/**/*.parquet', hive_partitioning = true)) e0) e1) e2) e3;
 
 -- user-account-created: User account created
 SELECT 'user-account-created' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -122,6 +136,60 @@ SELECT 'account-enabled-or-reset-by-provider-or-off-hours' AS rule_id, "source",
 FROM spoor_events
 WHERE ("event_id" IN (4722, 4724) AND lower("channel") IN ('security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((("event_id" = 4722) OR (lower("_f2") <> lower("_f0"))) AND ((("subject_user" <> '' AND (lower("subject_user") LIKE 'corp\ct-%' ESCAPE '!' OR (CASE WHEN strpos(lower("subject_user"), '\') > 0 THEN reverse(substr(reverse(lower("subject_user")), 1, strpos(reverse(lower("subject_user")), '\') - 1)) ELSE lower("subject_user") END) LIKE 'corp\ct-%' ESCAPE '!' OR lower("subject_user") LIKE 'ct-%' ESCAPE '!' OR (CASE WHEN strpos(lower("subject_user"), '\') > 0 THEN reverse(substr(reverse(lower("subject_user")), 1, strpos(reverse(lower("subject_user")), '\') - 1)) ELSE lower("subject_user") END) LIKE 'ct-%' ESCAPE '!' OR lower("subject_user") LIKE '%@comtech-it.de' ESCAPE '!' OR (CASE WHEN strpos(lower("subject_user"), '\') > 0 THEN reverse(substr(reverse(lower("subject_user")), 1, strpos(reverse(lower("subject_user")), '\') - 1)) ELSE lower("subject_user") END) LIKE '%@comtech-it.de' ESCAPE '!' OR lower("subject_user") LIKE 'erp-%' ESCAPE '!' OR (CASE WHEN strpos(lower("subject_user"), '\') > 0 THEN reverse(substr(reverse(lower("subject_user")), 1, strpos(reverse(lower("subject_user")), '\') - 1)) ELSE lower("subject_user") END) LIKE 'erp-%' ESCAPE '!')) OR ("_f2" <> '' AND (lower("_f2") LIKE 'corp\ct-%' ESCAPE '!' OR (CASE WHEN strpos(lower("_f2"), '\') > 0 THEN reverse(substr(reverse(lower("_f2")), 1, strpos(reverse(lower("_f2")), '\') - 1)) ELSE lower("_f2") END) LIKE 'corp\ct-%' ESCAPE '!' OR lower("_f2") LIKE 'ct-%' ESCAPE '!' OR (CASE WHEN strpos(lower("_f2"), '\') > 0 THEN reverse(substr(reverse(lower("_f2")), 1, strpos(reverse(lower("_f2")), '\') - 1)) ELSE lower("_f2") END) LIKE 'ct-%' ESCAPE '!' OR lower("_f2") LIKE '%@comtech-it.de' ESCAPE '!' OR (CASE WHEN strpos(lower("_f2"), '\') > 0 THEN reverse(substr(reverse(lower("_f2")), 1, strpos(reverse(lower("_f2")), '\') - 1)) ELSE lower("_f2") END) LIKE '%@comtech-it.de' ESCAPE '!' OR lower("_f2") LIKE 'erp-%' ESCAPE '!' OR (CASE WHEN strpos(lower("_f2"), '\') > 0 THEN reverse(substr(reverse(lower("_f2")), 1, strpos(reverse(lower("_f2")), '\') - 1)) ELSE lower("_f2") END) LIKE 'erp-%' ESCAPE '!'))) OR (NOT ((isodow(timezone('Europe/Berlin', "time")) IN (1, 2, 3, 4, 5)) AND NOT (strftime(timezone('Europe/Berlin', "time"), '%Y-%m-%d') IN ('2026-11-01')) AND (hour(timezone('Europe/Berlin', "time")) * 60 + minute(timezone('Europe/Berlin', "time"))) >= 420 AND (hour(timezone('Europe/Berlin', "time")) * 60 + minute(timezone('Europe/Berlin', "time"))) < 1140)))));
 
+-- audit-policy-removed: Audit policy removed
+SELECT 'audit-policy-removed' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (4719) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'security') OR ("channel" = '')) AND ((strpos(lower("_f3"), '%%8448') > 0) OR (strpos(lower("_f3"), '%%8450') > 0) OR (strpos(lower("_f3"), 'success removed') > 0) OR (strpos(lower("_f3"), 'failure removed') > 0))));
+
+-- powershell-logging-disabled: PowerShell logging switched off in the registry
+SELECT 'powershell-logging-disabled' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (12, 13) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND ((length(lower("_f4")) >= length('\enablescriptblocklogging') AND substr(lower("_f4"), length(lower("_f4")) - length('\enablescriptblocklogging') + 1) = '\enablescriptblocklogging') OR (length(lower("_f4")) >= length('\enablemodulelogging') AND substr(lower("_f4"), length(lower("_f4")) - length('\enablemodulelogging') + 1) = '\enablemodulelogging') OR (length(lower("_f4")) >= length('\enabletranscripting') AND substr(lower("_f4"), length(lower("_f4")) - length('\enabletranscripting') + 1) = '\enabletranscripting') OR (length(lower("_f4")) >= length('\enablescriptblockinvocationlogging') AND substr(lower("_f4"), length(lower("_f4")) - length('\enablescriptblockinvocationlogging') + 1) = '\enablescriptblockinvocationlogging'))) AND ((("event_id" = 13) AND (strpos(lower("_f5"), lower('0x00000000')) > 0)) OR (("event_id" = 12) AND (strpos(lower("_f6"), lower('delete')) > 0)))));
+
+-- powershell-logging-disabled-command: PowerShell logging switched off by a command
+SELECT 'powershell-logging-disabled-command' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((("command_line" <> '') OR ("script_text" <> '')) AND regexp_matches((("command_line" || '
+') || "script_text"), '(?i)Enable(ScriptBlock|Module)Logging|EnableTranscripting')) AND regexp_matches((("command_line" || '
+') || "script_text"), '(?i)(-value|/d|=)\s*[''"]?(0|\$false)\b|remove-item(property)?\b|reg(\.exe)?\s+delete')));
+
+-- defender-disabled: Microsoft Defender protection switched off
+SELECT 'defender-disabled' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((("event_id" IN (5001, 5010, 5012)) AND (strpos(lower("channel"), lower('defender')) > 0)) OR ((((("event_id" = 13) AND (strpos(lower("channel"), lower('sysmon')) > 0)) AND (strpos(lower("_f4"), lower('\Windows Defender\')) > 0)) AND ((length(lower("_f4")) >= length('\disableantispyware') AND substr(lower("_f4"), length(lower("_f4")) - length('\disableantispyware') + 1) = '\disableantispyware') OR (length(lower("_f4")) >= length('\disableantivirus') AND substr(lower("_f4"), length(lower("_f4")) - length('\disableantivirus') + 1) = '\disableantivirus') OR (length(lower("_f4")) >= length('\disablerealtimemonitoring') AND substr(lower("_f4"), length(lower("_f4")) - length('\disablerealtimemonitoring') + 1) = '\disablerealtimemonitoring') OR (length(lower("_f4")) >= length('\disablebehaviormonitoring') AND substr(lower("_f4"), length(lower("_f4")) - length('\disablebehaviormonitoring') + 1) = '\disablebehaviormonitoring') OR (length(lower("_f4")) >= length('\disableioavprotection') AND substr(lower("_f4"), length(lower("_f4")) - length('\disableioavprotection') + 1) = '\disableioavprotection') OR (length(lower("_f4")) >= length('\disableonaccessprotection') AND substr(lower("_f4"), length(lower("_f4")) - length('\disableonaccessprotection') + 1) = '\disableonaccessprotection') OR (length(lower("_f4")) >= length('\disablescanonrealtimeenable') AND substr(lower("_f4"), length(lower("_f4")) - length('\disablescanonrealtimeenable') + 1) = '\disablescanonrealtimeenable'))) AND (strpos(lower("_f5"), lower('0x00000001')) > 0))) OR ((("command_line" <> '') OR ("script_text" <> '')) AND regexp_matches((("command_line" || '
+') || "script_text"), '(?i)set-mppreference\b.*-disable(realtimemonitoring|behaviormonitoring|ioavprotection|scriptscanning|intrusionpreventionsystem)\s+(\$true|1)\b|\bsc(\.exe)?\s+(stop|delete|config)\s+windefend\b|mpcmdrun(\.exe)?\s+.*-removedefinitions'))));
+
+-- sysmon-stopped-or-unloaded: Sysmon stopped, uninstalled or its driver unloaded
+SELECT 'sysmon-stopped-or-unloaded' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((("event_id" = 4) AND (strpos(lower("channel"), lower('sysmon')) > 0)) AND (strpos(lower("_f7"), lower('stopped')) > 0)) OR ((("command_line" <> '') OR ("script_text" <> '')) AND regexp_matches((("command_line" || '
+') || "script_text"), '(?i)\bfltmc(\.exe)?\s+(unload|detach)\s+\S*sysmon|\bsysmon(64)?(\.exe)?\s+-u\b|\b(sc|net)(\.exe)?\s+(stop|delete)\s+sysmon'))));
+
+-- sid-history-added: SID history added to an account
+SELECT 'sid-history-added' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (4765, 4766) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') OR ("channel" = '')));
+
+-- dsrm-password-set: Directory Services Restore Mode password set
+SELECT 'dsrm-password-set' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (4794) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') OR ("channel" = '')));
+
+-- hidden-dollar-user-account: User account created with a name ending in $
+SELECT 'hidden-dollar-user-account' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (4720) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'security') OR ("channel" = '')) AND ((length(lower((CASE WHEN ("_f0" <> '') THEN "_f0" ELSE "user" END))) >= length('$') AND substr(lower((CASE WHEN ("_f0" <> '') THEN "_f0" ELSE "user" END)), length(lower((CASE WHEN ("_f0" <> '') THEN "_f0" ELSE "user" END))) - length('$') + 1) = '$'))));
+
+-- adminsdholder-modified: AdminSDHolder or a privileged group's object changed
+SELECT 'adminsdholder-modified' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (5136) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower("_f8"), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower("_f9") = 'ntsecuritydescriptor') AND ((strpos(lower("_f8"), 'cn=domain admins,') > 0) OR (strpos(lower("_f8"), 'cn=enterprise admins,') > 0) OR (strpos(lower("_f8"), 'cn=administrators,') > 0) OR (strpos(lower("_f8"), 'cn=schema admins,') > 0)))));
+
+-- sam-registry-account: Account written directly into the SAM registry
+SELECT 'sam-registry-account' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (12, 13, 14) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND regexp_matches("_f4", '(?i)\\SAM\\SAM\\Domains\\Account\\Users\\')) AND (NOT ((length(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END))) >= length('\lsass.exe') AND substr(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END)), length(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END))) - length('\lsass.exe') + 1) = '\lsass.exe')))));
+
 -- provider-logon-off-hours: Provider logon outside business hours
 SELECT 'provider-logon-off-hours' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
@@ -130,7 +198,7 @@ WHERE ("event_id" IN (4624, 4648, 1149) AND "time" >= TIMESTAMPTZ '2026-10-17 07
 -- remote-access-service-installed: Remote-access tool installed as a service
 SELECT 'remote-access-service-installed' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f3") || ' ') || "_f4") || ' ') || "_f5")), 'tvnserver') > 0)));
+WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tvnserver') > 0)));
 
 -- event-log-cleared: Event log cleared
 SELECT 'event-log-cleared' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -145,10 +213,10 @@ WHERE ("event_id" IN (1100) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' A
 -- 7d4c1f0e-0000-4000-8000-000000000002: RDP logon from a documentation network
 SELECT '7d4c1f0e-0000-4000-8000-000000000002' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p6" AND "_l6" LIKE '10' ESCAPE '!')) AND (("_p7" AND regexp_matches(trim("_v7"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p7" AND regexp_matches(trim("_v7"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p8" AND (NOT lower(trim("_v8")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v8") AS DOUBLE) > 1024, FALSE))) AND "_p9")));
+WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p14" AND "_l14" LIKE '10' ESCAPE '!')) AND (("_p15" AND regexp_matches(trim("_v15"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p15" AND regexp_matches(trim("_v15"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p16" AND (NOT lower(trim("_v16")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v16") AS DOUBLE) > 1024, FALSE))) AND "_p17")));
 
 -- 7d4c1f0e-0000-4000-8000-000000000001: Encoded or hidden PowerShell started by an RMM agent
 SELECT '7d4c1f0e-0000-4000-8000-000000000001' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p14" AND (strpos("_l14", ' -enc ') > 0 OR strpos("_l14", ' /enc ') > 0 OR strpos("_l14", ' –enc ') > 0 OR strpos("_l14", ' —enc ') > 0 OR strpos("_l14", ' ―enc ') > 0))) OR ("_p14" AND strpos("_l14", 'hidden') > 0 AND strpos("_l14", 'bypass') > 0) OR ("_p14" AND (strpos("_l14", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l14", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l14", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p14" AND regexp_matches("_v14", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
+WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p21" AND (strpos("_l21", ' -enc ') > 0 OR strpos("_l21", ' /enc ') > 0 OR strpos("_l21", ' –enc ') > 0 OR strpos("_l21", ' —enc ') > 0 OR strpos("_l21", ' ―enc ') > 0))) OR ("_p21" AND strpos("_l21", 'hidden') > 0 AND strpos("_l21", 'bypass') > 0) OR ("_p21" AND (strpos("_l21", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l21", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l21", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p21" AND regexp_matches("_v21", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
 
