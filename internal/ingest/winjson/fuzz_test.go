@@ -35,7 +35,9 @@ func fuzzParser(f *testing.F, p input.Parser, seeds ...string) {
 		if st.Records != n {
 			t.Fatalf("Records %d, emitted %d", st.Records, n)
 		}
-		lines := int64(bytes.Count(data, []byte("\n")) + 1)
+		// A lone CR ends a line too (the text reader takes CR-only line
+		// ends when the file has no LF), so count both as an upper bound.
+		lines := int64(bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1)
 		if layout(in.Text) == 'l' && !bytes.Contains(data, []byte(`"hits"`)) && (st.Records > lines || st.Skipped > lines) {
 			t.Fatalf("more records/skips than lines: %+v for %d lines", st, lines)
 		}
