@@ -85,6 +85,14 @@ var otrfBehaviours = []otrfBehaviour{
 		name: "process logging switched off by registry", recording: "defense_evasion/host/reg_cmd_process_commandline_logging_disabled.zip",
 		techniques: []string{"T1562"}, evidence: []int{13, 1, 4688, 4657},
 	},
+	{ // the event log service's Start value set to 4 (disabled) from a payload
+		name: "event log service disabled by registry", recording: "defense_evasion/host/reg_disable_eventlog_service_startuptype_modification_via_registry.zip",
+		techniques: []string{"T1562"}, evidence: []int{4657, 13, 1, 4688, 4104},
+	},
+	{ // Control\MiniNt created: the event log service stops logging after a restart
+		name: "event logging stopped by the MiniNt key", recording: "defense_evasion/host/reg_stop_event_logging_controlset_minint_key.zip",
+		techniques: []string{"T1562"}, evidence: []int{12, 1, 4688, 4104},
+	},
 }
 
 // TestOTRFBehaviours ingests each recording into a temporary store, runs
