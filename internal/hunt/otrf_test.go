@@ -55,8 +55,9 @@ type otrfBehaviour struct {
 }
 
 // The behaviours of issue #17 that the OTRF corpus holds a real recording
-// of. Not held there (tested on DeepBlueCLI/evtx-rs samples or the
-// generator instead): DCOM through mmc, an accessibility binary replaced,
+// of (DCOM through Excel stands for DCOM through mmc: the same activation
+// from another machine, another COM server). Not held there (tested on
+// DeepBlueCLI/evtx-rs samples or the generator instead): an accessibility binary replaced,
 // SID history (4765/4766), DSRM (4794), an account written into the SAM
 // registry by a process other than lsass, Sysmon switched off, script
 // block logging switched off (the corpus switches off process
@@ -92,6 +93,11 @@ var otrfBehaviours = []otrfBehaviour{
 	{ // Control\MiniNt created: the event log service stops logging after a restart
 		name: "event logging stopped by the MiniNt key", recording: "defense_evasion/host/reg_stop_event_logging_controlset_minint_key.zip",
 		techniques: []string{"T1562"}, evidence: []int{12, 1, 4688, 4104},
+	},
+	{ // Excel.Application activated over DCOM from another workstation:
+		// EXCEL.EXE /automation -Embedding in the caller's network logon
+		name: "DCOM lateral movement", recording: "lateral_movement/host/covenant_dcom_executeexcel4macro_allowed.zip",
+		techniques: []string{"T1021.003"}, evidence: []int{1, 4688, 4624},
 	},
 }
 
