@@ -4,14 +4,19 @@
 // identity: a first RDP logon of an account, to a host or from a source
 // it never used, off its hours, from the internet, and RDP arriving from
 // the host's own loopback address, which only a tunnel (plink, ngrok,
-// chisel, an SSH port forward) produces. See README.md.
+// chisel, an SSH port forward) produces; and DCOM lateral movement: a COM
+// server started by the DCOM launcher with -Embedding or /automation in a
+// logon session that arrived over the network from another machine. See
+// README.md.
 package lateral
 
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +32,31 @@ const (
 	// sameLogon joins the 1149, 4624 and 21 records of one RDP logon.
 	sameLogon = 90 * time.Second
 	maxLogons = 200_000
+	// maxNet bounds the network logons and COM activations kept for the
+	// DCOM join.
+	maxNet = 500_000
 )
+
+// netLogon is a network logon (4624 type 3) from another machine.
+type netLogon struct {
+	src, user string
+	ref       event.Ref
+}
+
+// comStart is a COM server started for an activation request.
+type comStart struct {
+	t                  time.Time
+	host, hostKey      string
+	logonID            string
+	image, cmd, parent string
+	user               string
+	refs               []event.Ref
+}
+
+// reCOMServer: the switches the DCOM launcher passes to an out-of-process
+// COM server it starts (mmc.exe -Embedding, EXCEL.EXE /automation
+// -Embedding, explorer's and Office's servers alike).
+var reCOMServer = regexp.MustCompile(`(?i)(?:^|\s)[-/](?:embedding|automation)\b`)
 
 type logon struct {
 	t          time.Time
@@ -47,11 +76,16 @@ type Analyzer struct {
 	dropped     int
 	lower       *akit.Memo1
 	in          akit.Interner
+	// net: network logons by host and logon id; coms: COM servers
+	// started in some logon session, joined with net in Finish (the
+	// logon and the process may come from different files, in any order).
+	net  map[string]netLogon
+	coms map[string]*comStart
 }
 
 // New returns a lateral analyzer for a case.
 func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{cfg: cfg, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+	return &Analyzer{cfg: cfg, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}, net: map[string]netLogon{}, coms: map[string]*comStart{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -67,6 +101,8 @@ func wanted(source string, id int32, ch string) bool {
 	case id == 1149 && strings.Contains(ch, "remoteconnectionmanager"):
 		return true
 	case (id == 21 || id == 25) && strings.Contains(ch, "localsessionmanager"):
+		return true
+	case id == 4688 && ch == "security", id == 1 && strings.Contains(ch, "sysmon"):
 		return true
 	}
 	return false
@@ -88,12 +124,19 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	var user, src, via string
 	switch ev.EventID {
+	case 1, 4688:
+		a.process(ev)
+		return
 	case 4624:
 		lt := ev.LogonType
 		if lt == 0 {
-			if s := ev.Field("LogonType"); s == "10" {
-				lt = 10
+			if n, err := strconv.Atoi(ev.Field("LogonType")); err == nil {
+				lt = int32(n)
 			}
+		}
+		if lt == 3 {
+			a.network(ev)
+			return
 		}
 		if lt != 10 {
 			return
@@ -128,6 +171,117 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	a.logons = append(a.logons, &logon{t: ev.Time, host: a.in.Get(ev.Host), user: a.in.Get(user), hostKey: a.in.Get(akit.NormHost(ev.Host)),
 		userKey: a.in.Get(akit.BareUser(user)), src: a.in.Get(src), via: []string{via}, refs: []event.Ref{event.RefOf(ev)}})
+}
+
+// network remembers a network logon from another machine by host and
+// logon id.
+func (a *Analyzer) network(ev *event.Event) {
+	id := strings.ToLower(ev.Field("TargetLogonId"))
+	src := akit.ValueOr(ev, ev.SrcIP, "IpAddress")
+	if id == "" || id == "0x0" || src == "" || src == "-" || loopback(src) || len(a.net) >= maxNet {
+		return
+	}
+	user := akit.ValueOr(ev, ev.User, "TargetUserName")
+	if dom := ev.Field("TargetDomainName"); dom != "" && user != "" && !strings.Contains(user, `\`) {
+		user = dom + `\` + user
+	}
+	a.net[a.in.Get(akit.NormHost(ev.Host))+"\x00"+id] = netLogon{src: a.in.Get(src), user: a.in.Get(user), ref: event.RefOf(ev)}
+}
+
+// process keeps COM servers started in a logon session: Sysmon 1 and
+// 4688 of one process are one start.
+func (a *Analyzer) process(ev *event.Event) {
+	cmd := akit.TextOr(ev, ev.CommandLine, "CommandLine")
+	if cmd == "" || !reCOMServer.MatchString(cmd) {
+		return
+	}
+	img := akit.ValueOr(ev, ev.Process, "Image", "NewProcessName")
+	switch baseName(img) {
+	case "wmiprvse.exe", "wsmprovhost.exe":
+		// WMI and WinRM hosts: remote execution of their own kind,
+		// judged by psrecon from what they start
+		return
+	}
+	parent := akit.ValueOr(ev, ev.ParentProcess, "ParentImage", "ParentProcessName")
+	if parent != "" && baseName(parent) != "svchost.exe" {
+		return // started by a program, not by the DCOM launcher
+	}
+	id := strings.ToLower(ev.Field("LogonId"))
+	if ev.EventID == 4688 {
+		id = strings.ToLower(ev.Field("TargetLogonId"))
+	}
+	if id == "" || id == "0x0" || id == "0x3e7" || id == "0x3e4" || id == "0x3e5" {
+		return
+	}
+	hk := akit.NormHost(ev.Host)
+	key := hk + "\x00" + id + "\x00" + strings.ToLower(baseName(img))
+	if c := a.coms[key]; c != nil {
+		if len(c.refs) < akit.MaxRefs {
+			c.refs = append(c.refs, event.RefOf(ev))
+		}
+		if ev.Time.Before(c.t) {
+			c.t = ev.Time
+		}
+		return
+	}
+	if len(a.coms) >= maxNet {
+		a.dropped++
+		return
+	}
+	a.coms[key] = &comStart{t: ev.Time, host: a.in.Get(ev.Host), hostKey: a.in.Get(hk), logonID: id, image: img, cmd: akit.Clip(cmd, 200), parent: parent,
+		user: akit.ValueOr(ev, ev.User, "User", "TargetUserName"), refs: []event.Ref{event.RefOf(ev)}}
+}
+
+func baseName(p string) string {
+	p = strings.Trim(strings.TrimSpace(p), `"`)
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		p = p[i+1:]
+	}
+	return strings.ToLower(p)
+}
+
+// dcom joins the COM servers with the network logons they ran in: a COM
+// object activated from another machine (MMC20.Application, ShellWindows,
+// Excel.Application …), the way DCOM lateral movement runs code. Remote
+// administration rarely activates an application's COM server in the
+// caller's own session, so one is medium by itself and high off hours.
+func (a *Analyzer) dcom() []event.Finding {
+	keys := make([]string, 0, len(a.coms))
+	for k := range a.coms {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []event.Finding
+	for _, k := range keys {
+		c := a.coms[k]
+		n, ok := a.net[c.hostKey+"\x00"+c.logonID]
+		if !ok {
+			continue
+		}
+		why := []string{fmt.Sprintf("%s was started as a COM server (%s) by the DCOM launcher", baseName(c.image), c.cmd),
+			fmt.Sprintf("in logon session %s, a network logon (4624 type 3) of %s from %s: the object was activated from that machine", c.logonID, akit.OrDash(n.user), n.src)}
+		sev, title := event.SevMedium, "COM object activated from another machine (DCOM lateral movement)"
+		if timing := akit.Timing(a.cfg, c.t); timing != "" {
+			sev = event.SevHigh
+			title += " (" + timing + ")"
+			why = append(why, timing+": "+akit.When(a.cfg, c.t))
+		}
+		user := c.user
+		if user == "" {
+			user = n.user
+		}
+		refs := akit.CapRefs(akit.SortRefs(append([]event.Ref{n.ref}, c.refs...)), akit.MaxRefs)
+		out = append(out, event.Finding{
+			Time: c.t, End: refs[len(refs)-1].Time, RuleID: "lateral.dcom", Title: title, Severity: sev,
+			Tags: []string{"attack.lateral_movement", "attack.t1021.003"}, Host: c.host, User: user,
+			Summary:  fmt.Sprintf("%s started on %s for %s from %s at %s", baseName(c.image), c.host, akit.OrDash(n.user), n.src, akit.When(a.cfg, c.t)),
+			Reason:   strings.Join(why, "; "),
+			Analyzer: Name,
+			Details:  akit.Details("source", n.src, "image", c.image, "logon_id", c.logonID),
+			Refs:     refs,
+		})
+	}
+	return out
 }
 
 // merge joins the records of one logon (same host, identity and source,
@@ -206,6 +360,7 @@ func (a *Analyzer) Finish() []event.Finding {
 			out = append(out, f)
 		}
 	}
+	out = append(out, a.dcom()...)
 	if a.dropped > 0 {
 		out = append(out, event.Finding{RuleID: "lateral.capacity", Title: "lateral kept only part of the remote logons", Severity: event.SevInfo, Analyzer: Name,
 			Summary: fmt.Sprintf("%d remote logons were not judged (memory bound of %d)", a.dropped, maxLogons), Reason: "bounded memory", Details: akit.Details("dropped", a.dropped)})

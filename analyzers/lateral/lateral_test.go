@@ -67,3 +67,48 @@ func TestRDPAgainstOwnBaseline(t *testing.T) {
 		t.Errorf("internet: %s %s", f.Severity, f.Reason)
 	}
 }
+
+// A COM server started by the DCOM launcher in a network logon from
+// another machine is DCOM lateral movement; the same server in a local
+// session, the WinRM host in a network session and a server started by a
+// program are not.
+func TestDCOMActivationFromAnotherMachine(t *testing.T) {
+	wed := evtest.At(2026, 11, 11, 10, 30)
+	netLogon := func(at time.Time, host, id, src string) event.Event {
+		ev := evtest.Sec(at, host, 4624, "TargetUserName", "j.doe", "TargetDomainName", "CORP", "LogonType", "3", "IpAddress", src, "TargetLogonId", id)
+		ev.LogonType, ev.SrcIP = 3, src
+		return ev
+	}
+	proc := func(at time.Time, host, id, image, cmd, parent string) event.Event {
+		ev := evtest.Evtx(at, host, "Microsoft-Windows-Sysmon/Operational", 1, "Image", image, "CommandLine", cmd, "ParentImage", parent, "LogonId", id, "User", `CORP\j.doe`)
+		ev.Process, ev.CommandLine, ev.ParentProcess = image, cmd, parent
+		return ev
+	}
+	svchost := `C:\Windows\System32\svchost.exe`
+	evs := []event.Event{
+		netLogon(wed, "WS02", "0x153ec2b", "10.10.1.7"),
+		proc(wed.Add(time.Second), "WS02", "0x153ec2b", `C:\Windows\System32\mmc.exe`, `"C:\Windows\system32\mmc.exe" -Embedding`, svchost),
+		// the user's own session on WS03: Office opened for a local caller
+		proc(wed, "WS03", "0x2b78cd", `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`, `"EXCEL.EXE" /automation -Embedding`, svchost),
+		// WinRM's host in a network session: not DCOM
+		netLogon(wed, "WS04", "0x99", "10.10.1.7"),
+		proc(wed.Add(time.Second), "WS04", "0x99", `C:\Windows\System32\wsmprovhost.exe`, `C:\Windows\system32\wsmprovhost.exe -Embedding`, svchost),
+		// started by a program, not by the launcher
+		netLogon(wed, "WS05", "0x77", "10.10.1.7"),
+		proc(wed.Add(time.Second), "WS05", "0x77", `C:\Windows\System32\mmc.exe`, `mmc.exe -Embedding`, `C:\Windows\explorer.exe`),
+	}
+	fs := evtest.Run(New(cfg(t)), evs)
+	var dcom []event.Finding
+	for _, f := range fs {
+		t.Logf("%s %s %s: %s | %s", f.Severity, f.RuleID, f.Host, f.Summary, f.Reason)
+		if f.RuleID == "lateral.dcom" {
+			dcom = append(dcom, f)
+		}
+	}
+	if len(dcom) != 1 || dcom[0].Host != "WS02" || dcom[0].Severity != event.SevMedium || len(dcom[0].Refs) != 2 || !strings.Contains(dcom[0].Reason, "10.10.1.7") {
+		t.Fatalf("want one medium lateral.dcom on WS02 with the logon and the process, got %d: %+v", len(dcom), dcom)
+	}
+	if dcom[0].Tags[1] != "attack.t1021.003" {
+		t.Errorf("tags %v", dcom[0].Tags)
+	}
+}

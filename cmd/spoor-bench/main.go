@@ -16,6 +16,9 @@
 // chunks (repeated as needed; record ids repeat, which the ingest does not
 // mind) and times `spoor ingest` on it alone, to show that peak RSS does
 // not grow with the size of one file.
+//
+// `spoor-bench otrf` is the detection bench over the OTRF recordings (see
+// otrf.go).
 package main
 
 import (
@@ -43,6 +46,13 @@ type measure struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "otrf" {
+		if err := runOTRF(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "spoor-bench otrf:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	size := flag.String("size", "1GiB", "corpus size for spoor simulate --size")
 	corpus := flag.String("corpus", "", "existing corpus folder (skips generation); default: a fresh one in --work")
 	work := flag.String("work", filepath.Join(os.TempDir(), "spoor-bench"), "work folder (corpus, stores, binary)")
