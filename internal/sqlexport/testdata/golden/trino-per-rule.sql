@@ -1,5 +1,5 @@
 -- spoor rules export --sql trino
--- trino: 20 rules exported (2 sigma, 18 spoor); 11 cannot be expressed in SQL (1 sigma, 7 spoor, 3 threshold)
+-- trino: 22 rules exported (2 sigma, 20 spoor); 11 cannot be expressed in SQL (1 sigma, 7 spoor, 3 threshold)
 -- Each row is one (rule_id, event) match; the event key is (source, evidence, offset).
 -- Not exported:
 --   failed-logon-burst (threshold, rules/bruteforce.yml:7): stateful (threshold): counts or correlates events over time
@@ -15,33 +15,21 @@
 --   7d4c1f0e-0000-4000-8000-000000000003 (sigma, testdata/rules/keywords.yml:1): keywords (a search in every value)
 
 CREATE OR REPLACE VIEW spoor_events AS
-SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v19" ELSE "_v18" END) AS "_rv0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l19" ELSE "_l18" END) AS "_rl0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p18" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p19" ELSE "_p18" END) AS "_rp0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v20" ELSE "_v10" END) AS "_rv1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l20" ELSE "_l10" END) AS "_rl1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p10" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p20" ELSE "_p10" END) AS "_rp1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v22" END) AS "_rv2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l22" END) AS "_rl2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p22" END) AS "_rp2"
+SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v23" ELSE "_v22" END) AS "_rv0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l23" ELSE "_l22" END) AS "_rl0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p22" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p23" ELSE "_p22" END) AS "_rp0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v14" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v24" ELSE "_v14" END) AS "_rv1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l14" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l24" ELSE "_l14" END) AS "_rl1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p14" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p24" ELSE "_p14" END) AS "_rp1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v26" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v26" END) AS "_rv2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l26" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l26" END) AS "_rl2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p26" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p26" END) AS "_rp2"
   FROM (SELECT *, (CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END) AS "_v2",
     lower((CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END)) AS "_l2",
     ("_h2" OR "_n2" IS NOT NULL) AS "_p2",
-    (CASE WHEN "_h10" THEN "_f10" ELSE coalesce("_n10", '') END) AS "_v10",
-    lower((CASE WHEN "_h10" THEN "_f10" ELSE coalesce("_n10", '') END)) AS "_l10",
-    ("_h10" OR "_n10" IS NOT NULL) AS "_p10",
     (CASE WHEN "_h14" THEN "_f14" ELSE coalesce("_n14", '') END) AS "_v14",
     lower((CASE WHEN "_h14" THEN "_f14" ELSE coalesce("_n14", '') END)) AS "_l14",
     ("_h14" OR "_n14" IS NOT NULL) AS "_p14",
-    (CASE WHEN "_h15" THEN "_f15" ELSE coalesce("_n15", '') END) AS "_v15",
-    lower((CASE WHEN "_h15" THEN "_f15" ELSE coalesce("_n15", '') END)) AS "_l15",
-    ("_h15" OR "_n15" IS NOT NULL) AS "_p15",
-    (CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END) AS "_v16",
-    lower((CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END)) AS "_l16",
-    ("_h16" OR "_n16" IS NOT NULL) AS "_p16",
-    (CASE WHEN "_h17" THEN "_f17" ELSE coalesce("_n17", '') END) AS "_v17",
-    lower((CASE WHEN "_h17" THEN "_f17" ELSE coalesce("_n17", '') END)) AS "_l17",
-    ("_h17" OR "_n17" IS NOT NULL) AS "_p17",
     (CASE WHEN "_h18" THEN "_f18" ELSE coalesce("_n18", '') END) AS "_v18",
     lower((CASE WHEN "_h18" THEN "_f18" ELSE coalesce("_n18", '') END)) AS "_l18",
     ("_h18" OR "_n18" IS NOT NULL) AS "_p18",
@@ -56,7 +44,19 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     ("_h21" OR "_n21" IS NOT NULL) AS "_p21",
     (CASE WHEN "_h22" THEN "_f22" ELSE coalesce("_n22", '') END) AS "_v22",
     lower((CASE WHEN "_h22" THEN "_f22" ELSE coalesce("_n22", '') END)) AS "_l22",
-    ("_h22" OR "_n22" IS NOT NULL) AS "_p22"
+    ("_h22" OR "_n22" IS NOT NULL) AS "_p22",
+    (CASE WHEN "_h23" THEN "_f23" ELSE coalesce("_n23", '') END) AS "_v23",
+    lower((CASE WHEN "_h23" THEN "_f23" ELSE coalesce("_n23", '') END)) AS "_l23",
+    ("_h23" OR "_n23" IS NOT NULL) AS "_p23",
+    (CASE WHEN "_h24" THEN "_f24" ELSE coalesce("_n24", '') END) AS "_v24",
+    lower((CASE WHEN "_h24" THEN "_f24" ELSE coalesce("_n24", '') END)) AS "_l24",
+    ("_h24" OR "_n24" IS NOT NULL) AS "_p24",
+    (CASE WHEN "_h25" THEN "_f25" ELSE coalesce("_n25", '') END) AS "_v25",
+    lower((CASE WHEN "_h25" THEN "_f25" ELSE coalesce("_n25", '') END)) AS "_l25",
+    ("_h25" OR "_n25" IS NOT NULL) AS "_p25",
+    (CASE WHEN "_h26" THEN "_f26" ELSE coalesce("_n26", '') END) AS "_v26",
+    lower((CASE WHEN "_h26" THEN "_f26" ELSE coalesce("_n26", '') END)) AS "_l26",
+    ("_h26" OR "_n26" IS NOT NULL) AS "_p26"
   FROM (SELECT *, coalesce(json_extract_scalar(nullif("fields", ''), '$["TargetUserName"]'), '') AS "_f0",
     coalesce(json_extract(nullif("fields", ''), '$["TargetUserName"]') IS NOT NULL, FALSE) AS "_h0",
     coalesce(json_extract_scalar(nullif("fields", ''), '$["TargetSid"]'), '') AS "_f1",
@@ -72,48 +72,56 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     coalesce(json_extract(nullif("fields", ''), '$["Details"]') IS NOT NULL, FALSE) AS "_h5",
     coalesce(json_extract_scalar(nullif("fields", ''), '$["EventType"]'), '') AS "_f6",
     coalesce(json_extract(nullif("fields", ''), '$["EventType"]') IS NOT NULL, FALSE) AS "_h6",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["State"]'), '') AS "_f7",
-    coalesce(json_extract(nullif("fields", ''), '$["State"]') IS NOT NULL, FALSE) AS "_h7",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ObjectDN"]'), '') AS "_f8",
-    coalesce(json_extract(nullif("fields", ''), '$["ObjectDN"]') IS NOT NULL, FALSE) AS "_h8",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["AttributeLDAPDisplayName"]'), '') AS "_f9",
-    coalesce(json_extract(nullif("fields", ''), '$["AttributeLDAPDisplayName"]') IS NOT NULL, FALSE) AS "_h9",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["Image"]'), '') AS "_f10",
-    coalesce(json_extract(nullif("fields", ''), '$["Image"]') IS NOT NULL, FALSE) AS "_h10",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."Image"' WITH ARRAY WRAPPER), '$[0]') END AS "_n10",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ServiceName"]'), '') AS "_f11",
-    coalesce(json_extract(nullif("fields", ''), '$["ServiceName"]') IS NOT NULL, FALSE) AS "_h11",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ImagePath"]'), '') AS "_f12",
-    coalesce(json_extract(nullif("fields", ''), '$["ImagePath"]') IS NOT NULL, FALSE) AS "_h12",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ServiceFileName"]'), '') AS "_f13",
-    coalesce(json_extract(nullif("fields", ''), '$["ServiceFileName"]') IS NOT NULL, FALSE) AS "_h13",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["LogonType"]'), '') AS "_f14",
-    coalesce(json_extract(nullif("fields", ''), '$["LogonType"]') IS NOT NULL, FALSE) AS "_h14",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."LogonType"' WITH ARRAY WRAPPER), '$[0]') END AS "_n14",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["IpAddress"]'), '') AS "_f15",
-    coalesce(json_extract(nullif("fields", ''), '$["IpAddress"]') IS NOT NULL, FALSE) AS "_h15",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."IpAddress"' WITH ARRAY WRAPPER), '$[0]') END AS "_n15",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["IpPort"]'), '') AS "_f16",
-    coalesce(json_extract(nullif("fields", ''), '$["IpPort"]') IS NOT NULL, FALSE) AS "_h16",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."IpPort"' WITH ARRAY WRAPPER), '$[0]') END AS "_n16",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["WorkstationName"]'), '') AS "_f17",
-    coalesce(json_extract(nullif("fields", ''), '$["WorkstationName"]') IS NOT NULL, FALSE) AS "_h17",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."WorkstationName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n17",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ParentImage"]'), '') AS "_f18",
-    coalesce(json_extract(nullif("fields", ''), '$["ParentImage"]') IS NOT NULL, FALSE) AS "_h18",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."ParentImage"' WITH ARRAY WRAPPER), '$[0]') END AS "_n18",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["ParentProcessName"]'), '') AS "_f19",
-    coalesce(json_extract(nullif("fields", ''), '$["ParentProcessName"]') IS NOT NULL, FALSE) AS "_h19",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."ParentProcessName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n19",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["NewProcessName"]'), '') AS "_f20",
-    coalesce(json_extract(nullif("fields", ''), '$["NewProcessName"]') IS NOT NULL, FALSE) AS "_h20",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."NewProcessName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n20",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["CommandLine"]'), '') AS "_f21",
-    coalesce(json_extract(nullif("fields", ''), '$["CommandLine"]') IS NOT NULL, FALSE) AS "_h21",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."CommandLine"' WITH ARRAY WRAPPER), '$[0]') END AS "_n21",
-    coalesce(json_extract_scalar(nullif("fields", ''), '$["User"]'), '') AS "_f22",
-    coalesce(json_extract(nullif("fields", ''), '$["User"]') IS NOT NULL, FALSE) AS "_h22",
-    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."User"' WITH ARRAY WRAPPER), '$[0]') END AS "_n22"
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ObjectValueName"]'), '') AS "_f7",
+    coalesce(json_extract(nullif("fields", ''), '$["ObjectValueName"]') IS NOT NULL, FALSE) AS "_h7",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["OperationType"]'), '') AS "_f8",
+    coalesce(json_extract(nullif("fields", ''), '$["OperationType"]') IS NOT NULL, FALSE) AS "_h8",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["NewValue"]'), '') AS "_f9",
+    coalesce(json_extract(nullif("fields", ''), '$["NewValue"]') IS NOT NULL, FALSE) AS "_h9",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ObjectName"]'), '') AS "_f10",
+    coalesce(json_extract(nullif("fields", ''), '$["ObjectName"]') IS NOT NULL, FALSE) AS "_h10",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["State"]'), '') AS "_f11",
+    coalesce(json_extract(nullif("fields", ''), '$["State"]') IS NOT NULL, FALSE) AS "_h11",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ObjectDN"]'), '') AS "_f12",
+    coalesce(json_extract(nullif("fields", ''), '$["ObjectDN"]') IS NOT NULL, FALSE) AS "_h12",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["AttributeLDAPDisplayName"]'), '') AS "_f13",
+    coalesce(json_extract(nullif("fields", ''), '$["AttributeLDAPDisplayName"]') IS NOT NULL, FALSE) AS "_h13",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["Image"]'), '') AS "_f14",
+    coalesce(json_extract(nullif("fields", ''), '$["Image"]') IS NOT NULL, FALSE) AS "_h14",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."Image"' WITH ARRAY WRAPPER), '$[0]') END AS "_n14",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ServiceName"]'), '') AS "_f15",
+    coalesce(json_extract(nullif("fields", ''), '$["ServiceName"]') IS NOT NULL, FALSE) AS "_h15",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ImagePath"]'), '') AS "_f16",
+    coalesce(json_extract(nullif("fields", ''), '$["ImagePath"]') IS NOT NULL, FALSE) AS "_h16",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ServiceFileName"]'), '') AS "_f17",
+    coalesce(json_extract(nullif("fields", ''), '$["ServiceFileName"]') IS NOT NULL, FALSE) AS "_h17",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["LogonType"]'), '') AS "_f18",
+    coalesce(json_extract(nullif("fields", ''), '$["LogonType"]') IS NOT NULL, FALSE) AS "_h18",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."LogonType"' WITH ARRAY WRAPPER), '$[0]') END AS "_n18",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["IpAddress"]'), '') AS "_f19",
+    coalesce(json_extract(nullif("fields", ''), '$["IpAddress"]') IS NOT NULL, FALSE) AS "_h19",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."IpAddress"' WITH ARRAY WRAPPER), '$[0]') END AS "_n19",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["IpPort"]'), '') AS "_f20",
+    coalesce(json_extract(nullif("fields", ''), '$["IpPort"]') IS NOT NULL, FALSE) AS "_h20",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."IpPort"' WITH ARRAY WRAPPER), '$[0]') END AS "_n20",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["WorkstationName"]'), '') AS "_f21",
+    coalesce(json_extract(nullif("fields", ''), '$["WorkstationName"]') IS NOT NULL, FALSE) AS "_h21",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."WorkstationName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n21",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ParentImage"]'), '') AS "_f22",
+    coalesce(json_extract(nullif("fields", ''), '$["ParentImage"]') IS NOT NULL, FALSE) AS "_h22",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."ParentImage"' WITH ARRAY WRAPPER), '$[0]') END AS "_n22",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["ParentProcessName"]'), '') AS "_f23",
+    coalesce(json_extract(nullif("fields", ''), '$["ParentProcessName"]') IS NOT NULL, FALSE) AS "_h23",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."ParentProcessName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n23",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["NewProcessName"]'), '') AS "_f24",
+    coalesce(json_extract(nullif("fields", ''), '$["NewProcessName"]') IS NOT NULL, FALSE) AS "_h24",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."NewProcessName"' WITH ARRAY WRAPPER), '$[0]') END AS "_n24",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["CommandLine"]'), '') AS "_f25",
+    coalesce(json_extract(nullif("fields", ''), '$["CommandLine"]') IS NOT NULL, FALSE) AS "_h25",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."CommandLine"' WITH ARRAY WRAPPER), '$[0]') END AS "_n25",
+    coalesce(json_extract_scalar(nullif("fields", ''), '$["User"]'), '') AS "_f26",
+    coalesce(json_extract(nullif("fields", ''), '$["User"]') IS NOT NULL, FALSE) AS "_h26",
+    CASE WHEN _small THEN json_extract_scalar(json_query(nullif("fields", ''), 'lax $.*."User"' WITH ARRAY WRAPPER), '$[0]') END AS "_n26"
   FROM (SELECT *, coalesce(cardinality(map_keys(cast(json_parse(nullif("fields", '')) AS map(varchar, json)))) <= 3, FALSE) AS _small FROM hive.spoor.acme_events) e0) e1) e2) e3;
 
 -- user-account-created: User account created
@@ -153,6 +161,19 @@ WHERE ("time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11
 ') || "script_text"), '(?i)Enable(ScriptBlock|Module)Logging|EnableTranscripting')) AND regexp_like((("command_line" || '
 ') || "script_text"), '(?i)(-value|/d|=)\s*[''"]?(0|\$false)\b|remove-item(property)?\b|reg(\.exe)?\s+delete')));
 
+-- process-cmdline-logging-disabled: Process command-line auditing switched off
+SELECT 'process-cmdline-logging-disabled' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (1, 12, 13, 4103, 4104, 4657, 4688) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((((strpos(lower("channel"), lower('sysmon')) > 0) AND ((length(lower("_f4")) >= length('\processcreationincludecmdline_enabled') AND substr(lower("_f4"), length(lower("_f4")) - length('\processcreationincludecmdline_enabled') + 1) = '\processcreationincludecmdline_enabled'))) AND ((("event_id" = 13) AND (strpos(lower("_f5"), lower('0x00000000')) > 0)) OR (("event_id" = 12) AND (strpos(lower("_f6"), lower('delete')) > 0)))) OR ((("event_id" = 4657) AND (lower("_f7") = 'processcreationincludecmdline_enabled')) AND (("_f8" = '%%1906') OR ("_f9" = '0')))) OR (((("command_line" <> '') OR ("script_text" <> '')) AND regexp_like((("command_line" || '
+') || "script_text"), '(?i)ProcessCreationIncludeCmdLine_Enabled')) AND regexp_like((("command_line" || '
+') || "script_text"), '(?i)(-value|/d|=)\s*[''"]?(0|\$false)\b|remove-item(property)?\b|reg(\.exe)?\s+delete'))));
+
+-- event-logging-disabled-registry: Event logging switched off in the registry
+SELECT 'event-logging-disabled-registry' AS rule_id, "source", "evidence", "offset", "time", "host"
+FROM spoor_events
+WHERE ("event_id" IN (1, 12, 13, 4103, 4104, 4657, 4688) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((((strpos(lower("channel"), lower('sysmon')) > 0) AND (((("event_id" = 12) AND ((length(lower("_f4")) >= length('\control\minint') AND substr(lower("_f4"), length(lower("_f4")) - length('\control\minint') + 1) = '\control\minint'))) AND (NOT (strpos(lower("_f6"), lower('delete')) > 0))) OR ((("event_id" = 13) AND ((length(lower("_f4")) >= length('\services\eventlog\start') AND substr(lower("_f4"), length(lower("_f4")) - length('\services\eventlog\start') + 1) = '\services\eventlog\start'))) AND (strpos(lower("_f5"), lower('0x00000004')) > 0)))) OR (((("event_id" = 4657) AND ((length(lower("_f10")) >= length('\services\eventlog') AND substr(lower("_f10"), length(lower("_f10")) - length('\services\eventlog') + 1) = '\services\eventlog'))) AND (lower("_f7") = 'start')) AND ("_f9" = '4'))) OR ((("command_line" <> '') OR ("script_text" <> '')) AND regexp_like((("command_line" || '
+') || "script_text"), '(?i)(reg(\.exe)?\s+add|new-item)\s+(-path\s+)?[''"]?(HKEY_LOCAL_MACHINE|HKLM:?)\\SYSTEM\\(CurrentControlSet|ControlSet\d+)\\Control\\MiniNt\b|\\Services\\EventLog[''"]?\s.*(/v\s+Start\s.*/d\s+4\b|-Name\s+[''"]?Start[''"]?\s.*-Value\s+4\b)|\bsc(\.exe)?\s+config\s+[''"]?eventlog[''"]?\s+start\s*=\s*disabled|Set-Service\s.*-Name\s+[''"]?EventLog[''"]?\s.*-StartupType\s+[''"]?Disabled'))));
+
 -- defender-disabled: Microsoft Defender protection switched off
 SELECT 'defender-disabled' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
@@ -162,7 +183,7 @@ WHERE ("time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11
 -- sysmon-stopped-or-unloaded: Sysmon stopped, uninstalled or its driver unloaded
 SELECT 'sysmon-stopped-or-unloaded' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((("event_id" = 4) AND (strpos(lower("channel"), lower('sysmon')) > 0)) AND (strpos(lower("_f7"), lower('stopped')) > 0)) OR (((("command_line" <> '') OR ("script_text" <> '')) AND ((strpos(lower("command_line"), lower('sysmon')) > 0) OR (strpos(lower("script_text"), lower('sysmon')) > 0))) AND regexp_like((("command_line" || '
+WHERE ("time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((("event_id" = 4) AND (strpos(lower("channel"), lower('sysmon')) > 0)) AND (strpos(lower("_f11"), lower('stopped')) > 0)) OR (((("command_line" <> '') OR ("script_text" <> '')) AND ((strpos(lower("command_line"), lower('sysmon')) > 0) OR (strpos(lower("script_text"), lower('sysmon')) > 0))) AND regexp_like((("command_line" || '
 ') || "script_text"), '(?i)\bfltmc(\.exe)?\s+(unload|detach)\s+\S*sysmon|\bsysmon(64)?(\.exe)?\s+-u\b|\b(sc|net)(\.exe)?\s+(stop|delete)\s+sysmon'))));
 
 -- sid-history-added: SID history added to an account
@@ -183,12 +204,12 @@ WHERE ("event_id" IN (4720) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "t
 -- adminsdholder-modified: AdminSDHolder or a privileged group's object changed
 SELECT 'adminsdholder-modified' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (5136) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((strpos(lower("_f8"), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower("_f9") = 'ntsecuritydescriptor') AND ((strpos(lower("_f8"), 'cn=domain admins,') > 0) OR (strpos(lower("_f8"), 'cn=enterprise admins,') > 0) OR (strpos(lower("_f8"), 'cn=administrators,') > 0) OR (strpos(lower("_f8"), 'cn=schema admins,') > 0)))));
+WHERE ("event_id" IN (5136) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((strpos(lower("_f12"), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower("_f13") = 'ntsecuritydescriptor') AND ((strpos(lower("_f12"), 'cn=domain admins,') > 0) OR (strpos(lower("_f12"), 'cn=enterprise admins,') > 0) OR (strpos(lower("_f12"), 'cn=administrators,') > 0) OR (strpos(lower("_f12"), 'cn=schema admins,') > 0)))));
 
 -- sam-registry-account: Account written directly into the SAM registry
 SELECT 'sam-registry-account' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (12, 13, 14) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND regexp_like("_f4", '(?i)\\SAM\\SAM\\Domains\\Account\\Users\\')) AND (NOT ((length(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END))) >= length('\lsass.exe') AND substr(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END)), length(lower((CASE WHEN ("_f10" <> '') THEN "_f10" ELSE "process" END))) - length('\lsass.exe') + 1) = '\lsass.exe')))));
+WHERE ("event_id" IN (12, 13, 14) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND regexp_like("_f4", '(?i)\\SAM\\SAM\\Domains\\Account\\Users\\')) AND (NOT ((length(lower((CASE WHEN ("_f14" <> '') THEN "_f14" ELSE "process" END))) >= length('\lsass.exe') AND substr(lower((CASE WHEN ("_f14" <> '') THEN "_f14" ELSE "process" END)), length(lower((CASE WHEN ("_f14" <> '') THEN "_f14" ELSE "process" END))) - length('\lsass.exe') + 1) = '\lsass.exe')))));
 
 -- provider-logon-off-hours: Provider logon outside business hours
 SELECT 'provider-logon-off-hours' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -198,7 +219,7 @@ WHERE ("event_id" IN (4624, 4648, 1149) AND "time" >= TIMESTAMP '2026-10-17 07:0
 -- remote-access-service-installed: Remote-access tool installed as a service
 SELECT 'remote-access-service-installed' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f11") || ' ') || "_f12") || ' ') || "_f13")), 'tvnserver') > 0)));
+WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f15") || ' ') || "_f16") || ' ') || "_f17")), 'tvnserver') > 0)));
 
 -- event-log-cleared: Event log cleared
 SELECT 'event-log-cleared' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -213,10 +234,10 @@ WHERE ("event_id" IN (1100) AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "t
 -- 7d4c1f0e-0000-4000-8000-000000000002: RDP logon from a documentation network
 SELECT '7d4c1f0e-0000-4000-8000-000000000002' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p14" AND "_l14" LIKE '10' ESCAPE '!')) AND (("_p15" AND regexp_like(trim("_v15"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p15" AND regexp_like(trim("_v15"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p16" AND (NOT lower(trim("_v16")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v16") AS DOUBLE) > 1024, FALSE))) AND "_p17")));
+WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p18" AND "_l18" LIKE '10' ESCAPE '!')) AND (("_p19" AND regexp_like(trim("_v19"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p19" AND regexp_like(trim("_v19"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p20" AND (NOT lower(trim("_v20")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v20") AS DOUBLE) > 1024, FALSE))) AND "_p21")));
 
 -- 7d4c1f0e-0000-4000-8000-000000000001: Encoded or hidden PowerShell started by an RMM agent
 SELECT '7d4c1f0e-0000-4000-8000-000000000001' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p21" AND (strpos("_l21", ' -enc ') > 0 OR strpos("_l21", ' /enc ') > 0 OR strpos("_l21", ' –enc ') > 0 OR strpos("_l21", ' —enc ') > 0 OR strpos("_l21", ' ―enc ') > 0))) OR ("_p21" AND strpos("_l21", 'hidden') > 0 AND strpos("_l21", 'bypass') > 0) OR ("_p21" AND (strpos("_l21", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l21", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l21", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p21" AND regexp_like("_v21", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
+WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMP '2026-10-17 07:00:00' AND "time" < TIMESTAMP '2026-11-16 08:00:00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p25" AND (strpos("_l25", ' -enc ') > 0 OR strpos("_l25", ' /enc ') > 0 OR strpos("_l25", ' –enc ') > 0 OR strpos("_l25", ' —enc ') > 0 OR strpos("_l25", ' ―enc ') > 0))) OR ("_p25" AND strpos("_l25", 'hidden') > 0 AND strpos("_l25", 'bypass') > 0) OR ("_p25" AND (strpos("_l25", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l25", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l25", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p25" AND regexp_like("_v25", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
 
