@@ -52,7 +52,7 @@ func FuzzBuiltinParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := ingesttest.Input(data, "fuzz.log", nil)
-		lines := int64(bytes.Count(data, []byte("\n")) + 1)
+		lines := int64(bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1) /* a lone CR ends a line too */
 		for _, fm := range fms {
 			fm.Detect(in)
 			var n int64
