@@ -24,7 +24,7 @@ const rulesUsage = `usage: spoor rules list [--case FILE] [--format table|jsonl]
                           [--store DIR|TABLE] [--per-rule] [-o FILE]
 
 Without PATH the built-in rule pack is used: spoor's rules, the SigmaHQ
-Windows rules shipped in the binary (DRL 1.1, see NOTICE) and the user
+Windows rules shipped in the binary (DRL 1.1, see rules/sigma/NOTICE) and the user
 rules folder. PATH is a rule file or a folder (walked for *.yml, *.yaml),
 spoor or Sigma rules.
 

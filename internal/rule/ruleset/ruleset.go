@@ -26,7 +26,7 @@ const (
 	LicenseSpoor = "GPL-3.0-or-later"
 	// LicenseSigma is the licence of the SigmaHQ rules: the Detection
 	// Rule License 1.1, which asks for the authors to be named wherever
-	// the rules are shared (NOTICE, spoor rules list).
+	// the rules are shared (rules/sigma/NOTICE, spoor rules list).
 	LicenseSigma = "DRL-1.1"
 )
 
