@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"io"
 	"regexp"
 	"strconv"
@@ -117,7 +118,7 @@ func (f *Format) hasKeys(line []byte) bool {
 	var have map[string]bool
 	switch f.def.Kind {
 	case "jsonl":
-		d, err := decodeObject(line)
+		d, err := jsonobj.Decode(line)
 		if err != nil {
 			return false
 		}
@@ -448,7 +449,7 @@ func (p *run) jsonLine(n int64, s string) error {
 		p.skip("not a JSON object", n, fmt.Sprintf("not a JSON object: %.80q", s))
 		return nil
 	}
-	d, err := decodeObject([]byte(t))
+	d, err := jsonobj.Decode([]byte(t))
 	if err != nil {
 		p.skip("bad JSON", n, fmt.Sprintf("bad JSON: %v", err))
 		return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"io"
 	"strconv"
 
@@ -19,11 +20,11 @@ import (
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 )
 
-// Bounds on hostile input: a line, an object spread over lines, nesting.
+// Bounds on hostile input: a line, an object spread over lines (nesting
+// is bounded by jsonobj).
 const (
-	maxLine      = 64 << 20
-	maxObject    = 64 << 20
-	maxJSONDepth = 64
+	maxLine   = 64 << 20
+	maxObject = 64 << 20
 )
 
 // readObjects calls fn for every JSON object of the input, with its
@@ -110,7 +111,7 @@ func readLines(ctx context.Context, in *input.Input, rc io.Reader, st *input.Sta
 		t := bytes.TrimSpace(line)
 		if len(pending) > 0 {
 			if len(t) > 0 && t[0] == '{' {
-				if o, err := decodeObject(t); err == nil {
+				if o, err := jsonobj.Decode(t); err == nil {
 					// A whole object: what was pending was cut short.
 					broken()
 					start = r.Line()
@@ -122,7 +123,7 @@ func readLines(ctx context.Context, in *input.Input, rc io.Reader, st *input.Sta
 			}
 			pending = append(pending, t...)
 			joins++
-			o, err := decodeObject(pending)
+			o, err := jsonobj.Decode(pending)
 			switch {
 			case err == nil:
 				pending, joins = pending[:0], 0
@@ -142,7 +143,7 @@ func readLines(ctx context.Context, in *input.Input, rc io.Reader, st *input.Sta
 			st.Skip("not a JSON object", fmt.Sprintf("%s:%d: line does not start with '{'", in.Path, start))
 			continue
 		}
-		o, err := decodeObject(t)
+		o, err := jsonobj.Decode(t)
 		switch {
 		case err == nil:
 			if err := fn(o, start); err != nil {
@@ -178,7 +179,7 @@ func readStream(ctx context.Context, in *input.Input, rc io.Reader, st *input.St
 			}
 		}
 		off := dec.InputOffset()
-		v, err := readValue(dec, 1)
+		v, err := jsonobj.ReadValue(dec, 1)
 		if err != nil {
 			if incomplete(err) {
 				err = errors.New("file ends inside a JSON object")
@@ -195,84 +196,6 @@ func readStream(ctx context.Context, in *input.Input, rc io.Reader, st *input.St
 		}
 	}
 	return nil
-}
-
-// decodeObject reads one JSON object keeping key order and every value as
-// written: strings stay strings, numbers stay json.Number.
-func decodeObject(b []byte) (*ordereddict.Dict, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	obj, err := readObject(dec, 1)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("data after the JSON object")
-	}
-	return obj, nil
-}
-
-func readObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
-	d := ordereddict.NewDict()
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("object key %v is not a string", tok)
-		}
-		v, err := readValue(dec, depth)
-		if err != nil {
-			return nil, err
-		}
-		d.Set(key, v)
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return nil, err
-	}
-	return d, nil
-}
-
-func readValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxJSONDepth {
-		return nil, errors.New("JSON nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			return readObject(dec, depth+1)
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := readValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return nil, err
-			}
-			return arr, nil
-		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return t, nil
-	}
 }
 
 // str renders a scalar JSON value as text ("" for null, objects, arrays).

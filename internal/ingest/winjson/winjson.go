@@ -13,6 +13,7 @@ package winjson
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
@@ -45,7 +46,7 @@ func sniff(in *input.Input) (head, bool) {
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err == nil && tok == json.Delim('{') {
-		if o, err := readObject(dec, 1); err == nil {
+		if o, err := jsonobj.ReadObject(dec, 1); err == nil {
 			h.obj = o
 		}
 	}

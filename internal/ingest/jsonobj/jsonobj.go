@@ -1,4 +1,7 @@
-package textfmt
+// Package jsonobj reads JSON objects as the evidence wrote them: key order
+// kept, strings left strings, numbers as json.Number, nesting bounded. The
+// JSON ingesters (declarative formats, collector exports) share it.
+package jsonobj
 
 import (
 	"bytes"
@@ -13,11 +16,11 @@ import (
 // maxJSONDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxJSONDepth = 64
 
-// decodeObject reads one JSON object keeping key order and every value
+// Decode reads one JSON object keeping key order and every value
 // as written: strings stay strings (ordereddict's own decoder turns
 // date-like strings into time.Time, which would lose the raw text),
 // numbers stay json.Number.
-func decodeObject(b []byte) (*ordereddict.Dict, error) {
+func Decode(b []byte) (*ordereddict.Dict, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -27,17 +30,19 @@ func decodeObject(b []byte) (*ordereddict.Dict, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	obj, err := readObject(dec, 1)
+	obj, err := ReadObject(dec, 1)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("data after the JSON object")
 	}
 	return obj, nil
 }
 
-func readObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
+// ReadObject reads the members of an object whose '{' dec has just
+// returned, up to and including its '}'; depth is its nesting level.
+func ReadObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
 	d := ordereddict.NewDict()
 	for dec.More() {
 		tok, err := dec.Token()
@@ -48,7 +53,7 @@ func readObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
 		if !ok {
 			return nil, fmt.Errorf("object key %v is not a string", tok)
 		}
-		v, err := readValue(dec, depth)
+		v, err := ReadValue(dec, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +65,8 @@ func readObject(dec *json.Decoder, depth int) (*ordereddict.Dict, error) {
 	return d, nil
 }
 
-func readValue(dec *json.Decoder, depth int) (any, error) {
+// ReadValue reads the next value of dec at nesting level depth.
+func ReadValue(dec *json.Decoder, depth int) (any, error) {
 	if depth > maxJSONDepth {
 		return nil, errors.New("JSON nested too deeply")
 	}
@@ -72,11 +78,11 @@ func readValue(dec *json.Decoder, depth int) (any, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			return readObject(dec, depth+1)
+			return ReadObject(dec, depth+1)
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				v, err := readValue(dec, depth+1)
+				v, err := ReadValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
