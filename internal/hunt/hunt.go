@@ -153,6 +153,8 @@ type plan struct {
 	setIdx   []int
 	inSet    map[*rule.Rule]bool
 	matchers sync.Pool // *sigma.Matcher, for callers without their own
+	// shapes gives every finding its triage.Shape; only triage reads it.
+	shapes bool
 }
 
 // newPlan arranges rules, the Sigma ones in a compiled set.
@@ -238,6 +240,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	// Rules that only feed correlations are evaluated by the correlation.
 	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
 	p := newPlanWith(rules, !opts.ReferenceRules)
+	p.shapes = !opts.NoTriage
 	res := Result{Rules: len(rules)}
 
 	var (
@@ -321,7 +324,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			if full {
 				return nil
 			}
-			return newSelector(rules, ans, p.inSet)
+			return newSelector(rules, ans, p.inSet, p.shapes)
 		},
 		func(b *batch, n int64) error {
 			b.seq = seq
@@ -513,7 +516,9 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 	}
 	for _, k := range hits {
 		f := rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev))
-		f.Shape = triage.Shape(ev)
+		if p.shapes {
+			f.Shape = triage.Shape(ev)
+		}
 		fs = append(fs, f)
 	}
 	return fs
@@ -550,7 +555,9 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			continue
 		}
 		f := rule.NewFinding(r, ev)
-		f.Shape = triage.Shape(ev)
+		if p.shapes {
+			f.Shape = triage.Shape(ev)
+		}
 		fs = append(fs, f)
 	}
 	return fs

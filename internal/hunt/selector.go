@@ -9,11 +9,14 @@ import (
 )
 
 // findingColumns are what any finding of a rule reads of its event
-// (reference, host, identity, and the behaviour's shape that triage
-// compares with the baseline: image, parent, command line, script and a
-// few raw fields), whatever the rule says it reads.
-var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id",
-	"process", "parent_process", "command_line", "script_text", "fields"}
+// (reference, host, identity), whatever the rule says it reads.
+var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"}
+
+// shapeColumns are what triage.Shape reads of a finding's event (image,
+// parent, command line, script and a few raw fields): decoded for every
+// rule-wanted row when triage runs, so a finding's shape does not depend
+// on which columns its own rule happened to read.
+var shapeColumns = []string{"process", "parent_process", "command_line", "script_text", "fields"}
 
 // selector decides, per stored row, what the hunt decodes of it: the
 // union of what the rules whose pre-filter passes and the analyzers that
@@ -73,9 +76,12 @@ func colSet(names []string) store.ColSet {
 // newSelector works out what rules and analyzers read; the rules of
 // noDict (the compiled Sigma set's, which reads raw fields as stored
 // text) do not need the fields decoded into a dict.
-func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.Rule]bool) *selector {
+func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.Rule]bool, shapes bool) *selector {
 	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}}
 	fc := colSet(findingColumns)
+	if shapes {
+		fc |= colSet(shapeColumns)
+	}
 	for _, r := range rules {
 		n := ruleNeed{r: r, want: store.Want{Cols: store.AllColumns, Dict: true}}
 		if r.Columns != nil {
