@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 )

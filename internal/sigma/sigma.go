@@ -40,7 +40,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Doc is one rule file: its name (for errors and Rule.File) and content.
