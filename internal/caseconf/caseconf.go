@@ -320,9 +320,6 @@ func (c *Config) InBusinessHours(t time.Time) bool {
 	return m >= c.startMin && m < c.endMin
 }
 
-// InWindow reports whether t lies in the analysis window.
-func (c *Config) InWindow(t time.Time) bool { return c.Window.Contains(t) }
-
 // Bounds returns the window's ends (zero when open).
 func (w Window) Bounds() (from, to time.Time) { return w.from, w.to }
 

@@ -409,19 +409,6 @@ func deref(n *yaml.Node) *yaml.Node {
 	}
 	return n
 }
-
-func mapKey(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
-}
-
 var validSources = map[string]bool{event.SourceEVTX: true, event.SourceFirewall: true, event.SourceRMM: true}
 
 // parseDef decodes and validates everything that does not depend on the

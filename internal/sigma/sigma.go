@@ -68,16 +68,6 @@ func Compile(docs []Doc) ([]*rule.Rule, []error) {
 	return CompileWith(docs, CompileOptions{})
 }
 
-var sigmaKeyRE = regexp.MustCompile(`(?m)^(detection|correlation)\s*:`)
-var sigmaMetaRE = regexp.MustCompile(`(?m)^(title|logsource|action)\s*:`)
-
-// IsSigma tells Sigma rule files from spoor's own YAML rules: a Sigma file
-// has a top-level detection or correlation section and a title, logsource
-// or action key.
-func IsSigma(data []byte) bool {
-	return sigmaKeyRE.Match(data) && sigmaMetaRE.Match(data)
-}
-
 // compiled is a rule with what correlation rules need of it.
 type compiled struct {
 	r     *rule.Rule
@@ -297,16 +287,6 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
-
-func mapKey(n *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
 func mapWithout(n *yaml.Node, key string) *yaml.Node {
 	c := *n
 	c.Content = nil
