@@ -99,6 +99,7 @@ var columnOf = func() map[string]string {
 	m["has_field"] = "fields"
 	return m
 }()
+
 func newEnv() *env {
 	e := &env{Budget: &budget{}}
 	e.FieldFn = func(name string) string {

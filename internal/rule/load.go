@@ -409,6 +409,7 @@ func deref(n *yaml.Node) *yaml.Node {
 	}
 	return n
 }
+
 var validSources = map[string]bool{event.SourceEVTX: true, event.SourceFirewall: true, event.SourceRMM: true}
 
 // parseDef decodes and validates everything that does not depend on the
