@@ -4,6 +4,7 @@
 package analyzers
 
 import (
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/analyzers/coverage"
 	"github.com/spoor-dfir/spoor/analyzers/lateral"
 	"github.com/spoor-dfir/spoor/analyzers/newadmin"
@@ -48,13 +49,19 @@ func All(cfg *caseconf.Config) []Analyzer {
 	if cfg == nil {
 		cfg = caseconf.Default()
 	}
+	// The RMM sessions are rebuilt and judged once, by the set, for
+	// every analyzer (and triage) that reads them; it comes first, so
+	// that a driver running the list one analyzer after the other feeds
+	// it first.
+	ss := akit.NewSessionSet(cfg)
 	return []Analyzer{
-		offhours.New(cfg),
-		rmmsessions.New(cfg),
-		psrecon.New(cfg),
+		ss,
+		offhours.NewWith(cfg, ss),
+		rmmsessions.NewWith(cfg, ss),
+		psrecon.NewWith(cfg, ss),
 		newadmin.New(cfg),
 		outbound.New(cfg),
-		persistence.New(cfg),
+		persistence.NewWith(cfg, ss),
 		lateral.New(cfg),
 		coverage.New(cfg),
 	}

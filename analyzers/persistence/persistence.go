@@ -95,8 +95,9 @@ type Analyzer struct {
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
 	// netLogons: host\x00logon id → source address of network logons.
 	netLogons map[string]string
-	places    map[string]bool // suspiciousPlace by image
-	sessions  *akit.Sessions
+	places    map[string]bool  // suspiciousPlace by image
+	sessions  *akit.SessionSet // shared with the other readers, or owned (own)
+	own       bool             // New: sessions built from the events Observe sees
 	// inSession places a time on a host in an RMM session (set by Finish).
 	inSession func(hostKey string, t time.Time) (*akit.Session, *akit.Verdict)
 	drops     map[string][]drop // host → executables written to shares
@@ -114,10 +115,20 @@ type basisOf struct {
 	first, last time.Time
 }
 
-// New returns a persistence analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
+// New returns a persistence analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns a persistence analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: akit.NewSessions(), lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: ss, own: own, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -176,7 +187,10 @@ func (a *Analyzer) Wants(source string, id int32, channel string) []string {
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) {
+	if ev.Source == event.SourceRMM {
+		if a.own {
+			a.sessions.Observe(ev)
+		}
 		return
 	}
 	ch := a.lower.Get(ev.Channel)
@@ -590,8 +604,7 @@ func (a *Analyzer) Finish() []event.Finding {
 			}
 		}
 	}
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	byHost := map[string][]int{}
 	for i, s := range sessions {
 		byHost[s.HostKey] = append(byHost[s.HostKey], i)

@@ -76,7 +76,8 @@ type part struct {
 // Analyzer is the psrecon analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.Sessions
+	sessions *akit.SessionSet // shared with the other readers, or owned (own)
+	own      bool             // New: sessions built from the events Observe sees
 	hits     []hit
 	in       akit.Interner
 	cache    map[string]*Hit
@@ -89,9 +90,19 @@ type Analyzer struct {
 	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
-// New returns a psrecon analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
+// New returns a psrecon analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns a psrecon analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -101,7 +112,10 @@ var reHostApp = regexp.MustCompile(`(?i)HostApplication=([^\r\n]*)`)
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) {
+	if ev.Source == event.SourceRMM {
+		if a.own {
+			a.sessions.Observe(ev)
+		}
 		if strings.EqualFold(ev.Action, akit.ActCommand) && ev.CommandLine != "" {
 			a.consider(ev, ev.CommandLine, "rmm command", "", ev.SessionID)
 		}
@@ -433,8 +447,7 @@ func (a *Analyzer) Finish() []event.Finding {
 	for _, k := range keys {
 		a.flushPart(k, a.parts[k])
 	}
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(a.cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	// Sort in place (no copy: hits can be many) and walk each host's run.
 	slices.SortStableFunc(a.hits, func(x, y hit) int {
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {

@@ -48,7 +48,8 @@ type cmd struct {
 // Analyzer is the rmmsessions analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.Sessions
+	sessions *akit.SessionSet // shared with the other readers, or owned (own)
+	own      bool
 	cmds     akit.Chunks[cmd]
 	sorted   []cmd // cmds in time order, made by Finish
 	in       akit.Interner
@@ -60,11 +61,19 @@ type Analyzer struct {
 	host     *akit.Memo1                // akit.NormHost of the last host
 }
 
-// New returns an rmmsessions analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
-	ss := akit.NewSessions()
-	ss.KeepCommands = true
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+// New returns an rmmsessions analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns an rmmsessions analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -72,7 +81,10 @@ func (a *Analyzer) Name() string { return Name }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
+	if a.own {
+		a.sessions.Observe(ev)
+	}
+	if ev.Source != event.SourceEVTX {
 		return
 	}
 	ch := a.lower.Get(ev.Channel)
@@ -142,8 +154,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 
 // Finish implements analyzers.Analyzer.
 func (a *Analyzer) Finish() []event.Finding {
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(a.cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	a.sorted = a.cmds.All()
 	slices.SortStableFunc(a.sorted, func(x, y cmd) int {
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {

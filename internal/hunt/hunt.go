@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
@@ -230,12 +231,13 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 			ans = analyzers.All(cfg)
 		}
 	}
-	// Triage reads the RMM sessions beside the analyzers; it reports no
-	// findings of its own.
-	var tri *triage.Collector
-	if !opts.NoTriage {
-		tri = triage.NewCollector(cfg)
-		ans = append(slices.Clip(ans), tri)
+	// Triage reads the RMM sessions the analyzers share (built once, in
+	// the set analyzers.All puts in the list); without one, a set of its
+	// own is fed beside the analyzers.
+	set, setAt := sessionSet(ans)
+	if set == nil && !opts.NoTriage {
+		set, setAt = akit.NewSessionSet(cfg), len(ans)
+		ans = append(slices.Clip(ans), set)
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
@@ -432,8 +434,8 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	res.Phases.Finished = time.Since(start)
 	AssignIDs(findings)
 	SortFindings(findings)
-	if tri != nil && !anBroken[len(ans)-1] {
-		res.Triage = triage.Apply(cfg, findings, tri.Sessions())
+	if !opts.NoTriage && !anBroken[setAt] {
+		res.Triage = triage.Apply(cfg, findings, triage.Sessions(cfg, set))
 	}
 	res.Phases.Sorted = time.Since(start)
 	res.Incidents = incident.Correlate(cfg, findings)
@@ -446,6 +448,17 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// sessionSet finds the shared RMM session set in an analyzer list, and
+// its index.
+func sessionSet(ans []analyzers.Analyzer) (*akit.SessionSet, int) {
+	for i, a := range ans {
+		if s, ok := a.(*akit.SessionSet); ok {
+			return s, i
+		}
+	}
+	return nil, -1
 }
 
 func observe(a analyzers.Analyzer, evs []event.Event, masks []uint64, bit uint64, broken *bool, warn *string) {

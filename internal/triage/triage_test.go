@@ -92,7 +92,7 @@ func rmmSession(id, host, op, src string, start time.Time, d time.Duration) []ev
 
 func TestApplySessions(t *testing.T) {
 	cfg := caseCfg(t)
-	c := NewCollector(cfg)
+	c := akit.NewSessionSet(cfg)
 	var evs []event.Event
 	// The operator's baseline: ten weekday-morning sessions from the
 	// provider network on hosts A and B.
@@ -107,14 +107,14 @@ func TestApplySessions(t *testing.T) {
 	evs = append(evs, rmmSession("out1", "B", "p-anna", "203.0.113.9", outPat, 15*time.Minute)...)
 	for i := range evs {
 		if w := c.Wants(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
-			t.Fatal("collector does not want RMM events")
+			t.Fatal("session set does not want RMM events")
 		}
 		c.Observe(&evs[i])
 	}
 	if c.Wants(event.SourceEVTX, 4688, "Security") != nil {
-		t.Error("collector wants process events it does not read")
+		t.Error("session set wants process events it does not read")
 	}
-	ss := c.Sessions()
+	ss := Sessions(cfg, c)
 	var nIn, nOut int
 	for _, s := range ss {
 		if s.InPattern {
