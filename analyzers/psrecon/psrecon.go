@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/analyzers/recon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -29,7 +30,7 @@ const (
 	BurstGap = 15 * time.Minute
 	// HighBreadth is the number of distinct discovery kinds that makes a
 	// burst a reconnaissance sweep rather than an admin's lookup.
-	HighBreadth = 3
+	HighBreadth = recon.HighBreadth
 	// sessionGrace tolerates clock skew between RMM logs and Windows.
 	sessionGrace = 2 * time.Minute
 	// maxPending bounds the bytes of incomplete multi-part script blocks.
@@ -80,7 +81,7 @@ type Analyzer struct {
 	own      bool             // New: sessions built from the events Observe sees
 	hits     []hit
 	in       akit.Interner
-	cache    map[string]*Hit
+	cache    map[string]*recon.Hit
 	parts    map[string]*part
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
@@ -102,7 +103,7 @@ func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
 	if own {
 		ss = akit.NewSessionSet(cfg)
 	}
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -219,7 +220,7 @@ func (a *Analyzer) pipe(ev *event.Event) {
 			continue
 		}
 		k := enumPipes[p]
-		h := &Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
+		h := &recon.Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
 		text := fmt.Sprintf("%s opened the %s pipe over IPC$ (%d enumeration pipes within %.0f s)", src, p, len(r.pipes), ev.Time.Sub(r.first).Seconds())
 		a.recordHit(ref.Time, ev.Host, usr, text, "5145 remote pipe enumeration", "", "", ref, launcher{}, false, h)
 	}
@@ -242,7 +243,7 @@ func (a *Analyzer) lsassAccess(ev *event.Event) {
 	if !dumperImage(src) {
 		return
 	}
-	h := &Hit{Kinds: []string{"credential_access"}, Tags: []string{"attack.t1003.001"}, Weight: kindByName("credential_access").Weight}
+	h := &recon.Hit{Kinds: []string{"credential_access"}, Tags: []string{"attack.t1003.001"}, Weight: recon.KindByName("credential_access").Weight}
 	text := fmt.Sprintf("%s opened lsass.exe with access %s", src, ev.Field("GrantedAccess"))
 	a.recordHit(ev.Time, ev.Host, akit.ValueOr(ev, "", "SourceUser"), text, "sysmon 10 process access", "", "", event.RefOf(ev), launcher{}, false, h)
 }
@@ -284,7 +285,7 @@ func (a *Analyzer) enumeration(ev *event.Event) {
 		kind, tag, what = "groups", "attack.t1069.001", "members of group"
 	}
 	text := fmt.Sprintf("%s enumerated the %s %s (%d)", caller, what, akit.ValueOr(ev, ev.User, "TargetUserName"), ev.EventID)
-	h := &Hit{Kinds: []string{kind}, Tags: []string{tag}, Discovery: 1}
+	h := &recon.Hit{Kinds: []string{kind}, Tags: []string{tag}, Discovery: 1}
 	usr := akit.ValueOr(ev, ev.SubjectUser, "SubjectUserName")
 	a.recordHit(ev.Time, ev.Host, usr, text, strconv.Itoa(int(ev.EventID))+" enumeration", "", "", event.RefOf(ev), launcher{}, false, h)
 }
@@ -376,7 +377,7 @@ func (a *Analyzer) consider(ev *event.Event, text, via, rmmParent, sessionID str
 func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool) {
 	h, ok := a.cache[text]
 	if !ok {
-		c := Classify(text)
+		c := recon.Classify(text)
 		h = &c
 		if len(a.cache) >= maxCache {
 			clear(a.cache)
@@ -386,7 +387,7 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 	a.recordHit(t, host, usr, text, via, rmmParent, sessionID, ref, l, shell, h)
 }
 
-func (a *Analyzer) recordHit(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool, h *Hit) {
+func (a *Analyzer) recordHit(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool, h *recon.Hit) {
 	if h.Discovery == 0 && h.Weight < 2 && !shell {
 		return
 	}
@@ -533,7 +534,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 			if !kinds[kn] {
 				kinds[kn] = true
 				examples[kn] = h.text
-				if kd := kindByName(kn); kd != nil {
+				if kd := recon.KindByName(kn); kd != nil {
 					weight += kd.Weight
 				}
 			}
@@ -576,7 +577,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	}
 	var disc []string
 	var other []string
-	for _, kd := range Kinds {
+	for _, kd := range recon.Kinds {
 		if kinds[kd.Name] {
 			if kd.Discovery {
 				disc = append(disc, kd.Name)

@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
-	"github.com/spoor-dfir/spoor/analyzers/psrecon"
+	"github.com/spoor-dfir/spoor/analyzers/recon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 // Name is the analyzer's name in findings.
@@ -40,7 +41,7 @@ type cmd struct {
 	hostKey string
 	via     string
 	text    string
-	cls     *psrecon.Hit // shared per distinct command text
+	cls     *recon.Hit // shared per distinct command text
 	rmmKid  bool
 	ref     event.Ref
 }
@@ -53,7 +54,7 @@ type Analyzer struct {
 	cmds     akit.Chunks[cmd]
 	sorted   []cmd // cmds in time order, made by Finish
 	in       akit.Interner
-	cache    map[string]*psrecon.Hit
+	cache    map[string]*recon.Hit
 	clips    map[string]string          // command → clipped, interned
 	counts   map[string]map[int64]int32 // host key → bucket → events
 	dropped  int                        // commands not kept for linking (caps)
@@ -73,7 +74,7 @@ func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
 	if own {
 		ss = akit.NewSessionSet(cfg)
 	}
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -123,8 +124,8 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	_, kid := akit.RMMAgent(parent)
 	h, ok := a.cache[text]
 	if !ok {
-		c := psrecon.Classify(text)
-		c.Decoded = psrecon.Decoded{} // keep only the names
+		c := recon.Classify(text)
+		c.Decoded = pwsh.Decoded{} // keep only the names
 		h = &c
 		if len(a.cache) > 50000 {
 			clear(a.cache)
@@ -193,7 +194,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	linked, kids := 0, 0
 	for _, c := range s.Commands {
 		refs = append(refs, c.Ref)
-		h := psrecon.Classify(c.Text)
+		h := recon.Classify(c.Text)
 		for _, kn := range h.Kinds {
 			if _, ok := kinds[kn]; !ok {
 				kinds[kn] = c.Text
@@ -235,7 +236,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 		}
 	}
 	var disc []string
-	for _, kd := range psrecon.Kinds {
+	for _, kd := range recon.Kinds {
 		if _, ok := kinds[kd.Name]; ok && kd.Discovery {
 			disc = append(disc, kd.Name)
 		}
@@ -246,7 +247,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	if v.Timing != "" {
 		sev = event.SevHigh
 	}
-	if len(disc) >= psrecon.HighBreadth && sev == event.SevHigh {
+	if len(disc) >= recon.HighBreadth && sev == event.SevHigh {
 		sev = event.SevCritical
 	}
 	title := "Out-of-pattern RMM session"
