@@ -163,4 +163,3 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
-
