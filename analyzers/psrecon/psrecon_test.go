@@ -1,16 +1,15 @@
 package psrecon
 
 import (
-	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/spoor-dfir/spoor/analyzers/internal/evtest"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 func caseCfg(t *testing.T) *caseconf.Config {
@@ -23,15 +22,6 @@ providers:
     operators: ["ct-*"]
     networks: ["10.99.0.0/24"]
 `)
-}
-
-func encode(s string) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, r := range u {
-		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
 
 func ps4104(t time.Time, host, text string) event.Event {
@@ -130,7 +120,7 @@ func TestEncodedProcessFromRMMAgent(t *testing.T) {
 		return ev
 	}
 	fs := evtest.Run(New(caseCfg(t)), []event.Event{
-		mk(0, "powershell.exe -nop -w hidden -enc "+encode("Get-SmbShare | Select Name,Path")),
+		mk(0, "powershell.exe -nop -w hidden -enc "+pwsh.Encode("Get-SmbShare | Select Name,Path")),
 		mk(1, `cmd.exe /c net localgroup administrators`),
 	})
 	if len(fs) != 1 {

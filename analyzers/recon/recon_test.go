@@ -1,23 +1,14 @@
 package recon
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf16"
-)
 
-func encode(s string) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, r := range u {
-		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
+	"github.com/spoor-dfir/spoor/internal/pwsh"
+)
 
 // TestClassify reads testdata/classify.tsv: expected kinds, a tab, the
 // command.
@@ -48,14 +39,14 @@ func TestClassify(t *testing.T) {
 		t.Fatalf("only %d cases read", n)
 	}
 	// Encoded: the kind is found only after decoding, which is itself a sign.
-	if h := Classify("powershell -enc " + encode("Get-ADUser -Filter *")); !slices.Equal(h.Kinds, []string{"accounts", "obfuscation"}) {
+	if h := Classify("powershell -enc " + pwsh.Encode("Get-ADUser -Filter *")); !slices.Equal(h.Kinds, []string{"accounts", "obfuscation"}) {
 		t.Errorf("encoded: %v", h.Kinds)
 	}
 }
 
 // FuzzClassify: hostile text never makes the classification panic.
 func FuzzClassify(f *testing.F) {
-	for _, s := range []string{"powershell -enc " + encode("net user"), "[char]65+[char]66", "whoami /all"} {
+	for _, s := range []string{"powershell -enc " + pwsh.Encode("net user"), "[char]65+[char]66", "whoami /all"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

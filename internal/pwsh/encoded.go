@@ -140,3 +140,15 @@ func UTF16(s string) string {
 	}
 	return string(utf16.Decode(u))
 }
+
+// Encode writes a script in PowerShell's -EncodedCommand form (base64 of
+// UTF-16LE), the inverse of EncodedCommand: for tests and generated
+// evidence.
+func Encode(script string) string {
+	u := utf16.Encode([]rune(script))
+	b := make([]byte, 2*len(u))
+	for i, r := range u {
+		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}

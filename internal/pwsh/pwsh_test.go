@@ -5,17 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf16"
 )
-
-func encode(s string) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, r := range u {
-		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
 
 // xored writes s as a [char[]] array of codes xor'ed with key, the way
 // Invoke-Obfuscation's BXOR encoding does.
@@ -31,8 +21,8 @@ func TestDecode(t *testing.T) {
 	cases := []struct {
 		name, in, want string
 	}{
-		{"encoded command", "powershell.exe -NoP -enc " + encode("Get-ADUser -Filter *"), "Get-ADUser -Filter *"},
-		{"encoded command long flag", "powershell -EncodedCommand " + encode("net group \"Domain Admins\" /domain"), `net group "Domain Admins" /domain`},
+		{"encoded command", "powershell.exe -NoP -enc " + Encode("Get-ADUser -Filter *"), "Get-ADUser -Filter *"},
+		{"encoded command long flag", "powershell -EncodedCommand " + Encode("net group \"Domain Admins\" /domain"), `net group "Domain Admins" /domain`},
 		{"from base64", `iex ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('` + base64.StdEncoding.EncodeToString([]byte("Get-SmbShare")) + `')))`, "Get-SmbShare"},
 		{"backticks", "G`e`T-`A`dU`sEr -filter *", "GeT-AdUsEr -filter *"},
 		{"concatenation", `iex ('Get-'+'Net'+'TCP'+"Connection")`, "Get-NetTCPConnection"},
@@ -90,7 +80,7 @@ func TestEncodedCommand(t *testing.T) {
 // FuzzDecode: hostile text never makes the decoders panic, and Decode's
 // variants and steps stay in step.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{"powershell -enc " + encode("net user"), "[char]65+[char]66", "('{1}{0}' -f 'a','b')", "1,2,3,4,5,6,7,8,9,10,11,12,13,14", "-bxor 0x5d", "pwsh –e \"SQBFAFgA\""} {
+	for _, s := range []string{"powershell -enc " + Encode("net user"), "[char]65+[char]66", "('{1}{0}' -f 'a','b')", "1,2,3,4,5,6,7,8,9,10,11,12,13,14", "-bxor 0x5d", "pwsh –e \"SQBFAFgA\""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
