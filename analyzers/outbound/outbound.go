@@ -124,14 +124,6 @@ func New(cfg *caseconf.Config) *Analyzer {
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
-func blockedAction(act string) bool {
-	switch strings.ToLower(act) {
-	case "deny", "denied", "drop", "dropped", "block", "blocked", "reject", "rejected", "close-deny", "server-rst":
-		return true
-	}
-	return false
-}
-
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	var host, src, dst, domain string
@@ -141,7 +133,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	case ev.Source == event.SourceFirewall:
 		src, dst = ev.SrcIP, ev.DstIP
 		host = src
-		blocked = blockedAction(ev.Action)
+		blocked = event.Blocked(ev.Action)
 		domain = first(ev.Field("hostname"), ev.Field("dstname"), ev.Field("query"))
 	case ev.Source == event.SourceEVTX && ev.EventID == 3 && strings.Contains(a.lower.Get(ev.Channel), "sysmon"):
 		if v := strings.ToLower(ev.Field("Initiated")); v == "false" {

@@ -117,7 +117,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		if a.own {
 			a.sessions.Observe(ev)
 		}
-		if strings.EqualFold(ev.Action, akit.ActCommand) && ev.CommandLine != "" {
+		if strings.EqualFold(ev.Action, event.ActionCommand) && ev.CommandLine != "" {
 			a.consider(ev, ev.CommandLine, "rmm command", "", ev.SessionID)
 		}
 		return

@@ -448,7 +448,7 @@ func caseBasis(st *store.Store, m *store.Manifest) (string, error) {
 // logon, ct-x in the RMM console, ct-x@provider in a cloud log).
 func providerAccess(cfg *caseconf.Config, ev *event.Event) (id, src string, ok bool) {
 	switch {
-	case ev.Source == event.SourceRMM && ev.Action == "session_start":
+	case ev.Source == event.SourceRMM && ev.Action == event.ActionSessionStart:
 		who := ev.Operator
 		if who == "" {
 			who = ev.SrcIP

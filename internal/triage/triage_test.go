@@ -87,7 +87,7 @@ func rmmSession(id, host, op, src string, start time.Time, d time.Duration) []ev
 	ev := func(act string, t time.Time) event.Event {
 		return event.Event{Source: event.SourceRMM, Format: "screenconnect-audit", Host: host, Operator: op, SrcIP: src, SessionID: id, Action: act, Time: t}
 	}
-	return []event.Event{ev(akit.ActSessionStart, start), ev(akit.ActSessionEnd, start.Add(d))}
+	return []event.Event{ev(event.ActionSessionStart, start), ev(event.ActionSessionEnd, start.Add(d))}
 }
 
 func TestApplySessions(t *testing.T) {

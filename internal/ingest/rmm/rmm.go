@@ -35,18 +35,6 @@ func Parsers() []input.Parser {
 	}
 }
 
-// Actions written by this package (Event.Action).
-const (
-	ActSessionStart = "session_start"
-	ActSessionEnd   = "session_end"
-	ActLogin        = "login"
-	ActLoginFailed  = "login_failed"
-	ActFileTransfer = "file_transfer"
-	ActCommand      = "command"
-	ActConnect      = "connect"
-	ActOutgoing     = "outgoing_session"
-)
-
 // maxMessage bounds Event.Message; the full text stays in the evidence.
 const maxMessage = 4096
 
