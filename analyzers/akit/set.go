@@ -61,12 +61,7 @@ func (s *SessionSet) Finish() []event.Finding {
 }
 
 // Wants implements analyzers.Selective: RMM events, whole.
-func (s *SessionSet) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return Every
-	}
-	return nil
-}
+func (s *SessionSet) Wants() Wants { return Wants{{Source: event.SourceRMM}} }
 
 // Built returns the sessions, ordered as Sessions.Build orders them, and
 // each one's verdict (same index).

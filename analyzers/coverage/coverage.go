@@ -252,11 +252,11 @@ var streamColumns = []string{"time", "channel", "format", "host", "evidence", "r
 
 // Wants implements analyzers.Selective: every event, for the streams and
 // their record ranges; the tampering events whole.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceEVTX && (id == 1102 || id == 104 || id == 1100) {
-		return akit.Every
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceEVTX, IDs: []int32{1102, 104, 1100}},
+		{Columns: streamColumns},
 	}
-	return streamColumns
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

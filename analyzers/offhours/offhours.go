@@ -363,23 +363,17 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	return f, true
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions) and the
-// logon kinds Observe counts, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+// Wants implements analyzers.Selective: the logon kinds Observe counts,
+// with every column, and the RMM events when it builds its own sessions.
+func (a *Analyzer) Wants() akit.Wants {
+	ws := akit.Wants{
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4624, 4625, 4648, 4778}},
+		{Source: event.SourceEVTX, ChannelHas: "terminalservices", IDs: []int32{1149, 21, 25}},
 	}
-	if source != event.SourceEVTX {
-		return nil
+	if a.own {
+		ws = append(ws, akit.Want{Source: event.SourceRMM})
 	}
-	ch := strings.ToLower(channel)
-	switch {
-	case strings.Contains(ch, "security") && (id == 4624 || id == 4625 || id == 4648 || id == 4778):
-		return akit.Every
-	case (id == 1149 || id == 21 || id == 25) && strings.Contains(ch, "terminalservices"):
-		return akit.Every
-	}
-	return nil
+	return ws
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

@@ -547,17 +547,14 @@ func (a *Analyzer) serverPorts(bt time.Time) []event.Finding {
 	return out
 }
 
-// Wants implements analyzers.Selective: firewall events and the Sysmon
-// 3 and 5156 connection events, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	switch {
-	case source == event.SourceFirewall:
-		return akit.Every
-	case source == event.SourceEVTX && id == 3 && strings.Contains(strings.ToLower(channel), "sysmon"),
-		source == event.SourceEVTX && id == 5156 && strings.Contains(strings.ToLower(channel), "security"):
-		return akit.Every
+// Wants implements analyzers.Selective: firewall connections and the
+// Sysmon 3 and Security 5156 connection events, with every column.
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceFirewall},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{3}},
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{5156}},
 	}
-	return nil
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

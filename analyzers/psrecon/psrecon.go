@@ -790,24 +790,17 @@ func orUnknown(s string) string {
 	return s
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions and their
-// commands) and the PowerShell and process events Observe reads, with
+// Wants implements analyzers.Selective: RMM events (their commands, and
+// the sessions when it builds its own) and the PowerShell, process,
+// enumeration, share and process-access events Observe reads, with
 // every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceRMM},
+		{Source: event.SourceEVTX, ChannelHas: "powershell", IDs: []int32{4104, 4103, 400, 800}},
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4688, 4798, 4799, 5145}},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1, 10}},
 	}
-	if source != event.SourceEVTX {
-		return nil
-	}
-	ch := strings.ToLower(channel)
-	switch {
-	case (id == 4104 || id == 4103 || id == 400 || id == 800) && strings.Contains(ch, "powershell"),
-		(id == 4688 || id == 4798 || id == 4799 || id == 5145) && strings.Contains(ch, "security"),
-		(id == 1 || id == 10) && strings.Contains(ch, "sysmon"):
-		return akit.Every
-	}
-	return nil
 }
 
 // first and firstOf read text as it is (commands, scripts).

@@ -281,23 +281,19 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	}
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions) and the
-// process and PowerShell events Observe reads, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+// Wants implements analyzers.Selective: the process and PowerShell
+// events Observe reads, with every column, and the RMM events when it
+// builds its own sessions.
+func (a *Analyzer) Wants() akit.Wants {
+	ws := akit.Wants{
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4688}},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1}},
+		{Source: event.SourceEVTX, ChannelHas: "powershell", IDs: []int32{4104, 4103, 800}},
 	}
-	if source != event.SourceEVTX {
-		return nil
+	if a.own {
+		ws = append(ws, akit.Want{Source: event.SourceRMM})
 	}
-	ch := strings.ToLower(channel)
-	switch {
-	case id == 4688 && strings.Contains(ch, "security"),
-		id == 1 && strings.Contains(ch, "sysmon"),
-		(id == 4104 || id == 4103 || id == 800) && strings.Contains(ch, "powershell"):
-		return akit.Every
-	}
-	return nil
+	return ws
 }
 
 // first and firstOf read text as it is (commands, scripts).

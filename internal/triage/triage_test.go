@@ -106,12 +106,12 @@ func TestApplySessions(t *testing.T) {
 	outPat := time.Date(2026, 11, 14, 22, 0, 0, 0, time.UTC) // Saturday 23:00 CET
 	evs = append(evs, rmmSession("out1", "B", "p-anna", "203.0.113.9", outPat, 15*time.Minute)...)
 	for i := range evs {
-		if w := c.Wants(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
+		if w := c.Wants().Columns(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
 			t.Fatal("session set does not want RMM events")
 		}
 		c.Observe(&evs[i])
 	}
-	if c.Wants(event.SourceEVTX, 4688, "Security") != nil {
+	if c.Wants().Columns(event.SourceEVTX, 4688, "Security") != nil {
 		t.Error("session set wants process events it does not read")
 	}
 	ss := Sessions(cfg, c)
