@@ -629,15 +629,10 @@ func fieldString(d *ordereddict.Dict, name string) string {
 	if !ok || v == nil {
 		return ""
 	}
-	switch x := v.(type) {
-	case string:
+	if x, ok := v.(string); ok {
 		return strings.TrimSpace(x)
-	case *ordereddict.Dict:
-		b, _ := event.MarshalFields(x)
-		return string(b)
-	default:
-		return fmt.Sprint(x)
 	}
+	return event.String(v)
 }
 
 func bound(s string) string { return textio.Truncate(s, maxMessage) }
