@@ -3,7 +3,6 @@ package analyzers_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/spoor-dfir/spoor/analyzers/rmmsessions"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/ingest"
 	"github.com/spoor-dfir/spoor/internal/simulate"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -25,25 +23,9 @@ import (
 // event (whole) with the case.
 func scenarioEvents(t *testing.T, o simulate.Options) ([]event.Event, *caseconf.Config) {
 	t.Helper()
-	dir := t.TempDir()
-	o.Out = filepath.Join(dir, "case")
-	if _, err := simulate.Run(o); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := caseconf.Load(filepath.Join(o.Out, "case.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(o.Out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
+	cfg, st, _ := ingested(t, o)
 	var evs []event.Event
-	if err := st.Scan(ctx, store.ScanOptions{}, func(ev *event.Event) error {
+	if err := st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
 		e := *ev
 		e.Fields = clone(ev.Fields)
 		evs = append(evs, e)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -148,11 +147,7 @@ func bound(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return textio.Truncate(s, n) + "…"
 }
 
 // fieldWriter appends raw fields to one event, keeping every
