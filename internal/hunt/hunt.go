@@ -591,12 +591,15 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 // those without one, answering memoized rules from m (nil: no memo), and
 // the compiled Sigma set with sm (nil: one from the plan's pool).
 func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	n := len(fs)
+	field := ev.Field
 	if p.set != nil {
 		if sm == nil {
 			sm = p.matchers.Get().(*sigma.Matcher)
 			defer p.matchers.Put(sm)
 		}
 		fs = evalSet(p, sm, ev, fs)
+		field = func(name string) string { return sm.Field(ev, name) }
 	}
 	if p.nMemo == 0 {
 		m = nil
@@ -610,6 +613,20 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 	if m != nil && hit == nil {
 		m.store()
 	}
+	return shape(p, ev, field, fs[n:], fs)
+}
+
+// shape gives the findings made of ev (made, a tail of fs) the event's
+// triage shape, worked out once however many rules fired on it; field
+// reads ev's raw fields.
+func shape(p *plan, ev *event.Event, field func(string) string, made, fs []event.Finding) []event.Finding {
+	if !p.shapes || len(made) == 0 {
+		return fs
+	}
+	s := triage.ShapeFrom(ev, field)
+	for i := range made {
+		made[i].Shape = s
+	}
 	return fs
 }
 
@@ -621,11 +638,7 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 		return fs
 	}
 	for _, k := range hits {
-		f := rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev))
-		if p.shapes {
-			f.Shape = triage.Shape(ev)
-		}
-		fs = append(fs, f)
+		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
 	}
 	return fs
 }
@@ -660,11 +673,7 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			ms[i] = append(ms[i], match{seq: seq, ev: &c})
 			continue
 		}
-		f := rule.NewFinding(r, ev)
-		if p.shapes {
-			f.Shape = triage.Shape(ev)
-		}
-		fs = append(fs, f)
+		fs = append(fs, rule.NewFinding(r, ev))
 	}
 	return fs
 }
@@ -677,6 +686,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 	// evaluation isolates the culprit.
 	for i := range b.evs {
 		ev := &b.evs[i]
+		n := len(fs)
 		for ri := range p.rules {
 			if _, ok := bad[ri]; ok {
 				continue
@@ -690,6 +700,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
 			}()
 		}
+		fs = shape(p, ev, ev.Field, fs[n:], fs)
 	}
 	var warnings []string
 	for ri, msg := range bad {
