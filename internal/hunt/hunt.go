@@ -231,11 +231,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	}
 	res.Events = sc.rows
 
-	findings, warnings := sc.findings, sc.warnings
-	fs, warn := h.replay(sc.matches)
-	findings, warnings = append(findings, fs...), append(warnings, warn...)
-	fs, warn = h.finish(sc.broken, sc.anWarn)
-	findings, warnings = append(findings, fs...), append(warnings, warn...)
+	findings, warnings := h.settle(sc)
 	res.Warnings, res.BrokenRules = h.health(warnings)
 	res.Phases.Finished = time.Since(start)
 
@@ -430,37 +426,67 @@ func (f *fanOut) close() {
 	f.wg.Wait()
 }
 
-// replay feeds each stateful rule its matches in time order (scan order
-// on ties) and collects what it emits, rule by rule.
-func (h *hunter) replay(matches [][]match) ([]event.Finding, []string) {
-	var (
-		findings []event.Finding
-		warnings []string
-	)
-	for i, r := range h.rules {
-		if !h.p.stateful[i] {
-			continue
+// settle runs the two stages that follow the scan side by side, each a
+// set of independent jobs on the hunt's workers: stateful replay (each
+// stateful rule fed its matches in time order) and finish (each analyzer
+// that did not panic reports its findings). Findings are merged in a
+// fixed order — the scan's, then rule by rule, then analyzer by analyzer
+// — so the result does not depend on which job ends first.
+func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
+	var stateful []int
+	for i := range h.rules {
+		if h.p.stateful[i] {
+			stateful = append(stateful, i)
 		}
-		ms := matches[i]
-		sort.Slice(ms, func(a, b int) bool {
-			if !ms[a].ev.Time.Equal(ms[b].ev.Time) {
-				return ms[a].ev.Time.Before(ms[b].ev.Time)
+	}
+	n := len(stateful) + len(h.ans)
+	per := make([][]event.Finding, n)
+	warn := make([]string, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(h.workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if j < len(stateful) {
+					i := stateful[j]
+					per[j], warn[j] = replay(h.rules[i], sc.matches[i])
+					sc.matches[i] = nil
+					continue
+				}
+				k := j - len(stateful)
+				warn[j] = sc.anWarn[k]
+				if !sc.broken[k] {
+					per[j], warn[j] = finish(h.ans[k], warn[j])
+				}
 			}
-			return ms[a].seq < ms[b].seq
-		})
-		var warn string
-		findings, warn = replayRule(r, ms, findings)
-		if warn != "" {
-			warnings = append(warnings, warn)
+		}()
+	}
+	for j := 0; j < n; j++ {
+		jobs <- j
+	}
+	close(jobs)
+	wg.Wait()
+	findings, warnings := sc.findings, sc.warnings
+	for j := range per {
+		findings = append(findings, per[j]...)
+		if warn[j] != "" {
+			warnings = append(warnings, warn[j])
 		}
-		matches[i] = nil
 	}
 	return findings, warnings
 }
 
-// replayRule runs one stateful rule over its sorted matches; a panic
-// ends that rule only, with a warning.
-func replayRule(r *rule.Rule, ms []match, fs []event.Finding) (_ []event.Finding, warn string) {
+// replay runs one stateful rule over its matches in time order (scan
+// order on ties); a panic ends that rule only, with a warning.
+func replay(r *rule.Rule, ms []match) (fs []event.Finding, warn string) {
+	sort.Slice(ms, func(a, b int) bool {
+		if !ms[a].ev.Time.Equal(ms[b].ev.Time) {
+			return ms[a].ev.Time.Before(ms[b].ev.Time)
+		}
+		return ms[a].seq < ms[b].seq
+	})
 	defer func() {
 		if p := recover(); p != nil {
 			warn = fmt.Sprintf("rule %s (%s): stateful evaluation panicked: %v", r.ID, r.File, p)
@@ -480,45 +506,21 @@ func replayRule(r *rule.Rule, ms []match, fs []event.Finding) (_ []event.Finding
 	return fs, ""
 }
 
-// finish lets the analyzers that did not panic finish side by side; their
-// findings are merged in list order, so the result does not depend on
-// which finishes first. warn holds the scan's warning per analyzer.
-func (h *hunter) finish(broken []bool, warn []string) ([]event.Finding, []string) {
-	per := make([][]event.Finding, len(h.ans))
-	var wg sync.WaitGroup
-	for i, a := range h.ans {
-		if broken[i] {
-			continue
+// finish asks an analyzer for its findings; a panic drops them, with a
+// warning (in place of warn, the scan's warning about it, if any).
+func finish(a analyzers.Analyzer, warn string) (fs []event.Finding, _ string) {
+	defer func() {
+		if p := recover(); p != nil {
+			fs, warn = nil, fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if p := recover(); p != nil {
-					warn[i] = fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p)
-				}
-			}()
-			fs := a.Finish()
-			for j := range fs {
-				if fs[j].Analyzer == "" {
-					fs[j].Analyzer = a.Name()
-				}
-			}
-			per[i] = fs
-		}()
-	}
-	wg.Wait()
-	var (
-		findings []event.Finding
-		warnings []string
-	)
-	for i := range h.ans {
-		findings = append(findings, per[i]...)
-		if warn[i] != "" {
-			warnings = append(warnings, warn[i])
+	}()
+	fs = a.Finish()
+	for j := range fs {
+		if fs[j].Analyzer == "" {
+			fs[j].Analyzer = a.Name()
 		}
 	}
-	return findings, warnings
+	return fs, warn
 }
 
 // health adds the rules' run-time errors to warnings and names the
@@ -713,21 +715,50 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 
 // AssignIDs gives findings without an ID a stable one: a hash of rule (or
 // analyzer), host, time and the first event referred to, so a re-hunt of
-// the same store gives the same IDs.
+// the same store gives the same IDs. Hashing is split across the cores:
+// each ID depends on its own finding only.
 func AssignIDs(fs []event.Finding) {
-	for i := range fs {
-		if fs[i].ID != "" {
-			continue
-		}
-		f := &fs[i]
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", f.Analyzer, f.RuleID, f.Host, f.Time.UnixNano())
-		if len(f.Refs) > 0 {
-			r := f.Refs[0]
-			fmt.Fprintf(h, "\x00%s\x00%d\x00%d", r.Evidence, r.Offset, r.RecordID)
-		} else {
-			fmt.Fprintf(h, "\x00%s", f.Summary)
-		}
-		f.ID = "f-" + hex.EncodeToString(h.Sum(nil))[:16]
+	const chunk = 4096
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(fs); lo += chunk {
+		part := fs[lo:min(lo+chunk, len(fs))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var buf []byte
+			for i := range part {
+				if part[i].ID == "" {
+					buf = idInput(buf[:0], &part[i])
+					sum := sha256.Sum256(buf)
+					part[i].ID = "f-" + hex.EncodeToString(sum[:8])
+				}
+			}
+		}()
 	}
+	wg.Wait()
+}
+
+// idInput appends what a finding's ID hashes: analyzer, rule, host and
+// time in nanoseconds, then the first reference's evidence, offset and
+// record id, or the summary when there is none, NUL-separated.
+func idInput(b []byte, f *event.Finding) []byte {
+	b = append(b, f.Analyzer...)
+	b = append(b, 0)
+	b = append(b, f.RuleID...)
+	b = append(b, 0)
+	b = append(b, f.Host...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, f.Time.UnixNano(), 10)
+	b = append(b, 0)
+	if len(f.Refs) == 0 {
+		return append(b, f.Summary...)
+	}
+	r := &f.Refs[0]
+	b = append(b, r.Evidence...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, r.Offset, 10)
+	b = append(b, 0)
+	return strconv.AppendInt(b, r.RecordID, 10)
 }
