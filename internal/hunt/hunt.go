@@ -299,8 +299,10 @@ func newHunter(cfg *caseconf.Config, rules []*rule.Rule, opts Options) *hunter {
 // findings, the stateful rules' matches (per rule, in no order), and
 // which analyzers panicked (dropped, with a warning each).
 type scanResult struct {
-	rows     int64
-	findings []event.Finding
+	rows int64
+	// findings come per batch, joined once by settle (appending them to
+	// one growing slice copied every finding several times over).
+	findings [][]event.Finding
 	matches  [][]match
 	warnings []string
 	broken   []bool
@@ -368,7 +370,9 @@ func (h *hunter) fanOut(out *scanResult, pool *sync.Pool) *fanOut {
 			for b := range f.work {
 				fs, ms, warn := evalBatch(h.p, mem, sm, b)
 				mu.Lock()
-				out.findings = append(out.findings, fs...)
+				if len(fs) > 0 {
+					out.findings = append(out.findings, fs)
+				}
 				for i, m := range ms {
 					out.matches[i] = append(out.matches[i], m...)
 				}
@@ -468,7 +472,15 @@ func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
 	}
 	close(jobs)
 	wg.Wait()
-	findings, warnings := sc.findings, sc.warnings
+	total := 0
+	for _, fs := range append(sc.findings, per...) {
+		total += len(fs)
+	}
+	findings, warnings := make([]event.Finding, 0, total), sc.warnings
+	for _, fs := range sc.findings {
+		findings = append(findings, fs...)
+	}
+	sc.findings = nil
 	for j := range per {
 		findings = append(findings, per[j]...)
 		if warn[j] != "" {
