@@ -7,6 +7,7 @@
 package hunt
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -493,11 +494,11 @@ func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
 // replay runs one stateful rule over its matches in time order (scan
 // order on ties); a panic ends that rule only, with a warning.
 func replay(r *rule.Rule, ms []match) (fs []event.Finding, warn string) {
-	sort.Slice(ms, func(a, b int) bool {
-		if !ms[a].ev.Time.Equal(ms[b].ev.Time) {
-			return ms[a].ev.Time.Before(ms[b].ev.Time)
+	slices.SortFunc(ms, func(a, b match) int {
+		if c := a.ev.Time.Compare(b.ev.Time); c != 0 {
+			return c
 		}
-		return ms[a].seq < ms[b].seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	defer func() {
 		if p := recover(); p != nil {
