@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/event"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // A detection is also kept as a tree, for the compiled rule set (set.go):
