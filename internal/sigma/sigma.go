@@ -498,6 +498,9 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		r.Filter.Sources = []string{event.SourceEVTX}
 	}
 	r.Columns = append([]string(nil), baseColumns...)
+	if c.seen["TimeCreated"] {
+		r.Columns = append(r.Columns, "time")
+	}
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
 	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c)}
