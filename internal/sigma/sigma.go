@@ -57,6 +57,10 @@ type CompileOptions struct {
 	// Placeholders are the values of %name% placeholders for the expand
 	// modifier (from the case config: e.g. admin accounts, networks).
 	Placeholders map[string][]string
+	// Filters are Sigma filters (ParseFilters) from files outside the
+	// batch, applied to the batch's rules with the filters found in the
+	// batch itself.
+	Filters []*Filter
 }
 
 // Compile compiles a batch of Sigma rule files with default options. The
@@ -93,6 +97,17 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 		opts.Logsources = DefaultLogsources()
 	}
 	var errs []error
+	// Filters are known before any rule compiles: a rule compiles with
+	// the filters that apply to it.
+	var filterDocs []Doc
+	for _, d := range docs {
+		if filterKeyRE.Match(d.Data) {
+			filterDocs = append(filterDocs, d)
+		}
+	}
+	filters, ferrs := ParseFilters(filterDocs, opts)
+	errs = append(errs, ferrs...)
+	opts.Filters = append(append([]*Filter(nil), opts.Filters...), filters...)
 	type pending struct {
 		file string
 		node *yaml.Node
@@ -122,10 +137,13 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 				// before it still load.
 				nodes, err := splitDocs(d.File, d.Data)
 				var items []item
-				if err != nil {
+				if err != nil && !filterKeyRE.Match(d.Data) { // ParseFilters reported it
 					items = append(items, item{err: err})
 				}
 				for _, n := range nodes {
+					if isFilterNode(n) {
+						continue // parsed above
+					}
 					if mapGet(n, "correlation") != nil {
 						items = append(items, item{corr: n})
 						continue
@@ -481,6 +499,21 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		return nil, yamlx.Errorf(file, condNode, "rule %s: empty condition", r.ID)
 	}
 	top := anySel(ors)
+	filterTime := false
+	for _, f := range opts.Filters {
+		if !f.appliesTo(r.ID, name, product, category, service) {
+			continue
+		}
+		// Compiled with the rule's renames, but a compiler of its own:
+		// the filter's fields are not the rule's to summarize.
+		fc := &compiler{file: f.File, sources: srcs, opts: opts}
+		fs, err := f.compile(fc)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		top = allSel([]sel{top, fs})
+		filterTime = filterTime || fc.seen["TimeCreated"]
+	}
 	root := top.p
 
 	srcOf := sourceIndex(srcs)
@@ -498,7 +531,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		r.Filter.Sources = []string{event.SourceEVTX}
 	}
 	r.Columns = append([]string(nil), baseColumns...)
-	if c.seen["TimeCreated"] {
+	if c.seen["TimeCreated"] || filterTime {
 		r.Columns = append(r.Columns, "time")
 	}
 	r.FieldDict = true

@@ -165,10 +165,43 @@ func Load(cfg *caseconf.Config, paths []string, builtin bool) ([]*rule.Rule, []e
 // turning the pack off. All load problems are returned; the rules that
 // loaded are usable.
 func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
+	var errs []error
+	// Sigma filter files among the paths tune the rules of every layer
+	// (a user's filter for a shipped SigmaHQ rule is the common case),
+	// so they are read first and go to every batch.
+	copts := sigmaOptions(cfg, opts)
+	filterFiles := map[string]bool{}
+	for _, p := range opts.Paths {
+		files, err := rule.Files(p)
+		if err != nil {
+			continue // LoadPaths reports it
+		}
+		var docs []sigma.Doc
+		for _, f := range files {
+			if data, err := os.ReadFile(f); err == nil && sigma.IsFilter(data) {
+				docs = append(docs, sigma.Doc{File: f, Data: data})
+				filterFiles[f] = true
+			}
+		}
+		fs, es := sigma.ParseFilters(docs, copts)
+		copts.Filters = append(copts.Filters, fs...)
+		errs = append(errs, es...)
+	}
 	// Sigma files are handed to internal/sigma a batch at a time, so
 	// correlation rules can refer to rules in other files of the batch.
-	compileSigma := sigma.Compiler(sigmaOptions(cfg, opts))
-	var errs []error
+	batch := sigma.Compiler(copts)
+	compileSigma := func(docs []rule.Doc) ([]*rule.Rule, []error) {
+		var rest []rule.Doc
+		for _, d := range docs {
+			if !filterFiles[d.File] {
+				rest = append(rest, d)
+			}
+		}
+		if len(rest) == 0 {
+			return nil, nil
+		}
+		return batch(rest)
+	}
 	var layers [][]*rule.Rule
 	if opts.Builtin {
 		rs, es := rule.Builtin(cfg)
