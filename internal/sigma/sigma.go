@@ -24,6 +24,39 @@
 //     a window closes (tumbling from the group's first event, or at Flush).
 //     Rules referenced by a correlation produce findings of their own only
 //     with generate: true (rule.Rule.NoFindings marks the others).
+//   - neq (modifiers appendix v2.1): the field is present and equals none
+//     of the values; a number also excludes its other spellings (16, 0x10).
+//     With fieldref it compares two fields.
+//   - Time modifiers (minute, hour, day, week, month, year; v2.1) take a
+//     date field's part in UTC, as the appendix asks (no zone
+//     conversion); week is the ISO 8601 week. TimeCreated is the record's
+//     own time; other fields are read as RFC 3339 or
+//     "2006-01-02 15:04:05.000" dates. They combine with gt, gte, lt, lte
+//     and neq: "TimeCreated|hour|gte: 20".
+//   - Filters (filters specification v2, filter.go) are joined to the
+//     rules they name as "(rule) and (filter)", as pySigma does.
+//   - expand placeholders take their values from CompileOptions
+//     (CasePlaceholders: %provider_accounts% and the others from the case
+//     config); one without values is a load error at the value, as in
+//     pySigma, not a value that matches nothing.
+//
+// The logsource mapping (logsources.yaml, extended by a user's file
+// through LoadLogsources) has one entry per product/category/service:
+//
+//	logsources:
+//	  - product: windows
+//	    category: process_creation
+//	    sources:                      # the records the logsource stands for
+//	      - channel: Security         # case-insensitive
+//	        event_ids: [4688]         # empty: any event of the channel
+//	        fields:                   # Sigma name -> the record's field
+//	          Image: NewProcessName
+//	        values:                   # Sigma value -> the record's spelling
+//	          IntegrityLevel: {High: S-1-16-12288}
+//
+// A value map widens a rule's value on that source only: IntegrityLevel:
+// High matches 4688's S-1-16-12288 as well as the name, so rules that list
+// both spellings keep working.
 package sigma
 
 import (
