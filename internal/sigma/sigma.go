@@ -533,6 +533,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	}
 	top := anySel(ors)
 	filterTime := false
+	var applied []string
 	for _, f := range opts.Filters {
 		if !f.appliesTo(r.ID, name, product, category, service) {
 			continue
@@ -545,6 +546,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
 		top = allSel([]sel{top, fs})
+		applied = append(applied, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Title))
 		filterTime = filterTime || fc.seen["TimeCreated"]
 	}
 	root := top.p
@@ -569,7 +571,7 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 	}
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
-	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c)}
+	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c), filters: applied}
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/rule"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,6 +67,17 @@ type detection struct {
 	srcOf   func(ev *event.Event) int
 	title   string
 	sumKeys []sumKey
+	filters []string // the filters joined to the rule: file:line title
+}
+
+// Filters names the Sigma filters joined to a compiled Sigma rule
+// ("file:line title"), so that tools reading the rule's own YAML (the
+// SQL export) know it is not the whole rule.
+func Filters(r *rule.Rule) []string {
+	if d, ok := r.Detection.(*detection); ok {
+		return d.filters
+	}
+	return nil
 }
 
 func join(k nodeKind, kids []*node) *node {
