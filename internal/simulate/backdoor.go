@@ -176,9 +176,8 @@ func (g *gen) logonScreenShell(s *session, t time.Time, lbl func(h *host, kind, 
 	h := s.h
 	wl := h.winlogon()
 	u := proc{pid: h.pid(g.r), image: `C:\Windows\System32\utilman.exe`, cmdline: `utilman.exe /debug`, guid: guid(g.r)}
-	lbl(h, "accessibility_backdoor", "rule:accessibility-binary-replaced", "utilman.exe (a copy of cmd.exe) started at the logon screen",
-		g.sysmon1As(h, t, `NT AUTHORITY\SYSTEM`, u, wl, "cmd.exe"))
-	lbl(h, "accessibility_backdoor", "psrecon", "utilman.exe started by winlogon at the logon screen", g.process4688(h, t, h.system(), u, wl))
+	lbl(h, "accessibility_backdoor", "rule:accessibility-binary-replaced", "utilman.exe (a copy of cmd.exe) started by winlogon at the logon screen",
+		g.sysmon1As(h, t, `NT AUTHORITY\SYSTEM`, u, wl, "cmd.exe"), g.process4688(h, t, h.system(), u, wl))
 	ct := t.Add(time.Duration(5+g.r.IntN(10)) * time.Second)
 	for _, q := range []struct{ img, cmd string }{{`C:\Windows\System32\whoami.exe`, `whoami /all`}, {`C:\Windows\System32\net.exe`, `net user`}, {`C:\Windows\System32\query.exe`, `query user`}} {
 		p := proc{pid: h.pid(g.r), image: q.img, cmdline: q.cmd, guid: guid(g.r)}
@@ -247,19 +246,23 @@ func (g *gen) backdoorLookalikes(day time.Time) {
 			}
 		}
 	}
-	// Sysmon maintenance by the deployment tool: a new version on every
-	// host on two consecutive days early in the period, the configuration
-	// pushed again every four weeks.
-	if work && len(co.hosts) > 2 && (dayN%28 == 4 || dayN%28 == 5) {
+	// Sysmon maintenance by the deployment tool: a new version early in
+	// the period, the configuration pushed again every four weeks, each
+	// time to a pilot ring (every fifth host) first and to the rest on
+	// the next working day.
+	if work && len(co.hosts) > 2 && dayN >= 4+28*g.sysmonPushes {
 		for i, h := range co.hosts {
-			if i%2 != dayN%28-4 {
+			if (i%5 == 0) != (g.sysmonWave == 0) {
 				continue
 			}
 			t := co.at(day, 11*60+g.r.IntN(4*60), g.r.IntN(60))
-			if !g.inPeriod(t) {
-				continue
+			if g.inPeriod(t) {
+				g.sysmonUpgrade(h, t, g.sysmonPushes == 0)
 			}
-			g.sysmonUpgrade(h, t, dayN < 28)
+		}
+		if g.sysmonWave++; g.sysmonWave == 2 {
+			g.sysmonWave = 0
+			g.sysmonPushes++
 		}
 	}
 	if !work {

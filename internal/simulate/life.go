@@ -24,6 +24,8 @@ type gen struct {
 	// the scenarios that do not measure them.
 	lb           *rand.Rand
 	migrationDay time.Time
+	sysmonPushes int // Sysmon rollouts done (backdoor.go)
+	sysmonWave   int // 0: the pilot ring next, 1: the rest
 }
 
 // inPeriod reports whether t lies in the generated period.
