@@ -31,6 +31,9 @@ const (
 	// QuickDelete is how soon a deleted task counts as run-once remote
 	// execution (atexec creates, runs and deletes within seconds).
 	QuickDelete = 2 * time.Minute
+	// fleetHosts is how many hosts the same local install must reach to
+	// be judged a software deployment.
+	fleetHosts = 3
 	// spawnWindow is how long after a service install the processes its
 	// binary starts are attributed to it.
 	spawnWindow = 30 * time.Minute
@@ -106,6 +109,7 @@ type Analyzer struct {
 	first     time.Time
 	last      time.Time
 	dropped   int
+	fleet     map[string]map[string]bool // signature → hosts it was installed on (Finish)
 	lower     *akit.Memo1
 	in        akit.Interner
 }
@@ -594,6 +598,16 @@ func (a *Analyzer) Finish() []event.Finding {
 			}
 		}
 	}
+	// Hosts each signature was installed on: the same service, task or
+	// autorun set up on many hosts is a software deployment.
+	fleet := map[string]map[string]bool{}
+	for _, it := range a.items {
+		if fleet[it.sig] == nil {
+			fleet[it.sig] = map[string]bool{}
+		}
+		fleet[it.sig][akit.NormHost(it.host)] = true
+	}
+	a.fleet = fleet
 	sessions, verdicts := a.sessions.Built()
 	byHost := map[string][]int{}
 	for i, s := range sessions {
@@ -655,6 +669,7 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 			}
 		}
 	}
+	remote := false // arrived over the network: never a deployment's benefit of the doubt
 	// Arriving over the network and starting processes is what
 	// deployment tools do as well: it aggravates other signs only.
 	if it.kind == kService && len(sigs) > 0 {
@@ -673,6 +688,7 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 		}
 		for _, d := range a.drops[hk] {
 			if d.base == b && !d.t.After(it.t.Add(time.Minute)) && it.t.Sub(d.t) <= dropWindow {
+				remote = true
 				refs = append(refs, d.ref)
 				sigs = append(sigs, signal{fmt.Sprintf("its binary was written to %s over the network from %s by %s", akit.OrDash(d.share), akit.OrDash(d.src), akit.OrDash(d.user)), 1, false})
 				break
@@ -683,6 +699,7 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 		if src := a.netLogons[hk+"\x00"+it.logonID]; src != "" {
 			// Created over the network (svcctl, atsvc): remote execution
 			// by itself, though admins and deployment tools do it too.
+			remote = true
 			sigs = append(sigs, signal{"created from a network logon from " + src, 1, false})
 		}
 	}
@@ -690,6 +707,7 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 	// out of the provider's pattern makes the install a sign by itself.
 	sess, verdict := a.inSession(hk, it.t)
 	if sess != nil && verdict.Out {
+		remote = true
 		sigs = append(sigs, signal{fmt.Sprintf("during RMM session %s (%s, operator %q), out of the provider's pattern (session score %d)", sess.ID, sess.Tool, sess.Operator, verdict.Score), 1, false})
 	}
 	score := 0
@@ -710,6 +728,20 @@ func (a *Analyzer) judge(it *item, seen map[string]time.Time) (event.Finding, bo
 		cut := min(loose, 2)
 		score -= cut
 		extra = append(extra, fmt.Sprintf("the same %s was installed from the same place before, in the baseline (first %s)", it.kind, akit.When(cfg, t0)))
+	}
+	// The same thing installed locally on many hosts: a software
+	// deployment (an agent's service in %SystemRoot%, say). Only what is
+	// not sticky is lowered, and not when any install came over the
+	// network or in an out-of-pattern session.
+	if n := len(a.fleet[it.sig]); n >= fleetHosts && !remote && len(extra) == 0 {
+		loose := 0
+		for _, s := range sigs {
+			if !s.sticky {
+				loose += s.weight
+			}
+		}
+		score -= min(loose, 2)
+		extra = append(extra, fmt.Sprintf("the same %s was installed the same way on %d hosts (a software deployment)", it.kind, n))
 	}
 	timing := akit.Timing(cfg, it.t)
 	// Off hours weighs only beside two independent signs: an admin

@@ -238,7 +238,7 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	res.Phases.Finished = time.Since(start)
 
 	order(findings)
-	if h.set != nil && !sc.broken[h.setAt] {
+	if !h.opts.NoTriage && h.set != nil && !sc.broken[h.setAt] {
 		res.Triage = triage.Apply(h.cfg, findings, triage.Sessions(h.cfg, h.set))
 	}
 	res.Phases.Sorted = time.Since(start)
@@ -264,9 +264,8 @@ type hunter struct {
 	workers int
 	rules   []*rule.Rule
 	p       *plan
-	// ans are the case's analyzers; set, at ans[setAt], is the RMM
-	// session set they share, which triage reads when it runs (nil when
-	// it does not).
+	// ans are the case's analyzers; set (at index setAt) is the RMM
+	// session set they share, which triage reads too.
 	ans   []analyzers.Analyzer
 	set   *akit.SessionSet
 	setAt int
@@ -289,29 +288,16 @@ func newHunter(cfg *caseconf.Config, rules []*rule.Rule, opts Options) *hunter {
 	// Triage reads the RMM sessions the analyzers share (built once, in
 	// the set analyzers.All puts in the list); without one, a set of its
 	// own is fed beside the analyzers.
-	if !opts.NoTriage {
-		h.set, h.setAt = sessionSet(h.ans)
-		if h.set == nil {
-			h.set, h.setAt = akit.NewSessionSet(cfg), len(h.ans)
-			h.ans = append(slices.Clip(h.ans), h.set)
-		}
+	h.set, h.setAt = sessionSet(h.ans)
+	if h.set == nil && !opts.NoTriage {
+		h.set, h.setAt = akit.NewSessionSet(cfg), len(h.ans)
+		h.ans = append(slices.Clip(h.ans), h.set)
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	h.rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
 	h.p = newPlanWith(h.rules, !opts.ReferenceRules)
 	h.p.shapes = !opts.NoTriage
 	return h
-}
-
-// sessionSet finds the shared RMM session set in an analyzer list, and
-// its index.
-func sessionSet(ans []analyzers.Analyzer) (*akit.SessionSet, int) {
-	for i, a := range ans {
-		if s, ok := a.(*akit.SessionSet); ok {
-			return s, i
-		}
-	}
-	return nil, -1
 }
 
 // scanResult is what the scan stage hands on: the single-event rules'
@@ -584,6 +570,17 @@ func order(fs []event.Finding) {
 			fs[i].ID += "-" + strconv.Itoa(n+1)
 		}
 	}
+}
+
+// sessionSet finds the shared RMM session set in an analyzer list, and
+// its index.
+func sessionSet(ans []analyzers.Analyzer) (*akit.SessionSet, int) {
+	for i, a := range ans {
+		if s, ok := a.(*akit.SessionSet); ok {
+			return s, i
+		}
+	}
+	return nil, -1
 }
 
 func observe(a analyzers.Analyzer, b *batch, bit int, broken *bool, warn *string) {

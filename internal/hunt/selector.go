@@ -61,8 +61,8 @@ type ruleNeed struct {
 }
 
 type anNeed struct {
-	wants akit.Wants // what a Selective analyzer reads (see all)
-	all   bool       // not Selective: every event, every column
+	wants akit.Wants // nil with all: every event, every column
+	all   bool
 	bit   int
 }
 

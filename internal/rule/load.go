@@ -254,6 +254,11 @@ func LoadPaths(cfg *caseconf.Config, paths []string, sigma SigmaCompiler) ([]*Ru
 	return out, append(errs, dup...)
 }
 
+// Files lists the rule files LoadPaths reads for one path: the file, or
+// the *.yml and *.yaml files under a folder in lexical order (hidden
+// folders left out).
+func Files(p string) ([]string, error) { return ruleFiles(p) }
+
 func ruleFiles(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
