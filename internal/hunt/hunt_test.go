@@ -13,7 +13,6 @@ import (
 
 	"github.com/spoor-dfir/spoor/analyzers"
 	"github.com/spoor-dfir/spoor/analyzers/akit"
-
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest"
