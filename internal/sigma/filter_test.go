@@ -198,3 +198,16 @@ func TestIsFilter(t *testing.T) {
 		t.Error("a rule file (or a mixed or broken one) taken for a filter file")
 	}
 }
+
+// A spoor rule has a filter: too (its pre-filter) beside its top-level
+// condition: it is not a Sigma filter document.
+func TestSpoorRuleIsNotAFilter(t *testing.T) {
+	spoor := "id: x\ntitle: t\nfilter:\n  event_id: [4624]\ncondition: ev.EventID == 4624\n"
+	if IsFilter([]byte(spoor)) {
+		t.Error("spoor rule taken for a Sigma filter")
+	}
+	sig := "title: f\nlogsource:\n  product: windows\nfilter:\n  rules: [x]\n  sel:\n    User: a\n  condition: not sel\n"
+	if !IsFilter([]byte(sig)) {
+		t.Error("Sigma filter not recognised")
+	}
+}
