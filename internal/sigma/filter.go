@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Sigma filters (sigma-filters-specification, v2) tune rules without

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed logsources.yaml

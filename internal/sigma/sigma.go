@@ -73,7 +73,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Doc is one rule file: its name (for errors and Rule.File) and content.
@@ -103,16 +103,6 @@ type CompileOptions struct {
 // order.
 func Compile(docs []Doc) ([]*rule.Rule, []error) {
 	return CompileWith(docs, CompileOptions{})
-}
-
-var sigmaKeyRE = regexp.MustCompile(`(?m)^(detection|correlation)\s*:`)
-var sigmaMetaRE = regexp.MustCompile(`(?m)^(title|logsource|action)\s*:`)
-
-// IsSigma tells Sigma rule files from spoor's own YAML rules: a Sigma file
-// has a top-level detection or correlation section and a title, logsource
-// or action key.
-func IsSigma(data []byte) bool {
-	return sigmaKeyRE.Match(data) && sigmaMetaRE.Match(data)
 }
 
 // compiled is a rule with what correlation rules need of it.
@@ -348,16 +338,6 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
-
-func mapKey(n *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
 func mapWithout(n *yaml.Node, key string) *yaml.Node {
 	c := *n
 	c.Content = nil

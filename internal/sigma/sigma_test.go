@@ -174,19 +174,6 @@ detection:
 		t.Error("global merge: detection not overridden per document")
 	}
 }
-
-func TestIsSigma(t *testing.T) {
-	if !IsSigma([]byte(procRule)) {
-		t.Error("Sigma rule not recognised")
-	}
-	if IsSigma([]byte("id: x\ntitle: t\ncondition: ev.EventID == 4624\n")) {
-		t.Error("spoor rule taken for Sigma")
-	}
-	if !IsSigma([]byte("title: c\ncorrelation:\n  type: event_count\n")) {
-		t.Error("correlation rule not recognised")
-	}
-}
-
 func TestSyntaxErrorNamesFile(t *testing.T) {
 	_, errs := Compile([]Doc{{File: "broken.yml", Data: []byte("title: x\ndetection:\n  sel: [a\n")}})
 	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "broken.yml:") {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // A detection is also kept as a tree, for the compiled rule set (set.go):
