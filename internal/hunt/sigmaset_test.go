@@ -60,10 +60,14 @@ func sameAsReference(t *testing.T, st *store.Store, cfg *caseconf.Config, rules 
 	t.Logf("%d findings (%d Sigma), %d incidents", len(ref.Findings), sigmaFindings, len(ref.Incidents))
 }
 
-// sigmaRules loads SigmaHQ's Windows rules (and extra paths) for cfg.
+// sigmaRules loads SigmaHQ's Windows rules (and extra paths) for cfg,
+// with testdata/sigmawire: rules using what SigmaHQ's do not (neq, time
+// modifiers, value maps, a filter, a placeholder), so the comparisons
+// cover them too.
 func sigmaRules(t *testing.T, cfg *caseconf.Config, extra ...string) []*rule.Rule {
 	dir := testutil.Shared(t, "sigma", "rules", "windows")
-	srs, _ := rule.LoadPaths(cfg, append([]string{dir}, extra...), sigma.Compiler(sigma.CompileOptions{Placeholders: sigma.CasePlaceholders(cfg)}))
+	paths := append([]string{dir, filepath.Join("testdata", "sigmawire")}, extra...)
+	srs, _ := rule.LoadPaths(cfg, paths, sigma.Compiler(sigma.CompileOptions{Placeholders: sigma.CasePlaceholders(cfg)}))
 	if len(srs) < 1000 {
 		t.Fatalf("only %d Sigma rules loaded", len(srs))
 	}

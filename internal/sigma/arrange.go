@@ -88,8 +88,13 @@ func isOpaque(n *node, src int) bool {
 		}
 		return false
 	}
-	return n.opaque || n.rawName(src) == ""
+	return n.opaque || n.rawName(src) == "" || volatileField(n.rawName(src))
 }
+
+// volatileField reports whether a raw field differs on nearly every
+// event (the record time): answers keyed on it would only fill the memo,
+// so rules reading it are matched apart, unremembered, like opaque ones.
+func volatileField(name string) bool { return name == "TimeCreated" }
 
 // buildPart arranges rules for the events of probe's key.
 func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
@@ -293,8 +298,8 @@ func (b *builder) compile(n *node, src int) *gnode {
 		return g
 	}
 	g := &gnode{kind: nLeaf}
-	if n.opaque || n.rawName(src) == "" {
-		b.opaque = true // keywords read every value
+	if n.opaque || n.rawName(src) == "" || volatileField(n.rawName(src)) {
+		b.opaque = true // keywords read every value; the time is not remembered
 	} else if n.lits == nil || !constField(n.rawName(src)) {
 		b.reads[n.rawName(src)] = true
 	}

@@ -75,11 +75,11 @@ func IsFilter(data []byte) bool {
 }
 
 // isFilterNode tells a filter document from a rule: a filter section and
-// no detection or correlation, nor the top-level condition of a spoor
-// rule (whose filter: is its pre-filter).
+// no detection or correlation, nor a condition of its own (spoor's rules
+// have a top-level filter too, beside their condition).
 func isFilterNode(n *yaml.Node) bool {
-	return n.Kind == yaml.MappingNode && mapGet(n, "filter") != nil && mapGet(n, "detection") == nil && mapGet(n, "correlation") == nil &&
-		mapGet(n, "condition") == nil
+	return n.Kind == yaml.MappingNode && mapGet(n, "filter") != nil && mapGet(n, "detection") == nil &&
+		mapGet(n, "correlation") == nil && mapGet(n, "condition") == nil
 }
 
 // ParseFilters reads the filter documents of files (other documents are

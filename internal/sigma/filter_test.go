@@ -197,6 +197,11 @@ func TestIsFilter(t *testing.T) {
 	if IsFilter([]byte(filterRuleA)) || IsFilter([]byte(jumpFilter+"---\n"+filterRuleA)) || IsFilter([]byte("filter: [")) {
 		t.Error("a rule file (or a mixed or broken one) taken for a filter file")
 	}
+	// spoor's own rules have a filter beside their condition.
+	spoor := "id: r\ntitle: R\nseverity: low\nfilter:\n  channel: [Security]\n  event_id: [4720]\ncondition: event_id == 4720\n"
+	if IsFilter([]byte(spoor)) {
+		t.Error("a spoor rule taken for a Sigma filter")
+	}
 }
 
 // A spoor rule has a filter: too (its pre-filter) beside its top-level

@@ -189,7 +189,9 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte(procRule))
 	f.Add([]byte("title: t\nid: x\nlogsource: {product: windows}\ndetection:\n  sel:\n    F|base64offset|contains: abc\n  condition: not 1 of sel*\n"))
 	f.Add([]byte("title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 5m\n  condition: {gte: 2}\n"))
+	f.Add([]byte(procRule + "---\ntitle: f\nlogsource: {category: process_creation}\nfilter:\n  rules: [11111111-0000-0000-0000-000000000001]\n  s:\n    User|neq: x\n    TimeCreated|hour|gte: 3\n  condition: not s\n"))
 	e := ev("Image", `C:\Windows\System32\whoami.exe`, "User", "admin", "CommandLine", "whoami /all")
+	e.Time = time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rules, _ := Compile([]Doc{{File: "fuzz.yml", Data: data}})
 		for _, r := range rules {

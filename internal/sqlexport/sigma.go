@@ -368,6 +368,8 @@ func (c *sigmaCompiler) fieldGetter(name string) (getter, error) {
 		return typed(d.intText(col("record_id")), "("+col("record_id")+" <> 0)"), nil
 	case "Data":
 		return getter{}, unsup("the Data field (unnamed <Data> elements joined)")
+	case "TimeCreated":
+		return getter{}, unsup("the record time as the TimeCreated field")
 	}
 	if !plainField.MatchString(name) {
 		return getter{}, unsup("field name %q", name)
