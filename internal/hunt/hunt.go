@@ -218,8 +218,9 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 // Run hunts the store with rules (and the case's analyzers) and, unless
 // opts.DryRun, replaces the stored findings and incidents. It runs in
 // stages, each handing the next what it made: scan (rules and analyzers
-// fed from one scan), stateful replay, finish (the analyzers' findings),
-// order (IDs and the one finding order), triage, incidents, write.
+// fed from one scan), settle (stateful replay beside the analyzers'
+// finish), order (IDs and the one finding order), triage, incidents,
+// write.
 func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule, opts Options) (Result, error) {
 	start := time.Now()
 	h := newHunter(cfg, rules, opts)
