@@ -11,7 +11,11 @@ import (
 	"github.com/Velocidex/ordereddict"
 )
 
-func toString(v any) string {
+// String renders a raw field value as text: strings as they are, numbers
+// in their shortest form, nested objects as their JSON (keys in order),
+// anything else as fmt prints it. The one "any → string" of the event
+// model; ingesters and rules read raw values through it.
+func String(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -519,7 +523,7 @@ func lookupSlow(s, name string) (string, bool) {
 	if v == nil {
 		return "", true
 	}
-	return toString(v), true
+	return String(v), true
 }
 
 // keyEquals reads the key string at s[i] and reports whether it is name,

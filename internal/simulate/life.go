@@ -20,6 +20,12 @@ type gen struct {
 	// la draws the benign look-alikes (lateral.go), apart from r so
 	// they leave the rest of normal life as it was.
 	la *rand.Rand
+	// lb draws the backdoors' benign look-alikes (backdoor.go); nil in
+	// the scenarios that do not measure them.
+	lb           *rand.Rand
+	migrationDay time.Time
+	sysmonPushes int // Sysmon rollouts done (backdoor.go)
+	sysmonWave   int // 0: the pilot ring next, 1: the rest
 }
 
 // inPeriod reports whether t lies in the generated period.
@@ -76,6 +82,7 @@ func (g *gen) life() {
 		}
 		g.backupNight(day)
 		g.lookalikes(day)
+		g.backdoorLookalikes(day)
 		if work {
 			g.adminDay(day)
 			g.maintenanceDay(day)

@@ -103,6 +103,9 @@ func Run(o Options) (*Summary, error) {
 		return bulk(o, co)
 	}
 	g := &gen{r: r, co: co, c: newCollector(), newRID: 4000, sessEnd: map[*session]time.Time{}, la: newRand(o.Seed ^ 0x1a7e4a1)}
+	if o.Scenario == "normal" || o.Scenario == "comtech-lateral" {
+		g.lb = newRand(o.Seed ^ 0x5ac1d0b)
+	}
 	for _, h := range co.hosts {
 		for _, ch := range allChannels {
 			g.c.sink(evtxRel(h.name, ch), true)

@@ -69,8 +69,15 @@ func pack(t *testing.T, cfg *caseconf.Config) []*rule.Rule {
 // pack, as spoor run does.
 func simulated(t *testing.T, opts simulate.Options) (*caseconf.Config, hunt.Result) {
 	t.Helper()
-	dir := t.TempDir()
-	opts.Out = filepath.Join(dir, "case")
+	return simulatedIn(t, filepath.Join(t.TempDir(), "case"), opts)
+}
+
+// simulatedIn is simulated writing the case to out (its labels are
+// beside the evidence) and the store beside it.
+func simulatedIn(t *testing.T, out string, opts simulate.Options) (*caseconf.Config, hunt.Result) {
+	t.Helper()
+	dir := filepath.Dir(out)
+	opts.Out = out
 	if _, err := simulate.Run(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package triage
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -55,11 +57,63 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 	for _, f := range shapeFields {
 		add(strings.ToLower(f), field(f))
 	}
+	if b.Len() == 0 {
+		kindShape(&b, ev, add)
+	}
 	s := b.String()
 	if len(s) > maxShape {
 		s = s[:maxShape]
 	}
 	return s
+}
+
+// kindShape is the shape of an event that names no process, script or
+// object (a DSRM password set, Sysmon's own state and configuration
+// records): the kind of event and its remaining values, without who,
+// where and when (accounts, SIDs, domains, logon ids, host and
+// workstation names, times, GUIDs), which the baseline key and counts
+// take care of, but for the kind of identity the record names. Without
+// it such findings could never be routine, however regularly the same
+// identity caused them.
+func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
+	d := ev.FieldDict()
+	if d == nil || d.Len() == 0 {
+		return // nothing tells one occurrence from another
+	}
+	b.WriteString("event=")
+	b.WriteString(strings.ToLower(ev.Channel))
+	b.WriteByte('/')
+	b.WriteString(strconv.Itoa(int(ev.EventID)))
+	// Who, as the baseline key counts it, from the record itself: such
+	// events often have no user column (a 4794's subject), and the
+	// nightly job's machine account must not vouch for an admin's act.
+	if who := identity(first(ev.User, ev.SubjectUser, ev.Field("SubjectUserName"), ev.Field("User"))); who != "" && who != "-" {
+		b.WriteString("|by=")
+		b.WriteString(who)
+	}
+	for _, k := range d.Keys() {
+		if whoWhereWhen(k) {
+			continue
+		}
+		v, _ := d.Get(k)
+		s, ok := v.(string)
+		if !ok {
+			s = fmt.Sprint(v)
+		}
+		add(strings.ToLower(k), s)
+	}
+}
+
+// whoWhereWhen says whether a field names an identity, a place, a time or
+// an instance rather than what happened.
+func whoWhereWhen(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"user", "sid", "domain", "logon", "time", "guid", "processid", "threadid", "workstation", "computer", "hostname", "ipaddress", "ipport"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func first(vs ...string) string {

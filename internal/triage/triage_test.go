@@ -57,7 +57,28 @@ func TestShape(t *testing.T) {
 		t.Errorf("registry shape %q (host names must stay out)", got)
 	}
 	if got := Shape(&event.Event{EventID: 4625, Host: "H", User: "u"}); got != "" {
-		t.Errorf("event without behaviour fields: shape %q, want none", got)
+		t.Errorf("event without any fields: shape %q, want none", got)
+	}
+	// An event that names no process or object has the shape of its kind
+	// and values, with who as the baseline counts it and without where
+	// and when: the nightly DSRM sync by a DC's machine account is one
+	// shape on every DC and night, an admin's reset another.
+	dsrm := func(host, subject string) *event.Event {
+		return &event.Event{Channel: "Security", EventID: 4794, Host: host, Fields: ordereddict.NewDict().
+			Set("SubjectUserSid", "S-1-5-18").Set("SubjectUserName", subject).Set("SubjectDomainName", "CORP").
+			Set("SubjectLogonId", "0x3E7").Set("Workstation", host).Set("Status", "0x0")}
+	}
+	a, b, c := Shape(dsrm("DC01", "DC01$")), Shape(dsrm("DC02", "DC02$")), Shape(dsrm("DC02", "ct-admin"))
+	if a != "event=security/4794|by=machine|status=0x0" || a != b {
+		t.Errorf("DSRM sync shapes %q, %q: want one shape for every DC's machine account", a, b)
+	}
+	if c == a || !strings.Contains(c, "by=ct-admin") {
+		t.Errorf("an admin's DSRM reset has shape %q, the machine's %q", c, a)
+	}
+	st := &event.Event{Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 4, Fields: ordereddict.NewDict().
+		Set("UtcTime", "2026-10-21 10:00:00.000").Set("State", "Stopped").Set("Version", "15.14").Set("SchemaVersion", "4.90")}
+	if got := Shape(st); got != "event=microsoft-windows-sysmon/operational/4|state=stopped|version=#|schemaversion=#" {
+		t.Errorf("Sysmon state shape %q", got)
 	}
 }
 
@@ -87,12 +108,12 @@ func rmmSession(id, host, op, src string, start time.Time, d time.Duration) []ev
 	ev := func(act string, t time.Time) event.Event {
 		return event.Event{Source: event.SourceRMM, Format: "screenconnect-audit", Host: host, Operator: op, SrcIP: src, SessionID: id, Action: act, Time: t}
 	}
-	return []event.Event{ev(akit.ActSessionStart, start), ev(akit.ActSessionEnd, start.Add(d))}
+	return []event.Event{ev(event.ActionSessionStart, start), ev(event.ActionSessionEnd, start.Add(d))}
 }
 
 func TestApplySessions(t *testing.T) {
 	cfg := caseCfg(t)
-	c := NewCollector(cfg)
+	c := akit.NewSessionSet(cfg)
 	var evs []event.Event
 	// The operator's baseline: ten weekday-morning sessions from the
 	// provider network on hosts A and B.
@@ -106,15 +127,15 @@ func TestApplySessions(t *testing.T) {
 	outPat := time.Date(2026, 11, 14, 22, 0, 0, 0, time.UTC) // Saturday 23:00 CET
 	evs = append(evs, rmmSession("out1", "B", "p-anna", "203.0.113.9", outPat, 15*time.Minute)...)
 	for i := range evs {
-		if w := c.Wants(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
-			t.Fatal("collector does not want RMM events")
+		if w := c.Wants().Columns(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
+			t.Fatal("session set does not want RMM events")
 		}
 		c.Observe(&evs[i])
 	}
-	if c.Wants(event.SourceEVTX, 4688, "Security") != nil {
-		t.Error("collector wants process events it does not read")
+	if c.Wants().Columns(event.SourceEVTX, 4688, "Security") != nil {
+		t.Error("session set wants process events it does not read")
 	}
-	ss := c.Sessions()
+	ss := Sessions(cfg, c)
 	var nIn, nOut int
 	for _, s := range ss {
 		if s.InPattern {

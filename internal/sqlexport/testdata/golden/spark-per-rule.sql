@@ -1,10 +1,11 @@
 -- spoor rules export --sql spark
--- spark: 22 rules exported (2 sigma, 20 spoor); 11 cannot be expressed in SQL (1 sigma, 7 spoor, 3 threshold)
+-- spark: 22 rules exported (2 sigma, 20 spoor); 12 cannot be expressed in SQL (1 sigma, 8 spoor, 3 threshold)
 -- Each row is one (rule_id, event) match; the event key is (source, evidence, offset).
 -- Not exported:
 --   failed-logon-burst (threshold, rules/bruteforce.yml:7): stateful (threshold): counts or correlates events over time
 --   failed-logon-spray (threshold, rules/bruteforce.yml:50): stateful (threshold): counts or correlates events over time
 --   explicit-credential-spray (threshold, rules/bruteforce.yml:81): stateful (threshold): counts or correlates events over time
+--   sid-history-added (spoor, rules/identity.yml:4): split() has no SQL form
 --   powershell-encoded-command (spoor, rules/powershell.yml:3): decode_ps() has no SQL form
 --   recon-accounts (spoor, rules/recon.yml:7): decode_ps() has no SQL form
 --   recon-groups (spoor, rules/recon.yml:42): decode_ps() has no SQL form
@@ -17,48 +18,48 @@
 SET spark.sql.session.timeZone = UTC;
 SET spark.sql.legacy.parquet.nanosAsLong = true;
 CREATE OR REPLACE TEMPORARY VIEW spoor_events AS
-SELECT * FROM (SELECT *, (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v22` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v23` ELSE `_v22` END) AS `_rv0`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l22` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l23` ELSE `_l22` END) AS `_rl0`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p22` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p23` ELSE `_p22` END) AS `_rp0`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v14` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v24` ELSE `_v14` END) AS `_rv1`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l14` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l24` ELSE `_l14` END) AS `_rl1`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p14` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p24` ELSE `_p14` END) AS `_rp1`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v26` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v2` ELSE `_v26` END) AS `_rv2`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l26` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l2` ELSE `_l26` END) AS `_rl2`,
-    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p26` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p2` ELSE `_p26` END) AS `_rp2`
+SELECT * FROM (SELECT *, (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v29` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v30` ELSE `_v29` END) AS `_rv0`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l29` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l30` ELSE `_l29` END) AS `_rl0`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p29` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p30` ELSE `_p29` END) AS `_rp0`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v16` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v31` ELSE `_v16` END) AS `_rv1`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l16` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l31` ELSE `_l16` END) AS `_rl1`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p16` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p31` ELSE `_p16` END) AS `_rp1`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_v33` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_v2` ELSE `_v33` END) AS `_rv2`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_l33` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_l2` ELSE `_l33` END) AS `_rl2`,
+    (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) THEN `_p33` WHEN (lower(`channel`) = 'security' AND `event_id` IN (4688)) THEN `_p2` ELSE `_p33` END) AS `_rp2`
   FROM (SELECT *, (CASE WHEN `_h2` THEN `_f2` ELSE coalesce(`_n2`, '') END) AS `_v2`,
     lower((CASE WHEN `_h2` THEN `_f2` ELSE coalesce(`_n2`, '') END)) AS `_l2`,
     (`_h2` OR `_n2` IS NOT NULL) AS `_p2`,
-    (CASE WHEN `_h14` THEN `_f14` ELSE coalesce(`_n14`, '') END) AS `_v14`,
-    lower((CASE WHEN `_h14` THEN `_f14` ELSE coalesce(`_n14`, '') END)) AS `_l14`,
-    (`_h14` OR `_n14` IS NOT NULL) AS `_p14`,
-    (CASE WHEN `_h18` THEN `_f18` ELSE coalesce(`_n18`, '') END) AS `_v18`,
-    lower((CASE WHEN `_h18` THEN `_f18` ELSE coalesce(`_n18`, '') END)) AS `_l18`,
-    (`_h18` OR `_n18` IS NOT NULL) AS `_p18`,
-    (CASE WHEN `_h19` THEN `_f19` ELSE coalesce(`_n19`, '') END) AS `_v19`,
-    lower((CASE WHEN `_h19` THEN `_f19` ELSE coalesce(`_n19`, '') END)) AS `_l19`,
-    (`_h19` OR `_n19` IS NOT NULL) AS `_p19`,
-    (CASE WHEN `_h20` THEN `_f20` ELSE coalesce(`_n20`, '') END) AS `_v20`,
-    lower((CASE WHEN `_h20` THEN `_f20` ELSE coalesce(`_n20`, '') END)) AS `_l20`,
-    (`_h20` OR `_n20` IS NOT NULL) AS `_p20`,
-    (CASE WHEN `_h21` THEN `_f21` ELSE coalesce(`_n21`, '') END) AS `_v21`,
-    lower((CASE WHEN `_h21` THEN `_f21` ELSE coalesce(`_n21`, '') END)) AS `_l21`,
-    (`_h21` OR `_n21` IS NOT NULL) AS `_p21`,
-    (CASE WHEN `_h22` THEN `_f22` ELSE coalesce(`_n22`, '') END) AS `_v22`,
-    lower((CASE WHEN `_h22` THEN `_f22` ELSE coalesce(`_n22`, '') END)) AS `_l22`,
-    (`_h22` OR `_n22` IS NOT NULL) AS `_p22`,
-    (CASE WHEN `_h23` THEN `_f23` ELSE coalesce(`_n23`, '') END) AS `_v23`,
-    lower((CASE WHEN `_h23` THEN `_f23` ELSE coalesce(`_n23`, '') END)) AS `_l23`,
-    (`_h23` OR `_n23` IS NOT NULL) AS `_p23`,
-    (CASE WHEN `_h24` THEN `_f24` ELSE coalesce(`_n24`, '') END) AS `_v24`,
-    lower((CASE WHEN `_h24` THEN `_f24` ELSE coalesce(`_n24`, '') END)) AS `_l24`,
-    (`_h24` OR `_n24` IS NOT NULL) AS `_p24`,
+    (CASE WHEN `_h16` THEN `_f16` ELSE coalesce(`_n16`, '') END) AS `_v16`,
+    lower((CASE WHEN `_h16` THEN `_f16` ELSE coalesce(`_n16`, '') END)) AS `_l16`,
+    (`_h16` OR `_n16` IS NOT NULL) AS `_p16`,
     (CASE WHEN `_h25` THEN `_f25` ELSE coalesce(`_n25`, '') END) AS `_v25`,
     lower((CASE WHEN `_h25` THEN `_f25` ELSE coalesce(`_n25`, '') END)) AS `_l25`,
     (`_h25` OR `_n25` IS NOT NULL) AS `_p25`,
     (CASE WHEN `_h26` THEN `_f26` ELSE coalesce(`_n26`, '') END) AS `_v26`,
     lower((CASE WHEN `_h26` THEN `_f26` ELSE coalesce(`_n26`, '') END)) AS `_l26`,
-    (`_h26` OR `_n26` IS NOT NULL) AS `_p26`
+    (`_h26` OR `_n26` IS NOT NULL) AS `_p26`,
+    (CASE WHEN `_h27` THEN `_f27` ELSE coalesce(`_n27`, '') END) AS `_v27`,
+    lower((CASE WHEN `_h27` THEN `_f27` ELSE coalesce(`_n27`, '') END)) AS `_l27`,
+    (`_h27` OR `_n27` IS NOT NULL) AS `_p27`,
+    (CASE WHEN `_h28` THEN `_f28` ELSE coalesce(`_n28`, '') END) AS `_v28`,
+    lower((CASE WHEN `_h28` THEN `_f28` ELSE coalesce(`_n28`, '') END)) AS `_l28`,
+    (`_h28` OR `_n28` IS NOT NULL) AS `_p28`,
+    (CASE WHEN `_h29` THEN `_f29` ELSE coalesce(`_n29`, '') END) AS `_v29`,
+    lower((CASE WHEN `_h29` THEN `_f29` ELSE coalesce(`_n29`, '') END)) AS `_l29`,
+    (`_h29` OR `_n29` IS NOT NULL) AS `_p29`,
+    (CASE WHEN `_h30` THEN `_f30` ELSE coalesce(`_n30`, '') END) AS `_v30`,
+    lower((CASE WHEN `_h30` THEN `_f30` ELSE coalesce(`_n30`, '') END)) AS `_l30`,
+    (`_h30` OR `_n30` IS NOT NULL) AS `_p30`,
+    (CASE WHEN `_h31` THEN `_f31` ELSE coalesce(`_n31`, '') END) AS `_v31`,
+    lower((CASE WHEN `_h31` THEN `_f31` ELSE coalesce(`_n31`, '') END)) AS `_l31`,
+    (`_h31` OR `_n31` IS NOT NULL) AS `_p31`,
+    (CASE WHEN `_h32` THEN `_f32` ELSE coalesce(`_n32`, '') END) AS `_v32`,
+    lower((CASE WHEN `_h32` THEN `_f32` ELSE coalesce(`_n32`, '') END)) AS `_l32`,
+    (`_h32` OR `_n32` IS NOT NULL) AS `_p32`,
+    (CASE WHEN `_h33` THEN `_f33` ELSE coalesce(`_n33`, '') END) AS `_v33`,
+    lower((CASE WHEN `_h33` THEN `_f33` ELSE coalesce(`_n33`, '') END)) AS `_l33`,
+    (`_h33` OR `_n33` IS NOT NULL) AS `_p33`
   FROM (SELECT *, coalesce(get_json_object(nullif(`fields`, ''), '$[\'TargetUserName\']'), '') AS `_f0`,
     coalesce(get_json_object(nullif(`fields`, ''), '$[\'TargetUserName\']') IS NOT NULL, FALSE) AS `_h0`,
     coalesce(get_json_object(nullif(`fields`, ''), '$[\'TargetSid\']'), '') AS `_f1`,
@@ -84,46 +85,60 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower(`channel`) = 'microsoft-windows-sysmo
     coalesce(get_json_object(nullif(`fields`, ''), '$[\'ObjectName\']') IS NOT NULL, FALSE) AS `_h10`,
     coalesce(get_json_object(nullif(`fields`, ''), '$[\'State\']'), '') AS `_f11`,
     coalesce(get_json_object(nullif(`fields`, ''), '$[\'State\']') IS NOT NULL, FALSE) AS `_h11`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ObjectDN\']'), '') AS `_f12`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ObjectDN\']') IS NOT NULL, FALSE) AS `_h12`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'AttributeLDAPDisplayName\']'), '') AS `_f13`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'AttributeLDAPDisplayName\']') IS NOT NULL, FALSE) AS `_h13`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'Image\']'), '') AS `_f14`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'Image\']') IS NOT NULL, FALSE) AS `_h14`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'Image\']'))), x -> x IS NOT NULL)[0] END AS `_n14`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceName\']'), '') AS `_f15`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceName\']') IS NOT NULL, FALSE) AS `_h15`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ImagePath\']'), '') AS `_f16`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ImagePath\']') IS NOT NULL, FALSE) AS `_h16`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceFileName\']'), '') AS `_f17`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceFileName\']') IS NOT NULL, FALSE) AS `_h17`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'LogonType\']'), '') AS `_f18`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'LogonType\']') IS NOT NULL, FALSE) AS `_h18`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'LogonType\']'))), x -> x IS NOT NULL)[0] END AS `_n18`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpAddress\']'), '') AS `_f19`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpAddress\']') IS NOT NULL, FALSE) AS `_h19`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'IpAddress\']'))), x -> x IS NOT NULL)[0] END AS `_n19`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpPort\']'), '') AS `_f20`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpPort\']') IS NOT NULL, FALSE) AS `_h20`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'IpPort\']'))), x -> x IS NOT NULL)[0] END AS `_n20`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'WorkstationName\']'), '') AS `_f21`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'WorkstationName\']') IS NOT NULL, FALSE) AS `_h21`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'WorkstationName\']'))), x -> x IS NOT NULL)[0] END AS `_n21`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentImage\']'), '') AS `_f22`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentImage\']') IS NOT NULL, FALSE) AS `_h22`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'ParentImage\']'))), x -> x IS NOT NULL)[0] END AS `_n22`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentProcessName\']'), '') AS `_f23`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentProcessName\']') IS NOT NULL, FALSE) AS `_h23`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'ParentProcessName\']'))), x -> x IS NOT NULL)[0] END AS `_n23`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'NewProcessName\']'), '') AS `_f24`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'NewProcessName\']') IS NOT NULL, FALSE) AS `_h24`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'NewProcessName\']'))), x -> x IS NOT NULL)[0] END AS `_n24`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'CommandLine\']'), '') AS `_f25`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'CommandLine\']') IS NOT NULL, FALSE) AS `_h25`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'CommandLine\']'))), x -> x IS NOT NULL)[0] END AS `_n25`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'User\']'), '') AS `_f26`,
-    coalesce(get_json_object(nullif(`fields`, ''), '$[\'User\']') IS NOT NULL, FALSE) AS `_h26`,
-    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'User\']'))), x -> x IS NOT NULL)[0] END AS `_n26`
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param4\']'), '') AS `_f12`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param4\']') IS NOT NULL, FALSE) AS `_h12`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param1\']'), '') AS `_f13`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param1\']') IS NOT NULL, FALSE) AS `_h13`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param3\']'), '') AS `_f14`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'param3\']') IS NOT NULL, FALSE) AS `_h14`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'TargetFilename\']'), '') AS `_f15`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'TargetFilename\']') IS NOT NULL, FALSE) AS `_h15`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'Image\']'), '') AS `_f16`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'Image\']') IS NOT NULL, FALSE) AS `_h16`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'Image\']'))), x -> x IS NOT NULL)[0] END AS `_n16`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'OriginalFileName\']'), '') AS `_f17`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'OriginalFileName\']') IS NOT NULL, FALSE) AS `_h17`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'SidHistory\']'), '') AS `_f18`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'SidHistory\']') IS NOT NULL, FALSE) AS `_h18`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'SourceSid\']'), '') AS `_f19`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'SourceSid\']') IS NOT NULL, FALSE) AS `_h19`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ObjectDN\']'), '') AS `_f20`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ObjectDN\']') IS NOT NULL, FALSE) AS `_h20`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'AttributeLDAPDisplayName\']'), '') AS `_f21`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'AttributeLDAPDisplayName\']') IS NOT NULL, FALSE) AS `_h21`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceName\']'), '') AS `_f22`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceName\']') IS NOT NULL, FALSE) AS `_h22`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ImagePath\']'), '') AS `_f23`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ImagePath\']') IS NOT NULL, FALSE) AS `_h23`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceFileName\']'), '') AS `_f24`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ServiceFileName\']') IS NOT NULL, FALSE) AS `_h24`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'LogonType\']'), '') AS `_f25`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'LogonType\']') IS NOT NULL, FALSE) AS `_h25`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'LogonType\']'))), x -> x IS NOT NULL)[0] END AS `_n25`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpAddress\']'), '') AS `_f26`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpAddress\']') IS NOT NULL, FALSE) AS `_h26`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'IpAddress\']'))), x -> x IS NOT NULL)[0] END AS `_n26`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpPort\']'), '') AS `_f27`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'IpPort\']') IS NOT NULL, FALSE) AS `_h27`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'IpPort\']'))), x -> x IS NOT NULL)[0] END AS `_n27`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'WorkstationName\']'), '') AS `_f28`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'WorkstationName\']') IS NOT NULL, FALSE) AS `_h28`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'WorkstationName\']'))), x -> x IS NOT NULL)[0] END AS `_n28`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentImage\']'), '') AS `_f29`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentImage\']') IS NOT NULL, FALSE) AS `_h29`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'ParentImage\']'))), x -> x IS NOT NULL)[0] END AS `_n29`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentProcessName\']'), '') AS `_f30`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'ParentProcessName\']') IS NOT NULL, FALSE) AS `_h30`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'ParentProcessName\']'))), x -> x IS NOT NULL)[0] END AS `_n30`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'NewProcessName\']'), '') AS `_f31`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'NewProcessName\']') IS NOT NULL, FALSE) AS `_h31`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'NewProcessName\']'))), x -> x IS NOT NULL)[0] END AS `_n31`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'CommandLine\']'), '') AS `_f32`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'CommandLine\']') IS NOT NULL, FALSE) AS `_h32`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'CommandLine\']'))), x -> x IS NOT NULL)[0] END AS `_n32`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'User\']'), '') AS `_f33`,
+    coalesce(get_json_object(nullif(`fields`, ''), '$[\'User\']') IS NOT NULL, FALSE) AS `_h33`,
+    CASE WHEN _small THEN filter(transform(json_object_keys(nullif(`fields`, '')), k -> get_json_object(nullif(`fields`, ''), concat('$[\'', k, '\'][\'User\']'))), x -> x IS NOT NULL)[0] END AS `_n33`
   FROM (SELECT *, coalesce(size(json_object_keys(nullif(`fields`, ''))) <= 3, FALSE) AS _small FROM parquet.`s3://bucket/clients/acme/store/events`) e0) e1) e2) e3;
 
 -- user-account-created: User account created
@@ -185,18 +200,18 @@ WHERE (`time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((((`e
 -- sysmon-stopped-or-unloaded: Sysmon stopped, uninstalled or its driver unloaded
 SELECT 'sysmon-stopped-or-unloaded' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((((`event_id` = 4) AND (instr(lower(`channel`), lower('sysmon')) > 0)) AND (instr(lower(`_f11`), lower('stopped')) > 0)) OR ((((`command_line` <> '') OR (`script_text` <> '')) AND ((instr(lower(`command_line`), lower('sysmon')) > 0) OR (instr(lower(`script_text`), lower('sysmon')) > 0))) AND ((`command_line` || '
+WHERE (`time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((((`event_id` = 4) AND (instr(lower(`channel`), lower('sysmon')) > 0)) AND (instr(lower(`_f11`), lower('stopped')) > 0)) OR ((((`event_id` = 7040) AND (lower(`channel`) = 'system')) AND (instr(lower((CASE WHEN (`_f12` <> '') THEN `_f12` ELSE `_f13` END)), lower('sysmon')) > 0)) AND (instr(lower(`_f14`), lower('disabled')) > 0))) OR ((((`command_line` <> '') OR (`script_text` <> '')) AND ((instr(lower(`command_line`), lower('sysmon')) > 0) OR (instr(lower(`script_text`), lower('sysmon')) > 0))) AND ((`command_line` || '
 ') || `script_text`) RLIKE '(?i)\\bfltmc(\\.exe)?\\s+(unload|detach)\\s+\\S*sysmon|\\bsysmon(64)?(\\.exe)?\\s+-u\\b|\\b(sc|net)(\\.exe)?\\s+(stop|delete)\\s+sysmon')));
 
--- sid-history-added: SID history added to an account
-SELECT 'sid-history-added' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
+-- accessibility-binary-replaced: Accessibility binary replaced or run as a shell
+SELECT 'accessibility-binary-replaced' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (4765, 4766) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((lower(`channel`) = 'security') OR (`channel` = '')));
+WHERE (`event_id` IN (1, 2, 11, 23, 26) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((instr(lower(`channel`), lower('sysmon')) > 0) AND ((((`event_id` IN (2, 11, 23, 26)) AND `_f15` RLIKE '(?i)\\\\windows\\\\(system32|syswow64|sysnative)\\\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\\.exe$') AND (NOT `_f16` RLIKE '(?i)^[a-z]:\\\\windows\\\\(winsxs\\\\[^\\\\]+|servicing)\\\\(tiworker|trustedinstaller)\\.exe$')) OR (((`event_id` = 1) AND `_f16` RLIKE '(?i)\\\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\\.exe$') AND (lower(`_f17`) IN ('cmd.exe', 'powershell.exe', 'pwsh.dll', 'powershell_ise.exe', 'explorer.exe', 'taskmgr.exe', 'regedit.exe', 'cscript.exe', 'wscript.exe', 'mshta.exe', 'rundll32.exe'))))));
 
--- dsrm-password-set: Directory Services Restore Mode password set
+-- dsrm-password-set: Directory Services Restore Mode password set or DSRM network logon allowed
 SELECT 'dsrm-password-set' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (4794) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((lower(`channel`) = 'security') OR (`channel` = '')));
+WHERE (`event_id` IN (4794, 13, 4657, 1, 4688) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((((`event_id` = 4794) AND ((lower(`channel`) = 'security') OR (`channel` = ''))) OR (((`command_line` <> '') AND (instr(lower(`command_line`), lower('dsrm')) > 0)) AND `command_line` RLIKE '(?i)\\bntdsutil(\\.exe)?"?\\s.*set\\s+dsrm\\s+password')) OR ((((`event_id` = 13) AND (instr(lower(`channel`), lower('sysmon')) > 0)) AND ((length(lower(`_f4`)) >= length('\\control\\lsa\\dsrmadminlogonbehavior') AND substr(lower(`_f4`), length(lower(`_f4`)) - length('\\control\\lsa\\dsrmadminlogonbehavior') + 1) = '\\control\\lsa\\dsrmadminlogonbehavior'))) AND ((instr(lower(`_f5`), '0x00000001') > 0) OR (instr(lower(`_f5`), '0x00000002') > 0)))) OR ((((`event_id` = 4657) AND ((length(lower(`_f10`)) >= length('\\control\\lsa') AND substr(lower(`_f10`), length(lower(`_f10`)) - length('\\control\\lsa') + 1) = '\\control\\lsa'))) AND (lower(`_f7`) = 'dsrmadminlogonbehavior')) AND (`_f9` IN ('1', '2')))));
 
 -- hidden-dollar-user-account: User account created with a name ending in $
 SELECT 'hidden-dollar-user-account' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
@@ -206,12 +221,12 @@ WHERE (`event_id` IN (4720) AND `time` >= 1792220400000000000 AND `time` < 17948
 -- adminsdholder-modified: AdminSDHolder or a privileged group's object changed
 SELECT 'adminsdholder-modified' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (5136) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((instr(lower(`_f12`), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower(`_f13`) = 'ntsecuritydescriptor') AND ((instr(lower(`_f12`), 'cn=domain admins,') > 0) OR (instr(lower(`_f12`), 'cn=enterprise admins,') > 0) OR (instr(lower(`_f12`), 'cn=administrators,') > 0) OR (instr(lower(`_f12`), 'cn=schema admins,') > 0)))));
+WHERE (`event_id` IN (5136) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((instr(lower(`_f20`), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower(`_f21`) = 'ntsecuritydescriptor') AND ((instr(lower(`_f20`), 'cn=domain admins,') > 0) OR (instr(lower(`_f20`), 'cn=enterprise admins,') > 0) OR (instr(lower(`_f20`), 'cn=administrators,') > 0) OR (instr(lower(`_f20`), 'cn=schema admins,') > 0)))));
 
 -- sam-registry-account: Account written directly into the SAM registry
 SELECT 'sam-registry-account' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (12, 13, 14) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((instr(lower(`channel`), lower('sysmon')) > 0) AND `_f4` RLIKE '(?i)\\\\SAM\\\\SAM\\\\Domains\\\\Account\\\\Users\\\\') AND (NOT ((length(lower((CASE WHEN (`_f14` <> '') THEN `_f14` ELSE `process` END))) >= length('\\lsass.exe') AND substr(lower((CASE WHEN (`_f14` <> '') THEN `_f14` ELSE `process` END)), length(lower((CASE WHEN (`_f14` <> '') THEN `_f14` ELSE `process` END))) - length('\\lsass.exe') + 1) = '\\lsass.exe')))));
+WHERE (`event_id` IN (12, 13, 14) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((instr(lower(`channel`), lower('sysmon')) > 0) AND `_f4` RLIKE '(?i)\\\\SAM\\\\SAM\\\\Domains\\\\Account\\\\Users\\\\') AND (NOT ((length(lower((CASE WHEN (`_f16` <> '') THEN `_f16` ELSE `process` END))) >= length('\\lsass.exe') AND substr(lower((CASE WHEN (`_f16` <> '') THEN `_f16` ELSE `process` END)), length(lower((CASE WHEN (`_f16` <> '') THEN `_f16` ELSE `process` END))) - length('\\lsass.exe') + 1) = '\\lsass.exe')))));
 
 -- provider-logon-off-hours: Provider logon outside business hours
 SELECT 'provider-logon-off-hours' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
@@ -221,7 +236,7 @@ WHERE (`event_id` IN (4624, 4648, 1149) AND `time` >= 1792220400000000000 AND `t
 -- remote-access-service-installed: Remote-access tool installed as a service
 SELECT 'remote-access-service-installed' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (7045, 4697) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'screenconnect') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'connectwise') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'anydesk') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'teamviewer') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'atera') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'splashtop') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'ninjarmm') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'ninjaone') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'kaseya') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'agentmon') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'datto') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'centrastage') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'aem agent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'rustdesk') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'logmein') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'gotoassist') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'goto resolve') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'bomgar') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'beyondtrust') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'netsupport') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'client32.exe') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'remote utilities') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'rutserv') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'rfusclient') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'meshagent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'tacticalrmm') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'level.io') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'zoho assist') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'zohomeeting') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'supremo') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'ammyy') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'dwagent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'action1') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'simplehelp') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'remotepc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'pdq') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'syncro') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'n-able') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'solarwinds msp') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'itsupport247') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'tightvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'ultravnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'realvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'winvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f15`) || ' ') || `_f16`) || ' ') || `_f17`)), 'tvnserver') > 0)));
+WHERE (`event_id` IN (7045, 4697) AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'screenconnect') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'connectwise') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'anydesk') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'teamviewer') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'atera') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'splashtop') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'ninjarmm') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'ninjaone') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'kaseya') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'agentmon') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'datto') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'centrastage') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'aem agent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'rustdesk') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'logmein') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'gotoassist') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'goto resolve') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'bomgar') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'beyondtrust') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'netsupport') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'client32.exe') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'remote utilities') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'rutserv') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'rfusclient') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'meshagent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'tacticalrmm') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'level.io') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'zoho assist') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'zohomeeting') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'supremo') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'ammyy') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'dwagent') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'action1') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'simplehelp') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'remotepc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'pdq') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'syncro') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'n-able') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'solarwinds msp') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'itsupport247') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'tightvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'ultravnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'realvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'winvnc') > 0) OR (instr(lower(((((((`process` || ' ') || `_f22`) || ' ') || `_f23`) || ' ') || `_f24`)), 'tvnserver') > 0)));
 
 -- event-log-cleared: Event log cleared
 SELECT 'event-log-cleared' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
@@ -236,10 +251,10 @@ WHERE (`event_id` IN (1100) AND `time` >= 1792220400000000000 AND `time` < 17948
 -- 7d4c1f0e-0000-4000-8000-000000000002: RDP logon from a documentation network
 SELECT '7d4c1f0e-0000-4000-8000-000000000002' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`source` IN ('evtx') AND lower(`channel`) IN ('security') AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((lower(`channel`) = 'security') AND (((TRUE AND lower(cast(`event_id` AS string)) LIKE '4624' ESCAPE '!') AND (`_p18` AND `_l18` LIKE '10' ESCAPE '!')) AND ((`_p19` AND trim(`_v19`) RLIKE '^(192\\.0\\.2\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$') OR (`_p19` AND trim(`_v19`) RLIKE '^(198\\.51\\.(100|101)\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) AND (`_p20` AND (NOT lower(trim(`_v20`)) LIKE '0x%' ESCAPE '!' AND coalesce(cast(trim(`_v20`) AS DOUBLE) > 1024, FALSE))) AND `_p21`)));
+WHERE (`source` IN ('evtx') AND lower(`channel`) IN ('security') AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND ((lower(`channel`) = 'security') AND (((TRUE AND lower(cast(`event_id` AS string)) LIKE '4624' ESCAPE '!') AND (`_p25` AND `_l25` LIKE '10' ESCAPE '!')) AND ((`_p26` AND trim(`_v26`) RLIKE '^(192\\.0\\.2\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$') OR (`_p26` AND trim(`_v26`) RLIKE '^(198\\.51\\.(100|101)\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) AND (`_p27` AND (NOT lower(trim(`_v27`)) LIKE '0x%' ESCAPE '!' AND coalesce(cast(trim(`_v27`) AS DOUBLE) > 1024, FALSE))) AND `_p28`)));
 
 -- 7d4c1f0e-0000-4000-8000-000000000001: Encoded or hidden PowerShell started by an RMM agent
 SELECT '7d4c1f0e-0000-4000-8000-000000000001' AS rule_id, `source`, `evidence`, `offset`, `time`, `host`
 FROM spoor_events
-WHERE (`event_id` IN (1, 4688) AND `source` IN ('evtx') AND lower(`channel`) IN ('microsoft-windows-sysmon/operational', 'security') AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) OR (lower(`channel`) = 'security' AND `event_id` IN (4688))) AND ((`_rp0` AND (`_rl0` LIKE '%\\anydesk%.exe' ESCAPE '!' OR `_rl0` LIKE '%\\screenconnect.clientservice.exe' ESCAPE '!')) AND (((`_rp1` AND `_rl1` LIKE '%\\powershell.exe' ESCAPE '!') AND (`_p25` AND (instr(`_l25`, ' -enc ') > 0 OR instr(`_l25`, ' /enc ') > 0 OR instr(`_l25`, ' –enc ') > 0 OR instr(`_l25`, ' —enc ') > 0 OR instr(`_l25`, ' ―enc ') > 0))) OR (`_p25` AND instr(`_l25`, 'hidden') > 0 AND instr(`_l25`, 'bypass') > 0) OR (`_p25` AND (instr(`_l25`, 'jbnzva2utv2viumvxdwvzd') > 0 OR instr(`_l25`, 'ludm9rzs1xzwjszxf1zxn0') > 0 OR instr(`_l25`, 'sw52b2tllvdlyljlcxvlc3') > 0)) OR (`_p25` AND `_v25` RLIKE '(?i)iex\\s*\\(')) AND (NOT (NOT `_rp2` OR `_rv2` = '')))));
+WHERE (`event_id` IN (1, 4688) AND `source` IN ('evtx') AND lower(`channel`) IN ('microsoft-windows-sysmon/operational', 'security') AND `time` >= 1792220400000000000 AND `time` < 1794816000000000000 AND (((lower(`channel`) = 'microsoft-windows-sysmon/operational' AND `event_id` IN (1)) OR (lower(`channel`) = 'security' AND `event_id` IN (4688))) AND ((`_rp0` AND (`_rl0` LIKE '%\\anydesk%.exe' ESCAPE '!' OR `_rl0` LIKE '%\\screenconnect.clientservice.exe' ESCAPE '!')) AND (((`_rp1` AND `_rl1` LIKE '%\\powershell.exe' ESCAPE '!') AND (`_p32` AND (instr(`_l32`, ' -enc ') > 0 OR instr(`_l32`, ' /enc ') > 0 OR instr(`_l32`, ' –enc ') > 0 OR instr(`_l32`, ' —enc ') > 0 OR instr(`_l32`, ' ―enc ') > 0))) OR (`_p32` AND instr(`_l32`, 'hidden') > 0 AND instr(`_l32`, 'bypass') > 0) OR (`_p32` AND (instr(`_l32`, 'jbnzva2utv2viumvxdwvzd') > 0 OR instr(`_l32`, 'ludm9rzs1xzwjszxf1zxn0') > 0 OR instr(`_l32`, 'sw52b2tllvdlyljlcxvlc3') > 0)) OR (`_p32` AND `_v32` RLIKE '(?i)iex\\s*\\(')) AND (NOT (NOT `_rp2` OR `_rv2` = '')))));
 
