@@ -12,6 +12,7 @@ import (
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -349,11 +350,8 @@ func (p *pickyAnalyzer) Observe(ev *event.Event) {
 	}
 }
 func (p *pickyAnalyzer) Finish() []event.Finding { return nil }
-func (p *pickyAnalyzer) Wants(source string, id int32, channel string) []string {
-	if id == p.id {
-		return []string{"time"}
-	}
-	return nil
+func (p *pickyAnalyzer) Wants() akit.Wants {
+	return akit.Wants{{IDs: []int32{p.id}, Columns: []string{"time"}}}
 }
 
 // TestManyAnalyzersStaySelective runs more analyzers than one mask word
