@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -76,8 +77,8 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 // it such findings could never be routine, however regularly the same
 // identity caused them.
 func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
-	d := ev.FieldDict()
-	if d == nil || d.Len() == 0 {
+	kvs := fieldPairs(ev)
+	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
 	b.WriteString("event=")
@@ -91,30 +92,54 @@ func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
 		b.WriteString("|by=")
 		b.WriteString(who)
 	}
-	for _, k := range d.Keys() {
-		if whoWhereWhen(k) {
-			continue
+	for _, kv := range kvs {
+		if !whoWhereWhen(kv.Key) {
+			add(strings.ToLower(kv.Key), kv.Value)
 		}
+	}
+}
+
+// fieldPairs is ev's raw fields in order, values as strings, as its
+// field dict holds them: read straight from the stored text when it is a
+// flat object of strings (nearly every event; building the dict for each
+// finding's event was most of a hunt's triage cost), else from the dict.
+func fieldPairs(ev *event.Event) []event.KV {
+	if ev.Fields == nil && ev.RawFields != "" {
+		if kvs, ok := event.ParseFlatFields(ev.RawFields, nil); ok {
+			return kvs
+		}
+	}
+	d := ev.FieldDict()
+	if d == nil {
+		return nil
+	}
+	kvs := make([]event.KV, 0, d.Len())
+	for _, k := range d.Keys() {
 		v, _ := d.Get(k)
 		s, ok := v.(string)
 		if !ok {
 			s = fmt.Sprint(v)
 		}
-		add(strings.ToLower(k), s)
+		kvs = append(kvs, event.KV{Key: k, Value: s})
 	}
+	return kvs
 }
 
 // whoWhereWhen says whether a field names an identity, a place, a time or
 // an instance rather than what happened.
 func whoWhereWhen(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"user", "sid", "domain", "logon", "time", "guid", "processid", "threadid", "workstation", "computer", "hostname", "ipaddress", "ipport"} {
-		if strings.Contains(n, w) {
+	// ASCII folding finds the same as lower-casing the name: the only
+	// other letter that lower-cases to ASCII is the Kelvin sign (k), in
+	// none of the words.
+	for _, w := range whoWhereWhenWords {
+		if asciifold.Contains(name, w) {
 			return true
 		}
 	}
 	return false
 }
+
+var whoWhereWhenWords = []string{"user", "sid", "domain", "logon", "time", "guid", "processid", "threadid", "workstation", "computer", "hostname", "ipaddress", "ipport"}
 
 func first(vs ...string) string {
 	for _, v := range vs {
