@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/spoor-dfir/spoor/internal/asciifold"
@@ -93,10 +95,39 @@ func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
 		b.WriteString(who)
 	}
 	for _, kv := range kvs {
-		if !whoWhereWhen(kv.Key) {
-			add(strings.ToLower(kv.Key), kv.Value)
+		if n := nameOf(kv.Key); !n.whoWhereWhen {
+			add(n.lower, kv.Value)
 		}
 	}
+}
+
+// names remembers, per raw field name, what kindShape needs of it: a
+// hunt asks about the same few hundred names for every finding's event.
+// Past maxNames names (hostile input) it works them out each time.
+var (
+	names  sync.Map // string → nameInfo
+	nNames atomic.Int64
+)
+
+const maxNames = 1 << 14
+
+type nameInfo struct {
+	lower        string
+	whoWhereWhen bool
+}
+
+func nameOf(k string) nameInfo {
+	if v, ok := names.Load(k); ok {
+		return v.(nameInfo)
+	}
+	n := nameInfo{strings.ToLower(k), whoWhereWhen(k)}
+	if nNames.Load() < maxNames {
+		// A copy: k shares the memory of a whole stored record.
+		if _, had := names.LoadOrStore(strings.Clone(k), n); !had {
+			nNames.Add(1)
+		}
+	}
+	return n
 }
 
 // fieldPairs is ev's raw fields in order, values as strings, as its
