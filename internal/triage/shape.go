@@ -31,11 +31,13 @@ const maxShape = 1024
 // temporary names masked. "" when the event has none of them: such a
 // finding is never judged routine, since nothing tells one occurrence
 // from another.
-func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field) }
+func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field, nil) }
 
-// ShapeFrom is Shape with ev's raw fields read by field, which must
-// answer as ev.Field does (a reader that has them parsed already).
-func ShapeFrom(ev *event.Event, field func(name string) string) string {
+// ShapeFrom is Shape with ev's raw fields read by a reader that has them
+// parsed already: field must answer as ev.Field does, and pairs (if not
+// nil, and when it says ok) give all of them in order, values as
+// strings, as ev's field dict holds them.
+func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
@@ -61,7 +63,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 		add(strings.ToLower(f), field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, add)
+		kindShape(&b, ev, pairs, add)
 	}
 	s := b.String()
 	if len(s) > maxShape {
@@ -78,8 +80,15 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
-	kvs := fieldPairs(ev)
+func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bool), add func(k, v string)) {
+	var kvs []event.KV
+	ok := false
+	if pairs != nil {
+		kvs, ok = pairs()
+	}
+	if !ok {
+		kvs = fieldPairs(ev)
+	}
 	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
