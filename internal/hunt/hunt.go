@@ -219,8 +219,9 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 // Run hunts the store with rules (and the case's analyzers) and, unless
 // opts.DryRun, replaces the stored findings and incidents. It runs in
 // stages, each handing the next what it made: scan (rules and analyzers
-// fed from one scan), stateful replay, finish (the analyzers' findings),
-// order (IDs and the one finding order), triage, incidents, write.
+// fed from one scan), settle (stateful replay beside the analyzers'
+// finish), order (IDs and the one finding order), triage, incidents,
+// write.
 func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule, opts Options) (Result, error) {
 	start := time.Now()
 	h := newHunter(cfg, rules, opts)
@@ -623,6 +624,7 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
 	n := len(fs)
 	field := ev.Field
+	var pairs func() ([]event.KV, bool)
 	if p.set != nil {
 		if sm == nil {
 			sm = p.matchers.Get().(*sigma.Matcher)
@@ -630,6 +632,7 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 		}
 		fs = evalSet(p, sm, ev, fs)
 		field = func(name string) string { return sm.Field(ev, name) }
+		pairs = func() ([]event.KV, bool) { return sm.Pairs(ev) }
 	}
 	if p.nMemo == 0 {
 		m = nil
@@ -643,17 +646,17 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 	if m != nil && hit == nil {
 		m.store()
 	}
-	return shape(p, ev, field, fs[n:], fs)
+	return shape(p, ev, field, pairs, fs[n:], fs)
 }
 
 // shape gives the findings made of ev (made, a tail of fs) the event's
 // triage shape, worked out once however many rules fired on it; field
-// reads ev's raw fields.
-func shape(p *plan, ev *event.Event, field func(string) string, made, fs []event.Finding) []event.Finding {
+// and pairs read ev's raw fields (see triage.ShapeFrom).
+func shape(p *plan, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), made, fs []event.Finding) []event.Finding {
 	if !p.shapes || len(made) == 0 {
 		return fs
 	}
-	s := triage.ShapeFrom(ev, field)
+	s := triage.ShapeFrom(ev, field, pairs)
 	for i := range made {
 		made[i].Shape = s
 	}
@@ -730,7 +733,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
 			}()
 		}
-		fs = shape(p, ev, ev.Field, fs[n:], fs)
+		fs = shape(p, ev, ev.Field, nil, fs[n:], fs)
 	}
 	var warnings []string
 	for ri, msg := range bad {

@@ -104,6 +104,17 @@ func (m *Matcher) Field(ev *event.Event, name string) string {
 	return v
 }
 
+// Pairs gives the raw fields of the event last given to Match, in order,
+// when Match read them as a flat object of strings (ok false otherwise):
+// the pairs are then exactly the field dict's items. They are valid
+// until the next Match.
+func (m *Matcher) Pairs(ev *event.Event) ([]event.KV, bool) {
+	if m.cur != ev || !m.flatMode {
+		return nil, false
+	}
+	return m.flat, true
+}
+
 func (m *Matcher) flatGet(name string) (string, bool) {
 	for _, kv := range m.flat {
 		if kv.Key == name {

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -28,11 +31,13 @@ const maxShape = 1024
 // temporary names masked. "" when the event has none of them: such a
 // finding is never judged routine, since nothing tells one occurrence
 // from another.
-func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field) }
+func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field, nil) }
 
-// ShapeFrom is Shape with ev's raw fields read by field, which must
-// answer as ev.Field does (a reader that has them parsed already).
-func ShapeFrom(ev *event.Event, field func(name string) string) string {
+// ShapeFrom is Shape with ev's raw fields read by a reader that has them
+// parsed already: field must answer as ev.Field does, and pairs (if not
+// nil, and when it says ok) give all of them in order, values as
+// strings, as ev's field dict holds them.
+func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
@@ -58,7 +63,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 		add(strings.ToLower(f), field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, add)
+		kindShape(&b, ev, pairs, add)
 	}
 	s := b.String()
 	if len(s) > maxShape {
@@ -75,9 +80,16 @@ func ShapeFrom(ev *event.Event, field func(name string) string) string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
-	d := ev.FieldDict()
-	if d == nil || d.Len() == 0 {
+func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bool), add func(k, v string)) {
+	var kvs []event.KV
+	ok := false
+	if pairs != nil {
+		kvs, ok = pairs()
+	}
+	if !ok {
+		kvs = fieldPairs(ev)
+	}
+	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
 	b.WriteString("event=")
@@ -91,30 +103,83 @@ func kindShape(b *strings.Builder, ev *event.Event, add func(k, v string)) {
 		b.WriteString("|by=")
 		b.WriteString(who)
 	}
-	for _, k := range d.Keys() {
-		if whoWhereWhen(k) {
-			continue
+	for _, kv := range kvs {
+		if n := nameOf(kv.Key); !n.whoWhereWhen {
+			add(n.lower, kv.Value)
 		}
+	}
+}
+
+// names remembers, per raw field name, what kindShape needs of it: a
+// hunt asks about the same few hundred names for every finding's event.
+// Past maxNames names (hostile input) it works them out each time.
+var (
+	names  sync.Map // string → nameInfo
+	nNames atomic.Int64
+)
+
+const maxNames = 1 << 14
+
+type nameInfo struct {
+	lower        string
+	whoWhereWhen bool
+}
+
+func nameOf(k string) nameInfo {
+	if v, ok := names.Load(k); ok {
+		return v.(nameInfo)
+	}
+	n := nameInfo{strings.ToLower(k), whoWhereWhen(k)}
+	if nNames.Load() < maxNames {
+		// A copy: k shares the memory of a whole stored record.
+		if _, had := names.LoadOrStore(strings.Clone(k), n); !had {
+			nNames.Add(1)
+		}
+	}
+	return n
+}
+
+// fieldPairs is ev's raw fields in order, values as strings, as its
+// field dict holds them: read straight from the stored text when it is a
+// flat object of strings (nearly every event; building the dict for each
+// finding's event was most of a hunt's triage cost), else from the dict.
+func fieldPairs(ev *event.Event) []event.KV {
+	if ev.Fields == nil && ev.RawFields != "" {
+		if kvs, ok := event.ParseFlatFields(ev.RawFields, nil); ok {
+			return kvs
+		}
+	}
+	d := ev.FieldDict()
+	if d == nil {
+		return nil
+	}
+	kvs := make([]event.KV, 0, d.Len())
+	for _, k := range d.Keys() {
 		v, _ := d.Get(k)
 		s, ok := v.(string)
 		if !ok {
 			s = fmt.Sprint(v)
 		}
-		add(strings.ToLower(k), s)
+		kvs = append(kvs, event.KV{Key: k, Value: s})
 	}
+	return kvs
 }
 
 // whoWhereWhen says whether a field names an identity, a place, a time or
 // an instance rather than what happened.
 func whoWhereWhen(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"user", "sid", "domain", "logon", "time", "guid", "processid", "threadid", "workstation", "computer", "hostname", "ipaddress", "ipport"} {
-		if strings.Contains(n, w) {
+	// ASCII folding finds the same as lower-casing the name: the only
+	// other letter that lower-cases to ASCII is the Kelvin sign (k), in
+	// none of the words.
+	for _, w := range whoWhereWhenWords {
+		if asciifold.Contains(name, w) {
 			return true
 		}
 	}
 	return false
 }
+
+var whoWhereWhenWords = []string{"user", "sid", "domain", "logon", "time", "guid", "processid", "threadid", "workstation", "computer", "hostname", "ipaddress", "ipport"}
 
 func first(vs ...string) string {
 	for _, v := range vs {
