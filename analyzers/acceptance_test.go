@@ -168,23 +168,8 @@ func TestLateralRulesFire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulate → ingest → hunt: not in -short")
 	}
-	dir := t.TempDir()
-	out := filepath.Join(dir, "case")
-	if _, err := simulate.Run(simulate.Options{Out: out, Scenario: "comtech-lateral", Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := caseconf.Load(filepath.Join(out, "case.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st, out := ingested(t, simulate.Options{Scenario: "comtech-lateral", Seed: 3})
 	ctx := context.Background()
-	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
 	pack, errs := rule.Builtin(cfg)
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -221,7 +206,9 @@ func pipeline(t *testing.T, scenario string, seed uint64) (hunt.Result, []label)
 	return pipelineWith(t, simulate.Options{Scenario: scenario, Seed: seed})
 }
 
-func pipelineWith(t *testing.T, o simulate.Options) (hunt.Result, []label) {
+// ingested simulates a case (o.Out is set here) and ingests its evidence
+// into a fresh store; it returns the case, the store and the case folder.
+func ingested(t *testing.T, o simulate.Options) (*caseconf.Config, *store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "case")
@@ -237,10 +224,16 @@ func pipelineWith(t *testing.T, o simulate.Options) (hunt.Result, []label) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := ingest.Run(ctx, ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(out, "evidence")}, Config: cfg, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
+	return cfg, st, out
+}
+
+func pipelineWith(t *testing.T, o simulate.Options) (hunt.Result, []label) {
+	t.Helper()
+	cfg, st, out := ingested(t, o)
+	ctx := context.Background()
 	res, err := hunt.Run(ctx, st, cfg, nil, hunt.Options{Workers: 2, DryRun: true})
 	if err != nil {
 		t.Fatal(err)

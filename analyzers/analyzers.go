@@ -4,6 +4,7 @@
 package analyzers
 
 import (
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/analyzers/coverage"
 	"github.com/spoor-dfir/spoor/analyzers/lateral"
 	"github.com/spoor-dfir/spoor/analyzers/newadmin"
@@ -29,17 +30,17 @@ type Analyzer interface {
 	Finish() []event.Finding
 }
 
-// Selective is an Analyzer that says which events it reads, and which of
-// their columns: the hunt then decodes nothing else for it and calls
-// Observe only with those events (with at least those columns filled).
-// Analyzers that do not implement it see every event, whole.
+// Selective is an Analyzer that says, as data, which events it reads
+// and which of their columns: the hunt then decodes nothing else for it
+// and calls Observe only with those events (with at least those columns
+// filled). Analyzers that do not implement it see every event, whole.
 type Selective interface {
-	// Wants is asked once per distinct source, event id and channel: nil
-	// for events Observe ignores, else the store columns it reads
-	// (akit.Every for all; raw fields are then read with Event.Field).
-	// The hunt's scanners call it from their own goroutines, while
-	// Observe runs: it must depend on its arguments (and the case) only.
-	Wants(source string, eventID int32, channel string) []string
+	// Wants is asked once, before the first Observe: the kinds of event
+	// Observe reads (source, channel, event ids) and the store columns it
+	// reads of each (nil for all; raw fields are then read with
+	// Event.Field). Observe must ignore every other event (a test holds
+	// each analyzer to it).
+	Wants() akit.Wants
 }
 
 // All returns the analyzers for a case, in a fixed order. The list is
@@ -48,13 +49,19 @@ func All(cfg *caseconf.Config) []Analyzer {
 	if cfg == nil {
 		cfg = caseconf.Default()
 	}
+	// The RMM sessions are rebuilt and judged once, by the set, for
+	// every analyzer (and triage) that reads them; it comes first, so
+	// that a driver running the list one analyzer after the other feeds
+	// it first.
+	ss := akit.NewSessionSet(cfg)
 	return []Analyzer{
-		offhours.New(cfg),
-		rmmsessions.New(cfg),
-		psrecon.New(cfg),
+		ss,
+		offhours.NewWith(cfg, ss),
+		rmmsessions.NewWith(cfg, ss),
+		psrecon.NewWith(cfg, ss),
 		newadmin.New(cfg),
 		outbound.New(cfg),
-		persistence.New(cfg),
+		persistence.NewWith(cfg, ss),
 		lateral.New(cfg),
 		coverage.New(cfg),
 	}

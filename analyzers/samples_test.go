@@ -24,7 +24,7 @@ func TestAllNamesAndOrder(t *testing.T) {
 	for _, a := range analyzers.All(nil) {
 		names = append(names, a.Name())
 	}
-	want := []string{"offhours", "rmmsessions", "psrecon", "newadmin", "outbound", "persistence", "lateral", "coverage"}
+	want := []string{"sessions", "offhours", "rmmsessions", "psrecon", "newadmin", "outbound", "persistence", "lateral", "coverage"}
 	if !slices.Equal(names, want) {
 		t.Errorf("All() = %v, want %v", names, want)
 	}

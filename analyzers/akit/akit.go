@@ -26,21 +26,10 @@ func Details(kv ...any) *ordereddict.Dict {
 	return d
 }
 
-// Sort orders findings deterministically: by time, then rule, host, user,
-// session and summary, so two runs over the same store agree byte for byte.
-func Sort(fs []event.Finding) {
-	slices.SortStableFunc(fs, func(a, b event.Finding) int {
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		for _, p := range [][2]string{{a.RuleID, b.RuleID}, {a.Host, b.Host}, {a.User, b.User}, {a.SessionID, b.SessionID}, {a.Summary, b.Summary}} {
-			if c := strings.Compare(p[0], p[1]); c != 0 {
-				return c
-			}
-		}
-		return a.End.Compare(b.End)
-	})
-}
+// Sort orders findings deterministically, in the one finding order
+// (event.CompareFindings), so two runs over the same store agree byte for
+// byte.
+func Sort(fs []event.Finding) { event.SortFindings(fs) }
 
 // SortRefs orders references by time, evidence and offset and drops
 // duplicates.

@@ -64,14 +64,6 @@ func Tool(format string) string {
 	return f
 }
 
-// RMM actions, as the RMM ingesters write them into Event.Action.
-const (
-	ActSessionStart = "session_start"
-	ActSessionEnd   = "session_end"
-	ActCommand      = "command"
-	ActTransfer     = "file_transfer"
-)
-
 // Cmd is one command an RMM log says was run in a session.
 type Cmd struct {
 	Time time.Time
@@ -182,7 +174,7 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 		s.SrcIP = ss.in.Get(src)
 	}
 	switch action {
-	case ActSessionStart:
+	case event.ActionSessionStart:
 		if !s.HasStart || t.Before(s.Start) {
 			s.Start = t
 		}
@@ -190,7 +182,7 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 		if len(s.Refs) < maxSessionRefs {
 			s.Refs = append(s.Refs, ref)
 		}
-	case ActSessionEnd:
+	case event.ActionSessionEnd:
 		if !s.HasEnd || t.After(s.End) {
 			s.End = t
 		}
@@ -198,11 +190,11 @@ func (ss *Sessions) add(s *Session, action string, t time.Time, op, src, cmd str
 		if len(s.Refs) < maxSessionRefs {
 			s.Refs = append(s.Refs, ref)
 		}
-	case ActCommand:
+	case event.ActionCommand:
 		if strings.TrimSpace(cmd) != "" && len(s.Commands) < maxSessionCmds {
 			s.Commands = append(s.Commands, Cmd{Time: t, Text: cmd, Ref: ref})
 		}
-	case ActTransfer:
+	case event.ActionFileTransfer:
 		s.Transfers++
 		if len(s.Refs) < maxSessionRefs {
 			s.Refs = append(s.Refs, ref)
@@ -251,12 +243,12 @@ func (ss *Sessions) Build() []*Session {
 	var orphans []rmmRec
 	n := 0
 	for _, r := range loose {
-		if r.op == "" && r.action != ActSessionStart && r.action != ActSessionEnd {
+		if r.op == "" && r.action != event.ActionSessionStart && r.action != event.ActionSessionEnd {
 			orphans = append(orphans, r)
 			continue
 		}
 		hk := r.hostKey
-		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == ActSessionStart || cur.HasEnd) {
+		if cur != nil && (cur.HostKey != hk || !strings.EqualFold(cur.Operator, r.op) || r.action == event.ActionSessionStart || cur.HasEnd) {
 			cur = nil
 		}
 		if cur == nil {

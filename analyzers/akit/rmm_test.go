@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/spoor-dfir/spoor/internal/event"
 )
 
 // naiveAttach is attachOrphans as first written: every orphan looks at
@@ -36,7 +38,7 @@ func randomSessions(r *rand.Rand, base time.Time) ([]*Session, []rmmRec) {
 		t := base
 		for j := 0; j < 150; j++ {
 			t = t.Add(time.Duration(r.Intn(300)) * time.Second)
-			orphans = append(orphans, rmmRec{t: t, hostKey: h, action: ActCommand, cmd: "x"})
+			orphans = append(orphans, rmmRec{t: t, hostKey: h, action: event.ActionCommand, cmd: "x"})
 		}
 	}
 	return out, orphans

@@ -19,6 +19,15 @@ import (
 // Name is the analyzer's name in findings.
 const Name = "coverage"
 
+// What the report reads back: the rule of the per-host-and-log coverage
+// findings, the start of their title (the log follows), and the host
+// they name for a firewall log that names none.
+const (
+	RangeRule    = "coverage.range"
+	RangeTitle   = "Log coverage: "
+	FirewallHost = "(firewall)"
+)
+
 // maxRanges bounds the record-id ranges kept per file: a file with more
 // holes than this is reported as fragmented without listing them all.
 const maxRanges = 4096
@@ -105,7 +114,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	host := ev.Host
 	if host == "" && ev.Source == event.SourceFirewall {
-		host = "(firewall)"
+		host = FirewallHost
 	}
 	// Events come in runs of one stream and file: the last ones found
 	// are kept, so most events need no key built and no map looked up.
@@ -210,7 +219,7 @@ func (a *Analyzer) Finish() []event.Finding {
 		}
 		days := s.last.Sub(s.first).Hours() / 24
 		out = append(out, event.Finding{
-			Time: s.first, End: s.last, RuleID: "coverage.range", Title: "Log coverage: " + s.channel, Severity: event.SevInfo,
+			Time: s.first, End: s.last, RuleID: RangeRule, Title: RangeTitle + s.channel, Severity: event.SevInfo,
 			Host: s.host, Analyzer: Name,
 			Summary: fmt.Sprintf("%s %s on %s: %d events from %s to %s (%.1f days) in %s", s.source, s.channel, akit.OrDash(s.host), s.count,
 				cfg.Local(s.first).Format("2006-01-02 15:04"), cfg.Local(s.last).Format("2006-01-02 15:04 MST"), days, akit.Plural(max(len(s.files), 1), "file")),
@@ -243,11 +252,11 @@ var streamColumns = []string{"time", "channel", "format", "host", "evidence", "r
 
 // Wants implements analyzers.Selective: every event, for the streams and
 // their record ranges; the tampering events whole.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceEVTX && (id == 1102 || id == 104 || id == 1100) {
-		return akit.Every
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceEVTX, IDs: []int32{1102, 104, 1100}},
+		{Columns: streamColumns},
 	}
-	return streamColumns
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

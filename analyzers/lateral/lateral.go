@@ -91,35 +91,22 @@ func New(cfg *caseconf.Config) *Analyzer {
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
-func wanted(source string, id int32, ch string) bool {
-	if source != event.SourceEVTX {
-		return false
-	}
-	switch {
-	case id == 4624 && ch == "security":
-		return true
-	case id == 1149 && strings.Contains(ch, "remoteconnectionmanager"):
-		return true
-	case (id == 21 || id == 25) && strings.Contains(ch, "localsessionmanager"):
-		return true
-	case id == 4688 && ch == "security", id == 1 && strings.Contains(ch, "sysmon"):
-		return true
-	}
-	return false
+// kinds are the events lateral reads: logons, RDP connections and
+// sessions, process creation. Observe reads nothing else.
+var kinds = akit.Wants{
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4624, 4688}},
+	{Source: event.SourceEVTX, ChannelHas: "remoteconnectionmanager", IDs: []int32{1149}},
+	{Source: event.SourceEVTX, ChannelHas: "localsessionmanager", IDs: []int32{21, 25}},
+	{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1}},
 }
 
 // Wants implements analyzers.Selective.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if !wanted(source, id, strings.ToLower(channel)) {
-		return nil
-	}
-	return akit.Every
-}
+func (a *Analyzer) Wants() akit.Wants { return kinds }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	ch := a.lower.Get(ev.Channel)
-	if !wanted(ev.Source, ev.EventID, ch) {
+	if kinds.Find(ev.Source, ev.EventID, ch) == nil {
 		return
 	}
 	var user, src, via string

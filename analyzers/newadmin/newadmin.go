@@ -414,15 +414,11 @@ var timeOnly = []string{"time", "channel"}
 // Wants implements analyzers.Selective: every Security event (the
 // first one's time is the start of the baseline), whole for the kinds
 // Observe acts on.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source != event.SourceEVTX || !strings.Contains(strings.ToLower(channel), "security") {
-		return nil
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4624, 4720, 4722, 4724, 4738, 4728, 4732, 4756, 5136}},
+		{Source: event.SourceEVTX, ChannelHas: "security", Columns: timeOnly},
 	}
-	switch id {
-	case 4624, 4720, 4722, 4724, 4738, 4728, 4732, 4756, 5136:
-		return akit.Every
-	}
-	return timeOnly
 }
 
 // first reads values the Windows way (trimmed, "-" is none).

@@ -53,16 +53,27 @@ const maxBucketRefs = 3
 // Analyzer is the offhours analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.Sessions
+	sessions *akit.SessionSet // shared with the other readers, or owned (own)
+	own      bool             // New: sessions built from the events Observe sees
 	buckets  map[bucketKey]*bucket
 	in       akit.Interner
 	lower    *akit.Memo1 // strings.ToLower of the last channel
 	host     *akit.Memo1 // akit.NormHost of the last host
 }
 
-// New returns an offhours analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: akit.NewSessions(), buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
+// New returns an offhours analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns an offhours analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -70,7 +81,10 @@ func (a *Analyzer) Name() string { return Name }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
+	if a.own {
+		a.sessions.Observe(ev)
+	}
+	if ev.Source != event.SourceEVTX {
 		return
 	}
 	ch := a.lower.Get(ev.Channel)
@@ -204,7 +218,8 @@ func (a *Analyzer) Finish() []event.Finding {
 		}
 		cur.buckets = append(cur.buckets, b)
 	}
-	for _, s := range a.sessions.Build() {
+	sessions, _ := a.sessions.Built()
+	for _, s := range sessions {
 		pname := akit.SessionProvider(a.cfg, s)
 		if pname == "" && len(a.cfg.Providers) == 0 && s.Operator != "" {
 			// Without a case file every RMM operator is external: the
@@ -348,23 +363,17 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 	return f, true
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions) and the
-// logon kinds Observe counts, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+// Wants implements analyzers.Selective: the logon kinds Observe counts,
+// with every column, and the RMM events when it builds its own sessions.
+func (a *Analyzer) Wants() akit.Wants {
+	ws := akit.Wants{
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4624, 4625, 4648, 4778}},
+		{Source: event.SourceEVTX, ChannelHas: "terminalservices", IDs: []int32{1149, 21, 25}},
 	}
-	if source != event.SourceEVTX {
-		return nil
+	if a.own {
+		ws = append(ws, akit.Want{Source: event.SourceRMM})
 	}
-	ch := strings.ToLower(channel)
-	switch {
-	case strings.Contains(ch, "security") && (id == 4624 || id == 4625 || id == 4648 || id == 4778):
-		return akit.Every
-	case (id == 1149 || id == 21 || id == 25) && strings.Contains(ch, "terminalservices"):
-		return akit.Every
-	}
-	return nil
+	return ws
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

@@ -124,14 +124,6 @@ func New(cfg *caseconf.Config) *Analyzer {
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
-func blockedAction(act string) bool {
-	switch strings.ToLower(act) {
-	case "deny", "denied", "drop", "dropped", "block", "blocked", "reject", "rejected", "close-deny", "server-rst":
-		return true
-	}
-	return false
-}
-
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	var host, src, dst, domain string
@@ -141,7 +133,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	case ev.Source == event.SourceFirewall:
 		src, dst = ev.SrcIP, ev.DstIP
 		host = src
-		blocked = blockedAction(ev.Action)
+		blocked = event.Blocked(ev.Action)
 		domain = first(ev.Field("hostname"), ev.Field("dstname"), ev.Field("query"))
 	case ev.Source == event.SourceEVTX && ev.EventID == 3 && strings.Contains(a.lower.Get(ev.Channel), "sysmon"):
 		if v := strings.ToLower(ev.Field("Initiated")); v == "false" {
@@ -555,17 +547,14 @@ func (a *Analyzer) serverPorts(bt time.Time) []event.Finding {
 	return out
 }
 
-// Wants implements analyzers.Selective: firewall events and the Sysmon
-// 3 and 5156 connection events, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	switch {
-	case source == event.SourceFirewall:
-		return akit.Every
-	case source == event.SourceEVTX && id == 3 && strings.Contains(strings.ToLower(channel), "sysmon"),
-		source == event.SourceEVTX && id == 5156 && strings.Contains(strings.ToLower(channel), "security"):
-		return akit.Every
+// Wants implements analyzers.Selective: firewall connections and the
+// Sysmon 3 and Security 5156 connection events, with every column.
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceFirewall},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{3}},
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{5156}},
 	}
-	return nil
 }
 
 // first and firstOf read values the Windows way (trimmed, "-" is none).

@@ -12,6 +12,7 @@ package persistence
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,8 +99,9 @@ type Analyzer struct {
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
 	// netLogons: host\x00logon id → source address of network logons.
 	netLogons map[string]string
-	places    map[string]bool // suspiciousPlace by image
-	sessions  *akit.Sessions
+	places    map[string]bool  // suspiciousPlace by image
+	sessions  *akit.SessionSet // shared with the other readers, or owned (own)
+	own       bool             // New: sessions built from the events Observe sees
 	// inSession places a time on a host in an RMM session (set by Finish).
 	inSession func(hostKey string, t time.Time) (*akit.Session, *akit.Verdict)
 	drops     map[string][]drop // host → executables written to shares
@@ -118,69 +120,71 @@ type basisOf struct {
 	first, last time.Time
 }
 
-// New returns a persistence analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
+// New returns a persistence analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns a persistence analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: akit.NewSessions(), lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: ss, own: own, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
-// what says which of the events this analyzer reads a (source, id,
-// channel) is; "" for none. Wants and Observe share it.
+// kinds are the events persistence reads, each tagged with what it is
+// (Observe dispatches on the tag): service installs, tasks, registry and
+// file writes, WMI subscriptions, processes, share access, logons, and
+// the service-state events that make the basis of what is usual.
+var kinds = akit.Wants{
+	{Source: event.SourceEVTX, Channel: "system", IDs: []int32{7045}, Tag: "svc"},
+	{Source: event.SourceEVTX, Channel: "system", IDs: []int32{7036}, Tag: "basis"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4697}, Tag: "svc"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4698, 4702}, Tag: "task"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4699}, Tag: "taskdel"},
+	{Source: event.SourceEVTX, ChannelHas: "taskscheduler", IDs: []int32{106, 140}, Tag: "task"},
+	{Source: event.SourceEVTX, ChannelHas: "taskscheduler", IDs: []int32{141}, Tag: "taskdel"},
+	{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{12, 13, 14}, Tag: "reg"},
+	{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{11}, Tag: "file"},
+	{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{19, 20, 21}, Tag: "wmi"},
+	{Source: event.SourceEVTX, ChannelHas: "wmi-activity", IDs: []int32{5861}, Tag: "wmi"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4688}, Tag: "proc"},
+	{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1}, Tag: "proc"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{5145}, Tag: "share"},
+	{Source: event.SourceEVTX, Channel: "security", IDs: []int32{4624}, Tag: "logon"},
+}
+
+// what is the tag of an event's kind, "" for events persistence does not
+// read.
 func what(source string, id int32, ch string) string {
-	if source != event.SourceEVTX {
-		return ""
-	}
-	switch {
-	case id == 7045 && ch == "system":
-		return "svc"
-	case id == 7036 && ch == "system":
-		return "basis"
-	case id == 4697 && ch == "security":
-		return "svc"
-	case (id == 4698 || id == 4702) && ch == "security":
-		return "task"
-	case id == 4699 && ch == "security":
-		return "taskdel"
-	case (id == 106 || id == 140) && strings.Contains(ch, "taskscheduler"):
-		return "task"
-	case id == 141 && strings.Contains(ch, "taskscheduler"):
-		return "taskdel"
-	case (id == 12 || id == 13 || id == 14) && strings.Contains(ch, "sysmon"):
-		return "reg"
-	case id == 11 && strings.Contains(ch, "sysmon"):
-		return "file"
-	case (id == 19 || id == 20 || id == 21) && strings.Contains(ch, "sysmon"):
-		return "wmi"
-	case id == 5861 && strings.Contains(ch, "wmi-activity"):
-		return "wmi"
-	case id == 4688 && ch == "security", id == 1 && strings.Contains(ch, "sysmon"):
-		return "proc"
-	case id == 5145 && ch == "security":
-		return "share"
-	case id == 4624 && ch == "security":
-		return "logon"
+	if k := kinds.Find(source, id, ch); k != nil {
+		return k.Tag
 	}
 	return ""
 }
 
-// Wants implements analyzers.Selective: the events what names, and RMM
-// events (to place installs inside RMM sessions).
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+// Wants implements analyzers.Selective: the kinds Observe reads, with
+// every column, and the RMM events when it builds its own sessions.
+func (a *Analyzer) Wants() akit.Wants {
+	if a.own {
+		return append(slices.Clip(kinds), akit.Want{Source: event.SourceRMM})
 	}
-	if what(source, id, strings.ToLower(channel)) == "" {
-		return nil
-	}
-	return akit.Every
+	return kinds
 }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) {
+	if ev.Source == event.SourceRMM {
+		if a.own {
+			a.sessions.Observe(ev)
+		}
 		return
 	}
 	ch := a.lower.Get(ev.Channel)
@@ -604,8 +608,7 @@ func (a *Analyzer) Finish() []event.Finding {
 		fleet[it.sig][akit.NormHost(it.host)] = true
 	}
 	a.fleet = fleet
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	byHost := map[string][]int{}
 	for i, s := range sessions {
 		byHost[s.HostKey] = append(byHost[s.HostKey], i)

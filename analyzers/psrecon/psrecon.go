@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/analyzers/recon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -29,7 +30,7 @@ const (
 	BurstGap = 15 * time.Minute
 	// HighBreadth is the number of distinct discovery kinds that makes a
 	// burst a reconnaissance sweep rather than an admin's lookup.
-	HighBreadth = 3
+	HighBreadth = recon.HighBreadth
 	// sessionGrace tolerates clock skew between RMM logs and Windows.
 	sessionGrace = 2 * time.Minute
 	// maxPending bounds the bytes of incomplete multi-part script blocks.
@@ -76,10 +77,11 @@ type part struct {
 // Analyzer is the psrecon analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.Sessions
+	sessions *akit.SessionSet // shared with the other readers, or owned (own)
+	own      bool             // New: sessions built from the events Observe sees
 	hits     []hit
 	in       akit.Interner
-	cache    map[string]*Hit
+	cache    map[string]*recon.Hit
 	parts    map[string]*part
 	pending  int
 	dedup    map[string]time.Time // host+text → last time, drops 400/4688 echoes
@@ -89,9 +91,19 @@ type Analyzer struct {
 	lower    *akit.Memo1          // strings.ToLower of the last channel
 }
 
-// New returns a psrecon analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.NewSessions(), in: akit.Interner{}, cache: map[string]*Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
+// New returns a psrecon analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns a psrecon analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -101,8 +113,11 @@ var reHostApp = regexp.MustCompile(`(?i)HostApplication=([^\r\n]*)`)
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) {
-		if strings.EqualFold(ev.Action, akit.ActCommand) && ev.CommandLine != "" {
+	if ev.Source == event.SourceRMM {
+		if a.own {
+			a.sessions.Observe(ev)
+		}
+		if strings.EqualFold(ev.Action, event.ActionCommand) && ev.CommandLine != "" {
 			a.consider(ev, ev.CommandLine, "rmm command", "", ev.SessionID)
 		}
 		return
@@ -205,7 +220,7 @@ func (a *Analyzer) pipe(ev *event.Event) {
 			continue
 		}
 		k := enumPipes[p]
-		h := &Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
+		h := &recon.Hit{Kinds: []string{k.kind}, Tags: []string{k.tag}, Discovery: 1}
 		text := fmt.Sprintf("%s opened the %s pipe over IPC$ (%d enumeration pipes within %.0f s)", src, p, len(r.pipes), ev.Time.Sub(r.first).Seconds())
 		a.recordHit(ref.Time, ev.Host, usr, text, "5145 remote pipe enumeration", "", "", ref, launcher{}, false, h)
 	}
@@ -228,7 +243,7 @@ func (a *Analyzer) lsassAccess(ev *event.Event) {
 	if !dumperImage(src) {
 		return
 	}
-	h := &Hit{Kinds: []string{"credential_access"}, Tags: []string{"attack.t1003.001"}, Weight: kindByName("credential_access").Weight}
+	h := &recon.Hit{Kinds: []string{"credential_access"}, Tags: []string{"attack.t1003.001"}, Weight: recon.KindByName("credential_access").Weight}
 	text := fmt.Sprintf("%s opened lsass.exe with access %s", src, ev.Field("GrantedAccess"))
 	a.recordHit(ev.Time, ev.Host, akit.ValueOr(ev, "", "SourceUser"), text, "sysmon 10 process access", "", "", event.RefOf(ev), launcher{}, false, h)
 }
@@ -270,7 +285,7 @@ func (a *Analyzer) enumeration(ev *event.Event) {
 		kind, tag, what = "groups", "attack.t1069.001", "members of group"
 	}
 	text := fmt.Sprintf("%s enumerated the %s %s (%d)", caller, what, akit.ValueOr(ev, ev.User, "TargetUserName"), ev.EventID)
-	h := &Hit{Kinds: []string{kind}, Tags: []string{tag}, Discovery: 1}
+	h := &recon.Hit{Kinds: []string{kind}, Tags: []string{tag}, Discovery: 1}
 	usr := akit.ValueOr(ev, ev.SubjectUser, "SubjectUserName")
 	a.recordHit(ev.Time, ev.Host, usr, text, strconv.Itoa(int(ev.EventID))+" enumeration", "", "", event.RefOf(ev), launcher{}, false, h)
 }
@@ -362,7 +377,7 @@ func (a *Analyzer) consider(ev *event.Event, text, via, rmmParent, sessionID str
 func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool) {
 	h, ok := a.cache[text]
 	if !ok {
-		c := Classify(text)
+		c := recon.Classify(text)
 		h = &c
 		if len(a.cache) >= maxCache {
 			clear(a.cache)
@@ -372,7 +387,7 @@ func (a *Analyzer) record(t time.Time, host, usr, text, via, rmmParent, sessionI
 	a.recordHit(t, host, usr, text, via, rmmParent, sessionID, ref, l, shell, h)
 }
 
-func (a *Analyzer) recordHit(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool, h *Hit) {
+func (a *Analyzer) recordHit(t time.Time, host, usr, text, via, rmmParent, sessionID string, ref event.Ref, l launcher, shell bool, h *recon.Hit) {
 	if h.Discovery == 0 && h.Weight < 2 && !shell {
 		return
 	}
@@ -433,8 +448,7 @@ func (a *Analyzer) Finish() []event.Finding {
 	for _, k := range keys {
 		a.flushPart(k, a.parts[k])
 	}
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(a.cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	// Sort in place (no copy: hits can be many) and walk each host's run.
 	slices.SortStableFunc(a.hits, func(x, y hit) int {
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
@@ -520,7 +534,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 			if !kinds[kn] {
 				kinds[kn] = true
 				examples[kn] = h.text
-				if kd := kindByName(kn); kd != nil {
+				if kd := recon.KindByName(kn); kd != nil {
 					weight += kd.Weight
 				}
 			}
@@ -563,7 +577,7 @@ func (a *Analyzer) finding(burst []hit, s *akit.Session, v *akit.Verdict) event.
 	}
 	var disc []string
 	var other []string
-	for _, kd := range Kinds {
+	for _, kd := range recon.Kinds {
 		if kinds[kd.Name] {
 			if kd.Discovery {
 				disc = append(disc, kd.Name)
@@ -776,24 +790,17 @@ func orUnknown(s string) string {
 	return s
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions and their
-// commands) and the PowerShell and process events Observe reads, with
+// Wants implements analyzers.Selective: RMM events (their commands, and
+// the sessions when it builds its own) and the PowerShell, process,
+// enumeration, share and process-access events Observe reads, with
 // every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+func (a *Analyzer) Wants() akit.Wants {
+	return akit.Wants{
+		{Source: event.SourceRMM},
+		{Source: event.SourceEVTX, ChannelHas: "powershell", IDs: []int32{4104, 4103, 400, 800}},
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4688, 4798, 4799, 5145}},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1, 10}},
 	}
-	if source != event.SourceEVTX {
-		return nil
-	}
-	ch := strings.ToLower(channel)
-	switch {
-	case (id == 4104 || id == 4103 || id == 400 || id == 800) && strings.Contains(ch, "powershell"),
-		(id == 4688 || id == 4798 || id == 4799 || id == 5145) && strings.Contains(ch, "security"),
-		(id == 1 || id == 10) && strings.Contains(ch, "sysmon"):
-		return akit.Every
-	}
-	return nil
 }
 
 // first and firstOf read text as it is (commands, scripts).

@@ -1,19 +1,15 @@
 package psrecon
 
 import (
-	"encoding/base64"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/spoor-dfir/spoor/analyzers/internal/evtest"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 func caseCfg(t *testing.T) *caseconf.Config {
@@ -26,98 +22,6 @@ providers:
     operators: ["ct-*"]
     networks: ["10.99.0.0/24"]
 `)
-}
-
-func encode(s string) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, r := range u {
-		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// xored writes s as a [char[]] array of codes xor'ed with key, the way
-// Invoke-Obfuscation's BXOR encoding does.
-func xored(s string, key int) string {
-	var parts []string
-	for _, r := range s {
-		parts = append(parts, strconv.Itoa(int(r)^key))
-	}
-	return "[char[]](" + strings.Join(parts, ",") + ")"
-}
-
-func TestDecode(t *testing.T) {
-	cases := []struct {
-		name, in, want string
-	}{
-		{"encoded command", "powershell.exe -NoP -enc " + encode("Get-ADUser -Filter *"), "Get-ADUser -Filter *"},
-		{"encoded command long flag", "powershell -EncodedCommand " + encode("net group \"Domain Admins\" /domain"), `net group "Domain Admins" /domain`},
-		{"from base64", `iex ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('` + base64.StdEncoding.EncodeToString([]byte("Get-SmbShare")) + `')))`, "Get-SmbShare"},
-		{"backticks", "G`e`T-`A`dU`sEr -filter *", "GeT-AdUsEr -filter *"},
-		{"concatenation", `iex ('Get-'+'Net'+'TCP'+"Connection")`, "Get-NetTCPConnection"},
-		{"char casts", `iex([char]110+[char]101+[char]116+[char]32+[char]117+[char]115+[char]101+[char]114)`, "net user"},
-		{"char code array", `&([string]::join('', [char[]](110,101,116,32,118,105,101,119,32,92,92,70,83,48,49)))`, `net view \\FS01`},
-		{"hex codes", `[string]::join('', ((6e,65,74,20,73,68,61,72,65,20,20,20,20) | %{ [char]([convert]::toint16($_,16)) }))`, "net share"},
-		{"bxor", xored("net localgroup administrators", 0x5d) + ` | %{[char]($_ -bxor 0x5d)}`, "net localgroup administrators"},
-		{"format string", `("{2}{0}{1}" -f 'AD','User','Get-')`, "Get-ADUser"},
-		{"reversed", `$s = 'resUDA-teG'; iex $s[-1..-($s.Length)] -join ''`, "Get-ADUser"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			d := Decode(c.in)
-			found := false
-			for _, v := range d.Variants {
-				if strings.Contains(v, c.want) {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("Decode(%q): no variant contains %q; variants %q, steps %v", c.in, c.want, d.Variants, d.Steps)
-			}
-		})
-	}
-}
-
-func TestDecodeKeepsPlainText(t *testing.T) {
-	d := Decode("Get-Volume | Select-Object DriveLetter,SizeRemaining")
-	if len(d.Steps) != 0 || d.Text != "Get-Volume | Select-Object DriveLetter,SizeRemaining" {
-		t.Errorf("plain text changed: %+v", d)
-	}
-}
-
-// TestClassify reads testdata/classify.tsv: expected kinds, a tab, the
-// command.
-func TestClassify(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "classify.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for i, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		want, cmd, ok := strings.Cut(line, "\t")
-		if !ok {
-			t.Fatalf("classify.tsv:%d: no tab", i+1)
-		}
-		var kinds []string
-		if want != "-" {
-			kinds = strings.Split(want, ",")
-		}
-		if h := Classify(cmd); !slices.Equal(h.Kinds, kinds) {
-			t.Errorf("classify.tsv:%d: Classify(%q) = %v, want %v", i+1, cmd, h.Kinds, kinds)
-		}
-		n++
-	}
-	if n < 20 {
-		t.Fatalf("only %d cases read", n)
-	}
-	// Encoded: the kind is found only after decoding, which is itself a sign.
-	if h := Classify("powershell -enc " + encode("Get-ADUser -Filter *")); !slices.Equal(h.Kinds, []string{"accounts", "obfuscation"}) {
-		t.Errorf("encoded: %v", h.Kinds)
-	}
 }
 
 func ps4104(t time.Time, host, text string) event.Event {
@@ -216,7 +120,7 @@ func TestEncodedProcessFromRMMAgent(t *testing.T) {
 		return ev
 	}
 	fs := evtest.Run(New(caseCfg(t)), []event.Event{
-		mk(0, "powershell.exe -nop -w hidden -enc "+encode("Get-SmbShare | Select Name,Path")),
+		mk(0, "powershell.exe -nop -w hidden -enc "+pwsh.Encode("Get-SmbShare | Select Name,Path")),
 		mk(1, `cmd.exe /c net localgroup administrators`),
 	})
 	if len(fs) != 1 {
@@ -248,17 +152,4 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("order-dependent output at %d:\n%+v\n%+v", i, a[i], b[i])
 		}
 	}
-}
-
-func FuzzDecode(f *testing.F) {
-	for _, s := range []string{"powershell -enc " + encode("net user"), "[char]65+[char]66", "('{1}{0}' -f 'a','b')", "1,2,3,4,5,6,7,8,9,10,11,12,13,14", "-bxor 0x5d"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d := Decode(s)
-		if len(d.Variants) == 0 || len(d.Variants) != len(d.Steps)+1 {
-			t.Fatalf("variants %d steps %d", len(d.Variants), len(d.Steps))
-		}
-		Classify(s)
-	})
 }

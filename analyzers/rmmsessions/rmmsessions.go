@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
-	"github.com/spoor-dfir/spoor/analyzers/psrecon"
+	"github.com/spoor-dfir/spoor/analyzers/recon"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 // Name is the analyzer's name in findings.
@@ -40,7 +41,7 @@ type cmd struct {
 	hostKey string
 	via     string
 	text    string
-	cls     *psrecon.Hit // shared per distinct command text
+	cls     *recon.Hit // shared per distinct command text
 	rmmKid  bool
 	ref     event.Ref
 }
@@ -48,11 +49,12 @@ type cmd struct {
 // Analyzer is the rmmsessions analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.Sessions
+	sessions *akit.SessionSet // shared with the other readers, or owned (own)
+	own      bool
 	cmds     akit.Chunks[cmd]
 	sorted   []cmd // cmds in time order, made by Finish
 	in       akit.Interner
-	cache    map[string]*psrecon.Hit
+	cache    map[string]*recon.Hit
 	clips    map[string]string          // command → clipped, interned
 	counts   map[string]map[int64]int32 // host key → bucket → events
 	dropped  int                        // commands not kept for linking (caps)
@@ -60,11 +62,19 @@ type Analyzer struct {
 	host     *akit.Memo1                // akit.NormHost of the last host
 }
 
-// New returns an rmmsessions analyzer for a case.
-func New(cfg *caseconf.Config) *Analyzer {
-	ss := akit.NewSessions()
-	ss.KeepCommands = true
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, in: akit.Interner{}, cache: map[string]*psrecon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+// New returns an rmmsessions analyzer for a case that rebuilds the RMM sessions
+// from the events it observes itself (tests, one analyzer alone).
+func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
+
+// NewWith returns an rmmsessions analyzer that reads the RMM sessions of ss, fed
+// by the hunt (analyzers.All shares one set among its analyzers); ss nil
+// is New.
+func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
+	own := ss == nil
+	if own {
+		ss = akit.NewSessionSet(cfg)
+	}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -72,7 +82,10 @@ func (a *Analyzer) Name() string { return Name }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.sessions.Observe(ev) || ev.Source != event.SourceEVTX {
+	if a.own {
+		a.sessions.Observe(ev)
+	}
+	if ev.Source != event.SourceEVTX {
 		return
 	}
 	ch := a.lower.Get(ev.Channel)
@@ -111,8 +124,8 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	_, kid := akit.RMMAgent(parent)
 	h, ok := a.cache[text]
 	if !ok {
-		c := psrecon.Classify(text)
-		c.Decoded = psrecon.Decoded{} // keep only the names
+		c := recon.Classify(text)
+		c.Decoded = pwsh.Decoded{} // keep only the names
 		h = &c
 		if len(a.cache) > 50000 {
 			clear(a.cache)
@@ -142,8 +155,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 
 // Finish implements analyzers.Analyzer.
 func (a *Analyzer) Finish() []event.Finding {
-	sessions := a.sessions.Build()
-	verdicts := akit.Judge(a.cfg, sessions)
+	sessions, verdicts := a.sessions.Built()
 	a.sorted = a.cmds.All()
 	slices.SortStableFunc(a.sorted, func(x, y cmd) int {
 		if c := strings.Compare(x.hostKey, y.hostKey); c != 0 {
@@ -182,7 +194,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	linked, kids := 0, 0
 	for _, c := range s.Commands {
 		refs = append(refs, c.Ref)
-		h := psrecon.Classify(c.Text)
+		h := recon.Classify(c.Text)
 		for _, kn := range h.Kinds {
 			if _, ok := kinds[kn]; !ok {
 				kinds[kn] = c.Text
@@ -224,7 +236,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 		}
 	}
 	var disc []string
-	for _, kd := range psrecon.Kinds {
+	for _, kd := range recon.Kinds {
 		if _, ok := kinds[kd.Name]; ok && kd.Discovery {
 			disc = append(disc, kd.Name)
 		}
@@ -235,7 +247,7 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	if v.Timing != "" {
 		sev = event.SevHigh
 	}
-	if len(disc) >= psrecon.HighBreadth && sev == event.SevHigh {
+	if len(disc) >= recon.HighBreadth && sev == event.SevHigh {
 		sev = event.SevCritical
 	}
 	title := "Out-of-pattern RMM session"
@@ -269,23 +281,19 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 	}
 }
 
-// Wants implements analyzers.Selective: RMM events (sessions) and the
-// process and PowerShell events Observe reads, with every column.
-func (a *Analyzer) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
+// Wants implements analyzers.Selective: the process and PowerShell
+// events Observe reads, with every column, and the RMM events when it
+// builds its own sessions.
+func (a *Analyzer) Wants() akit.Wants {
+	ws := akit.Wants{
+		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4688}},
+		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1}},
+		{Source: event.SourceEVTX, ChannelHas: "powershell", IDs: []int32{4104, 4103, 800}},
 	}
-	if source != event.SourceEVTX {
-		return nil
+	if a.own {
+		ws = append(ws, akit.Want{Source: event.SourceRMM})
 	}
-	ch := strings.ToLower(channel)
-	switch {
-	case id == 4688 && strings.Contains(ch, "security"),
-		id == 1 && strings.Contains(ch, "sysmon"),
-		(id == 4104 || id == 4103 || id == 800) && strings.Contains(ch, "powershell"):
-		return akit.Every
-	}
-	return nil
+	return ws
 }
 
 // first and firstOf read text as it is (commands, scripts).

@@ -116,7 +116,7 @@ func prepareClient(ctx context.Context, c fleet.Client, ingestToo bool, rulePath
 	} else if st, err = store.OpenExisting(c.Store); err != nil {
 		return err
 	}
-	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, false, false), false, hunt.Options{}, stderr)
+	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, false, false, nil), false, hunt.Options{}, stderr)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/hunt"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
@@ -29,8 +31,9 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists (info|low|medium|high|critical)")
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
+	mapping := sigmaMappingFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--no-builtin] [--no-sigma] [--no-triage] [--fail-on SEVERITY] [--keep-going]")
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--sigma-mapping FILE] [--no-builtin] [--no-sigma] [--no-triage] [--fail-on SEVERITY] [--keep-going]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -45,11 +48,15 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *noBuiltin && len(rulePaths) == 0 && *noAnalyzers {
 		return &usageError{"nothing to run: --no-builtin and --no-analyzers without --rules"}
 	}
+	ls, err := loadSigmaMapping(*mapping)
+	if err != nil {
+		return err
+	}
 	cfg, st, err := openCase(*caseFile, *storeDir, stderr)
 	if err != nil {
 		return err
 	}
-	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma), *strict, hunt.Options{Workers: *workers, NoAnalyzers: *noAnalyzers, NoTriage: *noTriage}, stderr)
+	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma, ls), *strict, hunt.Options{Workers: *workers, NoAnalyzers: *noAnalyzers, NoTriage: *noTriage}, stderr)
 	if err != nil {
 		return err
 	}
@@ -63,13 +70,34 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // rulesetOptions are the rules of spoor hunt and spoor run: the built-in
 // pack (spoor's and SigmaHQ's, and the user rules folder spoor rules
-// update fills) unless turned off, and the --rules paths.
-func rulesetOptions(paths []string, noBuiltin, noSigma bool) ruleset.Options {
-	o := ruleset.Options{Builtin: !noBuiltin, Sigma: !noBuiltin && !noSigma, Paths: paths}
+// update fills) unless turned off, and the --rules paths, Sigma rules
+// compiled with the logsource mapping ls (nil: the built-in one).
+func rulesetOptions(paths []string, noBuiltin, noSigma bool, ls *sigma.Logsources) ruleset.Options {
+	o := ruleset.Options{Builtin: !noBuiltin, Sigma: !noBuiltin && !noSigma, Paths: paths, SigmaMapping: ls}
 	if o.Sigma {
 		o.UserDir = userRulesDir()
 	}
 	return o
+}
+
+// sigmaMappingFlag declares --sigma-mapping on a command that compiles
+// Sigma rules.
+func sigmaMappingFlag(fs *flag.FlagSet) *string {
+	return fs.String("sigma-mapping", "", "Sigma logsource/field mapping file, merged over the built-in mapping (README: Sigma mapping files)")
+}
+
+// loadSigmaMapping reads a --sigma-mapping file: the built-in mapping
+// with the file's entries merged over it, or nil without a file. A bad
+// file is an error naming file:line:col.
+func loadSigmaMapping(file string) (*sigma.Logsources, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return sigma.LoadLogsources(file, data)
 }
 
 // doHunt loads the rules (reporting load problems on stderr) and hunts

@@ -13,12 +13,13 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/sqlexport"
 )
 
-const rulesUsage = `usage: spoor rules list [--case FILE] [--format table|jsonl] [PATH...]
-       spoor rules lint [--case FILE] [PATH...]
-       spoor rules test [--case FILE] [PATH...]
+const rulesUsage = `usage: spoor rules list [--case FILE] [--sigma-mapping FILE] [--format table|jsonl] [PATH...]
+       spoor rules lint [--case FILE] [--sigma-mapping FILE] [PATH...]
+       spoor rules test [--case FILE] [--sigma-mapping FILE] [PATH...]
        spoor rules update [--to DIR] PATH
        spoor rules export --sql duckdb|spark|trino [--case FILE] [--rules PATH]... [--no-builtin]
                           [--store DIR|TABLE] [--per-rule] [-o FILE]
@@ -50,6 +51,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs := newFlagSet("rules "+sub, stderr)
 	caseFile := fs.String("case", "", "case config the rules are compiled for (case.yaml)")
+	mapping := sigmaMappingFlag(fs)
 	format := "table"
 	if sub == "list" {
 		fs.StringVar(&format, "format", "table", "output format: table or jsonl")
@@ -73,7 +75,11 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rules, errs := loadRuleArgs(cfg, fs.Args())
+	ls, err := loadSigmaMapping(*mapping)
+	if err != nil {
+		return err
+	}
+	rules, errs := loadRuleArgs(cfg, ls, fs.Args())
 	switch sub {
 	case "list":
 		var an []analyzers.Info
@@ -88,11 +94,11 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 }
 
-func loadRuleArgs(cfg *caseconf.Config, paths []string) ([]*rule.Rule, []error) {
+func loadRuleArgs(cfg *caseconf.Config, ls *sigma.Logsources, paths []string) ([]*rule.Rule, []error) {
 	if len(paths) == 0 {
-		return ruleset.LoadWith(cfg, rulesetOptions(nil, false, false))
+		return ruleset.LoadWith(cfg, rulesetOptions(nil, false, false, ls))
 	}
-	return ruleset.LoadWith(cfg, ruleset.Options{Paths: paths})
+	return ruleset.LoadWith(cfg, ruleset.Options{Paths: paths, SigmaMapping: ls})
 }
 
 func rulesList(rules []*rule.Rule, an []analyzers.Info, errs []error, format string, stdout, stderr io.Writer) error {

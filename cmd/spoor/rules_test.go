@@ -141,3 +141,77 @@ func TestHuntFailOn(t *testing.T) {
 		t.Errorf("bad --fail-on: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestRulesLintCasePlaceholder lints a Sigma rule written with a case
+// placeholder: it loads under a case that fills it, and without one the
+// error names file:line:col and the case key.
+func TestRulesLintCasePlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	ruleFile := filepath.Join(dir, "provider_logon.yml")
+	os.WriteFile(ruleFile, []byte(`title: Provider account logon
+id: 5e1c0000-0000-4000-8000-000000000002
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4624
+    TargetUserName|expand: '%provider_accounts%'
+  condition: sel
+`), 0o644)
+	caseFile := filepath.Join(t.TempDir(), "case.yaml")
+	os.WriteFile(caseFile, []byte("name: t\nproviders:\n  - name: msp\n    accounts: ['msp-*']\n"), 0o644)
+	if code, out, errOut := runMain("rules", "lint", "--case", caseFile, dir); code != 0 {
+		t.Errorf("lint --case: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut := runMain("rules", "lint", dir)
+	if code != exitError || !strings.Contains(errOut, ruleFile+":9:") || !strings.Contains(errOut, "%provider_accounts% has no value: set providers[].accounts in the case config") {
+		t.Errorf("lint without a case: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestHuntSigmaMapping hunts real Security events with a Sigma rule of a
+// logsource only a --sigma-mapping file defines (with a field rename).
+func TestHuntSigmaMapping(t *testing.T) {
+	sample := testutil.Shared(t, "samples/evtx/deepbluecli/new-user-security.evtx")
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{sample}, Parsers: []input.Parser{evtx.New()}}); err != nil {
+		t.Fatal(err)
+	}
+	rulesDir := t.TempDir()
+	os.WriteFile(filepath.Join(rulesDir, "account_made.yml"), []byte(`title: Account made
+id: 5e1c0000-0000-4000-8000-000000000003
+level: high
+logsource:
+  product: windows
+  service: account_admin
+detection:
+  sel:
+    NewAccount|exists: true
+  condition: sel
+`), 0o644)
+	mapping := filepath.Join(t.TempDir(), "mapping.yaml")
+	os.WriteFile(mapping, []byte("logsources:\n  - product: windows\n    service: account_admin\n    sources:\n      - channel: Security\n        event_ids: [4720]\n        fields: {NewAccount: TargetUserName}\n"), 0o644)
+	summary := regexp.MustCompile(`hunt: \d+ events, (\d+) rules, (\d+) findings`)
+	hunt := func(args ...string) (int, string, []string) {
+		code, _, errOut := runMain(append([]string{"hunt", "--store", dir, "--no-builtin", "--no-analyzers", "--rules", rulesDir}, args...)...)
+		return code, errOut, summary.FindStringSubmatch(errOut)
+	}
+	code, errOut, m := hunt()
+	if code != 0 || m == nil || m[1] != "0" || !strings.Contains(errOut, "no logsource mapping for product=windows category= service=account_admin") {
+		t.Errorf("without the mapping: exit %d\n%s", code, errOut)
+	}
+	code, errOut, m = hunt("--sigma-mapping", mapping)
+	if code != 0 || m == nil || m[1] != "1" || m[2] == "0" || strings.Contains(errOut, "rule:") {
+		t.Errorf("with the mapping: exit %d\n%s", code, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("logsources:\n  - product: windows\n    service: account_admin\n    sources:\n      - event_ids: [4720]\n"), 0o644)
+	if code, errOut, _ := hunt("--sigma-mapping", bad); code == 0 || !strings.Contains(errOut, bad+":5:9: logsource entry 1") {
+		t.Errorf("bad mapping file: exit %d\n%s", code, errOut)
+	}
+}

@@ -28,8 +28,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("o", "", "report file, .html or .md (default: STORE/report.html)")
 	failOn := fs.String("fail-on", "", "exit 3 when a finding at or above this severity exists")
 	keepGoing := fs.Bool("keep-going", false, "exit 0 even when a rule went over its evaluation budget or failed on every event")
+	mapping := sigmaMappingFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--fail-on SEVERITY] [--keep-going] PATH...")
+		fmt.Fprintln(stderr, "usage: spoor run [--store DIR] [--case FILE] [--rules PATH]... [--sigma-mapping FILE] [--fail-on SEVERITY] [--keep-going] PATH...")
 		fmt.Fprintln(stderr, "A case folder (case.yaml beside an evidence/ folder) may be given as the only PATH.")
 		fs.PrintDefaults()
 	}
@@ -40,6 +41,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return &usageError{"no evidence PATH given"}
 	}
 	if err := checkFailOn(*failOn); err != nil {
+		return err
+	}
+	ls, err := loadSigmaMapping(*mapping)
+	if err != nil {
 		return err
 	}
 	paths := fs.Args()
@@ -68,7 +73,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma), false, hunt.Options{Workers: *workers, NoTriage: *noTriage}, stderr)
+	res, err := doHunt(ctx, st, cfg, rulesetOptions(rulePaths, *noBuiltin, *noSigma, ls), false, hunt.Options{Workers: *workers, NoTriage: *noTriage}, stderr)
 	if err != nil {
 		return err
 	}

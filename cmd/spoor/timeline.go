@@ -10,6 +10,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/hosts"
 	"github.com/spoor-dfir/spoor/internal/timeline"
+	"github.com/spoor-dfir/spoor/internal/wallclock"
 )
 
 func runTimeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -99,12 +100,13 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	// A wall time of the case zone, placed as the ingesters place one.
+	w, err := time.Parse("2006-01-02T15:04", s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: want RFC 3339, YYYY-MM-DDTHH:MM or YYYY-MM-DD", s)
+		if w, err = time.Parse("2006-01-02", s); err != nil {
+			return time.Time{}, fmt.Errorf("%q: want RFC 3339, YYYY-MM-DDTHH:MM or YYYY-MM-DD", s)
+		}
 	}
-	return t.UTC(), nil
+	t, _ := wallclock.Resolve(w, loc, time.Time{})
+	return t, nil
 }

@@ -16,8 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/spoor-dfir/spoor/internal/wallclock"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 )
 
@@ -258,14 +259,15 @@ func (c *Config) parseTime(s string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", s, c.loc)
+	d, err := time.Parse("2006-01-02", s) // the day's wall clock, placed below
 	if err != nil {
 		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or YYYY-MM-DD", s)
 	}
 	if end { // a date as the end means the whole day
 		d = d.AddDate(0, 0, 1)
 	}
-	return d.UTC(), nil
+	t, _ := wallclock.Resolve(d, c.loc, time.Time{}) // midnight may fall in a DST change
+	return t, nil
 }
 
 func prefixes(what string, in []string) ([]netip.Prefix, error) {
@@ -319,9 +321,6 @@ func (c *Config) InBusinessHours(t time.Time) bool {
 	m := lt.Hour()*60 + lt.Minute()
 	return m >= c.startMin && m < c.endMin
 }
-
-// InWindow reports whether t lies in the analysis window.
-func (c *Config) InWindow(t time.Time) bool { return c.Window.Contains(t) }
 
 // Bounds returns the window's ends (zero when open).
 func (w Window) Bounds() (from, to time.Time) { return w.from, w.to }

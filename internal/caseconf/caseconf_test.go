@@ -151,3 +151,23 @@ func TestProviderCacheFollowsProviders(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Window dates are midnights of the case zone, placed by the wallclock
+// policy: in America/Santiago midnight of 2024-09-08 does not exist (the
+// clock jumps from 00:00 to 01:00), and is read with the offset before.
+func TestWindowMidnightInDSTGap(t *testing.T) {
+	if _, err := time.LoadLocation("America/Santiago"); err != nil {
+		t.Skip("no tzdata")
+	}
+	c, err := Parse("case.yaml", []byte("timezone: America/Santiago\nwindow:\n  from: 2024-09-08\n  to: 2024-09-08\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := c.Window.Bounds()
+	if want := time.Date(2024, 9, 8, 4, 0, 0, 0, time.UTC); !from.Equal(want) {
+		t.Errorf("from %s, want %s", from, want)
+	}
+	if want := time.Date(2024, 9, 9, 3, 0, 0, 0, time.UTC); !to.Equal(want) { // the whole 8th: up to the 9th's midnight, at -03
+		t.Errorf("to %s, want %s", to, want)
+	}
+}

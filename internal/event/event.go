@@ -84,7 +84,7 @@ func (e *Event) Field(name string) string {
 	case string:
 		return s
 	default:
-		return toString(v)
+		return String(v)
 	}
 }
 

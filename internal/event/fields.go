@@ -11,7 +11,11 @@ import (
 	"github.com/Velocidex/ordereddict"
 )
 
-func toString(v any) string {
+// String renders a raw field value as text: strings as they are, numbers
+// in their shortest form, nested objects as their JSON (keys in order),
+// anything else as fmt prints it. The one "any → string" of the event
+// model; ingesters and rules read raw values through it.
+func String(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -162,8 +166,8 @@ func appendJSONString(buf []byte, s string) []byte {
 }
 
 // UnmarshalFields parses a JSON object into an ordered dict, keeping key
-// order. Flat objects of strings (what the store holds for nearly every
-// event) take a fast path; anything else goes through ordereddict's own
+// order. Flat objects of strings and arrays of strings (what the store
+// holds for nearly every event) take a fast path; anything else goes through ordereddict's own
 // decoder.
 //
 // The fast path copies b into one string and hands out substrings of it
@@ -249,7 +253,8 @@ func ParseFlatFields(s string, dst []KV) ([]KV, bool) {
 	}
 }
 
-// parseFlat parses {"k":"v",...} with string values only; it returns
+// parseFlat parses {"k":"v",...} with string values or arrays of
+// strings only (EVTX's repeated Data); it returns
 // false (leaving d in any state) for anything else. s must be valid UTF-8.
 func parseFlat(s string, d *ordereddict.Dict) bool {
 	i := skipWS(s, 0)
@@ -270,7 +275,12 @@ func parseFlat(s string, d *ordereddict.Dict) bool {
 			return false
 		}
 		i = skipWS(s, i+1)
-		v, j, ok := parseString(s, i)
+		var v any
+		if i < len(s) && s[i] == '[' {
+			v, j, ok = parseStrings(s, i)
+		} else {
+			v, j, ok = parseString(s, i)
+		}
 		if !ok {
 			return false
 		}
@@ -284,6 +294,35 @@ func parseFlat(s string, d *ordereddict.Dict) bool {
 		}
 		if s[i] != ',' {
 			return false
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// parseStrings reads a JSON array of strings at s[i] (EVTX's repeated
+// Data values) as the dict's decoder would give it, []any of strings,
+// and the index after it; ok is false for anything else in it.
+func parseStrings(s string, i int) (_ []any, _ int, ok bool) {
+	vs := []any{}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return vs, i + 1, true
+	}
+	for {
+		v, j, ok := parseString(s, i)
+		if !ok {
+			return nil, 0, false
+		}
+		vs = append(vs, v)
+		i = skipWS(s, j)
+		if i >= len(s) {
+			return nil, 0, false
+		}
+		if s[i] == ']' {
+			return vs, i + 1, true
+		}
+		if s[i] != ',' {
+			return nil, 0, false
 		}
 		i = skipWS(s, i+1)
 	}
@@ -484,7 +523,7 @@ func lookupSlow(s, name string) (string, bool) {
 	if v == nil {
 		return "", true
 	}
-	return toString(v), true
+	return String(v), true
 }
 
 // keyEquals reads the key string at s[i] and reports whether it is name,

@@ -118,13 +118,16 @@ func TestHasControl(t *testing.T) {
 	}
 }
 
-// FuzzParseFlat checks the fast path against encoding/json: what it
-// accepts must be valid JSON with the same values.
+// FuzzParseFlat checks the fast path against encoding/json (what it
+// accepts must be valid JSON with the same values) and against
+// ordereddict's own decoder, which it stands in for (the same dict).
 func FuzzParseFlat(f *testing.F) {
 	f.Add([]byte(`{"a":"b","c":"d\n\u00e9\"x"}`))
 	f.Add([]byte("{\"a\":\"b\x01\"}"))
 	f.Add([]byte(`{ "a" : "12345678901234567890" }`))
 	f.Add([]byte(`{"a":"C:\\x\ud83d\ude00\ud800\u0041\udc00","b":"\/\b"}`))
+	f.Add([]byte(`{"Data":["10.00.","17134","","x\ty"],"Binary":"","E":[ ],"F":[ "a" , "b" ]}`))
+	f.Add([]byte(`{"Data":["a",1],"b":"c"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := string(b)
 		if !utf8.ValidString(s) {
@@ -134,14 +137,21 @@ func FuzzParseFlat(f *testing.F) {
 		if !parseFlat(s, d) {
 			return
 		}
-		var m map[string]string
+		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("fast path accepted %q, encoding/json: %v", b, err)
 		}
 		for _, it := range d.Items() {
-			if v, _ := it.Value.(string); v != m[it.Key] && d.Len() == len(m) {
-				t.Fatalf("%q: key %q fast %q, encoding/json %q", b, it.Key, v, m[it.Key])
+			if !reflect.DeepEqual(it.Value, m[it.Key]) && d.Len() == len(m) {
+				t.Fatalf("%q: key %q fast %#v, encoding/json %#v", b, it.Key, it.Value, m[it.Key])
 			}
+		}
+		slow := ordereddict.NewDict()
+		if err := slow.UnmarshalJSON(b); err != nil {
+			t.Fatalf("fast path accepted %q, ordereddict: %v", b, err)
+		}
+		if !reflect.DeepEqual(d.Items(), slow.Items()) {
+			t.Fatalf("%q: fast path %#v, ordereddict %#v", b, d.Items(), slow.Items())
 		}
 	})
 }

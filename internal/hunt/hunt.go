@@ -7,6 +7,7 @@
 package hunt
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
@@ -117,9 +119,11 @@ func (r Result) MaxSeverity() int {
 const batchSize = 1024
 
 type batch struct {
-	seq   int64 // sequence number of evs[0] in scan order
-	evs   []event.Event
-	masks []uint64 // per event: the analyzers (bit i: ans[i]) that want it, and rulesBit
+	seq int64 // sequence number of evs[0] in scan order
+	evs []event.Event
+	// masks holds each event's mask (who is shown it), words words each.
+	masks []uint64
+	words int
 	refs  sync.WaitGroup
 }
 
@@ -213,232 +217,36 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 }
 
 // Run hunts the store with rules (and the case's analyzers) and, unless
-// opts.DryRun, replaces the stored findings and incidents.
+// opts.DryRun, replaces the stored findings and incidents. It runs in
+// stages, each handing the next what it made: scan (rules and analyzers
+// fed from one scan), stateful replay, finish (the analyzers' findings),
+// order (IDs and the one finding order), triage, incidents, write.
 func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*rule.Rule, opts Options) (Result, error) {
 	start := time.Now()
-	if cfg == nil {
-		cfg = caseconf.Default()
-	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var ans []analyzers.Analyzer
-	if !opts.NoAnalyzers {
-		ans = opts.Analyzers
-		if ans == nil {
-			ans = analyzers.All(cfg)
-		}
-	}
-	// Triage reads the RMM sessions beside the analyzers; it reports no
-	// findings of its own.
-	var tri *triage.Collector
-	if !opts.NoTriage {
-		tri = triage.NewCollector(cfg)
-		ans = append(slices.Clip(ans), tri)
-	}
-	// Rules that only feed correlations are evaluated by the correlation.
-	rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
-	p := newPlanWith(rules, !opts.ReferenceRules)
-	p.shapes = !opts.NoTriage
-	res := Result{Rules: len(rules)}
+	h := newHunter(cfg, rules, opts)
+	res := Result{Rules: len(h.rules)}
 
-	var (
-		mu       sync.Mutex
-		findings []event.Finding
-		matches  = make([][]match, len(rules))
-		warnings []string
-	)
-	pool := sync.Pool{New: func() any { return &batch{evs: make([]event.Event, 0, batchSize)} }}
-	work := make(chan *batch, 2*workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mem := newMemo()
-			var sm *sigma.Matcher
-			if p.set != nil {
-				sm = p.set.NewMatcher()
-			}
-			for b := range work {
-				fs, ms, warn := evalBatch(p, mem, sm, b)
-				mu.Lock()
-				findings = append(findings, fs...)
-				for i, m := range ms {
-					matches[i] = append(matches[i], m...)
-				}
-				warnings = append(warnings, warn...)
-				mu.Unlock()
-				b.refs.Done()
-			}
-		}()
-	}
-	// Each analyzer sees the events it wants (all, if it does not say)
-	// once, in store order, from its own goroutine (their contract), so
-	// analyzers run beside each other and beside the rule workers.
-	var anWG sync.WaitGroup
-	anChs := make([]chan *batch, len(ans))
-	anBroken := make([]bool, len(ans)) // a panicking analyzer is dropped, not fatal
-	anWarn := make([]string, len(ans))
-	for i, a := range ans {
-		ch := make(chan *batch, 2*workers)
-		anChs[i] = ch
-		anWG.Add(1)
-		go func(i int, a analyzers.Analyzer) {
-			defer anWG.Done()
-			for b := range ch {
-				if !anBroken[i] {
-					observe(a, b.evs, b.masks, uint64(1)<<uint(i), &anBroken[i], &anWarn[i])
-				}
-				b.refs.Done()
-			}
-		}(i, a)
-	}
-	// Batches go back to the pool once workers and analyzers are done.
-	recycle := make(chan *batch, 4*workers)
-	var recWG sync.WaitGroup
-	recWG.Add(1)
-	go func() {
-		defer recWG.Done()
-		for b := range recycle {
-			b.refs.Wait()
-			b.reset()
-			pool.Put(b)
-		}
-	}()
-	send := func(b *batch) {
-		b.refs.Add(1 + len(anChs))
-		work <- b
-		for _, ch := range anChs {
-			ch <- b
-		}
-		recycle <- b
-	}
-
-	from, to := cfg.Window.Bounds()
-	full := opts.FullScan || len(ans) > 63
-	var rows, seq int64
-	err := scanParallel(ctx, st, store.ScanOptions{Sources: opts.Sources, From: from, To: to}, workers, &pool,
-		func() *selector {
-			if full {
-				return nil
-			}
-			return newSelector(rules, ans, p.inSet, p.shapes)
-		},
-		func(b *batch, n int64) error {
-			b.seq = seq
-			seq += int64(len(b.evs))
-			rows += n
-			send(b)
-			if opts.Progress != nil {
-				opts.Progress(rows)
-			}
-			return ctx.Err()
-		})
+	sc, err := h.scan(ctx, st)
 	res.Phases.Scanned = time.Since(start)
-	close(work)
-	for _, ch := range anChs {
-		close(ch)
-	}
-	wg.Wait()
-	anWG.Wait()
-	close(recycle)
-	recWG.Wait()
 	if err != nil {
 		return res, err
 	}
-	if opts.Progress != nil {
-		opts.Progress(rows)
-	}
-	res.Events = rows
+	res.Events = sc.rows
 
-	// Stateful rules: their matches in time order (scan order on ties).
-	for i, r := range rules {
-		if !p.stateful[i] {
-			continue
-		}
-		ms := matches[i]
-		sort.Slice(ms, func(a, b int) bool {
-			if !ms[a].ev.Time.Equal(ms[b].ev.Time) {
-				return ms[a].ev.Time.Before(ms[b].ev.Time)
-			}
-			return ms[a].seq < ms[b].seq
-		})
-		s := r.State()
-		emit := func(f event.Finding) {
-			if f.Analyzer == "" {
-				f.Analyzer = "rule"
-			}
-			findings = append(findings, f)
-		}
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					warnings = append(warnings, fmt.Sprintf("rule %s (%s): stateful evaluation panicked: %v", r.ID, r.File, p))
-				}
-			}()
-			for _, m := range ms {
-				s.Observe(m.ev, emit)
-			}
-			s.Flush(emit)
-		}()
-		matches[i] = nil
-	}
-	// Analyzers finish side by side; their findings are merged in list
-	// order, so the result does not depend on which finishes first.
-	anFindings := make([][]event.Finding, len(ans))
-	var finWG sync.WaitGroup
-	for i, a := range ans {
-		if anBroken[i] {
-			continue
-		}
-		finWG.Add(1)
-		go func() {
-			defer finWG.Done()
-			defer func() {
-				if p := recover(); p != nil {
-					anWarn[i] = fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p)
-				}
-			}()
-			fs := a.Finish()
-			for j := range fs {
-				if fs[j].Analyzer == "" {
-					fs[j].Analyzer = a.Name()
-				}
-			}
-			anFindings[i] = fs
-		}()
-	}
-	finWG.Wait()
-	for i := range ans {
-		findings = append(findings, anFindings[i]...)
-		if anWarn[i] != "" {
-			warnings = append(warnings, anWarn[i])
-		}
-	}
-	for _, r := range rules {
-		if n, e := r.EvalErrors(); n > 0 {
-			warnings = append(warnings, fmt.Sprintf("rule %s (%s): %d evaluation errors, first: %v", r.ID, r.File, n, e))
-		}
-		if why := r.Broken(); why != "" {
-			res.BrokenRules = append(res.BrokenRules, fmt.Sprintf("rule %s (%s) %s", r.ID, r.File, why))
-		}
-	}
-	sort.Strings(res.BrokenRules)
-	sort.Strings(warnings)
-	res.Warnings = warnings
-
+	findings, warnings := h.settle(sc)
+	res.Warnings, res.BrokenRules = h.health(warnings)
 	res.Phases.Finished = time.Since(start)
-	AssignIDs(findings)
-	SortFindings(findings)
-	if tri != nil && !anBroken[len(ans)-1] {
-		res.Triage = triage.Apply(cfg, findings, tri.Sessions())
+
+	order(findings)
+	if !h.opts.NoTriage && h.set != nil && !sc.broken[h.setAt] {
+		res.Triage = triage.Apply(h.cfg, findings, triage.Sessions(h.cfg, h.set))
 	}
 	res.Phases.Sorted = time.Since(start)
-	res.Incidents = incident.Correlate(cfg, findings)
+
+	res.Incidents = incident.Correlate(h.cfg, findings)
 	res.Findings = findings
 	res.Phases.Correlated = time.Since(start)
+
 	if !opts.DryRun {
 		if err := st.WriteFindings(findings, res.Incidents); err != nil {
 			return res, err
@@ -448,16 +256,344 @@ func Run(ctx context.Context, st *store.Store, cfg *caseconf.Config, rules []*ru
 	return res, nil
 }
 
-func observe(a analyzers.Analyzer, evs []event.Event, masks []uint64, bit uint64, broken *bool, warn *string) {
+// hunter is a hunt set up: the rules arranged for evaluation and the
+// analyzers that watch the scan.
+type hunter struct {
+	cfg     *caseconf.Config
+	opts    Options
+	workers int
+	rules   []*rule.Rule
+	p       *plan
+	// ans are the case's analyzers; set (at index setAt) is the RMM
+	// session set they share, which triage reads too.
+	ans   []analyzers.Analyzer
+	set   *akit.SessionSet
+	setAt int
+}
+
+func newHunter(cfg *caseconf.Config, rules []*rule.Rule, opts Options) *hunter {
+	if cfg == nil {
+		cfg = caseconf.Default()
+	}
+	h := &hunter{cfg: cfg, opts: opts, workers: opts.Workers}
+	if h.workers <= 0 {
+		h.workers = runtime.GOMAXPROCS(0)
+	}
+	if !opts.NoAnalyzers {
+		h.ans = opts.Analyzers
+		if h.ans == nil {
+			h.ans = analyzers.All(cfg)
+		}
+	}
+	// Triage reads the RMM sessions the analyzers share (built once, in
+	// the set analyzers.All puts in the list); without one, a set of its
+	// own is fed beside the analyzers.
+	h.set, h.setAt = sessionSet(h.ans)
+	if h.set == nil && !opts.NoTriage {
+		h.set, h.setAt = akit.NewSessionSet(cfg), len(h.ans)
+		h.ans = append(slices.Clip(h.ans), h.set)
+	}
+	// Rules that only feed correlations are evaluated by the correlation.
+	h.rules = slices.DeleteFunc(slices.Clone(rules), func(r *rule.Rule) bool { return r.NoFindings })
+	h.p = newPlanWith(h.rules, !opts.ReferenceRules)
+	h.p.shapes = !opts.NoTriage
+	return h
+}
+
+// scanResult is what the scan stage hands on: the single-event rules'
+// findings, the stateful rules' matches (per rule, in no order), and
+// which analyzers panicked (dropped, with a warning each).
+type scanResult struct {
+	rows int64
+	// findings come per batch, joined once by settle (appending them to
+	// one growing slice copied every finding several times over).
+	findings [][]event.Finding
+	matches  [][]match
+	warnings []string
+	broken   []bool
+	anWarn   []string
+}
+
+// scan reads the store once and fans every batch out to the rule
+// workers and to each analyzer's goroutine.
+func (h *hunter) scan(ctx context.Context, st *store.Store) (*scanResult, error) {
+	out := &scanResult{matches: make([][]match, len(h.rules)), broken: make([]bool, len(h.ans)), anWarn: make([]string, len(h.ans))}
+	words := maskWords(len(h.ans))
+	pool := sync.Pool{New: func() any { return &batch{evs: make([]event.Event, 0, batchSize)} }}
+	f := h.fanOut(out, &pool)
+	from, to := h.cfg.Window.Bounds()
+	var seq int64
+	err := scanParallel(ctx, st, store.ScanOptions{Sources: h.opts.Sources, From: from, To: to}, h.workers, words, &pool,
+		func() *selector {
+			if h.opts.FullScan {
+				return nil
+			}
+			return newSelector(h.rules, h.ans, h.p.inSet, h.p.shapes)
+		},
+		func(b *batch, n int64) error {
+			b.seq = seq
+			seq += int64(len(b.evs))
+			out.rows += n
+			f.send(b)
+			if h.opts.Progress != nil {
+				h.opts.Progress(out.rows)
+			}
+			return ctx.Err()
+		})
+	f.close()
+	if err != nil {
+		return out, err
+	}
+	if h.opts.Progress != nil {
+		h.opts.Progress(out.rows)
+	}
+	return out, nil
+}
+
+// fanOut hands each scanned batch to the rule workers (any one of them)
+// and to every analyzer's goroutine, and puts it back in the pool once
+// all are done with it.
+type fanOut struct {
+	work    chan *batch
+	anChs   []chan *batch
+	recycle chan *batch
+	wg      sync.WaitGroup // rule workers, analyzers, recycler
+}
+
+func (h *hunter) fanOut(out *scanResult, pool *sync.Pool) *fanOut {
+	f := &fanOut{work: make(chan *batch, 2*h.workers), recycle: make(chan *batch, 4*h.workers)}
+	var mu sync.Mutex
+	for w := 0; w < h.workers; w++ {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			mem := newMemo()
+			var sm *sigma.Matcher
+			if h.p.set != nil {
+				sm = h.p.set.NewMatcher()
+			}
+			for b := range f.work {
+				fs, ms, warn := evalBatch(h.p, mem, sm, b)
+				mu.Lock()
+				if len(fs) > 0 {
+					out.findings = append(out.findings, fs)
+				}
+				for i, m := range ms {
+					out.matches[i] = append(out.matches[i], m...)
+				}
+				out.warnings = append(out.warnings, warn...)
+				mu.Unlock()
+				b.refs.Done()
+			}
+		}()
+	}
+	// Each analyzer sees the events it wants (all, if it does not say)
+	// once, in store order, from its own goroutine (their contract), so
+	// analyzers run beside each other and beside the rule workers.
+	for i, a := range h.ans {
+		ch := make(chan *batch, 2*h.workers)
+		f.anChs = append(f.anChs, ch)
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			for b := range ch {
+				if !out.broken[i] {
+					observe(a, b, analyzerBit(i), &out.broken[i], &out.anWarn[i])
+				}
+				b.refs.Done()
+			}
+		}()
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for b := range f.recycle {
+			b.refs.Wait()
+			b.reset()
+			pool.Put(b)
+		}
+	}()
+	return f
+}
+
+func (f *fanOut) send(b *batch) {
+	b.refs.Add(1 + len(f.anChs))
+	f.work <- b
+	for _, ch := range f.anChs {
+		ch <- b
+	}
+	f.recycle <- b
+}
+
+// close waits until every batch sent is evaluated and observed.
+func (f *fanOut) close() {
+	close(f.work)
+	for _, ch := range f.anChs {
+		close(ch)
+	}
+	close(f.recycle)
+	f.wg.Wait()
+}
+
+// settle runs the two stages that follow the scan side by side, each a
+// set of independent jobs on the hunt's workers: stateful replay (each
+// stateful rule fed its matches in time order) and finish (each analyzer
+// that did not panic reports its findings). Findings are merged in a
+// fixed order — the scan's, then rule by rule, then analyzer by analyzer
+// — so the result does not depend on which job ends first.
+func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
+	var stateful []int
+	for i := range h.rules {
+		if h.p.stateful[i] {
+			stateful = append(stateful, i)
+		}
+	}
+	n := len(stateful) + len(h.ans)
+	per := make([][]event.Finding, n)
+	warn := make([]string, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(h.workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if j < len(stateful) {
+					i := stateful[j]
+					per[j], warn[j] = replay(h.rules[i], sc.matches[i])
+					sc.matches[i] = nil
+					continue
+				}
+				k := j - len(stateful)
+				warn[j] = sc.anWarn[k]
+				if !sc.broken[k] {
+					per[j], warn[j] = finish(h.ans[k], warn[j])
+				}
+			}
+		}()
+	}
+	for j := 0; j < n; j++ {
+		jobs <- j
+	}
+	close(jobs)
+	wg.Wait()
+	total := 0
+	for _, fs := range append(sc.findings, per...) {
+		total += len(fs)
+	}
+	findings, warnings := make([]event.Finding, 0, total), sc.warnings
+	for _, fs := range sc.findings {
+		findings = append(findings, fs...)
+	}
+	sc.findings = nil
+	for j := range per {
+		findings = append(findings, per[j]...)
+		if warn[j] != "" {
+			warnings = append(warnings, warn[j])
+		}
+	}
+	return findings, warnings
+}
+
+// replay runs one stateful rule over its matches in time order (scan
+// order on ties); a panic ends that rule only, with a warning.
+func replay(r *rule.Rule, ms []match) (fs []event.Finding, warn string) {
+	slices.SortFunc(ms, func(a, b match) int {
+		if c := a.ev.Time.Compare(b.ev.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	defer func() {
+		if p := recover(); p != nil {
+			warn = fmt.Sprintf("rule %s (%s): stateful evaluation panicked: %v", r.ID, r.File, p)
+		}
+	}()
+	s := r.State()
+	emit := func(f event.Finding) {
+		if f.Analyzer == "" {
+			f.Analyzer = "rule"
+		}
+		fs = append(fs, f)
+	}
+	for _, m := range ms {
+		s.Observe(m.ev, emit)
+	}
+	s.Flush(emit)
+	return fs, ""
+}
+
+// finish asks an analyzer for its findings; a panic drops them, with a
+// warning (in place of warn, the scan's warning about it, if any).
+func finish(a analyzers.Analyzer, warn string) (fs []event.Finding, _ string) {
+	defer func() {
+		if p := recover(); p != nil {
+			fs, warn = nil, fmt.Sprintf("analyzer %s panicked: %v", a.Name(), p)
+		}
+	}()
+	fs = a.Finish()
+	for j := range fs {
+		if fs[j].Analyzer == "" {
+			fs[j].Analyzer = a.Name()
+		}
+	}
+	return fs, warn
+}
+
+// health adds the rules' run-time errors to warnings and names the
+// broken rules, both sorted.
+func (h *hunter) health(warnings []string) (_ []string, broken []string) {
+	for _, r := range h.rules {
+		if n, e := r.EvalErrors(); n > 0 {
+			warnings = append(warnings, fmt.Sprintf("rule %s (%s): %d evaluation errors, first: %v", r.ID, r.File, n, e))
+		}
+		if why := r.Broken(); why != "" {
+			broken = append(broken, fmt.Sprintf("rule %s (%s) %s", r.ID, r.File, why))
+		}
+	}
+	sort.Strings(broken)
+	sort.Strings(warnings)
+	return warnings, broken
+}
+
+// order gives findings their IDs and the one finding order
+// (event.SortFindings), and makes IDs unique (a suffix on repeats), so
+// the stored order and IDs are deterministic.
+func order(fs []event.Finding) {
+	AssignIDs(fs)
+	event.SortFindings(fs)
+	seen := map[string]int{}
+	for i := range fs {
+		n := seen[fs[i].ID]
+		seen[fs[i].ID] = n + 1
+		if n > 0 {
+			fs[i].ID += "-" + strconv.Itoa(n+1)
+		}
+	}
+}
+
+// sessionSet finds the shared RMM session set in an analyzer list, and
+// its index.
+func sessionSet(ans []analyzers.Analyzer) (*akit.SessionSet, int) {
+	for i, a := range ans {
+		if s, ok := a.(*akit.SessionSet); ok {
+			return s, i
+		}
+	}
+	return nil, -1
+}
+
+func observe(a analyzers.Analyzer, b *batch, bit int, broken *bool, warn *string) {
 	defer func() {
 		if p := recover(); p != nil {
 			*broken = true
 			*warn = fmt.Sprintf("analyzer %s panicked and was dropped: %v", a.Name(), p)
 		}
 	}()
-	for j := range evs {
-		if masks[j]&bit != 0 {
-			a.Observe(&evs[j])
+	w, m := bit>>6, uint64(1)<<(bit&63)
+	for j := range b.evs {
+		if b.masks[j*b.words+w]&m != 0 {
+			a.Observe(&b.evs[j])
 		}
 	}
 }
@@ -473,7 +609,7 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 	}()
 	ms = make([][]match, len(p.rules))
 	for i := range b.evs {
-		if b.masks[i]&rulesBit == 0 {
+		if !mask(b.masks[i*b.words:]).has(rulesBit) {
 			continue // no rule's pre-filter takes it (see selector)
 		}
 		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
@@ -485,12 +621,15 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 // those without one, answering memoized rules from m (nil: no memo), and
 // the compiled Sigma set with sm (nil: one from the plan's pool).
 func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs []event.Finding, ms [][]match) []event.Finding {
+	n := len(fs)
+	field := ev.Field
 	if p.set != nil {
 		if sm == nil {
 			sm = p.matchers.Get().(*sigma.Matcher)
 			defer p.matchers.Put(sm)
 		}
 		fs = evalSet(p, sm, ev, fs)
+		field = func(name string) string { return sm.Field(ev, name) }
 	}
 	if p.nMemo == 0 {
 		m = nil
@@ -504,6 +643,20 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 	if m != nil && hit == nil {
 		m.store()
 	}
+	return shape(p, ev, field, fs[n:], fs)
+}
+
+// shape gives the findings made of ev (made, a tail of fs) the event's
+// triage shape, worked out once however many rules fired on it; field
+// reads ev's raw fields.
+func shape(p *plan, ev *event.Event, field func(string) string, made, fs []event.Finding) []event.Finding {
+	if !p.shapes || len(made) == 0 {
+		return fs
+	}
+	s := triage.ShapeFrom(ev, field)
+	for i := range made {
+		made[i].Shape = s
+	}
 	return fs
 }
 
@@ -515,11 +668,7 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 		return fs
 	}
 	for _, k := range hits {
-		f := rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev))
-		if p.shapes {
-			f.Shape = triage.Shape(ev)
-		}
-		fs = append(fs, f)
+		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
 	}
 	return fs
 }
@@ -554,11 +703,7 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			ms[i] = append(ms[i], match{seq: seq, ev: &c})
 			continue
 		}
-		f := rule.NewFinding(r, ev)
-		if p.shapes {
-			f.Shape = triage.Shape(ev)
-		}
-		fs = append(fs, f)
+		fs = append(fs, rule.NewFinding(r, ev))
 	}
 	return fs
 }
@@ -571,6 +716,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 	// evaluation isolates the culprit.
 	for i := range b.evs {
 		ev := &b.evs[i]
+		n := len(fs)
 		for ri := range p.rules {
 			if _, ok := bad[ri]; ok {
 				continue
@@ -584,6 +730,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
 			}()
 		}
+		fs = shape(p, ev, ev.Field, fs[n:], fs)
 	}
 	var warnings []string
 	for ri, msg := range bad {
@@ -596,102 +743,50 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 
 // AssignIDs gives findings without an ID a stable one: a hash of rule (or
 // analyzer), host, time and the first event referred to, so a re-hunt of
-// the same store gives the same IDs.
+// the same store gives the same IDs. Hashing is split across the cores:
+// each ID depends on its own finding only.
 func AssignIDs(fs []event.Finding) {
-	for i := range fs {
-		if fs[i].ID != "" {
-			continue
-		}
-		f := &fs[i]
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", f.Analyzer, f.RuleID, f.Host, f.Time.UnixNano())
-		if len(f.Refs) > 0 {
-			r := f.Refs[0]
-			fmt.Fprintf(h, "\x00%s\x00%d\x00%d", r.Evidence, r.Offset, r.RecordID)
-		} else {
-			fmt.Fprintf(h, "\x00%s", f.Summary)
-		}
-		f.ID = "f-" + hex.EncodeToString(h.Sum(nil))[:16]
+	const chunk = 4096
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(fs); lo += chunk {
+		part := fs[lo:min(lo+chunk, len(fs))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var buf []byte
+			for i := range part {
+				if part[i].ID == "" {
+					buf = idInput(buf[:0], &part[i])
+					sum := sha256.Sum256(buf)
+					part[i].ID = "f-" + hex.EncodeToString(sum[:8])
+				}
+			}
+		}()
 	}
+	wg.Wait()
 }
 
-// SortFindings orders findings by time, then rule, host, user, first
-// reference and summary, and makes IDs unique (a suffix on repeats), so
-// the stored order and IDs are deterministic.
-func SortFindings(fs []event.Finding) {
-	// An order of indices (ties: the earlier index, as a stable sort
-	// would) by an n log n sort, then the findings moved once: a stable
-	// sort of the large structs themselves costs n log² n moves.
-	order := make([]int, len(fs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &fs[i], &fs[j]
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.RuleID, b.RuleID); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Analyzer, b.Analyzer); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Host, b.Host); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.User, b.User); c != 0 {
-			return c
-		}
-		ra, rb := firstRef(a), firstRef(b)
-		if c := strings.Compare(ra.Evidence, rb.Evidence); c != 0 {
-			return c
-		}
-		if ra.Offset != rb.Offset {
-			if ra.Offset < rb.Offset {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(a.Summary, b.Summary); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return i - j
-	})
-	// Position k takes fs[order[k]]: follow each cycle of the
-	// permutation, one finding held aside (no second copy of them all).
-	for start := range order {
-		if order[start] < 0 {
-			continue
-		}
-		held := fs[start]
-		for j := start; ; {
-			src := order[j]
-			order[j] = -1
-			if src == start {
-				fs[j] = held
-				break
-			}
-			fs[j] = fs[src]
-			j = src
-		}
-	}
-	seen := map[string]int{}
-	for i := range fs {
-		n := seen[fs[i].ID]
-		seen[fs[i].ID] = n + 1
-		if n > 0 {
-			fs[i].ID += "-" + strconv.Itoa(n+1)
-		}
-	}
-}
-
-func firstRef(f *event.Finding) event.Ref {
+// idInput appends what a finding's ID hashes: analyzer, rule, host and
+// time in nanoseconds, then the first reference's evidence, offset and
+// record id, or the summary when there is none, NUL-separated.
+func idInput(b []byte, f *event.Finding) []byte {
+	b = append(b, f.Analyzer...)
+	b = append(b, 0)
+	b = append(b, f.RuleID...)
+	b = append(b, 0)
+	b = append(b, f.Host...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, f.Time.UnixNano(), 10)
+	b = append(b, 0)
 	if len(f.Refs) == 0 {
-		return event.Ref{}
+		return append(b, f.Summary...)
 	}
-	return f.Refs[0]
+	r := &f.Refs[0]
+	b = append(b, r.Evidence...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, r.Offset, 10)
+	b = append(b, 0)
+	return strconv.AppendInt(b, r.RecordID, 10)
 }

@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,4 +333,63 @@ func storedEvents(t testing.TB, st *store.Store) []event.Event {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// pickyAnalyzer wants one event id and counts what it is shown.
+type pickyAnalyzer struct {
+	id       int32
+	seen, of int
+}
+
+func (p *pickyAnalyzer) Name() string { return fmt.Sprintf("picky-%d", p.id) }
+func (p *pickyAnalyzer) Observe(ev *event.Event) {
+	p.seen++
+	if ev.EventID == p.id {
+		p.of++
+	}
+}
+func (p *pickyAnalyzer) Finish() []event.Finding { return nil }
+func (p *pickyAnalyzer) Wants(source string, id int32, channel string) []string {
+	if id == p.id {
+		return []string{"time"}
+	}
+	return nil
+}
+
+// TestManyAnalyzersStaySelective runs more analyzers than one mask word
+// holds: each must still be shown exactly the events it asks for (the
+// mask grows; no silent switch to showing everyone everything).
+func TestManyAnalyzersStaySelective(t *testing.T) {
+	t0 := time.Date(2024, 3, 9, 1, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i := 0; i < 3000; i++ {
+		evs = append(evs, event.Event{Time: t0.Add(time.Duration(i) * time.Second), Source: "evtx", Host: "H", EventID: 4720 + int32(i%7),
+			Channel: "Security", Evidence: "x.evtx", Offset: int64(i + 1)})
+	}
+	st := synthetic(t, evs)
+	for _, n := range []int{63, 64, 70, 130} {
+		var ans []analyzers.Analyzer
+		var ps []*pickyAnalyzer
+		for k := 0; k < n; k++ {
+			p := &pickyAnalyzer{id: 4720 + int32(k%7)}
+			ps = append(ps, p)
+			ans = append(ans, p)
+		}
+		if _, err := Run(context.Background(), st, nil, nil, Options{Analyzers: ans, DryRun: true}); err != nil {
+			t.Fatal(err)
+		}
+		for k, p := range ps {
+			if p.seen != p.of || p.of != 3000/7+btoi(int(p.id-4720) < 3000%7) {
+				t.Fatalf("%d analyzers: analyzer %d (event id %d) was shown %d events, %d of them its own; want only its %d",
+					n, k, p.id, p.seen, p.of, 3000/7+btoi(int(p.id-4720) < 3000%7))
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -14,10 +14,11 @@ import (
 // give (file by file, row by row), so results do not depend on which
 // scanner was faster. rows is the number of stored rows the batch's
 // stretch of the scan covered, selected or not. Each scanner has its own
-// selector (nil: every row whole). A file being delivered always has a
+// selector (nil: every row whole, shown to everyone); a row's mask in a
+// batch has words words. A file being delivered always has a
 // scanner of its own, so the in-order hand-over cannot deadlock; the
 // per-file queues bound memory.
-func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, n int, pool *sync.Pool,
+func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, n, words int, pool *sync.Pool,
 	newSel func() *selector, deliver func(b *batch, rows int64) error) error {
 	parts, err := st.Parts(opts.Sources)
 	if err != nil {
@@ -50,7 +51,7 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 					return
 				}
 				o := outs[i]
-				o.err = scanPart(sctx, st, opts, parts[i], sel, pool, o.ch)
+				o.err = scanPart(sctx, st, opts, parts[i], sel, words, pool, o.ch)
 				close(o.ch)
 			}
 		}()
@@ -83,8 +84,13 @@ type scanned struct {
 }
 
 // scanPart scans one part file into batches of batchSize events.
-func scanPart(ctx context.Context, st *store.Store, opts store.ScanOptions, part store.Part, sel *selector, pool *sync.Pool, ch chan<- scanned) error {
+func scanPart(ctx context.Context, st *store.Store, opts store.ScanOptions, part store.Part, sel *selector, words int, pool *sync.Pool, ch chan<- scanned) error {
+	all := make(mask, words)
+	for i := range all {
+		all[i] = ^uint64(0)
+	}
 	cur := pool.Get().(*batch)
+	cur.words = words
 	var events int64
 	rowsNow := func() int64 {
 		if sel != nil {
@@ -102,6 +108,7 @@ func scanPart(ctx context.Context, st *store.Store, opts store.ScanOptions, part
 		}
 		lastRows = r
 		cur = pool.Get().(*batch)
+		cur.words = words
 		return nil
 	}
 	o := opts
@@ -115,11 +122,11 @@ func scanPart(ctx context.Context, st *store.Store, opts store.ScanOptions, part
 		return &cur.evs[len(cur.evs)-1]
 	}
 	_, err := st.ScanSelectInto(ctx, o, selectFn, next, func(ev *event.Event) error {
-		mask := ^uint64(0)
+		m := all
 		if sel != nil {
-			mask = sel.amask
+			m = sel.amask
 		}
-		cur.masks = append(cur.masks, mask)
+		cur.masks = append(cur.masks, m...)
 		events++
 		if len(cur.evs) == batchSize {
 			return flush()

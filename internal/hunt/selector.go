@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/spoor-dfir/spoor/analyzers"
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/store"
 )
@@ -31,14 +32,27 @@ type selector struct {
 	lastSrc, lastCh string // the key of cur
 	cur             map[int32]*selEntry
 
-	rows  int64  // rows asked about
-	amask uint64 // analyzers wanting the row last selected, and rulesBit
+	rows  int64 // rows asked about
+	words int   // mask words per row (maskWords)
+	amask mask  // who is shown the row last selected
 }
 
-// rulesBit, in a row's mask, says some rule's pre-filter (and
-// non-empty requirement) lets the row through; rows without it are not
-// shown to the rules at all. Analyzers take the other 63 bits.
-const rulesBit = uint64(1) << 63
+// mask says who is shown a row: bit rulesBit the rules (some rule's
+// pre-filter, and non-empty requirement, lets the row through; rows
+// without it are not shown to the rules at all), bit analyzerBit(i)
+// analyzer i. It has maskWords words, as many as the analyzers need.
+type mask []uint64
+
+const rulesBit = 0
+
+// analyzerBit is analyzer i's bit in a mask.
+func analyzerBit(i int) int { return i + 1 }
+
+// maskWords is the mask length for n analyzers and the rules.
+func maskWords(n int) int { return (n + 1 + 63) / 64 }
+
+func (m mask) has(bit int) bool { return m[bit>>6]&(1<<(bit&63)) != 0 }
+func (m mask) set(bit int)      { m[bit>>6] |= 1 << (bit & 63) }
 
 type ruleNeed struct {
 	r        *rule.Rule
@@ -47,13 +61,14 @@ type ruleNeed struct {
 }
 
 type anNeed struct {
-	sel analyzers.Selective // nil: every event, every column
-	bit uint64
+	wants akit.Wants // nil with all: every event, every column
+	all   bool
+	bit   int
 }
 
 type selEntry struct {
 	base  store.Want
-	amask uint64     // analyzers wanting such rows; rulesBit if a rule does unconditionally
+	amask mask       // analyzers wanting such rows; rulesBit if a rule does unconditionally
 	conds []condWant // rules whose condition needs some column non-empty
 }
 
@@ -77,7 +92,8 @@ func colSet(names []string) store.ColSet {
 // noDict (the compiled Sigma set's, which reads raw fields as stored
 // text) do not need the fields decoded into a dict.
 func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.Rule]bool, shapes bool) *selector {
-	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}}
+	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}, words: maskWords(len(ans))}
+	s.amask = make(mask, s.words)
 	fc := colSet(findingColumns)
 	if shapes {
 		fc |= colSet(shapeColumns)
@@ -105,9 +121,9 @@ func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.
 		s.rules = append(s.rules, n)
 	}
 	for i, a := range ans {
-		n := anNeed{bit: 1 << uint(i)}
+		n := anNeed{bit: analyzerBit(i), all: true}
 		if sa, ok := a.(analyzers.Selective); ok {
-			n.sel = sa
+			n.wants, n.all = sa.Wants(), false
 		}
 		s.ans = append(s.ans, n)
 	}
@@ -132,7 +148,7 @@ func merge(a, b store.Want) store.Want {
 }
 
 func (s *selector) entry(src, ch string, id int32) *selEntry {
-	e := &selEntry{}
+	e := &selEntry{amask: make(mask, s.words)}
 	for _, n := range s.rules {
 		if !n.r.Filter.PassKey(src, id, ch) {
 			continue
@@ -142,24 +158,24 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 			continue
 		}
 		e.base = merge(e.base, n.want)
-		e.amask |= rulesBit
+		e.amask.set(rulesBit)
 	}
 	for _, n := range s.ans {
-		if n.sel == nil {
+		if n.all {
 			e.base = merge(e.base, store.Want{Cols: store.AllColumns, Dict: true})
-			e.amask |= n.bit
+			e.amask.set(n.bit)
 			continue
 		}
-		cols := n.sel.Wants(src, id, ch)
+		cols := n.wants.Columns(src, id, ch)
 		if cols == nil {
 			continue
 		}
 		e.base = merge(e.base, store.Want{Cols: colSet(cols)})
-		e.amask |= n.bit
+		e.amask.set(n.bit)
 	}
 	// Once some rule takes the row unconditionally, conditional wants
 	// matter only for what they add to the columns.
-	if e.amask&rulesBit != 0 {
+	if e.amask.has(rulesBit) {
 		conds := e.conds[:0]
 		for _, c := range e.conds {
 			if c.want.Cols&^e.base.Cols != 0 || c.want.Dict && !e.base.Dict {
@@ -189,11 +205,11 @@ func (s *selector) Select(k *store.RowKey) store.Want {
 		s.cur[k.EventID] = e
 	}
 	w := e.base
-	s.amask = e.amask
+	copy(s.amask, e.amask)
 	for _, c := range e.conds {
 		if meets(k, c.requires) {
 			w = merge(w, c.want)
-			s.amask |= rulesBit
+			s.amask.set(rulesBit)
 		}
 	}
 	return w

@@ -5,11 +5,13 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spoor-dfir/spoor/analyzers/coverage"
 	"github.com/spoor-dfir/spoor/internal/attack"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -232,7 +234,6 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 			storyTo = stories[i].to
 		}
 	}
-	cov := map[[2]string]*Coverage{}
 	days := map[string]*DayCount{}
 	heat := map[string]*Heatmap{}
 	heatSrc := map[string]map[string]bool{}
@@ -246,23 +247,6 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 			if ev.Time.After(d.Last) {
 				d.Last = ev.Time
 			}
-		}
-		ch := ev.Channel
-		if ch == "" {
-			ch = ev.Format
-		}
-		k := [2]string{ev.Host, ch}
-		c := cov[k]
-		if c == nil {
-			c = &Coverage{Host: ev.Host, Channel: ch, First: ev.Time, Last: ev.Time}
-			cov[k] = c
-		}
-		c.Events++
-		if ev.Time.Before(c.First) {
-			c.First = ev.Time
-		}
-		if ev.Time.After(c.Last) {
-			c.Last = ev.Time
 		}
 		day := ev.Time.In(loc).Format("2006-01-02")
 		dc := days[day]
@@ -301,17 +285,11 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cov {
-		d.Coverage = append(d.Coverage, *c)
+	findings, err := st.Findings()
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(d.Coverage, func(i, j int) bool {
-		a, b := d.Coverage[i], d.Coverage[j]
-		if a.Host != b.Host {
-			return a.Host < b.Host
-		}
-		return a.Channel < b.Channel
-	})
-
+	d.Coverage = coverageOf(findings)
 	d.HostCover = hostCoverage(d.Coverage)
 	names := map[string]map[string]bool{}
 	for _, f := range m.Files {
@@ -330,10 +308,6 @@ func Build(ctx context.Context, st *store.Store, cfg *caseconf.Config, now time.
 		sort.Strings(h.Names)
 	}
 
-	findings, err := st.Findings()
-	if err != nil {
-		return nil, err
-	}
 	d.Findings = len(findings)
 	d.AllFindings = findings
 	byID := map[string]event.Finding{}
@@ -474,7 +448,7 @@ func caseBasis(st *store.Store, m *store.Manifest) (string, error) {
 // logon, ct-x in the RMM console, ct-x@provider in a cloud log).
 func providerAccess(cfg *caseconf.Config, ev *event.Event) (id, src string, ok bool) {
 	switch {
-	case ev.Source == event.SourceRMM && ev.Action == "session_start":
+	case ev.Source == event.SourceRMM && ev.Action == event.ActionSessionStart:
 		who := ev.Operator
 		if who == "" {
 			who = ev.SrcIP
@@ -528,6 +502,73 @@ func businessHour(cfg *caseconf.Config, wd, hr int) bool {
 		t = t.AddDate(0, 0, 7)
 	}
 	return cfg.InBusinessHours(t)
+}
+
+// coverageOf reads what the evidence covers from the coverage analyzer's
+// results (one coverage.range finding per host and log, with its first
+// and last event and the count in Details) instead of counting the store
+// again, ordered by host and log.
+func coverageOf(findings []event.Finding) []Coverage {
+	var out []Coverage
+	at := map[[2]string]int{} // host and log → index in out
+	for _, f := range findings {
+		if f.Analyzer != coverage.Name || f.RuleID != coverage.RangeRule {
+			continue
+		}
+		host := f.Host
+		if host == coverage.FirewallHost { // the analyzer's name for a firewall that names no host
+			host = ""
+		}
+		var n int64
+		if f.Details != nil {
+			v, _ := f.Details.Get("events")
+			n = toInt64(v)
+		}
+		// One log of a host may come from two sources (ScreenConnect's
+		// Application events are stored as evtx and as rmm rows): the
+		// report shows the log once.
+		c := Coverage{Host: host, Channel: strings.TrimPrefix(f.Title, coverage.RangeTitle), Events: n, First: f.Time, Last: f.End}
+		k := [2]string{c.Host, c.Channel}
+		if i, ok := at[k]; ok {
+			o := &out[i]
+			o.Events += c.Events
+			if c.First.Before(o.First) {
+				o.First = c.First
+			}
+			if c.Last.After(o.Last) {
+				o.Last = c.Last
+			}
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Host != b.Host {
+			return a.Host < b.Host
+		}
+		return a.Channel < b.Channel
+	})
+	return out
+}
+
+// toInt64 reads a count from Details as the findings store gives it back.
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int64:
+		return x
+	case uint64: // what the store's JSON reader makes of a whole number
+		return int64(x)
+	case float64:
+		return int64(x)
+	case json.Number:
+		n, _ := x.Int64()
+		return n
+	}
+	return 0
 }
 
 // hostCoverage folds the per-log coverage into one row per host.

@@ -3,11 +3,14 @@ package report
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/analyzers/coverage"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -213,5 +216,32 @@ func TestTechniquesShown(t *testing.T) {
 	}
 	if !strings.Contains(m.String(), "; ATT&CK T1087") {
 		t.Errorf("Markdown lacks the techniques:\n%s", m.String())
+	}
+}
+
+// The coverage table comes from the coverage analyzer's findings: one
+// row per host and log, a log seen from two sources counted once, and
+// the analyzer's stand-in for a firewall without a host shown as none.
+func TestCoverageFromAnalyzerFindings(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 11, 2, h, 0, 0, 0, time.UTC) }
+	rng := func(host, log string, n int, from, to int) event.Finding {
+		return event.Finding{Analyzer: coverage.Name, RuleID: coverage.RangeRule, Title: coverage.RangeTitle + log, Host: host,
+			Time: at(from), End: at(to), Details: akit.Details("events", uint64(n), "days", 0.5)}
+	}
+	fs := []event.Finding{
+		rng("DC01", "Security", 10, 1, 5),
+		rng("DC01", "Application", 3, 2, 4),
+		rng("DC01", "Application", 2, 1, 3), // the rmm rows of the same log
+		rng(coverage.FirewallHost, "pfirewall", 7, 0, 9),
+		{Analyzer: coverage.Name, RuleID: "coverage.record_gap", Title: "Record-id gaps: Security", Host: "DC01"},
+	}
+	got := coverageOf(fs)
+	want := []Coverage{
+		{Host: "", Channel: "pfirewall", Events: 7, First: at(0), Last: at(9)},
+		{Host: "DC01", Channel: "Application", Events: 5, First: at(1), Last: at(4)},
+		{Host: "DC01", Channel: "Security", Events: 10, First: at(1), Last: at(5)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("coverage\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -143,9 +143,9 @@ func (b *storyBuilder) build(findings []event.Finding) []Step {
 		ev := &b.rmm[i]
 		kind := "effect"
 		switch ev.Action {
-		case "session_start":
+		case event.ActionSessionStart:
 			kind = "start"
-		case "session_end":
+		case event.ActionSessionEnd:
 			kind = "end"
 		case "command":
 			kind = "command"

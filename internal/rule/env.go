@@ -100,18 +100,6 @@ var columnOf = func() map[string]string {
 	return m
 }()
 
-// Variables returns the names a condition can use for event columns, sorted.
-func Variables() []string {
-	out := make([]string, 0, len(columnOf))
-	for k, v := range columnOf {
-		if v != "fields" {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func newEnv() *env {
 	e := &env{Budget: &budget{}}
 	e.FieldFn = func(name string) string {

@@ -86,27 +86,6 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
-func TestDecodePowerShell(t *testing.T) {
-	enc := "RwBlAHQALQBBAEQAVQBzAGUAcgAgAC0ARgBpAGwAdABlAHIAIAAqACAAfAAgAFMAZQBsAGUAYwB0ACAATgBhAG0AZQA="
-	want := "Get-ADUser -Filter * | Select Name"
-	for _, cl := range []string{
-		"powershell -e " + enc,
-		"powershell.exe -EncodedCommand " + enc,
-		"pwsh /enc \"" + enc + "\"",
-		"powershell –encodedc " + enc, // en dash, as Sigma's windash
-		enc,
-	} {
-		if got := DecodePowerShell(cl); got != want {
-			t.Errorf("DecodePowerShell(%q) = %q", cl, got)
-		}
-	}
-	for _, cl := range []string{"", "powershell -ExecutionPolicy Bypass", "powershell -enc", "powershell -enc aGVsbG8=", "x -f " + enc} {
-		if got := DecodePowerShell(cl); got != "" {
-			t.Errorf("DecodePowerShell(%q) = %q, want nothing", cl, got)
-		}
-	}
-}
-
 func TestColumnsAreTracked(t *testing.T) {
 	p, err := CompileExpr(nil, `user == "a" && field("X") != "" && event_provider == "p"`)
 	if err != nil {

@@ -1,19 +1,19 @@
 package rule
 
 import (
-	"encoding/base64"
 	"net/netip"
 	"path"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 // functions are the helpers a condition can call besides field() and
@@ -90,19 +90,19 @@ func functions(cfg *caseconf.Config) []expr.Option {
 			}
 			return re.MatchString(p[0].(string)), nil
 		}, new(func(string, string) bool)),
-		expr.Function("b64", strStr(decodeBase64), ss),
-		expr.Function("utf16", strStr(decodeUTF16), ss),
-		expr.Function("decode_ps", strStr(DecodePowerShell), ss),
+		expr.Function("b64", strStr(pwsh.Base64), ss),
+		expr.Function("utf16", strStr(pwsh.UTF16), ss),
+		expr.Function("decode_ps", strStr(pwsh.EncodedCommand), ss),
 		expr.Function("basename", strStr(basename), ss),
 		expr.Function("short", func(p ...any) (any, error) {
 			return shorten(p[0].(string), p[1].(int)), nil
 		}, new(func(string, int) string)),
 		expr.Function("icontains", func(p ...any) (any, error) {
-			return containsFold(p[0].(string), p[1].(string)), nil
+			return asciifold.Contains(p[0].(string), p[1].(string)), nil
 		}, new(func(string, string) bool)),
-		expr.Function("contains_any", listFn(containsFold, true), new(func(string, []any) bool), new(func(string, []string) bool)),
-		expr.Function("starts_with_any", listFn(hasPrefixFold, false), new(func(string, []any) bool), new(func(string, []string) bool)),
-		expr.Function("ends_with_any", listFn(hasSuffixFold, false), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("contains_any", listFn(asciifold.Contains, true), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("starts_with_any", listFn(asciifold.HasPrefix, false), new(func(string, []any) bool), new(func(string, []string) bool)),
+		expr.Function("ends_with_any", listFn(asciifold.HasSuffix, false), new(func(string, []any) bool), new(func(string, []string) bool)),
 	}
 }
 
@@ -183,130 +183,6 @@ func inCIDR(ip, network string) bool {
 	return p.Contains(a.Unmap())
 }
 
-// decodeBase64 accepts standard and URL alphabets, with or without
-// padding and with embedded whitespace; "" when s is not base64.
-func decodeBase64(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-	if s == "" {
-		return ""
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return string(b)
-		}
-	}
-	return ""
-}
-
-// decodeUTF16 reads s's bytes as UTF-16 (little-endian unless a BOM says
-// otherwise); a trailing odd byte is dropped.
-func decodeUTF16(s string) string {
-	b := []byte(s)
-	big := false
-	if len(b) >= 2 {
-		switch {
-		case b[0] == 0xFF && b[1] == 0xFE:
-			b = b[2:]
-		case b[0] == 0xFE && b[1] == 0xFF:
-			b, big = b[2:], true
-		}
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		if big {
-			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-		} else {
-			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-		}
-	}
-	return string(utf16.Decode(u))
-}
-
-// DecodePowerShell returns the script behind a PowerShell
-// -EncodedCommand (base64 of UTF-16LE) found in a command line, or the
-// decoding of s itself when s is such a base64 string; "" otherwise.
-// PowerShell accepts any prefix of -EncodedCommand from -e on, -ec, and
-// /, – or — as the dash.
-func DecodePowerShell(s string) string {
-	// Most command lines have no -e… flag at all: skip the tokenizing.
-	if strings.ContainsAny(s, " \t") && !containsFold(s, "-e") && !containsFold(s, "/e") &&
-		!strings.ContainsAny(s, "–—―") {
-		return ""
-	}
-	toks := splitArgs(s)
-	for i, t := range toks {
-		if i+1 < len(toks) && isEncodedFlag(t) {
-			if out := decodePSBlob(toks[i+1]); out != "" {
-				return out
-			}
-		}
-	}
-	if len(toks) == 1 {
-		return decodePSBlob(toks[0])
-	}
-	return ""
-}
-
-func decodePSBlob(s string) string {
-	s = strings.Trim(s, `"'`)
-	if len(s) < 4 {
-		return ""
-	}
-	raw := decodeBase64(s)
-	if raw == "" || len(raw)%2 != 0 {
-		return ""
-	}
-	out := decodeUTF16(raw)
-	if !utf8.ValidString(out) || strings.ContainsRune(out, utf8.RuneError) {
-		return ""
-	}
-	return out
-}
-
-func isEncodedFlag(t string) bool {
-	r, size := utf8.DecodeRuneInString(t)
-	if size == 0 || !(r == '-' || r == '/' || r == '–' || r == '—' || r == '―') {
-		return false
-	}
-	name := strings.ToLower(t[size:])
-	if name == "ec" {
-		return true
-	}
-	return len(name) >= 1 && strings.HasPrefix("encodedcommand", name)
-}
-
-// splitArgs splits a command line on blanks, keeping double-quoted runs
-// together (quotes removed).
-func splitArgs(s string) []string {
-	var out []string
-	var cur strings.Builder
-	inQ, have := false, false
-	for _, r := range s {
-		switch {
-		case r == '"':
-			inQ, have = !inQ, true
-		case (r == ' ' || r == '\t' || r == '\r' || r == '\n') && !inQ:
-			if have {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
-			}
-		default:
-			cur.WriteRune(r)
-			have = true
-		}
-	}
-	if have {
-		out = append(out, cur.String())
-	}
-	return out
-}
-
 // shorten cuts s to at most n runes, marking the cut with "…", and
 // folds line breaks so a summary stays on one line.
 func shorten(s string, n int) string {
@@ -325,64 +201,6 @@ func basename(p string) string {
 		return ""
 	}
 	return path.Base(p)
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// containsFold is a case-insensitive strings.Contains that does not
-// allocate for ASCII needles (the usual case: command names, paths).
-func containsFold(s, sub string) bool {
-	if sub == "" {
-		return true
-	}
-	if !isASCII(sub) {
-		return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-	}
-	n := len(sub)
-	first := lowerASCII(sub[0])
-	for i := 0; i+n <= len(s); i++ {
-		if lowerASCII(s[i]) == first && equalFoldASCII(s[i:i+n], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasPrefixFold(s, pre string) bool {
-	if !isASCII(pre) {
-		return strings.HasPrefix(strings.ToLower(s), strings.ToLower(pre))
-	}
-	return len(s) >= len(pre) && equalFoldASCII(s[:len(pre)], pre)
-}
-
-func hasSuffixFold(s, suf string) bool {
-	if !isASCII(suf) {
-		return strings.HasSuffix(strings.ToLower(s), strings.ToLower(suf))
-	}
-	return len(s) >= len(suf) && equalFoldASCII(s[len(s)-len(suf):], suf)
 }
 
 // needles is a compiled constant list for contains_any: the needles by
@@ -412,10 +230,10 @@ func needlesFor(l []any) *needles {
 	m := &needles{}
 	for _, it := range l {
 		x, ok := it.(string)
-		if !ok || x == "" || !isASCII(x) {
+		if !ok || x == "" || !asciifold.IsASCII(x) {
 			return nil
 		}
-		c := lowerASCII(x[0])
+		c := asciifold.Lower(x[0])
 		m.byFirst[c] = append(m.byFirst[c], x)
 	}
 	needleCount.Lock()
@@ -429,9 +247,9 @@ func needlesFor(l []any) *needles {
 
 func (m *needles) containedIn(s string) bool {
 	for i := 0; i < len(s); i++ {
-		cands := m.byFirst[lowerASCII(s[i])]
+		cands := m.byFirst[asciifold.Lower(s[i])]
 		for _, n := range cands {
-			if i+len(n) <= len(s) && equalFoldASCII(s[i:i+len(n)], n) {
+			if i+len(n) <= len(s) && asciifold.Equal(s[i:i+len(n)], n) {
 				return true
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -254,6 +254,11 @@ func LoadPaths(cfg *caseconf.Config, paths []string, sigma SigmaCompiler) ([]*Ru
 	return out, append(errs, dup...)
 }
 
+// Files lists the rule files LoadPaths reads for one path: the file, or
+// the *.yml and *.yaml files under a folder in lexical order (hidden
+// folders left out).
+func Files(p string) ([]string, error) { return ruleFiles(p) }
+
 func ruleFiles(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -408,18 +413,6 @@ func deref(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
-}
-
-func mapKey(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
 }
 
 var validSources = map[string]bool{event.SourceEVTX: true, event.SourceFirewall: true, event.SourceRMM: true}

@@ -2,7 +2,6 @@ package rule
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,19 +114,9 @@ func formatValue(v any) string {
 			return "-"
 		}
 		return x.UTC().Format(time.RFC3339)
-	case bool:
-		return strconv.FormatBool(x)
-	case int:
-		return strconv.Itoa(x)
-	case int32:
-		return strconv.FormatInt(int64(x), 10)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
 	case time.Duration:
 		return x.String()
 	default:
-		return fmt.Sprint(x)
+		return event.String(x)
 	}
 }

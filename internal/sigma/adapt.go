@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
@@ -19,6 +20,42 @@ func Compiler(opts CompileOptions) rule.SigmaCompiler {
 	}
 }
 
+// casePlaceholders are the %placeholders% a case config fills, each with
+// the case key it is read from (named in load errors) and whether the
+// values are glob patterns.
+var casePlaceholders = []struct {
+	name, key string
+	globs     bool
+	values    func(cfg *caseconf.Config) []string
+}{
+	{"provider_accounts", "providers[].accounts", true, func(c *caseconf.Config) []string {
+		return providerList(c, func(p caseconf.Provider) []string { return p.Accounts })
+	}},
+	{"provider_networks", "providers[].networks", false, func(c *caseconf.Config) []string {
+		return providerList(c, func(p caseconf.Provider) []string { return p.Networks })
+	}},
+	{"provider_operators", "providers[].operators", true, func(c *caseconf.Config) []string {
+		return providerList(c, func(p caseconf.Provider) []string { return p.Operators })
+	}},
+	{"rmm_tools", "providers[].rmm_tools", false, func(c *caseconf.Config) []string {
+		return providerList(c, func(p caseconf.Provider) []string { return p.RMMTools })
+	}},
+	{"internal_networks", "internal_networks", false, func(c *caseconf.Config) []string { return c.InternalNetworks }},
+	{"privileged_groups", "privileged_groups", false, func(c *caseconf.Config) []string { return c.PrivilegedGroups }},
+	{"servers", "servers", true, func(c *caseconf.Config) []string { return c.Servers }},
+	{"ioc_ips", "iocs.ips", false, func(c *caseconf.Config) []string { return c.IOCs.IPs }},
+	{"ioc_domains", "iocs.domains", true, func(c *caseconf.Config) []string { return c.IOCs.Domains }},
+	{"ioc_hashes", "iocs.hashes", false, func(c *caseconf.Config) []string { return c.IOCs.Hashes }},
+}
+
+func providerList(cfg *caseconf.Config, f func(caseconf.Provider) []string) []string {
+	var out []string
+	for _, p := range cfg.Providers {
+		out = append(out, f(p)...)
+	}
+	return out
+}
+
 // CasePlaceholders derives expand placeholders from the case config, so
 // Sigma rules written with %placeholders% run against this case:
 //
@@ -33,35 +70,37 @@ func Compiler(opts CompileOptions) rule.SigmaCompiler {
 //
 // Case patterns are globs where a backslash is a plain character (MSP\*);
 // they are turned into Sigma strings (MSP\\*) so * and ? stay wildcards.
-// Empty lists are left out: a rule using one then fails to load with
-// "unknown placeholder" instead of silently matching nothing.
+// Empty lists are left out: a rule using one then fails to load, naming
+// the case key to fill, instead of silently matching nothing.
 func CasePlaceholders(cfg *caseconf.Config) map[string][]string {
 	if cfg == nil {
 		return nil
 	}
 	out := map[string][]string{}
-	add := func(name string, globs bool, vals ...string) {
-		for _, v := range vals {
+	for _, p := range casePlaceholders {
+		for _, v := range p.values(cfg) {
 			if v == "" {
 				continue
 			}
-			if globs {
+			if p.globs {
 				v = strings.ReplaceAll(v, `\`, `\\`)
 			}
-			out[name] = append(out[name], v)
+			out[p.name] = append(out[p.name], v)
 		}
 	}
-	for _, p := range cfg.Providers {
-		add("provider_accounts", true, p.Accounts...)
-		add("provider_networks", false, p.Networks...)
-		add("provider_operators", true, p.Operators...)
-		add("rmm_tools", false, p.RMMTools...)
-	}
-	add("internal_networks", false, cfg.InternalNetworks...)
-	add("privileged_groups", false, cfg.PrivilegedGroups...)
-	add("servers", true, cfg.Servers...)
-	add("ioc_ips", false, cfg.IOCs.IPs...)
-	add("ioc_domains", true, cfg.IOCs.Domains...)
-	add("ioc_hashes", false, cfg.IOCs.Hashes...)
 	return out
+}
+
+// placeholderHelp says where a placeholder without values gets them.
+func placeholderHelp(name string) string {
+	for _, p := range casePlaceholders {
+		if p.name == name {
+			return fmt.Sprintf("placeholder %%%s%% has no value: set %s in the case config (--case)", name, p.key)
+		}
+	}
+	names := make([]string, len(casePlaceholders))
+	for i, p := range casePlaceholders {
+		names[i] = "%" + p.name + "%"
+	}
+	return fmt.Sprintf("unknown placeholder %%%s%% (the case config fills %s)", name, strings.Join(names, ", "))
 }

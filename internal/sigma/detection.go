@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // pred is a compiled piece of a detection. src is the index of the
@@ -64,6 +68,66 @@ func (c *compiler) field(name string) func(ev *event.Event, src int) (string, bo
 		}
 		return def(ev)
 	}
+}
+
+// valueMapped reports whether a source of the rule translates values of
+// the Sigma field name (Source.Values).
+func (c *compiler) valueMapped(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, s := range c.sources {
+		if len(s.Values[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mappedValue widens the matcher one of value n so that, on events of a
+// source that writes the value differently (4688's mandatory label SID
+// for Sysmon's integrity level name), the source's spelling matches too.
+// The rule's own spelling still matches there, so rules that list both
+// keep working.
+func (c *compiler) mappedValue(name string, n *yaml.Node, m modifiers, one valueMatcher) (valueMatcher, error) {
+	per := make([]valueMatcher, len(c.sources))
+	mapped := false
+	for i, s := range c.sources {
+		vms := []valueMatcher{one}
+		for _, k := range slices.Sorted(maps.Keys(s.Values[name])) {
+			if !strings.EqualFold(k, n.Value) {
+				continue
+			}
+			alt := *n
+			alt.Value = s.Values[name][k]
+			vm, err := c.value(&alt, m)
+			if err != nil {
+				return nil, err
+			}
+			vms = append(vms, vm)
+		}
+		if len(vms) == 1 {
+			continue
+		}
+		mapped = true
+		per[i] = func(s string, present bool, ev *event.Event, src int) bool {
+			for _, vm := range vms {
+				if vm(s, present, ev, src) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if !mapped {
+		return one, nil
+	}
+	return func(s string, present bool, ev *event.Event, src int) bool {
+		if src >= 0 && src < len(per) && per[src] != nil {
+			return per[src](s, present, ev, src)
+		}
+		return one(s, present, ev, src)
+	}, nil
 }
 
 // selection compiles one named search identifier: the predicate the
@@ -164,6 +228,13 @@ type modifiers struct {
 	cased      bool
 	expand     bool
 	reFlags    string
+	// neq negates equality: the field is present and differs from every
+	// value (Sigma 2.1; with fieldref, from the other field).
+	neq bool
+	// timePart (minute, hour, day, week, month, year) compares that part
+	// of the field's date, in UTC, with the integer values (Sigma 2.1
+	// time modifiers), alone or under gt, gte, lt, lte or neq.
+	timePart string
 }
 
 func parseModifiers(mods []string) (modifiers, error) {
@@ -190,6 +261,13 @@ func parseModifiers(mods []string) (modifiers, error) {
 			if err := setOp(strings.ToLower(mod)); err != nil {
 				return m, err
 			}
+		case "neq":
+			m.neq = true
+		case "minute", "hour", "day", "week", "month", "year":
+			if m.timePart != "" {
+				return m, fmt.Errorf("modifiers %s and %s cannot be combined", m.timePart, strings.ToLower(mod))
+			}
+			m.timePart = strings.ToLower(mod)
 		case "all":
 			m.all = true
 		case "cased":
@@ -212,6 +290,22 @@ func parseModifiers(mods []string) (modifiers, error) {
 	}
 	if m.reFlags != "" && m.op != "re" {
 		return m, fmt.Errorf("regular expression flags need the re modifier")
+	}
+	if m.neq {
+		switch {
+		case m.op != "" && !strings.HasPrefix(m.op, "fieldref"):
+			return m, fmt.Errorf("modifiers neq and %s cannot be combined", m.op)
+		case m.all:
+			return m, fmt.Errorf("neq already means the field differs from every value; all adds nothing")
+		}
+	}
+	if m.timePart != "" {
+		switch {
+		case len(m.transforms) > 0 || m.expand || m.cased:
+			return m, fmt.Errorf("the time modifier %s compares numbers: it takes no encodings, expand or cased", m.timePart)
+		case m.op != "" && m.op != "gt" && m.op != "gte" && m.op != "lt" && m.op != "lte":
+			return m, fmt.Errorf("modifiers %s and %s cannot be combined", m.timePart, m.op)
+		}
 	}
 	return m, nil
 }
@@ -268,7 +362,7 @@ func (c *compiler) fieldPred(fieldName string, modNames []string, v *yaml.Node) 
 			return nil, yamlx.Errorf(c.file, n, "list values must be scalars")
 		}
 		if n.Tag == "!!null" {
-			if m.op != "" || len(m.transforms) > 0 {
+			if m.op != "" || len(m.transforms) > 0 || m.neq || m.timePart != "" {
 				return nil, yamlx.Errorf(c.file, n, "null cannot take modifiers")
 			}
 			ms = append(ms, func(s string, present bool, _ *event.Event, _ int) bool { return !present || s == "" })
@@ -278,6 +372,15 @@ func (c *compiler) fieldPred(fieldName string, modNames []string, v *yaml.Node) 
 		if err != nil {
 			return nil, err
 		}
+		if c.valueMapped(fieldName) && m.op != "exists" && !strings.HasPrefix(m.op, "fieldref") {
+			if one, err = c.mappedValue(fieldName, n, m, one); err != nil {
+				return nil, err
+			}
+		}
+		if m.neq && m.op == "" && m.timePart == "" && (n.Tag == "!!int" || n.Tag == "!!float") {
+			// A number also equals its other spellings (0x10, 16.0).
+			one = orNumber(one, n.Value)
+		}
 		ms = append(ms, one)
 	}
 
@@ -285,10 +388,30 @@ func (c *compiler) fieldPred(fieldName string, modNames []string, v *yaml.Node) 
 		return p, nil
 	}
 
-	if m.op == "exists" {
-		if fieldName == "" {
+	if fieldName == "" {
+		switch {
+		case m.op == "exists":
 			return nil, yamlx.Errorf(c.file, v, "exists needs a field")
+		case m.neq || m.timePart != "":
+			return nil, yamlx.Errorf(c.file, v, "neq and the time modifiers need a field")
 		}
+	}
+
+	if m.neq && !strings.HasPrefix(m.op, "fieldref") {
+		// The field must be there and equal none of the values: "not
+		// sel" is the way to also take events without the field.
+		return func(ev *event.Event, src int) bool {
+			s, ok := get(ev, src)
+			if !ok {
+				return false
+			}
+			for _, mv := range ms {
+				if mv(s, true, ev, src) {
+					return false
+				}
+			}
+			return true
+		}, nil
 	}
 
 	if fieldName == "" {
@@ -375,6 +498,24 @@ func (c *compiler) value(n *yaml.Node, m modifiers) (valueMatcher, error) {
 func (c *compiler) valueOne(n *yaml.Node, raw string, m modifiers) (valueMatcher, error) {
 	errf := func(format string, args ...any) error { return yamlx.Errorf(c.file, n, format, args...) }
 
+	if m.timePart != "" {
+		want, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, errf("%s needs an integer, not %q", m.timePart, raw)
+		}
+		part, op := m.timePart, m.op
+		return func(s string, present bool, _ *event.Event, _ int) bool {
+			if !present {
+				return false
+			}
+			t, ok := parseTime(s)
+			if !ok {
+				return false
+			}
+			return compareInt(op, timePart(t, part), want)
+		}, nil
+	}
+
 	switch m.op {
 	case "exists":
 		want, err := strconv.ParseBool(raw)
@@ -443,7 +584,7 @@ func (c *compiler) valueOne(n *yaml.Node, raw string, m modifiers) (valueMatcher
 		}, nil
 	case "fieldref", "fieldref-contains", "fieldref-startswith", "fieldref-endswith":
 		other := c.field(raw)
-		cased := m.cased
+		cased, neq := m.cased, m.neq
 		op := strings.TrimPrefix(strings.TrimPrefix(m.op, "fieldref"), "-")
 		return func(s string, present bool, ev *event.Event, src int) bool {
 			o, ok := other(ev, src)
@@ -455,13 +596,13 @@ func (c *compiler) valueOne(n *yaml.Node, raw string, m modifiers) (valueMatcher
 			}
 			switch op {
 			case "contains":
-				return strings.Contains(s, o)
+				return strings.Contains(s, o) != neq
 			case "startswith":
-				return strings.HasPrefix(s, o)
+				return strings.HasPrefix(s, o) != neq
 			case "endswith":
-				return strings.HasSuffix(s, o)
+				return strings.HasSuffix(s, o) != neq
 			}
-			return s == o
+			return (s == o) != neq
 		}, nil
 	}
 
@@ -504,6 +645,73 @@ func (c *compiler) valueOne(n *yaml.Node, raw string, m modifiers) (valueMatcher
 		}
 		return false
 	}, nil
+}
+
+// orNumber widens an equality matcher on a number to the field's other
+// spellings of it (hex, a decimal point), as a numeric comparison would.
+func orNumber(eq valueMatcher, raw string) valueMatcher {
+	want, err := parseNumber(raw)
+	if err != nil {
+		return eq
+	}
+	return func(s string, present bool, ev *event.Event, src int) bool {
+		if eq(s, present, ev, src) {
+			return true
+		}
+		have, err := parseNumber(s)
+		return present && err == nil && have == want
+	}
+}
+
+// compareInt applies a numeric modifier ("" is equality).
+func compareInt(op string, have, want int) bool {
+	switch op {
+	case "gt":
+		return have > want
+	case "gte":
+		return have >= want
+	case "lt":
+		return have < want
+	case "lte":
+		return have <= want
+	}
+	return have == want
+}
+
+// timeLayouts are the date forms the time modifiers read: RFC 3339 (the
+// event time as the TimeCreated field gives it, JSON logs) and the
+// "2006-01-02 15:04:05.000" of Sysmon's UtcTime and of SQL exports.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
+
+// parseTime reads a date field; a date without a zone is taken as UTC,
+// as Sigma's time modifiers do no zone conversion.
+func parseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// timePart extracts a time modifier's number from t (UTC); week is the
+// ISO 8601 week (1–53).
+func timePart(t time.Time, part string) int {
+	switch part {
+	case "minute":
+		return t.Minute()
+	case "hour":
+		return t.Hour()
+	case "day":
+		return t.Day()
+	case "week":
+		_, w := t.ISOWeek()
+		return w
+	case "month":
+		return int(t.Month())
+	}
+	return t.Year()
 }
 
 func parseNumber(s string) (float64, error) {
@@ -550,7 +758,13 @@ func (c *compiler) expand(raw string) ([]string, error) {
 			vals = c.opts.Placeholders[name]
 		}
 		if len(vals) == 0 {
-			return nil, fmt.Errorf("unknown placeholder %%%s%% (set it in CompileOptions.Placeholders)", name)
+			// An error, not a value matching nothing: the Sigma
+			// modifiers appendix leaves expansion to the processing
+			// pipeline, and pySigma's value-list placeholder
+			// transformation fails on a placeholder it has no
+			// values for. A rule silently matching nothing would
+			// hide that the case lacks what the rule needs.
+			return nil, errors.New(placeholderHelp(name))
 		}
 		var next []string
 		for _, o := range out {
@@ -680,7 +894,7 @@ var lowerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 // list of plain words" shape, or returns nil when the values are not of
 // that shape.
 func (c *compiler) multiContains(fieldName string, m modifiers, vals []*yaml.Node) pred {
-	if fieldName == "" || m.op != "contains" || m.cased || m.expand || len(vals) < multiContainsMin {
+	if fieldName == "" || m.op != "contains" || m.cased || m.expand || len(vals) < multiContainsMin || c.valueMapped(fieldName) {
 		return nil
 	}
 	for _, t := range m.transforms {

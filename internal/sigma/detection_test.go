@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -341,4 +342,92 @@ func TestContainsLists(t *testing.T) {
 		{"windash none", wd, ev("F", "powershell nop"), false},
 		{"non-ascii value", list, ev("F", "ÄÖÜ béta BETA"), true},
 	})
+}
+
+// evAt is ev with the record's time set.
+func evAt(ts string, kv ...string) *event.Event {
+	e := ev(kv...)
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		panic(err)
+	}
+	e.Time = t
+	return e
+}
+
+func TestNeq(t *testing.T) {
+	one := "  sel:\n    F|neq: abc\n  condition: sel\n"
+	list := "  sel:\n    F|neq:\n      - abc\n      - 'x*'\n  condition: sel\n"
+	num := "  sel:\n    N|neq: 16\n  condition: sel\n"
+	cased := "  sel:\n    F|neq|cased: abc\n  condition: sel\n"
+	ref := "  sel:\n    F|fieldref|neq: G\n  condition: sel\n"
+	runCases(t, []mcase{
+		{"differs", one, ev("F", "abd"), true},
+		{"equal, other case", one, ev("F", "ABC"), false},
+		{"missing field", one, ev("G", "abd"), false},
+		{"empty value", one, ev("F", ""), true},
+		{"list: none equal", list, ev("F", "abd"), true},
+		{"list: second equal (wildcard)", list, ev("F", "xyz"), false},
+		{"list: first equal", list, ev("F", "abc"), false},
+		{"number differs", num, ev("N", "17"), true},
+		{"number equal", num, ev("N", "16"), false},
+		{"number equal in hex", num, ev("N", "0x10"), false},
+		{"cased: other case differs", cased, ev("F", "ABC"), true},
+		{"cased: equal", cased, ev("F", "abc"), false},
+		{"fieldref: differ", ref, ev("F", "a", "G", "b"), true},
+		{"fieldref: equal", ref, ev("F", "a", "G", "A"), false},
+		{"fieldref: other missing", ref, ev("F", "a"), false},
+	})
+}
+
+func TestTimeModifiers(t *testing.T) {
+	hour := "  sel:\n    TimeCreated|hour: 3\n  condition: sel\n"
+	night := "  sel:\n    TimeCreated|hour|gte: 22\n  late:\n    TimeCreated|hour|lt: 5\n  condition: sel or late\n"
+	week := "  sel:\n    TimeCreated|week: 1\n  condition: sel\n"
+	utc := "  sel:\n    UtcTime|day: 31\n    UtcTime|month: 12\n    UtcTime|year: 2025\n  condition: sel\n"
+	minute := "  sel:\n    TimeCreated|minute|neq: 0\n  condition: sel\n"
+	runCases(t, []mcase{
+		{"hour in UTC", hour, evAt("2026-03-29T03:15:00Z"), true},
+		// 03:15 in Berlin is 01:15 UTC: the spec's parts are UTC.
+		{"hour of an offset time is UTC", hour, evAt("2026-03-29T03:15:00+02:00"), false},
+		{"other hour", hour, evAt("2026-03-29T04:00:00Z"), false},
+		{"no time", hour, ev("F", "x"), false},
+		{"night late", night, evAt("2026-01-05T23:59:59Z"), true},
+		{"night early", night, evAt("2026-01-05T04:59:59Z"), true},
+		{"night day", night, evAt("2026-01-05T12:00:00Z"), false},
+		// 2026-01-01 is a Thursday: ISO week 1; 2027-01-01 a Friday,
+		// ISO week 53 of 2026.
+		{"iso week 1", week, evAt("2026-01-01T10:00:00Z"), true},
+		{"iso week 53", week, evAt("2027-01-01T10:00:00Z"), false},
+		{"sysmon UtcTime field", utc, ev("UtcTime", "2025-12-31 23:59:59.123"), true},
+		{"sysmon UtcTime other day", utc, ev("UtcTime", "2025-12-30 23:59:59.123"), false},
+		{"not a date", utc, ev("UtcTime", "yesterday"), false},
+		{"minute neq", minute, evAt("2026-01-05T10:07:00Z"), true},
+		{"minute neq on the hour", minute, evAt("2026-01-05T10:00:00Z"), false},
+	})
+}
+
+func TestNewModifierErrors(t *testing.T) {
+	for name, c := range map[string]struct{ rule, want string }{
+		"neq contains":    {"  sel:\n    F|contains|neq: x\n  condition: sel\n", "cannot be combined"},
+		"neq all":         {"  sel:\n    F|neq|all: [a, b]\n  condition: sel\n", "all adds nothing"},
+		"neq null":        {"  sel:\n    F|neq: null\n  condition: sel\n", "null cannot take modifiers"},
+		"hour not int":    {"  sel:\n    T|hour: noon\n  condition: sel\n", "hour needs an integer"},
+		"hour re":         {"  sel:\n    T|hour|re: '1.'\n  condition: sel\n", "cannot be combined"},
+		"two time parts":  {"  sel:\n    T|hour|minute: 1\n  condition: sel\n", "cannot be combined"},
+		"hour base64":     {"  sel:\n    T|base64|hour: 1\n  condition: sel\n", "takes no encodings"},
+		"keyword neq":     {"  sel:\n    '|neq': x\n  condition: sel\n", "need a field"},
+		"missing in case": {"  sel:\n    U|expand: '%provider_accounts%'\n  condition: sel\n", "set providers[].accounts in the case config"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := "title: t\nid: x\nlogsource:\n  product: windows\ndetection:\n" + c.rule
+			rules, errs := Compile([]Doc{{File: "bad.yml", Data: []byte(src)}})
+			if len(rules) != 0 || len(errs) != 1 {
+				t.Fatalf("got %d rules, errors %v", len(rules), errs)
+			}
+			if msg := errs[0].Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, "bad.yml:7:") {
+				t.Errorf("error %q: want bad.yml:7:col and %q", msg, c.want)
+			}
+		})
+	}
 }

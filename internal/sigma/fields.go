@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -32,6 +33,15 @@ func typedGetter(name string) getter {
 		return func(ev *event.Event) (string, bool) { return ev.Host, ev.Host != "" }
 	case "EventRecordID":
 		return func(ev *event.Event) (string, bool) { return strconv.FormatInt(ev.RecordID, 10), ev.RecordID != 0 }
+	case "TimeCreated":
+		// The record's time (EVTX System/TimeCreated), in UTC, for the
+		// time modifiers (TimeCreated|hour: 3).
+		return func(ev *event.Event) (string, bool) {
+			if ev.Time.IsZero() {
+				return "", false
+			}
+			return ev.Time.UTC().Format(time.RFC3339Nano), true
+		}
 	}
 	return nil
 }

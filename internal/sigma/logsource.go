@@ -2,12 +2,14 @@ package sigma
 
 import (
 	_ "embed"
-	"fmt"
+	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed logsources.yaml
@@ -29,11 +31,14 @@ type LogsourceEntry struct {
 }
 
 // Source is one kind of record: a channel, optionally narrowed to event
-// ids, with the renames from Sigma field names to its raw field names.
+// ids, with the renames from Sigma field names to its raw field names
+// and, per Sigma field, the values the record writes differently
+// (Sigma value → the record's value, compared case-insensitively).
 type Source struct {
-	Channel  string            `yaml:"channel"`
-	EventIDs []int32           `yaml:"event_ids"`
-	Fields   map[string]string `yaml:"fields"`
+	Channel  string                       `yaml:"channel"`
+	EventIDs []int32                      `yaml:"event_ids"`
+	Fields   map[string]string            `yaml:"fields"`
+	Values   map[string]map[string]string `yaml:"values"`
 }
 
 var (
@@ -56,8 +61,8 @@ func DefaultLogsources() *Logsources {
 }
 
 // ParseLogsources reads a mapping file of the same shape as the built-in
-// logsources.yaml. Syntax errors and unknown keys carry file:line:col;
-// incomplete entries are named by their number.
+// logsources.yaml. Every problem carries file:line:col: syntax errors,
+// unknown keys, wrong types and incomplete entries.
 func ParseLogsources(file string, data []byte) (*Logsources, error) {
 	node, err := yamlx.Parse(file, data)
 	if err != nil {
@@ -67,20 +72,56 @@ func ParseLogsources(file string, data []byte) (*Logsources, error) {
 	if err := yamlx.Decode(file, node, &ls); err != nil {
 		return nil, err
 	}
+	var root *yaml.Node
+	if len(node.Content) > 0 {
+		root = node.Content[0]
+	}
+	entries := mapGet(root, "logsources")
+	if entries == nil || entries.Kind != yaml.SequenceNode || len(entries.Content) != len(ls.Entries) {
+		return nil, yamlx.Errorf(file, root, "a logsource mapping is a list of entries under logsources:")
+	}
+	var errs []error
 	for i, e := range ls.Entries {
+		en := entries.Content[i]
 		if e.Product == "" && e.Category == "" && e.Service == "" {
-			return nil, fmt.Errorf("%s: logsource entry %d: needs product, category or service", file, i+1)
+			errs = append(errs, yamlx.Errorf(file, en, "logsource entry %d: needs product, category or service", i+1))
 		}
+		sn := mapGet(en, "sources")
 		if len(e.Sources) == 0 {
-			return nil, fmt.Errorf("%s: logsource entry %d (%s): no sources", file, i+1, e.key())
+			errs = append(errs, yamlx.Errorf(file, en, "logsource entry %d (%s): no sources", i+1, e.key()))
+			continue
 		}
 		for j, s := range e.Sources {
+			at := en
+			if sn != nil && j < len(sn.Content) {
+				at = sn.Content[j]
+			}
 			if s.Channel == "" {
-				return nil, fmt.Errorf("%s: logsource entry %d (%s) source %d: no channel", file, i+1, e.key(), j+1)
+				errs = append(errs, yamlx.Errorf(file, at, "logsource entry %d (%s) source %d: no channel", i+1, e.key(), j+1))
+			}
+			for _, name := range slices.Sorted(maps.Keys(s.Fields)) {
+				if raw := s.Fields[name]; name == "" || raw == "" {
+					errs = append(errs, yamlx.Errorf(file, orNode(mapGet(at, "fields"), at), "logsource entry %d (%s) source %d: field rename %q: %q needs both names", i+1, e.key(), j+1, name, raw))
+				}
+			}
+			for _, name := range slices.Sorted(maps.Keys(s.Values)) {
+				if name == "" || len(s.Values[name]) == 0 {
+					errs = append(errs, yamlx.Errorf(file, orNode(mapGet(at, "values"), at), "logsource entry %d (%s) source %d: values of %q: needs a field name and at least one value", i+1, e.key(), j+1, name))
+				}
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return &ls, nil
+}
+
+func orNode(n, def *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return def
 }
 
 // LoadLogsources returns the built-in mapping extended by a user's file:

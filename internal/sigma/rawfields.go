@@ -93,6 +93,17 @@ func (m *Matcher) read(r reader, ev *event.Event) (string, bool) {
 	return m.flatGet(r.name)
 }
 
+// Field is ev.Field(name) for the event last given to Match, answered
+// from the fields Match already parsed instead of searching the stored
+// text again.
+func (m *Matcher) Field(ev *event.Event, name string) string {
+	if m.cur != ev || !m.flatMode {
+		return ev.Field(name)
+	}
+	v, _ := m.flatGet(name)
+	return v
+}
+
 func (m *Matcher) flatGet(name string) (string, bool) {
 	for _, kv := range m.flat {
 		if kv.Key == name {

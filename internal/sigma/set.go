@@ -141,7 +141,6 @@ func (s *Set) NewMatcher() *Matcher {
 // left as text (Event.RawFields) are read without building the dict
 // where they are a flat object of strings.
 func (m *Matcher) Match(ev *event.Event, dst []int) []int {
-	ev = m.load(ev)
 	k := groupKey{ev.Source, ev.Channel, ev.EventID}
 	g := m.last
 	if g == nil || k != m.lastKey {
@@ -152,6 +151,14 @@ func (m *Matcher) Match(ev *event.Event, dst []int) []int {
 		}
 		m.last, m.lastKey = g, k
 	}
+	if len(g.rules) == 0 && g.rest == nil {
+		// No rule of the set can take such events: their raw fields
+		// need not be read at all.
+		m.cur, m.decoded, m.flatMode = nil, nil, false
+		return dst
+	}
+	// The group key is typed columns only, which loading leaves as they are.
+	ev = m.load(ev)
 	if g.rest == nil {
 		return m.remembered(g, ev, dst)
 	}

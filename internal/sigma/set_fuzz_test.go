@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
@@ -14,10 +15,14 @@ import (
 // so that rules and events meet often, with the cases the set treats
 // apart (case, dashes, wildcards, EventID, keywords, missing fields).
 var (
-	fuzzFields = []string{"Image", "CommandLine", "ParentImage", "EventID", "Channel", "Data", ""}
-	fuzzWords  = []string{"cmd", "CMD.exe", `\cmd.exe`, "-enc", "/c", "who", "whoami", "a", "4688", "1", "Security", "é", "*", "?", `\*`, "x*y", "", "\u0410b", "\u212ay", "ſ", "Ks|zz"}
-	fuzzMods   = []string{"", "|contains", "|startswith", "|endswith", "|contains|all", "|windash|contains", "|re", "|re|i", "|cased", "|exists", "|base64offset|contains"}
-	fuzzLs     = []string{"  category: process_creation\n  product: windows", "  product: windows\n  service: security", "  product: windows"}
+	fuzzFields = []string{"Image", "CommandLine", "ParentImage", "EventID", "Channel", "Data", "", "IntegrityLevel", "TimeCreated"}
+	fuzzWords  = []string{"cmd", "CMD.exe", `\cmd.exe`, "-enc", "/c", "who", "whoami", "a", "4688", "1", "Security", "é", "*", "?", `\*`, "x*y", "", "\u0410b", "\u212ay", "ſ", "Ks|zz", "High", "S-1-16-12288", "0x1"}
+	fuzzMods   = []string{"", "|contains", "|startswith", "|endswith", "|contains|all", "|windash|contains", "|re", "|re|i", "|cased", "|exists", "|base64offset|contains",
+		"|neq", "|neq|cased", "|fieldref|neq", "|hour", "|hour|gte", "|minute|neq", "|day|lt"}
+	// fuzzTimes are the record times of fuzzed events (and values of a
+	// raw date field), around an hour and a year boundary.
+	fuzzTimes = []string{"2026-01-01T00:00:00Z", "2025-12-31T23:59:59.5Z", "2026-03-29T01:30:00Z", "2026-03-29 03:00:00.000", "not a time"}
+	fuzzLs    = []string{"  category: process_creation\n  product: windows", "  product: windows\n  service: security", "  product: windows"}
 )
 
 // fuzzRule builds a Sigma rule from bytes of fuzz input.
@@ -51,9 +56,19 @@ func fuzzRule(id int, in []byte) string {
 				fmt.Fprintf(&b, "    %s|exists: %v\n", field, next(2) == 0)
 				continue
 			}
+			timeMod := strings.Contains(mod, "|hour") || strings.Contains(mod, "|minute") || strings.Contains(mod, "|day")
+			if mod == "|fieldref|neq" {
+				// The value names another field.
+				fmt.Fprintf(&b, "    %s%s: %s\n", field, mod, []string{"Image", "ParentImage", "TimeCreated"}[next(3)])
+				continue
+			}
 			fmt.Fprintf(&b, "    %s%s:\n", field, mod)
 			for v, nv := 0, 1+next(3); v < nv; v++ {
 				w := fuzzWords[next(len(fuzzWords))]
+				if timeMod {
+					fmt.Fprintf(&b, "      - %d\n", []int{0, 1, 3, 23, 29, 31, 59}[next(7)])
+					continue
+				}
 				if strings.HasPrefix(mod, "|re") {
 					w = strings.NewReplacer("*", ".*", "?", ".", `\`, `\\`).Replace(w)
 				}
@@ -89,9 +104,18 @@ func fuzzEvent(in []byte) *event.Event {
 	chans := []string{"Microsoft-Windows-Sysmon/Operational", "Security", "security", "System", ""}
 	ids := []int32{1, 4688, 4624, 3}
 	ev := &event.Event{Source: event.SourceEVTX, Channel: chans[next(len(chans))], EventID: ids[next(len(ids))]}
+	if t, err := time.Parse(time.RFC3339Nano, fuzzTimes[next(len(fuzzTimes))]); err == nil {
+		ev.Time = t
+	}
 	var kv []string
 	for f, nf := 0, next(6); f < nf; f++ {
-		name := []string{"Image", "CommandLine", "ParentImage", "NewProcessName", "Data", "Data_2", "ProcessId"}[next(7)]
+		names := []string{"Image", "CommandLine", "ParentImage", "NewProcessName", "Data", "Data_2", "ProcessId", "IntegrityLevel", "MandatoryLabel", "TimeCreated"}
+		name := names[next(len(names))]
+		if name == "TimeCreated" {
+			// A raw date field of the same name as the record time.
+			kv = append(kv, name, fuzzTimes[next(len(fuzzTimes))])
+			continue
+		}
 		var v strings.Builder
 		for w, nw := 0, next(4); w < nw; w++ {
 			if w > 0 && next(2) == 0 {

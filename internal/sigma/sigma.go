@@ -24,6 +24,39 @@
 //     a window closes (tumbling from the group's first event, or at Flush).
 //     Rules referenced by a correlation produce findings of their own only
 //     with generate: true (rule.Rule.NoFindings marks the others).
+//   - neq (modifiers appendix v2.1): the field is present and equals none
+//     of the values; a number also excludes its other spellings (16, 0x10).
+//     With fieldref it compares two fields.
+//   - Time modifiers (minute, hour, day, week, month, year; v2.1) take a
+//     date field's part in UTC, as the appendix asks (no zone
+//     conversion); week is the ISO 8601 week. TimeCreated is the record's
+//     own time; other fields are read as RFC 3339 or
+//     "2006-01-02 15:04:05.000" dates. They combine with gt, gte, lt, lte
+//     and neq: "TimeCreated|hour|gte: 20".
+//   - Filters (filters specification v2, filter.go) are joined to the
+//     rules they name as "(rule) and (filter)", as pySigma does.
+//   - expand placeholders take their values from CompileOptions
+//     (CasePlaceholders: %provider_accounts% and the others from the case
+//     config); one without values is a load error at the value, as in
+//     pySigma, not a value that matches nothing.
+//
+// The logsource mapping (logsources.yaml, extended by a user's file
+// through LoadLogsources) has one entry per product/category/service:
+//
+//	logsources:
+//	  - product: windows
+//	    category: process_creation
+//	    sources:                      # the records the logsource stands for
+//	      - channel: Security         # case-insensitive
+//	        event_ids: [4688]         # empty: any event of the channel
+//	        fields:                   # Sigma name -> the record's field
+//	          Image: NewProcessName
+//	        values:                   # Sigma value -> the record's spelling
+//	          IntegrityLevel: {High: S-1-16-12288}
+//
+// A value map widens a rule's value on that source only: IntegrityLevel:
+// High matches 4688's S-1-16-12288 as well as the name, so rules that list
+// both spellings keep working.
 package sigma
 
 import (
@@ -40,7 +73,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Doc is one rule file: its name (for errors and Rule.File) and content.
@@ -57,6 +90,10 @@ type CompileOptions struct {
 	// Placeholders are the values of %name% placeholders for the expand
 	// modifier (from the case config: e.g. admin accounts, networks).
 	Placeholders map[string][]string
+	// Filters are Sigma filters (ParseFilters) from files outside the
+	// batch, applied to the batch's rules with the filters found in the
+	// batch itself.
+	Filters []*Filter
 }
 
 // Compile compiles a batch of Sigma rule files with default options. The
@@ -66,16 +103,6 @@ type CompileOptions struct {
 // order.
 func Compile(docs []Doc) ([]*rule.Rule, []error) {
 	return CompileWith(docs, CompileOptions{})
-}
-
-var sigmaKeyRE = regexp.MustCompile(`(?m)^(detection|correlation)\s*:`)
-var sigmaMetaRE = regexp.MustCompile(`(?m)^(title|logsource|action)\s*:`)
-
-// IsSigma tells Sigma rule files from spoor's own YAML rules: a Sigma file
-// has a top-level detection or correlation section and a title, logsource
-// or action key.
-func IsSigma(data []byte) bool {
-	return sigmaKeyRE.Match(data) && sigmaMetaRE.Match(data)
 }
 
 // compiled is a rule with what correlation rules need of it.
@@ -93,6 +120,17 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 		opts.Logsources = DefaultLogsources()
 	}
 	var errs []error
+	// Filters are known before any rule compiles: a rule compiles with
+	// the filters that apply to it.
+	var filterDocs []Doc
+	for _, d := range docs {
+		if filterKeyRE.Match(d.Data) {
+			filterDocs = append(filterDocs, d)
+		}
+	}
+	filters, ferrs := ParseFilters(filterDocs, opts)
+	errs = append(errs, ferrs...)
+	opts.Filters = append(append([]*Filter(nil), opts.Filters...), filters...)
 	type pending struct {
 		file string
 		node *yaml.Node
@@ -122,10 +160,13 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 				// before it still load.
 				nodes, err := splitDocs(d.File, d.Data)
 				var items []item
-				if err != nil {
+				if err != nil && !filterKeyRE.Match(d.Data) { // ParseFilters reported it
 					items = append(items, item{err: err})
 				}
 				for _, n := range nodes {
+					if isFilterNode(n) {
+						continue // parsed above
+					}
 					if mapGet(n, "correlation") != nil {
 						items = append(items, item{corr: n})
 						continue
@@ -297,16 +338,6 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
-
-func mapKey(n *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return nil
-}
-
 func mapWithout(n *yaml.Node, key string) *yaml.Node {
 	c := *n
 	c.Content = nil
@@ -481,6 +512,23 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		return nil, yamlx.Errorf(file, condNode, "rule %s: empty condition", r.ID)
 	}
 	top := anySel(ors)
+	filterTime := false
+	var applied []string
+	for _, f := range opts.Filters {
+		if !f.appliesTo(r.ID, name, product, category, service) {
+			continue
+		}
+		// Compiled with the rule's renames, but a compiler of its own:
+		// the filter's fields are not the rule's to summarize.
+		fc := &compiler{file: f.File, sources: srcs, opts: opts}
+		fs, err := f.compile(fc)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		top = allSel([]sel{top, fs})
+		applied = append(applied, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Title))
+		filterTime = filterTime || fc.seen["TimeCreated"]
+	}
 	root := top.p
 
 	srcOf := sourceIndex(srcs)
@@ -498,9 +546,12 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		r.Filter.Sources = []string{event.SourceEVTX}
 	}
 	r.Columns = append([]string(nil), baseColumns...)
+	if c.seen["TimeCreated"] || filterTime {
+		r.Columns = append(r.Columns, "time")
+	}
 	r.FieldDict = true
 	r.Summary = summarizer(r.Title, c)
-	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c)}
+	r.Detection = &detection{root: top.n, sources: srcs, srcOf: srcOf, title: r.Title, sumKeys: summaryKeys(c), filters: applied}
 	return &compiled{r: r, name: name, match: match, comp: c, srcOf: func(ev *event.Event) int { return srcOf(ev) }}, nil
 }
 

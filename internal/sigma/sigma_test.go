@@ -174,19 +174,6 @@ detection:
 		t.Error("global merge: detection not overridden per document")
 	}
 }
-
-func TestIsSigma(t *testing.T) {
-	if !IsSigma([]byte(procRule)) {
-		t.Error("Sigma rule not recognised")
-	}
-	if IsSigma([]byte("id: x\ntitle: t\ncondition: ev.EventID == 4624\n")) {
-		t.Error("spoor rule taken for Sigma")
-	}
-	if !IsSigma([]byte("title: c\ncorrelation:\n  type: event_count\n")) {
-		t.Error("correlation rule not recognised")
-	}
-}
-
 func TestSyntaxErrorNamesFile(t *testing.T) {
 	_, errs := Compile([]Doc{{File: "broken.yml", Data: []byte("title: x\ndetection:\n  sel: [a\n")}})
 	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "broken.yml:") {
@@ -308,5 +295,108 @@ func TestErrorsInMultiDocument(t *testing.T) {
 	joined := strings.Join(msgs, "\n")
 	if len(errs) != 2 || !strings.Contains(joined, "m.yml:15:") || !strings.Contains(joined, `m.yml:11:`) || !strings.Contains(joined, `unsupported modifier "nope"`) {
 		t.Errorf("errors:\n%s", joined)
+	}
+}
+
+// TestIntegrityLevelOn4688 checks that process_creation rules on Sysmon's
+// IntegrityLevel names also match Security 4688, which writes the
+// mandatory label SID, and that rules listing the SIDs keep matching.
+func TestIntegrityLevelOn4688(t *testing.T) {
+	rule := func(id, vals string) Doc {
+		return Doc{File: id + ".yml", Data: []byte("title: t\nid: " + id + "\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    IntegrityLevel: " + vals + "\n  condition: sel\n")}
+	}
+	neqRule := Doc{File: "n.yml", Data: []byte("title: t\nid: neq\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    IntegrityLevel|neq: medium\n  condition: sel\n")}
+	rules, errs := Compile([]Doc{rule("name", "High"), rule("sid", "'S-1-16-12288'"), rule("both", "[System, 'S-1-16-16384']"), neqRule})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	mk := func(ch string, id int32, kv ...string) *event.Event {
+		e := ev(kv...)
+		e.Channel, e.EventID = ch, id
+		return e
+	}
+	sysmon := func(level string) *event.Event {
+		return mk("Microsoft-Windows-Sysmon/Operational", 1, "Image", `C:\x.exe`, "IntegrityLevel", level)
+	}
+	sec := func(label string) *event.Event {
+		return mk("Security", 4688, "NewProcessName", `C:\x.exe`, "MandatoryLabel", label)
+	}
+	for _, c := range []struct {
+		name string
+		ev   *event.Event
+		want map[string]bool
+	}{
+		{"sysmon High", sysmon("High"), map[string]bool{"name": true, "neq": true}},
+		{"sysmon System", sysmon("System"), map[string]bool{"both": true, "neq": true}},
+		{"sysmon Medium", sysmon("Medium"), map[string]bool{}},
+		{"4688 high SID", sec("S-1-16-12288"), map[string]bool{"name": true, "sid": true, "neq": true}},
+		{"4688 system SID", sec("S-1-16-16384"), map[string]bool{"both": true, "neq": true}},
+		{"4688 medium SID", sec("S-1-16-8192"), map[string]bool{}},
+		// Value maps are per record kind: Sysmon writing a SID gets no
+		// translation.
+		{"sysmon SID", sysmon("S-1-16-12288"), map[string]bool{"sid": true, "neq": true}},
+	} {
+		for _, r := range rules {
+			if got := r.Match(c.ev); got != c.want[r.ID] {
+				t.Errorf("%s: rule %s matched %v, want %v", c.name, r.ID, got, c.want[r.ID])
+			}
+		}
+	}
+	// The compiled set answers alike.
+	var evs []*event.Event
+	for _, l := range []string{"High", "System", "Medium", "S-1-16-12288", "low"} {
+		evs = append(evs, sysmon(l))
+	}
+	for _, l := range []string{"S-1-16-12288", "S-1-16-16384", "S-1-16-8192", "s-1-16-12288", "High"} {
+		evs = append(evs, sec(l))
+	}
+	if diffSet(t, rules, evs) < 8 {
+		t.Error("too few matches: the cases do not exercise the value map")
+	}
+}
+
+func TestMappingFileErrorsHavePositions(t *testing.T) {
+	for name, c := range map[string]struct{ src, want string }{
+		"syntax":           {"logsources:\n  - service: x\n    sources: [\n", "m.yaml:"},
+		"unknown key":      {"logsources:\n  - service: x\n    sources:\n      - channel: C\n        valuez: {}\n", "m.yaml:5:"},
+		"no channel":       {"logsources:\n  - service: x\n    sources:\n      - event_ids: [1]\n", "m.yaml:4:9: logsource entry 1 (//x) source 1: no channel"},
+		"no key":           {"logsources:\n  - service: x\n    sources: [{channel: C}]\n  - sources: [{channel: D}]\n", "m.yaml:4:5: logsource entry 2: needs product, category or service"},
+		"no sources":       {"logsources:\n  - service: x\n", "m.yaml:2:5: logsource entry 1 (//x): no sources"},
+		"empty values":     {"logsources:\n  - service: x\n    sources:\n      - channel: C\n        values: {F: {}}\n", "m.yaml:5:17: logsource entry 1 (//x) source 1: values of \"F\""},
+		"wrong type":       {"logsources:\n  - service: x\n    sources:\n      - channel: C\n        event_ids: [one]\n", "m.yaml:5:"},
+		"not a list":       {"logsources: 3\n", "m.yaml:1:"},
+		"values not map":   {"logsources:\n  - service: x\n    sources:\n      - channel: C\n        values: {F: x}\n", "m.yaml:5:"},
+		"no logsources at": {"other: 1\n", "m.yaml:1:1:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadLogsources("m.yaml", []byte(c.src))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestMappingFileValues checks a user mapping file's value translation
+// on a logsource of its own.
+func TestMappingFileValues(t *testing.T) {
+	ls, err := LoadLogsources("m.yaml", []byte("logsources:\n  - product: acme\n    service: vpn\n    sources:\n      - channel: Acme/VPN\n        fields: {Result: Outcome}\n        values:\n          Result: {failure: '0', success: '1'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "title: t\nid: v\nlogsource:\n  product: acme\n  service: vpn\ndetection:\n  sel:\n    Result: failure\n  condition: sel\n"
+	rules, errs := CompileWith([]Doc{{File: "v.yml", Data: []byte(src)}}, CompileOptions{Logsources: ls})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	e := ev("Outcome", "0")
+	e.Channel = "Acme/VPN"
+	ok := ev("Outcome", "1")
+	ok.Channel = "Acme/VPN"
+	if !rules[0].Match(e) || rules[0].Match(ok) {
+		t.Error("value map of a mapping file not applied")
+	}
+	if diffSet(t, rules, []*event.Event{e, ok}) != 1 {
+		t.Error("set and rule disagree or no match")
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/event"
-	"gopkg.in/yaml.v3"
+	"github.com/spoor-dfir/spoor/internal/rule"
+	"go.yaml.in/yaml/v3"
 )
 
 // A detection is also kept as a tree, for the compiled rule set (set.go):
@@ -66,6 +67,17 @@ type detection struct {
 	srcOf   func(ev *event.Event) int
 	title   string
 	sumKeys []sumKey
+	filters []string // the filters joined to the rule: file:line title
+}
+
+// Filters names the Sigma filters joined to a compiled Sigma rule
+// ("file:line title"), so that tools reading the rule's own YAML (the
+// SQL export) know it is not the whole rule.
+func Filters(r *rule.Rule) []string {
+	if d, ok := r.Detection.(*detection); ok {
+		return d.filters
+	}
+	return nil
 }
 
 func join(k nodeKind, kids []*node) *node {
@@ -110,18 +122,27 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 		}
 		names = append(names, raw)
 	}
-	if lit := c.literalNode(fieldName, names, m, vals); lit != nil {
-		return lit
+	// Values a source writes differently are matched by p alone: the
+	// field's raw text need not hold the rule's literal.
+	mapped := c.valueMapped(fieldName)
+	if !mapped {
+		if lit := c.literalNode(fieldName, names, m, vals); lit != nil {
+			return lit
+		}
 	}
 	// Keywords read every value, fieldref a second field.
 	opaque := fieldName == "" || strings.HasPrefix(m.op, "fieldref")
-	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: prefilter(m, vals), opaque: opaque}
+	var pre []string
+	if !mapped {
+		pre = prefilter(m, vals)
+	}
+	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: pre, opaque: opaque}
 }
 
 // literalNode is the tree of literal leaves for the values, or nil when
 // some value is not literal.
 func (c *compiler) literalNode(fieldName string, names []string, m modifiers, vals []*yaml.Node) *node {
-	if m.expand || m.cased {
+	if m.expand || m.cased || m.neq || m.timePart != "" {
 		return nil
 	}
 	if fieldName == "" && m.op != "contains" {
@@ -215,7 +236,9 @@ func literalPats(raw string, m modifiers) ([]litPat, bool) {
 // expression requires. Null (a missing field) and the non-string
 // operations have none.
 func prefilter(m modifiers, vals []*yaml.Node) []string {
-	if m.expand {
+	if m.expand || m.neq || m.timePart != "" {
+		// A negation holds on values without the literal; a date part
+		// is not a substring of the date.
 		return nil
 	}
 	var out []string

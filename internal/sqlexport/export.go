@@ -10,6 +10,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
+	"github.com/spoor-dfir/spoor/internal/sigma"
 )
 
 // Rule is one exported rule: Where is a SQL predicate over one row of the
@@ -87,6 +88,10 @@ func compileRule(d Dialect, cfg *caseconf.Config, sl *slots, r *rule.Rule, read 
 	case rule.KindSpoor:
 		cond, err = compileCondition(d, cfg, sl, r.Condition)
 	case rule.KindSigma:
+		if fs := sigma.Filters(r); len(fs) > 0 {
+			// The rule's file alone is not the rule the hunt runs.
+			return "", unsup("tuned by Sigma filters (%s)", strings.Join(fs, "; "))
+		}
 		var data []byte
 		if data, err = read(r.File); err != nil {
 			return "", fmt.Errorf("reading the Sigma source: %v", err)

@@ -3,7 +3,7 @@ package sqlexport
 import (
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 )

@@ -7,16 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/spoor-dfir/spoor/internal/sigma"
 )
@@ -424,6 +426,11 @@ func (c *sigmaCompiler) fieldValues(fieldName string, modNames []string, v *yaml
 		if err != nil {
 			return "", err
 		}
+		if m.op != "exists" && !strings.HasPrefix(m.op, "fieldref") {
+			if s, p, err = c.mappedValue(fieldName, g, n, m, s, p); err != nil {
+				return "", err
+			}
+		}
 		if p {
 			needP = append(needP, s)
 		} else {
@@ -441,6 +448,38 @@ func (c *sigmaCompiler) fieldValues(fieldName string, modNames []string, v *yaml
 		plain = append(plain, "("+g.p+" AND "+or(dedupe(needP))+")")
 	}
 	return or(plain), nil
+}
+
+// mappedValue widens the condition cond (needP: p) of value n as
+// internal/sigma does where a logsource source writes the value
+// differently (Source.Values): on that source's events the source's
+// spelling matches too.
+func (c *sigmaCompiler) mappedValue(field string, g getter, n *yaml.Node, m sigmaMods, cond string, p bool) (string, bool, error) {
+	whole := func(s string, p bool) string {
+		if p {
+			return "(" + g.p + " AND " + s + ")"
+		}
+		return s
+	}
+	var alts []string
+	for _, src := range c.sources {
+		for _, k := range slices.Sorted(maps.Keys(src.Values[field])) {
+			if !strings.EqualFold(k, n.Value) {
+				continue
+			}
+			alt := *n
+			alt.Value = src.Values[field][k]
+			s, ap, err := c.value(g, &alt, m)
+			if err != nil {
+				return "", false, err
+			}
+			alts = append(alts, "("+c.sourceCond(src)+" AND "+whole(s, ap)+")")
+		}
+	}
+	if len(alts) == 0 {
+		return cond, p, nil
+	}
+	return or(append([]string{whole(cond, p)}, alts...)), false, nil
 }
 
 // value compiles one value; needP says the condition holds only when the

@@ -216,5 +216,5 @@ func less(a, b *Entry) bool {
 		}
 		return a.Event.Offset < b.Event.Offset
 	}
-	return a.Finding.ID < b.Finding.ID
+	return event.CompareFindings(a.Finding, b.Finding) < 0
 }

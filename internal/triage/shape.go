@@ -29,7 +29,11 @@ const maxShape = 1024
 // its kind (kindShape); "" only when it has no fields at all: such a
 // finding is never judged routine, since nothing tells one occurrence
 // from another.
-func Shape(ev *event.Event) string {
+func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field) }
+
+// ShapeFrom is Shape with ev's raw fields read by field, which must
+// answer as ev.Field does (a reader that has them parsed already).
+func ShapeFrom(ev *event.Event, field func(name string) string) string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
@@ -42,17 +46,17 @@ func Shape(ev *event.Event) string {
 		b.WriteByte('=')
 		b.WriteString(Mask(v))
 	}
-	add("image", first(ev.Process, ev.Field("Image"), ev.Field("NewProcessName")))
-	add("parent", first(ev.ParentProcess, ev.Field("ParentImage"), ev.Field("ParentProcessName")))
+	add("image", first(ev.Process, field("Image"), field("NewProcessName")))
+	add("parent", first(ev.ParentProcess, field("ParentImage"), field("ParentProcessName")))
 	// A command line says what ran; a script's text only when there is
 	// none (PowerShell's script block events).
-	if cl := first(ev.CommandLine, ev.Field("CommandLine")); cl != "" {
+	if cl := first(ev.CommandLine, field("CommandLine")); cl != "" {
 		add("cmd", cl)
 	} else {
-		add("script", clip(first(ev.ScriptText, ev.Field("ScriptBlockText")), 400))
+		add("script", clip(first(ev.ScriptText, field("ScriptBlockText")), 400))
 	}
 	for _, f := range shapeFields {
-		add(strings.ToLower(f), ev.Field(f))
+		add(strings.ToLower(f), field(f))
 	}
 	if b.Len() == 0 {
 		kindShape(&b, ev, add)

@@ -30,9 +30,6 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
-// Name is the collector's analyzer name (it reports no findings).
-const Name = "triage"
-
 // grace tolerates clock skew between the RMM log and Windows (as
 // rmmsessions does).
 const grace = 2 * time.Minute
@@ -52,47 +49,16 @@ const (
 // provider needs before their sessions vouch for anything.
 const minOperatorSessions = 3
 
-// Collector rebuilds the RMM sessions triage needs from the events of a
-// hunt. It implements analyzers.Analyzer and analyzers.Selective (RMM
-// events only) and reports no findings.
-type Collector struct {
-	cfg      *caseconf.Config
-	sessions *akit.Sessions
-}
-
-// NewCollector returns an empty collector for a case.
-func NewCollector(cfg *caseconf.Config) *Collector {
+// Sessions reads the RMM sessions of a hunt, built and judged once in ss
+// (the set the analyzers share), with triage's reading of each.
+func Sessions(cfg *caseconf.Config, ss *akit.SessionSet) []Session {
 	if cfg == nil {
 		cfg = caseconf.Default()
 	}
-	return &Collector{cfg: cfg, sessions: akit.NewSessions()}
-}
-
-// Name implements analyzers.Analyzer.
-func (c *Collector) Name() string { return Name }
-
-// Observe implements analyzers.Analyzer.
-func (c *Collector) Observe(ev *event.Event) { c.sessions.Observe(ev) }
-
-// Finish implements analyzers.Analyzer: triage reports no findings of
-// its own.
-func (c *Collector) Finish() []event.Finding { return nil }
-
-// Wants implements analyzers.Selective.
-func (c *Collector) Wants(source string, id int32, channel string) []string {
-	if source == event.SourceRMM {
-		return akit.Every
-	}
-	return nil
-}
-
-// Sessions builds the sessions seen so far with their verdicts.
-func (c *Collector) Sessions() []Session {
-	ss := c.sessions.Build()
-	vs := akit.Judge(c.cfg, ss)
-	out := make([]Session, len(ss))
-	for i, s := range ss {
-		out[i] = Session{S: s, V: vs[i], InPattern: InPattern(c.cfg, s, &vs[i])}
+	sessions, verdicts := ss.Built()
+	out := make([]Session, len(sessions))
+	for i, s := range sessions {
+		out[i] = Session{S: s, V: verdicts[i], InPattern: InPattern(cfg, s, &verdicts[i])}
 	}
 	return out
 }

@@ -108,12 +108,12 @@ func rmmSession(id, host, op, src string, start time.Time, d time.Duration) []ev
 	ev := func(act string, t time.Time) event.Event {
 		return event.Event{Source: event.SourceRMM, Format: "screenconnect-audit", Host: host, Operator: op, SrcIP: src, SessionID: id, Action: act, Time: t}
 	}
-	return []event.Event{ev(akit.ActSessionStart, start), ev(akit.ActSessionEnd, start.Add(d))}
+	return []event.Event{ev(event.ActionSessionStart, start), ev(event.ActionSessionEnd, start.Add(d))}
 }
 
 func TestApplySessions(t *testing.T) {
 	cfg := caseCfg(t)
-	c := NewCollector(cfg)
+	c := akit.NewSessionSet(cfg)
 	var evs []event.Event
 	// The operator's baseline: ten weekday-morning sessions from the
 	// provider network on hosts A and B.
@@ -127,15 +127,15 @@ func TestApplySessions(t *testing.T) {
 	outPat := time.Date(2026, 11, 14, 22, 0, 0, 0, time.UTC) // Saturday 23:00 CET
 	evs = append(evs, rmmSession("out1", "B", "p-anna", "203.0.113.9", outPat, 15*time.Minute)...)
 	for i := range evs {
-		if w := c.Wants(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
-			t.Fatal("collector does not want RMM events")
+		if w := c.Wants().Columns(evs[i].Source, evs[i].EventID, evs[i].Channel); w == nil {
+			t.Fatal("session set does not want RMM events")
 		}
 		c.Observe(&evs[i])
 	}
-	if c.Wants(event.SourceEVTX, 4688, "Security") != nil {
-		t.Error("collector wants process events it does not read")
+	if c.Wants().Columns(event.SourceEVTX, 4688, "Security") != nil {
+		t.Error("session set wants process events it does not read")
 	}
-	ss := c.Sessions()
+	ss := Sessions(cfg, c)
 	var nIn, nOut int
 	for _, s := range ss {
 		if s.InPattern {

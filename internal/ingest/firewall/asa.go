@@ -171,7 +171,7 @@ func (s *asaState) endpoints(l *liner, ev *event.Event, msg string) bool {
 		l.add("direction", m[1])
 		l.add("connection_id", m[3])
 		ev.SessionID = m[3]
-		ev.Action = "open"
+		ev.Action = event.ActionOpen
 	} else if m := match(strings.HasPrefix(msg, "Teardown "), asaTeardown, msg); m != nil {
 		if c, ok := s.conns[m[2]]; ok {
 			swap = c.outbound
@@ -183,7 +183,7 @@ func (s *asaState) endpoints(l *liner, ev *event.Event, msg string) bool {
 		l.add("bytes", m[4])
 		ev.SessionID = m[2]
 		ev.BytesOut, _ = strconv.ParseInt(m[4], 10, 64)
-		ev.Action = "close"
+		ev.Action = event.ActionClose
 	}
 	if swap {
 		ai, aip, aport, bi, bip, bport = bi, bip, bport, ai, aip, aport
@@ -235,15 +235,15 @@ func asaAction(msg string) string {
 	m := strings.ToLower(msg)
 	switch {
 	case strings.HasPrefix(m, "deny"), strings.HasPrefix(m, "denied"), strings.Contains(m, " denied"), strings.Contains(m, "access denied"):
-		return "deny"
+		return event.ActionDeny
 	case strings.HasPrefix(m, "drop"), strings.Contains(m, " dropped"), strings.Contains(m, "discarded"), strings.Contains(m, "to drop"):
-		return "drop"
+		return event.ActionDrop
 	case strings.HasPrefix(m, "built"):
-		return "open"
+		return event.ActionOpen
 	case strings.HasPrefix(m, "teardown"):
-		return "close"
+		return event.ActionClose
 	case strings.Contains(m, " permitted"), strings.Contains(m, "est-allowed"):
-		return "allow"
+		return event.ActionAllow
 	case strings.Contains(m, "access requested"):
 		return "request"
 	}

@@ -183,8 +183,8 @@ func nfPrefix(p string) (variant, chain, action string) {
 	}
 	if action == "" {
 		for _, w := range []struct{ word, act string }{
-			{"REJECT", "reject"}, {"DROP", "drop"}, {"BLOCK", "deny"}, {"DENY", "deny"},
-			{"ACCEPT", "allow"}, {"-ACC-", "allow"}, {"ALLOW", "allow"}, {"PASS", "allow"},
+			{"REJECT", event.ActionReject}, {"DROP", event.ActionDrop}, {"BLOCK", event.ActionDeny}, {"DENY", event.ActionDeny},
+			{"ACCEPT", event.ActionAllow}, {"-ACC-", event.ActionAllow}, {"ALLOW", event.ActionAllow}, {"PASS", event.ActionAllow},
 		} {
 			if strings.Contains(up, w.word) {
 				action = w.act
@@ -207,5 +207,5 @@ func martian(ev *event.Event, msg string) {
 	dst, rest, _ := strings.Cut(rest, " from ")
 	src, _, _ := strings.Cut(rest, ",")
 	ev.DstIP, ev.SrcIP = cleanIP(dst), cleanIP(src)
-	ev.Action = "drop"
+	ev.Action = event.ActionDrop
 }

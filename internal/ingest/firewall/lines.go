@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -148,11 +147,7 @@ func bound(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return textio.Truncate(s, n) + "…"
 }
 
 // fieldWriter appends raw fields to one event, keeping every
@@ -236,23 +231,23 @@ func normAction(a string) string {
 	a = strings.ToLower(strings.Trim(strings.TrimSpace(a), `"`))
 	switch a {
 	case "accept", "accepted", "allow", "allowed", "pass", "permit", "permitted", "acc", "start", "pass-through", "passthrough":
-		return "allow"
+		return event.ActionAllow
 	case "deny", "denied", "block", "blocked", "reject", "rejected", "refused":
 		if strings.HasPrefix(a, "rej") {
-			return "reject"
+			return event.ActionReject
 		}
-		return "deny"
+		return event.ActionDeny
 	case "drop", "dropped", "discard", "discarded":
-		return "drop"
+		return event.ActionDrop
 	case "close", "closed", "end", "teardown", "timeout", "server-rst", "client-rst":
 		if strings.HasSuffix(a, "-rst") {
-			return "reset"
+			return event.ActionReset
 		}
-		return "close"
+		return event.ActionClose
 	case "open", "opened", "built":
-		return "open"
+		return event.ActionOpen
 	case "reset", "reset-both", "reset-client", "reset-server":
-		return "reset"
+		return event.ActionReset
 	}
 	return a
 }

@@ -116,16 +116,6 @@ func TestYearInference(t *testing.T) {
 			t.Errorf("got %s", evs[0].Time)
 		}
 	})
-	t.Run("current date", func(t *testing.T) {
-		c := &clock{loc: time.UTC, now: func() time.Time { return utc("2026-01-15T00:00:00Z") }}
-		for _, r := range []struct {
-			mo, d, want int
-		}{{12, 30, 2025}, {1, 10, 2026}, {2, 10, 2026}, {3, 1, 2025}} {
-			if y := c.guessYear(r.mo, r.d, 0, 0, 0); y != r.want {
-				t.Errorf("%d-%d: year %d, want %d", r.mo, r.d, y, r.want)
-			}
-		}
-	})
 }
 
 func TestSyslogHeader(t *testing.T) {

@@ -113,7 +113,7 @@ func (s *pfirewallState) record(l *liner, rec string) {
 	ev.Action = normAction(get("action"))
 	switch get("action") {
 	case "OPEN-INBOUND":
-		ev.Action = "open"
+		ev.Action = event.ActionOpen
 	case "INFO-EVENTS-LOST":
 		ev.Action = "info"
 	}

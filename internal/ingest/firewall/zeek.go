@@ -193,12 +193,12 @@ func zeekTyped(ev *event.Event, path string) {
 	case "conn":
 		switch f("conn_state") {
 		case "REJ":
-			ev.Action = "reject"
+			ev.Action = event.ActionReject
 		case "S0":
 			ev.Action = "attempt"
 		case "":
 		default:
-			ev.Action = "close"
+			ev.Action = event.ActionClose
 		}
 	case "notice":
 		ev.Action = "alert"

@@ -164,7 +164,7 @@ func classifyAD(ev *event.Event, l *adLine, cur *adSession, n int64) {
 	case strings.HasPrefix(m, "Accept request from "):
 		id := firstWord(strings.TrimPrefix(m, "Accept request from "))
 		*cur = adSession{id: fmt.Sprintf("anydesk:%s:%d", id, n), operator: id}
-		ev.Action = ActSessionStart
+		ev.Action = event.ActionSessionStart
 		attach()
 	case strings.HasPrefix(m, "Incoming session request: "):
 		// "Incoming session request: <alias> (<id>)" in the user trace.
@@ -175,7 +175,7 @@ func classifyAD(ev *event.Event, l *adLine, cur *adSession, n int64) {
 			ev.Fields.Set("alias", strings.TrimSpace(rest[:i]))
 		}
 		*cur = adSession{id: fmt.Sprintf("anydesk:%s:%d", id, n), operator: id}
-		ev.Action = ActSessionStart
+		ev.Action = event.ActionSessionStart
 		attach()
 	case strings.Contains(m, "Logged in from ") || strings.Contains(m, "logged in from "):
 		i := strings.Index(strings.ToLower(m), "logged in from ")
@@ -184,22 +184,22 @@ func classifyAD(ev *event.Event, l *adLine, cur *adSession, n int64) {
 		if cur.id != "" && cur.srcIP == "" {
 			cur.srcIP = ip
 		}
-		ev.Action = ActLogin
+		ev.Action = event.ActionLogin
 		attach()
 		ev.SrcIP = ip
 	case strings.HasPrefix(m, "Authenticated "):
-		ev.Action = ActLogin
+		ev.Action = event.ActionLogin
 		attach()
 	case strings.Contains(m, "Authentication failed") || strings.Contains(m, "authentication failed") || strings.Contains(m, "Wrong password"):
-		ev.Action = ActLoginFailed
+		ev.Action = event.ActionLoginFailed
 		attach()
 	case strings.HasPrefix(m, "Client-ID: ") && cur.id != "":
 		attach()
 	case l.logger == "app.prepare_task" || strings.Contains(strings.ToLower(m), "file transfer"):
-		ev.Action = ActFileTransfer
+		ev.Action = event.ActionFileTransfer
 		attach()
 	case m == "Session stopped." || strings.HasPrefix(m, "Session closed"):
-		ev.Action = ActSessionEnd
+		ev.Action = event.ActionSessionEnd
 		attach()
 		*cur = adSession{}
 	case strings.HasPrefix(m, "Connecting to ") && !strings.HasPrefix(m, "Connecting to relay") && strings.Contains(l.logger, "anynet"):
@@ -207,7 +207,7 @@ func classifyAD(ev *event.Event, l *adLine, cur *adSession, n int64) {
 		// so the following lines belong to this session.
 		id := firstWord(strings.TrimPrefix(m, "Connecting to "))
 		*cur = adSession{id: fmt.Sprintf("anydesk:%s:%d", id, n), operator: id}
-		ev.Action = ActOutgoing
+		ev.Action = event.ActionOutgoingSession
 		attach()
 	}
 }
@@ -315,11 +315,11 @@ func (p anydeskConnTrace) Parse(ctx context.Context, in *input.Input, emit func(
 			Set("status", status).Set("alias", alias).Set("anydesk_id", id)
 		switch {
 		case dir == "Outgoing":
-			ev.Action = ActOutgoing
+			ev.Action = event.ActionOutgoingSession
 		case strings.EqualFold(status, "REJECTED"):
-			ev.Action = ActLoginFailed
+			ev.Action = event.ActionLoginFailed
 		default:
-			ev.Action = ActSessionStart
+			ev.Action = event.ActionSessionStart
 		}
 		return emitOne(emit, st, ev)
 	})

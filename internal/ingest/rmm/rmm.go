@@ -20,8 +20,8 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
-	"github.com/spoor-dfir/spoor/internal/ingest/textfmt"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+	"github.com/spoor-dfir/spoor/internal/wallclock"
 )
 
 // Parsers is the explicit list of the RMM text-log parsers, most specific
@@ -34,18 +34,6 @@ func Parsers() []input.Parser {
 		tvLogfile{},
 	}
 }
-
-// Actions written by this package (Event.Action).
-const (
-	ActSessionStart = "session_start"
-	ActSessionEnd   = "session_end"
-	ActLogin        = "login"
-	ActLoginFailed  = "login_failed"
-	ActFileTransfer = "file_transfer"
-	ActCommand      = "command"
-	ActConnect      = "connect"
-	ActOutgoing     = "outgoing_session"
-)
 
 // maxMessage bounds Event.Message; the full text stays in the evidence.
 const maxMessage = 4096
@@ -142,7 +130,7 @@ func countHead(in *input.Input, classify func(s string) headLine) (ok, other int
 }
 
 // bound cuts s to maxMessage bytes on a rune boundary.
-func bound(s string) string { return textfmt.Truncate(s, maxMessage) }
+func bound(s string) string { return textio.Truncate(s, maxMessage) }
 
 // lineFunc handles one line (without end-of-line bytes, NULs removed).
 type lineFunc func(n int64, line string) error
@@ -194,8 +182,8 @@ func eachLine(ctx context.Context, in *input.Input, st *input.Stats, fn lineFunc
 // clock reads zone-less local times for one file, noting the zone once
 // and every DST oddity.
 type clock struct {
-	loc *time.Location
-	st  *input.Stats
+	wc *wallclock.Clock
+	st *input.Stats
 }
 
 func newClock(in *input.Input, format string, st *input.Stats) *clock {
@@ -205,7 +193,7 @@ func newClock(in *input.Input, format string, st *input.Stats) *clock {
 	}
 	st.TimeZone = loc.String()
 	st.Note("%s has no time zone; read as %s (case config source_timezones)", format, loc)
-	return &clock{loc: loc, st: st}
+	return &clock{wc: wallclock.New(loc), st: st}
 }
 
 // parse reads value with layout as wall-clock time in the file's zone.
@@ -214,10 +202,10 @@ func (c *clock) parse(layout, value string, line int64, path string) (time.Time,
 	if err != nil {
 		return time.Time{}, false
 	}
-	t, note := textfmt.Wall(w, c.loc)
-	if note != "" {
+	t, kind := c.wc.Wall(w)
+	if note := kind.Note(); note != "" {
 		c.st.Note("%s: %s", path, note)
-		c.st.Error(fmt.Sprintf("%s:%d: %s in %s", path, line, note, c.loc))
+		c.st.Error(fmt.Sprintf("%s:%d: %s in %s", path, line, note, c.wc.Loc))
 	}
 	return t, true
 }

@@ -51,19 +51,19 @@ func TestAnyDeskTraceWindowsLines(t *testing.T) {
 		t.Errorf("time %v zone %q", start.Time, st.TimeZone)
 	}
 	sid := start.SessionID
-	if start.Action != ActSessionStart || start.Operator != "987654321" || sid == "" {
+	if start.Action != event.ActionSessionStart || start.Operator != "987654321" || sid == "" {
 		t.Errorf("start %+v", start)
 	}
-	if login.Action != ActLogin || login.SrcIP != "198.51.100.23" || login.SessionID != sid || login.Operator != "987654321" {
+	if login.Action != event.ActionLogin || login.SrcIP != "198.51.100.23" || login.SessionID != sid || login.Operator != "987654321" {
 		t.Errorf("login %+v", login)
 	}
-	if auth.Action != ActLogin || auth.SessionID != sid || auth.Field("level") != "auth" {
+	if auth.Action != event.ActionLogin || auth.SessionID != sid || auth.Field("level") != "auth" {
 		t.Errorf("auth %+v", auth)
 	}
-	if ft.Action != ActFileTransfer || ft.SessionID != sid || ft.Offset != 5 {
+	if ft.Action != event.ActionFileTransfer || ft.SessionID != sid || ft.Offset != 5 {
 		t.Errorf("file transfer %+v", ft)
 	}
-	if end.Action != ActSessionEnd || end.SessionID != sid || end.SrcIP != "198.51.100.23" {
+	if end.Action != event.ActionSessionEnd || end.SessionID != sid || end.SrcIP != "198.51.100.23" {
 		t.Errorf("end %+v", end)
 	}
 	if end.Source != "rmm" || end.Format != "anydesk-trace" || end.Evidence != "C/ProgramData/AnyDesk/ad_svc.trace" || end.Offset != 7 {
@@ -122,7 +122,7 @@ func TestAnyDeskConnectionTraceRejected(t *testing.T) {
 		t.Fatalf("detected %v", p)
 	}
 	evs, _ := ingesttest.ParseAll(t, p, in)
-	if len(evs) != 2 || evs[0].Action != ActLoginFailed || evs[0].Operator != "111222333" || evs[1].Action != ActOutgoing {
+	if len(evs) != 2 || evs[0].Action != event.ActionLoginFailed || evs[0].Operator != "111222333" || evs[1].Action != event.ActionOutgoingSession {
 		t.Fatalf("events %+v", evs)
 	}
 	if evs[0].Field("alias") != "evil@ad" {
@@ -144,10 +144,10 @@ func TestTeamViewerLogfileClassify(t *testing.T) {
 	if len(evs) != 3 || st.Reasons[reasonHeader] != 1 {
 		t.Fatalf("events %d stats %+v", len(evs), st)
 	}
-	if evs[0].Action != ActConnect || evs[0].SrcIP != "203.0.113.50" {
+	if evs[0].Action != event.ActionConnect || evs[0].SrcIP != "203.0.113.50" {
 		t.Errorf("punch %+v", evs[0])
 	}
-	if evs[1].Action != ActSessionStart || evs[1].Operator != "1234567890" || evs[2].Action != ActSessionEnd {
+	if evs[1].Action != event.ActionSessionStart || evs[1].Operator != "1234567890" || evs[2].Action != event.ActionSessionEnd {
 		t.Errorf("session %+v %+v", evs[1], evs[2])
 	}
 }
@@ -184,11 +184,11 @@ func TestFromEVTXScreenConnect(t *testing.T) {
 		data           string
 		action, opname string
 	}{
-		{100, "Cloud Account Administrator connected", ActSessionStart, "Cloud Account Administrator"},
-		{101, "msp-tech3 disconnected", ActSessionEnd, "msp-tech3"},
-		{200, "Executed command of length: 142", ActCommand, ""},
-		{201, "Transferred files with action 'Transfer': recon.ps1, out.txt", ActFileTransfer, ""},
-		{0, "Executed command of length: 12", ActCommand, ""}, // old versions: one event id for all
+		{100, "Cloud Account Administrator connected", event.ActionSessionStart, "Cloud Account Administrator"},
+		{101, "msp-tech3 disconnected", event.ActionSessionEnd, "msp-tech3"},
+		{200, "Executed command of length: 142", event.ActionCommand, ""},
+		{201, "Transferred files with action 'Transfer': recon.ps1, out.txt", event.ActionFileTransfer, ""},
+		{0, "Executed command of length: 12", event.ActionCommand, ""}, // old versions: one event id for all
 	}
 	for _, c := range cases {
 		out, ok := FromEVTX(scEvent(prov, c.id, c.data))

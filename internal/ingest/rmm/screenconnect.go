@@ -83,9 +83,9 @@ func FromEVTX(ev *event.Event) (*event.Event, bool) {
 	if format == "splashtop-evtx" {
 		switch ev.EventID {
 		case 1000:
-			out.Action = ActSessionStart
+			out.Action = event.ActionSessionStart
 		case 1001:
-			out.Action = ActSessionEnd
+			out.Action = event.ActionSessionEnd
 		}
 	}
 	if out.Action == "" {
@@ -101,12 +101,12 @@ func classifyRemoteText(out *event.Event, text string) bool {
 	low := strings.ToLower(t)
 	switch {
 	case strings.HasPrefix(low, "executed command of length"):
-		out.Action = ActCommand
+		out.Action = event.ActionCommand
 		// The client logs only the length, never the command itself.
 		out.Fields.Set("command_length", strings.TrimSpace(t[strings.LastIndexByte(t, ':')+1:]))
 		return true
 	case strings.HasPrefix(low, "transferred files with action"):
-		out.Action = ActFileTransfer
+		out.Action = event.ActionFileTransfer
 		rest := t[len("transferred files with action"):]
 		if i := strings.IndexByte(rest, '\''); i >= 0 {
 			if j := strings.IndexByte(rest[i+1:], '\''); j >= 0 {
@@ -117,11 +117,11 @@ func classifyRemoteText(out *event.Event, text string) bool {
 		}
 		return true
 	case strings.HasSuffix(low, " disconnected"):
-		out.Action = ActSessionEnd
+		out.Action = event.ActionSessionEnd
 		out.Operator = strings.TrimSpace(t[:len(t)-len(" disconnected")])
 		return true
 	case strings.HasSuffix(low, " connected"):
-		out.Action = ActSessionStart
+		out.Action = event.ActionSessionStart
 		out.Operator = strings.TrimSpace(t[:len(t)-len(" connected")])
 		return true
 	}

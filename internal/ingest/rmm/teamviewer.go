@@ -93,7 +93,7 @@ func (p tvConnections) Parse(ctx context.Context, in *input.Input, emit func(*ev
 			ev.Fields = fields()
 			return ev
 		}
-		if err := emitOne(emit, st, mk(start, ActSessionStart)); err != nil {
+		if err := emitOne(emit, st, mk(start, event.ActionSessionStart)); err != nil {
 			return err
 		}
 		end, ok := clk.parse(tvConnLayout, r.end, n, in.Path)
@@ -102,7 +102,7 @@ func (p tvConnections) Parse(ctx context.Context, in *input.Input, emit func(*ev
 			st.Error(fmt.Sprintf("%s:%d: bad end time %q: no session_end event", in.Path, n, r.end))
 			return nil
 		}
-		return emitOne(emit, st, mk(end, ActSessionEnd))
+		return emitOne(emit, st, mk(end, event.ActionSessionEnd))
 	})
 }
 
@@ -221,29 +221,29 @@ func (p tvLogfile) Parse(ctx context.Context, in *input.Input, emit func(*event.
 func classifyTV(ev *event.Event, m string) {
 	switch {
 	case strings.HasPrefix(m, "Write file "):
-		ev.Action = ActFileTransfer
+		ev.Action = event.ActionFileTransfer
 		ev.Fields.Set("direction", "in").Set("file", strings.TrimPrefix(m, "Write file "))
 	case strings.HasPrefix(m, "Download from "):
-		ev.Action = ActFileTransfer
+		ev.Action = event.ActionFileTransfer
 		ev.Fields.Set("direction", "in")
 	case strings.HasPrefix(m, "Send file "):
-		ev.Action = ActFileTransfer
+		ev.Action = event.ActionFileTransfer
 		ev.Fields.Set("direction", "out").Set("file", strings.TrimPrefix(m, "Send file "))
 	case strings.Contains(m, "punch received a="):
 		i := strings.Index(m, "punch received a=")
 		ev.SrcIP = hostOnly(firstWord(m[i+len("punch received a="):]))
-		ev.Action = ActConnect
+		ev.Action = event.ActionConnect
 	case strings.Contains(m, "::AddParticipants"):
-		ev.Action = ActSessionStart
+		ev.Action = event.ActionSessionStart
 		ev.Operator = tvParticipant(m)
 	case strings.Contains(m, "::ReceivedEndSession"):
-		ev.Action = ActSessionEnd
+		ev.Action = event.ActionSessionEnd
 	case strings.Contains(m, "::RemoveParticipant"):
 		ev.Operator = tvParticipant(m)
 	case strings.Contains(m, "Authentication successful") || strings.Contains(m, "authentication successful"):
-		ev.Action = ActLogin
+		ev.Action = event.ActionLogin
 	case strings.Contains(m, "Authentication failed") || strings.Contains(m, "authentication failed") || strings.Contains(m, "AuthenticationBlocker"):
-		ev.Action = ActLoginFailed
+		ev.Action = event.ActionLoginFailed
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
+	"github.com/spoor-dfir/spoor/internal/wallclock"
 )
 
 // Format is a compiled definition; it implements input.Parser.
@@ -222,12 +223,9 @@ func (f *Format) Parse(ctx context.Context, in *input.Input, emit func(*event.Ev
 	p.caseLoc = time.UTC
 	if in.Config != nil {
 		p.caseLoc = in.Config.SourceLocation(f.def.Name, f.def.Source)
-		if from, to := in.Config.Window.Bounds(); !to.IsZero() {
-			p.year = to.Add(-time.Nanosecond).In(p.caseLoc).Year() // to may be the next midnight
-		} else if !from.IsZero() {
-			p.year = from.In(p.caseLoc).Year()
-		}
+		p.years.From, p.years.To = in.Config.Window.Bounds()
 	}
+	p.years.Anchor = wallclock.Anchor(in.Text)
 	for _, c := range f.times {
 		if c.loc == nil {
 			st.TimeZone = p.caseLoc.String()
@@ -287,8 +285,9 @@ type run struct {
 	st      *input.Stats
 	emit    func(*event.Event) error
 	caseLoc *time.Location
-	year    int
+	years   wallclock.Ref // dates year-less timestamps
 	noted   bool
+	last    time.Time // the previous record's time: orders a repeated DST hour
 
 	pending *record
 	ctx     *ordereddict.Dict // fields from the last context line
@@ -570,26 +569,28 @@ func (p *run) time(rec *record) (time.Time, bool) {
 			if l.zoned {
 				return t.UTC(), true
 			}
-			if l.noYear {
-				y := p.year
-				if y == 0 {
-					y = time.Now().Year()
-					if !p.noted {
-						p.st.Note("%s: timestamps have no year; assumed %d (set the case window to fix it)", p.in.Path, y)
-						p.noted = true
-					}
-				}
-				t = t.AddDate(y-t.Year(), 0, 0)
-			}
 			loc := c.loc
 			if loc == nil {
 				loc = p.caseLoc
 			}
-			w, note := Wall(t, loc)
-			if note != "" {
+			if l.noYear {
+				h, mi, sec := t.Clock()
+				y, how := p.years.Year(loc, t.Month(), t.Day(), h, mi, sec)
+				if !wallclock.Valid(y, int(t.Month()), t.Day(), h, mi, sec) {
+					continue // Feb 29 in a common year
+				}
+				if !p.noted {
+					p.st.Note("%s: timestamps have no year; year inferred from %s", p.in.Path, how)
+					p.noted = true
+				}
+				t = time.Date(y, t.Month(), t.Day(), h, mi, sec, t.Nanosecond(), time.UTC)
+			}
+			w, kind := wallclock.Resolve(t, loc, p.last)
+			if note := kind.Note(); note != "" {
 				p.st.Note("%s: %s", p.in.Path, note)
 				p.st.Error(fmt.Sprintf("%s:%d: %s in %s", p.in.Path, rec.line, note, loc))
 			}
+			p.last = w
 			return w, true
 		}
 	}
@@ -628,31 +629,13 @@ func fieldString(d *ordereddict.Dict, name string) string {
 	if !ok || v == nil {
 		return ""
 	}
-	switch x := v.(type) {
-	case string:
+	if x, ok := v.(string); ok {
 		return strings.TrimSpace(x)
-	case *ordereddict.Dict:
-		b, _ := event.MarshalFields(x)
-		return string(b)
-	default:
-		return fmt.Sprint(x)
 	}
+	return event.String(v)
 }
 
-func bound(s string) string { return Truncate(s, maxMessage) }
-
-// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
-// so a bounded message is still valid text. The rmm parsers use it too.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func bound(s string) string { return textio.Truncate(s, maxMessage) }
 
 // set writes v into column col, through the value map; numbers that do
 // not parse and addresses that are not addresses are reported and left

@@ -265,41 +265,6 @@ func TestSplitAddr(t *testing.T) {
 	}
 }
 
-func TestWallDST(t *testing.T) {
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Skip("no tzdata")
-	}
-	w := func(s string) time.Time {
-		x, err := time.Parse("2006-01-02 15:04:05", s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
-	cases := []struct {
-		wall, utc string
-		note      string
-	}{
-		{"2026-01-15 12:00:00", "2026-01-15 11:00:00", ""},
-		{"2026-07-15 12:00:00", "2026-07-15 10:00:00", ""},
-		// Spring gap: 02:30 does not exist on 29 March 2026; read as +01:00.
-		{"2026-03-29 02:30:00", "2026-03-29 01:30:00", "DST gap"},
-		// Autumn overlap: 02:30 happens twice on 25 October 2026; the first (+02:00).
-		{"2026-10-25 02:30:00", "2026-10-25 00:30:00", "DST overlap"},
-		{"2026-10-25 03:30:00", "2026-10-25 02:30:00", ""},
-	}
-	for _, c := range cases {
-		got, note := Wall(w(c.wall), berlin)
-		if !got.Equal(w(c.utc)) || got.Location() != time.UTC {
-			t.Errorf("Wall(%s) = %v, want %s UTC", c.wall, got, c.utc)
-		}
-		if !strings.Contains(note, c.note) || (c.note == "" && note != "") {
-			t.Errorf("Wall(%s) note %q, want %q", c.wall, note, c.note)
-		}
-	}
-}
-
 // A zone-less definition read in the case zone across the autumn change:
 // both readings of the repeated hour are kept, and the ambiguity is noted.
 func TestDefinitionDSTNote(t *testing.T) {
@@ -381,25 +346,6 @@ func TestSplitQuoted(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	for _, c := range []struct {
-		s    string
-		n    int
-		want string
-	}{
-		{"abc", 3, "abc"},
-		{"abcd", 3, "abc"},
-		{"aé", 2, "a"},   // é is two bytes: not split
-		{"aéb", 3, "aé"}, // cut after the whole rune
-		{"€", 2, ""},     // a three-byte rune that does not fit
-		{"", 0, ""},
-	} {
-		if got := Truncate(c.s, c.n); got != c.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
-		}
-	}
-}
-
 // TestNestedKeys: a jsonl definition reaches nested keys with a dotted
 // path (winlogbeat's winlog.event_data.*), a key holding dots is found as
 // written, and a mapped key that no record has is an error naming it, not
@@ -454,5 +400,37 @@ map:
 	}
 	if !found {
 		t.Errorf("the misspelt key is not reported: errors %q", st.Errors)
+	}
+}
+
+// Year-less timestamps over New Year follow the wallclock policy: with a
+// case window from November to January, a December line is dated in the
+// window's first year and a January line in its last (the year of the
+// window's end for both would put December after January).
+func TestYearlessOverNewYear(t *testing.T) {
+	def := `name: yl
+source: rmm
+detect:
+  regex: '^AT '
+kind: regex
+patterns:
+  - '^AT (?P<stamp>\w{3} +\d+ \d\d:\d\d:\d\d) (?P<text>.*)$'
+time:
+  - fields: [stamp]
+    layouts: ["Jan _2 15:04:05"]
+    zone: UTC
+`
+	f, err := Load("yl.yaml", []byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := berlinCase(t, "window:\n  from: 2025-11-01\n  to: 2026-01-31\n")
+	log := "AT Dec 31 23:59:00 old year\nAT Jan  1 00:01:00 new year\nAT Feb 29 10:00:00 not in 2025 or 2026\n"
+	evs, _ := ingesttest.ParseAll(t, f, ingesttest.Input([]byte(log), "yl.log", cfg))
+	if len(evs) != 2 {
+		t.Fatalf("events %d", len(evs))
+	}
+	if !evs[0].Time.Equal(time.Date(2025, 12, 31, 23, 59, 0, 0, time.UTC)) || !evs[1].Time.Equal(time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)) {
+		t.Errorf("times %s, %s", evs[0].Time, evs[1].Time)
 	}
 }

@@ -266,3 +266,17 @@ func crLines(b []byte) []byte {
 	}
 	return out
 }
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
+// so a bounded message is still valid text. Parsers bound
+// messages with it.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}

@@ -190,3 +190,22 @@ func FuzzReaderLineEnds(f *testing.F) {
 		Decode(data)
 	})
 }
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc"},
+		{"aé", 2, "a"},   // é is two bytes: not split
+		{"aéb", 3, "aé"}, // cut after the whole rune
+		{"€", 2, ""},     // a three-byte rune that does not fit
+		{"", 0, ""},
+	} {
+		if got := Truncate(c.s, c.n); got != c.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

@@ -13,12 +13,13 @@ package winjson
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
+	"github.com/spoor-dfir/spoor/internal/wallclock"
 )
 
 // Parsers is the list of the package's parsers, for the ingest driver's
@@ -80,7 +81,10 @@ func parseTime(s string) (t time.Time, zoned bool, ok bool) {
 	return time.Time{}, false, false
 }
 
-// inZone places a zone-less wall time (parsed as UTC) in loc.
+// inZone places a zone-less wall time (parsed as UTC) in loc, under the
+// wallclock policy (a repeated DST hour is its first occurrence: records
+// are read one by one, without a file order to keep).
 func inZone(t time.Time, loc *time.Location) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC()
+	w, _ := wallclock.Resolve(t, loc, time.Time{})
+	return w
 }

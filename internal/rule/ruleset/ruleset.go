@@ -41,6 +41,10 @@ type Options struct {
 	// Paths are rule files and folders given by the user: loaded whatever
 	// their status, since the user chose them.
 	Paths []string
+	// SigmaMapping is the logsource/field mapping Sigma rules compile
+	// with (the built-in one with a user's file merged over it, see
+	// sigma.LoadLogsources); nil means the built-in mapping.
+	SigmaMapping *sigma.Logsources
 }
 
 // DefaultStatus reports whether a Sigma rule of this status loads by
@@ -63,14 +67,11 @@ var (
 	authorRE = regexp.MustCompile(`(?m)^author:[ \t]*(.*?)[ \t]*$`)
 )
 
-// compileSigma hands Sigma files to internal/sigma in one batch, so
-// correlation rules can refer to rules in other files.
-func compileSigma(docs []rule.Doc) ([]*rule.Rule, []error) {
-	sd := make([]sigma.Doc, len(docs))
-	for i, d := range docs {
-		sd[i] = sigma.Doc{File: d.File, Data: d.Data}
-	}
-	return sigma.Compile(sd)
+// sigmaOptions are the compile options every Sigma batch of a load
+// shares: the case's placeholder values (%provider_accounts% …) and the
+// logsource mapping.
+func sigmaOptions(cfg *caseconf.Config, opts Options) sigma.CompileOptions {
+	return sigma.CompileOptions{Logsources: opts.SigmaMapping, Placeholders: sigma.CasePlaceholders(cfg)}
 }
 
 // SigmaCommit is the SigmaHQ commit the shipped rules were taken from
@@ -165,6 +166,42 @@ func Load(cfg *caseconf.Config, paths []string, builtin bool) ([]*rule.Rule, []e
 // loaded are usable.
 func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
 	var errs []error
+	// Sigma filter files among the paths tune the rules of every layer
+	// (a user's filter for a shipped SigmaHQ rule is the common case),
+	// so they are read first and go to every batch.
+	copts := sigmaOptions(cfg, opts)
+	filterFiles := map[string]bool{}
+	for _, p := range opts.Paths {
+		files, err := rule.Files(p)
+		if err != nil {
+			continue // LoadPaths reports it
+		}
+		var docs []sigma.Doc
+		for _, f := range files {
+			if data, err := os.ReadFile(f); err == nil && sigma.IsFilter(data) {
+				docs = append(docs, sigma.Doc{File: f, Data: data})
+				filterFiles[f] = true
+			}
+		}
+		fs, es := sigma.ParseFilters(docs, copts)
+		copts.Filters = append(copts.Filters, fs...)
+		errs = append(errs, es...)
+	}
+	// Sigma files are handed to internal/sigma a batch at a time, so
+	// correlation rules can refer to rules in other files of the batch.
+	batch := sigma.Compiler(copts)
+	compileSigma := func(docs []rule.Doc) ([]*rule.Rule, []error) {
+		var rest []rule.Doc
+		for _, d := range docs {
+			if !filterFiles[d.File] {
+				rest = append(rest, d)
+			}
+		}
+		if len(rest) == 0 {
+			return nil, nil
+		}
+		return batch(rest)
+	}
 	var layers [][]*rule.Rule
 	if opts.Builtin {
 		rs, es := rule.Builtin(cfg)

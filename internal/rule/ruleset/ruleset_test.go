@@ -9,6 +9,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 
+	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 )
@@ -177,5 +178,98 @@ level: medium
 	rs, _ = LoadWith(nil, Options{Paths: []string{filepath.Join(dir, "r3.yml")}})
 	if len(rs) != 1 {
 		t.Errorf("explicit deprecated rule: %d rules loaded, want 1", len(rs))
+	}
+}
+
+// TestFilterFileTunesShippedRule loads a Sigma filter file given as a
+// path: it tunes a rule of another layer (the shipped SigmaHQ pack).
+func TestFilterFileTunesShippedRule(t *testing.T) {
+	const whoamiOutput = "c30fb093-1109-4dc8-88a8-b30d11c95a5d"
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "mf_jump_hosts.yml"), []byte(`title: Jump hosts list accounts as CSV
+logsource:
+  product: windows
+  category: process_creation
+filter:
+  rules:
+    - `+whoamiOutput+`
+  jump:
+    Computer|startswith: 'JUMP-'
+  condition: not jump
+`), 0o644)
+	mk := func(host string) *event.Event {
+		d := ordereddict.NewDict()
+		d.Set("Image", `C:\Windows\System32\whoami.exe`)
+		d.Set("CommandLine", `whoami /groups /FO CSV`)
+		return &event.Event{Source: event.SourceEVTX, Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 1, Host: host, Fields: d}
+	}
+	for _, c := range []struct {
+		opts Options
+		jump bool
+	}{
+		{Options{Sigma: true}, true},
+		{Options{Sigma: true, Paths: []string{dir}}, false},
+		{Options{Sigma: true, Paths: []string{filepath.Join(dir, "mf_jump_hosts.yml")}}, false},
+	} {
+		rs, errs := LoadWith(nil, c.opts)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		var r *rule.Rule
+		for _, x := range rs {
+			if x.ID == whoamiOutput {
+				r = x
+			}
+		}
+		if r == nil {
+			t.Fatalf("%v: shipped rule %s not loaded", c.opts.Paths, whoamiOutput)
+		}
+		if !rule.Evaluate(r, mk("WS-7")) {
+			t.Errorf("%v: no match on a workstation", c.opts.Paths)
+		}
+		if got := rule.Evaluate(r, mk("JUMP-1")); got != c.jump {
+			t.Errorf("%v: match on a jump host %v, want %v", c.opts.Paths, got, c.jump)
+		}
+	}
+}
+
+// TestCasePlaceholdersReachSigma loads a Sigma rule with a case
+// placeholder: with the case it compiles to the case's accounts,
+// without them the load error names the file, line and case key.
+func TestCasePlaceholdersReachSigma(t *testing.T) {
+	dir := t.TempDir()
+	ruleFile := filepath.Join(dir, "msp_logon.yml")
+	os.WriteFile(ruleFile, []byte(`title: Provider account logon
+id: 5e1c0000-0000-4000-8000-000000000001
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4624
+    TargetUserName|expand: '%provider_accounts%'
+  condition: sel
+`), 0o644)
+	cfg, err := caseconf.Parse("case.yaml", []byte("name: t\nproviders:\n  - name: msp\n    accounts: ['msp-*', 'MSP\\*']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logon := func(user string) *event.Event {
+		d := ordereddict.NewDict()
+		d.Set("TargetUserName", user)
+		return &event.Event{Source: event.SourceEVTX, Channel: "Security", EventID: 4624, Fields: d}
+	}
+	rs, errs := LoadWith(cfg, Options{Paths: []string{dir}})
+	if len(errs) > 0 || len(rs) != 1 {
+		t.Fatalf("with the case: %d rules, %v", len(rs), errs)
+	}
+	if !rule.Evaluate(rs[0], logon("MSP-Admin")) || !rule.Evaluate(rs[0], logon(`msp\tech`)) || rule.Evaluate(rs[0], logon("alice")) {
+		t.Error("placeholder values not applied as the case's globs")
+	}
+	for _, c := range []*caseconf.Config{nil, caseconf.Default()} {
+		rs, errs = LoadWith(c, Options{Paths: []string{dir}})
+		if len(rs) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), ruleFile+":9:") || !strings.Contains(errs[0].Error(), "set providers[].accounts in the case config") {
+			t.Errorf("without provider accounts: %d rules, errors %v", len(rs), errs)
+		}
 	}
 }

@@ -1,9 +1,16 @@
-package psrecon
+// Package recon names what a command or script does (account, group,
+// share, trust … discovery, credential theft, download cradles), looking
+// through PowerShell obfuscation: the classification psrecon scores in
+// bursts and rmmsessions reports for a session, shared so both read a
+// command the same way.
+package recon
 
 import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/pwsh"
 )
 
 // Kind is one thing a command can be doing, with its ATT&CK technique.
@@ -34,7 +41,7 @@ func (kd *Kind) match(norm string) bool {
 	return false
 }
 
-// Kinds is the explicit list of what psrecon recognises, matched on the
+// Kinds is the explicit list of what recon recognises, matched on the
 // lowercased, blank-collapsed, decoded text. Patterns are anchored on
 // command names so that prose and comments rarely match.
 var Kinds = []Kind{
@@ -70,12 +77,12 @@ type Hit struct {
 	// Obfuscated is set when decoding revealed kinds the text as written
 	// did not show: the obfuscation was hiding something.
 	Obfuscated bool
-	Decoded    Decoded
+	Decoded    pwsh.Decoded
 }
 
 // Classify decodes one command or script and names what it does.
 func Classify(text string) Hit {
-	d := Decode(text)
+	d := pwsh.Decode(text)
 	var h Hit
 	h.Decoded = d
 	norm := make([]string, len(d.Variants))
@@ -121,12 +128,23 @@ func obfuscationHeavy(steps []string) bool {
 	return false
 }
 
-// kindByName looks up a kind.
-func kindByName(name string) *Kind {
+// KindByName looks up a kind (nil if there is none).
+func KindByName(name string) *Kind {
 	for i := range Kinds {
 		if Kinds[i].Name == name {
 			return &Kinds[i]
 		}
 	}
 	return nil
+}
+
+// HighBreadth is the number of distinct discovery kinds that makes a
+// burst of commands a reconnaissance sweep rather than an admin's lookup.
+const HighBreadth = 3
+
+var reSpaces = regexp.MustCompile(`[ \t]+`)
+
+// normalize lowercases and collapses blanks, the form patterns match on.
+func normalize(s string) string {
+	return reSpaces.ReplaceAllString(strings.ToLower(s), " ")
 }

@@ -1,4 +1,9 @@
-package psrecon
+// Package pwsh reads PowerShell as attackers write it: the script behind
+// -EncodedCommand (EncodedCommand, what the rule helper decode_ps uses)
+// and the common obfuscation layers peeled off a command or script block
+// (Decode, what the recon classification looks through). One decoder for
+// every reader, so a rule and an analyzer see the same script.
+package pwsh
 
 import (
 	"encoding/base64"
@@ -6,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -27,7 +31,6 @@ type Decoded struct {
 }
 
 var (
-	reEnc        = regexp.MustCompile(`(?i)(?:^|\s)[-/](?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+['"]?([A-Za-z0-9+/=]{8,})`)
 	reFromB64    = regexp.MustCompile(`(?i)frombase64string\(\s*['"]([A-Za-z0-9+/=]{8,})['"]`)
 	reConcat     = regexp.MustCompile(`['"]\s*\+\s*['"]`)
 	reCharCast   = regexp.MustCompile(`(?i)\[char\]\s*\(?\s*(0x[0-9a-f]+|\d+)\s*\)?\s*\+?`)
@@ -40,7 +43,6 @@ var (
 	reNumTok     = regexp.MustCompile(`[0-9a-fA-F]+`)
 	reReplace    = regexp.MustCompile(`(?i)-c?replace\s*\(?\s*'([^']{1,16})'\s*\)?\s*,\s*\(?\s*'([^']{0,4})'`)
 	reReverseHnt = regexp.MustCompile(`(?i)\[-1\s*\.\.\s*-|\]::reverse\(|righttoleft`)
-	reSpaces     = regexp.MustCompile(`[ \t]+`)
 )
 
 // Decode peels common PowerShell obfuscation off s: -EncodedCommand and
@@ -71,12 +73,14 @@ func Decode(s string) Decoded {
 	for round := 0; round < 4; round++ {
 		before := len(d.Variants)
 		// Base64 first: its output is the real script, obfuscated or not.
-		for _, re := range []*regexp.Regexp{reEnc, reFromB64} {
-			for _, m := range re.FindAllStringSubmatch(cur, 4) {
-				if t, ok := b64Text(m[1]); ok {
-					add("base64", t)
-					cur = t
-				}
+		if t, _ := encodedFlag(cur); t != "" && printable(t) {
+			add("base64", t)
+			cur = t
+		}
+		for _, m := range reFromB64.FindAllStringSubmatch(cur, 4) {
+			if t, ok := b64Text(m[1]); ok {
+				add("base64", t)
+				cur = t
 			}
 		}
 		if strings.Contains(cur, "`") {
@@ -130,8 +134,9 @@ func Decode(s string) Decoded {
 	return d
 }
 
-// b64Text decodes base64 into text, UTF-16LE (what -EncodedCommand
-// takes) or UTF-8, and accepts it only when it is mostly printable.
+// b64Text decodes the base64 a script hands to FromBase64String into
+// text, UTF-16LE or UTF-8 (scripts use both), and accepts it only when
+// it is mostly printable.
 func b64Text(s string) (string, bool) {
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
@@ -140,13 +145,8 @@ func b64Text(s string) (string, bool) {
 			return "", false
 		}
 	}
-	if len(b) >= 2 && len(b)%2 == 0 && b[1] == 0 {
-		u := make([]uint16, len(b)/2)
-		for i := range u {
-			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-		}
-		t := string(utf16.Decode(u))
-		if printable(t) {
+	if len(b) >= 2 && len(b)%2 == 0 && b[1] == 0 { // no BOM: UTF16 reads it little-endian
+		if t := UTF16(string(b)); printable(t) {
 			return t, true
 		}
 	}
@@ -260,9 +260,4 @@ func reverse(s string) string {
 		r[i], r[j] = r[j], r[i]
 	}
 	return string(r)
-}
-
-// normalize lowercases and collapses blanks, the form patterns match on.
-func normalize(s string) string {
-	return reSpaces.ReplaceAllString(strings.ToLower(s), " ")
 }

@@ -1,4 +1,4 @@
-package psrecon
+package recon
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 // BenchmarkDecodeLarge decodes a script at the 256 KiB bound that is one
 // long run of character codes, the decoder's most expensive input.
 func BenchmarkDecodeLarge(b *testing.B) {
-	s := "[char[]](" + strings.Repeat("110,101,116,32,", maxDecodeInput/16) + "32)"
+	s := "[char[]](" + strings.Repeat("110,101,116,32,", (256<<10)/16) + "32)"
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		Classify(s)

@@ -1,0 +1,84 @@
+package event
+
+import (
+	"slices"
+	"strings"
+)
+
+// CompareFindings is the one order of findings, used wherever findings
+// are ordered (the stored findings, an analyzer's output, the timeline):
+// by time, then rule, analyzer, host, user, first reference (evidence,
+// offset), summary and ID. Findings equal in all of these are the same
+// finding for every reader, so any order among them prints alike.
+func CompareFindings(a, b *Finding) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.RuleID, b.RuleID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Analyzer, b.Analyzer); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.User, b.User); c != 0 {
+		return c
+	}
+	ra, rb := firstRef(a), firstRef(b)
+	if c := strings.Compare(ra.Evidence, rb.Evidence); c != 0 {
+		return c
+	}
+	if ra.Offset != rb.Offset {
+		if ra.Offset < rb.Offset {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.Summary, b.Summary); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+func firstRef(f *Finding) Ref {
+	if len(f.Refs) == 0 {
+		return Ref{}
+	}
+	return f.Refs[0]
+}
+
+// SortFindings orders findings by CompareFindings, stably (ties keep
+// their order). It sorts indices, n log n, then moves each finding once:
+// a stable sort of the large structs themselves costs n log² n moves.
+func SortFindings(fs []Finding) {
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		if c := CompareFindings(&fs[i], &fs[j]); c != 0 {
+			return c
+		}
+		return i - j
+	})
+	// Position k takes fs[order[k]]: follow each cycle of the
+	// permutation, one finding held aside (no second copy of them all).
+	for start := range order {
+		if order[start] < 0 {
+			continue
+		}
+		held := fs[start]
+		for j := start; ; {
+			src := order[j]
+			order[j] = -1
+			if src == start {
+				fs[j] = held
+				break
+			}
+			fs[j] = fs[src]
+			j = src
+		}
+	}
+}
