@@ -228,3 +228,41 @@ func TestEscapedTaskContent(t *testing.T) {
 		t.Fatalf("command %q", cmd)
 	}
 }
+
+// A service whose binary sits in %SystemRoot% (Sysmon's own, say)
+// installed locally on several hosts is a deployment: below medium. The
+// same install on one host stays medium, and a copy on the same hosts
+// that arrived through ADMIN$ is not let off.
+func TestLocalInstallOnManyHostsIsDeployment(t *testing.T) {
+	t0 := evtest.At(2026, 3, 11, 11, 0)
+	install := func(host string, at time.Time) event.Event {
+		return evtest.Evtx(at, host, "System", 7045, "ServiceName", "Sysmon64", "ImagePath", `C:\Windows\Sysmon64.exe`, "AccountName", "LocalSystem")
+	}
+	one := evtest.Run(New(cfg(t)), []event.Event{install("PC-001", t0)})
+	if got := sev(one, "persistence.service"); got != event.SevMedium {
+		t.Fatalf("one host: %q, want medium", got)
+	}
+	var evs []event.Event
+	for i, h := range []string{"PC-001", "PC-002", "PC-003", "FS01"} {
+		evs = append(evs, install(h, t0.Add(time.Duration(i)*time.Hour)))
+	}
+	many := evtest.Run(New(cfg(t)), evs)
+	if got := sev(many, "persistence."); event.Rank(got) >= event.Rank(event.SevMedium) {
+		t.Fatalf("four hosts: %q, want below medium", got)
+	}
+	for _, f := range many {
+		if strings.HasPrefix(f.RuleID, "persistence.service") && !strings.Contains(f.Reason, "installed the same way on 4 hosts") {
+			t.Errorf("reason does not name the deployment: %s", f.Reason)
+		}
+	}
+	// Within the hour of the first install, so the baseline's own
+	// "installed before" does not apply either.
+	evs = append(evs, evtest.Sec(t0.Add(30*time.Minute-5*time.Second), "ERP01", 5145, "ShareName", `\\*\ADMIN$`, "RelativeTargetName", "Sysmon64.exe", "AccessMask", "0x2", "IpAddress", "10.10.1.12", "SubjectUserName", "ct-weber"),
+		install("ERP01", t0.Add(30*time.Minute)))
+	fs := evtest.Run(New(cfg(t)), evs)
+	for _, f := range fs {
+		if f.Host == "ERP01" && event.Rank(f.Severity) < event.Rank(event.SevMedium) {
+			t.Errorf("install through ADMIN$ on ERP01 let off as a deployment: %s %s", f.Severity, f.Reason)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func (g *gen) backdoors(s *session, t time.Time, lbl func(h *host, kind, det, de
 	co, src := g.co, s.h
 	op := co.ops[0]
 	// 1. SID history: the built-in Administrator's SID (RID 500) into
-	// a dormant staff account.
+	// an ordinary staff account.
 	dc1 := co.host("DC01")
 	victim := co.staff[g.r.IntN(len(co.staff))]
 	adminSID := co.domainSID + "-500"
@@ -219,7 +219,8 @@ func (g *gen) backdoorLookalikes(day time.Time) {
 	work := co.workday(day)
 	dayN := int(day.Sub(co.start.In(co.loc)).Hours() / 24)
 	// The nightly DSRM password sync from a domain account (KB961320),
-	// a scheduled task on each domain controller.
+	// a scheduled task on each domain controller (DC01 and DC02 are the
+	// company's first two hosts).
 	for _, h := range co.hosts[:2] {
 		t := co.at(day, 2*60+30, g.r.IntN(50))
 		if !g.inPeriod(t) {

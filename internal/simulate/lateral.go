@@ -119,7 +119,10 @@ func (g *gen) lookalikes(day time.Time) {
 // controller, a renamed PsExec to the ERP server (discovery and a hidden
 // local admin), wmiexec to the second domain controller (discovery and an
 // LSASS dump), WinRM and atexec to the backup server —, leaves a service on the file server that runs an encoded
-// PowerShell payload, and comes back over RDP through a reverse tunnel.
+// PowerShell payload and backdoors that survive a password reset (SID
+// history, DSRM, accessibility binaries: backdoor.go), comes back over RDP
+// through a reverse tunnel (trying the utilman.exe shell at the logon
+// screen first), and switches Sysmon off before leaving.
 func (g *gen) lateral(s *session) {
 	co, src := g.co, s.h
 	op := co.ops[0] // ct-admin-mueller, the session's technician

@@ -28,7 +28,8 @@ const maxShape = 1024
 // Shape is the normalised shape of an event for the baseline: image,
 // parent, command line (or script text) and the fields in shapeFields,
 // lower-cased, with GUIDs, numbers, hex strings, user profile names and
-// temporary names masked. "" when the event has none of them: such a
+// temporary names masked. An event with none of them has the shape of
+// its kind (kindShape); "" only when it has no fields at all: such a
 // finding is never judged routine, since nothing tells one occurrence
 // from another.
 func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field, nil) }

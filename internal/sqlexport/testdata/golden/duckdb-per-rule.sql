@@ -16,30 +16,21 @@
 --   7d4c1f0e-0000-4000-8000-000000000003 (sigma, testdata/rules/keywords.yml:1): keywords (a search in every value)
 
 CREATE OR REPLACE TEMP VIEW spoor_events AS
-SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v29" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v30" ELSE "_v29" END) AS "_rv0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l29" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l30" ELSE "_l29" END) AS "_rl0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p29" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p30" ELSE "_p29" END) AS "_rp0",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v16" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v31" ELSE "_v16" END) AS "_rv1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l16" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l31" ELSE "_l16" END) AS "_rl1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p16" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p31" ELSE "_p16" END) AS "_rp1",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v33" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v33" END) AS "_rv2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l33" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l33" END) AS "_rl2",
-    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p33" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p33" END) AS "_rp2"
+SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v32" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v33" ELSE "_v32" END) AS "_rv0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l32" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l33" ELSE "_l32" END) AS "_rl0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p32" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p33" ELSE "_p32" END) AS "_rp0",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v19" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v34" ELSE "_v19" END) AS "_rv1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l19" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l34" ELSE "_l19" END) AS "_rl1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p19" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p34" ELSE "_p19" END) AS "_rp1",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_v36" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_v2" ELSE "_v36" END) AS "_rv2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_l36" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_l2" ELSE "_l36" END) AS "_rl2",
+    (CASE WHEN (lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) THEN "_p36" WHEN (lower("channel") = 'security' AND "event_id" IN (4688)) THEN "_p2" ELSE "_p36" END) AS "_rp2"
   FROM (SELECT *, (CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END) AS "_v2",
     lower((CASE WHEN "_h2" THEN "_f2" ELSE coalesce("_n2", '') END)) AS "_l2",
     ("_h2" OR "_n2" IS NOT NULL) AS "_p2",
-    (CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END) AS "_v16",
-    lower((CASE WHEN "_h16" THEN "_f16" ELSE coalesce("_n16", '') END)) AS "_l16",
-    ("_h16" OR "_n16" IS NOT NULL) AS "_p16",
-    (CASE WHEN "_h25" THEN "_f25" ELSE coalesce("_n25", '') END) AS "_v25",
-    lower((CASE WHEN "_h25" THEN "_f25" ELSE coalesce("_n25", '') END)) AS "_l25",
-    ("_h25" OR "_n25" IS NOT NULL) AS "_p25",
-    (CASE WHEN "_h26" THEN "_f26" ELSE coalesce("_n26", '') END) AS "_v26",
-    lower((CASE WHEN "_h26" THEN "_f26" ELSE coalesce("_n26", '') END)) AS "_l26",
-    ("_h26" OR "_n26" IS NOT NULL) AS "_p26",
-    (CASE WHEN "_h27" THEN "_f27" ELSE coalesce("_n27", '') END) AS "_v27",
-    lower((CASE WHEN "_h27" THEN "_f27" ELSE coalesce("_n27", '') END)) AS "_l27",
-    ("_h27" OR "_n27" IS NOT NULL) AS "_p27",
+    (CASE WHEN "_h19" THEN "_f19" ELSE coalesce("_n19", '') END) AS "_v19",
+    lower((CASE WHEN "_h19" THEN "_f19" ELSE coalesce("_n19", '') END)) AS "_l19",
+    ("_h19" OR "_n19" IS NOT NULL) AS "_p19",
     (CASE WHEN "_h28" THEN "_f28" ELSE coalesce("_n28", '') END) AS "_v28",
     lower((CASE WHEN "_h28" THEN "_f28" ELSE coalesce("_n28", '') END)) AS "_l28",
     ("_h28" OR "_n28" IS NOT NULL) AS "_p28",
@@ -57,7 +48,16 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     ("_h32" OR "_n32" IS NOT NULL) AS "_p32",
     (CASE WHEN "_h33" THEN "_f33" ELSE coalesce("_n33", '') END) AS "_v33",
     lower((CASE WHEN "_h33" THEN "_f33" ELSE coalesce("_n33", '') END)) AS "_l33",
-    ("_h33" OR "_n33" IS NOT NULL) AS "_p33"
+    ("_h33" OR "_n33" IS NOT NULL) AS "_p33",
+    (CASE WHEN "_h34" THEN "_f34" ELSE coalesce("_n34", '') END) AS "_v34",
+    lower((CASE WHEN "_h34" THEN "_f34" ELSE coalesce("_n34", '') END)) AS "_l34",
+    ("_h34" OR "_n34" IS NOT NULL) AS "_p34",
+    (CASE WHEN "_h35" THEN "_f35" ELSE coalesce("_n35", '') END) AS "_v35",
+    lower((CASE WHEN "_h35" THEN "_f35" ELSE coalesce("_n35", '') END)) AS "_l35",
+    ("_h35" OR "_n35" IS NOT NULL) AS "_p35",
+    (CASE WHEN "_h36" THEN "_f36" ELSE coalesce("_n36", '') END) AS "_v36",
+    lower((CASE WHEN "_h36" THEN "_f36" ELSE coalesce("_n36", '') END)) AS "_l36",
+    ("_h36" OR "_n36" IS NOT NULL) AS "_p36"
   FROM (SELECT *, coalesce(_j[1] ->> '$', '') AS "_f0",
     coalesce(_j[1] IS NOT NULL, FALSE) AS "_h0",
     coalesce(_j[2] ->> '$', '') AS "_f1",
@@ -93,13 +93,13 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     coalesce(_j[16] IS NOT NULL, FALSE) AS "_h15",
     coalesce(_j[17] ->> '$', '') AS "_f16",
     coalesce(_j[17] IS NOT NULL, FALSE) AS "_h16",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."Image"'))[1] ->> '$' END AS "_n16",
     coalesce(_j[18] ->> '$', '') AS "_f17",
     coalesce(_j[18] IS NOT NULL, FALSE) AS "_h17",
     coalesce(_j[19] ->> '$', '') AS "_f18",
     coalesce(_j[19] IS NOT NULL, FALSE) AS "_h18",
     coalesce(_j[20] ->> '$', '') AS "_f19",
     coalesce(_j[20] IS NOT NULL, FALSE) AS "_h19",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."Image"'))[1] ->> '$' END AS "_n19",
     coalesce(_j[21] ->> '$', '') AS "_f20",
     coalesce(_j[21] IS NOT NULL, FALSE) AS "_h20",
     coalesce(_j[22] ->> '$', '') AS "_f21",
@@ -112,32 +112,38 @@ SELECT * FROM (SELECT *, (CASE WHEN (lower("channel") = 'microsoft-windows-sysmo
     coalesce(_j[25] IS NOT NULL, FALSE) AS "_h24",
     coalesce(_j[26] ->> '$', '') AS "_f25",
     coalesce(_j[26] IS NOT NULL, FALSE) AS "_h25",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."LogonType"'))[1] ->> '$' END AS "_n25",
     coalesce(_j[27] ->> '$', '') AS "_f26",
     coalesce(_j[27] IS NOT NULL, FALSE) AS "_h26",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpAddress"'))[1] ->> '$' END AS "_n26",
     coalesce(_j[28] ->> '$', '') AS "_f27",
     coalesce(_j[28] IS NOT NULL, FALSE) AS "_h27",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpPort"'))[1] ->> '$' END AS "_n27",
     coalesce(_j[29] ->> '$', '') AS "_f28",
     coalesce(_j[29] IS NOT NULL, FALSE) AS "_h28",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."WorkstationName"'))[1] ->> '$' END AS "_n28",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."LogonType"'))[1] ->> '$' END AS "_n28",
     coalesce(_j[30] ->> '$', '') AS "_f29",
     coalesce(_j[30] IS NOT NULL, FALSE) AS "_h29",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentImage"'))[1] ->> '$' END AS "_n29",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpAddress"'))[1] ->> '$' END AS "_n29",
     coalesce(_j[31] ->> '$', '') AS "_f30",
     coalesce(_j[31] IS NOT NULL, FALSE) AS "_h30",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentProcessName"'))[1] ->> '$' END AS "_n30",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."IpPort"'))[1] ->> '$' END AS "_n30",
     coalesce(_j[32] ->> '$', '') AS "_f31",
     coalesce(_j[32] IS NOT NULL, FALSE) AS "_h31",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."NewProcessName"'))[1] ->> '$' END AS "_n31",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."WorkstationName"'))[1] ->> '$' END AS "_n31",
     coalesce(_j[33] ->> '$', '') AS "_f32",
     coalesce(_j[33] IS NOT NULL, FALSE) AS "_h32",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."CommandLine"'))[1] ->> '$' END AS "_n32",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentImage"'))[1] ->> '$' END AS "_n32",
     coalesce(_j[34] ->> '$', '') AS "_f33",
     coalesce(_j[34] IS NOT NULL, FALSE) AS "_h33",
-    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."User"'))[1] ->> '$' END AS "_n33"
-  FROM (SELECT *, json_extract(nullif("fields", ''), ['$."TargetUserName"', '$."TargetSid"', '$."SubjectUserName"', '$."AuditPolicyChanges"', '$."TargetObject"', '$."Details"', '$."EventType"', '$."ObjectValueName"', '$."OperationType"', '$."NewValue"', '$."ObjectName"', '$."State"', '$."param4"', '$."param1"', '$."param3"', '$."TargetFilename"', '$."Image"', '$."OriginalFileName"', '$."SidHistory"', '$."SourceSid"', '$."ObjectDN"', '$."AttributeLDAPDisplayName"', '$."ServiceName"', '$."ImagePath"', '$."ServiceFileName"', '$."LogonType"', '$."IpAddress"', '$."IpPort"', '$."WorkstationName"', '$."ParentImage"', '$."ParentProcessName"', '$."NewProcessName"', '$."CommandLine"', '$."User"']) AS _j, coalesce(len(json_keys(nullif("fields", ''))) <= 3, FALSE) AS _small FROM read_parquet('s3://bucket/clients/acme/store/events/**/*.parquet', hive_partitioning = true)) e0) e1) e2) e3;
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."ParentProcessName"'))[1] ->> '$' END AS "_n33",
+    coalesce(_j[35] ->> '$', '') AS "_f34",
+    coalesce(_j[35] IS NOT NULL, FALSE) AS "_h34",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."NewProcessName"'))[1] ->> '$' END AS "_n34",
+    coalesce(_j[36] ->> '$', '') AS "_f35",
+    coalesce(_j[36] IS NOT NULL, FALSE) AS "_h35",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."CommandLine"'))[1] ->> '$' END AS "_n35",
+    coalesce(_j[37] ->> '$', '') AS "_f36",
+    coalesce(_j[37] IS NOT NULL, FALSE) AS "_h36",
+    CASE WHEN _small THEN (json_extract(nullif("fields", ''), '$.*."User"'))[1] ->> '$' END AS "_n36"
+  FROM (SELECT *, json_extract(nullif("fields", ''), ['$."TargetUserName"', '$."TargetSid"', '$."SubjectUserName"', '$."AuditPolicyChanges"', '$."TargetObject"', '$."Details"', '$."EventType"', '$."ObjectValueName"', '$."OperationType"', '$."NewValue"', '$."ObjectName"', '$."State"', '$."param4"', '$."param1"', '$."param3"', '$."AccessList"', '$."AccessMask"', '$."ProcessName"', '$."TargetFilename"', '$."Image"', '$."OriginalFileName"', '$."SidHistory"', '$."SourceSid"', '$."ObjectDN"', '$."AttributeLDAPDisplayName"', '$."ServiceName"', '$."ImagePath"', '$."ServiceFileName"', '$."LogonType"', '$."IpAddress"', '$."IpPort"', '$."WorkstationName"', '$."ParentImage"', '$."ParentProcessName"', '$."NewProcessName"', '$."CommandLine"', '$."User"']) AS _j, coalesce(len(json_keys(nullif("fields", ''))) <= 3, FALSE) AS _small FROM read_parquet('s3://bucket/clients/acme/store/events/**/*.parquet', hive_partitioning = true)) e0) e1) e2) e3;
 
 -- user-account-created: User account created
 SELECT 'user-account-created' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -204,7 +210,7 @@ WHERE ("time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '
 -- accessibility-binary-replaced: Accessibility binary replaced or run as a shell
 SELECT 'accessibility-binary-replaced' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (1, 2, 11, 23, 26) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower("channel"), lower('sysmon')) > 0) AND (((("event_id" IN (2, 11, 23, 26)) AND regexp_matches("_f15", '(?i)\\windows\\(system32|syswow64|sysnative)\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe$')) AND (NOT regexp_matches("_f16", '(?i)^[a-z]:\\windows\\(winsxs\\[^\\]+|servicing)\\(tiworker|trustedinstaller)\.exe$'))) OR ((("event_id" = 1) AND regexp_matches("_f16", '(?i)\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe$')) AND (lower("_f17") IN ('cmd.exe', 'powershell.exe', 'pwsh.dll', 'powershell_ise.exe', 'explorer.exe', 'taskmgr.exe', 'regedit.exe', 'cscript.exe', 'wscript.exe', 'mshta.exe', 'rundll32.exe'))))));
+WHERE ("event_id" IN (1, 2, 11, 23, 26, 4663) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((((("event_id" = 4663) AND (lower("channel") = 'security')) AND regexp_matches("_f10", '(?i)\\windows\\(system32|syswow64|sysnative)\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe$')) AND (regexp_matches("_f15", '%%(4417|4418|1537)\b') OR regexp_matches("_f16", '(?i)^0x(2|4|6|10000|10002|10004|10006)$'))) AND (NOT regexp_matches("_f17", '(?i)^[a-z]:\\windows\\(winsxs\\[^\\]+|servicing)\\(tiworker|trustedinstaller)\.exe$'))) OR ((strpos(lower("channel"), lower('sysmon')) > 0) AND (((("event_id" IN (2, 11, 23, 26)) AND regexp_matches("_f18", '(?i)\\windows\\(system32|syswow64|sysnative)\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe$')) AND (NOT regexp_matches("_f19", '(?i)^[a-z]:\\windows\\(winsxs\\[^\\]+|servicing)\\(tiworker|trustedinstaller)\.exe$'))) OR ((("event_id" = 1) AND regexp_matches("_f19", '(?i)\\(sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe$')) AND (lower("_f20") IN ('cmd.exe', 'powershell.exe', 'pwsh.dll', 'powershell_ise.exe', 'explorer.exe', 'taskmgr.exe', 'regedit.exe', 'cscript.exe', 'wscript.exe', 'mshta.exe', 'rundll32.exe')))))));
 
 -- dsrm-password-set: Directory Services Restore Mode password set or DSRM network logon allowed
 SELECT 'dsrm-password-set' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -219,12 +225,12 @@ WHERE ("event_id" IN (4720) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' A
 -- adminsdholder-modified: AdminSDHolder or a privileged group's object changed
 SELECT 'adminsdholder-modified' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (5136) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower("_f20"), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower("_f21") = 'ntsecuritydescriptor') AND ((strpos(lower("_f20"), 'cn=domain admins,') > 0) OR (strpos(lower("_f20"), 'cn=enterprise admins,') > 0) OR (strpos(lower("_f20"), 'cn=administrators,') > 0) OR (strpos(lower("_f20"), 'cn=schema admins,') > 0)))));
+WHERE ("event_id" IN (5136) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower("_f23"), lower('CN=AdminSDHolder,CN=System')) > 0) OR ((lower("_f24") = 'ntsecuritydescriptor') AND ((strpos(lower("_f23"), 'cn=domain admins,') > 0) OR (strpos(lower("_f23"), 'cn=enterprise admins,') > 0) OR (strpos(lower("_f23"), 'cn=administrators,') > 0) OR (strpos(lower("_f23"), 'cn=schema admins,') > 0)))));
 
 -- sam-registry-account: Account written directly into the SAM registry
 SELECT 'sam-registry-account' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (12, 13, 14) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND regexp_matches("_f4", '(?i)\\SAM\\SAM\\Domains\\Account\\Users\\')) AND (NOT ((length(lower((CASE WHEN ("_f16" <> '') THEN "_f16" ELSE "process" END))) >= length('\lsass.exe') AND substr(lower((CASE WHEN ("_f16" <> '') THEN "_f16" ELSE "process" END)), length(lower((CASE WHEN ("_f16" <> '') THEN "_f16" ELSE "process" END))) - length('\lsass.exe') + 1) = '\lsass.exe')))));
+WHERE ("event_id" IN (12, 13, 14) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((strpos(lower("channel"), lower('sysmon')) > 0) AND regexp_matches("_f4", '(?i)\\SAM\\SAM\\Domains\\Account\\Users\\')) AND (NOT ((length(lower((CASE WHEN ("_f19" <> '') THEN "_f19" ELSE "process" END))) >= length('\lsass.exe') AND substr(lower((CASE WHEN ("_f19" <> '') THEN "_f19" ELSE "process" END)), length(lower((CASE WHEN ("_f19" <> '') THEN "_f19" ELSE "process" END))) - length('\lsass.exe') + 1) = '\lsass.exe')))));
 
 -- provider-logon-off-hours: Provider logon outside business hours
 SELECT 'provider-logon-off-hours' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -234,7 +240,7 @@ WHERE ("event_id" IN (4624, 4648, 1149) AND "time" >= TIMESTAMPTZ '2026-10-17 07
 -- remote-access-service-installed: Remote-access tool installed as a service
 SELECT 'remote-access-service-installed' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f22") || ' ') || "_f23") || ' ') || "_f24")), 'tvnserver') > 0)));
+WHERE ("event_id" IN (7045, 4697) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'screenconnect') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'connectwise') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'anydesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'teamviewer') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'atera') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'splashtop') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'ninjarmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'ninjaone') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'kaseya') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'agentmon') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'datto') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'centrastage') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'aem agent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'rustdesk') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'logmein') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'gotoassist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'goto resolve') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'bomgar') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'beyondtrust') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'netsupport') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'client32.exe') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'remote utilities') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'rutserv') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'rfusclient') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'meshagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'tacticalrmm') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'level.io') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'zoho assist') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'zohomeeting') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'supremo') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'ammyy') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'dwagent') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'action1') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'simplehelp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'remotepc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'pdq') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'syncro') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'n-able') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'solarwinds msp') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'itsupport247') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'tightvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'ultravnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'realvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'winvnc') > 0) OR (strpos(lower((((((("process" || ' ') || "_f25") || ' ') || "_f26") || ' ') || "_f27")), 'tvnserver') > 0)));
 
 -- event-log-cleared: Event log cleared
 SELECT 'event-log-cleared' AS rule_id, "source", "evidence", "offset", "time", "host"
@@ -249,10 +255,10 @@ WHERE ("event_id" IN (1100) AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' A
 -- 7d4c1f0e-0000-4000-8000-000000000002: RDP logon from a documentation network
 SELECT '7d4c1f0e-0000-4000-8000-000000000002' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p25" AND "_l25" LIKE '10' ESCAPE '!')) AND (("_p26" AND regexp_matches(trim("_v26"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p26" AND regexp_matches(trim("_v26"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p27" AND (NOT lower(trim("_v27")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v27") AS DOUBLE) > 1024, FALSE))) AND "_p28")));
+WHERE ("source" IN ('evtx') AND lower("channel") IN ('security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND ((lower("channel") = 'security') AND (((TRUE AND lower(cast("event_id" AS varchar)) LIKE '4624' ESCAPE '!') AND ("_p28" AND "_l28" LIKE '10' ESCAPE '!')) AND (("_p29" AND regexp_matches(trim("_v29"), '^(192\.0\.2\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$')) OR ("_p29" AND regexp_matches(trim("_v29"), '^(198\.51\.(100|101)\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))$'))) AND ("_p30" AND (NOT lower(trim("_v30")) LIKE '0x%' ESCAPE '!' AND coalesce(try_cast(trim("_v30") AS DOUBLE) > 1024, FALSE))) AND "_p31")));
 
 -- 7d4c1f0e-0000-4000-8000-000000000001: Encoded or hidden PowerShell started by an RMM agent
 SELECT '7d4c1f0e-0000-4000-8000-000000000001' AS rule_id, "source", "evidence", "offset", "time", "host"
 FROM spoor_events
-WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p32" AND (strpos("_l32", ' -enc ') > 0 OR strpos("_l32", ' /enc ') > 0 OR strpos("_l32", ' –enc ') > 0 OR strpos("_l32", ' —enc ') > 0 OR strpos("_l32", ' ―enc ') > 0))) OR ("_p32" AND strpos("_l32", 'hidden') > 0 AND strpos("_l32", 'bypass') > 0) OR ("_p32" AND (strpos("_l32", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l32", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l32", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p32" AND regexp_matches("_v32", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
+WHERE ("event_id" IN (1, 4688) AND "source" IN ('evtx') AND lower("channel") IN ('microsoft-windows-sysmon/operational', 'security') AND "time" >= TIMESTAMPTZ '2026-10-17 07:00:00+00' AND "time" < TIMESTAMPTZ '2026-11-16 08:00:00+00' AND (((lower("channel") = 'microsoft-windows-sysmon/operational' AND "event_id" IN (1)) OR (lower("channel") = 'security' AND "event_id" IN (4688))) AND (("_rp0" AND ("_rl0" LIKE '%\anydesk%.exe' ESCAPE '!' OR "_rl0" LIKE '%\screenconnect.clientservice.exe' ESCAPE '!')) AND ((("_rp1" AND "_rl1" LIKE '%\powershell.exe' ESCAPE '!') AND ("_p35" AND (strpos("_l35", ' -enc ') > 0 OR strpos("_l35", ' /enc ') > 0 OR strpos("_l35", ' –enc ') > 0 OR strpos("_l35", ' —enc ') > 0 OR strpos("_l35", ' ―enc ') > 0))) OR ("_p35" AND strpos("_l35", 'hidden') > 0 AND strpos("_l35", 'bypass') > 0) OR ("_p35" AND (strpos("_l35", 'jbnzva2utv2viumvxdwvzd') > 0 OR strpos("_l35", 'ludm9rzs1xzwjszxf1zxn0') > 0 OR strpos("_l35", 'sw52b2tllvdlyljlcxvlc3') > 0)) OR ("_p35" AND regexp_matches("_v35", '(?i)iex\s*\('))) AND (NOT (NOT "_rp2" OR "_rv2" = '')))));
 
