@@ -57,5 +57,5 @@ func TestRefsJoinToExactlyTheirRows(t *testing.T) {
 	if looseJoined <= refs {
 		t.Errorf("by evidence and offset alone %d references join %d rows: the case no longer shows why the source is in the key", refs, looseJoined)
 	}
-	t.Logf("%d references join %d rows by (source, evidence, offset); %d by (evidence, offset) alone", refs, joined, looseJoined)
+	t.Logf("%d references join %d rows by (source, evidence, offset, seq); %d by (evidence, offset) alone", refs, joined, looseJoined)
 }
