@@ -73,6 +73,8 @@ type Column struct {
 	Field string
 	// Opt says the Event field is an Opt (presence kept in Go).
 	Opt bool
+	// IP says the values are addresses, which Get normalises (NormIP).
+	IP bool
 	// Dict says the values repeat within one evidence file, so the store
 	// dictionary-encodes them.
 	Dict bool
@@ -181,6 +183,7 @@ func str(name, field, doc string, f int, p func(*Event) *string) Column {
 // canonical form.
 func ipStr(name, field, doc string, f int, p func(*Event) *string) Column {
 	c := str(name, field, doc, f, p)
+	c.IP = true
 	c.Get = func(e *Event) Value { s := NormIP(*p(e)); return Value{Str: s, Null: s == ""} }
 	return c
 }

@@ -54,22 +54,35 @@ func randomEvent(r *rand.Rand, i int) *event.Event {
 	}
 }
 
-// storedRow is one row as text, column by column in schema order ("NULL"
-// for NULL), so rows compare with ==-like ease.
+// storedRow is one row as text, name=value by column name ("NULL" for
+// NULL), so rows of files with the columns in another order compare.
 type storedRow []string
 
 func (r storedRow) String() string { return strings.Join(r, " | ") }
 
-func textOf(row parquet.Row) storedRow {
+func textOf(sch *parquet.Schema, row parquet.Row) storedRow {
+	names := sch.Columns()
 	out := make(storedRow, len(row))
 	for _, v := range row {
+		name := names[v.Column()][0]
 		if v.IsNull() {
-			out[v.Column()] = "NULL"
+			out[v.Column()] = name + "=NULL"
 		} else {
-			out[v.Column()] = v.Kind().String() + ":" + v.String()
+			out[v.Column()] = name + "=" + v.Kind().String() + ":" + v.String()
 		}
 	}
+	slices.Sort(out)
 	return out
+}
+
+// value is the text of column name in r.
+func (r storedRow) value(name string) string {
+	for _, x := range r {
+		if v, ok := strings.CutPrefix(x, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func equalRows(a, b storedRow) bool {
@@ -97,7 +110,7 @@ func referenceRows(t *testing.T, dir string) []storedRow {
 		for {
 			n, err := r.ReadRows(buf)
 			for _, row := range buf[:n] {
-				out = append(out, textOf(row))
+				out = append(out, textOf(pf.Schema(), row))
 			}
 			if err == io.EOF {
 				break
@@ -131,7 +144,7 @@ func rowIn(t *testing.T, l *layout, ev *event.Event) storedRow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return textOf(r)
+	return textOf(l.schema, r)
 }
 
 // TestScanSelectMatchesRowReader holds the column-wise scan to parquet-go's
@@ -200,11 +213,10 @@ func checkSelection(t *testing.T, s *Store, ref []storedRow, mod int32) ScanStat
 	ColCommandLine, ColMessage := mustColumn("command_line"), mustColumn("message")
 	ColLevel, ColBytesIn := mustColumn("level"), mustColumn("bytes_in")
 	sets := []ColSet{1 << ColUser, 1<<ColCommandLine | 1<<ColFields | 1<<ColLevel, 1<<ColMessage | 1<<ColSrcIP | 1<<ColBytesIn, 0}
-	leaf := func(c Column) int { return eventLayout.leaf[c] }
-	cmdEmpty := func(r storedRow) bool { v := r[leaf(ColCommandLine)]; return v == "NULL" || v == "BYTE_ARRAY:" }
+	cmdEmpty := func(r storedRow) bool { v := r.value("command_line"); return v == "NULL" || v == "BYTE_ARRAY:" }
 	eventID := func(r storedRow) int32 {
 		var n int32
-		fmt.Sscanf(strings.TrimPrefix(r[leaf(ColEventID)], "INT32:"), "%d", &n)
+		fmt.Sscanf(strings.TrimPrefix(r.value("event_id"), "INT32:"), "%d", &n)
 		return n
 	}
 	st, err := s.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
@@ -250,11 +262,11 @@ func maskRow(r storedRow, cols ColSet) storedRow {
 	if err != nil {
 		panic(err)
 	}
-	out := textOf(zero)
-	for c := Column(0); int(c) < numColumns; c++ {
-		if cols.Has(c) {
-			li := eventLayout.leaf[c]
-			out[li] = r[li]
+	out := textOf(eventLayout.schema, zero)
+	for i, x := range out {
+		name, _, _ := strings.Cut(x, "=")
+		if c, _ := ColumnByName(name); cols.Has(c) {
+			out[i] = name + "=" + r.value(name)
 		}
 	}
 	return out

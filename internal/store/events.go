@@ -91,9 +91,14 @@ var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row g
 // per part file made new encoders for every evidence file.
 var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 
+// writerOptions are the options of a part writer: l's schema (nil: the
+// generated eventRow's, which the writer takes from the type) and its
+// columns' bounds.
 func writerOptions(l *layout) []parquet.WriterOption {
+	if l == nil {
+		l = &layout{cols: event.Columns}
+	}
 	opts := []parquet.WriterOption{
-		l.schema,
 		parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
@@ -103,6 +108,9 @@ func writerOptions(l *layout) []parquet.WriterOption {
 		if !c.Bounds {
 			opts = append(opts, parquet.SkipPageBounds(c.Name))
 		}
+	}
+	if l.schema != nil {
+		opts = append(opts, l.schema)
 	}
 	return opts
 }
@@ -166,9 +174,51 @@ type EventWriter struct {
 type partFile struct {
 	tmp   *os.File
 	final string
+	n     int64
+	// The store's own table is written through the generated eventRow
+	// (parquet-go's typed writer); another table (a test's) as rows of
+	// parquet.Values.
+	gw    *parquet.GenericWriter[eventRow]
+	gbuf  []eventRow
+	arena arena
 	w     *parquet.Writer
 	buf   []parquet.Row
-	n     int64
+}
+
+// arena holds the Opt numbers of buffered rows, which eventRow points
+// at; it is emptied after each flush (the writer has copied them by
+// then). A full arena grows: rows keep pointing into the old array.
+type arena struct {
+	a32 []int32
+	a64 []int64
+}
+
+func (a *arena) i32(o event.Opt[int32]) *int32 {
+	if !o.Valid {
+		return nil
+	}
+	a.a32 = append(a.a32, o.V)
+	return &a.a32[len(a.a32)-1]
+}
+
+func (a *arena) i64(o event.Opt[int64]) *int64 {
+	if !o.Valid {
+		return nil
+	}
+	a.a64 = append(a.a64, o.V)
+	return &a.a64[len(a.a64)-1]
+}
+
+// rowsPerFlush is how many rows are buffered before the writer takes them.
+const rowsPerFlush = 1024
+
+// fieldsText is the raw fields as the store keeps them.
+func fieldsText(ev *event.Event) (string, error) {
+	if ev.Fields == nil && ev.RawFields != "" {
+		return ev.RawFields, nil
+	}
+	b, err := event.MarshalFields(ev.Fields)
+	return string(b), err
 }
 
 // NewEventWriter starts the parts for one evidence file. name must be
@@ -220,32 +270,63 @@ func (w *EventWriter) Write(ev *event.Event) error {
 			os.Remove(f.Name())
 			return err
 		}
-		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet"),
-			w: parquet.NewWriter(f, writerOptions(w.layout())...), buf: make([]parquet.Row, 0, 1024)}
+		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet")}
+		if l := w.layout(); l == eventLayout {
+			p.gw = parquet.NewGenericWriter[eventRow](f, writerOptions(nil)...)
+			p.gbuf = make([]eventRow, 0, rowsPerFlush)
+		} else {
+			p.w = parquet.NewWriter(f, writerOptions(l)...)
+			p.buf = make([]parquet.Row, 0, rowsPerFlush)
+		}
 		w.parts[src] = p
 		w.order = append(w.order, src)
 	}
-	p.buf = p.buf[:len(p.buf)+1]
-	r, err := w.layout().toRow(ev, p.buf[len(p.buf)-1])
-	if err != nil {
-		p.buf = p.buf[:len(p.buf)-1]
-		return err
+	if p.gw != nil {
+		fields, err := fieldsText(ev)
+		if err != nil {
+			return err
+		}
+		p.gbuf = p.gbuf[:len(p.gbuf)+1]
+		p.gbuf[len(p.gbuf)-1].fill(ev, fields, &p.arena)
+	} else {
+		p.buf = p.buf[:len(p.buf)+1]
+		r, err := w.layout().toRow(ev, p.buf[len(p.buf)-1])
+		if err != nil {
+			p.buf = p.buf[:len(p.buf)-1]
+			return err
+		}
+		p.buf[len(p.buf)-1] = r
 	}
-	p.buf[len(p.buf)-1] = r
 	p.n++
-	if len(p.buf) == cap(p.buf) {
+	if len(p.buf) == cap(p.buf) && p.gw == nil || len(p.gbuf) == cap(p.gbuf) && p.gw != nil {
 		return p.flush()
 	}
 	return nil
 }
 
 func (p *partFile) flush() error {
+	if p.gw != nil {
+		if len(p.gbuf) == 0 {
+			return nil
+		}
+		_, err := p.gw.Write(p.gbuf)
+		p.gbuf = p.gbuf[:0]
+		p.arena.a32, p.arena.a64 = p.arena.a32[:0], p.arena.a64[:0]
+		return err
+	}
 	if len(p.buf) == 0 {
 		return nil
 	}
 	_, err := p.w.WriteRows(p.buf)
 	p.buf = p.buf[:0]
 	return err
+}
+
+func (p *partFile) close() error {
+	if p.gw != nil {
+		return p.gw.Close()
+	}
+	return p.w.Close()
 }
 
 // Commit closes every part and renames it into place; it returns the
@@ -257,7 +338,7 @@ func (w *EventWriter) Commit() ([]string, error) {
 		p := w.parts[src]
 		err := p.flush()
 		if err == nil {
-			err = p.w.Close()
+			err = p.close()
 		}
 		if cerr := p.tmp.Close(); err == nil {
 			err = cerr
