@@ -46,7 +46,7 @@ func (s *synth) event(i int, ev *event.Event) {
 	case k < 6:
 		ev.Source, ev.Channel, ev.EventID, ev.Host = event.SourceEVTX, "Security", 4624, host
 		ev.User = []string{"mmeier", "kschulz", "ct-mueller", "svc-backup"}[i%4]
-		ev.LogonType, ev.SrcIP = 3, fmt.Sprintf("10.10.%d.%d", i%7, i%250)
+		ev.LogonType.V, ev.SrcIP = 3, fmt.Sprintf("10.10.%d.%d", i%7, i%250)
 		ev.RecordID = int64(i / 20)
 	case k < 11:
 		ev.Source, ev.Channel, ev.EventID, ev.Host = event.SourceEVTX, "Security", 4688, host
@@ -59,11 +59,11 @@ func (s *synth) event(i int, ev *event.Event) {
 		ev.ScriptText = benchCmds[3+i%3]
 	case k < 18:
 		ev.Source, ev.Format, ev.Host = event.SourceFirewall, "fortigate", "FW01"
-		ev.SrcIP, ev.DstIP, ev.DstPort = fmt.Sprintf("10.10.%d.%d", i%7, i%250), fmt.Sprintf("198.51.%d.%d", i%13, i%199), 443
-		ev.BytesOut, ev.Action = int64(1000+i%50000), "accept"
+		ev.SrcIP, ev.DstIP, ev.DstPort = fmt.Sprintf("10.10.%d.%d", i%7, i%250), fmt.Sprintf("198.51.%d.%d", i%13, i%199), event.Some[int32](443)
+		ev.BytesOut, ev.Action = event.Some(int64(1000+i%50000)), "accept"
 	case k < 19:
 		ev.Source, ev.Channel, ev.EventID, ev.Host = event.SourceEVTX, "Microsoft-Windows-Sysmon/Operational", 3, host
-		ev.SrcIP, ev.DstIP, ev.DstPort = "10.10.1.1", fmt.Sprintf("203.0.%d.%d", i%11, i%97), 443
+		ev.SrcIP, ev.DstIP, ev.DstPort = "10.10.1.1", fmt.Sprintf("203.0.%d.%d", i%11, i%97), event.Some[int32](443)
 	default:
 		ev.Source, ev.Format, ev.Host = event.SourceRMM, "rmm-audit-jsonl", fmt.Sprintf("SRV-%02d", i%10)
 		sid := fmt.Sprintf("s-%d", i/2000)

@@ -197,7 +197,7 @@ func otrfEvent(m map[string]any) *event.Event {
 	ev.Message, _ = m["Message"].(string)
 	if lt, ok := d.GetString("LogonType"); ok {
 		n, _ := strconv.Atoi(lt)
-		ev.LogonType = int32(n)
+		ev.LogonType = event.Some(int32(n))
 	}
 	return ev
 }

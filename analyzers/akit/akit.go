@@ -31,11 +31,14 @@ func Details(kv ...any) *ordereddict.Dict {
 // byte.
 func Sort(fs []event.Finding) { event.SortFindings(fs) }
 
-// SortRefs orders references by time, evidence and offset and drops
-// duplicates.
+// SortRefs orders references by time, source, evidence and offset and
+// drops duplicates.
 func SortRefs(refs []event.Ref) []event.Ref {
 	slices.SortFunc(refs, func(a, b event.Ref) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.Evidence, b.Evidence); c != 0 {

@@ -115,7 +115,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		a.process(ev)
 		return
 	case 4624:
-		lt := ev.LogonType
+		lt := ev.LogonType.V
 		if lt == 0 {
 			if n, err := strconv.Atoi(ev.Field("LogonType")); err == nil {
 				lt = int32(n)

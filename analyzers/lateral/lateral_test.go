@@ -22,7 +22,7 @@ baseline: {from: "2026-10-01T00:00:00+02:00", to: "2026-11-01T00:00:00+01:00"}
 
 func rdp(t time.Time, host, user, src string) []event.Event {
 	l := evtest.Sec(t, host, 4624, "TargetUserName", user, "TargetDomainName", "CORP", "LogonType", "10", "IpAddress", src)
-	l.LogonType, l.User, l.SrcIP = 10, user, src
+	l.LogonType.V, l.User, l.SrcIP = 10, user, src
 	r := evtest.Evtx(t.Add(-2*time.Second), host, "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational", 1149, "Param1", user, "Param2", "CORP", "Param3", src)
 	s := evtest.Evtx(t.Add(2*time.Second), host, "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational", 21, "User", `CORP\`+user, "SessionID", "2", "Address", src)
 	return []event.Event{r, l, s}
@@ -76,7 +76,7 @@ func TestDCOMActivationFromAnotherMachine(t *testing.T) {
 	wed := evtest.At(2026, 11, 11, 10, 30)
 	netLogon := func(at time.Time, host, id, src string) event.Event {
 		ev := evtest.Sec(at, host, 4624, "TargetUserName", "j.doe", "TargetDomainName", "CORP", "LogonType", "3", "IpAddress", src, "TargetLogonId", id)
-		ev.LogonType, ev.SrcIP = 3, src
+		ev.LogonType.V, ev.SrcIP = 3, src
 		return ev
 	}
 	proc := func(at time.Time, host, id, image, cmd, parent string) event.Event {

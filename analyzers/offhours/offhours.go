@@ -94,7 +94,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	case strings.Contains(ch, "security") && (ev.EventID == 4624 || ev.EventID == 4625):
 		usr = firstOf(ev, ev.User, "TargetUserName")
 		src = firstOf(ev, ev.SrcIP, "IpAddress")
-		lt := ev.LogonType
+		lt := ev.LogonType.V
 		kind = fmt.Sprintf("%d type %d", ev.EventID, lt)
 		failed = ev.EventID == 4625
 	case strings.Contains(ch, "security") && ev.EventID == 4648:

@@ -27,7 +27,7 @@ providers:
 
 func logon4624(t time.Time, host, user, ip string, lt int32) event.Event {
 	ev := evtest.Sec(t, host, 4624, "TargetUserName", user, "TargetDomainName", "CORP", "IpAddress", ip)
-	ev.User, ev.UserDomain, ev.SrcIP, ev.LogonType = user, "CORP", ip, lt
+	ev.User, ev.UserDomain, ev.SrcIP, ev.LogonType = user, "CORP", ip, event.Some(lt)
 	return ev
 }
 

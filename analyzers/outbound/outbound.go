@@ -127,7 +127,7 @@ func (a *Analyzer) Name() string { return Name }
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	var host, src, dst, domain string
-	port := ev.DstPort
+	port := ev.DstPort.V
 	blocked := false
 	switch {
 	case ev.Source == event.SourceFirewall:
@@ -171,7 +171,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	host = a.in.Get(host)
 	dst = a.in.Get(dst)
 	if a.cfg.IOCIP(dst) && len(a.iocs) < maxIOCHits {
-		a.iocs = append(a.iocs, iocHit{t: ev.Time, host: host, dst: dst, port: port, bytes: ev.BytesOut, blocked: blocked, ref: event.RefOf(ev)})
+		a.iocs = append(a.iocs, iocHit{t: ev.Time, host: host, dst: dst, port: port, bytes: ev.BytesOut.V, blocked: blocked, ref: event.RefOf(ev)})
 	}
 	// The data range counts allow-listed traffic too: a destination is
 	// first-seen against the period the logs cover, not against the
@@ -195,8 +195,8 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		d.first, d.firstHost, d.firstRef = ev.Time, host, event.RefOf(ev)
 	}
 	d.count++
-	d.bytes += ev.BytesOut
-	d.byDay[day] += ev.BytesOut
+	d.bytes += ev.BytesOut.V
+	d.byDay[day] += ev.BytesOut.V
 	if len(d.hosts) < 8 && !slices.Contains(d.hosts, host) {
 		d.hosts = append(d.hosts, host)
 	}
@@ -205,7 +205,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 		hd = map[int32]int64{}
 		a.hostDay[host] = hd
 	}
-	hd[day] += ev.BytesOut
+	hd[day] += ev.BytesOut.V
 	pk := host + "\x00" + dst
 	p := a.pairs[pk]
 	if p == nil && len(a.pairs) < maxPairs {
@@ -214,13 +214,13 @@ func (a *Analyzer) Observe(ev *event.Event) {
 	}
 	if p != nil {
 		p.count++
-		p.bytes += ev.BytesOut
+		p.bytes += ev.BytesOut.V
 		if len(p.times) < maxPairTimes {
 			p.times = append(p.times, uint32(ev.Time.Unix()))
 		}
 		p.last = max(p.last, ev.Time.Unix())
 	}
-	if ev.BytesOut >= bulkMinFlow && !a.cfg.InBusinessHours(ev.Time) {
+	if ev.BytesOut.V >= bulkMinFlow && !a.cfg.InBusinessHours(ev.Time) {
 		hour := ev.Time.Unix() / 3600
 		bk := fmt.Sprintf("%s\x00%s\x00%d", host, dst, hour)
 		b := a.bulks[bk]
@@ -228,7 +228,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 			b = &bulk{host: host, dst: dst, hour: hour}
 			a.bulks[bk] = b
 		}
-		b.bytes += ev.BytesOut
+		b.bytes += ev.BytesOut.V
 		b.conns++
 		if len(b.refs) < 20 {
 			b.refs = append(b.refs, event.RefOf(ev))
@@ -244,7 +244,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 			ps.first, ps.ref = ev.Time, event.RefOf(ev)
 		}
 		ps.count++
-		ps.bytes += ev.BytesOut
+		ps.bytes += ev.BytesOut.V
 		if len(ps.dsts) < 5 && !slices.Contains(ps.dsts, dst) {
 			ps.dsts = append(ps.dsts, dst)
 		}

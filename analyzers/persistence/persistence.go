@@ -235,7 +235,7 @@ func (a *Analyzer) Observe(ev *event.Event) {
 // logon remembers network logons (type 3) by logon id: a task or service
 // created in one was created from another machine.
 func (a *Analyzer) logon(ev *event.Event) {
-	lt := ev.LogonType
+	lt := ev.LogonType.V
 	if lt == 0 {
 		n, _ := strconv.Atoi(ev.Field("LogonType"))
 		lt = int32(n)

@@ -20,8 +20,8 @@ const (
 	SourceRMM      = "rmm"
 )
 
-// Event is one row of the event store. Typed columns are filled where the
-// source says so; everything the source said is kept in Fields, in its
+// Event is one row of the event store. Typed columns (described by the
+// Columns table) are filled where the source says so; everything the source said is kept in Fields, in its
 // original order, so no raw value is lost by normalisation.
 type Event struct {
 	Time          time.Time // UTC
@@ -35,17 +35,17 @@ type Event struct {
 	User          string // the account the event is about (target)
 	UserDomain    string
 	UserSID       string
-	SubjectUser   string // the account that did it (actor), DOMAIN\name or name
-	LogonType     int32
+	SubjectUser   string     // the account that did it (actor), DOMAIN\name or name
+	LogonType     Opt[int32] // 0 is the system logon: presence kept
 	LogonID       string
 	SrcIP         string
-	SrcPort       int32
+	SrcPort       Opt[int32]
 	DstIP         string
-	DstPort       int32
+	DstPort       Opt[int32]
 	Protocol      string
 	Action        string
-	BytesOut      int64
-	BytesIn       int64
+	BytesOut      Opt[int64]
+	BytesIn       Opt[int64]
 	Process       string
 	ParentProcess string
 	CommandLine   string
@@ -53,8 +53,21 @@ type Event struct {
 	SessionID     string
 	Operator      string
 	Message       string
-	Evidence      string // evidence file, relative to the PATH it was found under
-	Offset        int64  // record id (EVTX), line number (text) or byte offset
+	// The EVTX System values beside those above (filled by the Windows
+	// event ingesters where the source has them).
+	Level           Opt[int32]
+	Keywords        string
+	Task            Opt[int32]
+	Opcode          Opt[int32]
+	SystemProcessID Opt[int64]
+	SystemThreadID  Opt[int64]
+	SystemUserSID   string
+	Evidence        string // evidence file, relative to the PATH it was found under
+	Offset          int64  // record id (EVTX), line number (text) or byte offset
+	// Seq numbers the events one record yields beyond its first (a
+	// TeamViewer connection row is a session start and a session end):
+	// 0 for the first, so (Source, Evidence, Offset, Seq) is unique.
+	Seq int32
 	// Fields holds every raw field of the event in source order. Values
 	// are strings, numbers, or nested *ordereddict.Dict for structured data.
 	Fields *ordereddict.Dict
@@ -116,11 +129,29 @@ func (e *Event) FieldDict() *ordereddict.Dict {
 	return d
 }
 
-// Ref points back from a finding to one exact event in the evidence.
+// Key identifies one stored event: its source (the store partition),
+// evidence file, offset in it, and Seq. The source is needed: one
+// ScreenConnect record is stored both as an EVTX event and as an RMM
+// event, with the same evidence and offset; Seq tells the events of one
+// record apart.
+type Key struct {
+	Source   string
+	Evidence string
+	Offset   int64
+	Seq      int32
+}
+
+// KeyOf is the event's key.
+func KeyOf(e *Event) Key { return Key{e.Source, e.Evidence, e.Offset, e.Seq} }
+
+// Ref points back from a finding to one exact event in the evidence; its
+// Key joins it to exactly that event's row.
 type Ref struct {
 	Time     time.Time `json:"time"`
+	Source   string    `json:"source"`
 	Evidence string    `json:"evidence"`
 	Offset   int64     `json:"offset"`
+	Seq      int32     `json:"seq,omitempty"`
 	RecordID int64     `json:"record_id,omitempty"`
 	EventID  int32     `json:"event_id,omitempty"`
 	Host     string    `json:"host,omitempty"`
@@ -128,8 +159,11 @@ type Ref struct {
 
 // RefOf builds the reference to an event.
 func RefOf(e *Event) Ref {
-	return Ref{Time: e.Time, Evidence: e.Evidence, Offset: e.Offset, RecordID: e.RecordID, EventID: e.EventID, Host: e.Host}
+	return Ref{Time: e.Time, Source: e.Source, Evidence: e.Evidence, Offset: e.Offset, Seq: e.Seq, RecordID: e.RecordID, EventID: e.EventID, Host: e.Host}
 }
+
+// Key is the referenced event's key.
+func (r Ref) Key() Key { return Key{r.Source, r.Evidence, r.Offset, r.Seq} }
 
 // Severity levels, ordered. Compare with Rank.
 const (

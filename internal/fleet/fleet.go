@@ -292,7 +292,7 @@ func readClient(ctx context.Context, c Client) (ClientView, error) {
 			}
 		}
 		for _, r := range f.Refs {
-			if t, ok := hostCmds[refKey{r.Evidence, r.Offset}]; ok {
+			if t, ok := hostCmds[r.Key()]; ok {
 				s.Commands = append(s.Commands, Shape(t))
 			}
 		}
@@ -323,26 +323,21 @@ func readClient(ctx context.Context, c Client) (ClientView, error) {
 	return cv, nil
 }
 
-type refKey struct {
-	evidence string
-	offset   int64
-}
-
 // refCommands returns the command lines and script text of the host
 // events the flagged findings point at (commands the agent launched).
-func refCommands(ctx context.Context, st *store.Store, flagged []event.Finding) (map[refKey]string, error) {
-	want := map[refKey]bool{}
+func refCommands(ctx context.Context, st *store.Store, flagged []event.Finding) (map[event.Key]string, error) {
+	want := map[event.Key]bool{}
 	for _, f := range flagged {
 		for _, r := range f.Refs {
-			want[refKey{r.Evidence, r.Offset}] = true
+			want[r.Key()] = true
 		}
 	}
-	out := map[refKey]string{}
+	out := map[event.Key]string{}
 	if len(want) == 0 {
 		return out, nil
 	}
 	err := st.Scan(ctx, store.ScanOptions{Sources: []string{event.SourceEVTX}, Columns: []string{"command_line", "script_text"}}, func(ev *event.Event) error {
-		k := refKey{ev.Evidence, ev.Offset}
+		k := event.KeyOf(ev)
 		if !want[k] {
 			return nil
 		}

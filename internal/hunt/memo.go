@@ -40,35 +40,25 @@ func numPart(f func(*event.Event) int64) keyPart {
 	return func(ev *event.Event, b []byte) []byte { return append(strconv.AppendInt(b, f(ev), 10), ';') }
 }
 
-// keyParts are the columns a memo key can hold. The others (time, record
-// id, offset, ports and byte counts, logon and session ids, raw fields)
-// are (nearly) unique per event: a rule that reads one is evaluated every
-// time, since remembering its answers would only fill memory.
-var keyParts = map[string]keyPart{
-	"source":         strPart(func(e *event.Event) string { return e.Source }),
-	"format":         strPart(func(e *event.Event) string { return e.Format }),
-	"host":           strPart(func(e *event.Event) string { return e.Host }),
-	"channel":        strPart(func(e *event.Event) string { return e.Channel }),
-	"provider":       strPart(func(e *event.Event) string { return e.Provider }),
-	"event_id":       numPart(func(e *event.Event) int64 { return int64(e.EventID) }),
-	"user":           strPart(func(e *event.Event) string { return e.User }),
-	"user_domain":    strPart(func(e *event.Event) string { return e.UserDomain }),
-	"user_sid":       strPart(func(e *event.Event) string { return e.UserSID }),
-	"subject_user":   strPart(func(e *event.Event) string { return e.SubjectUser }),
-	"logon_type":     numPart(func(e *event.Event) int64 { return int64(e.LogonType) }),
-	"src_ip":         strPart(func(e *event.Event) string { return e.SrcIP }),
-	"dst_ip":         strPart(func(e *event.Event) string { return e.DstIP }),
-	"dst_port":       numPart(func(e *event.Event) int64 { return int64(e.DstPort) }),
-	"protocol":       strPart(func(e *event.Event) string { return e.Protocol }),
-	"action":         strPart(func(e *event.Event) string { return e.Action }),
-	"process":        strPart(func(e *event.Event) string { return e.Process }),
-	"parent_process": strPart(func(e *event.Event) string { return e.ParentProcess }),
-	"command_line":   strPart(func(e *event.Event) string { return e.CommandLine }),
-	"script_text":    strPart(func(e *event.Event) string { return e.ScriptText }),
-	"operator":       strPart(func(e *event.Event) string { return e.Operator }),
-	"message":        strPart(func(e *event.Event) string { return e.Message }),
-	"evidence":       strPart(func(e *event.Event) string { return e.Evidence }),
-}
+// keyParts are the columns a memo key can hold: source and the columns
+// event.Columns marks Repeats. The others (time, record id, offset, ports
+// and byte counts, logon and session ids, raw fields) are (nearly) unique
+// per event: a rule that reads one is evaluated every time, since
+// remembering its answers would only fill memory.
+var keyParts = func() map[string]keyPart {
+	m := map[string]keyPart{"source": strPart(func(e *event.Event) string { return e.Source })}
+	for i := range event.Columns {
+		c := &event.Columns[i]
+		switch {
+		case !c.Repeats:
+		case c.Kind == event.KindString:
+			m[c.Name] = strPart(func(e *event.Event) string { return c.Get(e).Str })
+		default:
+			m[c.Name] = numPart(func(e *event.Event) int64 { return c.Get(e).Int })
+		}
+	}
+	return m
+}()
 
 // memoizable reports whether a rule's single-event answer can be
 // remembered: a plain condition whose every column can be in a key.

@@ -9,9 +9,8 @@ import (
 	"github.com/spoor-dfir/spoor/internal/store"
 )
 
-// findingColumns are what any finding of a rule reads of its event
-// (reference, host, identity), whatever the rule says it reads.
-var findingColumns = []string{"time", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"}
+// findingColumns are what any finding of a rule reads of its event.
+var findingColumns = rule.FindingColumns
 
 // shapeColumns are what triage.Shape reads of a finding's event (image,
 // parent, command line, script and a few raw fields): decoded for every

@@ -84,9 +84,7 @@ func copyEvent(ev *event.Event) event.Event {
 		Evidence: ev.Evidence, Offset: ev.Offset, RecordID: ev.RecordID}
 }
 
-func ref(ev *event.Event) event.Ref {
-	return event.Ref{Time: ev.Time, Evidence: ev.Evidence, Offset: ev.Offset, RecordID: ev.RecordID, EventID: ev.EventID, Host: ev.Host}
-}
+func ref(ev *event.Event) event.Ref { return event.RefOf(ev) }
 
 func sourceName(ev *event.Event) string {
 	if ev.Source == event.SourceEVTX {
@@ -317,6 +315,9 @@ func orDash(s string) string {
 
 func sortRefs(r []event.Ref) {
 	sort.SliceStable(r, func(i, j int) bool {
+		if r[i].Source != r[j].Source {
+			return r[i].Source < r[j].Source
+		}
 		if r[i].Evidence != r[j].Evidence {
 			return r[i].Evidence < r[j].Evidence
 		}

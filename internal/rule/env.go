@@ -3,7 +3,6 @@ package rule
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -30,38 +29,10 @@ import (
 type env struct {
 	// Budget is this evaluation's account (see budget.go); __budget is a
 	// name the patcher writes, not a column.
-	Budget        *budget   `expr:"__budget"`
-	Time          time.Time `expr:"time"`
-	Source        string    `expr:"source"`
-	Format        string    `expr:"format"`
-	Host          string    `expr:"host"`
-	Channel       string    `expr:"channel"`
-	Provider      string    `expr:"event_provider"`
-	EventID       int32     `expr:"event_id"`
-	RecordID      int64     `expr:"record_id"`
-	User          string    `expr:"user"`
-	UserDomain    string    `expr:"user_domain"`
-	UserSID       string    `expr:"user_sid"`
-	SubjectUser   string    `expr:"subject_user"`
-	LogonType     int32     `expr:"logon_type"`
-	LogonID       string    `expr:"logon_id"`
-	SrcIP         string    `expr:"src_ip"`
-	SrcPort       int32     `expr:"src_port"`
-	DstIP         string    `expr:"dst_ip"`
-	DstPort       int32     `expr:"dst_port"`
-	Protocol      string    `expr:"protocol"`
-	Action        string    `expr:"action"`
-	BytesOut      int64     `expr:"bytes_out"`
-	BytesIn       int64     `expr:"bytes_in"`
-	Process       string    `expr:"process"`
-	ParentProcess string    `expr:"parent_process"`
-	CommandLine   string    `expr:"command_line"`
-	ScriptText    string    `expr:"script_text"`
-	SessionID     string    `expr:"session_id"`
-	Operator      string    `expr:"operator"`
-	Message       string    `expr:"message"`
-	Evidence      string    `expr:"evidence"`
-	Offset        int64     `expr:"offset"`
+	Budget *budget `expr:"__budget"`
+	Source string  `expr:"source"` // the partition, not a table column
+	// The typed columns, generated from event.Columns (env_columns.go).
+	columnsEnv
 
 	// Set only when a threshold rule renders its output.
 	Hits           int       `expr:"hits"`
@@ -74,29 +45,14 @@ type env struct {
 	ev *event.Event
 }
 
-// columnOf maps an env variable to the store column it reads. The event
-// schema calls the column "provider"; in conditions that name is the
-// provider(user) helper, so the column is event_provider.
+// columnOf maps an env variable to the store column it reads (the
+// table's Var → Name: the provider column is event_provider in
+// conditions, since provider() is a helper).
 var columnOf = func() map[string]string {
-	m := map[string]string{}
-	t := reflect.TypeOf(env{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name := f.Tag.Get("expr")
-		if name == "" || f.Type.Kind() == reflect.Func {
-			continue
-		}
-		switch name {
-		case "hits", "distinct_values", "last_time", "__budget":
-			continue
-		case "event_provider":
-			m[name] = "provider"
-		default:
-			m[name] = name
-		}
+	m := map[string]string{"source": "source", "field": "fields", "has_field": "fields"}
+	for _, c := range event.Columns {
+		m[c.Var] = c.Name
 	}
-	m["field"] = "fields"
-	m["has_field"] = "fields"
 	return m
 }()
 
@@ -116,13 +72,8 @@ func newEnv() *env {
 
 func (e *env) set(ev *event.Event) {
 	e.ev = ev
-	e.Time, e.Source, e.Format, e.Host, e.Channel, e.Provider = ev.Time, ev.Source, ev.Format, ev.Host, ev.Channel, ev.Provider
-	e.EventID, e.RecordID, e.User, e.UserDomain, e.UserSID = ev.EventID, ev.RecordID, ev.User, ev.UserDomain, ev.UserSID
-	e.SubjectUser, e.LogonType, e.LogonID = ev.SubjectUser, ev.LogonType, ev.LogonID
-	e.SrcIP, e.SrcPort, e.DstIP, e.DstPort, e.Protocol, e.Action = ev.SrcIP, ev.SrcPort, ev.DstIP, ev.DstPort, ev.Protocol, ev.Action
-	e.BytesOut, e.BytesIn, e.Process, e.ParentProcess = ev.BytesOut, ev.BytesIn, ev.Process, ev.ParentProcess
-	e.CommandLine, e.ScriptText, e.SessionID, e.Operator = ev.CommandLine, ev.ScriptText, ev.SessionID, ev.Operator
-	e.Message, e.Evidence, e.Offset = ev.Message, ev.Evidence, ev.Offset
+	e.Source = ev.Source
+	e.setColumns(ev)
 	e.Hits, e.DistinctValues, e.LastTime = 0, "", time.Time{}
 }
 
@@ -364,12 +315,10 @@ func nonEmptyAny(n ast.Node) []string {
 // stringVar holds the env variables that are string columns (those a
 // condition can require to be non-empty).
 var stringVar = func() map[string]bool {
-	m := map[string]bool{}
-	t := reflect.TypeOf(env{})
-	for i := 0; i < t.NumField(); i++ {
-		name := t.Field(i).Tag.Get("expr")
-		if _, col := columnOf[name]; col && t.Field(i).Type.Kind() == reflect.String {
-			m[name] = true
+	m := map[string]bool{"source": true}
+	for _, c := range event.Columns {
+		if c.Kind == event.KindString {
+			m[c.Var] = true
 		}
 	}
 	return m

@@ -35,7 +35,7 @@ func TestHelpers(t *testing.T) {
 	// Monday 2024-04-01 06:30 UTC = 08:30 CEST (business hours only in the case zone).
 	mon := time.Date(2024, 4, 1, 6, 30, 0, 0, time.UTC)
 	ev := &event.Event{
-		Time: mon, Host: "SRV1", User: "msp-admin", SrcIP: "203.0.113.9", DstIP: "8.8.8.8", EventID: 4624, LogonType: 10,
+		Time: mon, Host: "SRV1", User: "msp-admin", SrcIP: "203.0.113.9", DstIP: "8.8.8.8", EventID: 4624, LogonType: event.Some[int32](10),
 		CommandLine: `powershell.exe -NoP -ec RwBlAHQALQBBAEQAVQBzAGUAcgAgAC0ARgBpAGwAdABlAHIAIAAqACAAfAAgAFMAZQBsAGUAYwB0ACAATgBhAG0AZQA=`,
 		Process:     `C:\Windows\System32\WindowsPowerShell\v1.0\PowerShell.EXE`,
 		Fields:      ordereddict.NewDict().Set("TargetUserName", "msp-admin").Set("TargetSid", "S-1-5-32-544").Set("B64", "aGVsbG8="),
@@ -108,7 +108,7 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &event.Event{User: "bob", Host: "WS1", LogonType: 10, Time: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
+	ev := &event.Event{User: "bob", Host: "WS1", LogonType: event.Some[int32](10), Time: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if got, want := tm.Render(ev), "bob logged on to WS1 from - (10) at 2024-01-02T03:04:05Z"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -587,7 +586,7 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	for _, c := range []string{"time", "source", "host", "channel", "event_id", "record_id", "evidence", "offset", "user", "subject_user", "operator", "session_id"} {
+	for _, c := range FindingColumns {
 		cols[c] = true // what findings and filters read
 	}
 	if readsAll {
@@ -602,6 +601,10 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	return r, nil
 }
 
+// FindingColumns are what any finding of a rule reads of its event (its
+// reference, host, identity, session), whatever the rule says it reads.
+var FindingColumns = []string{"time", "source", "host", "channel", "provider", "event_id", "record_id", "evidence", "offset", "seq", "user", "subject_user", "operator", "session_id"}
+
 func defaultSummary(title string, ev *event.Event) string {
 	s := title + " on " + formatValue(ev.Host)
 	if u := UserOf(ev); u != "" {
@@ -610,59 +613,27 @@ func defaultSummary(title string, ev *event.Event) string {
 	return s
 }
 
-// Test-event keys and how they set an event. Names are the condition
-// variables, so a test reads like the condition it exercises.
-var testSetters = map[string]func(ev *event.Event, v string) error{
-	"time": func(ev *event.Event, v string) error {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return fmt.Errorf("time %q: want RFC 3339, e.g. 2024-03-09T02:14:00+01:00", v)
-		}
-		ev.Time = t.UTC()
-		return nil
-	},
-	"source":         func(ev *event.Event, v string) error { ev.Source = v; return nil },
-	"format":         func(ev *event.Event, v string) error { ev.Format = v; return nil },
-	"host":           func(ev *event.Event, v string) error { ev.Host = v; return nil },
-	"channel":        func(ev *event.Event, v string) error { ev.Channel = v; return nil },
-	"event_provider": func(ev *event.Event, v string) error { ev.Provider = v; return nil },
-	"event_id":       intSetter(func(ev *event.Event, n int64) { ev.EventID = int32(n) }, 32),
-	"record_id":      intSetter(func(ev *event.Event, n int64) { ev.RecordID = n }, 64),
-	"user":           func(ev *event.Event, v string) error { ev.User = v; return nil },
-	"user_domain":    func(ev *event.Event, v string) error { ev.UserDomain = v; return nil },
-	"user_sid":       func(ev *event.Event, v string) error { ev.UserSID = v; return nil },
-	"subject_user":   func(ev *event.Event, v string) error { ev.SubjectUser = v; return nil },
-	"logon_type":     intSetter(func(ev *event.Event, n int64) { ev.LogonType = int32(n) }, 32),
-	"logon_id":       func(ev *event.Event, v string) error { ev.LogonID = v; return nil },
-	"src_ip":         func(ev *event.Event, v string) error { ev.SrcIP = v; return nil },
-	"src_port":       intSetter(func(ev *event.Event, n int64) { ev.SrcPort = int32(n) }, 32),
-	"dst_ip":         func(ev *event.Event, v string) error { ev.DstIP = v; return nil },
-	"dst_port":       intSetter(func(ev *event.Event, n int64) { ev.DstPort = int32(n) }, 32),
-	"protocol":       func(ev *event.Event, v string) error { ev.Protocol = v; return nil },
-	"action":         func(ev *event.Event, v string) error { ev.Action = v; return nil },
-	"bytes_out":      intSetter(func(ev *event.Event, n int64) { ev.BytesOut = n }, 64),
-	"bytes_in":       intSetter(func(ev *event.Event, n int64) { ev.BytesIn = n }, 64),
-	"process":        func(ev *event.Event, v string) error { ev.Process = v; return nil },
-	"parent_process": func(ev *event.Event, v string) error { ev.ParentProcess = v; return nil },
-	"command_line":   func(ev *event.Event, v string) error { ev.CommandLine = v; return nil },
-	"script_text":    func(ev *event.Event, v string) error { ev.ScriptText = v; return nil },
-	"session_id":     func(ev *event.Event, v string) error { ev.SessionID = v; return nil },
-	"operator":       func(ev *event.Event, v string) error { ev.Operator = v; return nil },
-	"message":        func(ev *event.Event, v string) error { ev.Message = v; return nil },
-	"evidence":       func(ev *event.Event, v string) error { ev.Evidence = v; return nil },
-	"offset":         intSetter(func(ev *event.Event, n int64) { ev.Offset = n }, 64),
-}
-
-func intSetter(set func(*event.Event, int64), bits int) func(*event.Event, string) error {
-	return func(ev *event.Event, v string) error {
-		n, err := strconv.ParseInt(v, 0, bits)
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", v)
-		}
-		set(ev, n)
-		return nil
+// Test-event keys and how they set an event: the condition variables
+// (event.Columns' Var, and source), so a test reads like the condition it
+// exercises.
+var testSetters = func() map[string]func(ev *event.Event, v string) error {
+	m := map[string]func(ev *event.Event, v string) error{
+		"source": func(ev *event.Event, v string) error { ev.Source = v; return nil },
 	}
-}
+	for i := range event.Columns {
+		c := &event.Columns[i]
+		m[c.Var] = func(ev *event.Event, v string) error {
+			if err := c.SetString(ev, v); err != nil {
+				if c.Kind == event.KindTime {
+					return fmt.Errorf("time %q: want RFC 3339, e.g. 2024-03-09T02:14:00+01:00", v)
+				}
+				return fmt.Errorf("%q is not an integer", v)
+			}
+			return nil
+		}
+	}
+	return m
+}()
 
 // testEpoch is the time of a test event that gives none: a Monday at
 // 10:00 UTC, inside the default business hours.

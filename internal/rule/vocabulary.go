@@ -14,9 +14,7 @@ type Column struct {
 // environment itself so the list cannot drift from what compiles.
 func Columns() []Column {
 	var out []Column
-	t := reflect.TypeOf(env{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(env{})) {
 		name := f.Tag.Get("expr")
 		// Functions are helpers; names starting with "__" are the
 		// engine's own (the evaluation budget), not columns.

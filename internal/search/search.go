@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 
 	"github.com/Velocidex/ordereddict"
 
@@ -60,20 +59,19 @@ func NewMatcher(terms []string, o Options) (*Matcher, error) {
 	return m, nil
 }
 
-// columns lists the event's typed values as text: every string column and
-// the numbers as decimals (so "4624" finds the event id and "3389" a port).
+// columns lists the event's typed values as text: source and every
+// column of event.Columns but time and offset, numbers as decimals (so
+// "4624" finds the event id and "3389" a port); NULL is "".
 func columns(ev *event.Event) []string {
-	num := func(n int64) string {
-		if n == 0 {
-			return ""
+	out := make([]string, 0, len(event.Columns)+1)
+	out = append(out, ev.Source)
+	for i := range event.Columns {
+		c := &event.Columns[i]
+		if c.Name != "time" && c.Name != "offset" {
+			out = append(out, c.Text(ev))
 		}
-		return strconv.FormatInt(n, 10)
 	}
-	return []string{ev.Source, ev.Format, ev.Host, ev.Channel, ev.Provider, num(int64(ev.EventID)), num(ev.RecordID),
-		ev.User, ev.UserDomain, ev.UserSID, ev.SubjectUser, num(int64(ev.LogonType)), ev.LogonID, ev.SrcIP,
-		num(int64(ev.SrcPort)), ev.DstIP, num(int64(ev.DstPort)), ev.Protocol, ev.Action, num(ev.BytesOut),
-		num(ev.BytesIn), ev.Process, ev.ParentProcess, ev.CommandLine, ev.ScriptText, ev.SessionID, ev.Operator,
-		ev.Message, ev.Evidence}
+	return out
 }
 
 // walk calls fn with every leaf value of the raw fields as text, nested

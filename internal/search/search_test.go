@@ -23,7 +23,7 @@ func testStore(t *testing.T) *store.Store {
 			Fields: ordereddict.NewDict().Set("TargetUserName", "ct-weber").Set("IpAddress", "203.0.113.91")},
 		{Time: t0, Source: "evtx", Format: "evtx", Host: "FS01", Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 1, Evidence: "e/Sysmon.evtx", Offset: 3,
 			Fields: ordereddict.NewDict().Set("Image", `C:\Windows\Temp\x.exe`).Set("Hashes", ordereddict.NewDict().Set("SHA256", "AB12CD"))},
-		{Time: t0.Add(time.Hour), Source: "firewall", Format: "fortigate", DstIP: "203.0.113.91", DstPort: 443, Evidence: "e/fw.log", Offset: 12},
+		{Time: t0.Add(time.Hour), Source: "firewall", Format: "fortigate", DstIP: "203.0.113.91", DstPort: event.Some[int32](443), Evidence: "e/fw.log", Offset: 12},
 		{Time: t0.Add(time.Hour), Source: "rmm", Format: "anydesk-trace", Operator: "Mallory", Message: "Incoming session", Evidence: "e/ad.trace", Offset: 5},
 	}
 	w := st.NewEventWriter("part-1")

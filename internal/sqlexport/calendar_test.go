@@ -61,7 +61,7 @@ privileged_groups: [Administrators]
 			for _, id := range []int32{4624, 4648, 4724} {
 				off++
 				ev := &event.Event{Time: tm, Source: event.SourceEVTX, Format: "evtx", Host: "WS1", Channel: "Security", EventID: id,
-					RecordID: off, User: u.user, SubjectUser: u.subject, LogonType: 10, SrcIP: u.ip, Evidence: "calendar.evtx", Offset: off}
+					RecordID: off, User: u.user, SubjectUser: u.subject, LogonType: event.Some[int32](10), SrcIP: u.ip, Evidence: "calendar.evtx", Offset: off}
 				ev.Fields = mustFields(t, fmt.Sprintf(`{"SubjectUserName":%q,"TargetUserName":"Administrator"}`, u.subject))
 				if err := w.Write(ev); err != nil {
 					t.Fatal(err)

@@ -125,17 +125,10 @@ func (d Dialect) jsonHas(name string) string {
 }
 
 // timeCol is the event time as the engine's timestamp. spoor writes
-// nanosecond UTC timestamps: DuckDB reads them as TIMESTAMPTZ; Spark
-// reads them only as nanoseconds since the epoch (with
-// spark.sql.legacy.parquet.nanosAsLong=true), so they are turned into a
-// timestamp here; Trino's Hive connector reads them as a timestamp
-// without zone holding UTC.
-func (d Dialect) timeCol() string {
-	if d == Spark {
-		return "timestamp_micros(" + d.ident("time") + " div 1000)"
-	}
-	return d.ident("time")
-}
+// microsecond UTC timestamps: DuckDB reads them as TIMESTAMPTZ, Spark as
+// a timestamp (shown in the session zone, UTC), Trino's Hive connector as
+// a timestamp without zone holding UTC.
+func (d Dialect) timeCol() string { return d.ident("time") }
 
 // localTime converts a UTC time (from timeCol) to the wall clock of zone.
 // Spark's from_utc_timestamp gives that wall clock when the session time
@@ -188,7 +181,7 @@ func (d Dialect) intText(x string) string {
 // Preamble is what the session needs before the queries run.
 func (d Dialect) Preamble() string {
 	if d == Spark {
-		return "SET spark.sql.session.timeZone = UTC;\nSET spark.sql.legacy.parquet.nanosAsLong = true;\n"
+		return "SET spark.sql.session.timeZone = UTC;\n"
 	}
 	return ""
 }

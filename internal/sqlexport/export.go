@@ -160,13 +160,12 @@ func windowSQL(d Dialect, cfg *caseconf.Config) []string {
 	return out
 }
 
-// timestamp is a UTC instant comparable with the stored time column
-// (nanoseconds for Spark, see timeCol).
+// timestamp is a UTC instant comparable with the stored time column.
 func (d Dialect) timestamp(t time.Time) string {
-	s := t.UTC().Format("2006-01-02 15:04:05.999999999")
+	s := t.UTC().Format("2006-01-02 15:04:05.999999")
 	switch d {
 	case Spark:
-		return itoa(t.UnixNano())
+		return "TIMESTAMP " + d.str(s) // the session zone is UTC (Preamble)
 	case Trino:
 		return "TIMESTAMP " + d.str(s)
 	}
@@ -174,10 +173,10 @@ func (d Dialect) timestamp(t time.Time) string {
 }
 
 // keyColumns are what each query returns per match: the rule id, then the
-// event key. The store has no single per-event key; (source, evidence,
-// offset) is one (offset is the record id for EVTX, the line or byte
-// offset for text), with time and host for reading.
-var keyColumns = []string{"source", "evidence", "offset", "time", "host"}
+// event key (source, evidence, offset, seq: see event.Key; offset is the
+// record id for EVTX, the line or byte offset for text), with time and
+// host for reading.
+var keyColumns = []string{"source", "evidence", "offset", "seq", "time", "host"}
 
 func (e *Export) selectKey() string {
 	cols := make([]string, len(keyColumns))
@@ -248,7 +247,7 @@ func (e *Export) prefixed(alias string) string {
 }
 
 func (e *Export) selectKeyOrder() string {
-	return e.Dialect.ident("source") + ", " + e.Dialect.ident("evidence") + ", " + e.Dialect.ident("offset")
+	return e.Dialect.ident("source") + ", " + e.Dialect.ident("evidence") + ", " + e.Dialect.ident("offset") + ", " + e.Dialect.ident("seq")
 }
 
 // Counts returns how many rules were exported and how many were skipped,
@@ -292,7 +291,7 @@ func (e *Export) Summary() string {
 func (e *Export) WriteSQL(w io.Writer, events string, perRule bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- spoor rules export --sql %s\n-- %s\n", e.Dialect, e.Summary())
-	fmt.Fprintf(&b, "-- Each row is one (rule_id, event) match; the event key is (source, evidence, offset).\n")
+	fmt.Fprintf(&b, "-- Each row is one (rule_id, event) match; the event key is (source, evidence, offset, seq).\n")
 	if len(e.Skipped) > 0 {
 		b.WriteString("-- Not exported:\n")
 		for _, s := range e.Skipped {

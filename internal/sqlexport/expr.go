@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/event"
 )
 
 // typ is the SQL type of a compiled sub-expression.
@@ -43,24 +44,34 @@ func unsup(format string, args ...any) error {
 	return &unsupported{fmt.Sprintf(format, args...)}
 }
 
-// columns are the condition variables that are store columns, with their
-// types (the expr names of internal/rule: event_provider is the provider
-// column).
-var columns = map[string]struct {
-	col string
-	t   typ
-}{
-	"time": {"time", tTime}, "source": {"source", tStr}, "format": {"format", tStr}, "host": {"host", tStr},
-	"channel": {"channel", tStr}, "event_provider": {"provider", tStr}, "event_id": {"event_id", tInt},
-	"record_id": {"record_id", tInt}, "user": {"user", tStr}, "user_domain": {"user_domain", tStr},
-	"user_sid": {"user_sid", tStr}, "subject_user": {"subject_user", tStr}, "logon_type": {"logon_type", tInt},
-	"logon_id": {"logon_id", tStr}, "src_ip": {"src_ip", tStr}, "src_port": {"src_port", tInt},
-	"dst_ip": {"dst_ip", tStr}, "dst_port": {"dst_port", tInt}, "protocol": {"protocol", tStr},
-	"action": {"action", tStr}, "bytes_out": {"bytes_out", tInt}, "bytes_in": {"bytes_in", tInt},
-	"process": {"process", tStr}, "parent_process": {"parent_process", tStr}, "command_line": {"command_line", tStr},
-	"script_text": {"script_text", tStr}, "session_id": {"session_id", tStr}, "operator": {"operator", tStr},
-	"message": {"message", tStr}, "evidence": {"evidence", tStr}, "offset": {"offset", tInt},
-}
+// columns are the condition variables that are store columns (the
+// rule variables of event.Columns, and source), with their types.
+var columns = func() map[string]struct {
+	col      string
+	t        typ
+	nullable bool
+} {
+	m := map[string]struct {
+		col      string
+		t        typ
+		nullable bool
+	}{"source": {"source", tStr, false}}
+	for _, c := range event.Columns {
+		t := tStr
+		switch c.Kind {
+		case event.KindTime:
+			t = tTime
+		case event.KindInt32, event.KindInt64:
+			t = tInt
+		}
+		m[c.Var] = struct {
+			col      string
+			t        typ
+			nullable bool
+		}{c.Name, t, c.Nullable}
+	}
+	return m
+}()
 
 // exprCompiler turns one spoor condition into a SQL predicate. Helpers
 // that read the case (provider, business_hours, …) are compiled with the
@@ -131,7 +142,17 @@ func (c *exprCompiler) node(n ast.Node) (val, error) {
 		if col.t == tTime {
 			return val{sql: c.d.timeCol(), t: tTime}, nil
 		}
-		return val{sql: c.d.ident(col.col), t: col.t}, nil
+		sql := c.d.ident(col.col)
+		if col.nullable {
+			// A condition sees "" or 0 for NULL (as spoor's rule
+			// environment does), so NOT and != behave the same.
+			zero := "''"
+			if col.t == tInt {
+				zero = "0"
+			}
+			sql = "coalesce(" + sql + ", " + zero + ")"
+		}
+		return val{sql: sql, t: col.t}, nil
 	case *ast.VariableDeclaratorNode:
 		v, err := c.node(x.Value)
 		if err != nil {

@@ -11,79 +11,82 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
-// Column numbers a stored event column, in schema order.
+// Column numbers a stored event column: i < len(event.Columns) is
+// event.Columns[i], and ColFields, after them, is the raw fields.
 type Column uint8
 
-// The event columns, in the order of the Parquet schema (eventRow).
-const (
-	ColTime Column = iota
-	ColFormat
-	ColHost
-	ColChannel
-	ColProvider
-	ColEventID
-	ColRecordID
-	ColUser
-	ColUserDomain
-	ColUserSID
-	ColSubjectUser
-	ColLogonType
-	ColLogonID
-	ColSrcIP
-	ColSrcPort
-	ColDstIP
-	ColDstPort
-	ColProtocol
-	ColAction
-	ColBytesOut
-	ColBytesIn
-	ColProcess
-	ColParentProcess
-	ColCommandLine
-	ColScriptText
-	ColSessionID
-	ColOperator
-	ColMessage
-	ColEvidence
-	ColOffset
-	ColFields
-	numColumns
-)
+// numColumns counts the store's columns: the typed ones and fields.
+var numColumns = len(event.Columns) + 1
 
-var columnNames = [numColumns]string{
-	"time", "format", "host", "channel", "provider", "event_id", "record_id", "user", "user_domain",
-	"user_sid", "subject_user", "logon_type", "logon_id", "src_ip", "src_port", "dst_ip", "dst_port",
-	"protocol", "action", "bytes_out", "bytes_in", "process", "parent_process", "command_line",
-	"script_text", "session_id", "operator", "message", "evidence", "offset", "fields",
+// maxColumns bounds numColumns: a ColSet is a uint64, and scan state is
+// kept in arrays of this size.
+const maxColumns = 64
+
+func init() {
+	if numColumns > maxColumns {
+		panic("store: more than 64 event columns; ColSet must grow")
+	}
 }
+
+func mustColumn(name string) Column {
+	c, ok := ColumnByName(name)
+	if !ok {
+		panic("store: no column " + name)
+	}
+	return c
+}
+
+// The columns the scan itself, the hunt's selector and the callers that
+// build Wants by hand name.
+var (
+	ColTime       = mustColumn("time")
+	ColFormat     = mustColumn("format")
+	ColHost       = mustColumn("host")
+	ColChannel    = mustColumn("channel")
+	ColProvider   = mustColumn("provider")
+	ColEventID    = mustColumn("event_id")
+	ColRecordID   = mustColumn("record_id")
+	ColUser       = mustColumn("user")
+	ColUserDomain = mustColumn("user_domain")
+	ColUserSID    = mustColumn("user_sid")
+	ColLogonType  = mustColumn("logon_type")
+	ColSrcIP      = mustColumn("src_ip")
+	ColEvidence   = mustColumn("evidence")
+	ColOffset     = mustColumn("offset")
+	ColSeq        = mustColumn("seq")
+	ColFields     = Column(len(event.Columns))
+)
 
 // String is the column's name in the store.
 func (c Column) String() string {
-	if c < numColumns {
-		return columnNames[c]
+	switch {
+	case int(c) < len(event.Columns):
+		return event.Columns[c].Name
+	case c == ColFields:
+		return fieldsColumn
 	}
 	return fmt.Sprintf("column(%d)", c)
 }
 
 // ColumnByName finds a column by its store name.
 func ColumnByName(name string) (Column, bool) {
-	for i, n := range columnNames {
-		if n == name {
-			return Column(i), true
-		}
+	if name == fieldsColumn {
+		return Column(len(event.Columns)), true
 	}
-	return 0, false
+	i, ok := event.ColumnIndex(name)
+	return Column(i), ok
 }
 
 // ColSet is a set of columns (bit c for Column c).
 type ColSet uint64
 
 // AllColumns holds every event column.
-const AllColumns = ColSet(1)<<numColumns - 1
+var AllColumns = ColSet(1)<<numColumns - 1
 
 // Has reports whether c is in the set.
 func (s ColSet) Has(c Column) bool { return s&(1<<c) != 0 }
@@ -114,7 +117,7 @@ func ColumnsOf(names []string) (ColSet, error) {
 
 // refColumns are filled for every row a scan hands out, whatever was
 // asked: they say where the event came from (its reference).
-const refColumns = ColSet(1)<<ColTime | 1<<ColEvidence | 1<<ColOffset | 1<<ColRecordID | 1<<ColEventID | 1<<ColHost
+var refColumns = ColSet(0).With(ColTime).With(ColEvidence).With(ColOffset).With(ColSeq).With(ColRecordID).With(ColEventID).With(ColHost)
 
 // Want says what to decode of one row. The zero Want skips the row.
 type Want struct {
@@ -189,12 +192,12 @@ func (s *Store) ScanSelectInto(ctx context.Context, opts ScanOptions, sel func(*
 	}
 	var from, to int64
 	if !opts.From.IsZero() {
-		from = opts.From.UnixNano()
+		from = opts.From.Add(time.Microsecond - 1).UnixMicro() // stored times are whole µs: [from, to) rounds up
 	}
 	if !opts.To.IsZero() {
-		to = opts.To.UnixNano()
+		to = opts.To.Add(time.Microsecond - 1).UnixMicro()
 	}
-	sc := &scanner{ctx: ctx, sel: sel, fn: fn, next: next, from: from, to: to, stats: &st}
+	sc := &scanner{ctx: ctx, l: s.layout(), sel: sel, fn: fn, next: next, from: from, to: to, stats: &st}
 	if sel == nil {
 		cols, err := ColumnsOf(opts.Columns)
 		if err != nil {
@@ -212,6 +215,7 @@ func (s *Store) ScanSelectInto(ctx context.Context, opts ScanOptions, sel func(*
 
 type scanner struct {
 	ctx      context.Context
+	l        *layout
 	sel      func(*RowKey) Want
 	fixed    Want
 	fn       func(*event.Event) error
@@ -245,19 +249,22 @@ func (sc *scanner) scanFile(src, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	var leaf [numColumns]int
+	var leaf [maxColumns]int
 	for i := range leaf {
 		leaf[i] = -1
 	}
 	for i, p := range pf.Schema().Columns() {
 		if len(p) == 1 {
-			if c, ok := ColumnByName(p[0]); ok {
+			if c, ok := sc.l.column(p[0]); ok {
 				leaf[c] = i
 			}
 		}
 	}
 	if leaf[ColTime] < 0 || leaf[ColEventID] < 0 {
 		return fmt.Errorf("%s: not an event part file (no time or event_id column)", path)
+	}
+	if err := sc.l.checkKinds(pf.Schema()); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
 	}
 	md := pf.Metadata()
 	for gi, rg := range pf.RowGroups() {
@@ -274,7 +281,7 @@ func (sc *scanner) scanFile(src, path string) error {
 				}
 			}
 		}
-		r := &rgScan{rg: rg, leaf: &leaf, pages: &sc.stats.Pages}
+		r := &rgScan{l: sc.l, rg: rg, leaf: &leaf, pages: &sc.stats.Pages}
 		err := sc.rowGroup(src, r)
 		r.close()
 		var stop errStop
@@ -315,8 +322,8 @@ func (sc *scanner) rowGroup(src string, r *rgScan) error {
 			if err := tc.at(row); err != nil {
 				return err
 			}
-			t := tc.i64[row-tc.start]
-			if (sc.from != 0 && t < sc.from) || (sc.to != 0 && t >= sc.to) {
+			t, null := tc.int(row)
+			if null || (sc.from != 0 && t < sc.from) || (sc.to != 0 && t >= sc.to) {
 				continue
 			}
 		}
@@ -326,7 +333,8 @@ func (sc *scanner) rowGroup(src string, r *rgScan) error {
 			if err := idc.at(row); err != nil {
 				return err
 			}
-			key.EventID = idc.i32[row-idc.start]
+			id, _ := idc.int(row)
+			key.EventID = int32(id)
 			key.Channel = ""
 			if chc != nil {
 				if err := chc.at(row); err != nil {
@@ -370,70 +378,7 @@ func (sc *scanner) fill(ev *event.Event, src string, r *rgScan, row int64, w Wan
 		if err := c.at(row); err != nil {
 			return err
 		}
-		switch col {
-		case ColTime:
-			if t := c.i64[row-c.start]; t != 0 {
-				ev.Time = time.Unix(0, t).UTC()
-			}
-		case ColFormat:
-			ev.Format = c.str(row)
-		case ColHost:
-			ev.Host = c.str(row)
-		case ColChannel:
-			ev.Channel = c.str(row)
-		case ColProvider:
-			ev.Provider = c.str(row)
-		case ColEventID:
-			ev.EventID = c.i32[row-c.start]
-		case ColRecordID:
-			ev.RecordID = c.i64[row-c.start]
-		case ColUser:
-			ev.User = c.str(row)
-		case ColUserDomain:
-			ev.UserDomain = c.str(row)
-		case ColUserSID:
-			ev.UserSID = c.str(row)
-		case ColSubjectUser:
-			ev.SubjectUser = c.str(row)
-		case ColLogonType:
-			ev.LogonType = c.i32[row-c.start]
-		case ColLogonID:
-			ev.LogonID = c.str(row)
-		case ColSrcIP:
-			ev.SrcIP = c.str(row)
-		case ColSrcPort:
-			ev.SrcPort = c.i32[row-c.start]
-		case ColDstIP:
-			ev.DstIP = c.str(row)
-		case ColDstPort:
-			ev.DstPort = c.i32[row-c.start]
-		case ColProtocol:
-			ev.Protocol = c.str(row)
-		case ColAction:
-			ev.Action = c.str(row)
-		case ColBytesOut:
-			ev.BytesOut = c.i64[row-c.start]
-		case ColBytesIn:
-			ev.BytesIn = c.i64[row-c.start]
-		case ColProcess:
-			ev.Process = c.str(row)
-		case ColParentProcess:
-			ev.ParentProcess = c.str(row)
-		case ColCommandLine:
-			ev.CommandLine = c.str(row)
-		case ColScriptText:
-			ev.ScriptText = c.str(row)
-		case ColSessionID:
-			ev.SessionID = c.str(row)
-		case ColOperator:
-			ev.Operator = c.str(row)
-		case ColMessage:
-			ev.Message = c.str(row)
-		case ColEvidence:
-			ev.Evidence = c.str(row)
-		case ColOffset:
-			ev.Offset = c.i64[row-c.start]
-		case ColFields:
+		if int(col) == len(sc.l.cols) {
 			raw := c.str(row)
 			if !w.Dict {
 				ev.RawFields = raw
@@ -444,6 +389,61 @@ func (sc *scanner) fill(ev *event.Event, src string, r *rgScan, row int64, w Wan
 				return fmt.Errorf("fields of %s@%d: %v", ev.Evidence, ev.Offset, err)
 			}
 			ev.Fields = d
+			continue
+		}
+		ec := &sc.l.cols[col]
+		if c.null(row) {
+			continue // the zero Event already says absent
+		}
+		switch ec.Kind {
+		case event.KindString:
+			ec.Set(ev, event.Value{Str: c.str(row)})
+		case event.KindTime:
+			n, _ := c.int(row)
+			ec.Set(ev, event.Value{Time: time.UnixMicro(n).UTC()})
+		default:
+			n, _ := c.int(row)
+			ec.Set(ev, event.Value{Int: n})
+		}
+	}
+	return nil
+}
+
+func logicalTimestamp(t parquet.Type) (*format.TimestampType, bool) {
+	lt := t.LogicalType()
+	if lt == nil {
+		return nil, false
+	}
+	ts, ok := lt.Value.(*format.TimestampType)
+	return ts, ok
+}
+
+// checkKinds refuses a part file whose columns have other physical types
+// than the table says (an older store: times were nanoseconds then).
+func (l *layout) checkKinds(s *parquet.Schema) error {
+	for _, p := range s.Columns() {
+		i, ok := indexOf(l.cols, p[0])
+		if !ok || len(p) != 1 {
+			continue
+		}
+		leaf, _ := s.Lookup(p...)
+		t := leaf.Node.Type()
+		var want parquet.Kind
+		switch l.cols[i].Kind {
+		case event.KindString:
+			want = parquet.ByteArray
+		case event.KindInt32:
+			want = parquet.Int32
+		default:
+			want = parquet.Int64
+		}
+		if t.Kind() != want {
+			return fmt.Errorf("column %s is %s, want %s (a store of another spoor version: ingest again)", p[0], t.Kind(), want)
+		}
+		if l.cols[i].Kind == event.KindTime {
+			if ts, ok := logicalTimestamp(t); !ok || ts.Unit.Value == nil || ts.Unit.Value.Duration() != time.Microsecond {
+				return fmt.Errorf("column %s is not a microsecond timestamp (a store of another spoor version: ingest again)", p[0])
+			}
 		}
 	}
 	return nil
@@ -452,9 +452,10 @@ func (sc *scanner) fill(ev *event.Event, src string, r *rgScan, row int64, w Wan
 // rgScan reads one row group column by column; a column's pages are
 // opened the first time a row asks for it.
 type rgScan struct {
+	l     *layout
 	rg    parquet.RowGroup
-	leaf  *[numColumns]int
-	cols  [numColumns]*colCursor
+	leaf  *[maxColumns]int
+	cols  [maxColumns]*colCursor
 	have  ColSet // cursors opened (or known missing)
 	pages *int64 // ScanStats.Pages
 }
@@ -472,7 +473,8 @@ func (r *rgScan) cursor(c Column) (*colCursor, error) {
 		return nil, nil
 	}
 	chunk := r.rg.ColumnChunks()[li]
-	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1, loads: r.pages}
+	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1, loads: r.pages,
+		numeric: int(c) < len(r.l.cols) && r.l.cols[c].Kind != event.KindString}
 	if oi, err := chunk.OffsetIndex(); err == nil && oi != nil && oi.NumPages() > 0 {
 		cur.firstRows = make([]int64, oi.NumPages())
 		for i := range cur.firstRows {
@@ -505,15 +507,17 @@ type colCursor struct {
 
 	loads *int64 // counts the pages read
 
-	i32  []int32
-	i64  []int64
-	idx  []int32  // dictionary indexes, for dictionary-encoded pages
-	dict []string // the chunk's dictionary as strings, made once
-	data []byte
-	offs []uint32
+	i32     []int32
+	i64     []int64
+	numeric bool     // a number column (NULL rows are not "empty strings")
+	vi      []int32  // value index of each row of the page, -1 for NULL; nil: no NULLs (row i is value i)
+	idx     []int32  // dictionary indexes, for dictionary-encoded pages
+	dict    []string // the chunk's dictionary as strings, made once
+	data    []byte
+	offs    []uint32
 }
 
-var errPageRows = errors.New("page row count does not match its values (nulls or repeated values are not event rows)")
+var errPageRows = errors.New("page row count does not match its values (repeated values are not event rows)")
 
 func (c *colCursor) at(row int64) error {
 	if row < c.end && row >= c.start {
@@ -573,15 +577,36 @@ func (c *colCursor) load() error {
 		return fmt.Errorf("column %s: %v", c.col, err)
 	}
 	*c.loads++
-	if pg.NumValues() != pg.NumRows() || pg.NumNulls() != 0 {
+	if pg.NumValues() != pg.NumRows() {
 		parquet.Release(pg)
 		return fmt.Errorf("column %s: %w", c.col, errPageRows)
 	}
 	c.page = pg
 	c.i32, c.i64, c.idx, c.data, c.offs = nil, nil, nil, nil, nil
+	c.vi = c.vi[:0]
+	nvals := int(pg.NumRows())
+	if pg.NumNulls() != 0 {
+		nvals = 0
+		for _, d := range pg.DefinitionLevels() {
+			if d == 0 {
+				c.vi = append(c.vi, -1)
+			} else {
+				c.vi = append(c.vi, int32(nvals))
+				nvals++
+			}
+		}
+		if len(c.vi) != int(pg.NumRows()) {
+			return fmt.Errorf("column %s: %d definition levels for %d rows", c.col, len(c.vi), pg.NumRows())
+		}
+	} else {
+		c.vi = nil
+	}
 	vals := pg.Data()
 	if d := pg.Dictionary(); d != nil {
 		c.idx = vals.Int32()
+		if len(c.idx) != nvals {
+			return fmt.Errorf("column %s: %d dictionary indexes for %d values", c.col, len(c.idx), nvals)
+		}
 		if c.dict == nil {
 			dv := d.Page().Data()
 			data, offs := dv.ByteArray()
@@ -600,12 +625,21 @@ func (c *colCursor) load() error {
 	switch pg.Type().Kind() {
 	case parquet.Int32:
 		c.i32 = vals.Int32()
+		if len(c.i32) != nvals {
+			return fmt.Errorf("column %s: %d values for %d rows", c.col, len(c.i32), nvals)
+		}
 	case parquet.Int64:
 		c.i64 = vals.Int64()
+		if len(c.i64) != nvals {
+			return fmt.Errorf("column %s: %d values for %d rows", c.col, len(c.i64), nvals)
+		}
 	case parquet.ByteArray:
 		c.data, c.offs = vals.ByteArray()
-		if len(c.offs) != int(pg.NumRows())+1 {
-			return fmt.Errorf("column %s: %d offsets for %d rows", c.col, len(c.offs), pg.NumRows())
+		if nvals == 0 && len(c.offs) == 0 {
+			break // every row NULL
+		}
+		if len(c.offs) != nvals+1 {
+			return fmt.Errorf("column %s: %d offsets for %d values", c.col, len(c.offs), nvals)
 		}
 	default:
 		return fmt.Errorf("column %s: unexpected type %s", c.col, pg.Type())
@@ -613,11 +647,41 @@ func (c *colCursor) load() error {
 	return nil
 }
 
-// str returns a string column's value (a fresh copy for plain pages, the
-// shared dictionary string otherwise: nothing handed out points into
-// pooled page memory).
+// value is the index of row's value among the page's values, -1 for
+// NULL.
+func (c *colCursor) value(row int64) int {
+	i := int(row - c.start)
+	if c.vi != nil {
+		return int(c.vi[i])
+	}
+	return i
+}
+
+// null reports whether row holds NULL.
+func (c *colCursor) null(row int64) bool { return c.value(row) < 0 }
+
+// int returns a number column's value (0 and true for NULL).
+func (c *colCursor) int(row int64) (int64, bool) {
+	i := c.value(row)
+	switch {
+	case i < 0:
+		return 0, true
+	case c.i64 != nil:
+		return c.i64[i], false
+	case c.i32 != nil:
+		return int64(c.i32[i]), false
+	}
+	return 0, true
+}
+
+// str returns a string column's value, "" for NULL (a fresh copy for
+// plain pages, the shared dictionary string otherwise: nothing handed out
+// points into pooled page memory).
 func (c *colCursor) str(row int64) string {
-	i := row - c.start
+	i := c.value(row)
+	if i < 0 {
+		return ""
+	}
 	if c.idx != nil {
 		return c.dict[c.idx[i]]
 	}
@@ -631,11 +695,16 @@ func (c *colCursor) str(row int64) string {
 	return string(c.data[a:b])
 }
 
+// empty reports whether a string column is NULL or "" in row (false for
+// numbers).
 func (c *colCursor) empty(row int64) bool {
+	i := c.value(row)
+	if i < 0 {
+		return !c.numeric
+	}
 	if c.i32 != nil || c.i64 != nil {
 		return false // not a string column
 	}
-	i := row - c.start
 	if c.idx != nil {
 		return c.dict[c.idx[i]] == ""
 	}

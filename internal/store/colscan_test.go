@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,34 +27,91 @@ func randomEvent(r *rand.Rand, i int) *event.Event {
 		}
 		return fmt.Sprintf("%s%d", prefix, r.Intn(n))
 	}
+	// Numbers: absent a quarter of the time, else 0 … n-1 (0 is a value).
+	o32 := func(n int) event.Opt[int32] {
+		if r.Intn(4) == 0 {
+			return event.Opt[int32]{}
+		}
+		return event.Some(int32(r.Intn(n)))
+	}
+	o64 := func(n int64) event.Opt[int64] {
+		if r.Intn(4) == 0 {
+			return event.Opt[int64]{}
+		}
+		return event.Some(r.Int63n(n))
+	}
 	f := ordereddict.NewDict().Set("TargetUserName", s("u", 50)).Set("Path", `C:\Windows\`+s("p", 1000)).Set("Pad", strings.Repeat("x", r.Intn(400)))
 	return &event.Event{
 		Time: time.Date(2026, 11, 14, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second), Source: event.SourceEVTX,
 		Format: s("f", 3), Host: s("H", 9), Channel: s("C", 5), Provider: s("P", 5), EventID: int32(r.Intn(5000)), RecordID: int64(i),
-		User: s("user", 40), UserDomain: s("D", 3), UserSID: s("S-1-5-", 40), SubjectUser: s("sub", 40), LogonType: int32(r.Intn(12)),
-		LogonID: s("0x", 1e6), SrcIP: s("10.0.0.", 255), SrcPort: int32(r.Intn(65536)), DstIP: s("8.8.8.", 255), DstPort: int32(r.Intn(65536)),
-		Protocol: s("tcp", 2), Action: s("allow", 2), BytesOut: r.Int63n(1e9), BytesIn: r.Int63n(1e9), Process: s("proc", 30),
+		User: s("user", 40), UserDomain: s("D", 3), UserSID: s("S-1-5-", 40), SubjectUser: s("sub", 40), LogonType: o32(12),
+		LogonID: s("0x", 1e6), SrcIP: s("10.0.0.", 255), SrcPort: o32(65536), DstIP: s("8.8.8.", 255), DstPort: o32(65536),
+		Protocol: s("tcp", 2), Action: s("allow", 2), BytesOut: o64(1e9), BytesIn: o64(3), Process: s("proc", 30),
 		ParentProcess: s("parent", 30), CommandLine: s("cmd /c ", 1e6) + strings.Repeat("y", r.Intn(300)), ScriptText: s("Get-", 100),
-		SessionID: s("sess", 1e5), Operator: s("op", 4), Message: s("msg ", 1e5), Evidence: s("e/", 3), Offset: int64(i * 3), Fields: f,
+		SessionID: s("sess", 1e5), Operator: s("op", 4), Message: s("msg ", 1e5), Level: o32(5), Keywords: s("0x80", 3), Task: o32(3),
+		Opcode: o32(2), SystemProcessID: o64(9000), SystemThreadID: o64(9000), SystemUserSID: s("S-1-5-18", 2),
+		Evidence: s("e/", 3), Offset: int64(i * 3), Fields: f,
 	}
+}
+
+// storedRow is one row as text, name=value by column name ("NULL" for
+// NULL), so rows of files with the columns in another order compare.
+type storedRow []string
+
+func (r storedRow) String() string { return strings.Join(r, " | ") }
+
+func textOf(sch *parquet.Schema, row parquet.Row) storedRow {
+	names := sch.Columns()
+	out := make(storedRow, len(row))
+	for _, v := range row {
+		name := names[v.Column()][0]
+		if v.IsNull() {
+			out[v.Column()] = name + "=NULL"
+		} else {
+			out[v.Column()] = name + "=" + v.Kind().String() + ":" + v.String()
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// value is the text of column name in r.
+func (r storedRow) value(name string) string {
+	for _, x := range r {
+		if v, ok := strings.CutPrefix(x, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func equalRows(a, b storedRow) bool {
+	return slices.Equal(a, b)
 }
 
 // referenceRows reads every row of the store's part files with the
 // generic row reader (the slow, obviously correct way).
-func referenceRows(t *testing.T, dir string) []eventRow {
+func referenceRows(t *testing.T, dir string) []storedRow {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "events", "source=*", "*.parquet"))
-	var out []eventRow
+	var out []storedRow
 	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := parquet.NewGenericReader[eventRow](fh)
-		buf := make([]eventRow, 512)
+		st, _ := fh.Stat()
+		pf, err := parquet.OpenFile(fh, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := parquet.NewReader(pf)
+		buf := make([]parquet.Row, 512)
 		for {
-			n, err := r.Read(buf)
-			out = append(out, buf[:n]...)
+			n, err := r.ReadRows(buf)
+			for _, row := range buf[:n] {
+				out = append(out, textOf(pf.Schema(), row))
+			}
 			if err == io.EOF {
 				break
 			}
@@ -67,9 +125,14 @@ func referenceRows(t *testing.T, dir string) []eventRow {
 	return out
 }
 
-func rowOf(t *testing.T, ev *event.Event) eventRow {
+// rowOf is the row the store writes for ev.
+func rowOf(t *testing.T, ev *event.Event) storedRow {
 	t.Helper()
-	var r eventRow
+	return rowIn(t, eventLayout, ev)
+}
+
+func rowIn(t *testing.T, l *layout, ev *event.Event) storedRow {
+	t.Helper()
 	if ev.Fields == nil && ev.RawFields != "" {
 		d, err := event.UnmarshalFieldsString(ev.RawFields)
 		if err != nil {
@@ -77,10 +140,11 @@ func rowOf(t *testing.T, ev *event.Event) eventRow {
 		}
 		ev.Fields = d
 	}
-	if err := toRow(ev, &r); err != nil {
+	r, err := l.toRow(ev, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return textOf(l.schema, r)
 }
 
 // TestScanSelectMatchesRowReader holds the column-wise scan to parquet-go's
@@ -123,7 +187,7 @@ func TestScanSelectMatchesRowReader(t *testing.T) {
 	// Every row, every column.
 	i := 0
 	err = s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
-		if got := rowOf(t, ev); got != ref[i] {
+		if got := rowOf(t, ev); !equalRows(got, ref[i]) {
 			t.Fatalf("row %d:\n got %+v\nwant %+v", i, got, ref[i])
 		}
 		i++
@@ -145,16 +209,24 @@ func TestScanSelectMatchesRowReader(t *testing.T) {
 	t.Logf("pages read: dense %d, sparse %d", dense.Pages, sparse.Pages)
 }
 
-func checkSelection(t *testing.T, s *Store, ref []eventRow, mod int32) ScanStats {
-	sets := []ColSet{1 << ColUser, 1<<ColCommandLine | 1<<ColFields, 1<<ColMessage | 1<<ColSrcIP, 0}
+func checkSelection(t *testing.T, s *Store, ref []storedRow, mod int32) ScanStats {
+	ColCommandLine, ColMessage := mustColumn("command_line"), mustColumn("message")
+	ColLevel, ColBytesIn := mustColumn("level"), mustColumn("bytes_in")
+	sets := []ColSet{1 << ColUser, 1<<ColCommandLine | 1<<ColFields | 1<<ColLevel, 1<<ColMessage | 1<<ColSrcIP | 1<<ColBytesIn, 0}
+	cmdEmpty := func(r storedRow) bool { v := r.value("command_line"); return v == "NULL" || v == "BYTE_ARRAY:" }
+	eventID := func(r storedRow) int32 {
+		var n int32
+		fmt.Sscanf(strings.TrimPrefix(r.value("event_id"), "INT32:"), "%d", &n)
+		return n
+	}
 	st, err := s.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
-		if k.EventID%mod != 0 || k.Empty(ColCommandLine) && k.EventID%2 == 0 {
+		if k.EventID%mod != 0 || k.Empty(mustColumn("command_line")) && k.EventID%2 == 0 {
 			return Want{}
 		}
 		return Want{Cols: sets[k.EventID%4] | 1<<ColChannel}
 	}, func(ev *event.Event) error {
 		want := ref[ev.Offset/3]
-		if ev.EventID%mod != 0 || (want.CommandLine == "" && ev.EventID%2 == 0) {
+		if ev.EventID%mod != 0 || (cmdEmpty(want) && ev.EventID%2 == 0) {
 			t.Fatalf("row %d selected against the selector", ev.Offset/3)
 		}
 		cols := sets[ev.EventID%4] | 1<<ColChannel | refColumns
@@ -163,10 +235,7 @@ func checkSelection(t *testing.T, s *Store, ref []eventRow, mod int32) ScanStats
 		if ev.RawFields == "" && cols.Has(ColFields) {
 			t.Fatalf("row %d: raw fields missing", ev.Offset/3)
 		}
-		if !cols.Has(ColFields) {
-			got.Fields, mask.Fields = "", ""
-		}
-		if got != mask {
+		if !equalRows(got, mask) {
 			t.Fatalf("row %d:\n got %+v\nwant %+v", ev.Offset/3, got, mask)
 		}
 		return nil
@@ -176,7 +245,7 @@ func checkSelection(t *testing.T, s *Store, ref []eventRow, mod int32) ScanStats
 	}
 	sel := 0
 	for _, row := range ref {
-		if row.EventID%mod == 0 && !(row.CommandLine == "" && row.EventID%2 == 0) {
+		if eventID(row)%mod == 0 && !(cmdEmpty(row) && eventID(row)%2 == 0) {
 			sel++
 		}
 	}
@@ -186,60 +255,20 @@ func checkSelection(t *testing.T, s *Store, ref []eventRow, mod int32) ScanStats
 	return st
 }
 
-// maskRow keeps only the columns in cols (as a scan fills them).
-func maskRow(r eventRow, cols ColSet) eventRow {
-	var out eventRow
-	if cols.Has(ColTime) {
-		out.Time = r.Time
+// maskRow keeps only the columns in cols (as a scan fills them): the
+// others are as an empty event writes them.
+func maskRow(r storedRow, cols ColSet) storedRow {
+	zero, err := eventLayout.toRow(&event.Event{}, nil)
+	if err != nil {
+		panic(err)
 	}
-	pick := func(c Column, dst *string, v string) {
-		if cols.Has(c) {
-			*dst = v
+	out := textOf(eventLayout.schema, zero)
+	for i, x := range out {
+		name, _, _ := strings.Cut(x, "=")
+		if c, _ := ColumnByName(name); cols.Has(c) {
+			out[i] = name + "=" + r.value(name)
 		}
 	}
-	pick(ColFormat, &out.Format, r.Format)
-	pick(ColHost, &out.Host, r.Host)
-	pick(ColChannel, &out.Channel, r.Channel)
-	pick(ColProvider, &out.Provider, r.Provider)
-	pick(ColUser, &out.User, r.User)
-	pick(ColUserDomain, &out.UserDomain, r.UserDomain)
-	pick(ColUserSID, &out.UserSID, r.UserSID)
-	pick(ColSubjectUser, &out.SubjectUser, r.SubjectUser)
-	pick(ColLogonID, &out.LogonID, r.LogonID)
-	pick(ColSrcIP, &out.SrcIP, r.SrcIP)
-	pick(ColDstIP, &out.DstIP, r.DstIP)
-	pick(ColProtocol, &out.Protocol, r.Protocol)
-	pick(ColAction, &out.Action, r.Action)
-	pick(ColProcess, &out.Process, r.Process)
-	pick(ColParentProcess, &out.ParentProcess, r.ParentProcess)
-	pick(ColCommandLine, &out.CommandLine, r.CommandLine)
-	pick(ColScriptText, &out.ScriptText, r.ScriptText)
-	pick(ColSessionID, &out.SessionID, r.SessionID)
-	pick(ColOperator, &out.Operator, r.Operator)
-	pick(ColMessage, &out.Message, r.Message)
-	pick(ColEvidence, &out.Evidence, r.Evidence)
-	pick(ColFields, &out.Fields, r.Fields)
-	if !cols.Has(ColFields) {
-		out.Fields = "{}"
-	}
-	ints := func(c Column, dst *int32, v int32) {
-		if cols.Has(c) {
-			*dst = v
-		}
-	}
-	ints(ColEventID, &out.EventID, r.EventID)
-	ints(ColLogonType, &out.LogonType, r.LogonType)
-	ints(ColSrcPort, &out.SrcPort, r.SrcPort)
-	ints(ColDstPort, &out.DstPort, r.DstPort)
-	longs := func(c Column, dst *int64, v int64) {
-		if cols.Has(c) {
-			*dst = v
-		}
-	}
-	longs(ColRecordID, &out.RecordID, r.RecordID)
-	longs(ColBytesOut, &out.BytesOut, r.BytesOut)
-	longs(ColBytesIn, &out.BytesIn, r.BytesIn)
-	longs(ColOffset, &out.Offset, r.Offset)
 	return out
 }
 
@@ -264,10 +293,24 @@ func forEachChunk(t *testing.T, dir string, fn func(parquet.ColumnChunk)) {
 	}
 }
 
-func TestColumnNamesMatchSchema(t *testing.T) {
-	for i, c := range parquet.SchemaOf(eventRow{}).Columns() {
-		if len(c) != 1 || c[0] != columnNames[i] {
-			t.Fatalf("schema column %d is %v, columnNames has %q", i, c, columnNames[i])
+// TestSchemaFromTable holds the store schema to event.Columns: one
+// column per table entry (and fields), optional exactly where the table
+// says nullable, and Column numbers naming them.
+func TestSchemaFromTable(t *testing.T) {
+	sch := eventLayout.schema
+	if got, want := len(sch.Columns()), len(event.Columns)+1; got != want {
+		t.Fatalf("schema has %d columns, want %d", got, want)
+	}
+	for i, c := range event.Columns {
+		leaf, ok := sch.Lookup(c.Name)
+		if !ok {
+			t.Fatalf("column %s not in the schema", c.Name)
+		}
+		if leaf.Node.Optional() != c.Nullable {
+			t.Errorf("column %s: optional %v, table says nullable %v", c.Name, leaf.Node.Optional(), c.Nullable)
+		}
+		if col, ok := ColumnByName(c.Name); !ok || int(col) != i || col.String() != c.Name {
+			t.Errorf("column %s: Column %d %v", c.Name, col, ok)
 		}
 	}
 	if _, err := ColumnsOf([]string{"user", "source", "nope"}); err == nil {
@@ -329,7 +372,7 @@ func (d *damagedStore) scan(t testing.TB, data []byte) error {
 		t.Fatal(err)
 	}
 	_, err := d.st.ScanSelect(context.Background(), ScanOptions{}, func(k *RowKey) Want {
-		if k.EventID%2 == 0 && !k.Empty(ColCommandLine) {
+		if k.EventID%2 == 0 && !k.Empty(mustColumn("command_line")) {
 			return Want{Cols: AllColumns}
 		}
 		return Want{Cols: 1 << ColUser}

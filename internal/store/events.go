@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -13,41 +14,74 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
-// eventRow is the Parquet layout of an event. The source is not a column:
-// it is the Hive partition (events/source=…), as DuckDB expects.
-type eventRow struct {
-	Time          int64  `parquet:"time,timestamp(nanosecond)"`
-	Format        string `parquet:"format,dict"`
-	Host          string `parquet:"host,dict"`
-	Channel       string `parquet:"channel,dict"`
-	Provider      string `parquet:"provider,dict"`
-	EventID       int32  `parquet:"event_id"`
-	RecordID      int64  `parquet:"record_id"`
-	User          string `parquet:"user,dict"`
-	UserDomain    string `parquet:"user_domain,dict"`
-	UserSID       string `parquet:"user_sid,dict"`
-	SubjectUser   string `parquet:"subject_user,dict"`
-	LogonType     int32  `parquet:"logon_type"`
-	LogonID       string `parquet:"logon_id"`
-	SrcIP         string `parquet:"src_ip,dict"`
-	SrcPort       int32  `parquet:"src_port"`
-	DstIP         string `parquet:"dst_ip,dict"`
-	DstPort       int32  `parquet:"dst_port"`
-	Protocol      string `parquet:"protocol,dict"`
-	Action        string `parquet:"action,dict"`
-	BytesOut      int64  `parquet:"bytes_out"`
-	BytesIn       int64  `parquet:"bytes_in"`
-	Process       string `parquet:"process,dict"`
-	ParentProcess string `parquet:"parent_process,dict"`
-	CommandLine   string `parquet:"command_line"`
-	ScriptText    string `parquet:"script_text"`
-	SessionID     string `parquet:"session_id"`
-	Operator      string `parquet:"operator,dict"`
-	Message       string `parquet:"message"`
-	Evidence      string `parquet:"evidence,dict"`
-	Offset        int64  `parquet:"offset"`
-	Fields        string `parquet:"fields"` // JSON object, keys in source order
+// The Parquet layout of an event is derived from event.Columns (see
+// schemaOf): every typed column, then "fields", the raw fields as a JSON
+// object with keys in source order. The source is not a column: it is the
+// Hive partition (events/source=…), as DuckDB expects.
+
+// fieldsColumn is the raw fields' column, after the typed ones.
+const fieldsColumn = "fields"
+
+// layout is the store schema built from a column table, and where each
+// table column sits among the schema's leaves (parquet.Group orders its
+// fields by name).
+type layout struct {
+	cols   []event.Column
+	schema *parquet.Schema
+	leaf   []int // leaf index of cols[i]; leaf[len(cols)] is fields
 }
+
+// schemaOf builds the Parquet schema of an event table: nullable columns
+// are optional (NULL for a missing value), times are microsecond
+// timestamps (Spark 3 cannot read nanosecond ones), Dict columns are
+// dictionary-encoded.
+func schemaOf(cols []event.Column) *layout {
+	g := parquet.Group{}
+	for _, c := range cols {
+		var n parquet.Node
+		switch c.Kind {
+		case event.KindString:
+			n = parquet.String()
+		case event.KindInt32:
+			n = parquet.Int(32)
+		case event.KindInt64:
+			n = parquet.Int(64)
+		case event.KindTime:
+			n = parquet.Timestamp(parquet.Microsecond)
+		default:
+			panic(fmt.Sprintf("column %s: kind %v", c.Name, c.Kind))
+		}
+		if c.Dict {
+			n = parquet.Encoded(n, &parquet.RLEDictionary)
+		}
+		if c.Nullable {
+			n = parquet.Optional(n)
+		}
+		g[c.Name] = n
+	}
+	g[fieldsColumn] = parquet.String()
+	l := &layout{cols: cols, schema: parquet.NewSchema("event", g), leaf: make([]int, len(cols)+1)}
+	for i, p := range l.schema.Columns() {
+		if j, ok := indexOf(cols, p[0]); ok {
+			l.leaf[j] = i
+		} else {
+			l.leaf[len(cols)] = i
+		}
+	}
+	return l
+}
+
+func indexOf(cols []event.Column, name string) (int, bool) {
+	for i := range cols {
+		if cols[i].Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// eventLayout is the layout of event.Columns: the store's.
+var eventLayout = schemaOf(event.Columns)
 
 // rowsPerGroup bounds memory while writing and sets the pruning grain.
 var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row groups
@@ -57,53 +91,75 @@ var rowsPerGroup int64 = 128 << 10 // a variable so tests can make several row g
 // per part file made new encoders for every evidence file.
 var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 
-func writerOptions() []parquet.WriterOption {
+// writerOptions are the options of a part writer: l's schema (nil: the
+// generated eventRow's, which the writer takes from the type) and its
+// columns' bounds.
+func writerOptions(l *layout) []parquet.WriterOption {
+	if l == nil {
+		l = &layout{cols: event.Columns}
+	}
 	opts := []parquet.WriterOption{
 		parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.CreatedBy("spoor", "0.1", ""),
+		parquet.SkipPageBounds(fieldsColumn),
 	}
-	for _, col := range noBounds {
-		opts = append(opts, parquet.SkipPageBounds(col))
+	for _, c := range l.cols {
+		if !c.Bounds {
+			opts = append(opts, parquet.SkipPageBounds(c.Name))
+		}
+	}
+	if l.schema != nil {
+		opts = append(opts, l.schema)
 	}
 	return opts
 }
 
-// noBounds are the text columns written without min/max bounds (page and
-// row-group statistics): free text, and values that vary from row to row
-// within an evidence file, whose ranges span nearly everything and let a
-// reader skip nothing. Computing them compared every value (6% of an
-// ingest of dense real EVTX chunks). Columns that are constant or nearly
-// so within a part (format, host, channel, provider, evidence) and the
-// numbers (time above all: the hunt prunes row groups by it) keep theirs.
-var noBounds = []string{"fields", "message", "script_text", "command_line",
-	"user", "user_domain", "user_sid", "subject_user", "logon_id", "src_ip", "dst_ip",
-	"protocol", "action", "process", "parent_process", "session_id", "operator"}
-
-func toRow(ev *event.Event, r *eventRow) error {
+// toRow fills r (reusing its values) with ev's row in the layout's leaf
+// order. Strings are handed to the writer without a copy: the writer
+// copies them into its pages and dictionaries, and Go strings never change.
+func (l *layout) toRow(ev *event.Event, r parquet.Row) (parquet.Row, error) {
 	fields := ev.RawFields
 	if ev.Fields != nil || fields == "" {
 		b, err := event.MarshalFields(ev.Fields)
 		if err != nil {
-			return err
+			return r, err
 		}
 		fields = string(b)
 	}
-	var t int64
-	if !ev.Time.IsZero() {
-		t = ev.Time.UnixNano()
+	n := len(l.cols) + 1
+	if cap(r) < n {
+		r = make(parquet.Row, n)
 	}
-	*r = eventRow{
-		Time: t, Format: ev.Format, Host: ev.Host, Channel: ev.Channel, Provider: ev.Provider,
-		EventID: ev.EventID, RecordID: ev.RecordID, User: ev.User, UserDomain: ev.UserDomain,
-		UserSID: ev.UserSID, SubjectUser: ev.SubjectUser, LogonType: ev.LogonType, LogonID: ev.LogonID,
-		SrcIP: ev.SrcIP, SrcPort: ev.SrcPort, DstIP: ev.DstIP, DstPort: ev.DstPort,
-		Protocol: ev.Protocol, Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn,
-		Process: ev.Process, ParentProcess: ev.ParentProcess, CommandLine: ev.CommandLine,
-		ScriptText: ev.ScriptText, SessionID: ev.SessionID, Operator: ev.Operator,
-		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset, Fields: fields,
+	r = r[:n]
+	for i := range l.cols {
+		c := &l.cols[i]
+		li := l.leaf[i]
+		v := c.Get(ev)
+		if v.Null && c.Nullable { // a required column writes its zero value
+			r[li] = parquet.NullValue().Level(0, 0, li)
+			continue
+		}
+		var pv parquet.Value
+		switch c.Kind {
+		case event.KindString:
+			pv = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+		case event.KindInt32:
+			pv = parquet.Int32Value(int32(v.Int))
+		case event.KindInt64:
+			pv = parquet.Int64Value(v.Int)
+		case event.KindTime:
+			pv = parquet.Int64Value(v.Time.UnixMicro())
+		}
+		def := 0
+		if c.Nullable {
+			def = 1
+		}
+		r[li] = pv.Level(0, def, li)
 	}
-	return nil
+	li := l.leaf[len(l.cols)]
+	r[li] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(fields), len(fields))).Level(0, 0, li)
+	return r, nil
 }
 
 // EventWriter writes the events of one evidence file into one part file
@@ -118,9 +174,51 @@ type EventWriter struct {
 type partFile struct {
 	tmp   *os.File
 	final string
-	w     *parquet.GenericWriter[eventRow]
-	buf   []eventRow
 	n     int64
+	// The store's own table is written through the generated eventRow
+	// (parquet-go's typed writer); another table (a test's) as rows of
+	// parquet.Values.
+	gw    *parquet.GenericWriter[eventRow]
+	gbuf  []eventRow
+	arena arena
+	w     *parquet.Writer
+	buf   []parquet.Row
+}
+
+// arena holds the Opt numbers of buffered rows, which eventRow points
+// at; it is emptied after each flush (the writer has copied them by
+// then). A full arena grows: rows keep pointing into the old array.
+type arena struct {
+	a32 []int32
+	a64 []int64
+}
+
+func (a *arena) i32(o event.Opt[int32]) *int32 {
+	if !o.Valid {
+		return nil
+	}
+	a.a32 = append(a.a32, o.V)
+	return &a.a32[len(a.a32)-1]
+}
+
+func (a *arena) i64(o event.Opt[int64]) *int64 {
+	if !o.Valid {
+		return nil
+	}
+	a.a64 = append(a.a64, o.V)
+	return &a.a64[len(a.a64)-1]
+}
+
+// rowsPerFlush is how many rows are buffered before the writer takes them.
+const rowsPerFlush = 1024
+
+// fieldsText is the raw fields as the store keeps them.
+func fieldsText(ev *event.Event) (string, error) {
+	if ev.Fields == nil && ev.RawFields != "" {
+		return ev.RawFields, nil
+	}
+	b, err := event.MarshalFields(ev.Fields)
+	return string(b), err
 }
 
 // NewEventWriter starts the parts for one evidence file. name must be
@@ -128,6 +226,27 @@ type partFile struct {
 // re-ingesting replaces instead of duplicating.
 func (s *Store) NewEventWriter(name string) *EventWriter {
 	return &EventWriter{store: s, name: name, parts: map[string]*partFile{}}
+}
+
+func (w *EventWriter) layout() *layout { return w.store.layout() }
+
+// layout is the store's column layout: event.Columns', unless a test
+// gave the store another table.
+func (s *Store) layout() *layout {
+	if s.cols != nil {
+		return s.cols
+	}
+	return eventLayout
+}
+
+// column finds a column of the layout by its store name (fields after
+// the typed ones).
+func (l *layout) column(name string) (Column, bool) {
+	if name == fieldsColumn {
+		return Column(len(l.cols)), true
+	}
+	i, ok := indexOf(l.cols, name)
+	return Column(i), ok
 }
 
 // Write adds one event; ev may be reused by the caller afterwards.
@@ -151,30 +270,63 @@ func (w *EventWriter) Write(ev *event.Event) error {
 			os.Remove(f.Name())
 			return err
 		}
-		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet"),
-			w: parquet.NewGenericWriter[eventRow](f, writerOptions()...), buf: make([]eventRow, 0, 1024)}
+		p = &partFile{tmp: f, final: filepath.Join(dir, w.name+".parquet")}
+		if l := w.layout(); l == eventLayout {
+			p.gw = parquet.NewGenericWriter[eventRow](f, writerOptions(nil)...)
+			p.gbuf = make([]eventRow, 0, rowsPerFlush)
+		} else {
+			p.w = parquet.NewWriter(f, writerOptions(l)...)
+			p.buf = make([]parquet.Row, 0, rowsPerFlush)
+		}
 		w.parts[src] = p
 		w.order = append(w.order, src)
 	}
-	p.buf = p.buf[:len(p.buf)+1]
-	if err := toRow(ev, &p.buf[len(p.buf)-1]); err != nil {
-		p.buf = p.buf[:len(p.buf)-1]
-		return err
+	if p.gw != nil {
+		fields, err := fieldsText(ev)
+		if err != nil {
+			return err
+		}
+		p.gbuf = p.gbuf[:len(p.gbuf)+1]
+		p.gbuf[len(p.gbuf)-1].fill(ev, fields, &p.arena)
+	} else {
+		p.buf = p.buf[:len(p.buf)+1]
+		r, err := w.layout().toRow(ev, p.buf[len(p.buf)-1])
+		if err != nil {
+			p.buf = p.buf[:len(p.buf)-1]
+			return err
+		}
+		p.buf[len(p.buf)-1] = r
 	}
 	p.n++
-	if len(p.buf) == cap(p.buf) {
+	if len(p.buf) == cap(p.buf) && p.gw == nil || len(p.gbuf) == cap(p.gbuf) && p.gw != nil {
 		return p.flush()
 	}
 	return nil
 }
 
 func (p *partFile) flush() error {
+	if p.gw != nil {
+		if len(p.gbuf) == 0 {
+			return nil
+		}
+		_, err := p.gw.Write(p.gbuf)
+		p.gbuf = p.gbuf[:0]
+		p.arena.a32, p.arena.a64 = p.arena.a32[:0], p.arena.a64[:0]
+		return err
+	}
 	if len(p.buf) == 0 {
 		return nil
 	}
-	_, err := p.w.Write(p.buf)
+	_, err := p.w.WriteRows(p.buf)
 	p.buf = p.buf[:0]
 	return err
+}
+
+func (p *partFile) close() error {
+	if p.gw != nil {
+		return p.gw.Close()
+	}
+	return p.w.Close()
 }
 
 // Commit closes every part and renames it into place; it returns the
@@ -186,7 +338,7 @@ func (w *EventWriter) Commit() ([]string, error) {
 		p := w.parts[src]
 		err := p.flush()
 		if err == nil {
-			err = p.w.Close()
+			err = p.close()
 		}
 		if cerr := p.tmp.Close(); err == nil {
 			err = cerr

@@ -18,8 +18,8 @@ import (
 // so that any reader can use them without nested-type support.
 type findingRow struct {
 	ID         string   `parquet:"id"`
-	Time       int64    `parquet:"time,timestamp(nanosecond)"`
-	End        int64    `parquet:"end,timestamp(nanosecond)"`
+	Time       int64    `parquet:"time,timestamp(microsecond)"`
+	End        int64    `parquet:"end,timestamp(microsecond)"`
 	RuleID     string   `parquet:"rule_id,dict"`
 	Title      string   `parquet:"title,dict"`
 	Severity   string   `parquet:"severity,dict"`
@@ -71,18 +71,19 @@ func (s *Store) FindingsCase() (sha string, ok bool, err error) {
 	return sha, true, nil
 }
 
-func nanos(t time.Time) int64 {
+// micros is a finding time as stored: microseconds, as the events'.
+func micros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.UnixNano()
+	return t.UnixMicro()
 }
 
-func fromNanos(n int64) time.Time {
+func fromMicros(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n).UTC()
+	return time.UnixMicro(n).UTC()
 }
 
 // WriteFindings atomically replaces the stored findings and incidents
@@ -107,7 +108,7 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 		if err != nil {
 			return err
 		}
-		rows[i] = findingRow{ID: f.ID, Time: nanos(f.Time), End: nanos(f.End), RuleID: f.RuleID, Title: f.Title,
+		rows[i] = findingRow{ID: f.ID, Time: micros(f.Time), End: micros(f.End), RuleID: f.RuleID, Title: f.Title,
 			Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
 			Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(rb),
 			SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape}
@@ -129,7 +130,8 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 		judged = s.manifest.Case.SHA256
 	}
 	s.mu.Unlock()
-	opts := append(writerOptions(), parquet.KeyValueMetadata(caseMetaKey, judged))
+	opts := []parquet.WriterOption{parquet.Compression(zstdCodec), parquet.CreatedBy("spoor", "0.1", ""),
+		parquet.KeyValueMetadata(caseMetaKey, judged)}
 	w := parquet.NewGenericWriter[findingRow](tmp, opts...)
 	if _, err = w.Write(rows); err == nil {
 		err = w.Close()
@@ -220,7 +222,7 @@ func (s *Store) Findings() ([]event.Finding, error) {
 		n, err := r.Read(buf)
 		for i := 0; i < n; i++ {
 			row := &buf[i]
-			fd := event.Finding{ID: row.ID, Time: fromNanos(row.Time), End: fromNanos(row.End), RuleID: row.RuleID,
+			fd := event.Finding{ID: row.ID, Time: fromMicros(row.Time), End: fromMicros(row.End), RuleID: row.RuleID,
 				Title: row.Title, Severity: row.Severity, Tags: append([]string(nil), row.Tags...), Host: row.Host, User: row.User,
 				Summary: row.Summary, Reason: row.Reason, Analyzer: row.Analyzer, IncidentID: row.IncidentID, SessionID: row.SessionID,
 				SeverityOriginal: row.SeverityOriginal, Triage: row.Triage, Shape: row.Shape}

@@ -25,6 +25,8 @@ const ManifestVersion = 1
 type Store struct {
 	Dir string
 
+	cols *layout // nil: event.Columns' (a test may give another table)
+
 	mu       sync.Mutex
 	manifest *Manifest
 	index    map[string]int // manifest.Files index by path

@@ -17,9 +17,9 @@ import (
 func sampleEvent(i int) *event.Event {
 	f := ordereddict.NewDict().Set("TargetUserName", "alice").Set("Zeta", "z").Set("Alpha", "a\"<>")
 	return &event.Event{
-		Time: time.Date(2026, 11, 14, 1, 2, 3, i, time.UTC), Source: event.SourceEVTX, Format: "evtx",
+		Time: time.Date(2026, 11, 14, 1, 2, 3, i*int(time.Microsecond), time.UTC), Source: event.SourceEVTX, Format: "evtx", // the store keeps µs
 		Host: "DC01", Channel: "Security", EventID: 4624, RecordID: int64(i), User: "alice",
-		LogonType: 10, SrcIP: "10.250.0.5", Evidence: "evidence/DC01/Security.evtx", Offset: int64(i), Fields: f,
+		LogonType: event.Some[int32](10), SrcIP: "10.250.0.5", Evidence: "evidence/DC01/Security.evtx", Offset: int64(i), Fields: f,
 	}
 }
 
@@ -68,7 +68,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	w0 := sampleEvent(7)
 	g := got[7]
-	if !g.Time.Equal(w0.Time) || g.User != "alice" || g.LogonType != 10 || g.Source != "evtx" || g.Offset != 7 {
+	if !g.Time.Equal(w0.Time) || g.User != "alice" || g.LogonType != event.Some[int32](10) || g.Source != "evtx" || g.Offset != 7 {
 		t.Fatalf("row 7 = %+v", g)
 	}
 	if keys := g.Fields.Keys(); !reflect.DeepEqual(keys, []string{"TargetUserName", "Zeta", "Alpha"}) {
@@ -79,8 +79,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	// Time window.
 	n := 0
-	from := time.Date(2026, 11, 14, 1, 2, 3, 100, time.UTC)
-	s.Scan(context.Background(), ScanOptions{From: from, To: from.Add(50)}, func(ev *event.Event) error { n++; return nil })
+	from := time.Date(2026, 11, 14, 1, 2, 3, 100*int(time.Microsecond), time.UTC)
+	s.Scan(context.Background(), ScanOptions{From: from, To: from.Add(50 * time.Microsecond)}, func(ev *event.Event) error { n++; return nil })
 	if n != 50 { // rows 100..149; the firewall row (ns 0) is outside
 		t.Fatalf("window scan got %d", n)
 	}

@@ -191,10 +191,10 @@ func Logons(ctx context.Context, st *store.Store, cfg *caseconf.Config, opts Log
 		if src == "-" { // Windows writes "-" for "no address"
 			src = ""
 		}
-		key := strings.ToLower(acct) + "\x00" + strings.ToLower(ev.Host) + "\x00" + strconv.Itoa(int(ev.LogonType)) + "\x00" + src
+		key := strings.ToLower(acct) + "\x00" + strings.ToLower(ev.Host) + "\x00" + strconv.Itoa(int(ev.LogonType.V)) + "\x00" + src
 		r := rows[key]
 		if r == nil {
-			r = &Logon{Account: acct, SID: ev.UserSID, Host: ev.Host, LogonType: ev.LogonType, Source: src}
+			r = &Logon{Account: acct, SID: ev.UserSID, Host: ev.Host, LogonType: ev.LogonType.V, Source: src}
 			if p, ok := cfg.Provider(acct); ok {
 				r.Provider = p.Name
 			} else if p, ok := cfg.ProviderIP(src); ok && src != "" {

@@ -52,7 +52,7 @@ func TestLogonsGroupsAndMarksProviders(t *testing.T) {
 	t0 := time.Date(2026, 11, 14, 22, 0, 0, 0, time.UTC)
 	logon := func(id int32, user, dom, sid, host string, lt int32, src string, dt time.Duration) event.Event {
 		return event.Event{Time: t0.Add(dt), Source: "evtx", Format: "evtx", Channel: "Security", EventID: id, User: user, UserDomain: dom,
-			UserSID: sid, Host: host, LogonType: lt, SrcIP: src, Evidence: "e/Security.evtx", Offset: int64(dt)}
+			UserSID: sid, Host: host, LogonType: event.Some[int32](lt), SrcIP: src, Evidence: "e/Security.evtx", Offset: int64(dt)}
 	}
 	st := writeStore(t, []event.Event{
 		logon(4624, "msp-admin", "CORP", "S-1-5-21-1-1001", "DC01", 10, "10.250.0.12", 0),

@@ -26,21 +26,27 @@ var Columns = []string{
 	"finding_id", "techniques", "severity_original", "triage",
 }
 
+// eventColumns[i] is the event column Columns[i] shows (nil for the
+// timeline's own columns): an event row is filled from the column table.
+var eventColumns = func() []*event.Column {
+	out := make([]*event.Column, len(Columns))
+	for i, name := range Columns {
+		if j, ok := event.ColumnIndex(name); ok {
+			out[i] = &event.Columns[j]
+		}
+	}
+	return out
+}()
+
 // Column positions Record fills by name; appended columns go at the end so
 // existing positions (and readers of older exports) stay put.
 const (
+	colDetails          = 36
 	colFindingID        = 37
 	colTechniques       = 38
 	colSeverityOriginal = 39
 	colTriage           = 40
 )
-
-func itoa(n int64) string {
-	if n == 0 {
-		return ""
-	}
-	return strconv.FormatInt(n, 10)
-}
 
 // Message renders a one-line human description of an event.
 func Message(ev *event.Event) string {
@@ -59,21 +65,21 @@ func Message(ev *event.Event) string {
 	add("action", ev.Action)
 	add("user", ev.User)
 	add("by", ev.SubjectUser)
-	if ev.LogonType != 0 {
-		add("logon_type", strconv.Itoa(int(ev.LogonType)))
+	if ev.LogonType.V != 0 {
+		add("logon_type", strconv.Itoa(int(ev.LogonType.V)))
 	}
 	add("operator", ev.Operator)
 	add("session", ev.SessionID)
 	if ev.SrcIP != "" {
-		add("src", joinHostPort(ev.SrcIP, ev.SrcPort))
+		add("src", joinHostPort(ev.SrcIP, ev.SrcPort.V))
 	}
 	if ev.DstIP != "" {
-		add("dst", joinHostPort(ev.DstIP, ev.DstPort))
+		add("dst", joinHostPort(ev.DstIP, ev.DstPort.V))
 	}
 	add("proto", ev.Protocol)
-	if ev.BytesOut != 0 || ev.BytesIn != 0 {
-		add("bytes_out", strconv.FormatInt(ev.BytesOut, 10))
-		add("bytes_in", strconv.FormatInt(ev.BytesIn, 10))
+	if ev.BytesOut.V != 0 || ev.BytesIn.V != 0 {
+		add("bytes_out", strconv.FormatInt(ev.BytesOut.V, 10))
+		add("bytes_in", strconv.FormatInt(ev.BytesIn.V, 10))
 	}
 	add("process", ev.Process)
 	add("cmd", ev.CommandLine)
@@ -114,17 +120,13 @@ func Record(e *Entry, loc *time.Location) []string {
 	r[3] = e.Time.In(loc).Format("2006-01-02T15:04:05.000-07:00 MST")
 	if ev := e.Event; ev != nil {
 		fields, _ := event.MarshalFields(ev.Fields)
-		lt := ""
-		if ev.LogonType != 0 {
-			lt = strconv.Itoa(int(ev.LogonType))
+		copy(r[1:], []string{"Event Recorded", Message(ev), r[3], "event", ev.Source})
+		for i, c := range eventColumns {
+			if c != nil {
+				r[i] = c.Text(ev) // "" for NULL; a stated 0 shows
+			}
 		}
-		port := func(p int32) string { return itoa(int64(p)) }
-		copy(r[1:], []string{"Event Recorded", Message(ev)})
-		copy(r[4:], []string{"event", ev.Source, ev.Format, ev.Host, ev.Channel, ev.Provider,
-			itoa(int64(ev.EventID)), itoa(ev.RecordID), ev.User, ev.UserDomain, ev.SubjectUser, lt,
-			ev.SrcIP, port(ev.SrcPort), ev.DstIP, port(ev.DstPort), ev.Protocol, ev.Action,
-			itoa(ev.BytesOut), itoa(ev.BytesIn), ev.Process, ev.ParentProcess, ev.CommandLine, ev.SessionID, ev.Operator,
-			"", "", "", "", "", ev.Evidence, strconv.FormatInt(ev.Offset, 10), string(fields), "", ""})
+		r[colDetails] = string(fields)
 		return r
 	}
 	f := e.Finding
@@ -350,7 +352,7 @@ type ParquetSink struct {
 
 // NewParquet returns a Parquet sink.
 func NewParquet(w io.Writer, loc *time.Location) *ParquetSink {
-	group := parquet.Group{"time": parquet.Timestamp(parquet.Nanosecond)}
+	group := parquet.Group{"time": parquet.Timestamp(parquet.Microsecond)} // as the store: Spark 3 reads no ns
 	for _, c := range Columns {
 		group[c] = parquet.String()
 	}
@@ -362,7 +364,7 @@ func NewParquet(w io.Writer, loc *time.Location) *ParquetSink {
 // Write implements Sink.
 func (s *ParquetSink) Write(e *Entry) error {
 	r := Record(e, s.loc)
-	m := map[string]any{"time": e.Time.UTC()}
+	m := map[string]any{"time": e.Time.UTC().Truncate(time.Microsecond)}
 	for i, c := range Columns {
 		m[c] = r[i]
 	}

@@ -29,7 +29,7 @@ func testStore(t *testing.T) *store.Store {
 		{Time: base.Add(2 * time.Hour), Source: "evtx", Format: "evtx", Host: "DC01", Channel: "Security", EventID: 4624, User: "alice", Evidence: "e/Security.evtx", Offset: 2,
 			Fields: ordereddict.NewDict().Set("TargetUserName", "=HYPERLINK(\"http://evil\",\"x\")")},
 		{Time: base, Source: "evtx", Format: "evtx", Host: "DC01", Channel: "Security", EventID: 4625, User: "@bob", Evidence: "e/Security.evtx", Offset: 1},
-		{Time: base.Add(time.Hour), Source: "firewall", Format: "fortigate", Host: "FW01", SrcIP: "10.0.0.5", DstIP: "8.8.8.8", DstPort: 53, Evidence: "e/fw.log", Offset: 9,
+		{Time: base.Add(time.Hour), Source: "firewall", Format: "fortigate", Host: "FW01", SrcIP: "10.0.0.5", DstIP: "8.8.8.8", DstPort: event.Some[int32](53), Evidence: "e/fw.log", Offset: 9,
 			Message: "-cmd|' /C calc'!A0"},
 	}
 	for i := range evs {

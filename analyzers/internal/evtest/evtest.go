@@ -75,8 +75,8 @@ func RMM(t time.Time, host, action, session, operator, src, cmd string) event.Ev
 
 // Flow builds a firewall connection.
 func Flow(t time.Time, src, dst string, port int32, out int64) event.Event {
-	return event.Event{Time: t.UTC(), Source: event.SourceFirewall, Format: "fortigate", Host: "FW01", SrcIP: src, DstIP: dst, DstPort: port,
-		Protocol: "tcp", Action: "accept", BytesOut: out, Evidence: "fw/fortigate.log", Offset: t.Unix()}
+	return event.Event{Time: t.UTC(), Source: event.SourceFirewall, Format: "fortigate", Host: "FW01", SrcIP: src, DstIP: dst, DstPort: event.Some(port),
+		Protocol: "tcp", Action: "accept", BytesOut: event.Some(out), Evidence: "fw/fortigate.log", Offset: t.Unix()}
 }
 
 // Berlin is the zone the tests' case configs use.

@@ -219,8 +219,8 @@ func compareRows(w, g *event.Event) string {
 	}
 	cols := func(e *event.Event) []any {
 		return []any{e.Time.UnixNano(), e.Source, e.Format, e.Host, e.Channel, e.Provider, e.EventID, e.RecordID,
-			norm(e.User), norm(e.UserDomain), norm(e.UserSID), norm(e.SubjectUser), e.LogonType, norm(e.LogonID),
-			norm(e.SrcIP), e.SrcPort, norm(e.DstIP), e.DstPort, e.Protocol, e.Action, e.BytesOut, e.BytesIn,
+			norm(e.User), norm(e.UserDomain), norm(e.UserSID), norm(e.SubjectUser), e.LogonType.V, norm(e.LogonID),
+			norm(e.SrcIP), e.SrcPort.V, norm(e.DstIP), e.DstPort.V, e.Protocol, e.Action, e.BytesOut.V, e.BytesIn.V,
 			norm(e.Process), norm(e.ParentProcess), norm(e.CommandLine), norm(e.ScriptText), norm(e.SessionID),
 			e.Operator, e.Message, e.Evidence, e.Offset}
 	}

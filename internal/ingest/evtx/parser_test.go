@@ -269,37 +269,8 @@ func TestOpenError(t *testing.T) {
 	}
 }
 
-// goldenLine renders an event as one JSON line: typed columns (zero ones
-// left out) and fields in order.
-func goldenLine(e *event.Event) []byte {
-	type row struct {
-		Time, Source, Format, Host, Channel, Provider string `json:",omitempty"`
-		EventID                                       int32
-		RecordID                                      int64
-		User, UserDomain, UserSID, SubjectUser        string `json:",omitempty"`
-		LogonType                                     int32  `json:",omitempty"`
-		LogonID, SrcIP                                string `json:",omitempty"`
-		SrcPort                                       int32  `json:",omitempty"`
-		DstIP                                         string `json:",omitempty"`
-		DstPort                                       int32  `json:",omitempty"`
-		Protocol, Action, Process, ParentProcess      string `json:",omitempty"`
-		CommandLine, ScriptText, SessionID, Message   string `json:",omitempty"`
-		Evidence                                      string
-		Offset                                        int64
-		Fields                                        json.RawMessage
-	}
-	f, _ := event.MarshalFields(e.FieldDict())
-	b, _ := json.Marshal(row{
-		Time: e.Time.Format(time.RFC3339Nano), Source: e.Source, Format: e.Format, Host: e.Host,
-		Channel: e.Channel, Provider: e.Provider, EventID: e.EventID, RecordID: e.RecordID,
-		User: e.User, UserDomain: e.UserDomain, UserSID: e.UserSID, SubjectUser: e.SubjectUser,
-		LogonType: e.LogonType, LogonID: e.LogonID, SrcIP: e.SrcIP, SrcPort: e.SrcPort, DstIP: e.DstIP,
-		DstPort: e.DstPort, Protocol: e.Protocol, Action: e.Action, Process: e.Process,
-		ParentProcess: e.ParentProcess, CommandLine: e.CommandLine, ScriptText: e.ScriptText,
-		SessionID: e.SessionID, Message: e.Message, Evidence: e.Evidence, Offset: e.Offset, Fields: f,
-	})
-	return b
-}
+// goldenLine renders an event as the goldens hold it (every column).
+func goldenLine(e *event.Event) []byte { return event.ColumnsJSON(event.Columns, e) }
 
 // TestGolden compares the events of every testdata file with its reviewed
 // golden JSONL (regenerate with -update and review the diff).

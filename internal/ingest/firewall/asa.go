@@ -3,7 +3,6 @@ package firewall
 import (
 	"context"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -182,7 +181,7 @@ func (s *asaState) endpoints(l *liner, ev *event.Event, msg string) bool {
 		l.add("duration", m[3])
 		l.add("bytes", m[4])
 		ev.SessionID = m[2]
-		ev.BytesOut, _ = strconv.ParseInt(m[4], 10, 64)
+		ev.BytesOut = atoi64(m[4])
 		ev.Action = event.ActionClose
 	}
 	if swap {
@@ -203,7 +202,7 @@ func (s *asaState) endpoints(l *liner, ev *event.Event, msg string) bool {
 }
 
 // asaEndpoint splits "iface:addr/port", "iface/addr(port)" or "addr".
-func asaEndpoint(s string) (iface, ip string, port int32) {
+func asaEndpoint(s string) (iface, ip string, port event.Opt[int32]) {
 	s = strings.TrimSpace(s)
 	var p string
 	if i := strings.IndexByte(s, '('); i > 0 && strings.HasSuffix(s, ")") {
@@ -222,10 +221,10 @@ func asaEndpoint(s string) (iface, ip string, port int32) {
 			ip = cleanIP(strings.TrimSpace(s[i+1:]))
 		}
 	}
-	if n := atoi32(p); n > 0 {
+	if n := atoi32(p); n.V > 0 {
 		port = n
 	} else if n, ok := servicePorts[strings.ToLower(p)]; ok {
-		port = n
+		port = event.Some(n)
 	}
 	return iface, ip, port
 }

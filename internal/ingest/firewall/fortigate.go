@@ -136,7 +136,7 @@ func (fortiState) handle(l *liner, line string) {
 	ev.BytesIn = atoi64(r.first("rcvdbyte", "rcvd"))
 	ev.User = r.first("user", "srcuser")
 	ev.SessionID = r.first("sessionid", "session_id")
-	if id := atoi64(r.first("logid", "log_id")); id <= 1<<31-1 {
+	if id := atoi64(r.first("logid", "log_id")).V; id <= 1<<31-1 {
 		ev.EventID = int32(id) // anonymised samples carry 10-digit ids that do not fit
 	}
 	ev.Message = h.msg

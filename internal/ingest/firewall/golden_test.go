@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/ingesttest"
@@ -18,32 +17,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/firewall/*/*/expected.jsonl from the parsers' output")
-
-// goldenAll is how many events a case may have and still be written out
-// whole; larger files keep their first and last event.
-const goldenAll = 30
-
-// goldenEvent is the golden form of one event: the typed columns, then
-// the raw fields in their order.
-type goldenEvent struct {
-	Line      int64           `json:"line"`
-	Time      string          `json:"time"`
-	Host      string          `json:"host,omitempty"`
-	Channel   string          `json:"channel,omitempty"`
-	EventID   int32           `json:"event_id,omitempty"`
-	SrcIP     string          `json:"src_ip,omitempty"`
-	SrcPort   int32           `json:"src_port,omitempty"`
-	DstIP     string          `json:"dst_ip,omitempty"`
-	DstPort   int32           `json:"dst_port,omitempty"`
-	Protocol  string          `json:"protocol,omitempty"`
-	Action    string          `json:"action,omitempty"`
-	BytesOut  int64           `json:"bytes_out,omitempty"`
-	BytesIn   int64           `json:"bytes_in,omitempty"`
-	User      string          `json:"user,omitempty"`
-	SessionID string          `json:"session_id,omitempty"`
-	Message   string          `json:"message"`
-	Fields    json.RawMessage `json:"fields"`
-}
 
 type goldenSummary struct {
 	Format   string           `json:"format"`
@@ -63,25 +36,9 @@ func render(t *testing.T, format string, evs []*event.Event, st *input.Stats) []
 	if err := enc.Encode(goldenSummary{Format: format, Records: st.Records, Skipped: st.Skipped, Reasons: st.Reasons, TimeZone: st.TimeZone, Notes: st.Notes, Errors: st.Errors}); err != nil {
 		t.Fatal(err)
 	}
-	for i, ev := range evs {
-		if len(evs) > goldenAll && i != 0 && i != len(evs)-1 {
-			continue
-		}
-		f, err := event.MarshalFields(ev.Fields)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := ""
-		if !ev.Time.IsZero() {
-			ts = ev.Time.Format(time.RFC3339Nano)
-		}
-		g := goldenEvent{Line: ev.Offset, Time: ts, Host: ev.Host, Channel: ev.Channel, EventID: ev.EventID,
-			SrcIP: ev.SrcIP, SrcPort: ev.SrcPort, DstIP: ev.DstIP, DstPort: ev.DstPort, Protocol: ev.Protocol,
-			Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn, User: ev.User, SessionID: ev.SessionID,
-			Message: ev.Message, Fields: f}
-		if err := enc.Encode(g); err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range evs {
+		buf.Write(ingesttest.EventJSON(ev))
+		buf.WriteByte('\n')
 	}
 	return buf.Bytes()
 }

@@ -184,22 +184,22 @@ func (w *fieldWriter) add(k string, v any) {
 	}
 }
 
-// atoi32 parses a port-like number; anything else is 0.
-func atoi32(s string) int32 {
+// atoi32 parses a port-like number; anything else is absent.
+func atoi32(s string) event.Opt[int32] {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
 	if err != nil || n < 0 {
-		return 0
+		return event.Opt[int32]{}
 	}
-	return int32(n)
+	return event.Some(int32(n))
 }
 
-// atoi64 parses a byte count; anything else is 0.
-func atoi64(s string) int64 {
+// atoi64 parses a byte count; anything else is absent.
+func atoi64(s string) event.Opt[int64] {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {
-		return 0
+		return event.Opt[int64]{}
 	}
-	return n
+	return event.Some(n)
 }
 
 // ipProtocols maps IANA protocol numbers to the names used in Protocol.

@@ -33,7 +33,7 @@ type flow struct {
 }
 
 func flowOf(ev *event.Event) flow {
-	return flow{ev.SrcIP, ev.SrcPort, ev.DstIP, ev.DstPort, ev.Protocol, ev.Action, ev.BytesOut, ev.BytesIn}
+	return flow{ev.SrcIP, ev.SrcPort.V, ev.DstIP, ev.DstPort.V, ev.Protocol, ev.Action, ev.BytesOut.V, ev.BytesIn.V}
 }
 
 func one(t *testing.T, p input.Parser, text string) *event.Event {
@@ -284,7 +284,7 @@ func TestPFirewallVariants(t *testing.T) {
 		if evs[1].Field("pid") != "1360" || evs[1].Action != "allow" {
 			t.Errorf("pid %q action %q", evs[1].Field("pid"), evs[1].Action)
 		}
-		if evs[2].Offset != 3 || evs[3].Offset != 3 || evs[3].DstPort != 53 || evs[3].Action != "close" {
+		if evs[2].Offset != 3 || evs[3].Offset != 3 || evs[3].DstPort.V != 53 || evs[3].Action != "close" {
 			t.Errorf("run-together: %+v / %+v", flowOf(evs[2]), flowOf(evs[3]))
 		}
 	})
@@ -301,7 +301,7 @@ func TestPFirewallVariants(t *testing.T) {
 			t.Fatalf("Detect = %d", s)
 		}
 		evs, _ := ingesttest.ParseAll(t, PFirewall{}, in)
-		if len(evs) != 1 || evs[0].Protocol != "icmp" || evs[0].Field("icmptype") != "8" || evs[0].BytesIn != 60 || !evs[0].Time.Equal(utc("2024-05-01T08:00:00Z")) {
+		if len(evs) != 1 || evs[0].Protocol != "icmp" || evs[0].Field("icmptype") != "8" || evs[0].BytesIn.V != 60 || !evs[0].Time.Equal(utc("2024-05-01T08:00:00Z")) {
 			t.Fatalf("got %+v", evs)
 		}
 	})

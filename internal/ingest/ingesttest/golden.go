@@ -8,58 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
 	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
-// goldenEvent is the typed view of an event compared by golden files.
-type goldenEvent struct {
-	Time        string          `json:"time"`
-	Source      string          `json:"source"`
-	Format      string          `json:"format"`
-	Host        string          `json:"host,omitempty"`
-	Channel     string          `json:"channel,omitempty"`
-	Provider    string          `json:"provider,omitempty"`
-	EventID     int32           `json:"event_id,omitempty"`
-	User        string          `json:"user,omitempty"`
-	SrcIP       string          `json:"src_ip,omitempty"`
-	SrcPort     int32           `json:"src_port,omitempty"`
-	DstIP       string          `json:"dst_ip,omitempty"`
-	DstPort     int32           `json:"dst_port,omitempty"`
-	Protocol    string          `json:"protocol,omitempty"`
-	Action      string          `json:"action,omitempty"`
-	BytesOut    int64           `json:"bytes_out,omitempty"`
-	BytesIn     int64           `json:"bytes_in,omitempty"`
-	Process     string          `json:"process,omitempty"`
-	CommandLine string          `json:"command_line,omitempty"`
-	SessionID   string          `json:"session_id,omitempty"`
-	Operator    string          `json:"operator,omitempty"`
-	Message     string          `json:"message,omitempty"`
-	Evidence    string          `json:"evidence"`
-	Offset      int64           `json:"offset"`
-	Fields      json.RawMessage `json:"fields,omitempty"`
-}
-
-func golden(ev *event.Event) goldenEvent {
-	g := goldenEvent{
-		Time: ev.Time.Format(time.RFC3339Nano), Source: ev.Source, Format: ev.Format, Host: ev.Host,
-		Channel: ev.Channel, Provider: ev.Provider, EventID: ev.EventID, User: ev.User,
-		SrcIP: ev.SrcIP, SrcPort: ev.SrcPort, DstIP: ev.DstIP, DstPort: ev.DstPort, Protocol: ev.Protocol,
-		Action: ev.Action, BytesOut: ev.BytesOut, BytesIn: ev.BytesIn, Process: ev.Process,
-		CommandLine: ev.CommandLine, SessionID: ev.SessionID, Operator: ev.Operator,
-		Message: ev.Message, Evidence: ev.Evidence, Offset: ev.Offset,
-	}
-	if ev.Fields != nil {
-		b, err := event.MarshalFields(ev.Fields)
-		if err == nil {
-			g.Fields = b
-		}
-	}
-	return g
-}
+// EventJSON renders an event as golden files hold it: event.ColumnsJSON,
+// every column of the table, so a new column shows in every golden file.
+func EventJSON(ev *event.Event) []byte { return event.ColumnsJSON(event.Columns, ev) }
 
 // summary is the first line of expected.jsonl: what was detected and
 // counted for the whole file.
@@ -75,22 +32,19 @@ type summary struct {
 
 // Render parses in with the parser of ps that detection picks and renders
 // the golden lines: the summary (detected format, counters, actions), then
-// the first and the last event. It returns them with the parser's name.
+// every event (EventJSON). It returns them with the parser's name.
 func Render(t testing.TB, ps []input.Parser, in *input.Input) ([]byte, string) {
 	t.Helper()
 	p := Detect(t, ps, in)
 	if p == nil {
 		t.Fatalf("%s: no parser detected", in.Path)
 	}
-	var first, last *goldenEvent
+	var events bytes.Buffer
 	st := &input.Stats{}
 	actions := map[string]int{}
 	err := p.Parse(context.Background(), in, func(ev *event.Event) error {
-		g := golden(ev)
-		if first == nil {
-			first = &g
-		}
-		last = &g
+		events.Write(EventJSON(ev))
+		events.WriteByte('\n')
 		if ev.Action != "" {
 			actions[ev.Action]++
 		}
@@ -108,10 +62,7 @@ func Render(t testing.TB, ps []input.Parser, in *input.Input) ([]byte, string) {
 		}
 	}
 	must(summary{Summary: true, Detected: p.Name(), Records: st.Records, Skipped: st.Skipped, Reasons: st.Reasons, Actions: actions, TimeZone: st.TimeZone})
-	if first != nil {
-		must(first)
-		must(last)
-	}
+	buf.Write(events.Bytes())
 	return buf.Bytes(), p.Name()
 }
 

@@ -82,8 +82,9 @@ func (p tvConnections) Parse(ctx context.Context, in *input.Input, emit func(*ev
 				Set("start", r.start).Set("end", r.end).Set("local_user", r.user).
 				Set("connection_type", r.kind).Set("session_guid", r.guid)
 		}
-		mk := func(t time.Time, action string) *event.Event {
+		mk := func(t time.Time, action string, seq int32) *event.Event {
 			ev := base(in, p.Name(), n, s)
+			ev.Seq = seq // the row's second event (its end): a key of its own
 			ev.Message = bound(strings.TrimRight(s, "\t "))
 			ev.Time = t
 			ev.Action = action
@@ -93,7 +94,7 @@ func (p tvConnections) Parse(ctx context.Context, in *input.Input, emit func(*ev
 			ev.Fields = fields()
 			return ev
 		}
-		if err := emitOne(emit, st, mk(start, event.ActionSessionStart)); err != nil {
+		if err := emitOne(emit, st, mk(start, event.ActionSessionStart, 0)); err != nil {
 			return err
 		}
 		end, ok := clk.parse(tvConnLayout, r.end, n, in.Path)
@@ -102,7 +103,7 @@ func (p tvConnections) Parse(ctx context.Context, in *input.Input, emit func(*ev
 			st.Error(fmt.Sprintf("%s:%d: bad end time %q: no session_end event", in.Path, n, r.end))
 			return nil
 		}
-		return emitOne(emit, st, mk(end, event.ActionSessionEnd))
+		return emitOne(emit, st, mk(end, event.ActionSessionEnd, 1))
 	})
 }
 

@@ -16,12 +16,12 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 )
 
@@ -134,13 +134,17 @@ type TimeSpec struct {
 	Zone string `yaml:"zone"`
 }
 
-// Columns are the event columns a definition may map, const or rewrite.
-var Columns = []string{
-	"host", "channel", "provider", "event_id", "record_id", "user", "user_domain", "user_sid",
-	"subject_user", "logon_type", "logon_id", "src_ip", "src_port", "dst_ip", "dst_port",
-	"protocol", "action", "bytes_out", "bytes_in", "process", "parent_process", "command_line",
-	"script_text", "session_id", "operator", "message",
-}
+// Columns are the event columns a definition may map, const or rewrite:
+// those event.Columns marks Mappable, in table order.
+var Columns = func() []string {
+	var out []string
+	for _, c := range event.Columns {
+		if c.Mappable {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}()
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
@@ -395,17 +399,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// checkColumn validates a constant for a typed column.
+// checkColumn validates a constant for a typed column, by the table's
+// parser.
 func checkColumn(col, v string) error {
-	switch col {
-	case "src_port", "dst_port", "event_id", "logon_type":
-		if _, err := strconv.ParseInt(v, 10, 32); err != nil {
-			return fmt.Errorf("%q is not a number", v)
-		}
-	case "bytes_out", "bytes_in", "record_id":
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("%q is not a number", v)
-		}
+	i, ok := event.ColumnIndex(col)
+	if !ok {
+		return fmt.Errorf("unknown column %q", col)
+	}
+	var scratch event.Event
+	if err := event.Columns[i].SetString(&scratch, v); err != nil {
+		return fmt.Errorf("%q is not a number", v)
 	}
 	return nil
 }

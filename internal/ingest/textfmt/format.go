@@ -651,163 +651,63 @@ func (p *run) set(ev *event.Event, col, v string, line int64) {
 	if v == "" || v == "-" && col != "message" {
 		return
 	}
-	num := func(bits int) (int64, bool) {
-		n, err := strconv.ParseInt(v, 10, bits)
-		if err != nil {
-			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not a number", p.in.Path, line, col, v))
-			return 0, false
-		}
-		return n, true
+	i, ok := event.ColumnIndex(col)
+	if !ok {
+		return // Load accepts only known columns
 	}
+	c := &event.Columns[i]
 	switch col {
-	case "host":
-		ev.Host = v
-	case "channel":
-		ev.Channel = v
-	case "provider":
-		ev.Provider = v
-	case "event_id":
-		if n, ok := num(32); ok {
-			ev.EventID = int32(n)
-		}
-	case "record_id":
-		if n, ok := num(64); ok {
-			ev.RecordID = n
-		}
-	case "user":
-		ev.User = v
-	case "user_domain":
-		ev.UserDomain = v
-	case "user_sid":
-		ev.UserSID = v
-	case "subject_user":
-		ev.SubjectUser = v
-	case "logon_type":
-		if n, ok := num(32); ok {
-			ev.LogonType = int32(n)
-		}
-	case "logon_id":
-		ev.LogonID = v
 	case "src_ip", "dst_ip":
+		// An address may carry its port (host:port, [v6]:port).
 		ip, port, ok := splitAddr(v)
 		if !ok {
 			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not an IP address", p.in.Path, line, col, v))
 			return
 		}
-		if col == "src_ip" {
-			ev.SrcIP = ip
-			if port >= 0 && ev.SrcPort == 0 {
-				ev.SrcPort = int32(port)
+		c.Set(ev, event.Value{Str: ip})
+		if port >= 0 {
+			pc := cSrcPort
+			if col == "dst_ip" {
+				pc = cDstPort
 			}
-		} else {
-			ev.DstIP = ip
-			if port >= 0 && ev.DstPort == 0 {
-				ev.DstPort = int32(port)
+			if pc.Get(ev).Null {
+				pc.Set(ev, event.Value{Int: int64(port)})
 			}
 		}
+		return
 	case "src_port", "dst_port":
-		n, err := strconv.ParseUint(v, 10, 16)
-		if err != nil {
+		if _, err := strconv.ParseUint(v, 10, 16); err != nil {
 			p.st.Error(fmt.Sprintf("%s:%d: %s %q is not a port", p.in.Path, line, col, v))
 			return
 		}
-		if col == "src_port" {
-			ev.SrcPort = int32(n)
-		} else {
-			ev.DstPort = int32(n)
-		}
-	case "protocol":
-		ev.Protocol = strings.ToLower(v)
-	case "action":
-		// Lower-case like the Go firewall parsers' normalised actions; the
+	case "protocol", "action":
+		// Lower-case like the Go firewall parsers' normalised words; the
 		// vendor's word stays in Fields.
-		ev.Action = strings.ToLower(v)
-	case "bytes_out":
-		if n, ok := num(64); ok {
-			ev.BytesOut = n
-		}
-	case "bytes_in":
-		if n, ok := num(64); ok {
-			ev.BytesIn = n
-		}
-	case "process":
-		ev.Process = v
-	case "parent_process":
-		ev.ParentProcess = v
-	case "command_line":
-		ev.CommandLine = v
-	case "script_text":
-		ev.ScriptText = v
-	case "session_id":
-		ev.SessionID = v
-	case "operator":
-		ev.Operator = v
+		v = strings.ToLower(v)
 	case "message":
-		ev.Message = bound(v)
+		v = bound(v)
 	}
+	if err := c.SetString(ev, v); err != nil {
+		p.st.Error(fmt.Sprintf("%s:%d: %s %q is not a number", p.in.Path, line, col, v))
+	}
+}
+
+// The port columns an address with a port fills.
+var cSrcPort, cDstPort = column("src_port"), column("dst_port")
+
+func column(name string) *event.Column {
+	i, ok := event.ColumnIndex(name)
+	if !ok {
+		panic("textfmt: no event column " + name)
+	}
+	return &event.Columns[i]
 }
 
 // getCol reads a column back as text ("" when unset) for const.
 func getCol(ev *event.Event, col string) string {
-	n := func(x int64) string {
-		if x == 0 {
-			return ""
-		}
-		return strconv.FormatInt(x, 10)
+	i, ok := event.ColumnIndex(col)
+	if !ok {
+		return ""
 	}
-	switch col {
-	case "host":
-		return ev.Host
-	case "channel":
-		return ev.Channel
-	case "provider":
-		return ev.Provider
-	case "event_id":
-		return n(int64(ev.EventID))
-	case "record_id":
-		return n(ev.RecordID)
-	case "user":
-		return ev.User
-	case "user_domain":
-		return ev.UserDomain
-	case "user_sid":
-		return ev.UserSID
-	case "subject_user":
-		return ev.SubjectUser
-	case "logon_type":
-		return n(int64(ev.LogonType))
-	case "logon_id":
-		return ev.LogonID
-	case "src_ip":
-		return ev.SrcIP
-	case "src_port":
-		return n(int64(ev.SrcPort))
-	case "dst_ip":
-		return ev.DstIP
-	case "dst_port":
-		return n(int64(ev.DstPort))
-	case "protocol":
-		return ev.Protocol
-	case "action":
-		return ev.Action
-	case "bytes_out":
-		return n(ev.BytesOut)
-	case "bytes_in":
-		return n(ev.BytesIn)
-	case "process":
-		return ev.Process
-	case "parent_process":
-		return ev.ParentProcess
-	case "command_line":
-		return ev.CommandLine
-	case "script_text":
-		return ev.ScriptText
-	case "session_id":
-		return ev.SessionID
-	case "operator":
-		return ev.Operator
-	case "message":
-		return ev.Message
-	}
-	return ""
+	return event.Columns[i].Text(ev)
 }

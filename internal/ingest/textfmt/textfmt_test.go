@@ -163,7 +163,7 @@ const:
 		t.Errorf("time %v want %v", run.Time, want)
 	}
 	if run.Action != "command" || run.CommandLine != `cmd.exe /c net group "Domain Admins"` || run.Operator != "j.doe" ||
-		run.SrcIP != "192.0.2.10" || run.SrcPort != 5500 || run.Host != "FS01" || run.SessionID != "77" ||
+		run.SrcIP != "192.0.2.10" || run.SrcPort.V != 5500 || run.Host != "FS01" || run.SessionID != "77" ||
 		run.Process != "acme-remote.exe" || run.Format != "acme-remote" || run.Source != "rmm" {
 		t.Errorf("run event wrong: %+v", run)
 	}

@@ -31,33 +31,10 @@ package winevent
 //     SessionName).
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
-)
-
-// col names a typed column of event.Event that the mapping table fills.
-type col uint8
-
-const (
-	cUser col = iota + 1
-	cUserDomain
-	cUserSID
-	cSubjectUser
-	cLogonType
-	cLogonID
-	cSrcIP
-	cSrcPort
-	cDstIP
-	cDstPort
-	cProtocol
-	cProcess
-	cParentProcess
-	cCommandLine
-	cScriptText
-	cSessionID
 )
 
 // set fills one column from a source expression over the record's fields:
@@ -72,7 +49,7 @@ const (
 //	             (classic PowerShell 400/403/800)
 //	"ctx:K"      value of the "K = value" line of ContextInfo (4103)
 type set struct {
-	col col
+	col string // an event.Columns name
 	src string
 }
 
@@ -100,30 +77,30 @@ const (
 
 // Column sets shared by several events.
 var (
-	subject = []set{{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"}}
+	subject = []set{{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"}}
 	// account management: the target account, and who did it
 	account = []set{
-		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetSid"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"user", "TargetUserName"}, {"user_domain", "TargetDomainName"}, {"user_sid", "TargetSid"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}
 	// group membership: User is the member (CN of MemberName, else its
 	// SID); the group stays in Fields (TargetUserName, TargetDomainName,
 	// TargetSid) and Action says what happened.
 	member = []set{
-		{cUser, "cn:MemberName|MemberSid"}, {cUserSID, "MemberSid"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"user", "cn:MemberName|MemberSid"}, {"user_sid", "MemberSid"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}
 	logon = []set{
-		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetUserSid"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonType, "LogonType"},
-		{cLogonID, "TargetLogonId"}, {cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
-		{cProcess, "ProcessName"},
+		{"user", "TargetUserName"}, {"user_domain", "TargetDomainName"}, {"user_sid", "TargetUserSid"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_type", "LogonType"},
+		{"logon_id", "TargetLogonId"}, {"src_ip", "IpAddress"}, {"src_port", "IpPort"},
+		{"process", "ProcessName"},
 	}
 	rdpSession = []set{
-		{cUser, "user:User"}, {cUserDomain, "domain:User"}, {cSrcIP, "Address"}, {cSessionID, "SessionID"},
+		{"user", "user:User"}, {"user_domain", "domain:User"}, {"src_ip", "Address"}, {"session_id", "SessionID"},
 	}
 	sysmonProc = []set{
-		{cProcess, "Image"}, {cUser, "user:User"}, {cUserDomain, "domain:User"},
+		{"process", "Image"}, {"user", "user:User"}, {"user_domain", "domain:User"},
 	}
 )
 
@@ -137,30 +114,30 @@ var table = []mapping{
 	{pSecurity, []int32{4634}, "logoff", logon},
 	{pSecurity, []int32{4647}, "logoff", logon},
 	{pSecurity, []int32{4648}, "explicit_credentials", []set{
-		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
-		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"}, {cProcess, "ProcessName"},
+		{"user", "TargetUserName"}, {"user_domain", "TargetDomainName"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
+		{"src_ip", "IpAddress"}, {"src_port", "IpPort"}, {"process", "ProcessName"},
 	}},
 	{pSecurity, []int32{4672}, "special_privileges", []set{
-		{cUser, "SubjectUserName"}, {cUserDomain, "SubjectDomainName"}, {cUserSID, "SubjectUserSid"},
-		{cLogonID, "SubjectLogonId"},
+		{"user", "SubjectUserName"}, {"user_domain", "SubjectDomainName"}, {"user_sid", "SubjectUserSid"},
+		{"logon_id", "SubjectLogonId"},
 	}},
-	{pSecurity, []int32{4776}, "credential_validation", []set{{cUser, "TargetUserName"}}},
+	{pSecurity, []int32{4776}, "credential_validation", []set{{"user", "TargetUserName"}}},
 	{pSecurity, []int32{4768}, "kerberos_tgt", []set{
-		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"}, {cUserSID, "TargetSid"},
-		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+		{"user", "TargetUserName"}, {"user_domain", "TargetDomainName"}, {"user_sid", "TargetSid"},
+		{"src_ip", "IpAddress"}, {"src_port", "IpPort"},
 	}},
 	{pSecurity, []int32{4769}, "kerberos_service_ticket", []set{
-		{cUser, "TargetUserName"}, {cUserDomain, "TargetDomainName"},
-		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+		{"user", "TargetUserName"}, {"user_domain", "TargetDomainName"},
+		{"src_ip", "IpAddress"}, {"src_port", "IpPort"},
 	}},
 	{pSecurity, []int32{4778}, "session_reconnected", []set{
-		{cUser, "AccountName"}, {cUserDomain, "AccountDomain"}, {cLogonID, "LogonID"},
-		{cSrcIP, "ClientAddress"}, {cSessionID, "SessionName"},
+		{"user", "AccountName"}, {"user_domain", "AccountDomain"}, {"logon_id", "LogonID"},
+		{"src_ip", "ClientAddress"}, {"session_id", "SessionName"},
 	}},
 	{pSecurity, []int32{4779}, "session_disconnected", []set{
-		{cUser, "AccountName"}, {cUserDomain, "AccountDomain"}, {cLogonID, "LogonID"},
-		{cSrcIP, "ClientAddress"}, {cSessionID, "SessionName"},
+		{"user", "AccountName"}, {"user_domain", "AccountDomain"}, {"logon_id", "LogonID"},
+		{"src_ip", "ClientAddress"}, {"session_id", "SessionName"},
 	}},
 	// Accounts and groups (Security)
 	{pSecurity, []int32{4720}, "user_created", account},
@@ -174,29 +151,29 @@ var table = []mapping{
 	{pSecurity, []int32{4728, 4732, 4756}, "group_member_added", member},
 	{pSecurity, []int32{4729, 4733, 4757}, "group_member_removed", member},
 	{pSecurity, []int32{5136}, "directory_object_modified", []set{
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}},
 	// Processes, services, tasks, shares, network (Security)
 	{pSecurity, []int32{4688}, "process_created", []set{
-		{cProcess, "NewProcessName"}, {cParentProcess, "ParentProcessName"}, {cCommandLine, "CommandLine"},
-		{cUser, "TargetUserName|SubjectUserName"}, {cUserDomain, "TargetDomainName|SubjectDomainName"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"process", "NewProcessName"}, {"parent_process", "ParentProcessName"}, {"command_line", "CommandLine"},
+		{"user", "TargetUserName|SubjectUserName"}, {"user_domain", "TargetDomainName|SubjectDomainName"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}},
 	{pSecurity, []int32{4697}, "service_installed", []set{
-		{cProcess, "ServiceFileName"}, {cUser, "ServiceAccount"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"process", "ServiceFileName"}, {"user", "ServiceAccount"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}},
 	{pSecurity, []int32{4698}, "task_created", []set{
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
 	}},
 	{pSecurity, []int32{5140, 5145}, "share_access", []set{
-		{cUser, "SubjectUserName"}, {cUserDomain, "SubjectDomainName"}, {cUserSID, "SubjectUserSid"},
-		{cSubjectUser, `SubjectDomainName\SubjectUserName`}, {cLogonID, "SubjectLogonId"},
-		{cSrcIP, "IpAddress"}, {cSrcPort, "IpPort"},
+		{"user", "SubjectUserName"}, {"user_domain", "SubjectDomainName"}, {"user_sid", "SubjectUserSid"},
+		{"subject_user", `SubjectDomainName\SubjectUserName`}, {"logon_id", "SubjectLogonId"},
+		{"src_ip", "IpAddress"}, {"src_port", "IpPort"},
 	}},
 	{pSecurity, []int32{5156}, "connection_allowed", []set{
-		{cProcess, "Application"}, {cSrcIP, "SourceAddress"}, {cSrcPort, "SourcePort"},
-		{cDstIP, "DestAddress"}, {cDstPort, "DestPort"}, {cProtocol, "Protocol"},
+		{"process", "Application"}, {"src_ip", "SourceAddress"}, {"src_port", "SourcePort"},
+		{"dst_ip", "DestAddress"}, {"dst_port", "DestPort"}, {"protocol", "Protocol"},
 	}},
 	// Log tampering and coverage
 	{pSecurity, []int32{1100}, "logging_stopped", nil},
@@ -208,27 +185,27 @@ var table = []mapping{
 	{pEventLog, []int32{6006}, "eventlog_stopped", nil},
 	// Services (System)
 	{pSCM, []int32{7045}, "service_installed", []set{
-		{cProcess, "ImagePath"}, {cUser, "AccountName"},
+		{"process", "ImagePath"}, {"user", "AccountName"},
 	}},
 	// PowerShell
-	{pPS, []int32{4104}, "script_block", []set{{cScriptText, "ScriptBlockText"}}},
+	{pPS, []int32{4104}, "script_block", []set{{"script_text", "ScriptBlockText"}}},
 	{pPS, []int32{4103}, "pipeline_execution", []set{
-		{cScriptText, "Payload"}, {cCommandLine, "ctx:Host Application"},
-		{cUser, "user:ctx:User"}, {cUserDomain, "domain:ctx:User"},
+		{"script_text", "Payload"}, {"command_line", "ctx:Host Application"},
+		{"user", "user:ctx:User"}, {"user_domain", "domain:ctx:User"},
 	}},
-	{pPSClass, []int32{400}, "engine_started", []set{{cCommandLine, "kv:HostApplication"}}},
-	{pPSClass, []int32{403}, "engine_stopped", []set{{cCommandLine, "kv:HostApplication"}}},
+	{pPSClass, []int32{400}, "engine_started", []set{{"command_line", "kv:HostApplication"}}},
+	{pPSClass, []int32{403}, "engine_stopped", []set{{"command_line", "kv:HostApplication"}}},
 	{pPSClass, []int32{800}, "pipeline_execution", []set{
-		{cCommandLine, "kv:HostApplication"}, {cScriptText, "kv:CommandLine"},
-		{cUser, "user:kv:UserId"}, {cUserDomain, "domain:kv:UserId"},
+		{"command_line", "kv:HostApplication"}, {"script_text", "kv:CommandLine"},
+		{"user", "user:kv:UserId"}, {"user_domain", "domain:kv:UserId"},
 	}},
 	// Sysmon
 	{pSysmon, []int32{1}, "process_created", append([]set{
-		{cParentProcess, "ParentImage"}, {cCommandLine, "CommandLine"}, {cLogonID, "LogonId"},
+		{"parent_process", "ParentImage"}, {"command_line", "CommandLine"}, {"logon_id", "LogonId"},
 	}, sysmonProc...)},
 	{pSysmon, []int32{3}, "network_connection", append([]set{
-		{cSrcIP, "SourceIp"}, {cSrcPort, "SourcePort"}, {cDstIP, "DestinationIp"},
-		{cDstPort, "DestinationPort"}, {cProtocol, "Protocol"},
+		{"src_ip", "SourceIp"}, {"src_port", "SourcePort"}, {"dst_ip", "DestinationIp"},
+		{"dst_port", "DestinationPort"}, {"protocol", "Protocol"},
 	}, sysmonProc...)},
 	{pSysmon, []int32{11}, "file_created", sysmonProc},
 	{pSysmon, []int32{12, 13, 14}, "registry_event", sysmonProc},
@@ -240,7 +217,7 @@ var table = []mapping{
 	{pLSM, []int32{24}, "rdp_disconnect", rdpSession},
 	{pLSM, []int32{25}, "rdp_reconnect", rdpSession},
 	{pRCM, []int32{1149}, "rdp_auth_success", []set{
-		{cUser, "Param1"}, {cUserDomain, "Param2"}, {cSrcIP, "Param3"},
+		{"user", "Param1"}, {"user_domain", "Param2"}, {"src_ip", "Param3"},
 	}},
 }
 
@@ -249,12 +226,26 @@ type key struct {
 	id       int32
 }
 
+// target is a mapping with its columns resolved (cols[i] is sets[i].col).
+type target struct {
+	*mapping
+	cols []*event.Column
+}
+
 // index is table keyed by (provider, event id), built once.
-var index = func() map[key]*mapping {
-	m := make(map[key]*mapping, 2*len(table))
+var index = func() map[key]*target {
+	m := make(map[key]*target, 2*len(table))
 	for i := range table {
+		t := &target{mapping: &table[i]}
+		for _, st := range table[i].sets {
+			j, ok := event.ColumnIndex(st.col)
+			if !ok {
+				panic("winevent: the mapping names no event column " + st.col)
+			}
+			t.cols = append(t.cols, &event.Columns[j])
+		}
 		for _, id := range table[i].ids {
-			m[key{table[i].provider, id}] = &table[i]
+			m[key{table[i].provider, id}] = t
 		}
 	}
 	return m
@@ -267,54 +258,17 @@ func applyMapping(r *binxml.Record, ev *event.Event) {
 		return
 	}
 	ev.Action = m.action
-	for _, s := range m.sets {
+	for i, s := range m.sets {
 		v := eval(r, s.src)
 		if v == "" {
 			continue
 		}
-		switch s.col {
-		case cUser:
-			ev.User = v
-		case cUserDomain:
-			ev.UserDomain = v
-		case cUserSID:
-			ev.UserSID = v
-		case cSubjectUser:
-			ev.SubjectUser = v
-		case cLogonType:
-			ev.LogonType = atoi32(v)
-		case cLogonID:
-			ev.LogonID = v
-		case cSrcIP:
-			ev.SrcIP = v
-		case cSrcPort:
-			ev.SrcPort = atoi32(v)
-		case cDstIP:
-			ev.DstIP = v
-		case cDstPort:
-			ev.DstPort = atoi32(v)
-		case cProtocol:
-			ev.Protocol = protocol(v)
-		case cProcess:
-			ev.Process = v
-		case cParentProcess:
-			ev.ParentProcess = v
-		case cCommandLine:
-			ev.CommandLine = v
-		case cScriptText:
-			ev.ScriptText = v
-		case cSessionID:
-			ev.SessionID = v
+		if s.col == "protocol" {
+			v = protocol(v)
 		}
+		// A number that does not parse stays only in Fields.
+		_ = m.cols[i].SetString(ev, v)
 	}
-}
-
-func atoi32(s string) int32 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 32)
-	if err != nil {
-		return 0
-	}
-	return int32(n)
 }
 
 // protocol names the IANA protocol numbers Windows writes in 5156.

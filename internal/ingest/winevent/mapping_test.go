@@ -25,10 +25,10 @@ func TestMapping(t *testing.T) {
 			"SubjectUserName", "-", "SubjectDomainName", "-", "TargetUserSid", "S-1-5-21-1-2-3-1001",
 			"TargetUserName", "svc-msp", "TargetDomainName", "CORP", "TargetLogonId", "0x1a2b", "LogonType", "3",
 			"ProcessName", "-", "IpAddress", "10.8.0.5", "IpPort", "51234"),
-			event.Event{User: "svc-msp", UserDomain: "CORP", UserSID: "S-1-5-21-1-2-3-1001", LogonType: 3,
-				LogonID: "0x1a2b", SrcIP: "10.8.0.5", SrcPort: 51234, Action: "logon"}},
+			event.Event{User: "svc-msp", UserDomain: "CORP", UserSID: "S-1-5-21-1-2-3-1001", LogonType: event.Some[int32](3),
+				LogonID: "0x1a2b", SrcIP: "10.8.0.5", SrcPort: event.Some[int32](51234), Action: "logon"}},
 		{"4625 from ::1", rec(pSecurity, 4625, "TargetUserName", "admin", "IpAddress", "::1", "IpPort", "0", "LogonType", "10"),
-			event.Event{User: "admin", SrcIP: "::1", LogonType: 10, Action: "logon_failed"}},
+			event.Event{User: "admin", SrcIP: "::1", SrcPort: event.Some[int32](0), LogonType: event.Some[int32](10), Action: "logon_failed"}}, // the port the record states, 0
 		{"4732 member by DN", rec(pSecurity, 4732, "MemberName", `CN=Smith\, Bob,OU=IT,DC=corp`, "MemberSid", "S-1-5-21-9",
 			"TargetUserName", "Administrators", "SubjectUserName", "msp-admin", "SubjectDomainName", "CORP", "SubjectLogonId", "0x5"),
 			event.Event{User: "Smith, Bob", UserSID: "S-1-5-21-9", SubjectUser: `CORP\msp-admin`, LogonID: "0x5", Action: "group_member_added"}},
@@ -36,8 +36,8 @@ func TestMapping(t *testing.T) {
 			event.Event{User: "S-1-5-21-9", UserSID: "S-1-5-21-9", Action: "group_member_removed"}},
 		{"5156 tcp", rec(pSecurity, 5156, "Application", `\device\harddiskvolume2\x.exe`, "SourceAddress", "10.0.0.2",
 			"SourcePort", "50000", "DestAddress", "1.2.3.4", "DestPort", "443", "Protocol", "6"),
-			event.Event{Process: `\device\harddiskvolume2\x.exe`, SrcIP: "10.0.0.2", SrcPort: 50000, DstIP: "1.2.3.4",
-				DstPort: 443, Protocol: "tcp", Action: "connection_allowed"}},
+			event.Event{Process: `\device\harddiskvolume2\x.exe`, SrcIP: "10.0.0.2", SrcPort: event.Some[int32](50000), DstIP: "1.2.3.4",
+				DstPort: event.Some[int32](443), Protocol: "tcp", Action: "connection_allowed"}},
 		{"RDP 21", rec(pLSM, 21, "User", `CORP\alice`, "SessionID", "2", "Address", "192.168.1.20"),
 			event.Event{User: "alice", UserDomain: "CORP", SessionID: "2", SrcIP: "192.168.1.20", Action: "rdp_logon"}},
 		{"RDP 1149", rec(pRCM, 1149, "Param1", "alice", "Param2", "CORP", "Param3", "203.0.113.9"),
@@ -81,7 +81,7 @@ func TestTableWellFormed(t *testing.T) {
 			seen[k] = true
 		}
 		for _, s := range m.sets {
-			if s.col == 0 || s.src == "" {
+			if s.col == "" || s.src == "" {
 				t.Errorf("row %v: bad set %+v", m.ids, s)
 			}
 		}

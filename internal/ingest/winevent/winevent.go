@@ -7,6 +7,8 @@
 package winevent
 
 import (
+	"strconv"
+
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -42,7 +44,50 @@ func Map(r *binxml.Record, format, path string, ev *event.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = r.Written
 	}
+	system(r, ev)
 	applyMapping(r, ev)
+}
+
+// system keeps the System values the other columns do not hold. A binary
+// record always has them, and 0 is a value (Level 0 is LogAlways, as on
+// every Security audit event). A rendering that kept Keywords kept the
+// whole System section (event XML); one without (the JSON collectors
+// that map System to their own names) cannot tell a missing value from 0
+// in its Record, so there 0 counts as absent.
+func system(r *binxml.Record, ev *event.Event) {
+	binary := r.Decoder != "" || r.Keywords != ""
+	o32 := func(n int32) event.Opt[int32] {
+		if n == 0 && !binary {
+			return event.Opt[int32]{}
+		}
+		return event.Some(n)
+	}
+	o64 := func(n uint32) event.Opt[int64] {
+		if n == 0 && !binary {
+			return event.Opt[int64]{}
+		}
+		return event.Some(int64(n))
+	}
+	ev.Level, ev.Task, ev.Opcode = o32(r.Level), o32(r.Task), o32(r.Opcode)
+	ev.SystemProcessID, ev.SystemThreadID = o64(r.ProcessID), o64(r.ThreadID)
+	ev.Keywords, ev.SystemUserSID = keywords(r.Keywords), r.UserID
+}
+
+// keywords writes the Keywords mask one way whatever the rendering:
+// 0x and lower-case hex without leading zeros (evtxexport pads to 16
+// digits, Velociraptor writes a decimal number).
+func keywords(s string) string {
+	var n uint64
+	var err error
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		n, err = strconv.ParseUint(s[2:], 16, 64)
+	} else {
+		n, err = strconv.ParseUint(s, 10, 64)
+	}
+	if err != nil {
+		return s // kept as the source wrote it
+	}
+	return "0x" + strconv.FormatUint(n, 16)
 }
 
 func toDict(fs []binxml.Field) *ordereddict.Dict {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +168,7 @@ var shapes = []shape{
 	}, adjust: func(ev *event.Event) {
 		// EventTime has whole seconds; @timestamp is not the event time.
 		ev.Time = ev.Time.Truncate(time.Second)
+		noSystem(ev)
 		for _, k := range ev.Fields.Keys() {
 			if nxlogReserved[k] {
 				ev.Fields.Delete(k)
@@ -183,7 +185,7 @@ var shapes = []shape{
 	}, adjust: winlogbeatAdjust},
 	{name: "winlogbeat", layout: "jsonl", render: winlogbeat6, adjust: winlogbeatAdjust},
 	{name: "velociraptor-evtx", layout: "jsonl", render: velociraptorRows, adjust: velociraptorList, tol: 500 * time.Nanosecond},
-	{name: "velociraptor-evtx", layout: "jsonl", render: velociraptorFlat, adjust: velociraptorList},
+	{name: "velociraptor-evtx", layout: "jsonl", render: velociraptorFlat, adjust: func(ev *event.Event) { velociraptorList(ev); noSystem(ev) }},
 }
 
 func truncate(d time.Duration) func(*event.Event) {
@@ -215,6 +217,29 @@ func velociraptorList(ev *event.Event) {
 	ev.Fields = d
 }
 
+// security is System/Security as evtx_dump writes it: the UserID
+// attribute, or null.
+func security(ev *event.Event) any {
+	if ev.SystemUserSID == "" {
+		return nil
+	}
+	return obj{{"#attributes", obj{{"UserID", ev.SystemUserSID}}}}
+}
+
+// keywordsNumber is Keywords as Velociraptor writes it: a number.
+func keywordsNumber(hex string) uint64 {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(hex, "0x"), 16, 64)
+	return n
+}
+
+// noSystem clears the System values a collector's shape does not carry
+// (NXLog, winlogbeat and Velociraptor's flat rows rename or drop them).
+func noSystem(ev *event.Event) {
+	ev.Level, ev.Task, ev.Opcode = event.Opt[int32]{}, event.Opt[int32]{}, event.Opt[int32]{}
+	ev.SystemProcessID, ev.SystemThreadID = event.Opt[int64]{}, event.Opt[int64]{}
+	ev.Keywords, ev.SystemUserSID = "", ""
+}
+
 func evtxDump(ev *event.Event, i int) (any, bool) {
 	data, unnamed, _ := fieldsObj(ev.Fields)
 	switch len(unnamed) {
@@ -230,11 +255,11 @@ func evtxDump(ev *event.Event, i int) (any, bool) {
 	}
 	sys := obj{
 		{"Provider", obj{{"#attributes", obj{{"Name", ev.Provider}, {"Guid", "{54849625-5478-4994-A5BA-3E3B0328C30D}"}}}}},
-		{"EventID", id}, {"Version", 0}, {"Level", 0}, {"Task", 12544}, {"Opcode", 0}, {"Keywords", "0x8020000000000000"},
+		{"EventID", id}, {"Version", 0}, {"Level", ev.Level.V}, {"Task", ev.Task.V}, {"Opcode", ev.Opcode.V}, {"Keywords", ev.Keywords},
 		{"TimeCreated", obj{{"#attributes", obj{{"SystemTime", ev.Time.UTC().Format("2006-01-02T15:04:05.000000Z")}}}}},
 		{"EventRecordID", ev.RecordID}, {"Correlation", nil},
-		{"Execution", obj{{"#attributes", obj{{"ProcessID", 636}, {"ThreadID", 700}}}}},
-		{"Channel", ev.Channel}, {"Computer", ev.Host}, {"Security", nil},
+		{"Execution", obj{{"#attributes", obj{{"ProcessID", ev.SystemProcessID.V}, {"ThreadID", ev.SystemThreadID.V}}}}},
+		{"Channel", ev.Channel}, {"Computer", ev.Host}, {"Security", security(ev)},
 	}
 	e := obj{{"#attributes", obj{{"xmlns", "http://schemas.microsoft.com/win/2004/08/events/event"}}}, {"System", sys}, {"EventData", data}}
 	if ev.Message != "" {
@@ -294,6 +319,7 @@ func winlogbeat6(ev *event.Event, i int) (any, bool) {
 
 func winlogbeatAdjust(ev *event.Event) {
 	ev.Time = ev.Time.Truncate(time.Millisecond)
+	noSystem(ev)
 	d := ordereddict.NewDict()
 	n := 0
 	for _, it := range ev.Fields.Items() {
@@ -319,12 +345,12 @@ func velociraptorRows(ev *event.Event, i int) (any, bool) {
 	}
 	sys := obj{
 		{"Provider", obj{{"Name", ev.Provider}, {"Guid", "{54849625-5478-4994-A5BA-3E3B0328C30D}"}}},
-		{"EventID", obj{{"Value", ev.EventID}}}, {"Version", 0}, {"Level", 0}, {"Task", 12544}, {"Opcode", 0},
-		{"Keywords", uint64(9232379236109516800)},
+		{"EventID", obj{{"Value", ev.EventID}}}, {"Version", 0}, {"Level", ev.Level.V}, {"Task", ev.Task.V}, {"Opcode", ev.Opcode.V},
+		{"Keywords", keywordsNumber(ev.Keywords)},
 		{"TimeCreated", obj{{"SystemTime", float64(ev.Time.UnixNano()) / 1e9}}},
 		{"EventRecordID", ev.RecordID}, {"Correlation", obj{}},
-		{"Execution", obj{{"ProcessID", 636}, {"ThreadID", 700}}},
-		{"Channel", ev.Channel}, {"Computer", ev.Host}, {"Security", obj{}},
+		{"Execution", obj{{"ProcessID", ev.SystemProcessID.V}, {"ThreadID", ev.SystemThreadID.V}}},
+		{"Channel", ev.Channel}, {"Computer", ev.Host}, {"Security", obj{{"UserID", ev.SystemUserSID}}},
 	}
 	o := obj{{"System", sys}, {"EventData", data}}
 	if ev.Message != "" {

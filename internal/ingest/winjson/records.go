@@ -111,6 +111,23 @@ func systemRecord(sys *ordereddict.Dict, r *binxml.Record) {
 	r.Channel = text(sys, "Channel")
 	r.Computer = text(sys, "Computer")
 	r.UserID = attr(sub(sys, "Security"), "UserID")
+	if n, ok := atoi(text(sys, "Level")); ok {
+		r.Level = int32(n)
+	}
+	if n, ok := atoi(text(sys, "Task")); ok {
+		r.Task = int32(n)
+	}
+	if n, ok := atoi(text(sys, "Opcode")); ok {
+		r.Opcode = int32(n)
+	}
+	r.Keywords = text(sys, "Keywords")
+	x := sub(sys, "Execution")
+	if n, ok := atoi(attr(x, "ProcessID")); ok && n >= 0 {
+		r.ProcessID = uint32(n)
+	}
+	if n, ok := atoi(attr(x, "ThreadID")); ok && n >= 0 {
+		r.ThreadID = uint32(n)
+	}
 	c := sub(sys, "Correlation")
 	r.ActivityID, r.RelatedActivity = attr(c, "ActivityID"), attr(c, "RelatedActivityID")
 }

@@ -87,10 +87,17 @@ func eventXML(ev *event.Event, message string) string {
 	var b strings.Builder
 	b.WriteString(`<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>`)
 	fmt.Fprintf(&b, `<Provider Name='%s' Guid='{54849625-5478-4994-a5ba-3e3b0328c30d}'/>`, esc(ev.Provider))
-	fmt.Fprintf(&b, `<EventID>%d</EventID><Version>0</Version><Level>0</Level><Task>12544</Task><Opcode>0</Opcode><Keywords>0x8020000000000000</Keywords>`, ev.EventID)
+	fmt.Fprintf(&b, `<EventID>%d</EventID><Version>0</Version><Level>%d</Level><Task>%d</Task><Opcode>%d</Opcode><Keywords>%s</Keywords>`,
+		ev.EventID, ev.Level.V, ev.Task.V, ev.Opcode.V, esc(ev.Keywords))
 	fmt.Fprintf(&b, `<TimeCreated SystemTime='%s'/>`, ev.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"))
-	fmt.Fprintf(&b, `<EventRecordID>%d</EventRecordID><Correlation/><Execution ProcessID='636' ThreadID='700'/>`, ev.RecordID)
-	fmt.Fprintf(&b, `<Channel>%s</Channel><Computer>%s</Computer><Security/></System>`, esc(ev.Channel), esc(ev.Host))
+	fmt.Fprintf(&b, `<EventRecordID>%d</EventRecordID><Correlation/><Execution ProcessID='%d' ThreadID='%d'/>`,
+		ev.RecordID, ev.SystemProcessID.V, ev.SystemThreadID.V)
+	fmt.Fprintf(&b, `<Channel>%s</Channel><Computer>%s</Computer>`, esc(ev.Channel), esc(ev.Host))
+	if ev.SystemUserSID != "" {
+		fmt.Fprintf(&b, `<Security UserID='%s'/></System>`, esc(ev.SystemUserSID))
+	} else {
+		b.WriteString(`<Security/></System>`)
+	}
 	if nested(ev.Fields) {
 		b.WriteString(`<UserData><EventXML xmlns='Event_NS'>`)
 		elems(&b, ev.Fields)
