@@ -119,13 +119,9 @@ func writerOptions(l *layout) []parquet.WriterOption {
 // order. Strings are handed to the writer without a copy: the writer
 // copies them into its pages and dictionaries, and Go strings never change.
 func (l *layout) toRow(ev *event.Event, r parquet.Row) (parquet.Row, error) {
-	fields := ev.RawFields
-	if ev.Fields != nil || fields == "" {
-		b, err := event.MarshalFields(ev.Fields)
-		if err != nil {
-			return r, err
-		}
-		fields = string(b)
+	fields, err := fieldsText(ev)
+	if err != nil {
+		return r, err
 	}
 	n := len(l.cols) + 1
 	if cap(r) < n {
