@@ -74,13 +74,7 @@ func (c Column) String() string {
 }
 
 // ColumnByName finds a column by its store name.
-func ColumnByName(name string) (Column, bool) {
-	if name == fieldsColumn {
-		return Column(len(event.Columns)), true
-	}
-	i, ok := event.ColumnIndex(name)
-	return Column(i), ok
-}
+func ColumnByName(name string) (Column, bool) { return eventLayout.column(name) }
 
 // ColSet is a set of columns (bit c for Column c).
 type ColSet uint64
