@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"io"
 	"strconv"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/ingest/evtx/binxml"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 )
 
@@ -293,13 +293,4 @@ func value(o *ordereddict.Dict, k string) (any, bool) {
 		return nil, false
 	}
 	return o.Get(k)
-}
-
-// firstByte is the first non-blank byte of b (0 if none).
-func firstByte(b []byte) byte {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	if len(t) == 0 {
-		return 0
-	}
-	return t[0]
 }
