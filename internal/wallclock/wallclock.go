@@ -21,7 +21,7 @@
 package wallclock
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -104,41 +104,52 @@ func Resolve(wall time.Time, loc *time.Location, after time.Time) (time.Time, Ki
 	// The offsets in force around the reading cover every transition
 	// near it (a day either side also covers zones that skipped a whole
 	// day); each offset gives a candidate instant, which is one if it
-	// reads back as the same wall clock.
-	var cands []time.Time
-	for _, h := range []time.Duration{-26, -12, 0, 12, 26} {
-		_, off := asUTC.Add(h * time.Hour).In(loc).Zone()
-		t := asUTC.Add(-time.Duration(off) * time.Second)
-		if !sameWall(t, loc, asUTC) {
-			continue
-		}
-		dup := false
-		for _, o := range cands {
-			dup = dup || o.Equal(t)
-		}
-		if !dup {
-			cands = append(cands, t)
+	// reads back as the same wall clock. Offsets are deduplicated before
+	// the read-back (one offset, one instant): this runs for every line
+	// of a log written in local time.
+	var offs [len(probes)]int
+	n := 0
+	for _, p := range probes {
+		_, off := asUTC.Add(p).In(loc).Zone()
+		if !slices.Contains(offs[:n], off) {
+			offs[n] = off
+			n++
 		}
 	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].Before(cands[j]) })
-	switch len(cands) {
+	var cands [len(probes)]time.Time
+	nc := 0
+	for _, off := range offs[:n] {
+		if t := asUTC.Add(-time.Duration(off) * time.Second); sameWall(t, loc, y, mo, d, h, mi, s) {
+			cands[nc] = t
+			nc++
+		}
+	}
+	switch nc {
 	case 0:
-		_, before := asUTC.Add(-26 * time.Hour).In(loc).Zone()
-		return asUTC.Add(-time.Duration(before) * time.Second), Skipped
+		// offs[0] is the offset a day before (probes[0]).
+		return asUTC.Add(-time.Duration(offs[0]) * time.Second), Skipped
 	case 1:
 		return cands[0], Exact
 	}
-	early, late := cands[0], cands[len(cands)-1]
+	slices.SortFunc(cands[:nc], time.Time.Compare)
+	early, late := cands[0], cands[nc-1]
 	if !after.IsZero() && early.Before(after) && !late.Before(after) {
 		return late, Repeated
 	}
 	return early, Repeated
 }
 
-func sameWall(t time.Time, loc *time.Location, wall time.Time) bool {
+// probes are the distances from a reading at which Resolve asks for the
+// zone's offset; the first is a day before, the offset a skipped time is
+// read with.
+var probes = [...]time.Duration{-26 * time.Hour, -12 * time.Hour, 0, 12 * time.Hour, 26 * time.Hour}
+
+// sameWall reports whether t reads as y-mo-d h:mi:s on loc's clock.
+func sameWall(t time.Time, loc *time.Location, y int, mo time.Month, d, h, mi, s int) bool {
 	l := t.In(loc)
-	return l.Year() == wall.Year() && l.YearDay() == wall.YearDay() && l.Hour() == wall.Hour() &&
-		l.Minute() == wall.Minute() && l.Second() == wall.Second()
+	ly, lmo, ld := l.Date()
+	lh, lmi, ls := l.Clock()
+	return ly == y && lmo == mo && ld == d && lh == h && lmi == mi && ls == s
 }
 
 // Valid reports whether y-mo-d h:mi:s is a real date and time (s may be

@@ -1,6 +1,8 @@
 package wallclock
 
 import (
+	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +190,105 @@ func TestValid(t *testing.T) {
 	} {
 		if got := Valid(c.y, c.mo, c.d, c.h, c.mi, c.s); got != c.want {
 			t.Errorf("Valid%v = %v", c, got)
+		}
+	}
+}
+
+// BenchmarkClockAt places a day of one-second readings in Berlin, as a
+// firewall log written in local time is read (every line goes through
+// At).
+func BenchmarkClockAt(b *testing.B) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		b.Skip(err)
+	}
+	c := New(loc)
+	for i := 0; i < b.N; i++ {
+		s := i % 86400
+		c.At(2026, time.July, 15, s/3600, s/60%60, s%60, 0)
+	}
+}
+
+// resolveRef is Resolve as first written (every probe's offset read back
+// on its own, candidates collected and sorted): TestResolveMatchesRef
+// holds the deduplicating Resolve to it.
+func resolveRef(wall time.Time, loc *time.Location, after time.Time) (time.Time, Kind) {
+	y, mo, d := wall.Date()
+	h, mi, s := wall.Clock()
+	asUTC := time.Date(y, mo, d, h, mi, s, wall.Nanosecond(), time.UTC)
+	if loc == nil || loc == time.UTC {
+		return asUTC, Exact
+	}
+	same := func(t time.Time) bool {
+		l := t.In(loc)
+		return l.Year() == asUTC.Year() && l.YearDay() == asUTC.YearDay() && l.Hour() == asUTC.Hour() &&
+			l.Minute() == asUTC.Minute() && l.Second() == asUTC.Second()
+	}
+	var cands []time.Time
+	for _, h := range []time.Duration{-26, -12, 0, 12, 26} {
+		_, off := asUTC.Add(h * time.Hour).In(loc).Zone()
+		t := asUTC.Add(-time.Duration(off) * time.Second)
+		if !same(t) {
+			continue
+		}
+		dup := false
+		for _, o := range cands {
+			dup = dup || o.Equal(t)
+		}
+		if !dup {
+			cands = append(cands, t)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].Before(cands[j]) })
+	switch len(cands) {
+	case 0:
+		_, before := asUTC.Add(-26 * time.Hour).In(loc).Zone()
+		return asUTC.Add(-time.Duration(before) * time.Second), Skipped
+	case 1:
+		return cands[0], Exact
+	}
+	early, late := cands[0], cands[len(cands)-1]
+	if !after.IsZero() && early.Before(after) && !late.Before(after) {
+		return late, Repeated
+	}
+	return early, Repeated
+}
+
+// TestResolveMatchesRef compares Resolve with resolveRef on random wall
+// times, most of them near a DST change, in zones with gaps, overlaps,
+// half-hour changes and a skipped day, with and without a previous
+// instant.
+func TestResolveMatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for _, name := range []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "Pacific/Apia", "Asia/Tokyo", "America/Santiago"} {
+		loc := zone(t, name)
+		var changes []time.Time // the zone's offset changes, 2010-2030
+		for at := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2030; at = at.Add(time.Hour) {
+			if _, a := at.In(loc).Zone(); func() bool { _, b := at.Add(time.Hour).In(loc).Zone(); return a != b }() {
+				changes = append(changes, at)
+			}
+		}
+		if len(changes) == 0 && name != "Asia/Tokyo" {
+			t.Fatalf("%s: no offset changes found", name)
+		}
+		for i := 0; i < 4000; i++ {
+			var w time.Time
+			if len(changes) > 0 && i%4 != 0 {
+				c := changes[rng.Intn(len(changes))].In(loc)
+				c = c.Add(time.Duration(rng.Intn(4*3600)-2*3600) * time.Second)
+				w = time.Date(c.Year(), c.Month(), c.Day(), c.Hour(), c.Minute(), c.Second(), 0, time.UTC)
+			} else {
+				w = time.Date(2010+rng.Intn(20), time.Month(1+rng.Intn(12)), 1+rng.Intn(28), rng.Intn(24), rng.Intn(60), rng.Intn(60), 0, time.UTC)
+			}
+			var after time.Time
+			if i%2 == 1 {
+				after = w.Add(time.Duration(rng.Intn(6*3600)-4*3600) * time.Second)
+			}
+			got, gk := Resolve(w, loc, after)
+			want, wk := resolveRef(w, loc, after)
+			if !got.Equal(want) || gk != wk || got.Location() != want.Location() {
+				t.Fatalf("%s %s after %s: got %s %v, want %s %v", name, w.Format(time.DateTime), after, got, gk, want, wk)
+			}
 		}
 	}
 }
