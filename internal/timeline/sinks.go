@@ -120,7 +120,7 @@ func Record(e *Entry, loc *time.Location) []string {
 	r[3] = e.Time.In(loc).Format("2006-01-02T15:04:05.000-07:00 MST")
 	if ev := e.Event; ev != nil {
 		fields, _ := event.MarshalFields(ev.Fields)
-		copy(r[1:], []string{"Event Recorded", Message(ev), r[3], "event", ev.Source})
+		r[1], r[2], r[4], r[5] = "Event Recorded", Message(ev), "event", ev.Source
 		for i, c := range eventColumns {
 			if c != nil {
 				r[i] = c.Text(ev) // "" for NULL; a stated 0 shows
