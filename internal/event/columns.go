@@ -284,7 +284,11 @@ func ColumnIndex(name string) (int, bool) {
 // kept; a value that is not an address is returned unchanged, so nothing
 // the evidence said is lost.
 func NormIP(s string) string {
-	if s == "" {
+	// Only IPv6 text (which always has a colon) can have another
+	// canonical form: net/netip parses IPv4 only in its canonical dotted
+	// form. The store normalises both addresses of every event, so IPv4
+	// and non-addresses return here, without parsing or allocating.
+	if strings.IndexByte(s, ':') < 0 {
 		return s
 	}
 	a, err := netip.ParseAddr(s)

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,29 @@ func TestColumnsTable(t *testing.T) {
 	}
 	if len(Columns) > 63 {
 		t.Fatal("the store's column sets hold 64 columns with fields")
+	}
+}
+
+// FuzzNormIP holds NormIP to its definition: the address's net/netip
+// canonical text, unmapped, or the input unchanged when it does not
+// parse.
+func FuzzNormIP(f *testing.F) {
+	for _, s := range []string{"", "10.0.0.5", "::ffff:10.0.0.5", "2001:DB8::1", "fe80::1%eth0", "010.0.0.1", "1.2.3.4%x", "LOCAL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s
+		if a, err := netip.ParseAddr(s); err == nil {
+			want = a.Unmap().String()
+		}
+		if got := NormIP(s); got != want {
+			t.Fatalf("NormIP(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func BenchmarkNormIPv4(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		NormIP("10.20.30.40")
 	}
 }
