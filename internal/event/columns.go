@@ -188,14 +188,18 @@ func ipStr(name, field, doc string, f int, p func(*Event) *string) Column {
 	return c
 }
 
+// numKind is the column kind of a Go number type.
+func numKind[T int32 | int64]() Kind {
+	var zero T
+	if _, ok := any(zero).(int32); ok {
+		return KindInt32
+	}
+	return KindInt64
+}
+
 // num is a plain number column: 0 is NULL (used where no real value is 0).
 func num[T int32 | int64](name, field, doc string, f int, p func(*Event) *T) Column {
-	k := KindInt64
-	var zero T
-	if any(zero) == any(int32(0)) {
-		k = KindInt32
-	}
-	return flags(Column{Name: name, Field: field, Kind: k, Doc: doc,
+	return flags(Column{Name: name, Field: field, Kind: numKind[T](), Doc: doc,
 		Get: func(e *Event) Value { n := *p(e); return Value{Int: int64(n), Null: n == 0 && f&fRequired == 0} },
 		Set: func(e *Event, v Value) { *p(e) = T(v.Int) },
 	}, f)
@@ -203,17 +207,16 @@ func num[T int32 | int64](name, field, doc string, f int, p func(*Event) *T) Col
 
 // opt is an Opt number column: absent is NULL, 0 is 0.
 func opt[T int32 | int64](name, field, doc string, f int, p func(*Event) *Opt[T]) Column {
-	c := num(name, field, doc, f, func(*Event) *T { return nil })
-	c.Opt = true
-	c.Get = func(e *Event) Value { o := *p(e); return Value{Int: int64(o.V), Null: !o.Valid} }
-	c.Set = func(e *Event, v Value) {
-		if v.Null {
-			*p(e) = Opt[T]{}
-			return
-		}
-		*p(e) = Some(T(v.Int))
-	}
-	return c
+	return flags(Column{Name: name, Field: field, Kind: numKind[T](), Doc: doc, Opt: true,
+		Get: func(e *Event) Value { o := *p(e); return Value{Int: int64(o.V), Null: !o.Valid} },
+		Set: func(e *Event, v Value) {
+			if v.Null {
+				*p(e) = Opt[T]{}
+				return
+			}
+			*p(e) = Some(T(v.Int))
+		},
+	}, f)
 }
 
 // Columns is the one table of the event's typed columns, in store order.
