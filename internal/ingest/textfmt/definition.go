@@ -359,7 +359,7 @@ func compile(file string, root *yaml.Node, d *Definition) (*Format, error) {
 		for i := range alts {
 			alts[i] = strings.TrimSpace(alts[i])
 		}
-		f.mapping = append(f.mapping, colMap{col: col, from: alts})
+		f.mapping = append(f.mapping, colMap{c: column(col), from: alts})
 	}
 	valNode := at(root, "values")
 	f.values = map[string]map[string]string{}
@@ -382,7 +382,9 @@ func compile(file string, root *yaml.Node, d *Definition) (*Format, error) {
 		}
 		if err := checkColumn(col, d.Const[col]); err != nil {
 			bad(at(constNode, col), "const %s: %v", col, err)
+			continue
 		}
+		f.consts = append(f.consts, colConst{c: column(col), v: d.Const[col]})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

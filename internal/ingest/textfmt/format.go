@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"io"
 	"regexp"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/ingest/input"
+	"github.com/spoor-dfir/spoor/internal/ingest/jsonobj"
 	"github.com/spoor-dfir/spoor/internal/ingest/textio"
 	"github.com/spoor-dfir/spoor/internal/wallclock"
 )
@@ -35,6 +35,7 @@ type Format struct {
 	delim                     rune
 	times                     []timeCand
 	mapping                   []colMap
+	consts                    []colConst // def.Const in column-name order
 	values                    map[string]map[string]string
 	derive                    []derive
 }
@@ -50,9 +51,16 @@ type timeCand struct {
 	loc     *time.Location // nil: from the case config
 }
 
+// colMap and colConst name their column by its table entry, resolved
+// once at load: they are applied to every record.
 type colMap struct {
-	col  string
+	c    *event.Column
 	from []string
+}
+
+type colConst struct {
+	c *event.Column
+	v string
 }
 
 // Name is the definition's name.
@@ -272,7 +280,7 @@ func (p *run) unmapped() {
 			continue
 		}
 		msg := fmt.Sprintf("%s: format %s maps column %s from %s, but no record has that key (nested JSON keys are written a.b.c); the column stays empty",
-			p.in.Path, p.f.def.Name, m.col, strings.Join(m.from, "|"))
+			p.in.Path, p.f.def.Name, m.c.Name, strings.Join(m.from, "|"))
 		p.st.Error(msg)
 		p.st.Note("%s", msg)
 	}
@@ -527,14 +535,14 @@ func (p *run) flush() error {
 		}
 		for _, name := range m.from {
 			if v := fieldString(rec.fields, name); v != "" && v != "-" {
-				p.set(ev, m.col, v, rec.line)
+				p.set(ev, m.c, v, rec.line)
 				break
 			}
 		}
 	}
-	for _, col := range sortedKeys(f.def.Const) {
-		if getCol(ev, col) == "" {
-			p.set(ev, col, f.def.Const[col], rec.line)
+	for _, k := range f.consts {
+		if k.c.Get(ev).Null {
+			p.set(ev, k.c, k.v, rec.line)
 		}
 	}
 	if ev.Message == "" {
@@ -640,7 +648,8 @@ func bound(s string) string { return textio.Truncate(s, maxMessage) }
 // set writes v into column col, through the value map; numbers that do
 // not parse and addresses that are not addresses are reported and left
 // out (the raw value stays in Fields).
-func (p *run) set(ev *event.Event, col, v string, line int64) {
+func (p *run) set(ev *event.Event, c *event.Column, v string, line int64) {
+	col := c.Name
 	if m, ok := p.f.values[col]; ok {
 		if nv, ok := m[strings.ToLower(v)]; ok {
 			v = nv
@@ -651,11 +660,6 @@ func (p *run) set(ev *event.Event, col, v string, line int64) {
 	if v == "" || v == "-" && col != "message" {
 		return
 	}
-	i, ok := event.ColumnIndex(col)
-	if !ok {
-		return // Load accepts only known columns
-	}
-	c := &event.Columns[i]
 	switch col {
 	case "src_ip", "dst_ip":
 		// An address may carry its port (host:port, [v6]:port).
@@ -701,13 +705,4 @@ func column(name string) *event.Column {
 		panic("textfmt: no event column " + name)
 	}
 	return &event.Columns[i]
-}
-
-// getCol reads a column back as text ("" when unset) for const.
-func getCol(ev *event.Event, col string) string {
-	i, ok := event.ColumnIndex(col)
-	if !ok {
-		return ""
-	}
-	return event.Columns[i].Text(ev)
 }
