@@ -50,7 +50,8 @@ type columnsEnv struct {
 	Seq             int32     `expr:"seq"`
 }
 
-// setColumns copies the event's columns (an absent number is 0).
+// setColumns copies the event's columns (an absent number is 0,
+// addresses in canonical form).
 func (e *columnsEnv) setColumns(ev *event.Event) {
 	e.Time = ev.Time
 	e.Format = ev.Format
@@ -65,9 +66,9 @@ func (e *columnsEnv) setColumns(ev *event.Event) {
 	e.SubjectUser = ev.SubjectUser
 	e.LogonType = ev.LogonType.V
 	e.LogonID = ev.LogonID
-	e.SrcIP = ev.SrcIP
+	e.SrcIP = event.NormIP(ev.SrcIP)
 	e.SrcPort = ev.SrcPort.V
-	e.DstIP = ev.DstIP
+	e.DstIP = event.NormIP(ev.DstIP)
 	e.DstPort = ev.DstPort.V
 	e.Protocol = ev.Protocol
 	e.Action = ev.Action

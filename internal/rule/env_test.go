@@ -200,3 +200,17 @@ func TestRequires(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressesCanonical: a condition sees an address as the store holds
+// it (IPv4-mapped IPv6 as IPv4), whether the event came from the store or
+// from a rule's test event.
+func TestAddressesCanonical(t *testing.T) {
+	p, err := CompileExpr(nil, `src_ip == "10.0.0.5" && dst_ip == "2001:db8::1"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := p.Eval(&event.Event{SrcIP: "::ffff:10.0.0.5", DstIP: "2001:DB8:0::1"})
+	if err != nil || !ok {
+		t.Fatalf("non-canonical addresses not matched: %v %v", ok, err)
+	}
+}

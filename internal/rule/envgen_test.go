@@ -37,11 +37,14 @@ func genEnvColumns(cols []event.Column) []byte {
 	for _, c := range cols {
 		fmt.Fprintf(&b, "\t%s %s `expr:%q`\n", c.Field, goType(c.Kind), c.Var)
 	}
-	b.WriteString("}\n\n// setColumns copies the event's columns (an absent number is 0).\nfunc (e *columnsEnv) setColumns(ev *event.Event) {\n")
+	b.WriteString("}\n\n// setColumns copies the event's columns (an absent number is 0,\n// addresses in canonical form).\nfunc (e *columnsEnv) setColumns(ev *event.Event) {\n")
 	for _, c := range cols {
 		v := "ev." + c.Field
-		if c.Opt {
+		switch {
+		case c.Opt:
 			v += ".V"
+		case c.IP:
+			v = "event.NormIP(" + v + ")" // as the store and the goldens hold it
 		}
 		fmt.Fprintf(&b, "\te.%s = %s\n", c.Field, v)
 	}
