@@ -218,7 +218,7 @@ func LoadPaths(cfg *caseconf.Config, paths []string, sigma SigmaCompiler) ([]*Ru
 	var errs []error
 	var sigmaDocs []Doc
 	for _, p := range paths {
-		files, err := ruleFiles(p)
+		files, err := Files(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -256,9 +256,7 @@ func LoadPaths(cfg *caseconf.Config, paths []string, sigma SigmaCompiler) ([]*Ru
 // Files lists the rule files LoadPaths reads for one path: the file, or
 // the *.yml and *.yaml files under a folder in lexical order (hidden
 // folders left out).
-func Files(p string) ([]string, error) { return ruleFiles(p) }
-
-func ruleFiles(p string) ([]string, error) {
+func Files(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
