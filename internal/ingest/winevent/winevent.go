@@ -77,6 +77,9 @@ func system(r *binxml.Record, ev *event.Event) {
 // 0x and lower-case hex without leading zeros (evtxexport pads to 16
 // digits, Velociraptor writes a decimal number).
 func keywords(s string) string {
+	if canonicalKeywords(s) {
+		return s // as written below already: no copy (this runs for every record)
+	}
 	var n uint64
 	var err error
 	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
@@ -88,6 +91,24 @@ func keywords(s string) string {
 		return s // kept as the source wrote it
 	}
 	return "0x" + strconv.FormatUint(n, 16)
+}
+
+// canonicalKeywords reports whether s is already in keywords' form: 0x
+// and 1 to 16 lower-case hex digits without a leading zero (0x0 for 0).
+// The binary EVTX decoder writes it so for nearly every record.
+func canonicalKeywords(s string) bool {
+	if len(s) < 3 || len(s) > 18 || s[0] != '0' || s[1] != 'x' {
+		return false
+	}
+	if s[2] == '0' {
+		return len(s) == 3
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func toDict(fs []binxml.Field) *ordereddict.Dict {
