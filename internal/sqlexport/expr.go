@@ -44,18 +44,17 @@ func unsup(format string, args ...any) error {
 	return &unsupported{fmt.Sprintf(format, args...)}
 }
 
-// columns are the condition variables that are store columns (the
-// rule variables of event.Columns, and source), with their types.
-var columns = func() map[string]struct {
+// column is a store column as a condition reads it.
+type column struct {
 	col      string
 	t        typ
 	nullable bool
-} {
-	m := map[string]struct {
-		col      string
-		t        typ
-		nullable bool
-	}{"source": {"source", tStr, false}}
+}
+
+// columns are the condition variables that are store columns (the
+// rule variables of event.Columns, and source), with their types.
+var columns = func() map[string]column {
+	m := map[string]column{"source": {"source", tStr, false}}
 	for _, c := range event.Columns {
 		t := tStr
 		switch c.Kind {
@@ -64,11 +63,7 @@ var columns = func() map[string]struct {
 		case event.KindInt32, event.KindInt64:
 			t = tInt
 		}
-		m[c.Var] = struct {
-			col      string
-			t        typ
-			nullable bool
-		}{c.Name, t, c.Nullable}
+		m[c.Var] = column{c.Name, t, c.Nullable}
 	}
 	return m
 }()
