@@ -224,8 +224,11 @@ func opt[T int32 | int64](name, field, doc string, f int, p func(*Event) *Opt[T]
 // column scan (internal/store), the rule environment and its README table
 // (internal/rule, generated), rule test events, declarative formats
 // (Mappable), the Windows event mapping targets, timelines, hunt memo keys
-// and the ingest goldens. Adding a column is one line here plus its
-// producers. Source is not a column: it is the store's partition.
+// and the ingest goldens. Adding a column is one line here, its Event
+// field (Field names it) and its producers; then regenerate the store's
+// row and the rule environment (go test ./internal/store ./internal/rule
+// -run Generated -update), which their tests check. Source is not a
+// column: it is the store's partition.
 var Columns = []Column{
 	{Name: "time", Field: "Time", Kind: KindTime, Nullable: true, Var: "time", Bounds: true,
 		Doc: "when it happened (UTC; stored as a microsecond timestamp)",
