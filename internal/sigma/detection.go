@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 	"go.yaml.in/yaml/v3"
@@ -952,7 +953,7 @@ func (c *compiler) multiContains(fieldName string, m modifiers, vals []*yaml.Nod
 		bp := lowerBufs.Get().(*[]byte)
 		buf := (*bp)[:0]
 		for i := 0; i < len(s); i++ {
-			buf = append(buf, lowerByte(s[i]))
+			buf = append(buf, asciifold.Lower(s[i]))
 		}
 		res := all
 		for _, g := range groups {
