@@ -64,7 +64,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 		add(strings.ToLower(f), field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, pairs, add)
+		kindShape(&b, ev, field, pairs, add)
 	}
 	s := b.String()
 	if len(s) > maxShape {
@@ -81,7 +81,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bool), add func(k, v string)) {
+func kindShape(b *strings.Builder, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
 	var kvs []event.KV
 	ok := false
 	if pairs != nil {
@@ -100,7 +100,7 @@ func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bo
 	// Who, as the baseline key counts it, from the record itself: such
 	// events often have no user column (a 4794's subject), and the
 	// nightly job's machine account must not vouch for an admin's act.
-	if who := identity(first(ev.User, ev.SubjectUser, ev.Field("SubjectUserName"), ev.Field("User"))); who != "" && who != "-" {
+	if who := identity(first(ev.User, ev.SubjectUser, field("SubjectUserName"), field("User"))); who != "" && who != "-" {
 		b.WriteString("|by=")
 		b.WriteString(who)
 	}
