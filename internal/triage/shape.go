@@ -22,6 +22,12 @@ var shapeFields = []string{
 	"ServiceName", "ImagePath", "ServiceFileName", "TaskName", "ShareName", "RelativeTargetName",
 }
 
+// ShapeColumns are the stored columns Shape reads beyond
+// rule.FindingColumns (which hold the channel, event id and users):
+// image, parent, command line, script and the raw fields. A hunt decodes
+// them for every event a rule may fire on when triage runs.
+var ShapeColumns = []string{"process", "parent_process", "command_line", "script_text", "fields"}
+
 // maxShape bounds a shape; long scripts differ early if they differ.
 const maxShape = 1024
 
