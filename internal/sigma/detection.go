@@ -131,6 +131,29 @@ func (c *compiler) mappedValue(name string, n *yaml.Node, m modifiers, one value
 	}, nil
 }
 
+// selections compiles the search identifiers of a detection (or filter)
+// mapping, every key but those in skip; an error is placed at the
+// selection that failed.
+func (c *compiler) selections(m *yaml.Node, skip ...string) (map[string]sel, error) {
+	sels := map[string]sel{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if slices.Contains(skip, k.Value) {
+			continue
+		}
+		p, nd, err := c.selection(v)
+		if err != nil {
+			var ye *yamlx.Error
+			if !errors.As(err, &ye) {
+				err = yamlx.Errorf(c.file, v, "%v", err)
+			}
+			return nil, err
+		}
+		sels[k.Value] = sel{p, nd}
+	}
+	return sels, nil
+}
+
 // selection compiles one named search identifier: the predicate the
 // straightforward evaluator runs and the same detection as a tree for
 // the compiled rule set (set.go).
