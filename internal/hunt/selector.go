@@ -7,16 +7,8 @@ import (
 	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/triage"
 )
-
-// findingColumns are what any finding of a rule reads of its event.
-var findingColumns = rule.FindingColumns
-
-// shapeColumns are what triage.Shape reads of a finding's event (image,
-// parent, command line, script and a few raw fields): decoded for every
-// rule-wanted row when triage runs, so a finding's shape does not depend
-// on which columns its own rule happened to read.
-var shapeColumns = []string{"process", "parent_process", "command_line", "script_text", "fields"}
 
 // selector decides, per stored row, what the hunt decodes of it: the
 // union of what the rules whose pre-filter passes and the analyzers that
@@ -93,9 +85,12 @@ func colSet(names []string) store.ColSet {
 func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.Rule]bool, shapes bool) *selector {
 	s := &selector{bySrcCh: map[[2]string]map[int32]*selEntry{}, words: maskWords(len(ans))}
 	s.amask = make(mask, s.words)
-	fc := colSet(findingColumns)
+	// What any finding reads of its event and, when triage runs, what
+	// its shape reads: decoded for every rule-wanted row, so a finding's
+	// shape does not depend on which columns its own rule happened to read.
+	fc := colSet(rule.FindingColumns)
 	if shapes {
-		fc |= colSet(shapeColumns)
+		fc |= colSet(triage.ShapeColumns)
 	}
 	for _, r := range rules {
 		n := ruleNeed{r: r, want: store.Want{Cols: store.AllColumns, Dict: true}}

@@ -67,12 +67,42 @@ func sameAsReference(t *testing.T, st *store.Store, cfg *caseconf.Config, rules 
 func sigmaRules(t *testing.T, cfg *caseconf.Config, extra ...string) []*rule.Rule {
 	dir := testutil.Shared(t, "sigma", "rules", "windows")
 	paths := append([]string{dir, filepath.Join("testdata", "sigmawire")}, extra...)
-	srs, _ := rule.LoadPaths(cfg, paths, sigma.Compiler(sigma.CompileOptions{Placeholders: sigma.CasePlaceholders(cfg)}))
+	ph := sigma.CasePlaceholders(cfg)
+	srs, _ := rule.LoadPaths(cfg, paths, sigma.Compiler(sigma.CompileOptions{Placeholders: ph}))
 	if len(srs) < 1000 {
 		t.Fatalf("only %d Sigma rules loaded", len(srs))
 	}
+	// Load errors are not fatal (some SigmaHQ rules need what the case
+	// lacks), so the rules this test adds are checked by name: one that
+	// failed to load would silently leave its feature uncompared.
+	want := map[string]bool{sigmawireFiltered: true, sigmawireNeq: true, sigmawireFieldref: true, sigmawirePlaceholder: len(ph["provider_accounts"]) > 0}
+	for _, r := range srs {
+		if _, ok := want[r.ID]; !ok {
+			continue
+		}
+		if !want[r.ID] {
+			t.Fatalf("rule %s loaded though the case has no provider accounts", r.ID)
+		}
+		if r.ID == sigmawireFiltered && len(sigma.Filters(r)) == 0 {
+			t.Fatalf("rule %s loaded without its test filter", r.ID)
+		}
+		delete(want, r.ID)
+	}
+	for id, loads := range want {
+		if loads {
+			t.Fatalf("testdata/sigmawire rule %s did not load", id)
+		}
+	}
 	return srs
 }
+
+// The testdata/sigmawire rules (see its README).
+const (
+	sigmawireFiltered    = "7e57a11e-0000-4000-8000-000000000001" // IntegrityLevel value map, hour, the filter
+	sigmawireNeq         = "7e57a11e-0000-4000-8000-000000000002" // neq, day
+	sigmawireFieldref    = "7e57a11e-0000-4000-8000-000000000003" // fieldref|neq, minute, week
+	sigmawirePlaceholder = "7e57a11e-0000-4000-8000-000000000004" // %provider_accounts%
+)
 
 func ingestInto(t *testing.T, cfg *caseconf.Config, paths ...string) *store.Store {
 	st, err := store.Open(t.TempDir())

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -205,7 +206,7 @@ func litLeaf(n *node, src int, ev *event.Event) bool {
 	}
 	lv := make([]byte, len(v))
 	for i := 0; i < len(v); i++ {
-		lv[i] = lowerByte(v[i])
+		lv[i] = asciifold.Lower(v[i])
 	}
 	low := string(lv)
 	for _, l := range n.lits {

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
 	"go.yaml.in/yaml/v3"
@@ -128,6 +129,29 @@ func (c *compiler) mappedValue(name string, n *yaml.Node, m modifiers, one value
 		}
 		return one(s, present, ev, src)
 	}, nil
+}
+
+// selections compiles the search identifiers of a detection (or filter)
+// mapping, every key but those in skip; an error is placed at the
+// selection that failed.
+func (c *compiler) selections(m *yaml.Node, skip ...string) (map[string]sel, error) {
+	sels := map[string]sel{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if slices.Contains(skip, k.Value) {
+			continue
+		}
+		p, nd, err := c.selection(v)
+		if err != nil {
+			var ye *yamlx.Error
+			if !errors.As(err, &ye) {
+				err = yamlx.Errorf(c.file, v, "%v", err)
+			}
+			return nil, err
+		}
+		sels[k.Value] = sel{p, nd}
+	}
+	return sels, nil
 }
 
 // selection compiles one named search identifier: the predicate the
@@ -952,7 +976,7 @@ func (c *compiler) multiContains(fieldName string, m modifiers, vals []*yaml.Nod
 		bp := lowerBufs.Get().(*[]byte)
 		buf := (*bp)[:0]
 		for i := 0; i < len(s); i++ {
-			buf = append(buf, lowerByte(s[i]))
+			buf = append(buf, asciifold.Lower(s[i]))
 		}
 		res := all
 		for _, g := range groups {

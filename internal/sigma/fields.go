@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -84,29 +83,21 @@ func rawField(ev *event.Event, name string) (string, bool) {
 	return "", false
 }
 
+// valueString is a raw value as Sigma rules compare it: as event.String
+// gives it, but for the spellings Sigma rules were written against
+// (floats without exponent, lists joined with blanks, nil as empty).
 func valueString(v any) string {
 	switch x := v.(type) {
+	case string:
+		return x // nearly every value: no call
 	case nil:
 		return ""
-	case string:
-		return x
-	case int:
-		return strconv.Itoa(x)
 	case int32:
 		return strconv.FormatInt(int64(x), 10)
-	case int64:
-		return strconv.FormatInt(x, 10)
 	case uint32:
 		return strconv.FormatUint(uint64(x), 10)
-	case uint64:
-		return strconv.FormatUint(x, 10)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case *ordereddict.Dict:
-		b, _ := event.MarshalFields(x)
-		return string(b)
 	case []string:
 		return strings.Join(x, " ")
 	case []any:
@@ -116,7 +107,7 @@ func valueString(v any) string {
 		}
 		return strings.Join(parts, " ")
 	default:
-		return fmt.Sprint(v)
+		return event.String(v)
 	}
 }
 

@@ -172,21 +172,9 @@ func (f *Filter) appliesTo(id, name, product, category, service string) bool {
 // compile compiles the filter's selections and condition with c (the
 // rule's compiler: its logsource renames and value maps).
 func (f *Filter) compile(c *compiler) (sel, error) {
-	sels := map[string]sel{}
-	for i := 0; i+1 < len(f.sels.Content); i += 2 {
-		k, v := f.sels.Content[i], f.sels.Content[i+1]
-		if k.Value == "condition" {
-			continue
-		}
-		p, nd, err := c.selection(v)
-		if err != nil {
-			var ye *yamlx.Error
-			if !errors.As(err, &ye) {
-				err = yamlx.Errorf(f.File, v, "%v", err)
-			}
-			return sel{}, fmt.Errorf("filter %q: %w", f.Title, err)
-		}
-		sels[k.Value] = sel{p, nd}
+	sels, err := c.selections(f.sels, "condition")
+	if err != nil {
+		return sel{}, fmt.Errorf("filter %q: %w", f.Title, err)
 	}
 	s, _, err := parseCondition(f.cond, sels)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 )
 
 // Long values (PowerShell script blocks, encoded command lines) are tested
@@ -48,7 +50,7 @@ func lowerLong(s string) *lowered {
 	e := &lowered{s: s, hash: h, lower: make([]byte, len(s))}
 	var prev byte
 	for i := 0; i < len(s); i++ {
-		c := lowerByte(s[i])
+		c := asciifold.Lower(s[i])
 		e.lower[i] = c
 		if i > 0 {
 			g := bigram(prev, c)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 )
@@ -268,7 +269,7 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 	var high byte
 	for i := 0; i < n; i++ {
 		high |= v[i]
-		s = a.delta[s*nc+int32(a.class[lowerByte(v[i])])]
+		s = a.delta[s*nc+int32(a.class[asciifold.Lower(v[i])])]
 		for t := a.term[s]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				l := int(a.plen[p])

@@ -465,28 +465,17 @@ func compileRule(file string, n *yaml.Node, opts *CompileOptions) (*compiled, er
 		return nil, yamlx.Errorf(file, lsNode, "rule %s: no logsource mapping for product=%s category=%s service=%s (add one with a logsource mapping file)", r.ID, product, category, service)
 	}
 	c := &compiler{file: file, sources: srcs, opts: opts}
-	sels := map[string]sel{}
+	// timeframe is only meaningful with the deprecated aggregations,
+	// which parseCondition rejects.
+	sels, err := c.selections(det, "condition", "timeframe")
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+	}
 	var condNode *yaml.Node
 	for i := 0; i+1 < len(det.Content); i += 2 {
-		k, v := det.Content[i], det.Content[i+1]
-		switch k.Value {
-		case "condition":
-			condNode = v
-			continue
-		case "timeframe":
-			// Only meaningful with the deprecated aggregations, which
-			// parseCondition rejects.
-			continue
+		if det.Content[i].Value == "condition" {
+			condNode = det.Content[i+1] // the last, as a decoder would keep
 		}
-		p, nd, err := c.selection(v)
-		if err != nil {
-			var ye *yamlx.Error
-			if !errors.As(err, &ye) {
-				err = yamlx.Errorf(file, v, "%v", err)
-			}
-			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
-		}
-		sels[k.Value] = sel{p, nd}
 	}
 	if condNode == nil {
 		return nil, yamlx.Errorf(file, det, "rule %s: detection has no condition", r.ID)

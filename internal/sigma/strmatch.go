@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 )
 
 // A Sigma string value is a sequence of literal text and the wildcards *
@@ -131,21 +133,15 @@ func asciiFold(p string) bool {
 	return true
 }
 
-func lowerByte(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
 // foldEq compares v with p, where p is already lower-case; ASCII bytes of
-// v are folded.
+// v are folded. (asciifold.Equal folds both sides and leaves the length
+// check to its caller: the matchers lower their pattern once instead.)
 func foldEq(v, p string) bool {
 	if len(v) != len(p) {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		if lowerByte(v[i]) != p[i] {
+		if asciifold.Lower(v[i]) != p[i] {
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"go.yaml.in/yaml/v3"
@@ -330,7 +331,7 @@ const nonASCII = ""
 func asciiLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		b[i] = lowerByte(c)
+		b[i] = asciifold.Lower(c)
 	}
 	return string(b)
 }

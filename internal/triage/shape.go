@@ -22,6 +22,12 @@ var shapeFields = []string{
 	"ServiceName", "ImagePath", "ServiceFileName", "TaskName", "ShareName", "RelativeTargetName",
 }
 
+// ShapeColumns are the stored columns Shape reads beyond
+// rule.FindingColumns (which hold the channel, event id and users):
+// image, parent, command line, script and the raw fields. A hunt decodes
+// them for every event a rule may fire on when triage runs.
+var ShapeColumns = []string{"process", "parent_process", "command_line", "script_text", "fields"}
+
 // maxShape bounds a shape; long scripts differ early if they differ.
 const maxShape = 1024
 
@@ -64,7 +70,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 		add(strings.ToLower(f), field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, pairs, add)
+		kindShape(&b, ev, field, pairs, add)
 	}
 	s := b.String()
 	if len(s) > maxShape {
@@ -81,7 +87,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bool), add func(k, v string)) {
+func kindShape(b *strings.Builder, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
 	var kvs []event.KV
 	ok := false
 	if pairs != nil {
@@ -100,7 +106,7 @@ func kindShape(b *strings.Builder, ev *event.Event, pairs func() ([]event.KV, bo
 	// Who, as the baseline key counts it, from the record itself: such
 	// events often have no user column (a 4794's subject), and the
 	// nightly job's machine account must not vouch for an admin's act.
-	if who := identity(first(ev.User, ev.SubjectUser, ev.Field("SubjectUserName"), ev.Field("User"))); who != "" && who != "-" {
+	if who := identity(first(ev.User, ev.SubjectUser, field("SubjectUserName"), field("User"))); who != "" && who != "-" {
 		b.WriteString("|by=")
 		b.WriteString(who)
 	}

@@ -1,0 +1,62 @@
+package asciifold
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// lowerASCII lower-cases only ASCII letters: what folding ASCII means.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// TestAgainstLowering compares every helper with the plain strings
+// function on ASCII-lowered text (ASCII needles) or on fully lowered
+// text (other needles), over random strings of letters that fold, that
+// do not, and non-ASCII ones (the Kelvin sign lower-cases to k).
+func TestAgainstLowering(t *testing.T) {
+	alphabet := []string{"a", "A", "b", "B", "k", "K", "\u212a", "é", "É", "-", "\\", "0"}
+	rng := rand.New(rand.NewSource(1))
+	word := func(max int) string {
+		var b strings.Builder
+		for n := rng.Intn(max + 1); n > 0; n-- {
+			b.WriteString(alphabet[rng.Intn(len(alphabet))])
+		}
+		return b.String()
+	}
+	for i := 0; i < 20000; i++ {
+		s, sub := word(8), word(3)
+		low := lowerASCII
+		if !IsASCII(sub) {
+			low = strings.ToLower
+		}
+		ls, lsub := low(s), low(sub)
+		if got, want := Contains(s, sub), strings.Contains(ls, lsub); got != want {
+			t.Fatalf("Contains(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if got, want := HasPrefix(s, sub), strings.HasPrefix(ls, lsub); got != want {
+			t.Fatalf("HasPrefix(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if got, want := HasSuffix(s, sub), strings.HasSuffix(ls, lsub); got != want {
+			t.Fatalf("HasSuffix(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if len(s) >= len(sub) {
+			if got, want := Equal(s[:len(sub)], sub), lowerASCII(s[:len(sub)]) == lowerASCII(sub); got != want {
+				t.Fatalf("Equal(%q, %q) = %v, want %v", s[:len(sub)], sub, got, want)
+			}
+		}
+		if got, want := IsASCII(s), !strings.ContainsFunc(s, func(r rune) bool { return r > 127 }); got != want {
+			t.Fatalf("IsASCII(%q) = %v", s, got)
+		}
+	}
+	if !Contains("powershell -EnC x", "-enc") || Contains("\u212a", "k") || !Contains("\u212aX", "\u212ax") {
+		t.Error("fixed cases")
+	}
+}
