@@ -365,8 +365,5 @@ func (a *Analyzer) Wants() akit.Wants {
 	})
 }
 
-// first and firstOf read values the Windows way (trimmed, "-" is none).
-var (
-	first   = akit.FirstValue
-	firstOf = akit.ValueOr
-)
+// firstOf reads values the Windows way (trimmed, "-" is none).
+var firstOf = akit.ValueOr

@@ -63,7 +63,6 @@ type item struct {
 	what       string // for autoruns: the kind of autostart
 	tag        string
 	op         string // created, updated, deleted
-	base       int
 	sigs       []signal
 	refs       []event.Ref
 	sig        string // signature for the baseline

@@ -64,7 +64,6 @@ type hit struct {
 }
 
 type part struct {
-	n     int
 	total int
 	texts map[int]string
 	size  int
