@@ -256,8 +256,8 @@ func B2I(b bool) int {
 	return 0
 }
 
-// Every is an analyzer's Wants answer for "every column" (raw fields are
-// then read with Event.Field, from undecoded text).
+// Every is Wants.Columns' answer for "every column" (a Want without
+// Columns; raw fields are then read with Event.Field, from undecoded text).
 var Every = []string{"*"}
 
 // Memo1 remembers a string function's last answer. Events come in runs

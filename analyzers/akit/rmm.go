@@ -108,10 +108,10 @@ const maxSessionCmds = 500
 const maxSessionRefs = 8
 
 type rmmRec struct {
-	t                                    time.Time
-	action, host, op, src, tool, cmd, id string
-	hostKey, opKey                       string // NormHost(host), lower(op): sort keys
-	ref                                  event.Ref
+	t                                time.Time
+	action, host, op, src, tool, cmd string
+	hostKey, opKey                   string // NormHost(host), lower(op): sort keys
+	ref                              event.Ref
 }
 
 // Sessions rebuilds RMM sessions from rmm events seen in any order.

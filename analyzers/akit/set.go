@@ -1,6 +1,7 @@
 package akit
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
@@ -73,3 +74,40 @@ func (s *SessionSet) Built() ([]*Session, []Verdict) {
 	})
 	return s.sessions, s.verdicts
 }
+
+// SessionSource is where an analyzer reads the RMM sessions from: the
+// hunt's shared set (analyzers.All), or a set of its own that its
+// Observe feeds (New: tests, one analyzer alone).
+type SessionSource struct {
+	set *SessionSet
+	own bool
+}
+
+// UseSessions returns the source of an analyzer reading ss; ss nil is a
+// set of the analyzer's own.
+func UseSessions(cfg *caseconf.Config, ss *SessionSet) SessionSource {
+	if ss == nil {
+		return SessionSource{set: NewSessionSet(cfg), own: true}
+	}
+	return SessionSource{set: ss}
+}
+
+// Feed gives ev to the set when it is the analyzer's own (the hunt feeds
+// a shared one itself).
+func (s SessionSource) Feed(ev *event.Event) {
+	if s.own {
+		s.set.Observe(ev)
+	}
+}
+
+// Want is ws and, when the set is the analyzer's own, the RMM events
+// that feed it.
+func (s SessionSource) Want(ws Wants) Wants {
+	if s.own {
+		return append(slices.Clip(ws), s.set.Wants()...)
+	}
+	return ws
+}
+
+// Built is the set's sessions and verdicts (SessionSet.Built).
+func (s SessionSource) Built() ([]*Session, []Verdict) { return s.set.Built() }

@@ -53,8 +53,7 @@ const maxBucketRefs = 3
 // Analyzer is the offhours analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.SessionSet // shared with the other readers, or owned (own)
-	own      bool             // New: sessions built from the events Observe sees
+	sessions akit.SessionSource
 	buckets  map[bucketKey]*bucket
 	in       akit.Interner
 	lower    *akit.Memo1 // strings.ToLower of the last channel
@@ -69,11 +68,7 @@ func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
 // by the hunt (analyzers.All shares one set among its analyzers); ss nil
 // is New.
 func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
-	own := ss == nil
-	if own {
-		ss = akit.NewSessionSet(cfg)
-	}
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: akit.UseSessions(cfg, ss), buckets: map[bucketKey]*bucket{}, in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -81,9 +76,7 @@ func (a *Analyzer) Name() string { return Name }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.own {
-		a.sessions.Observe(ev)
-	}
+	a.sessions.Feed(ev)
 	if ev.Source != event.SourceEVTX {
 		return
 	}
@@ -366,18 +359,11 @@ func (a *Analyzer) finding(g *group, w *akit.Week, n int, self bool, bf, bt time
 // Wants implements analyzers.Selective: the logon kinds Observe counts,
 // with every column, and the RMM events when it builds its own sessions.
 func (a *Analyzer) Wants() akit.Wants {
-	ws := akit.Wants{
+	return a.sessions.Want(akit.Wants{
 		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4624, 4625, 4648, 4778}},
 		{Source: event.SourceEVTX, ChannelHas: "terminalservices", IDs: []int32{1149, 21, 25}},
-	}
-	if a.own {
-		ws = append(ws, akit.Want{Source: event.SourceRMM})
-	}
-	return ws
+	})
 }
 
-// first and firstOf read values the Windows way (trimmed, "-" is none).
-var (
-	first   = akit.FirstValue
-	firstOf = akit.ValueOr
-)
+// firstOf reads values the Windows way (trimmed, "-" is none).
+var firstOf = akit.ValueOr

@@ -12,7 +12,6 @@ package persistence
 import (
 	"fmt"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +63,6 @@ type item struct {
 	what       string // for autoruns: the kind of autostart
 	tag        string
 	op         string // created, updated, deleted
-	base       int
 	sigs       []signal
 	refs       []event.Ref
 	sig        string // signature for the baseline
@@ -99,9 +97,8 @@ type Analyzer struct {
 	pids    map[string]string // host\x00pid → image, for 4688 without ParentProcessName
 	// netLogons: host\x00logon id → source address of network logons.
 	netLogons map[string]string
-	places    map[string]bool  // suspiciousPlace by image
-	sessions  *akit.SessionSet // shared with the other readers, or owned (own)
-	own       bool             // New: sessions built from the events Observe sees
+	places    map[string]bool // suspiciousPlace by image
+	sessions  akit.SessionSource
 	// inSession places a time on a host in an RMM session (set by Finish).
 	inSession func(hostKey string, t time.Time) (*akit.Session, *akit.Verdict)
 	drops     map[string][]drop // host → executables written to shares
@@ -128,12 +125,8 @@ func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
 // by the hunt (analyzers.All shares one set among its analyzers); ss nil
 // is New.
 func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
-	own := ss == nil
-	if own {
-		ss = akit.NewSessionSet(cfg)
-	}
 	return &Analyzer{cfg: cfg, deletes: map[string][]time.Time{}, delRefs: map[string][]event.Ref{}, procs: map[string][]proc{}, pids: map[string]string{},
-		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: ss, own: own, lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
+		drops: map[string][]drop{}, basis: map[string]*basisOf{}, netLogons: map[string]string{}, places: map[string]bool{}, sessions: akit.UseSessions(cfg, ss), lower: akit.NewMemo1(strings.ToLower), in: akit.Interner{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -173,18 +166,13 @@ func what(source string, id int32, ch string) string {
 // Wants implements analyzers.Selective: the kinds Observe reads, with
 // every column, and the RMM events when it builds its own sessions.
 func (a *Analyzer) Wants() akit.Wants {
-	if a.own {
-		return append(slices.Clip(kinds), akit.Want{Source: event.SourceRMM})
-	}
-	return kinds
+	return a.sessions.Want(kinds)
 }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	if ev.Source == event.SourceRMM {
-		if a.own {
-			a.sessions.Observe(ev)
-		}
+		a.sessions.Feed(ev)
 		return
 	}
 	ch := a.lower.Get(ev.Channel)

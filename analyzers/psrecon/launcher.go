@@ -57,12 +57,9 @@ var (
 	// reWinRoot: an executable directly in %SystemRoot% — where
 	// PsExec-style tools drop their service binary through ADMIN$.
 	reWinRoot = regexp.MustCompile(`(?i)^"?(?:%systemroot%|%windir%|\\systemroot|[a-z]:\\windows)\\[^\\"]+\.exe"?$`)
-	// reRemoteOutput: command output redirected to an administrative
-	// share on the host itself (impacket wmiexec, smbexec, dcomexec).
 	// reUserPlace: folders any user can write, where installed software
 	// does not live.
-	reUserPlace    = regexp.MustCompile(`(?i)\\(?:users|temp|tmp|perflogs|appdata|downloads|public)\\|^[a-z]:\\[^\\]+$`)
-	reRemoteOutput = regexp.MustCompile(`(?i)[12]?>\s*\\\\(?:127\.0\.0\.1|localhost|::1)\\(?:admin|c)\$\\`)
+	reUserPlace = regexp.MustCompile(`(?i)\\(?:users|temp|tmp|perflogs|appdata|downloads|public)\\|^[a-z]:\\[^\\]+$`)
 )
 
 func baseName(p string) string {

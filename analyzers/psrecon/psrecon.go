@@ -64,7 +64,6 @@ type hit struct {
 }
 
 type part struct {
-	n     int
 	total int
 	texts map[int]string
 	size  int
@@ -77,8 +76,7 @@ type part struct {
 // Analyzer is the psrecon analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.SessionSet // shared with the other readers, or owned (own)
-	own      bool             // New: sessions built from the events Observe sees
+	sessions akit.SessionSource
 	hits     []hit
 	in       akit.Interner
 	cache    map[string]*recon.Hit
@@ -99,11 +97,7 @@ func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
 // by the hunt (analyzers.All shares one set among its analyzers); ss nil
 // is New.
 func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
-	own := ss == nil
-	if own {
-		ss = akit.NewSessionSet(cfg)
-	}
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), cfg: cfg, sessions: akit.UseSessions(cfg, ss), in: akit.Interner{}, cache: map[string]*recon.Hit{}, parts: map[string]*part{}, dedup: map[string]time.Time{}, pipes: map[string]*pipeRun{}, roots: map[string]bool{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -114,9 +108,7 @@ var reHostApp = regexp.MustCompile(`(?i)HostApplication=([^\r\n]*)`)
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
 	if ev.Source == event.SourceRMM {
-		if a.own {
-			a.sessions.Observe(ev)
-		}
+		a.sessions.Feed(ev)
 		if strings.EqualFold(ev.Action, event.ActionCommand) && ev.CommandLine != "" {
 			a.consider(ev, ev.CommandLine, "rmm command", "", ev.SessionID)
 		}

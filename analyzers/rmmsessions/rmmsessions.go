@@ -49,8 +49,7 @@ type cmd struct {
 // Analyzer is the rmmsessions analyzer; build it with New.
 type Analyzer struct {
 	cfg      *caseconf.Config
-	sessions *akit.SessionSet // shared with the other readers, or owned (own)
-	own      bool
+	sessions akit.SessionSource
 	cmds     akit.Chunks[cmd]
 	sorted   []cmd // cmds in time order, made by Finish
 	in       akit.Interner
@@ -70,11 +69,7 @@ func New(cfg *caseconf.Config) *Analyzer { return NewWith(cfg, nil) }
 // by the hunt (analyzers.All shares one set among its analyzers); ss nil
 // is New.
 func NewWith(cfg *caseconf.Config, ss *akit.SessionSet) *Analyzer {
-	own := ss == nil
-	if own {
-		ss = akit.NewSessionSet(cfg)
-	}
-	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: ss, own: own, in: akit.Interner{}, cache: map[string]*recon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
+	return &Analyzer{lower: akit.NewMemo1(strings.ToLower), host: akit.NewMemo1(akit.NormHost), cfg: cfg, sessions: akit.UseSessions(cfg, ss), in: akit.Interner{}, cache: map[string]*recon.Hit{}, clips: map[string]string{}, counts: map[string]map[int64]int32{}}
 }
 
 // Name implements analyzers.Analyzer.
@@ -82,9 +77,7 @@ func (a *Analyzer) Name() string { return Name }
 
 // Observe implements analyzers.Analyzer.
 func (a *Analyzer) Observe(ev *event.Event) {
-	if a.own {
-		a.sessions.Observe(ev)
-	}
+	a.sessions.Feed(ev)
 	if ev.Source != event.SourceEVTX {
 		return
 	}
@@ -285,15 +278,11 @@ func (a *Analyzer) finding(s *akit.Session, v *akit.Verdict) event.Finding {
 // events Observe reads, with every column, and the RMM events when it
 // builds its own sessions.
 func (a *Analyzer) Wants() akit.Wants {
-	ws := akit.Wants{
+	return a.sessions.Want(akit.Wants{
 		{Source: event.SourceEVTX, ChannelHas: "security", IDs: []int32{4688}},
 		{Source: event.SourceEVTX, ChannelHas: "sysmon", IDs: []int32{1}},
 		{Source: event.SourceEVTX, ChannelHas: "powershell", IDs: []int32{4104, 4103, 800}},
-	}
-	if a.own {
-		ws = append(ws, akit.Want{Source: event.SourceRMM})
-	}
-	return ws
+	})
 }
 
 // first and firstOf read text as it is (commands, scripts).

@@ -5,7 +5,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -521,8 +520,7 @@ func coverageOf(findings []event.Finding) []Coverage {
 		}
 		var n int64
 		if f.Details != nil {
-			v, _ := f.Details.Get("events")
-			n = toInt64(v)
+			n, _ = f.Details.GetInt64("events")
 		}
 		// One log of a host may come from two sources (ScreenConnect's
 		// Application events are stored as evtx and as rmm rows): the
@@ -551,24 +549,6 @@ func coverageOf(findings []event.Finding) []Coverage {
 		return a.Channel < b.Channel
 	})
 	return out
-}
-
-// toInt64 reads a count from Details as the findings store gives it back.
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int:
-		return int64(x)
-	case int64:
-		return x
-	case uint64: // what the store's JSON reader makes of a whole number
-		return int64(x)
-	case float64:
-		return int64(x)
-	case json.Number:
-		n, _ := x.Int64()
-		return n
-	}
-	return 0
 }
 
 // hostCoverage folds the per-log coverage into one row per host.

@@ -26,30 +26,6 @@ const (
 	tiWorker  = `C:\Windows\WinSxS\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.20348.2700_none_7ee0bdd1f3b0b1a6\TiWorker.exe`
 )
 
-// sysmon1As is sysmon1 with the PE metadata given: a copy of cmd.exe
-// under another name still says Cmd.Exe.
-func (g *gen) sysmon1As(h *host, t time.Time, user string, p, parent proc, meta string) *entry {
-	e := g.sysmon1(h, t, user, p, parent)
-	if m, ok := imageMeta[meta]; ok {
-		r := e.rec
-		for i := range r.Data {
-			switch r.Data[i].Name {
-			case "FileVersion":
-				r.Data[i].Value = m[0]
-			case "Description":
-				r.Data[i].Value = m[1]
-			case "Product":
-				r.Data[i].Value = m[2]
-			case "Company":
-				r.Data[i].Value = m[3]
-			case "OriginalFileName":
-				r.Data[i].Value = m[4]
-			}
-		}
-	}
-	return e
-}
-
 // sysmon11 is a file created or overwritten.
 func (g *gen) sysmon11(h *host, t time.Time, user string, p proc, target string) *entry {
 	return g.emit(h, t, g.newRec(h, pSysmon, chSysmon, 11, 2, 4, 11, 0, 0x8000000000000000, h.sysmPID, sidSystem, f(

@@ -197,7 +197,13 @@ func baseName(p string) string {
 }
 
 func (g *gen) sysmon1(h *host, t time.Time, user string, p, parent proc) *entry {
-	m, ok := imageMeta[baseName(p.image)]
+	return g.sysmon1As(h, t, user, p, parent, baseName(p.image))
+}
+
+// sysmon1As is sysmon1 with the PE metadata of the image meta names: a
+// copy of cmd.exe under another name still says Cmd.Exe.
+func (g *gen) sysmon1As(h *host, t time.Time, user string, p, parent proc, meta string) *entry {
+	m, ok := imageMeta[meta]
 	if !ok {
 		m = [5]string{"-", "-", "-", "-", "-"}
 	}
