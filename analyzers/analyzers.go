@@ -81,6 +81,8 @@ func Describe() []Info {
 		{psrecon.Name, "reconnaissance in PowerShell, command lines and RMM commands: bursts of discovery kinds, decoding, credential tools"},
 		{newadmin.Name, "new accounts, enabled or reset accounts and privileged group changes, and who made them"},
 		{outbound.Name, "outbound connections to destinations new against the baseline, large uploads, IOC addresses"},
+		{persistence.Name, "new scheduled tasks, services, autoruns and WMI subscriptions against the host's baseline and the provider's pattern"},
+		{lateral.Name, "remote execution (PsExec-style services, WMI, DCOM, WinRM) and RDP logons against each identity's own baseline, RDP from loopback"},
 		{coverage.Name, "what the evidence covers per host and log, gaps and cleared logs, so that \"not found\" has a basis"},
 	}
 }

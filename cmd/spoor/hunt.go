@@ -33,7 +33,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	workers := fs.Int("workers", 0, "parallel workers (default: all cores)")
 	mapping := sigmaMappingFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--sigma-mapping FILE] [--no-builtin] [--no-sigma] [--no-triage] [--fail-on SEVERITY] [--keep-going]")
+		fmt.Fprintln(stderr, "usage: spoor hunt [--store DIR] [--case FILE] [--rules PATH]... [--sigma-mapping FILE] [--no-builtin] [--no-sigma] [--no-triage] [--no-analyzers] [--strict] [--workers N] [--fail-on SEVERITY] [--keep-going]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
