@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -78,8 +79,20 @@ func main() {
 			pprof.StartCPUProfile(f)
 		}
 	}
+	// SPOOR_MEMPROFILE=file records every allocation and writes the
+	// allocation profile at the end (go tool pprof -sample_index=alloc_space).
+	memPath := os.Getenv("SPOOR_MEMPROFILE")
+	if memPath != "" {
+		runtime.MemProfileRate = 4096
+	}
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
+	if memPath != "" {
+		if f, err := os.Create(memPath); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	stop()
 	os.Exit(code)
 }

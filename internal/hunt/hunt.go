@@ -159,6 +159,8 @@ type plan struct {
 	matchers sync.Pool // *sigma.Matcher, for callers without their own
 	// shapes gives every finding its triage.Shape; only triage reads it.
 	shapes bool
+	// reasons are the rules' rule.Reason, worked out once.
+	reasons []string
 }
 
 // newPlan arranges rules, the Sigma ones in a compiled set.
@@ -168,6 +170,9 @@ func newPlan(rules []*rule.Rule) *plan { return newPlanWith(rules, true) }
 // on its own (the reference).
 func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 	p := &plan{rules: rules, byID: map[int32][]int{}, stateful: make([]bool, len(rules)), keepFields: make([]bool, len(rules)), memoIdx: make([]int, len(rules))}
+	for _, r := range rules {
+		p.reasons = append(p.reasons, rule.Reason(r))
+	}
 	var inSet []*rule.Rule
 	for i, r := range rules {
 		if compiled && sigma.Compiled(r) {
@@ -201,12 +206,16 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 			inSetAt++
 			continue
 		}
-		if len(r.Filter.EventIDs) == 0 {
+		ids := r.Filter.EventIDs
+		if len(ids) == 0 {
+			ids = guardIDs(r.Guards)
+		}
+		if len(ids) == 0 {
 			p.anyID = append(p.anyID, i)
 			continue
 		}
 		seen := map[int32]bool{}
-		for _, id := range r.Filter.EventIDs {
+		for _, id := range ids {
 			if !seen[id] {
 				seen[id] = true
 				p.byID[id] = append(p.byID[id], i)
@@ -214,6 +223,19 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 		}
 	}
 	return p
+}
+
+// guardIDs is every event id a rule's guards name, nil when one of them
+// takes any id: the rule then need not be looked at for other events.
+func guardIDs(gs []rule.Guard) []int32 {
+	var ids []int32
+	for _, g := range gs {
+		if g.EventIDs == nil {
+			return nil
+		}
+		ids = append(ids, g.EventIDs...)
+	}
+	return ids
 }
 
 // Run hunts the store with rules (and the case's analyzers) and, unless
@@ -671,12 +693,16 @@ func evalSet(p *plan, sm *sigma.Matcher, ev *event.Event, fs []event.Finding) []
 		return fs
 	}
 	for _, k := range hits {
-		fs = append(fs, rule.NewFindingSummary(p.rules[p.setIdx[k]], ev, sm.Summary(k, ev)))
+		i := p.setIdx[k]
+		fs = append(fs, rule.NewFindingWith(p.rules[i], ev, sm.Summary(k, ev), p.reasons[i]))
 	}
 	return fs
 }
 
 func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Finding, ms [][]match, hit []uint64, m *memo) []event.Finding {
+	// The stateful rules that match ev share one copy of it (and one
+	// without raw fields); a failed-logon event feeds several.
+	var whole, slim *event.Event
 	for _, i := range idx {
 		r := p.rules[i]
 		var ok bool
@@ -699,14 +725,30 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			continue
 		}
 		if p.stateful[i] {
-			c := *ev
-			if !p.keepFields[i] {
-				c.Fields, c.RawFields = nil, ""
+			var c *event.Event
+			switch {
+			case p.keepFields[i]:
+				if whole == nil {
+					whole = new(event.Event)
+					*whole = *ev
+				}
+				c = whole
+			default:
+				if slim == nil {
+					slim = new(event.Event)
+					*slim = *ev
+					slim.Fields, slim.RawFields = nil, ""
+				}
+				c = slim
 			}
-			ms[i] = append(ms[i], match{seq: seq, ev: &c})
+			ms[i] = append(ms[i], match{seq: seq, ev: c})
 			continue
 		}
-		fs = append(fs, rule.NewFinding(r, ev))
+		summary := r.Title
+		if r.Summary != nil {
+			summary = r.Summary(ev)
+		}
+		fs = append(fs, rule.NewFindingWith(r, ev, summary, p.reasons[i]))
 	}
 	return fs
 }

@@ -49,6 +49,54 @@ type ruleNeed struct {
 	r        *rule.Rule
 	want     store.Want
 	requires [][]store.Column
+	guards   []colGuard // the rule's Guards; nil: none
+}
+
+// colGuard is a rule.Guard with its columns looked up.
+type colGuard struct {
+	ids      []int32
+	requires [][]store.Column
+}
+
+// storeColumns looks up column names; nil when one is not a store
+// column (such a group requires nothing the selector can check).
+func storeColumns(names []string) []store.Column {
+	var cols []store.Column
+	for _, name := range names {
+		c, ok := store.ColumnByName(name)
+		if !ok {
+			return nil
+		}
+		cols = append(cols, c)
+	}
+	return cols
+}
+
+// keyRequires is what a guarded rule requires of rows with event id id:
+// ok false when no guard takes such rows; otherwise the groups of
+// columns the guards that do take them all demand (one group, of each
+// guard's first, when several do; none when one demands nothing).
+func keyRequires(gs []colGuard, id int32) (req [][]store.Column, ok bool) {
+	var app []*colGuard
+	for i := range gs {
+		if gs[i].ids == nil || slices.Contains(gs[i].ids, id) {
+			app = append(app, &gs[i])
+		}
+	}
+	switch {
+	case len(app) == 0:
+		return nil, false
+	case len(app) == 1:
+		return app[0].requires, true
+	}
+	var union []store.Column
+	for _, g := range app {
+		if len(g.requires) == 0 {
+			return nil, true
+		}
+		union = append(union, g.requires[0]...)
+	}
+	return [][]store.Column{union}, true
 }
 
 type anNeed struct {
@@ -98,19 +146,18 @@ func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.
 			n.want = store.Want{Cols: colSet(r.Columns) | fc, Dict: r.FieldDict && !noDict[r]}
 		}
 		for _, g := range r.Requires {
-			var cols []store.Column
-			for _, name := range g {
-				c, ok := store.ColumnByName(name)
-				if !ok {
-					cols = nil
-					break
+			if cols := storeColumns(g); cols != nil {
+				n.requires = append(n.requires, cols)
+			}
+		}
+		for _, g := range r.Guards {
+			cg := colGuard{ids: g.EventIDs}
+			for _, grp := range g.Requires {
+				if cols := storeColumns(grp); cols != nil {
+					cg.requires = append(cg.requires, cols)
 				}
-				cols = append(cols, c)
 			}
-			if cols == nil {
-				continue
-			}
-			n.requires = append(n.requires, cols)
+			n.guards = append(n.guards, cg)
 		}
 		s.rules = append(s.rules, n)
 	}
@@ -147,8 +194,16 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 		if !n.r.Filter.PassKey(src, id, ch) {
 			continue
 		}
-		if len(n.requires) > 0 {
-			e.addCond(n.requires, n.want)
+		req := n.requires
+		if n.guards != nil {
+			greq, ok := keyRequires(n.guards, id)
+			if !ok {
+				continue
+			}
+			req = append(slices.Clip(req), greq...)
+		}
+		if len(req) > 0 {
+			e.addCond(req, n.want)
 			continue
 		}
 		e.base = merge(e.base, n.want)

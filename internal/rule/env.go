@@ -85,6 +85,7 @@ type Program struct {
 	prog     *vm.Program
 	columns  []string
 	requires [][]string
+	guards   []Guard
 	pool     sync.Pool
 
 	errs     atomic.Int64
@@ -152,6 +153,7 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 	p.columns = v.columns()
 	if asBool {
 		p.requires = requiresOf(node)
+		p.guards = guardsOf(node)
 	}
 	p.pool.New = func() any { return &evalState{env: newEnv()} }
 	return p, nil
@@ -330,6 +332,10 @@ func (p *Program) ReadsAll() bool { return p.columns == nil }
 // Requires lists groups of store columns of which at least one must be
 // non-empty for the (boolean) expression to hold; see requiresOf.
 func (p *Program) Requires() [][]string { return p.requires }
+
+// Guards lists the cases of a boolean expression (see Guard); nil when
+// some case may hold for any event.
+func (p *Program) Guards() []Guard { return p.guards }
 
 // Source returns the expression text.
 func (p *Program) Source() string { return p.src }

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -63,7 +64,7 @@ func (f *Filter) Empty() bool {
 // run time (the answer is then false), for callers that remember answers
 // and must not remember a failure.
 func EvaluateE(r *Rule, ev *event.Event) (bool, error) {
-	if !r.Filter.Pass(ev) {
+	if !r.Filter.Pass(ev) || r.guard != nil && !r.guard(ev) {
 		return false, nil
 	}
 	if r.prog != nil {
@@ -75,7 +76,7 @@ func EvaluateE(r *Rule, ev *event.Event) (bool, error) {
 // Evaluate runs the filter and the single-event match of r on ev, as the
 // hunt does.
 func Evaluate(r *Rule, ev *event.Event) bool {
-	if !r.Filter.Pass(ev) {
+	if !r.Filter.Pass(ev) || r.guard != nil && !r.guard(ev) {
 		return false
 	}
 	return r.Match == nil || r.Match(ev)
@@ -101,31 +102,34 @@ func NewFinding(r *Rule, ev *event.Event) event.Finding {
 	if r.Summary != nil {
 		summary = r.Summary(ev)
 	}
-	return NewFindingSummary(r, ev, summary)
+	return NewFindingWith(r, ev, summary, Reason(r))
 }
 
-// NewFindingSummary is NewFinding with the summary already rendered (by
-// a matcher that evaluates many rules at once and renders it as the
-// rule's Summary would).
-func NewFindingSummary(r *Rule, ev *event.Event, summary string) event.Finding {
+// NewFindingWith is NewFinding with the summary already rendered (by a
+// matcher that evaluates many rules at once and renders it as the rule's
+// Summary would) and the rule's Reason worked out once for all its
+// findings.
+func NewFindingWith(r *Rule, ev *event.Event, summary, reason string) event.Finding {
 	return event.Finding{
 		Time:      ev.Time,
 		End:       ev.Time,
 		RuleID:    r.ID,
 		Title:     r.Title,
 		Severity:  r.Severity,
-		Tags:      append([]string(nil), r.Tags...),
+		Tags:      slices.Clip(r.Tags), // shared: nothing changes a finding's tags in place
 		Host:      ev.Host,
 		User:      UserOf(ev),
 		Summary:   summary,
-		Reason:    reason(r),
+		Reason:    reason,
 		Analyzer:  "rule",
 		SessionID: ev.SessionID,
 		Refs:      []event.Ref{event.RefOf(ev)},
 	}
 }
 
-func reason(r *Rule) string {
+// Reason is the explanation a rule's findings carry: its description (or
+// title) and, for third-party rules, author, source and licence.
+func Reason(r *Rule) string {
 	d := strings.TrimSpace(r.Description)
 	if d == "" {
 		d = r.Title

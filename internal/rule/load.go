@@ -533,6 +533,8 @@ func build(cfg *caseconf.Config, def *ruleDef) (*Rule, []error) {
 	} else {
 		r.prog = prog
 		r.Requires = prog.Requires()
+		r.Guards = prog.Guards()
+		r.guard = guardFunc(r.Guards)
 		r.MatchColumns = prog.Columns() // nil when it reads any ($env)
 		readsAll = readsAll || prog.ReadsAll()
 		for _, c := range prog.Columns() {

@@ -64,6 +64,10 @@ type Rule struct {
 	// be non-empty for Match to hold (derived from the condition), so the
 	// hunt can pass over rows without decoding them.
 	Requires [][]string
+	// Guards are the cases of the condition (derived from it): Match
+	// can hold only for an event one of them lets through. nil: any
+	// event may match.
+	Guards []Guard
 	// MatchColumns, when set, names every column Match reads: Match is
 	// then a pure function of them (and the case), so the hunt may
 	// remember its answer for values it has seen. nil: unknown.
@@ -84,6 +88,8 @@ type Rule struct {
 	// against their own case (test_case); nil for Sigma rules.
 	def  *ruleDef
 	prog *Program
+	// guard tests Guards before the condition runs.
+	guard func(*event.Event) bool
 }
 
 // State returns the stateful part to drive for one run: a fresh one when
@@ -123,7 +129,10 @@ type Filter struct {
 
 // Stateful is the state of a threshold or correlation rule across events.
 type Stateful interface {
-	// Observe takes one event (in time order) and may emit findings.
+	// Observe takes one event (in time order) and may emit findings. It
+	// may keep ev: callers hand events they do not change afterwards (the
+	// hunt hands copies of the matched events, shared between the rules
+	// that matched the same event).
 	Observe(ev *event.Event, emit func(event.Finding))
 	// Flush emits what is still pending at the end of the events.
 	Flush(emit func(event.Finding))

@@ -150,8 +150,7 @@ func (s *thresholdState) Observe(ev *event.Event, emit func(event.Finding)) {
 		emit(th.finding(g.key, b))
 		g.burst = nil
 	}
-	c := *ev // ev may be reused by the caller
-	g.win = append(g.win, entry{ev: &c, val: val})
+	g.win = append(g.win, entry{ev: ev, val: val}) // Observe may keep ev
 	if th.distinct != nil {
 		g.distinct[val]++
 	}

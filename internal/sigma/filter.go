@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/yamlx"
@@ -46,13 +45,18 @@ type Filter struct {
 	cond              string
 }
 
-var filterKeyRE = regexp.MustCompile(`(?m)^filter\s*:`)
+// hasFilterKey reports whether a file has a top-level filter key (a
+// Sigma filter document).
+func hasFilterKey(data []byte) bool {
+	_, ok := yamlx.TopValue(data, "filter")
+	return ok
+}
 
 // IsFilter reports whether a YAML file holds only Sigma filter documents
 // (and so tunes the rules of every file it is loaded with; see
 // CompileOptions.Filters).
 func IsFilter(data []byte) bool {
-	if !filterKeyRE.Match(data) {
+	if !hasFilterKey(data) {
 		return false
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

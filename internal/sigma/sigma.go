@@ -124,7 +124,7 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 	// the filters that apply to it.
 	var filterDocs []Doc
 	for _, d := range docs {
-		if filterKeyRE.Match(d.Data) {
+		if hasFilterKey(d.Data) {
 			filterDocs = append(filterDocs, d)
 		}
 	}
@@ -160,7 +160,7 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 				// before it still load.
 				nodes, err := splitDocs(d.File, d.Data)
 				var items []item
-				if err != nil && !filterKeyRE.Match(d.Data) { // ParseFilters reported it
+				if err != nil && !hasFilterKey(d.Data) { // ParseFilters reported it
 					items = append(items, item{err: err})
 				}
 				for _, n := range nodes {

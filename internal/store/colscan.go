@@ -505,6 +505,7 @@ type colCursor struct {
 	i64     []int64
 	numeric bool     // a number column (NULL rows are not "empty strings")
 	vi      []int32  // value index of each row of the page, -1 for NULL; nil: no NULLs (row i is value i)
+	viBuf   []int32  // vi's memory, kept across pages
 	idx     []int32  // dictionary indexes, for dictionary-encoded pages
 	dict    []string // the chunk's dictionary as strings, made once
 	data    []byte
@@ -577,23 +578,23 @@ func (c *colCursor) load() error {
 	}
 	c.page = pg
 	c.i32, c.i64, c.idx, c.data, c.offs = nil, nil, nil, nil, nil
-	c.vi = c.vi[:0]
 	nvals := int(pg.NumRows())
+	c.vi = nil
 	if pg.NumNulls() != 0 {
 		nvals = 0
+		vi := c.viBuf[:0]
 		for _, d := range pg.DefinitionLevels() {
 			if d == 0 {
-				c.vi = append(c.vi, -1)
+				vi = append(vi, -1)
 			} else {
-				c.vi = append(c.vi, int32(nvals))
+				vi = append(vi, int32(nvals))
 				nvals++
 			}
 		}
+		c.vi, c.viBuf = vi, vi
 		if len(c.vi) != int(pg.NumRows()) {
 			return fmt.Errorf("column %s: %d definition levels for %d rows", c.col, len(c.vi), pg.NumRows())
 		}
-	} else {
-		c.vi = nil
 	}
 	vals := pg.Data()
 	if d := pg.Dictionary(); d != nil {

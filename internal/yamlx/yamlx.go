@@ -4,6 +4,7 @@
 package yamlx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -180,4 +181,30 @@ func known(fields map[string]reflect.Type) string {
 	}
 	sort.Strings(names) // stable messages
 	return strings.Join(names, ", ")
+}
+
+// TopValue finds the first line of data that starts with key and a colon
+// (a top-level key of a block mapping, spaces allowed before the colon)
+// and returns the rest of that line, blanks trimmed. It reads the text,
+// not the YAML: loaders use it to look at thousands of rule files (their
+// status, author) before deciding which to parse, where a multi-line
+// regular expression per file cost more than the rest of the look.
+func TopValue(data []byte, key string) (string, bool) {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if !bytes.HasPrefix(line, []byte(key)) {
+			continue
+		}
+		rest := bytes.TrimLeft(line[len(key):], " \t")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		return string(bytes.Trim(rest[1:], " \t\r")), true
+	}
+	return "", false
 }

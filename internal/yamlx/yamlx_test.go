@@ -54,3 +54,16 @@ func TestDecodesValid(t *testing.T) {
 		t.Fatalf("empty document: %v", err)
 	}
 }
+
+func TestTopValue(t *testing.T) {
+	data := []byte("title: x\n  status: nested\nstatusx: no\nstatus :  test \r\nauthor:\tA, B\n")
+	for _, tc := range []struct {
+		key, want string
+		ok        bool
+	}{{"status", "test", true}, {"author", "A, B", true}, {"title", "x", true}, {"filter", "", false}, {"statu", "", false}} {
+		got, ok := TopValue(data, tc.key)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("TopValue(%q) = %q, %v; want %q, %v", tc.key, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -10,12 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
+	"github.com/spoor-dfir/spoor/internal/yamlx"
 	"github.com/spoor-dfir/spoor/rules"
 )
 
@@ -62,10 +63,16 @@ func DefaultStatus(status string) bool {
 	return true
 }
 
-var (
-	statusRE = regexp.MustCompile(`(?m)^status:\s*([A-Za-z]+)`)
-	authorRE = regexp.MustCompile(`(?m)^author:[ \t]*(.*?)[ \t]*$`)
-)
+// statusOf reads a Sigma file's top-level status (its leading letters),
+// "" when there is none.
+func statusOf(data []byte) string {
+	v, _ := yamlx.TopValue(data, "status")
+	n := 0
+	for n < len(v) && ('a' <= v[n] && v[n] <= 'z' || 'A' <= v[n] && v[n] <= 'Z') {
+		n++
+	}
+	return v[:n]
+}
 
 // sigmaOptions are the compile options every Sigma batch of a load
 // shares: the case's placeholder values (%provider_accounts% …) and the
@@ -120,7 +127,7 @@ func sigmaDocs(fsys fs.FS, root, prefix string, check bool) ([]rule.Doc, []error
 			errs = append(errs, err)
 			return nil
 		}
-		if m := statusRE.FindSubmatch(data); m != nil && !DefaultStatus(string(m[1])) {
+		if st := statusOf(data); st != "" && !DefaultStatus(st) {
 			return nil
 		}
 		if check && !rule.IsSigma(data) {
@@ -139,8 +146,8 @@ func sigmaDocs(fsys fs.FS, root, prefix string, check bool) ([]rule.Doc, []error
 func label(rs []*rule.Rule, docs []rule.Doc, source, license string) {
 	author := map[string]string{}
 	for _, d := range docs {
-		if m := authorRE.FindSubmatch(d.Data); m != nil {
-			author[d.File] = strings.Trim(string(m[1]), `'"`)
+		if a, ok := yamlx.TopValue(d.Data, "author"); ok {
+			author[d.File] = strings.Trim(a, `'"`)
 		}
 	}
 	for _, r := range rs {
@@ -202,13 +209,20 @@ func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
 		}
 		return batch(rest)
 	}
+	// spoor's pack compiles on one core while the SigmaHQ rules take the
+	// others; it stays the first layer, its errors first.
+	var builtin []*rule.Rule
+	var builtinErrs []error
+	errsBefore := len(errs)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if opts.Builtin {
+			builtin, builtinErrs = rule.Builtin(cfg)
+			label(builtin, nil, SourceSpoor, LicenseSpoor)
+		}
+	}()
 	var layers [][]*rule.Rule
-	if opts.Builtin {
-		rs, es := rule.Builtin(cfg)
-		label(rs, nil, SourceSpoor, LicenseSpoor)
-		errs = append(errs, es...)
-		layers = append(layers, rs)
-	}
 	if opts.Sigma {
 		docs, es := sigmaDocs(rules.SigmaFS, "sigma/windows", "rules/", false)
 		errs = append(errs, es...)
@@ -226,6 +240,11 @@ func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
 				layers = append(layers, rs)
 			}
 		}
+	}
+	<-done
+	if opts.Builtin {
+		errs = slices.Insert(errs, errsBefore, builtinErrs...)
+		layers = append([][]*rule.Rule{builtin}, layers...)
 	}
 	if len(opts.Paths) > 0 {
 		rs, es := rule.LoadPaths(cfg, opts.Paths, compileSigma)

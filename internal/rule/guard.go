@@ -1,0 +1,233 @@
+package rule
+
+import (
+	"slices"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/spoor-dfir/spoor/internal/event"
+)
+
+// A rule whose condition is a disjunction of cases, each about certain
+// event ids or needing a command line (defender-disabled: "Defender
+// 5001/5010/5012, or Sysmon 13 on a Defender key, or a command that…")
+// has no pre-filter, so without more it would be run on every event of
+// a hunt. Its guards say when it can hold at all, read from the
+// condition's structure: the hunt then runs it only on events some guard
+// lets through, and decodes rows for it only where one can.
+
+// Guard is one case of a condition: the event ids it is about (nil: any)
+// and groups of string columns of which at least one each must be
+// non-empty. A condition with guards can hold only for an event that
+// some guard lets through.
+type Guard struct {
+	EventIDs []int32
+	Requires [][]string
+}
+
+// maxGuards bounds the cases worked out for one condition; past it the
+// condition is taken as unguarded (the guards only ever skip work).
+const maxGuards = 16
+
+// guardsOf reads the guards of a boolean expression: nil when some case
+// of it may hold for any event. It over-approximates where the condition
+// holds: `event_id == N` and `event_id in [...]` restrict the ids,
+// `col != ""` a column, `||` joins cases and `&&` combines them;
+// anything else says nothing (any event).
+func guardsOf(n ast.Node) []Guard {
+	for {
+		v, ok := n.(*ast.VariableDeclaratorNode)
+		if !ok {
+			break
+		}
+		n = v.Expr
+	}
+	gs := guardsOfNode(n)
+	for _, g := range gs {
+		if g.EventIDs == nil && len(g.Requires) == 0 {
+			return nil
+		}
+	}
+	return gs
+}
+
+// guardsOfNode returns the cases of n; nil (not an empty list) means
+// unconstrained.
+func guardsOfNode(n ast.Node) []Guard {
+	switch x := n.(type) {
+	case *ast.BinaryNode:
+		switch x.Operator {
+		case "||", "or":
+			l, r := guardsOfNode(x.Left), guardsOfNode(x.Right)
+			if l == nil || r == nil || len(l)+len(r) > maxGuards {
+				return nil
+			}
+			return append(slices.Clip(l), r...)
+		case "&&", "and":
+			return andGuards(guardsOfNode(x.Left), guardsOfNode(x.Right))
+		case "==":
+			if ids, ok := eventIDs(x.Left, x.Right); ok {
+				return []Guard{{EventIDs: ids}}
+			}
+			if ids, ok := eventIDs(x.Right, x.Left); ok {
+				return []Guard{{EventIDs: ids}}
+			}
+		case "in":
+			if ids, ok := eventIDs(x.Left, x.Right); ok {
+				return []Guard{{EventIDs: ids}}
+			}
+		case "!=":
+			if g := nonEmptyAny(x); g != nil {
+				return []Guard{{Requires: [][]string{g}}}
+			}
+		}
+	}
+	return nil
+}
+
+// andGuards combines the cases of a conjunction: each pair of cases
+// holds together (ids intersected, requirements joined); a pair with no
+// id in common drops out. Too many pairs: the side with fewer cases
+// alone (still an over-approximation).
+func andGuards(l, r []Guard) []Guard {
+	switch {
+	case l == nil:
+		return r
+	case r == nil:
+		return l
+	case len(l)*len(r) > maxGuards:
+		if len(l) <= len(r) {
+			return l
+		}
+		return r
+	}
+	out := []Guard{}
+	for _, a := range l {
+		for _, b := range r {
+			g := Guard{Requires: append(slices.Clip(a.Requires), b.Requires...)}
+			switch {
+			case a.EventIDs == nil:
+				g.EventIDs = b.EventIDs
+			case b.EventIDs == nil:
+				g.EventIDs = a.EventIDs
+			default:
+				g.EventIDs = []int32{}
+				for _, id := range a.EventIDs {
+					if slices.Contains(b.EventIDs, id) {
+						g.EventIDs = append(g.EventIDs, id)
+					}
+				}
+				if len(g.EventIDs) == 0 {
+					continue // cannot hold: no event has two ids
+				}
+			}
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// eventIDs reads `event_id` compared with an integer or a list of them.
+func eventIDs(id, val ast.Node) ([]int32, bool) {
+	v, ok := id.(*ast.IdentifierNode)
+	if !ok || v.Value != "event_id" {
+		return nil, false
+	}
+	switch x := val.(type) {
+	case *ast.IntegerNode:
+		return []int32{int32(x.Value)}, int(int32(x.Value)) == x.Value
+	case *ast.ArrayNode:
+		var out []int32
+		for _, e := range x.Nodes {
+			i, ok := e.(*ast.IntegerNode)
+			if !ok || int(int32(i.Value)) != i.Value {
+				return nil, false
+			}
+			out = append(out, int32(i.Value))
+		}
+		return out, len(out) > 0
+	case *ast.ConstantNode:
+		// The compiler folds a constant list into one constant.
+		vs, ok := x.Value.([]any)
+		if !ok {
+			return nil, false
+		}
+		var out []int32
+		for _, e := range vs {
+			i, ok := e.(int)
+			if !ok || int(int32(i)) != i {
+				return nil, false
+			}
+			out = append(out, int32(i))
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
+}
+
+// guardFunc compiles guards into one test; nil when there are none (every
+// event may match).
+func guardFunc(gs []Guard) func(*event.Event) bool {
+	if len(gs) == 0 {
+		return nil
+	}
+	type cguard struct {
+		ids  []int32
+		reqs [][]func(*event.Event) bool
+	}
+	cs := make([]cguard, len(gs))
+	for i, g := range gs {
+		cs[i].ids = g.EventIDs
+		for _, grp := range g.Requires {
+			var fs []func(*event.Event) bool
+			for _, name := range grp {
+				f := nonEmptyColumn(name)
+				if f == nil {
+					fs = nil // a column we cannot read: no requirement
+					break
+				}
+				fs = append(fs, f)
+			}
+			if fs != nil {
+				cs[i].reqs = append(cs[i].reqs, fs)
+			}
+		}
+	}
+	return func(ev *event.Event) bool {
+	next:
+		for i := range cs {
+			c := &cs[i]
+			if c.ids != nil && !slices.Contains(c.ids, ev.EventID) {
+				continue
+			}
+			for _, grp := range c.reqs {
+				ok := false
+				for _, f := range grp {
+					if f(ev) {
+						ok = true
+						break
+					}
+				}
+				if !ok {
+					continue next
+				}
+			}
+			return true
+		}
+		return false
+	}
+}
+
+// nonEmptyColumn tests a string column of an event for a value.
+func nonEmptyColumn(name string) func(*event.Event) bool {
+	if name == "source" {
+		return func(ev *event.Event) bool { return ev.Source != "" }
+	}
+	for i := range event.Columns {
+		c := &event.Columns[i]
+		if c.Name == name && c.Kind == event.KindString {
+			return func(ev *event.Event) bool { return c.Get(ev).Str != "" }
+		}
+	}
+	return nil
+}
