@@ -8,6 +8,8 @@
 package event
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
@@ -236,4 +238,51 @@ type Incident struct {
 	SessionID string
 	Narrative string   // a few sentences, plain text
 	Findings  []string // Finding.ID, in time order
+}
+
+// AppendRefsJSON appends refs as encoding/json writes them (an array of
+// Ref objects; nil as []), byte for byte, without reflection: a hunt
+// writes one reference list per finding, over a hundred thousand of them
+// on a brute-forced host.
+func AppendRefsJSON(buf []byte, refs []Ref) ([]byte, error) {
+	for i := range refs {
+		if y := refs[i].Time.Year(); y < 0 || y > 9999 {
+			// encoding/json refuses such a time; say what it says.
+			_, err := json.Marshal(refs)
+			return nil, err
+		}
+	}
+	buf = append(buf, '[')
+	for i := range refs {
+		r := &refs[i]
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"time":"`...)
+		buf = r.Time.AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, `","source":`...)
+		buf = appendJSONString(buf, r.Source)
+		buf = append(buf, `,"evidence":`...)
+		buf = appendJSONString(buf, r.Evidence)
+		buf = append(buf, `,"offset":`...)
+		buf = strconv.AppendInt(buf, r.Offset, 10)
+		if r.Seq != 0 {
+			buf = append(buf, `,"seq":`...)
+			buf = strconv.AppendInt(buf, int64(r.Seq), 10)
+		}
+		if r.RecordID != 0 {
+			buf = append(buf, `,"record_id":`...)
+			buf = strconv.AppendInt(buf, r.RecordID, 10)
+		}
+		if r.EventID != 0 {
+			buf = append(buf, `,"event_id":`...)
+			buf = strconv.AppendInt(buf, int64(r.EventID), 10)
+		}
+		if r.Host != "" {
+			buf = append(buf, `,"host":`...)
+			buf = appendJSONString(buf, r.Host)
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
 }

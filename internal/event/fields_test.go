@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
@@ -230,6 +231,40 @@ func FuzzParseFlatFields(f *testing.F) {
 			if v, _ := it.Value.(string); it.Key != kv[i].Key || v != kv[i].Value {
 				t.Fatalf("%q: item %d dict %q=%q, flat %q=%q", s, i, it.Key, v, kv[i].Key, kv[i].Value)
 			}
+		}
+	})
+}
+
+// FuzzAppendRefsJSON: references are written byte for byte as
+// encoding/json writes them, errors included.
+func FuzzAppendRefsJSON(f *testing.F) {
+	f.Add(int64(1700000000123456789), "evtx", `C:\logs\Security.evtx`, int64(4096), int32(1), int64(77), int32(4624), "DC01<&>", 2)
+	f.Add(int64(0), "", "", int64(0), int32(0), int64(0), int32(0), "", 1)
+	f.Add(int64(-62135596800000000), "rmm", "\xff\u2028", int64(-1), int32(-3), int64(-9), int32(-1), "\x00", 3)
+	f.Fuzz(func(t *testing.T, ns int64, src, evidence string, off int64, seq int32, rec int64, id int32, host string, n int) {
+		n &= 0xff
+		r := Ref{Time: time.Unix(0, ns).UTC(), Source: src, Evidence: evidence, Offset: off, Seq: seq, RecordID: rec, EventID: id, Host: host}
+		if n%5 == 4 {
+			r.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // beyond what JSON times can say
+		}
+		refs := make([]Ref, n%4)
+		for i := range refs {
+			refs[i] = r
+			refs[i].Offset += int64(i)
+		}
+		if n%4 == 0 && n%8 == 0 {
+			refs = nil
+		}
+		want, werr := json.Marshal(refs)
+		if refs == nil {
+			want = []byte("[]") // the store writes no references as []
+		}
+		got, gerr := AppendRefsJSON(nil, refs)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("error %v, encoding/json's %v", gerr, werr)
+		}
+		if werr == nil && string(got) != string(want) {
+			t.Fatalf("got  %s\nwant %s", got, want)
 		}
 	})
 }

@@ -656,6 +656,10 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 		field = func(name string) string { return sm.Field(ev, name) }
 		pairs = func() ([]event.KV, bool) { return sm.Pairs(ev) }
 	}
+	var sh *triage.Shaper
+	if m != nil {
+		sh = m.shaper
+	}
 	if p.nMemo == 0 {
 		m = nil
 	}
@@ -668,17 +672,18 @@ func evalOne(p *plan, m *memo, sm *sigma.Matcher, ev *event.Event, seq int64, fs
 	if m != nil && hit == nil {
 		m.store()
 	}
-	return shape(p, ev, field, pairs, fs[n:], fs)
+	return shape(p, sh, ev, field, pairs, fs[n:], fs)
 }
 
 // shape gives the findings made of ev (made, a tail of fs) the event's
-// triage shape, worked out once however many rules fired on it; field
-// and pairs read ev's raw fields (see triage.ShapeFrom).
-func shape(p *plan, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), made, fs []event.Finding) []event.Finding {
+// triage shape, worked out once however many rules fired on it (by sh,
+// the worker's, when not nil); field and pairs read ev's raw fields (see
+// triage.ShapeFrom).
+func shape(p *plan, sh *triage.Shaper, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), made, fs []event.Finding) []event.Finding {
 	if !p.shapes || len(made) == 0 {
 		return fs
 	}
-	s := triage.ShapeFrom(ev, field, pairs)
+	s := sh.Shape(ev, field, pairs)
 	for i := range made {
 		made[i].Shape = s
 	}
@@ -775,7 +780,7 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 				fs = evalEvent(p, []int{ri}, ev, b.seq+int64(i), fs, ms, nil, nil)
 			}()
 		}
-		fs = shape(p, ev, ev.Field, nil, fs[n:], fs)
+		fs = shape(p, nil, ev, ev.Field, nil, fs[n:], fs)
 	}
 	var warnings []string
 	for ri, msg := range bad {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/triage"
 )
 
 // Real logs repeat themselves: the same service command lines, the same
@@ -98,9 +99,12 @@ type memo struct {
 	// key is short enough, and no condition failed on the event.
 	keep bool
 	hits int64 // events answered from memory
+	// shaper works out the worker's finding shapes, remembering masked
+	// values.
+	shaper *triage.Shaper
 }
 
-func newMemo() *memo { return &memo{seen: map[string][]uint64{}} }
+func newMemo() *memo { return &memo{seen: map[string][]uint64{}, shaper: triage.NewShaper()} }
 
 // lookup returns the remembered answers for ev's key, or nil (and then
 // the key and a cleared scratch set are ready for store).

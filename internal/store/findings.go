@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -27,7 +29,7 @@ type findingRow struct {
 	Host       string   `parquet:"host,dict"`
 	User       string   `parquet:"user,dict"`
 	Summary    string   `parquet:"summary"`
-	Reason     string   `parquet:"reason"`
+	Reason     string   `parquet:"reason,dict"`
 	Analyzer   string   `parquet:"analyzer,dict"`
 	IncidentID string   `parquet:"incident_id,dict"`
 	SessionID  string   `parquet:"session_id"`
@@ -36,8 +38,8 @@ type findingRow struct {
 	// Triage's verdict (see event.Finding); empty when triage did not
 	// judge the finding.
 	SeverityOriginal string `parquet:"severity_original,dict"`
-	Triage           string `parquet:"triage"`
-	Shape            string `parquet:"shape"`
+	Triage           string `parquet:"triage,dict"`
+	Shape            string `parquet:"shape,dict"`
 }
 
 const findingsFile = "findings/part-0001.parquet"
@@ -93,25 +95,9 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	rows := make([]findingRow, len(findings))
-	for i := range findings {
-		f := &findings[i]
-		details, err := event.MarshalFields(f.Details)
-		if err != nil {
-			return err
-		}
-		refs := f.Refs
-		if refs == nil {
-			refs = []event.Ref{}
-		}
-		rb, err := json.Marshal(refs)
-		if err != nil {
-			return err
-		}
-		rows[i] = findingRow{ID: f.ID, Time: micros(f.Time), End: micros(f.End), RuleID: f.RuleID, Title: f.Title,
-			Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
-			Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(rb),
-			SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape}
+	rows, err := findingRows(findings)
+	if err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, ".part-0001.parquet.tmp-*")
 	if err != nil {
@@ -166,6 +152,47 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 		return err
 	}
 	return writeFileAtomic(filepath.Join(s.Dir, huntedFile), append(hb, '\n'))
+}
+
+// findingRows lays findings out for Parquet, their details and
+// references as JSON, on every core (each row is its finding's alone).
+func findingRows(findings []event.Finding) ([]findingRow, error) {
+	rows := make([]findingRow, len(findings))
+	const chunk = 4096
+	var wg sync.WaitGroup
+	errs := make([]error, (len(findings)+chunk-1)/chunk) // per chunk: the first row's that failed
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(findings); lo += chunk {
+		hi := min(lo+chunk, len(findings))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var buf []byte
+			for i := lo; i < hi; i++ {
+				f := &findings[i]
+				details, err := event.MarshalFields(f.Details)
+				if err == nil {
+					buf, err = event.AppendRefsJSON(buf[:0], f.Refs)
+				}
+				if err != nil {
+					errs[lo/chunk] = err
+					return
+				}
+				rows[i] = findingRow{ID: f.ID, Time: micros(f.Time), End: micros(f.End), RuleID: f.RuleID, Title: f.Title,
+					Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
+					Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(buf),
+					SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
 }
 
 // huntedFile records which state of the store the findings came from.

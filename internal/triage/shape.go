@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -45,6 +46,47 @@ func Shape(ev *event.Event) string { return ShapeFrom(ev, ev.Field, nil) }
 // nil, and when it says ok) give all of them in order, values as
 // strings, as ev's field dict holds them.
 func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
+	return (*Shaper)(nil).Shape(ev, field, pairs)
+}
+
+// Shaper works out shapes as ShapeFrom does, remembering the masked form
+// of short values it has seen: real events repeat their values (status
+// codes, logon processes, packages, service paths) far more often than
+// their shapes. One goroutine's; a nil Shaper remembers nothing.
+type Shaper struct {
+	masked map[string]string
+}
+
+// NewShaper returns a Shaper for one goroutine.
+func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}} }
+
+// A Shaper remembers values up to maxMemoValue bytes, at most
+// maxMemoValues of them (then it starts afresh).
+const (
+	maxMemoValue  = 128
+	maxMemoValues = 1 << 14
+)
+
+// mask writes Mask(v) to b.
+func (sh *Shaper) mask(b *strings.Builder, v string) {
+	if sh == nil || len(v) > maxMemoValue {
+		b.WriteString(Mask(v))
+		return
+	}
+	m, ok := sh.masked[v]
+	if !ok {
+		m = Mask(v)
+		if len(sh.masked) >= maxMemoValues {
+			clear(sh.masked)
+		}
+		// A copy of the key: v may share the memory of a whole record.
+		sh.masked[strings.Clone(v)] = m
+	}
+	b.WriteString(m)
+}
+
+// Shape is ShapeFrom.
+func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
@@ -55,7 +97,7 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(Mask(v))
+		sh.mask(&b, v)
 	}
 	add("image", first(ev.Process, field("Image"), field("NewProcessName")))
 	add("parent", first(ev.ParentProcess, field("ParentImage"), field("ParentProcessName")))
@@ -66,8 +108,8 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 	} else {
 		add("script", clip(first(ev.ScriptText, field("ScriptBlockText")), 400))
 	}
-	for _, f := range shapeFields {
-		add(strings.ToLower(f), field(f))
+	for i, f := range shapeFields {
+		add(shapeKeys[i], field(f))
 	}
 	if b.Len() == 0 {
 		kindShape(&b, ev, field, pairs, add)
@@ -78,6 +120,15 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 	}
 	return s
 }
+
+// shapeKeys are shapeFields lower-cased, as a shape names them.
+var shapeKeys = func() []string {
+	out := make([]string, len(shapeFields))
+	for i, f := range shapeFields {
+		out[i] = strings.ToLower(f)
+	}
+	return out
+}()
 
 // kindShape is the shape of an event that names no process, script or
 // object (a DSRM password set, Sysmon's own state and configuration
@@ -206,7 +257,7 @@ func first(vs ...string) string {
 // is kept). Names with a digit or two (system32, net1.exe, x64) are kept,
 // so what was run stays distinct.
 func Mask(s string) string {
-	s = strings.ToLower(strings.Join(strings.Fields(s), " "))
+	s = foldSpaceLower(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	start := 0
@@ -281,4 +332,33 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// foldSpaceLower is strings.ToLower(strings.Join(strings.Fields(s), " ")),
+// in one pass and one allocation for ASCII text (nearly every value).
+func foldSpaceLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.ToLower(strings.Join(strings.Fields(s), " "))
+		}
+	}
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			space = len(b) > 0
+			continue
+		}
+		if space {
+			b = append(b, ' ')
+			space = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }

@@ -1,6 +1,8 @@
 package triage
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,9 @@ import (
 	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 func TestMask(t *testing.T) {
@@ -44,7 +49,32 @@ func FuzzMask(f *testing.F) {
 		if strings.ContainsAny(m, "\n\t") {
 			t.Errorf("white space not folded: %q", m)
 		}
+		if got, want := foldSpaceLower(s), strings.ToLower(strings.Join(strings.Fields(s), " ")); got != want {
+			t.Errorf("foldSpaceLower(%q) = %q, want %q", s, got, want)
+		}
 	})
+}
+
+// TestShaperRemembersTheSameShapes: a Shaper (remembering masked values)
+// gives every event of the generated case the shape ShapeFrom gives.
+func TestShaperRemembersTheSameShapes(t *testing.T) {
+	evs := caseEvents(t)
+	sh := NewShaper()
+	n := 0
+	for round := 0; round < 2; round++ { // the second round answers from memory
+		for _, ev := range evs {
+			want := ShapeFrom(ev, ev.Field, nil)
+			if got := sh.Shape(ev, ev.Field, nil); got != want {
+				t.Fatalf("event %d/%s: Shaper gives %q, ShapeFrom %q", ev.EventID, ev.Channel, got, want)
+			}
+			if want != "" {
+				n++
+			}
+		}
+	}
+	if n < 100 || len(sh.masked) == 0 {
+		t.Fatalf("%d shapes, %d values remembered: the test checks too little", n, len(sh.masked))
+	}
 }
 
 func TestShape(t *testing.T) {
@@ -292,4 +322,32 @@ func TestApplyBaseline(t *testing.T) {
 	if st.DemotedBaseline != 9 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// caseEvents are the events of the shipped demo case, read back from a
+// store.
+func caseEvents(t *testing.T) []*event.Event {
+	t.Helper()
+	dir := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech")
+	cfg, err := caseconf.Load(filepath.Join(dir, "case.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(dir, "evidence")}, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*event.Event
+	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		c := *ev
+		evs = append(evs, &c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
