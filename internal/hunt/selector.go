@@ -153,7 +153,13 @@ func newSelector(rules []*rule.Rule, ans []analyzers.Analyzer, noDict map[*rule.
 		for _, g := range r.Guards {
 			cg := colGuard{ids: g.EventIDs}
 			for _, grp := range g.Requires {
-				if cols := storeColumns(grp); cols != nil {
+				// A test on a column's text needs it to hold a value:
+				// all the selector can check before decoding it.
+				names := make([]string, len(grp))
+				for i, n := range grp {
+					names[i] = n.Column
+				}
+				if cols := storeColumns(names); cols != nil {
 					cg.requires = append(cg.requires, cols)
 				}
 			}

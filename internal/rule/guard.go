@@ -2,9 +2,11 @@ package rule
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/expr-lang/expr/ast"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -17,12 +19,27 @@ import (
 // lets through, and decodes rows for it only where one can.
 
 // Guard is one case of a condition: the event ids it is about (nil: any)
-// and groups of string columns of which at least one each must be
-// non-empty. A condition with guards can hold only for an event that
-// some guard lets through.
+// and groups of tests on string columns of which at least one each must
+// hold. A condition with guards can hold only for an event that some
+// guard lets through.
 type Guard struct {
 	EventIDs []int32
-	Requires [][]string
+	Requires [][]Need
+}
+
+// Need is a test on a string column: it holds a value (Text ""), or one
+// that contains Text, ASCII letters folded (as icontains compares; a
+// case-sensitive `contains` implies it too).
+type Need struct {
+	Column string
+	Text   string
+}
+
+func (n Need) String() string {
+	if n.Text == "" {
+		return n.Column
+	}
+	return n.Column + "~" + strconv.Quote(n.Text)
 }
 
 // maxGuards bounds the cases worked out for one condition; past it the
@@ -59,7 +76,15 @@ func guardsOfNode(n ast.Node) []Guard {
 		switch x.Operator {
 		case "||", "or":
 			l, r := guardsOfNode(x.Left), guardsOfNode(x.Right)
-			if l == nil || r == nil || len(l)+len(r) > maxGuards {
+			if l == nil || r == nil {
+				return nil
+			}
+			if a, b := oneGroup(l), oneGroup(r); a != nil && b != nil {
+				// Tests on columns alone join into one group: "a holds
+				// x or b holds y" is one requirement, not two cases.
+				return []Guard{{Requires: [][]Need{append(slices.Clip(a), b...)}}}
+			}
+			if len(l)+len(r) > maxGuards {
 				return nil
 			}
 			return append(slices.Clip(l), r...)
@@ -78,11 +103,105 @@ func guardsOfNode(n ast.Node) []Guard {
 			}
 		case "!=":
 			if g := nonEmptyAny(x); g != nil {
-				return []Guard{{Requires: [][]string{g}}}
+				return needs(g, []string{""})
+			}
+		case "contains":
+			if col, ok := stringColumn(x.Left); ok {
+				// Case-sensitive: implies the folded test for ASCII text.
+				if s, ok := x.Right.(*ast.StringNode); ok && s.Value != "" && asciifold.IsASCII(s.Value) {
+					return needs([]string{col}, []string{s.Value})
+				}
+			}
+		}
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || len(x.Arguments) != 2 {
+			return nil
+		}
+		col, ok := stringColumn(x.Arguments[0])
+		if !ok {
+			return nil
+		}
+		switch id.Value {
+		case "icontains":
+			if s, ok := x.Arguments[1].(*ast.StringNode); ok && s.Value != "" {
+				return needs([]string{col}, []string{s.Value})
+			}
+		case "contains_any":
+			if texts, ok := constStrings(x.Arguments[1]); ok {
+				return needs([]string{col}, texts)
 			}
 		}
 	}
 	return nil
+}
+
+// needs is one guard of one group: each column holding one of texts.
+func needs(cols, texts []string) []Guard {
+	var g []Need
+	for _, c := range cols {
+		for _, t := range texts {
+			g = append(g, Need{Column: c, Text: t})
+		}
+	}
+	return []Guard{{Requires: [][]Need{g}}}
+}
+
+// oneGroup returns the tests of guards that are one group on columns
+// alone (no ids), else nil.
+func oneGroup(gs []Guard) []Need {
+	if len(gs) != 1 || gs[0].EventIDs != nil || len(gs[0].Requires) != 1 {
+		return nil
+	}
+	return gs[0].Requires[0]
+}
+
+// stringColumn reads a string column variable (its store column).
+func stringColumn(n ast.Node) (string, bool) {
+	id, ok := n.(*ast.IdentifierNode)
+	if !ok || !stringVar[id.Value] {
+		return "", false
+	}
+	return columnOf[id.Value], true
+}
+
+// constStrings reads a constant list of non-empty strings (an empty
+// needle would match anything).
+func constStrings(n ast.Node) ([]string, bool) {
+	var out []string
+	switch x := n.(type) {
+	case *ast.ArrayNode:
+		for _, e := range x.Nodes {
+			s, ok := e.(*ast.StringNode)
+			if !ok || s.Value == "" {
+				return nil, false
+			}
+			out = append(out, s.Value)
+		}
+	case *ast.ConstantNode:
+		switch vs := x.Value.(type) {
+		case []any:
+			for _, e := range vs {
+				s, ok := e.(string)
+				if !ok || s == "" {
+					return nil, false
+				}
+				out = append(out, s)
+			}
+		case []string:
+			for _, s := range vs {
+				if s == "" {
+					return nil, false
+				}
+				out = append(out, s)
+			}
+		default:
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	return out, len(out) > 0
 }
 
 // andGuards combines the cases of a conjunction: each pair of cases
@@ -180,8 +299,8 @@ func guardFunc(gs []Guard) func(*event.Event) bool {
 		cs[i].ids = g.EventIDs
 		for _, grp := range g.Requires {
 			var fs []func(*event.Event) bool
-			for _, name := range grp {
-				f := nonEmptyColumn(name)
+			for _, n := range grp {
+				f := needFunc(n)
 				if f == nil {
 					fs = nil // a column we cannot read: no requirement
 					break
@@ -218,15 +337,27 @@ func guardFunc(gs []Guard) func(*event.Event) bool {
 	}
 }
 
-// nonEmptyColumn tests a string column of an event for a value.
-func nonEmptyColumn(name string) func(*event.Event) bool {
+// needFunc compiles one test; nil for a column it cannot read.
+func needFunc(n Need) func(*event.Event) bool {
+	get := stringGetter(n.Column)
+	if get == nil {
+		return nil
+	}
+	if n.Text == "" {
+		return func(ev *event.Event) bool { return get(ev) != "" }
+	}
+	return func(ev *event.Event) bool { return asciifold.Contains(get(ev), n.Text) }
+}
+
+// stringGetter reads a string column of an event.
+func stringGetter(name string) func(*event.Event) string {
 	if name == "source" {
-		return func(ev *event.Event) bool { return ev.Source != "" }
+		return func(ev *event.Event) string { return ev.Source }
 	}
 	for i := range event.Columns {
 		c := &event.Columns[i]
 		if c.Name == name && c.Kind == event.KindString {
-			return func(ev *event.Event) bool { return c.Get(ev).Str != "" }
+			return func(ev *event.Event) string { return c.Get(ev).Str }
 		}
 	}
 	return nil

@@ -1,10 +1,15 @@
 package rule
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/ingest"
+	"github.com/spoor-dfir/spoor/internal/store"
+	"github.com/spoor-dfir/spoor/internal/testutil"
 )
 
 func TestGuardsOf(t *testing.T) {
@@ -18,10 +23,19 @@ func TestGuardsOf(t *testing.T) {
 		{`(event_id == 1 || event_id == 2) && (event_id == 2 || event_id == 3)`, `[{[2] []}]`},
 		{`event_id == 1 && event_id == 2`, `[]`},
 		{`let x = lower(command_line); event_id == 7 && x contains "a"`, `[{[7] []}]`},
-		{`(command_line != "" || script_text != "") && icontains(command_line, "x")`, `[{[] [[command_line]]} {[] [[script_text]]}]`},
+		{`(command_line != "" || script_text != "") && icontains(command_line, "x")`, `[{[] [[command_line script_text] [command_line~"x"]]}]`},
+		{`contains_any(command_line, ["a", "b"]) || script_text contains "c" || icontains(channel, "d")`, `[{[] [[command_line~"a" command_line~"b" script_text~"c" channel~"d"]]}]`},
+		{`event_id == 13 && icontains(channel, "sysmon") || event_id == 4657`, `[{[13] [[channel~"sysmon"]]} {[4657] []}]`},
+		// Not tests on a column's text: an empty needle, a field, a
+		// non-ASCII case-sensitive needle, a list that is not constant.
+		{`icontains(command_line, "")`, `[]`},
+		{`icontains(field("CommandLine"), "x")`, `[]`},
+		{`command_line contains "ü"`, `[]`},
+		{`let w = ["a"]; contains_any(command_line, w)`, `[]`},
 		// Anything else says nothing: no guards.
 		{`event_id != 4624`, `[]`},
-		{`event_id == 4624 || icontains(command_line, "x")`, `[]`},
+		{`event_id == 4624 || icontains(command_line, "x")`, `[{[4624] []} {[] [[command_line~"x"]]}]`},
+		{`event_id == 4624 || re(command_line, "x")`, `[]`},
 		{`!(event_id == 4624)`, `[]`},
 		{`event_id > 4000`, `[]`},
 	} {
@@ -79,6 +93,50 @@ func TestGuardsNeverHideAMatch(t *testing.T) {
 	}
 	if guarded < 10 || held < 20 {
 		t.Fatalf("only %d guarded rules held %d times: the test checks too little", guarded, held)
+	}
+}
+
+// TestGuardsOnRealEvents: on every event of the demo case and of the
+// shared real EVTX samples (when present), every built-in rule whose
+// condition holds is let through by its guards.
+func TestGuardsOnRealEvents(t *testing.T) {
+	rs, errs := Builtin(nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	paths := []string{filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech", "evidence")}
+	if dir, ok := testutil.SharedPath(t, "samples", "evtx"); ok {
+		paths = append(paths, dir)
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths}); err != nil {
+		t.Fatal(err)
+	}
+	events, held := 0, map[string]int{}
+	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		events++
+		for _, r := range rs {
+			if r.prog == nil || r.guard == nil || !r.Filter.Pass(ev) {
+				continue
+			}
+			if ok, err := r.prog.Eval(ev); err != nil || !ok {
+				continue
+			}
+			held[r.ID]++
+			if !r.guard(ev) {
+				t.Errorf("rule %s holds on %s@%d (event %d) but its guards %v turn it away", r.ID, ev.Evidence, ev.Offset, ev.EventID, r.Guards)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events < 5000 || len(held) < 8 {
+		t.Fatalf("%d events, guarded rules that held: %v: the test checks too little", events, held)
 	}
 }
 
