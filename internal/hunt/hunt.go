@@ -631,11 +631,19 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 		}
 	}()
 	ms = make([][]match, len(p.rules))
+	if m != nil && m.findings > 0 {
+		// As many as the last batch made, and some: growing the slice
+		// a finding at a time copied each finding about twice.
+		fs = make([]event.Finding, 0, m.findings+m.findings/8)
+	}
 	for i := range b.evs {
 		if !mask(b.masks[i*b.words:]).has(rulesBit) {
 			continue // no rule's pre-filter takes it (see selector)
 		}
 		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
+	}
+	if m != nil {
+		m.findings = len(fs)
 	}
 	return fs, ms, nil
 }

@@ -102,6 +102,8 @@ type memo struct {
 	// shaper works out the worker's finding shapes, remembering masked
 	// values.
 	shaper *triage.Shaper
+	// findings is how many findings the worker's last batch made.
+	findings int
 }
 
 func newMemo() *memo { return &memo{seen: map[string][]uint64{}, shaper: triage.NewShaper()} }

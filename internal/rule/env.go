@@ -86,7 +86,11 @@ type Program struct {
 	columns  []string
 	requires [][]string
 	guards   []Guard
-	pool     sync.Pool
+	// fast computes a value expression that only reads a string column
+	// (or its lower case) without the VM: group-by keys of threshold
+	// rules are such, evaluated for every event the rule matched.
+	fast func(*event.Event) string
+	pool sync.Pool
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[error]
@@ -154,6 +158,8 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 	if asBool {
 		p.requires = requiresOf(node)
 		p.guards = guardsOf(node)
+	} else {
+		p.fast = fastValue(src)
 	}
 	p.pool.New = func() any { return &evalState{env: newEnv()} }
 	return p, nil
@@ -356,7 +362,36 @@ func (p *Program) Eval(ev *event.Event) (bool, error) {
 }
 
 // Value evaluates a program of any type on one event.
-func (p *Program) Value(ev *event.Event) (any, error) { return p.run(ev, nil) }
+func (p *Program) Value(ev *event.Event) (any, error) {
+	if p.fast != nil {
+		return p.fast(ev), nil
+	}
+	return p.run(ev, nil)
+}
+
+// fastValue returns a direct reader for `col` or `lower(col)` on a
+// string column, nil for anything else.
+func fastValue(src string) func(*event.Event) string {
+	s := strings.TrimSpace(src)
+	lower := false
+	if in, ok := strings.CutPrefix(s, "lower("); ok {
+		if in, ok = strings.CutSuffix(in, ")"); !ok {
+			return nil
+		}
+		s, lower = strings.TrimSpace(in), true
+	}
+	if !stringVar[s] {
+		return nil
+	}
+	get := stringGetter(columnOf[s])
+	if get == nil {
+		return nil
+	}
+	if lower {
+		return func(ev *event.Event) string { return strings.ToLower(get(ev)) }
+	}
+	return get
+}
 
 func (p *Program) run(ev *event.Event, extra func(*env)) (any, error) {
 	st := p.pool.Get().(*evalState)

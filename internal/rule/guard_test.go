@@ -148,3 +148,62 @@ func setColumn(ev *event.Event, name, v string) error {
 	}
 	return fmt.Errorf("no column %s", name)
 }
+
+// TestFastValuesAgree: the direct readers of column values give what the
+// VM gives, on the demo case's events.
+func TestFastValuesAgree(t *testing.T) {
+	var progs []*Program
+	for _, src := range []string{"host", "lower(user)", " lower( src_ip ) ", "event_provider", "source", "command_line"} {
+		p, err := CompileValue(nil, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.fast == nil {
+			t.Fatalf("%q: no fast path", src)
+		}
+		progs = append(progs, p)
+	}
+	for _, src := range []string{"upper(user)", "lower(user) + host", "event_id", "lower(field(\"User\"))"} {
+		if p, err := CompileValue(nil, src); err != nil || p.fast != nil {
+			t.Fatalf("%q: fast path or error %v", src, err)
+		}
+	}
+	evs := demoEvents(t)
+	for _, ev := range evs {
+		for _, p := range progs {
+			want, err := p.run(ev, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := p.Value(ev); got != want {
+				t.Fatalf("%q on %s@%d: %q, the VM says %q", p.src, ev.Evidence, ev.Offset, got, want)
+			}
+		}
+	}
+}
+
+// demoEvents are the events of the shipped demo case.
+func demoEvents(t *testing.T) []*event.Event {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech", "evidence")
+	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{dir}}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*event.Event
+	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
+		c := *ev
+		evs = append(evs, &c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 1000 {
+		t.Fatalf("%d demo events", len(evs))
+	}
+	return evs
+}

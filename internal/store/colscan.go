@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -467,7 +469,7 @@ func (r *rgScan) cursor(c Column) (*colCursor, error) {
 		return nil, nil
 	}
 	chunk := r.rg.ColumnChunks()[li]
-	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1, loads: r.pages,
+	cur := &colCursor{col: c, pages: chunk.Pages(), start: -1, end: -1, loads: r.pages, viBuf: getVI(),
 		numeric: int(c) < len(r.l.cols) && r.l.cols[c].Kind != event.KindString}
 	if oi, err := chunk.OffsetIndex(); err == nil && oi != nil && oi.NumPages() > 0 {
 		cur.firstRows = make([]int64, oi.NumPages())
@@ -484,7 +486,26 @@ func (r *rgScan) close() {
 	for _, c := range r.cols {
 		if c != nil {
 			c.close()
+			putVI(c.viBuf)
+			c.vi, c.viBuf = nil, nil
 		}
+	}
+}
+
+// viPool keeps NULL index buffers between column chunks: every optional
+// column of every row group scanned needs one as long as its pages.
+var viPool sync.Pool // *[]int32
+
+func getVI() []int32 {
+	if p, ok := viPool.Get().(*[]int32); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+func putVI(b []int32) {
+	if cap(b) > 0 {
+		viPool.Put(&b)
 	}
 }
 
@@ -582,7 +603,7 @@ func (c *colCursor) load() error {
 	c.vi = nil
 	if pg.NumNulls() != 0 {
 		nvals = 0
-		vi := c.viBuf[:0]
+		vi := slices.Grow(c.viBuf[:0], int(pg.NumRows()))
 		for _, d := range pg.DefinitionLevels() {
 			if d == 0 {
 				vi = append(vi, -1)
