@@ -46,6 +46,13 @@ func newAutomaton(pats []string) *automaton {
 		a.nclass = 256
 	}
 	nc := a.nclass
+	// At most one state per pattern byte and the root: made room for at
+	// once (growing the table a state at a time copied it over and over).
+	total := 1
+	for _, p := range pats {
+		total += len(p)
+	}
+	a.delta = make([]int32, 0, total*nc)
 	newState := func() int32 {
 		s := int32(len(a.delta) / nc)
 		for i := 0; i < nc; i++ {

@@ -39,8 +39,11 @@ type Set struct {
 	mu     sync.Mutex
 	byKey  map[groupKey]*arrangement
 	bySig  map[string]*arrangement
-	autos  map[string]*automaton
 	groups int
+	// autos are the automata by pattern set (see gfieldOf); building the
+	// groups being built.
+	autos    map[string]*sharedAuto
+	building map[groupKey]*buildCall
 }
 
 // Compiled reports whether r is a single-event Sigma rule a Set can hold.
@@ -52,7 +55,7 @@ func Compiled(r *rule.Rule) bool {
 // NewSet builds the set of rules; every rule must be Compiled. The
 // indices Match reports are indices into rules.
 func NewSet(rules []*rule.Rule) *Set {
-	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}, autos: map[string]*automaton{}}
+	s := &Set{rules: rules, byKey: map[groupKey]*arrangement{}, bySig: map[string]*arrangement{}, autos: map[string]*sharedAuto{}, building: map[groupKey]*buildCall{}}
 	for _, r := range rules {
 		s.dets = append(s.dets, r.Detection.(*detection))
 	}
@@ -103,8 +106,12 @@ type gnode struct {
 type gfield struct {
 	get  reader // name "": keywords, every raw value and the message
 	auto *automaton
-	outs [][]patOut // per automaton pattern
-	high int32      // slot set when the value has a byte >= 0x80; -1: none
+	// The arrangement's outputs of automaton pattern p are
+	// outList[outStart[p]:outStart[p+1]] (none for the patterns of other
+	// kinds of events).
+	outStart []int32
+	outList  []patOut
+	high     int32 // slot set when the value has a byte >= 0x80; -1: none
 }
 
 type patOut struct {
@@ -273,7 +280,7 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 		for t := a.term[s]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				l := int(a.plen[p])
-				for _, o := range f.outs[p] {
+				for _, o := range f.outList[f.outStart[p]:f.outStart[p+1]] {
 					switch o.op {
 					case opEq:
 						if l != n {
@@ -369,8 +376,10 @@ func (s *Set) Stats() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	size := 0
-	for _, a := range s.autos {
-		size += a.size()
+	for _, sa := range s.autos {
+		if sa.auto != nil {
+			size += sa.auto.size()
+		}
 	}
 	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
 }
