@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -57,6 +58,17 @@ type comStart struct {
 // COM server it starts (mmc.exe -Embedding, EXCEL.EXE /automation
 // -Embedding, explorer's and Office's servers alike).
 var reCOMServer = regexp.MustCompile(`(?i)(?:^|\s)[-/](?:embedding|automation)\b`)
+
+// comServer is reCOMServer's match, the regular expression run only on
+// command lines that name one of its words (nearly none do). The words
+// hold no letter that folds to a non-ASCII one, so an ASCII-folded
+// search finds every line the expression can match.
+func comServer(cmd string) bool {
+	if !asciifold.Contains(cmd, "embedding") && !asciifold.Contains(cmd, "automation") {
+		return false
+	}
+	return reCOMServer.MatchString(cmd)
+}
 
 type logon struct {
 	t          time.Time
@@ -179,7 +191,7 @@ func (a *Analyzer) network(ev *event.Event) {
 // 4688 of one process are one start.
 func (a *Analyzer) process(ev *event.Event) {
 	cmd := akit.TextOr(ev, ev.CommandLine, "CommandLine")
-	if cmd == "" || !reCOMServer.MatchString(cmd) {
+	if cmd == "" || !comServer(cmd) {
 		return
 	}
 	img := akit.ValueOr(ev, ev.Process, "Image", "NewProcessName")

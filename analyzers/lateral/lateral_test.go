@@ -112,3 +112,16 @@ func TestDCOMActivationFromAnotherMachine(t *testing.T) {
 		t.Errorf("tags %v", dcom[0].Tags)
 	}
 }
+
+// FuzzCOMServerPrefilter: the word check before reCOMServer never turns
+// away a command line the expression matches.
+func FuzzCOMServerPrefilter(f *testing.F) {
+	for _, s := range []string{`"C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE" -Embedding`, `mmc.exe /AUTOMATION`, `x -embeddingx`, "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := comServer(s), reCOMServer.MatchString(s); got != want {
+			t.Fatalf("comServer(%q) = %v, reCOMServer says %v", s, got, want)
+		}
+	})
+}

@@ -3,6 +3,8 @@ package persistence
 import (
 	"regexp"
 	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 )
 
 // signal is one reason an installed thing looks like an attacker's, with
@@ -22,7 +24,9 @@ var (
 	reInterp = regexp.MustCompile(`(?i)(?:^|[\\/"\s])(?:%comspec%|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh(?:\.exe)?|mshta(?:\.exe)?|wscript(?:\.exe)?|cscript(?:\.exe)?|rundll32(?:\.exe)?|regsvr32(?:\.exe)?|msiexec(?:\.exe)?\s+/[qy])(?:["\s]|$)`)
 	// reEncoded: encoded or compressed script payloads.
 	reEncoded = regexp.MustCompile(`(?i)\s-e(?:nc(?:odedcommand)?|c)?\s+[a-z0-9+/=]{20,}|frombase64string|gzipstream|deflatestream|-join\s*\[char`)
-	rePipe    = regexp.MustCompile(`(?i)\\\\\.\\pipe\\`)
+	// encodedWords: reEncoded cannot match a line without one of them.
+	encodedWords = []string{"-e", "frombase64string", "gzipstream", "deflatestream", "-join"}
+	rePipe       = regexp.MustCompile(`(?i)\\\\\.\\pipe\\`)
 	// reUserDir: folders any user can write, where installed software
 	// does not live.
 	reUserDir = regexp.MustCompile(`(?i)\\(?:users|documents and settings)\\|\\appdata\\|\\temp\\|\\tmp\\|\\perflogs\\|\\\$recycle\.bin\\|\\windows\\tasks\\|\\windows\\debug\\|\\downloads\\|\\public\\`)
@@ -48,7 +52,7 @@ func imageSignals(img string, interpWeight int) []signal {
 	if reInterp.MatchString(s) {
 		out = append(out, signal{"runs a command interpreter", interpWeight, interpWeight >= 3})
 	}
-	if reEncoded.MatchString(s) {
+	if encoded(s) {
 		out = append(out, signal{"carries an encoded or compressed payload", 2, true})
 	}
 	switch {
@@ -190,3 +194,22 @@ func taskCommand(xml string) (cmd string, hidden bool, runAs string) {
 var xmlUnescaper = strings.NewReplacer("&quot;", `"`, "&apos;", "'", "&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 func unescapeXML(s string) string { return xmlUnescaper.Replace(s) }
+
+// encoded is reEncoded's match, the expression run only on lines that
+// hold one of its words. (?i) also folds ſ to s and K to k, which an ASCII
+// search does not: lines with other than ASCII go to the expression.
+func encoded(s string) bool {
+	if asciifold.IsASCII(s) {
+		found := false
+		for _, w := range encodedWords {
+			if asciifold.Contains(s, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return reEncoded.MatchString(s)
+}

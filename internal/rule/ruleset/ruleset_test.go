@@ -273,3 +273,14 @@ detection:
 		}
 	}
 }
+
+// BenchmarkLoadDefault loads the default pack (spoor's rules and the
+// shipped SigmaHQ rules), as every hunt does first.
+func BenchmarkLoadDefault(b *testing.B) {
+	for b.Loop() {
+		rs, errs := LoadWith(nil, Options{Builtin: true, Sigma: true})
+		if len(errs) > 0 || len(rs) < 2000 {
+			b.Fatalf("%d rules, %v", len(rs), errs)
+		}
+	}
+}
