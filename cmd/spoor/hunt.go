@@ -145,7 +145,10 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, ropts ru
 // soft memory limit (unless GOMEMLIMIT says otherwise) makes it collect
 // sooner when the heap nears it, so the headroom never pushes a hunt past
 // 1 GiB (the whole SigmaHQ pack keeps ~250 MiB live, which GOGC=300 alone
-// would let grow to 1 GiB).
+// would let grow to 1 GiB). At 768 MiB rather than 640 MiB, a hunt of
+// 256 MiB of dense real chunks skips one full collection of its ~280 MiB
+// live heap near the end: 1.65 -> 1.53 s (medians of 7), peak RSS 609 ->
+// 638 MiB.
 func lessGC() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
@@ -165,7 +168,7 @@ func lessGC() (restore func()) {
 
 // huntMemoryLimit is the heap size from which a hunt collects garbage
 // more often than GOGC=300 would.
-const huntMemoryLimit = 640 << 20
+const huntMemoryLimit = 768 << 20
 
 // traceHunt prints when each phase of the hunt ended, with
 // SPOOR_HUNT_TRACE set (for profiling a slow hunt).

@@ -504,18 +504,37 @@ func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
 	for _, fs := range append(sc.findings, per...) {
 		total += len(fs)
 	}
-	findings, warnings := make([]event.Finding, 0, total), sc.warnings
-	for _, fs := range sc.findings {
-		findings = append(findings, fs...)
-	}
-	sc.findings = nil
+	warnings := sc.warnings
 	for j := range per {
-		findings = append(findings, per[j]...)
 		if warn[j] != "" {
 			warnings = append(warnings, warn[j])
 		}
 	}
+	findings := join(append(sc.findings, per...), total, h.workers)
+	sc.findings = nil
 	return findings, warnings
+}
+
+// join concatenates parts (total findings in all) into one slice, the
+// parts copied on up to workers goroutines: a hundred thousand findings
+// are tens of megabytes, copied while nothing else can run.
+func join(parts [][]event.Finding, total, workers int) []event.Finding {
+	out := make([]event.Finding, total)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(workers, 1))
+	at := 0
+	for _, p := range parts {
+		dst := out[at : at+len(p)]
+		at += len(p)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			copy(dst, p)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // replay runs one stateful rule over its matches in time order (scan

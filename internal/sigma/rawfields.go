@@ -150,6 +150,7 @@ func (m *Matcher) Summary(k int, ev *event.Event) string {
 	d := m.set.dets[k]
 	src := d.srcOf(ev)
 	var b strings.Builder
+	b.Grow(len(d.title) + 128)
 	b.WriteString(d.title)
 	n := 0
 	for _, key := range d.sumKeys {

@@ -88,6 +88,7 @@ func (sh *Shaper) mask(b *strings.Builder, v string) {
 // Shape is ShapeFrom.
 func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
 	var b strings.Builder
+	b.Grow(256) // most shapes fit; growing from nothing copied them several times
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
 			return

@@ -350,7 +350,8 @@ type baseline struct {
 
 type shapeStat struct {
 	n           int
-	hosts, days map[string]int
+	hosts map[string]int
+	days  map[int]int // by day in the case zone (dayOf)
 	first, last time.Time
 }
 
@@ -400,10 +401,11 @@ func newBaseline(cfg *caseconf.Config, findings []event.Finding) *baseline {
 		if !b.in(f) {
 			continue
 		}
-		s := b.shapes[key(f)]
+		k := key(f)
+		s := b.shapes[k]
 		if s == nil {
-			s = &shapeStat{hosts: map[string]int{}, days: map[string]int{}, first: f.Time, last: f.Time}
-			b.shapes[key(f)] = s
+			s = &shapeStat{hosts: map[string]int{}, days: map[int]int{}, first: f.Time, last: f.Time}
+			b.shapes[k] = s
 		}
 		s.n++
 		s.hosts[akit.NormHost(f.Host)]++
@@ -424,7 +426,12 @@ func (b *baseline) in(f *event.Finding) bool {
 	return f.Shape != "" && !f.Time.Before(b.from) && f.Time.Before(b.to)
 }
 
-func (b *baseline) day(t time.Time) string { return b.cfg.Local(t).Format("2006-01-02") }
+// day numbers t's day in the case zone (year and day of the year: no
+// formatting for every finding).
+func (b *baseline) day(t time.Time) int {
+	l := b.cfg.Local(t)
+	return l.Year()*1000 + l.YearDay()
+}
 
 // routine says why a finding is routine in the baseline, or "". A finding
 // in the baseline period is left out of its own counts.
