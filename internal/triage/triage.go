@@ -350,8 +350,8 @@ type baseline struct {
 
 type shapeStat struct {
 	n           int
-	hosts map[string]int
-	days  map[int]int // by day in the case zone (dayOf)
+	hosts       map[string]int
+	days        map[int]int // by day in the case zone (dayOf)
 	first, last time.Time
 }
 
