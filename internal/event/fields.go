@@ -100,6 +100,14 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// keySketch is one bit of 64 for a key, from its length and ends.
+func keySketch(k string) uint64 {
+	if k == "" {
+		return 1
+	}
+	return 1 << ((uint(len(k)) ^ uint(k[0]) ^ uint(k[len(k)-1])<<2) & 63)
+}
+
 // AppendJSONString appends s as a JSON string escaped exactly as
 // MarshalFields escapes it, for parsers that write their fields in the
 // store's form themselves (Event.RawFields).
@@ -223,6 +231,7 @@ func ParseFlatFields(s string, dst []KV) ([]KV, bool) {
 	if i < len(s) && s[i] == '}' {
 		return dst, skipWS(s, i+1) == len(s)
 	}
+	var seen uint64 // keys seen so far, by a 6-bit sketch of each
 	for {
 		k, j, ok := parseString(s, i)
 		if !ok {
@@ -237,9 +246,16 @@ func ParseFlatFields(s string, dst []KV) ([]KV, bool) {
 		if !ok {
 			return dst, false
 		}
-		for _, kv := range dst[n:] {
-			if kv.Key == k {
-				return dst, false // a repeated key: the dict keeps one
+		// A repeated key (the dict keeps one) is looked for only when a
+		// key of the same length and ends came before: comparing each
+		// key with all before it was a tenth of a hunt's field reading.
+		if h := keySketch(k); seen&h == 0 {
+			seen |= h
+		} else {
+			for _, kv := range dst[n:] {
+				if kv.Key == k {
+					return dst, false
+				}
 			}
 		}
 		dst = append(dst, KV{k, v})

@@ -211,6 +211,8 @@ func BenchmarkAppendJSONString(b *testing.B) {
 func FuzzParseFlatFields(f *testing.F) {
 	f.Add(`{"a":"b","c":"d\n\u00e9\"x"}`)
 	f.Add(`{"a":"b","a":"c"}`)
+	f.Add(`{"":"a","x":"b","":"c"}`)
+	f.Add(`{"ab":"1","cd":"2","axb":"3","ab":"4"}`)
 	f.Add(`{"a":1}`)
 	f.Add(`{}`)
 	f.Add(`{"a":{"b":"c"}}`)
