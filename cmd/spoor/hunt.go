@@ -104,7 +104,7 @@ func loadSigmaMapping(file string) (*sigma.Logsources, error) {
 // the store, with a progress bar when stderr is a terminal. spoor run
 // uses it too.
 func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, ropts ruleset.Options, strict bool, opts hunt.Options, stderr io.Writer) (hunt.Result, error) {
-	defer lessGC()()
+	defer lessGC(-1, huntMemoryLimit)()
 	rules, errs := ruleset.LoadWith(cfg, ropts)
 	if ropts.UserDir != "" {
 		if n := countFrom(rules, ropts.UserDir); n > 0 {
@@ -138,25 +138,27 @@ func doHunt(ctx context.Context, st *store.Store, cfg *caseconf.Config, ropts ru
 
 // lessGC lets the garbage collector run less often during a hunt or an
 // ingest (unless GOGC says otherwise) and returns what restores the
-// setting: both allocate briskly but keep little. Collecting at a third
-// of the default frequency makes the whole hunt about 15% faster for about
-// 150 MiB more peak memory on a 1 GiB corpus, and an ingest of 1 GiB of
-// dense real EVTX chunks take about 6% less CPU for about 120 MiB more. A
-// soft memory limit (unless GOMEMLIMIT says otherwise) makes it collect
-// sooner when the heap nears it, so the headroom never pushes a hunt past
-// 1 GiB (the whole SigmaHQ pack keeps ~250 MiB live, which GOGC=300 alone
-// would let grow to 1 GiB). At 768 MiB rather than 640 MiB, a hunt of
-// 256 MiB of dense real chunks skips one full collection of its ~280 MiB
-// live heap near the end: 1.65 -> 1.53 s (medians of 7), peak RSS 609 ->
-// 638 MiB.
-func lessGC() (restore func()) {
+// setting: both allocate briskly but keep little. percent is the GOGC to
+// use (-1: collect only near the memory limit). A soft memory limit of
+// limit bytes (unless GOMEMLIMIT says otherwise) makes it collect when
+// the heap nears it, so the headroom never pushes a run past 1 GiB.
+//
+// An ingest uses 300: collecting at a third of the default frequency
+// makes an ingest of 1 GiB of dense real EVTX chunks take about 6% less
+// CPU for about 120 MiB more. A hunt collects only near the limit: its
+// live heap (the whole SigmaHQ pack, ~250 MiB, and the findings) stays
+// well under it on the benchmark corpora, and every collection marks all
+// of it. Medians of 7 on 256 MiB of dense real chunks: GOGC=300 with a
+// 640 MiB limit 1.65 s, with 768 MiB 1.53 s, collecting only at 768 MiB
+// 1.40 s (peak RSS 609, 638, 740 MiB); generated: 1.39, 1.30, 1.28 s.
+func lessGC(percent int, limit int64) (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	old := debug.SetGCPercent(300)
+	old := debug.SetGCPercent(percent)
 	oldLimit := int64(-1)
 	if os.Getenv("GOMEMLIMIT") == "" {
-		oldLimit = debug.SetMemoryLimit(huntMemoryLimit)
+		oldLimit = debug.SetMemoryLimit(limit)
 	}
 	return func() {
 		debug.SetGCPercent(old)
@@ -166,9 +168,12 @@ func lessGC() (restore func()) {
 	}
 }
 
-// huntMemoryLimit is the heap size from which a hunt collects garbage
-// more often than GOGC=300 would.
-const huntMemoryLimit = 768 << 20
+// huntMemoryLimit and ingestMemoryLimit are the heap sizes near which a
+// hunt and an ingest collect garbage.
+const (
+	huntMemoryLimit   = 768 << 20
+	ingestMemoryLimit = 640 << 20
+)
 
 // traceHunt prints when each phase of the hunt ended, with
 // SPOOR_HUNT_TRACE set (for profiling a slow hunt).

@@ -68,7 +68,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func doIngest(ctx context.Context, st *store.Store, cfg *caseconf.Config, workers int, formatsDir string, paths []string, stderr io.Writer) (ingest.Summary, error) {
-	defer lessGC()()
+	defer lessGC(300, ingestMemoryLimit)()
 	opts := ingest.Options{Store: st, Paths: paths, Config: cfg, Workers: workers,
 		Log: func(msg string) { fmt.Fprintln(stderr, "  ", termLine(msg)) }}
 	if formatsDir != "" {
