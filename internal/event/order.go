@@ -49,6 +49,10 @@ func firstRef(f *Finding) Ref {
 	return f.Refs[0]
 }
 
+// parallelSortMin is the number of findings from which SortFindings
+// sorts on two goroutines.
+const parallelSortMin = 1 << 13
+
 // SortFindings orders findings by CompareFindings, stably (ties keep
 // their order). It sorts indices, n log n, then moves each finding once:
 // a stable sort of the large structs themselves costs n log² n moves.
@@ -57,12 +61,37 @@ func SortFindings(fs []Finding) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(i, j int) int {
+	cmp := func(i, j int) int {
 		if c := CompareFindings(&fs[i], &fs[j]); c != 0 {
 			return c
 		}
 		return i - j
-	})
+	}
+	if len(fs) < parallelSortMin {
+		slices.SortFunc(order, cmp)
+	} else {
+		// A hunt sorts its findings while nothing else can run: the two
+		// halves on two cores, then one merge. cmp is a total order (ties
+		// broken by index), so the result is the one sort's.
+		half := len(order) / 2
+		done := make(chan struct{})
+		go func() {
+			slices.SortFunc(order[:half], cmp)
+			close(done)
+		}()
+		slices.SortFunc(order[half:], cmp)
+		<-done
+		merged := make([]int, 0, len(order))
+		a, b := order[:half], order[half:]
+		for len(a) > 0 && len(b) > 0 {
+			if cmp(a[0], b[0]) <= 0 {
+				merged, a = append(merged, a[0]), a[1:]
+			} else {
+				merged, b = append(merged, b[0]), b[1:]
+			}
+		}
+		order = append(append(merged, a...), b...)
+	}
 	// Position k takes fs[order[k]]: follow each cycle of the
 	// permutation, one finding held aside (no second copy of them all).
 	for start := range order {

@@ -21,8 +21,10 @@ package triage
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
@@ -121,58 +123,91 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 	if cfg == nil {
 		cfg = caseconf.Default()
 	}
-	var st Stats
 	at := sessionsAt(sessions, findings)
 	base := newBaseline(cfg, findings)
 	usual := sessionHabits(cfg, findings, sessions, at, base)
-	for i := range findings {
-		f := &findings[i]
-		if event.Rank(f.Severity) <= event.Rank(event.SevInfo) {
-			continue
-		}
-		st.Judged++
-		var out, in *Session
-		if m := at[i]; m.out >= 0 {
-			out = &sessions[m.out]
-		} else if m.in >= 0 {
-			in = &sessions[m.in]
-		}
-		switch {
-		case out != nil:
-			st.Joined++
-			f.SeverityOriginal = f.Severity
-			verb := "kept"
-			if f.Severity == event.SevLow {
-				f.Severity = event.SevMedium
-				verb = "raised"
-				st.Raised++
+	desc := make([]string, len(sessions))
+	for i := range sessions {
+		desc[i] = describe(cfg, &sessions[i])
+	}
+	// Each finding is judged on its own against what was gathered above
+	// (read only), so the judging is split across the cores.
+	const chunk = 4096
+	parts := make([]Stats, (len(findings)+chunk-1)/chunk)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(findings); lo += chunk {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			st := &parts[lo/chunk]
+			for i := lo; i < min(lo+chunk, len(findings)); i++ {
+				judge(cfg, &findings[i], at[i], sessions, desc, base, usual, st)
 			}
-			if f.SessionID == "" {
-				f.SessionID = out.S.ID
-			}
-			f.Triage = fmt.Sprintf("%s: inside out-of-pattern RMM session %s (%s)", verb, out.S.ID, describe(cfg, out))
-		case in != nil && actsAs(cfg, in, f.User):
-			if n := usual.others(f, at[i].in); n >= minSessionRepeats {
-				st.DemotedSession++
-				demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s); the same seen in %d of the provider's baseline sessions", in.S.ID, describe(cfg, in), n))
-				break
-			}
-			if why := base.routine(f); why != "" {
-				st.DemotedBaseline++
-				demote(f, "demoted: "+why)
-				break
-			}
-			st.Unusual++
-			f.SeverityOriginal = f.Severity
-			f.Triage = fmt.Sprintf("kept: inside in-pattern provider RMM session %s (%s), but none of the provider's baseline sessions did the same", in.S.ID, describe(cfg, in))
-		default:
-			if why := base.routine(f); why != "" {
-				st.DemotedBaseline++
-				demote(f, "demoted: "+why)
-			}
-		}
+		}()
+	}
+	wg.Wait()
+	var st Stats
+	for _, p := range parts {
+		st.Judged += p.Judged
+		st.DemotedSession += p.DemotedSession
+		st.DemotedBaseline += p.DemotedBaseline
+		st.Joined += p.Joined
+		st.Raised += p.Raised
+		st.Unusual += p.Unusual
 	}
 	return st
+}
+
+// judge is Apply's verdict on one finding, counted in st; desc describes
+// each session.
+func judge(cfg *caseconf.Config, f *event.Finding, m match, sessions []Session, desc []string, base *baseline, usual habits, st *Stats) {
+	if event.Rank(f.Severity) <= event.Rank(event.SevInfo) {
+		return
+	}
+	st.Judged++
+	var out, in *Session
+	var outDesc, inDesc string
+	if m.out >= 0 {
+		out, outDesc = &sessions[m.out], desc[m.out]
+	} else if m.in >= 0 {
+		in, inDesc = &sessions[m.in], desc[m.in]
+	}
+	switch {
+	case out != nil:
+		st.Joined++
+		f.SeverityOriginal = f.Severity
+		verb := "kept"
+		if f.Severity == event.SevLow {
+			f.Severity = event.SevMedium
+			verb = "raised"
+			st.Raised++
+		}
+		if f.SessionID == "" {
+			f.SessionID = out.S.ID
+		}
+		f.Triage = fmt.Sprintf("%s: inside out-of-pattern RMM session %s (%s)", verb, out.S.ID, outDesc)
+	case in != nil && actsAs(cfg, in, f.User):
+		if n := usual.others(f, m.in); n >= minSessionRepeats {
+			st.DemotedSession++
+			demote(f, fmt.Sprintf("demoted: inside in-pattern provider RMM session %s (%s); the same seen in %d of the provider's baseline sessions", in.S.ID, inDesc, n))
+			break
+		}
+		if why := base.routine(f); why != "" {
+			st.DemotedBaseline++
+			demote(f, "demoted: "+why)
+			break
+		}
+		st.Unusual++
+		f.SeverityOriginal = f.Severity
+		f.Triage = fmt.Sprintf("kept: inside in-pattern provider RMM session %s (%s), but none of the provider's baseline sessions did the same", in.S.ID, inDesc)
+	default:
+		if why := base.routine(f); why != "" {
+			st.DemotedBaseline++
+			demote(f, "demoted: "+why)
+		}
+	}
 }
 
 // minSessionRepeats is how many of the provider's other baseline
