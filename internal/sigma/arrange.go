@@ -374,6 +374,9 @@ func (b *builder) compile(n *node, src int) *gnode {
 	}
 	if n.lits == nil {
 		g.gen = n.gen
+		if name := n.rawName(src); !n.opaque && name != "" && !volatileField(name) && readerOf(name).kind == 'r' {
+			g.own = name
+		}
 		if n.pre != nil {
 			name := n.rawName(src)
 			for _, p := range n.pre {

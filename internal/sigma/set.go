@@ -101,6 +101,10 @@ type gnode struct {
 	slots []int32 // literal leaf: its patterns; general leaf: its prefilter
 	gen   pred
 	konst int8 // folded leaves: 1 true, -1 false, 0 not constant
+	// own, on a general leaf that reads one raw field and nothing else,
+	// is that field: in flat mode gen is shown an event holding just it
+	// (see Matcher.only) instead of the whole decoded dict.
+	own string
 }
 
 type gfield struct {
@@ -128,6 +132,7 @@ type Matcher struct {
 	flatMode bool
 	cur      *event.Event
 	decoded  *event.Event
+	one      event.Event // scratch of only
 	memo     map[string][]int
 	key      []byte
 	hits     int64
@@ -350,6 +355,9 @@ func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
 		if !hit || n.gen == nil {
 			return hit // a general leaf whose prefilter fails is false
 		}
+	}
+	if n.own != "" && m.flatMode && m.cur == ev {
+		return n.gen(m.only(ev, n.own), src)
 	}
 	return n.gen(m.Decoded(ev), src)
 }
