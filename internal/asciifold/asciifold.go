@@ -47,11 +47,35 @@ func Contains(s, sub string) bool {
 		return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 	}
 	n := len(sub)
-	first := Lower(sub[0])
-	for i := 0; i+n <= len(s); i++ {
-		if Lower(s[i]) == first && Equal(s[i:i+n], sub) {
+	if n > len(s) {
+		return false
+	}
+	// Candidates start with the needle's first byte in either case,
+	// found with IndexByte (vectorised): nearly every command line a
+	// rule looks at holds none of its words, and a byte-by-byte loop
+	// read it all once per word.
+	lo := Lower(sub[0])
+	up := lo
+	if 'a' <= lo && lo <= 'z' {
+		up = lo - ('a' - 'A')
+	}
+	last := len(s) - n // the last start a match can have
+	for i := 0; i <= last; {
+		w := s[i : last+1]
+		j := strings.IndexByte(w, lo)
+		if up != lo {
+			if k := strings.IndexByte(w, up); k >= 0 && (j < 0 || k < j) {
+				j = k
+			}
+		}
+		if j < 0 {
+			return false
+		}
+		i += j
+		if Equal(s[i+1:i+n], sub[1:]) {
 			return true
 		}
+		i++
 	}
 	return false
 }

@@ -31,8 +31,11 @@ func TestAgainstLowering(t *testing.T) {
 		}
 		return b.String()
 	}
-	for i := 0; i < 20000; i++ {
+	for i := 0; i < 40000; i++ {
 		s, sub := word(8), word(3)
+		if i%2 == 1 {
+			s, sub = word(40), word(5) // past the first candidates
+		}
 		low := lowerASCII
 		if !IsASCII(sub) {
 			low = strings.ToLower
@@ -58,5 +61,19 @@ func TestAgainstLowering(t *testing.T) {
 	}
 	if !Contains("powershell -EnC x", "-enc") || Contains("\u212a", "k") || !Contains("\u212aX", "\u212ax") {
 		t.Error("fixed cases")
+	}
+}
+
+// BenchmarkContainsMiss looks for words a command line does not hold,
+// the usual case of a rule's guard.
+func BenchmarkContainsMiss(b *testing.B) {
+	s := `"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE" /n "C:\Users\alice\Documents\Quarterly Report 2024.docx" /o ""`
+	words := []string{"mppreference", "windefend", "mpcmdrun", "sysmon", "includecmdline", "minint", "eventlog"}
+	for b.Loop() {
+		for _, w := range words {
+			if Contains(s, w) {
+				b.Fatal(w)
+			}
+		}
 	}
 }
