@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -95,10 +93,6 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	rows, err := findingRows(findings)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(dir, ".part-0001.parquet.tmp-*")
 	if err != nil {
 		return err
@@ -119,7 +113,7 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	opts := []parquet.WriterOption{parquet.Compression(zstdCodec), parquet.CreatedBy("spoor", "0.1", ""),
 		parquet.KeyValueMetadata(caseMetaKey, judged)}
 	w := parquet.NewGenericWriter[findingRow](tmp, opts...)
-	if _, err = w.Write(rows); err == nil {
+	if err = writeFindingRows(w, findings); err == nil {
 		err = w.Close()
 	}
 	if err == nil {
@@ -154,45 +148,60 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	return writeFileAtomic(filepath.Join(s.Dir, huntedFile), append(hb, '\n'))
 }
 
-// findingRows lays findings out for Parquet, their details and
-// references as JSON, on every core (each row is its finding's alone).
-func findingRows(findings []event.Finding) ([]findingRow, error) {
-	rows := make([]findingRow, len(findings))
+// writeFindingRows lays findings out for Parquet (details and references
+// as JSON) a chunk at a time on one goroutine while w encodes the chunk
+// before on another, the chunks' memory reused: laying out all of them
+// first made a slice of tens of megabytes, touched once.
+func writeFindingRows(w *parquet.GenericWriter[findingRow], findings []event.Finding) error {
 	const chunk = 4096
-	var wg sync.WaitGroup
-	errs := make([]error, (len(findings)+chunk-1)/chunk) // per chunk: the first row's that failed
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(findings); lo += chunk {
-		hi := min(lo+chunk, len(findings))
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var buf []byte
-			for i := lo; i < hi; i++ {
+	type rows struct {
+		rows []findingRow
+		err  error
+	}
+	free := make(chan *rows, 3)
+	for range cap(free) {
+		free <- &rows{rows: make([]findingRow, 0, chunk)}
+	}
+	full := make(chan *rows, cap(free))
+	go func() {
+		defer close(full)
+		var buf []byte
+		for lo := 0; lo < len(findings); lo += chunk {
+			c := <-free
+			c.rows = c.rows[:0]
+			for i := lo; i < min(lo+chunk, len(findings)); i++ {
 				f := &findings[i]
 				details, err := event.MarshalFields(f.Details)
 				if err == nil {
 					buf, err = event.AppendRefsJSON(buf[:0], f.Refs)
 				}
 				if err != nil {
-					errs[lo/chunk] = err
-					return
+					c.err = err
+					break
 				}
-				rows[i] = findingRow{ID: f.ID, Time: micros(f.Time), End: micros(f.End), RuleID: f.RuleID, Title: f.Title,
+				c.rows = append(c.rows, findingRow{ID: f.ID, Time: micros(f.Time), End: micros(f.End), RuleID: f.RuleID, Title: f.Title,
 					Severity: f.Severity, Tags: f.Tags, Host: f.Host, User: f.User, Summary: f.Summary, Reason: f.Reason,
 					Analyzer: f.Analyzer, IncidentID: f.IncidentID, SessionID: f.SessionID, Details: string(details), Refs: string(buf),
-					SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape}
+					SeverityOriginal: f.SeverityOriginal, Triage: f.Triage, Shape: f.Shape})
 			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+			full <- c
+			if c.err != nil {
+				return
+			}
 		}
+	}()
+	var first error
+	for c := range full {
+		if first == nil {
+			first = c.err
+		}
+		if first == nil {
+			_, first = w.Write(c.rows)
+		}
+		clear(c.rows) // the strings they hold are the findings' own
+		free <- c
 	}
-	return rows, nil
+	return first
 }
 
 // huntedFile records which state of the store the findings came from.
