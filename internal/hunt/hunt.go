@@ -540,8 +540,18 @@ func join(parts [][]event.Finding, total, workers int) []event.Finding {
 // replay runs one stateful rule over its matches in time order (scan
 // order on ties); a panic ends that rule only, with a warning.
 func replay(r *rule.Rule, ms []match) (fs []event.Finding, warn string) {
-	slices.SortFunc(ms, func(a, b match) int {
-		if c := a.ev.Time.Compare(b.ev.Time); c != 0 {
+	// Sorted by keys laid out beside the matches: comparing the events'
+	// times through their pointers missed the cache on every compare.
+	keys := make([]replayKey, len(ms))
+	for i := range ms {
+		t := ms[i].ev.Time // seconds and nanoseconds: UnixNano overflows before 1678 (a zero FILETIME is 1601)
+		keys[i] = replayKey{t.Unix(), int32(t.Nanosecond()), ms[i].seq, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b replayKey) int {
+		if c := cmp.Compare(a.sec, b.sec); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.nsec, b.nsec); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
@@ -558,11 +568,19 @@ func replay(r *rule.Rule, ms []match) (fs []event.Finding, warn string) {
 		}
 		fs = append(fs, f)
 	}
-	for _, m := range ms {
-		s.Observe(m.ev, emit)
+	for _, k := range keys {
+		s.Observe(ms[k.i].ev, emit)
 	}
 	s.Flush(emit)
 	return fs, ""
+}
+
+// replayKey orders a stateful rule's matches: time, then scan position.
+type replayKey struct {
+	sec  int64
+	nsec int32
+	seq  int64
+	i    int32
 }
 
 // finish asks an analyzer for its findings; a panic drops them, with a
@@ -604,7 +622,7 @@ func (h *hunter) health(warnings []string) (_ []string, broken []string) {
 func order(fs []event.Finding) {
 	AssignIDs(fs)
 	event.SortFindings(fs)
-	seen := map[string]int{}
+	seen := make(map[string]int, len(fs))
 	for i := range fs {
 		n := seen[fs[i].ID]
 		seen[fs[i].ID] = n + 1
@@ -837,7 +855,10 @@ func AssignIDs(fs []event.Finding) {
 				if part[i].ID == "" {
 					buf = idInput(buf[:0], &part[i])
 					sum := sha256.Sum256(buf)
-					part[i].ID = "f-" + hex.EncodeToString(sum[:8])
+					var id [18]byte
+					id[0], id[1] = 'f', '-'
+					hex.Encode(id[2:], sum[:8])
+					part[i].ID = string(id[:])
 				}
 			}
 		}()

@@ -260,17 +260,27 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 // forgets the global part, "repeat" repeats the previous document with
 // changes.
 func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
+	// Nearly every rule is read by fastDocs (see fastyaml.go); the rest,
+	// and every error, by go-yaml.
+	fast, isFast := fastDocs(data)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []*yaml.Node
 	var global, prev *yaml.Node
 	for {
 		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return out, yamlError(file, err)
+		if isFast {
+			if len(fast) == 0 {
+				break
+			}
+			doc, fast = fast[0], fast[1:]
+		} else {
+			err := dec.Decode(&doc)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return out, yamlError(file, err)
+			}
 		}
 		if len(doc.Content) == 0 {
 			continue
