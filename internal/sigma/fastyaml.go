@@ -357,7 +357,8 @@ func plain(t string) (string, bool) {
 	return t, true
 }
 
-// singleQuoted reads a one-line single-quoted scalar (” is a quote) and
+// singleQuoted reads a one-line single-quoted scalar (a doubled quote is
+// one quote) and
 // checks that only blanks or a comment follow it.
 func singleQuoted(t string) (string, bool) {
 	var b strings.Builder
