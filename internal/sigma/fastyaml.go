@@ -358,8 +358,7 @@ func plain(t string) (string, bool) {
 }
 
 // singleQuoted reads a one-line single-quoted scalar (a doubled quote is
-// one quote) and
-// checks that only blanks or a comment follow it.
+// one quote) and checks that only blanks or a comment follow it.
 func singleQuoted(t string) (string, bool) {
 	var b strings.Builder
 	i := 1
