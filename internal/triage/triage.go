@@ -386,7 +386,7 @@ type baseline struct {
 type shapeStat struct {
 	n           int
 	hosts       map[string]int
-	days        map[int]int // by day in the case zone (dayOf)
+	days        map[int]int // by day in the case zone (baseline.day)
 	first, last time.Time
 }
 
