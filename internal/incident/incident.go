@@ -93,6 +93,15 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	}
 	bySession := map[string]int{}
 	byHost := map[string][]int{}
+	norm := map[string]string{} // normHost of the few host names findings carry
+	hostOf := func(h string) string {
+		n, ok := norm[h]
+		if !ok {
+			n = normHost(h)
+			norm[h] = n
+		}
+		return n
+	}
 	for _, i := range idx {
 		f := &findings[i]
 		if f.SessionID != "" {
@@ -102,7 +111,7 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 				bySession[f.SessionID] = i
 			}
 		}
-		if h := normHost(f.Host); h != "" {
+		if h := hostOf(f.Host); h != "" {
 			byHost[h] = append(byHost[h], i)
 		}
 	}
@@ -112,8 +121,15 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	}
 	slices.Sort(hosts)
 	cls := make([]userClass, len(findings))
+	classes := map[string]userClass{} // findings repeat a few accounts
 	for _, i := range idx {
-		cls[i] = classify(cfg, findings[i].User)
+		u := findings[i].User
+		c, ok := classes[u]
+		if !ok {
+			c = classify(cfg, u)
+			classes[u] = c
+		}
+		cls[i] = c
 	}
 	for _, h := range hosts {
 		l := byHost[h]
@@ -298,7 +314,8 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 		if f.Host != "" {
 			// One name per machine: the short one when logs disagree
 			// (EVTX writes the FQDN, RMM logs the short name).
-			k := slices.IndexFunc(hosts, func(h string) bool { return normHost(h) == normHost(f.Host) })
+			nh := normHost(f.Host)
+			k := slices.IndexFunc(hosts, func(h string) bool { return h == f.Host || normHost(h) == nh })
 			switch {
 			case k < 0:
 				hosts = append(hosts, f.Host)
