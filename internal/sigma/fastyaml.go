@@ -476,10 +476,7 @@ func printable(s string) bool {
 			return false
 		}
 	}
-	if strings.IndexFunc(s, func(r rune) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
 		return r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff
-	}) >= 0 {
-		return false
-	}
-	return true
+	}) < 0
 }
