@@ -220,7 +220,9 @@ func (p *fparser) value(rest string, i, col, ind int, ofKey bool) (*yaml.Node, i
 	if !ok {
 		return nil, 0, false
 	}
-	// Continuation lines of a plain scalar are folded into it.
+	// Continuation lines of a plain scalar are folded into it; a comment
+	// ends it, so none may follow one.
+	commented := strings.Contains(rest, " #")
 	j := i + 1
 	for j < len(p.lines) {
 		nl := p.lines[j]
@@ -232,9 +234,10 @@ func (p *fparser) value(rest string, i, col, ind int, ofKey bool) (*yaml.Node, i
 			break
 		}
 		c, ok := plain(t)
-		if !ok || isSeqItem(t) {
+		if !ok || isSeqItem(t) || commented {
 			return nil, 0, false
 		}
+		commented = strings.Contains(t, " #")
 		v += " " + c
 		j++
 	}
