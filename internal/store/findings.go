@@ -112,6 +112,12 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	s.mu.Unlock()
 	opts := []parquet.WriterOption{parquet.Compression(zstdCodec), parquet.CreatedBy("spoor", "0.1", ""),
 		parquet.KeyValueMetadata(caseMetaKey, judged)}
+	// Text columns have no useful bounds (no reader prunes pages on a
+	// summary's or a reference list's minimum); working them out for
+	// every page was a tenth of writing the findings.
+	for _, c := range []string{"id", "summary", "reason", "details", "refs", "shape", "triage", "session_id"} {
+		opts = append(opts, parquet.SkipPageBounds(c))
+	}
 	w := parquet.NewGenericWriter[findingRow](tmp, opts...)
 	if err = writeFindingRows(w, findings); err == nil {
 		err = w.Close()
