@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/asciifold"
@@ -199,17 +200,8 @@ func unescapeXML(s string) string { return xmlUnescaper.Replace(s) }
 // hold one of its words. (?i) also folds ſ to s and K to k, which an ASCII
 // search does not: lines with other than ASCII go to the expression.
 func encoded(s string) bool {
-	if asciifold.IsASCII(s) {
-		found := false
-		for _, w := range encodedWords {
-			if asciifold.Contains(s, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+	if asciifold.IsASCII(s) && !slices.ContainsFunc(encodedWords, func(w string) bool { return asciifold.Contains(s, w) }) {
+		return false
 	}
 	return reEncoded.MatchString(s)
 }

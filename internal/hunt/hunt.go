@@ -25,6 +25,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/incident"
+	"github.com/spoor-dfir/spoor/internal/parallel"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/store"
@@ -510,30 +511,26 @@ func (h *hunter) settle(sc *scanResult) ([]event.Finding, []string) {
 			warnings = append(warnings, warn[j])
 		}
 	}
-	findings := join(append(sc.findings, per...), total, h.workers)
+	findings := join(append(sc.findings, per...), total)
 	sc.findings = nil
 	return findings, warnings
 }
 
 // join concatenates parts (total findings in all) into one slice, the
-// parts copied on up to workers goroutines: a hundred thousand findings
-// are tens of megabytes, copied while nothing else can run.
-func join(parts [][]event.Finding, total, workers int) []event.Finding {
+// parts copied on every core: a hundred thousand findings are tens of
+// megabytes, copied while nothing else can run.
+func join(parts [][]event.Finding, total int) []event.Finding {
 	out := make([]event.Finding, total)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(workers, 1))
-	at := 0
-	for _, p := range parts {
-		dst := out[at : at+len(p)]
-		at += len(p)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			copy(dst, p)
-		}()
+	at := make([]int, len(parts)) // where each part goes
+	for i, n := 1, 0; i < len(parts); i++ {
+		n += len(parts[i-1])
+		at[i] = n
 	}
-	wg.Wait()
+	parallel.Chunks(len(parts), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(out[at[i]:], parts[i])
+		}
+	})
 	return out
 }
 
@@ -794,11 +791,7 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 			ms[i] = append(ms[i], match{seq: seq, ev: c})
 			continue
 		}
-		summary := r.Title
-		if r.Summary != nil {
-			summary = r.Summary(ev)
-		}
-		fs = append(fs, rule.NewFindingWith(r, ev, summary, p.reasons[i]))
+		fs = append(fs, rule.NewFindingWith(r, ev, rule.SummaryOf(r, ev), p.reasons[i]))
 	}
 	return fs
 }
@@ -841,29 +834,20 @@ func evalBatchSafe(p *plan, b *batch) ([]event.Finding, [][]match, []string) {
 // the same store gives the same IDs. Hashing is split across the cores:
 // each ID depends on its own finding only.
 func AssignIDs(fs []event.Finding) {
-	const chunk = 4096
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(fs); lo += chunk {
-		part := fs[lo:min(lo+chunk, len(fs))]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var buf []byte
-			for i := range part {
-				if part[i].ID == "" {
-					buf = idInput(buf[:0], &part[i])
-					sum := sha256.Sum256(buf)
-					var id [18]byte
-					id[0], id[1] = 'f', '-'
-					hex.Encode(id[2:], sum[:8])
-					part[i].ID = string(id[:])
-				}
+	parallel.Chunks(len(fs), 4096, func(lo, hi int) {
+		var buf []byte
+		for i := lo; i < hi; i++ {
+			f := &fs[i]
+			if f.ID == "" {
+				buf = idInput(buf[:0], f)
+				sum := sha256.Sum256(buf)
+				var id [18]byte
+				id[0], id[1] = 'f', '-'
+				hex.Encode(id[2:], sum[:8])
+				f.ID = string(id[:])
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // idInput appends what a finding's ID hashes: analyzer, rule, host and

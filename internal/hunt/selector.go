@@ -206,7 +206,14 @@ func (s *selector) entry(src, ch string, id int32) *selEntry {
 			if !ok {
 				continue
 			}
-			req = append(slices.Clip(req), greq...)
+			req = slices.Clip(req)
+			for _, g := range greq {
+				// A condition's top-level requirements are in each of its
+				// guards too: checked once per row, not twice.
+				if !slices.ContainsFunc(req, func(h []store.Column) bool { return slices.Equal(h, g) }) {
+					req = append(req, g)
+				}
+			}
 		}
 		if len(req) > 0 {
 			e.addCond(req, n.want)

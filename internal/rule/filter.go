@@ -98,11 +98,16 @@ func UserOf(ev *event.Event) string {
 // NewFinding builds the finding of a single-event rule for one matching
 // event. Its ID is left empty: the hunt assigns stable IDs.
 func NewFinding(r *Rule, ev *event.Event) event.Finding {
-	summary := r.Title
+	return NewFindingWith(r, ev, SummaryOf(r, ev), Reason(r))
+}
+
+// SummaryOf renders the summary of r's finding on ev: its Summary, or
+// its title when it has none.
+func SummaryOf(r *Rule, ev *event.Event) string {
 	if r.Summary != nil {
-		summary = r.Summary(ev)
+		return r.Summary(ev)
 	}
-	return NewFindingWith(r, ev, summary, Reason(r))
+	return r.Title
 }
 
 // NewFindingWith is NewFinding with the summary already rendered (by a

@@ -354,11 +354,10 @@ func stringGetter(name string) func(*event.Event) string {
 	if name == "source" {
 		return func(ev *event.Event) string { return ev.Source }
 	}
-	for i := range event.Columns {
-		c := &event.Columns[i]
-		if c.Name == name && c.Kind == event.KindString {
-			return func(ev *event.Event) string { return c.Get(ev).Str }
-		}
+	i, ok := event.ColumnIndex(name)
+	if !ok || event.Columns[i].Kind != event.KindString {
+		return nil
 	}
-	return nil
+	get := event.Columns[i].Get
+	return func(ev *event.Event) string { return get(ev).Str }
 }

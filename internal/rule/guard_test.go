@@ -1,15 +1,13 @@
 package rule
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/ingest"
-	"github.com/spoor-dfir/spoor/internal/store"
 	"github.com/spoor-dfir/spoor/internal/testutil"
+	"github.com/spoor-dfir/spoor/internal/testutil/teststore"
 )
 
 func TestGuardsOf(t *testing.T) {
@@ -104,20 +102,13 @@ func TestGuardsOnRealEvents(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	paths := []string{filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech", "evidence")}
+	paths := []string{demoEvidence(t)}
 	if dir, ok := testutil.SharedPath(t, "samples", "evtx"); ok {
 		paths = append(paths, dir)
 	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths}); err != nil {
-		t.Fatal(err)
-	}
-	events, held := 0, map[string]int{}
-	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
-		events++
+	evs := teststore.Events(t, teststore.Ingest(t, nil, paths...))
+	events, held := len(evs), map[string]int{}
+	for _, ev := range evs {
 		for _, r := range rs {
 			if r.prog == nil || r.guard == nil || !r.Filter.Pass(ev) {
 				continue
@@ -130,10 +121,6 @@ func TestGuardsOnRealEvents(t *testing.T) {
 				t.Errorf("rule %s holds on %s@%d (event %d) but its guards %v turn it away", r.ID, ev.Evidence, ev.Offset, ev.EventID, r.Guards)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if events < 5000 || len(held) < 8 {
 		t.Fatalf("%d events, guarded rules that held: %v: the test checks too little", events, held)
@@ -141,12 +128,11 @@ func TestGuardsOnRealEvents(t *testing.T) {
 }
 
 func setColumn(ev *event.Event, name, v string) error {
-	for i := range event.Columns {
-		if event.Columns[i].Name == name {
-			return event.Columns[i].SetString(ev, v)
-		}
+	i, ok := event.ColumnIndex(name)
+	if !ok {
+		return fmt.Errorf("no column %s", name)
 	}
-	return fmt.Errorf("no column %s", name)
+	return event.Columns[i].SetString(ev, v)
 }
 
 // TestFastValuesAgree: the direct readers of column values give what the
@@ -182,26 +168,15 @@ func TestFastValuesAgree(t *testing.T) {
 	}
 }
 
+// demoEvidence is the shipped demo case's evidence folder.
+func demoEvidence(t *testing.T) string {
+	return filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech", "evidence")
+}
+
 // demoEvents are the events of the shipped demo case.
 func demoEvents(t *testing.T) []*event.Event {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(testutil.RepoRoot(t), "testdata", "cases", "comtech", "evidence")
-	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{dir}}); err != nil {
-		t.Fatal(err)
-	}
-	var evs []*event.Event
-	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
-		c := *ev
-		evs = append(evs, &c)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	evs := teststore.Events(t, teststore.Ingest(t, nil, demoEvidence(t)))
 	if len(evs) < 1000 {
 		t.Fatalf("%d demo events", len(evs))
 	}

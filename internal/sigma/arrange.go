@@ -178,14 +178,7 @@ func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
 // every kind of event was tried: its scans stop at the patterns of all
 // the other kinds, and a hunt of dense real chunks took 10% more CPU.)
 func (s *Set) gfieldOf(f *fieldBuild) gfield {
-	g := gfield{get: readerOf(f.name), high: f.high, auto: s.automaton(f.pats)}
-	g.outStart = make([]int32, len(f.outs)+1)
-	for i, outs := range f.outs {
-		g.outStart[i] = int32(len(g.outList))
-		g.outList = append(g.outList, outs...)
-	}
-	g.outStart[len(f.outs)] = int32(len(g.outList))
-	return g
+	return gfield{get: readerOf(f.name), auto: s.automaton(f.pats), outs: f.outs, high: f.high}
 }
 
 // sharedAuto is an automaton built once for every arrangement that
@@ -367,29 +360,27 @@ func (b *builder) compile(n *node, src int) *gnode {
 		return g
 	}
 	g := &gnode{kind: nLeaf}
-	if n.opaque || n.rawName(src) == "" || volatileField(n.rawName(src)) {
+	name := n.rawName(src)
+	opaque := isOpaque(n, src)
+	if opaque {
 		b.opaque = true // keywords read every value; the time is not remembered
-	} else if n.lits == nil || !constField(n.rawName(src)) {
-		b.reads[n.rawName(src)] = true
+	} else if n.lits == nil || !constField(name) {
+		b.reads[name] = true
 	}
 	if n.lits == nil {
 		g.gen = n.gen
-		if name := n.rawName(src); !n.opaque && name != "" && !volatileField(name) && readerOf(name).kind == 'r' {
+		if !opaque && readerOf(name).kind == 'r' {
 			g.own = name
 		}
-		if n.pre != nil {
-			name := n.rawName(src)
-			for _, p := range n.pre {
-				op := byte(opContains)
-				if p == nonASCII {
-					op = opNonASCII
-				}
-				g.slots = append(g.slots, b.slot(name, litPat{op, p}))
+		for _, p := range n.pre {
+			op := byte(opContains)
+			if p == nonASCII {
+				op = opNonASCII
 			}
+			g.slots = append(g.slots, b.slot(name, litPat{op, p}))
 		}
 		return g
 	}
-	name := n.rawName(src)
 	if constField(name) {
 		g.konst = -1
 		if litLeaf(n, src, b.probe) {

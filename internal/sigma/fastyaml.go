@@ -11,7 +11,7 @@ import (
 // Every hunt loads the 2,400 shipped SigmaHQ rules before it reads an
 // event, and decoding their YAML was half of that. Sigma rules use a small
 // part of YAML: block mappings and sequences of plain, quoted and literal
-// scalars. fastDocs reads that part itself, giving the nodes go-yaml gives
+// scalars. fastDoc reads that part itself, giving the nodes go-yaml gives
 // (kind, style, tag, value, line, column: what the compiler reads; the
 // tag resolved by go-yaml's own rules), and says ok false on anything
 // else, which then goes to go-yaml (anchors, flow collections, tags,
@@ -27,12 +27,12 @@ type fline struct {
 	text   string
 }
 
-// fastDocs reads data as one YAML document of the supported part, or
-// says ok false.
-func fastDocs(data []byte) (docs []yaml.Node, ok bool) {
+// fastDoc reads data as one YAML document of the supported part and
+// returns its root mapping, or says ok false.
+func fastDoc(data []byte) (root *yaml.Node, ok bool) {
 	defer func() {
 		if recover() != nil {
-			docs, ok = nil, false // a case not thought of: go-yaml decides
+			root, ok = nil, false // a case not thought of: go-yaml decides
 		}
 	}()
 	s := string(data)
@@ -71,7 +71,7 @@ func fastDocs(data []byte) (docs []yaml.Node, ok bool) {
 	if p.skip(j) < len(lines) {
 		return nil, false
 	}
-	return []yaml.Node{{Kind: yaml.DocumentNode, Line: root.Line, Column: 1, Content: []*yaml.Node{root}}}, true
+	return root, true
 }
 
 type fparser struct {
@@ -93,6 +93,14 @@ func (p *fparser) skip(i int) int {
 	return i
 }
 
+// within returns the next line that is neither empty nor a comment at
+// or after i, and whether it still belongs to a collection at
+// indentation ind (it is indented at least as far).
+func (p *fparser) within(i, ind int) (int, bool) {
+	i = p.skip(i)
+	return i, i < len(p.lines) && p.lines[i].indent >= ind
+}
+
 // block reads the collection starting at line i (indentation ind).
 func (p *fparser) block(i, ind int) (*yaml.Node, int, bool) {
 	if isSeqItem(p.lines[i].text) {
@@ -108,8 +116,8 @@ func (p *fparser) mapping(i, ind int) (*yaml.Node, int, bool) {
 	m := p.node()
 	*m = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.lines[i].num, Column: ind + 1, Content: make([]*yaml.Node, 0, 8)}
 	for {
-		i = p.skip(i)
-		if i >= len(p.lines) || p.lines[i].indent < ind {
+		var more bool
+		if i, more = p.within(i, ind); !more {
 			return m, i, true
 		}
 		l := p.lines[i]
@@ -141,8 +149,8 @@ func (p *fparser) sequence(i, ind int) (*yaml.Node, int, bool) {
 	sq := p.node()
 	*sq = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: p.lines[i].num, Column: ind + 1, Content: make([]*yaml.Node, 0, 4)}
 	for {
-		i = p.skip(i)
-		if i >= len(p.lines) || p.lines[i].indent < ind {
+		var more bool
+		if i, more = p.within(i, ind); !more {
 			return sq, i, true
 		}
 		l := p.lines[i]
@@ -412,7 +420,13 @@ func doubleQuoted(t string) (string, bool) {
 			case ' ':
 				b.WriteByte(' ')
 			case 'x', 'u', 'U':
-				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				n := 2 // hex digits: \xhh, \uhhhh, \Uhhhhhhhh
+				switch e {
+				case 'u':
+					n = 4
+				case 'U':
+					n = 8
+				}
 				if i+n > len(t) {
 					return "", false
 				}

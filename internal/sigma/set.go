@@ -40,8 +40,8 @@ type Set struct {
 	byKey  map[groupKey]*arrangement
 	bySig  map[string]*arrangement
 	groups int
-	// autos are the automata by pattern set (see gfieldOf); building the
-	// groups being built.
+	// autos are the automata by pattern set (see gfieldOf); building
+	// holds the groups being built.
 	autos    map[string]*sharedAuto
 	building map[groupKey]*buildCall
 }
@@ -110,12 +110,8 @@ type gnode struct {
 type gfield struct {
 	get  reader // name "": keywords, every raw value and the message
 	auto *automaton
-	// The arrangement's outputs of automaton pattern p are
-	// outList[outStart[p]:outStart[p+1]] (none for the patterns of other
-	// kinds of events).
-	outStart []int32
-	outList  []patOut
-	high     int32 // slot set when the value has a byte >= 0x80; -1: none
+	outs [][]patOut // per automaton pattern
+	high int32      // slot set when the value has a byte >= 0x80; -1: none
 }
 
 type patOut struct {
@@ -285,7 +281,7 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 		for t := a.term[s]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				l := int(a.plen[p])
-				for _, o := range f.outList[f.outStart[p]:f.outStart[p+1]] {
+				for _, o := range f.outs[p] {
 					switch o.op {
 					case opEq:
 						if l != n {

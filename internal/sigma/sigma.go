@@ -260,20 +260,24 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 // forgets the global part, "repeat" repeats the previous document with
 // changes.
 func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
-	// Nearly every rule is read by fastDocs (see fastyaml.go); the rest,
+	// Nearly every rule is read by fastDoc (see fastyaml.go); the rest,
 	// and every error, by go-yaml.
-	fast, isFast := fastDocs(data)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	fast, isFast := fastDoc(data)
+	var dec *yaml.Decoder
+	if !isFast {
+		dec = yaml.NewDecoder(bytes.NewReader(data))
+	}
 	var out []*yaml.Node
 	var global, prev *yaml.Node
 	for {
-		var doc yaml.Node
+		var n *yaml.Node
 		if isFast {
-			if len(fast) == 0 {
+			if fast == nil {
 				break
 			}
-			doc, fast = fast[0], fast[1:]
+			n, fast = fast, nil
 		} else {
+			var doc yaml.Node
 			err := dec.Decode(&doc)
 			if errors.Is(err, io.EOF) {
 				break
@@ -281,11 +285,11 @@ func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
 			if err != nil {
 				return out, yamlError(file, err)
 			}
+			if len(doc.Content) == 0 {
+				continue
+			}
+			n = doc.Content[0]
 		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		n := doc.Content[0]
 		if n.Kind != yaml.MappingNode {
 			return out, yamlx.Errorf(file, n, "a Sigma rule must be a mapping")
 		}

@@ -55,27 +55,10 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 // their shapes. One goroutine's; a nil Shaper remembers nothing.
 type Shaper struct {
 	masked map[string]string
-	names  map[string]nameInfo // the process-wide nameOf's answers, without its lock
 }
 
 // NewShaper returns a Shaper for one goroutine.
-func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}, names: map[string]nameInfo{}} }
-
-// nameOf is the package's nameOf, remembered in the Shaper (up to
-// maxMemoValues names).
-func (sh *Shaper) nameOf(k string) nameInfo {
-	if sh == nil {
-		return nameOf(k)
-	}
-	if n, ok := sh.names[k]; ok {
-		return n
-	}
-	n := nameOf(k)
-	if len(sh.names) < maxMemoValues {
-		sh.names[strings.Clone(k)] = n
-	}
-	return n
-}
+func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}} }
 
 // A Shaper remembers values up to maxMemoValue bytes, at most
 // maxMemoValues of them (then it starts afresh).
@@ -130,7 +113,7 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		add(shapeKeys[i], field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, field, pairs, add, sh.nameOf)
+		kindShape(&b, ev, field, pairs, add)
 	}
 	s := b.String()
 	if len(s) > maxShape {
@@ -156,7 +139,7 @@ var shapeKeys = func() []string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string), nameOf func(string) nameInfo) {
+func kindShape(b *strings.Builder, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
 	var kvs []event.KV
 	ok := false
 	if pairs != nil {

@@ -21,15 +21,14 @@ package triage
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/parallel"
 )
 
 // grace tolerates clock skew between the RMM log and Windows (as
@@ -134,20 +133,12 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 	// (read only), so the judging is split across the cores.
 	const chunk = 4096
 	parts := make([]Stats, (len(findings)+chunk-1)/chunk)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(findings); lo += chunk {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			st := &parts[lo/chunk]
-			for i := lo; i < min(lo+chunk, len(findings)); i++ {
-				judge(cfg, &findings[i], at[i], sessions, desc, base, usual, st)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Chunks(len(findings), chunk, func(lo, hi int) {
+		st := &parts[lo/chunk]
+		for i := lo; i < hi; i++ {
+			judge(cfg, &findings[i], at[i], sessions, desc, base, usual, st)
+		}
+	})
 	var st Stats
 	for _, p := range parts {
 		st.Judged += p.Judged

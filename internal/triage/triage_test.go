@@ -1,7 +1,6 @@
 package triage
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +11,8 @@ import (
 	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
-	"github.com/spoor-dfir/spoor/internal/ingest"
-	"github.com/spoor-dfir/spoor/internal/store"
 	"github.com/spoor-dfir/spoor/internal/testutil"
+	"github.com/spoor-dfir/spoor/internal/testutil/teststore"
 )
 
 func TestMask(t *testing.T) {
@@ -333,21 +331,5 @@ func caseEvents(t *testing.T) []*event.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: []string{filepath.Join(dir, "evidence")}, Config: cfg}); err != nil {
-		t.Fatal(err)
-	}
-	var evs []*event.Event
-	err = st.Scan(context.Background(), store.ScanOptions{}, func(ev *event.Event) error {
-		c := *ev
-		evs = append(evs, &c)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return evs
+	return teststore.Events(t, teststore.Ingest(t, cfg, filepath.Join(dir, "evidence")))
 }

@@ -190,6 +190,7 @@ func known(fields map[string]reflect.Type) string {
 // status, author) before deciding which to parse, where a multi-line
 // regular expression per file cost more than the rest of the look.
 func TopValue(data []byte, key string) (string, bool) {
+	k := []byte(key)
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -197,10 +198,10 @@ func TopValue(data []byte, key string) (string, bool) {
 		} else {
 			data = nil
 		}
-		if !bytes.HasPrefix(line, []byte(key)) {
+		if !bytes.HasPrefix(line, k) {
 			continue
 		}
-		rest := bytes.TrimLeft(line[len(key):], " \t")
+		rest := bytes.TrimLeft(line[len(k):], " \t")
 		if len(rest) == 0 || rest[0] != ':' {
 			continue
 		}
