@@ -370,7 +370,7 @@ func parseString(s string, i int) (string, int, bool) {
 	j := i + 1 + q
 	seg := s[i+1 : j]
 	if strings.IndexByte(seg, '\\') >= 0 {
-		return parseEscaped(s, i)
+		return parseEscaped(s, i, len(seg))
 	}
 	if hasControl(seg) {
 		return "", i, false
@@ -381,31 +381,36 @@ func parseString(s string, i int) (string, int, bool) {
 // parseEscaped is parseString for a string with escapes (Windows paths
 // and DOMAIN\user make them common). It decodes them as encoding/json
 // does, lone surrogates becoming U+FFFD; FuzzParseFlat holds it to that.
-func parseEscaped(s string, i int) (string, int, bool) {
-	buf := make([]byte, 0, 64)
+// size is the room to make for the decoded string: the span up to the
+// first quote holds the whole string unless an escaped quote is in it,
+// and decoding never makes a span longer. The builder hands its bytes
+// over as the string, so the value is allocated once, at its size.
+func parseEscaped(s string, i, size int) (string, int, bool) {
+	var buf strings.Builder
+	buf.Grow(size)
 	j := i + 1
 	for j < len(s) {
 		c := s[j]
 		switch {
 		case c == '"':
-			return string(buf), j + 1, true
+			return buf.String(), j + 1, true
 		case c == '\\':
 			if j+1 >= len(s) {
 				return "", i, false
 			}
 			switch e := s[j+1]; e {
 			case '"', '\\', '/':
-				buf = append(buf, e)
+				buf.WriteByte(e)
 			case 'b':
-				buf = append(buf, '\b')
+				buf.WriteByte('\b')
 			case 'f':
-				buf = append(buf, '\f')
+				buf.WriteByte('\f')
 			case 'n':
-				buf = append(buf, '\n')
+				buf.WriteByte('\n')
 			case 'r':
-				buf = append(buf, '\r')
+				buf.WriteByte('\r')
 			case 't':
-				buf = append(buf, '\t')
+				buf.WriteByte('\t')
 			case 'u':
 				r := getu4(s, j)
 				if r < 0 {
@@ -420,7 +425,7 @@ func parseEscaped(s string, i int) (string, int, bool) {
 						r = utf8.RuneError
 					}
 				}
-				buf = utf8.AppendRune(buf, r)
+				buf.WriteRune(r)
 				continue
 			default:
 				return "", i, false
@@ -433,7 +438,7 @@ func parseEscaped(s string, i int) (string, int, bool) {
 			for k < len(s) && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20 {
 				k++
 			}
-			buf = append(buf, s[j:k]...)
+			buf.WriteString(s[j:k])
 			j = k
 		}
 	}

@@ -665,10 +665,12 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 		}
 	}()
 	ms = make([][]match, len(p.rules))
-	if m != nil && m.findings > 0 {
-		// As many as the last batch made, and some: growing the slice
-		// a finding at a time copied each finding about twice.
-		fs = make([]event.Finding, 0, m.findings+m.findings/8)
+	if m != nil {
+		// Made in the worker's room, then copied out at their number:
+		// growing a slice per batch left two or three times the
+		// findings' bytes behind (a brute-forced host's batches make
+		// thousands each), and the hunt's heap is what it pays for.
+		fs = m.scratch[:0]
 	}
 	for i := range b.evs {
 		if !mask(b.masks[i*b.words:]).has(rulesBit) {
@@ -677,7 +679,11 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
 	}
 	if m != nil {
-		m.findings = len(fs)
+		m.scratch = fs[:0]
+		if len(fs) == 0 {
+			return nil, ms, nil
+		}
+		fs = slices.Clone(fs)
 	}
 	return fs, ms, nil
 }

@@ -102,8 +102,9 @@ type memo struct {
 	// shaper works out the worker's finding shapes, remembering masked
 	// values.
 	shaper *triage.Shaper
-	// findings is how many findings the worker's last batch made.
-	findings int
+	// scratch is the room a batch's findings are made in (see
+	// evalBatch).
+	scratch []event.Finding
 }
 
 func newMemo() *memo { return &memo{seen: map[string][]uint64{}, shaper: triage.NewShaper()} }

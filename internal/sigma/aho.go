@@ -1,5 +1,7 @@
 package sigma
 
+import "slices"
+
 // automaton is an Aho–Corasick automaton over lower-case byte strings,
 // built as a dense DFA over byte classes (the bytes some pattern holds,
 // all others one class), so a scan costs one table lookup per byte
@@ -46,12 +48,12 @@ func newAutomaton(pats []string) *automaton {
 		a.nclass = 256
 	}
 	nc := a.nclass
-	// At most one state per pattern byte and the root: made room for at
-	// once (growing the table a state at a time copied it over and over).
-	total := 1
-	for _, p := range pats {
-		total += len(p)
-	}
+	// One state per distinct pattern prefix and the root, counted over
+	// the sorted patterns and made room for at once: growing the table a
+	// state at a time copied it over and over, and room for every pattern
+	// byte was several times the table (patterns share their prefixes:
+	// paths, command names), which brought the hunt's collection forward.
+	total := trieStates(pats)
 	a.delta = make([]int32, 0, total*nc)
 	newState := func() int32 {
 		s := int32(len(a.delta) / nc)
@@ -61,7 +63,7 @@ func newAutomaton(pats []string) *automaton {
 		return s
 	}
 	newState()
-	ends := [][]int32{nil}
+	ends := make([][]int32, 1, total)
 	for i, p := range pats {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
@@ -121,6 +123,25 @@ func newAutomaton(pats []string) *automaton {
 	}
 	a.ownStart[n] = int32(len(a.own))
 	return a
+}
+
+// trieStates counts the states of the trie of pats: the root and one per
+// distinct non-empty prefix.
+func trieStates(pats []string) int {
+	sorted := slices.Clone(pats)
+	slices.Sort(sorted)
+	n := 1
+	for i, p := range sorted {
+		shared := 0
+		if i > 0 {
+			q := sorted[i-1]
+			for shared < len(p) && shared < len(q) && p[shared] == q[shared] {
+				shared++
+			}
+		}
+		n += len(p) - shared
+	}
+	return n
 }
 
 // size is the automaton's memory in bytes, roughly.

@@ -54,6 +54,11 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 			pats = append(pats, alpha)
 		}
 		a := newAutomaton(pats)
+		// The table is made exactly as large as the trie (trieStates
+		// counts its states): no state past the room made, none unused.
+		if len(a.delta) != cap(a.delta) {
+			t.Fatalf("seed %d: patterns %q: %d table entries in room for %d", seed, pats, len(a.delta), cap(a.delta))
+		}
 		text := word(r.Intn(60))
 		var want []string
 		for p, pat := range pats {

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,10 +56,15 @@ func ShapeFrom(ev *event.Event, field func(name string) string, pairs func() ([]
 // their shapes. One goroutine's; a nil Shaper remembers nothing.
 type Shaper struct {
 	masked map[string]string
+	// shapes holds the shapes made, so that events of one shape (a
+	// brute force's hundred thousand failures) share one string, built
+	// in buf and allocated only when new.
+	shapes map[string]string
+	buf    bytes.Buffer
 }
 
 // NewShaper returns a Shaper for one goroutine.
-func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}} }
+func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}, shapes: map[string]string{}} }
 
 // A Shaper remembers values up to maxMemoValue bytes, at most
 // maxMemoValues of them (then it starts afresh).
@@ -68,7 +74,7 @@ const (
 )
 
 // mask writes Mask(v) to b.
-func (sh *Shaper) mask(b *strings.Builder, v string) {
+func (sh *Shaper) mask(b *bytes.Buffer, v string) {
 	if sh == nil || len(v) > maxMemoValue {
 		b.WriteString(Mask(v))
 		return
@@ -87,8 +93,14 @@ func (sh *Shaper) mask(b *strings.Builder, v string) {
 
 // Shape is ShapeFrom.
 func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs func() ([]event.KV, bool)) string {
-	var b strings.Builder
-	b.Grow(256) // most shapes fit; growing from nothing copied them several times
+	var own bytes.Buffer
+	b := &own
+	if sh != nil {
+		b = &sh.buf
+		b.Reset()
+	} else {
+		b.Grow(256) // most shapes fit; growing from nothing copied them several times
+	}
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v == "" || b.Len() >= maxShape {
 			return
@@ -98,7 +110,7 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		sh.mask(&b, v)
+		sh.mask(b, v)
 	}
 	add("image", first(ev.Process, field("Image"), field("NewProcessName")))
 	add("parent", first(ev.ParentProcess, field("ParentImage"), field("ParentProcessName")))
@@ -113,12 +125,23 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		add(shapeKeys[i], field(f))
 	}
 	if b.Len() == 0 {
-		kindShape(&b, ev, field, pairs, add)
+		kindShape(b, ev, field, pairs, add)
 	}
-	s := b.String()
-	if len(s) > maxShape {
-		s = s[:maxShape]
+	out := b.Bytes()
+	if len(out) > maxShape {
+		out = out[:maxShape]
 	}
+	if sh == nil {
+		return string(out)
+	}
+	if s, ok := sh.shapes[string(out)]; ok {
+		return s
+	}
+	s := string(out)
+	if len(sh.shapes) >= maxMemoValues {
+		clear(sh.shapes)
+	}
+	sh.shapes[s] = s
 	return s
 }
 
@@ -139,7 +162,7 @@ var shapeKeys = func() []string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *strings.Builder, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
+func kindShape(b *bytes.Buffer, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
 	var kvs []event.KV
 	ok := false
 	if pairs != nil {

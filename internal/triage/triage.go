@@ -210,7 +210,7 @@ const minSessionRepeats = 2
 
 // habits maps a baseline key to the in-pattern baseline sessions (by
 // index) whose findings had it.
-type habits map[string]map[int]bool
+type habits map[baseKey]map[int]bool
 
 // sessionHabits collects, for findings inside in-pattern sessions that
 // started in the baseline period, which sessions showed which key.
@@ -371,7 +371,7 @@ type baseline struct {
 	cfg    *caseconf.Config
 	from   time.Time
 	to     time.Time
-	shapes map[string]*shapeStat
+	shapes map[baseKey]*shapeStat
 }
 
 type shapeStat struct {
@@ -384,8 +384,13 @@ type shapeStat struct {
 // key is what the baseline counts: the rule, the shape and the kind of
 // identity that did it (the account, or "system" and "machine" for the
 // accounts services and agents run as), so an admin's routine does not
-// vouch for the same command run by another account.
-func key(f *event.Finding) string { return f.RuleID + "\x00" + f.Shape + "\x00" + identity(f.User) }
+// vouch for the same command run by another account. It is a struct,
+// not the three joined: triage looks a key up two or three times for
+// each of a hunt's findings, and joining them allocated every time.
+func key(f *event.Finding) baseKey { return baseKey{f.RuleID, f.Shape, identity(f.User)} }
+
+// baseKey is a baseline key (see key).
+type baseKey struct{ rule, shape, who string }
 
 // identity normalises an account for the baseline key.
 func identity(user string) string {
@@ -403,7 +408,7 @@ func identity(user string) string {
 }
 
 func newBaseline(cfg *caseconf.Config, findings []event.Finding) *baseline {
-	b := &baseline{cfg: cfg, shapes: map[string]*shapeStat{}}
+	b := &baseline{cfg: cfg, shapes: map[baseKey]*shapeStat{}}
 	var first, last time.Time
 	for i := range findings {
 		t := findings[i].Time
