@@ -370,7 +370,24 @@ func parseString(s string, i int) (string, int, bool) {
 	j := i + 1 + q
 	seg := s[i+1 : j]
 	if strings.IndexByte(seg, '\\') >= 0 {
-		return parseEscaped(s, i, len(seg))
+		// The quote found may be escaped (command lines quote their
+		// paths): the string ends at the first one after an even run of
+		// backslashes, and its span is the room to make.
+		for {
+			n := 0
+			for k := j - 1; s[k] == '\\'; k-- {
+				n++
+			}
+			if n%2 == 0 {
+				break
+			}
+			q := strings.IndexByte(s[j+1:], '"')
+			if q < 0 {
+				return "", i, false
+			}
+			j += 1 + q
+		}
+		return parseEscaped(s, i, j)
 	}
 	if hasControl(seg) {
 		return "", i, false
@@ -379,70 +396,67 @@ func parseString(s string, i int) (string, int, bool) {
 }
 
 // parseEscaped is parseString for a string with escapes (Windows paths
-// and DOMAIN\user make them common). It decodes them as encoding/json
-// does, lone surrogates becoming U+FFFD; FuzzParseFlat holds it to that.
-// size is the room to make for the decoded string: the span up to the
-// first quote holds the whole string unless an escaped quote is in it,
-// and decoding never makes a span longer. The builder hands its bytes
-// over as the string, so the value is allocated once, at its size.
-func parseEscaped(s string, i, size int) (string, int, bool) {
+// and DOMAIN\user make them common), s[i] its opening quote and s[end]
+// its closing one. It decodes them as encoding/json does, lone
+// surrogates becoming U+FFFD; FuzzParseFlat holds it to that. The span
+// is the room made (decoding never lengthens it), and the builder hands
+// its bytes over as the string: the value is allocated once, at its
+// size, and the runs between escapes are copied whole.
+func parseEscaped(s string, i, end int) (string, int, bool) {
 	var buf strings.Builder
-	buf.Grow(size)
+	buf.Grow(end - i - 1)
 	j := i + 1
-	for j < len(s) {
-		c := s[j]
-		switch {
-		case c == '"':
-			return buf.String(), j + 1, true
-		case c == '\\':
-			if j+1 >= len(s) {
-				return "", i, false
-			}
-			switch e := s[j+1]; e {
-			case '"', '\\', '/':
-				buf.WriteByte(e)
-			case 'b':
-				buf.WriteByte('\b')
-			case 'f':
-				buf.WriteByte('\f')
-			case 'n':
-				buf.WriteByte('\n')
-			case 'r':
-				buf.WriteByte('\r')
-			case 't':
-				buf.WriteByte('\t')
-			case 'u':
-				r := getu4(s, j)
-				if r < 0 {
-					return "", i, false
-				}
-				j += 6
-				if utf16.IsSurrogate(r) {
-					if dec := utf16.DecodeRune(r, getu4(s, j)); dec != utf8.RuneError {
-						r = dec
-						j += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				buf.WriteRune(r)
-				continue
-			default:
-				return "", i, false
-			}
-			j += 2
-		case c < 0x20:
-			return "", i, false
-		default:
-			k := j + 1
-			for k < len(s) && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20 {
-				k++
-			}
-			buf.WriteString(s[j:k])
-			j = k
+	for j < end {
+		r := strings.IndexByte(s[j:end], '\\')
+		if r < 0 {
+			r = end - j
 		}
+		if r > 0 {
+			// Any quote in a run is escaped, so none is in it.
+			if hasControl(s[j : j+r]) {
+				return "", i, false
+			}
+			buf.WriteString(s[j : j+r])
+			j += r
+			continue
+		}
+		// s[j] is a backslash; the escape ends before end (the quote at
+		// end follows an even run of backslashes).
+		switch e := s[j+1]; e {
+		case '"', '\\', '/':
+			buf.WriteByte(e)
+		case 'b':
+			buf.WriteByte('\b')
+		case 'f':
+			buf.WriteByte('\f')
+		case 'n':
+			buf.WriteByte('\n')
+		case 'r':
+			buf.WriteByte('\r')
+		case 't':
+			buf.WriteByte('\t')
+		case 'u':
+			r := getu4(s, j)
+			if r < 0 {
+				return "", i, false
+			}
+			j += 6
+			if utf16.IsSurrogate(r) {
+				if dec := utf16.DecodeRune(r, getu4(s, j)); dec != utf8.RuneError {
+					r = dec
+					j += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			buf.WriteRune(r)
+			continue
+		default:
+			return "", i, false
+		}
+		j += 2
 	}
-	return "", i, false
+	return buf.String(), end + 1, true
 }
 
 // getu4 decodes \uXXXX at s[j:], or returns -1.

@@ -144,6 +144,8 @@ type plan struct {
 	byID     map[int32][]int // rules whose filter names this event id
 	anyID    []int           // rules without an event-id filter
 	stateful []bool
+	// statefulIdx lists the stateful rules (a handful among thousands).
+	statefulIdx []int
 	// keepFields says whether a stateful rule reads raw fields; if not,
 	// the copies of its matches drop them (most of an event's memory).
 	keepFields []bool
@@ -202,6 +204,9 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 	p.key = keyOf(keyCols)
 	for i, r := range rules {
 		p.stateful[i] = r.Stateful != nil || r.NewState != nil
+		if p.stateful[i] {
+			p.statefulIdx = append(p.statefulIdx, i)
+		}
 		p.keepFields[i] = r.Columns == nil || slices.Contains(r.Columns, "fields")
 		if inSetAt < len(p.setIdx) && p.setIdx[inSetAt] == i {
 			inSetAt++
@@ -402,8 +407,9 @@ func (h *hunter) fanOut(out *scanResult, pool *sync.Pool) *fanOut {
 				if len(fs) > 0 {
 					out.findings = append(out.findings, fs)
 				}
-				for i, m := range ms {
-					out.matches[i] = append(out.matches[i], m...)
+				for _, i := range h.p.statefulIdx {
+					out.matches[i] = append(out.matches[i], ms[i]...)
+					ms[i] = ms[i][:0] // the worker's room, again
 				}
 				out.warnings = append(out.warnings, warn...)
 				mu.Unlock()
@@ -664,7 +670,17 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 			fs, ms, warnings = evalBatchSafe(p, b)
 		}
 	}()
-	ms = make([][]match, len(p.rules))
+	if m != nil {
+		// The worker's room for matches (one slice per rule: a batch's
+		// own was thousands of empty slices for a handful of stateful
+		// rules).
+		if m.ms == nil {
+			m.ms = make([][]match, len(p.rules))
+		}
+		ms = m.ms
+	} else {
+		ms = make([][]match, len(p.rules))
+	}
 	if m != nil {
 		// Made in the worker's room, then copied out at their number:
 		// growing a slice per batch left two or three times the

@@ -105,6 +105,9 @@ type memo struct {
 	// scratch is the room a batch's findings are made in (see
 	// evalBatch).
 	scratch []event.Finding
+	// ms is the room a batch's stateful matches are gathered in, by
+	// rule; the worker empties it after each batch.
+	ms [][]match
 }
 
 func newMemo() *memo { return &memo{seen: map[string][]uint64{}, shaper: triage.NewShaper()} }

@@ -29,8 +29,9 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 	}
 	n = min(n, len(parts))
 	type out struct {
-		ch  chan scanned
-		err error
+		ch    chan scanned
+		err   error
+		token bool // holds one of the ahead tokens
 	}
 	outs := make([]*out, len(parts))
 	for i := range outs {
@@ -38,6 +39,14 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// At most maxAhead parts are being scanned or wait to be delivered:
+	// a scanner ahead of the delivery raced through small parts (a
+	// generated case has one per host and log), each holding batches,
+	// and the hunt made three times the batches it needed. The token is
+	// taken before the part's index, so the lowest undelivered part
+	// always holds one and the hand-over cannot deadlock.
+	maxAhead := 2 * n
+	ahead := make(chan struct{}, maxAhead)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for k := 0; k < n; k++ {
@@ -46,10 +55,20 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 			defer wg.Done()
 			sel := newSel()
 			for {
+				token := true
+				select {
+				case ahead <- struct{}{}:
+				case <-sctx.Done():
+					token = false // the part ends at once, closed all the same
+				}
 				i := int(next.Add(1) - 1)
 				if i >= len(parts) {
+					if token {
+						<-ahead
+					}
 					return
 				}
+				outs[i].token = token
 				o := outs[i]
 				o.err = scanPart(sctx, st, opts, parts[i], sel, words, pool, o.ch)
 				close(o.ch)
@@ -72,6 +91,9 @@ func scanParallel(ctx context.Context, st *store.Store, opts store.ScanOptions, 
 		if first == nil && o.err != nil {
 			first = o.err
 			cancel()
+		}
+		if o.token {
+			<-ahead // this part is delivered: another may start
 		}
 	}
 	wg.Wait()
@@ -137,8 +159,13 @@ func scanPart(ctx context.Context, st *store.Store, opts store.ScanOptions, part
 		return err
 	}
 	if len(cur.evs) > 0 || rowsNow() > lastRows {
-		return flush()
+		if err := flush(); err != nil {
+			return err
+		}
 	}
+	// The batch flush took for what would have come next goes back:
+	// one per part was left to the collector (a generated case has
+	// sixty parts).
 	pool.Put(cur)
 	return nil
 }

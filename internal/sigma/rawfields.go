@@ -15,6 +15,7 @@ import (
 // load prepares ev for matching and returns the event to read.
 func (m *Matcher) load(ev *event.Event) *event.Event {
 	m.cur, m.decoded, m.flatMode = ev, nil, false
+	m.data, m.joined = "", false
 	if ev.Fields != nil || ev.RawFields == "" {
 		return ev
 	}
@@ -96,19 +97,40 @@ func (m *Matcher) read(r reader, ev *event.Event) (string, bool) {
 		if _, more := m.flatGet("Data_2"); !more {
 			return first, true
 		}
-		var b strings.Builder
-		b.WriteString(first)
-		for i := 2; ; i++ {
-			v, ok := m.flatGet("Data_" + strconv.Itoa(i))
-			if !ok {
-				break
-			}
-			b.WriteByte('\n')
-			b.WriteString(v)
+		if !m.joined {
+			m.data, m.joined = m.joinData(first), true
 		}
-		return b.String(), true
+		return m.data, true
 	}
 	return m.flatGet(r.name)
+}
+
+// joinData joins the event's Data values, first and Data_2 on, a line
+// each, in a string allocated once at its size.
+func (m *Matcher) joinData(first string) string {
+	var name []byte
+	size := len(first)
+	for i := 2; ; i++ {
+		name = strconv.AppendInt(append(name[:0], "Data_"...), int64(i), 10)
+		v, ok := m.flatGet(string(name))
+		if !ok {
+			break
+		}
+		size += 1 + len(v)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(first)
+	for i := 2; ; i++ {
+		name = strconv.AppendInt(append(name[:0], "Data_"...), int64(i), 10)
+		v, ok := m.flatGet(string(name))
+		if !ok {
+			break
+		}
+		b.WriteByte('\n')
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // Field is ev.Field(name) for the event last given to Match, answered
@@ -167,29 +189,38 @@ func (m *Matcher) Summary(k int, ev *event.Event) string {
 	}
 	d := m.set.dets[k]
 	src := d.srcOf(ev)
-	var b strings.Builder
-	b.Grow(len(d.title) + 128)
-	b.WriteString(d.title)
-	n := 0
+	// Up to four values, gathered first so the summary is allocated
+	// once at its size (a hunt makes one for each of its findings).
+	var names, vals [4]string
+	n, size := 0, len(d.title)
 	for _, key := range d.sumKeys {
 		v, ok := m.read(readerOf(key.rawName(src)), ev)
 		if !ok || v == "" {
 			continue
 		}
-		if len(v) > 200 {
-			v = v[:200] + "…"
+		names[n], vals[n] = key.name, v
+		size += 2 + len(key.name) + 1 + min(len(v), 200+len("…"))
+		n++
+		if n == 4 {
+			break
 		}
-		if n == 0 {
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(d.title)
+	for i := 0; i < n; i++ {
+		if i == 0 {
 			b.WriteString(": ")
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString(key.name)
+		b.WriteString(names[i])
 		b.WriteByte('=')
-		b.WriteString(v)
-		n++
-		if n == 4 {
-			break
+		if v := vals[i]; len(v) > 200 {
+			b.WriteString(v[:200])
+			b.WriteString("…")
+		} else {
+			b.WriteString(v)
 		}
 	}
 	return b.String()
