@@ -131,8 +131,8 @@ type Matcher struct {
 	one      event.Event // scratch of only
 	// data is the event's Data values joined (see read), once joined:
 	// several leaves of an arrangement read them.
-	data   string
-	joined bool
+	data     string
+	joined   bool
 	memo     map[string][]int
 	key      []byte
 	hits     int64
