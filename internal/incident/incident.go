@@ -133,13 +133,18 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	}
 	for _, h := range hosts {
 		l := byHost[h]
-		// By time, then index: the stable order, by an n log n sort.
-		slices.SortFunc(l, func(a, b int) int {
+		// By time, then index: the stable order, by an n log n sort —
+		// unless they are in it already (a hunt's findings come sorted by
+		// time), which one pass tells.
+		byTime := func(a, b int) int {
 			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
 				return c
 			}
 			return a - b
-		})
+		}
+		if !slices.IsSortedFunc(l, byTime) {
+			slices.SortFunc(l, byTime)
+		}
 		joinHost(findings, l, cls, union)
 	}
 	groups := map[int][]int{}
@@ -158,7 +163,7 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 		if event.Rank(top) < event.Rank(MinSeverity) || !Worthy(findings, members) {
 			continue
 		}
-		slices.SortFunc(members, func(a, b int) int {
+		byTimeID := func(a, b int) int {
 			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
 				return c
 			}
@@ -166,7 +171,10 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 				return c
 			}
 			return a - b
-		})
+		}
+		if !slices.IsSortedFunc(members, byTimeID) {
+			slices.SortFunc(members, byTimeID)
+		}
 		out = append(out, build(cfg, findings, members, top))
 	}
 	slices.SortFunc(out, func(a, b event.Incident) int {
@@ -295,9 +303,15 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 	var hosts, users []string
 	seenUser := map[string]bool{}
 	var lead *event.Finding
+	leadPhase := 0
 	sessionRank := -1
-	for _, i := range members {
+	// Each member's phase, worked out once: the lead and the narrative
+	// both ask (a brute force's incident has a hundred thousand members).
+	phases := make([]int8, len(members))
+	lastHost := ""
+	for k, i := range members {
 		f := &findings[i]
+		phases[k] = int8(phase(f))
 		key := f.ID
 		if key == "" {
 			key = fmt.Sprintf("%s|%s|%s|%d", f.RuleID, f.Host, f.User, f.Time.UnixNano())
@@ -311,7 +325,8 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 		if e := end(f); e.After(inc.End) {
 			inc.End = e
 		}
-		if f.Host != "" {
+		if f.Host != "" && f.Host != lastHost {
+			lastHost = f.Host
 			// One name per machine: the short one when logs disagree
 			// (EVTX writes the FQDN, RMM logs the short name).
 			nh := normHost(f.Host)
@@ -330,8 +345,8 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 		if f.SessionID != "" && event.Rank(f.Severity) > sessionRank {
 			inc.SessionID, sessionRank = f.SessionID, event.Rank(f.Severity)
 		}
-		if lead == nil || event.Rank(f.Severity) > event.Rank(lead.Severity) || event.Rank(f.Severity) == event.Rank(lead.Severity) && phase(f) < phase(lead) {
-			lead = f
+		if lead == nil || event.Rank(f.Severity) > event.Rank(lead.Severity) || event.Rank(f.Severity) == event.Rank(lead.Severity) && int(phases[k]) < leadPhase {
+			lead, leadPhase = f, int(phases[k])
 		}
 	}
 	slices.Sort(hosts)
@@ -345,7 +360,7 @@ func build(cfg *caseconf.Config, findings []event.Finding, members []int, top st
 	if len(members) > 1 {
 		inc.Title += fmt.Sprintf(" (%d findings)", len(members))
 	}
-	inc.Narrative = narrative(cfg, findings, members, hosts)
+	inc.Narrative = narrative(cfg, findings, members, phases, hosts)
 	return inc
 }
 
@@ -371,30 +386,33 @@ func phase(f *event.Finding) int {
 	return 1
 }
 
-func narrative(cfg *caseconf.Config, findings []event.Finding, members []int, hosts []string) string {
+// narrative tells an incident's story; phases are its members' phases.
+func narrative(cfg *caseconf.Config, findings []event.Finding, members []int, phases []int8, hosts []string) string {
 	// Per phase the most severe findings (four at most), told in time order.
 	var byPhase [3][]int
-	for _, i := range members {
-		p := phase(&findings[i])
-		byPhase[p] = append(byPhase[p], i)
+	for k, i := range members {
+		byPhase[phases[k]] = append(byPhase[phases[k]], i)
 	}
 	var parts [3][]string
 	for p, l := range byPhase {
-		// Most severe first, in member order among equals (positions
-		// break ties: the stable order, by an n log n sort).
-		pos := make([]int, len(l))
-		for k := range pos {
-			pos[k] = k
-		}
-		slices.SortFunc(pos, func(a, b int) int {
-			if c := event.Rank(findings[l[b]].Severity) - event.Rank(findings[l[a]].Severity); c != 0 {
-				return c
+		// The four most severe, the earlier member first among equals
+		// (what a stable sort by severity would put first), kept in one
+		// pass.
+		top := make([]int, 0, 4)
+		for _, i := range l {
+			r := event.Rank(findings[i].Severity)
+			at := len(top)
+			for at > 0 && event.Rank(findings[top[at-1]].Severity) < r {
+				at--
 			}
-			return a - b
-		})
-		top := make([]int, min(len(pos), 4))
-		for k := range top {
-			top[k] = l[pos[k]]
+			if at == 4 {
+				continue
+			}
+			if len(top) < 4 {
+				top = append(top, 0)
+			}
+			copy(top[at+1:], top[at:len(top)-1])
+			top[at] = i
 		}
 		more := len(l) > 4
 		slices.SortStableFunc(top, func(a, b int) int { return findings[a].Time.Compare(findings[b].Time) })

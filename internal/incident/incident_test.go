@@ -3,6 +3,7 @@ package incident
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -267,6 +268,42 @@ func TestWorthy(t *testing.T) {
 		}
 		if got := Worthy(c.fs, idx); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestNarrativeTopFourIsTheStableSortsFirst holds the narrative's one-pass
+// choice of a phase's four most severe findings to the first four of a
+// stable sort by severity, on random severities.
+func TestNarrativeTopFourIsTheStableSortsFirst(t *testing.T) {
+	sevs := []string{event.SevInfo, event.SevLow, event.SevMedium, event.SevHigh, event.SevCritical}
+	for seed := int64(0); seed < 200; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		n := 1 + r.Intn(12)
+		fs := make([]event.Finding, n)
+		members := make([]int, n)
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range fs {
+			fs[i] = event.Finding{ID: fmt.Sprint(i), Title: fmt.Sprint("t", i), Severity: sevs[r.Intn(len(sevs))], Time: t0.Add(time.Duration(i) * time.Minute), Analyzer: "psrecon"}
+			members[i] = i
+		}
+		phases := make([]int8, n)
+		for i := range phases {
+			phases[i] = 1
+		}
+		got := narrative(caseconf.Default(), fs, members, phases, []string{"H"})
+		// The reference: positions sorted by severity, stably.
+		pos := slices.Clone(members)
+		slices.SortStableFunc(pos, func(a, b int) int { return event.Rank(fs[b].Severity) - event.Rank(fs[a].Severity) })
+		top := pos[:min(4, n)]
+		slices.Sort(top) // told in time order (times follow the index)
+		for _, i := range top {
+			if !strings.Contains(got, "] "+fs[i].Title+" —") {
+				t.Fatalf("seed %d: %s missing from %q", seed, fs[i].Title, got)
+			}
+		}
+		if c := strings.Count(got, "] t"); c != len(top) {
+			t.Fatalf("seed %d: %d findings told, want %d: %q", seed, c, len(top), got)
 		}
 	}
 }

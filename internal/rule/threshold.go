@@ -105,6 +105,7 @@ func (th *threshold) newState() Stateful {
 type thresholdState struct {
 	th     *threshold
 	groups map[string]*group
+	kbuf   []byte // the group key being looked up
 }
 
 type entry struct {
@@ -132,9 +133,13 @@ type burst struct {
 // Observe takes one matching event, in time order.
 func (s *thresholdState) Observe(ev *event.Event, emit func(event.Finding)) {
 	th := s.th
-	key := th.key(ev)
-	g := s.groups[key]
+	// The key is built in the state's buffer and looked up without
+	// becoming a string: a brute force sends every attempt through here,
+	// into a few groups.
+	s.kbuf = th.appendKey(s.kbuf[:0], ev)
+	g := s.groups[string(s.kbuf)]
 	if g == nil {
+		key := string(s.kbuf)
 		g = &group{key: key, distinct: map[string]int{}}
 		s.groups[key] = g
 	}
@@ -211,15 +216,16 @@ func (s *thresholdState) Flush(emit func(event.Finding)) {
 	}
 }
 
-func (th *threshold) key(ev *event.Event) string {
-	if len(th.groupBy) == 0 {
-		return ""
-	}
-	parts := make([]string, len(th.groupBy))
+// appendKey appends ev's group key to b: the group-by values joined by
+// U+001F ("" without group-by).
+func (th *threshold) appendKey(b []byte, ev *event.Event) []byte {
 	for i, g := range th.groupBy {
-		parts[i] = valueString(g, ev)
+		if i > 0 {
+			b = append(b, 0x1f)
+		}
+		b = append(b, valueString(g, ev)...)
 	}
-	return strings.Join(parts, "\x1f")
+	return b
 }
 
 func valueString(p *Program, ev *event.Event) string {
