@@ -61,10 +61,13 @@ type Shaper struct {
 	// in buf and allocated only when new.
 	shapes map[string]string
 	buf    bytes.Buffer
+	names  map[string]nameInfo // see Shaper.nameOf
 }
 
 // NewShaper returns a Shaper for one goroutine.
-func NewShaper() *Shaper { return &Shaper{masked: map[string]string{}, shapes: map[string]string{}} }
+func NewShaper() *Shaper {
+	return &Shaper{masked: map[string]string{}, shapes: map[string]string{}, names: map[string]nameInfo{}}
+}
 
 // A Shaper remembers values up to maxMemoValue bytes, at most
 // maxMemoValues of them (then it starts afresh).
@@ -112,20 +115,42 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		b.WriteByte('=')
 		sh.mask(b, v)
 	}
-	add("image", first(ev.Process, field("Image"), field("NewProcessName")))
-	add("parent", first(ev.ParentProcess, field("ParentImage"), field("ParentProcessName")))
+	// The raw fields a shape reads, in one pass over the pairs when the
+	// reader has them (a lookup per name searched them twenty times).
+	var kvs []event.KV
+	flat := false
+	if pairs != nil {
+		kvs, flat = pairs()
+	}
+	var vals [len(slotNames)]string
+	if flat {
+		for _, kv := range kvs {
+			if i := slotOf(kv.Key); i >= 0 {
+				vals[i] = kv.Value
+			}
+		}
+	} else {
+		for i, n := range slotNames {
+			vals[i] = field(n)
+		}
+	}
+	add("image", first(ev.Process, vals[slotImage], vals[slotNewProcessName]))
+	add("parent", first(ev.ParentProcess, vals[slotParentImage], vals[slotParentProcessName]))
 	// A command line says what ran; a script's text only when there is
 	// none (PowerShell's script block events).
-	if cl := first(ev.CommandLine, field("CommandLine")); cl != "" {
+	if cl := first(ev.CommandLine, vals[slotCommandLine]); cl != "" {
 		add("cmd", cl)
 	} else {
-		add("script", clip(first(ev.ScriptText, field("ScriptBlockText")), 400))
+		add("script", clip(first(ev.ScriptText, vals[slotScriptBlockText]), 400))
 	}
-	for i, f := range shapeFields {
-		add(shapeKeys[i], field(f))
+	for i := range shapeFields {
+		add(shapeKeys[i], vals[slotShapeFields+i])
 	}
 	if b.Len() == 0 {
-		kindShape(b, ev, field, pairs, add)
+		if !flat {
+			kvs = fieldPairs(ev)
+		}
+		kindShape(sh, b, ev, kvs, vals[slotSubjectUserName], vals[slotUser], add)
 	}
 	out := b.Bytes()
 	if len(out) > maxShape {
@@ -162,15 +187,7 @@ var shapeKeys = func() []string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *bytes.Buffer, ev *event.Event, field func(string) string, pairs func() ([]event.KV, bool), add func(k, v string)) {
-	var kvs []event.KV
-	ok := false
-	if pairs != nil {
-		kvs, ok = pairs()
-	}
-	if !ok {
-		kvs = fieldPairs(ev)
-	}
+func kindShape(sh *Shaper, b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName, user string, add func(k, v string)) {
 	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
@@ -181,15 +198,99 @@ func kindShape(b *bytes.Buffer, ev *event.Event, field func(string) string, pair
 	// Who, as the baseline key counts it, from the record itself: such
 	// events often have no user column (a 4794's subject), and the
 	// nightly job's machine account must not vouch for an admin's act.
-	if who := identity(first(ev.User, ev.SubjectUser, field("SubjectUserName"), field("User"))); who != "" && who != "-" {
+	if who := identity(first(ev.User, ev.SubjectUser, subjectUserName, user)); who != "" && who != "-" {
 		b.WriteString("|by=")
 		b.WriteString(who)
 	}
 	for _, kv := range kvs {
-		if n := nameOf(kv.Key); !n.whoWhereWhen {
+		if n := sh.nameOf(kv.Key); !n.whoWhereWhen {
 			add(n.lower, kv.Value)
 		}
 	}
+}
+
+// slotNames are the raw fields a shape reads by name, each at its slot:
+// the process, parent, command line and script, shapeFields, and the
+// subject for kindShape.
+var slotNames = [...]string{"Image", "NewProcessName", "ParentImage", "ParentProcessName", "CommandLine", "ScriptBlockText",
+	"TargetObject", "Details", "TargetFilename", "ImageLoaded", "PipeName", "QueryName",
+	"ServiceName", "ImagePath", "ServiceFileName", "TaskName", "ShareName", "RelativeTargetName",
+	"SubjectUserName", "User"}
+
+const (
+	slotImage = iota
+	slotNewProcessName
+	slotParentImage
+	slotParentProcessName
+	slotCommandLine
+	slotScriptBlockText
+	slotShapeFields // shapeFields follow in their order
+	slotSubjectUserName = slotShapeFields + 12
+	slotUser            = slotSubjectUserName + 1
+)
+
+// slotOf is name's slot in slotNames, -1 if a shape does not read it.
+func slotOf(name string) int {
+	switch name {
+	case "Image":
+		return slotImage
+	case "NewProcessName":
+		return slotNewProcessName
+	case "ParentImage":
+		return slotParentImage
+	case "ParentProcessName":
+		return slotParentProcessName
+	case "CommandLine":
+		return slotCommandLine
+	case "ScriptBlockText":
+		return slotScriptBlockText
+	case "TargetObject":
+		return slotShapeFields
+	case "Details":
+		return slotShapeFields + 1
+	case "TargetFilename":
+		return slotShapeFields + 2
+	case "ImageLoaded":
+		return slotShapeFields + 3
+	case "PipeName":
+		return slotShapeFields + 4
+	case "QueryName":
+		return slotShapeFields + 5
+	case "ServiceName":
+		return slotShapeFields + 6
+	case "ImagePath":
+		return slotShapeFields + 7
+	case "ServiceFileName":
+		return slotShapeFields + 8
+	case "TaskName":
+		return slotShapeFields + 9
+	case "ShareName":
+		return slotShapeFields + 10
+	case "RelativeTargetName":
+		return slotShapeFields + 11
+	case "SubjectUserName":
+		return slotSubjectUserName
+	case "User":
+		return slotUser
+	}
+	return -1
+}
+
+// nameOf is the package's nameOf, remembered by the Shaper in a map of
+// its own (the shared one is a sync.Map, slower to ask for every field
+// of every finding's event).
+func (sh *Shaper) nameOf(k string) nameInfo {
+	if sh == nil {
+		return nameOf(k)
+	}
+	if n, ok := sh.names[k]; ok {
+		return n
+	}
+	n := nameOf(k)
+	if len(sh.names) < maxNames {
+		sh.names[strings.Clone(k)] = n // a copy: k shares a record's memory
+	}
+	return n
 }
 
 // names remembers, per raw field name, what kindShape needs of it: a

@@ -58,20 +58,39 @@ func FuzzMask(f *testing.F) {
 func TestShaperRemembersTheSameShapes(t *testing.T) {
 	evs := caseEvents(t)
 	sh := NewShaper()
-	n := 0
+	n, flat := 0, 0
 	for round := 0; round < 2; round++ { // the second round answers from memory
 		for _, ev := range evs {
 			want := ShapeFrom(ev, ev.Field, nil)
 			if got := sh.Shape(ev, ev.Field, nil); got != want {
 				t.Fatalf("event %d/%s: Shaper gives %q, ShapeFrom %q", ev.EventID, ev.Channel, got, want)
 			}
+			// As a hunt asks: the raw fields as the pairs its reader parsed.
+			pairs := func() ([]event.KV, bool) {
+				raw := ev.RawFields
+				if ev.Fields != nil {
+					b, err := event.MarshalFields(ev.Fields)
+					if err != nil {
+						return nil, false
+					}
+					raw = string(b)
+				}
+				kvs, ok := event.ParseFlatFields(raw, nil)
+				if ok {
+					flat++
+				}
+				return kvs, ok
+			}
+			if got := sh.Shape(ev, ev.Field, pairs); got != want {
+				t.Fatalf("event %d/%s: Shaper gives %q from the pairs, ShapeFrom %q", ev.EventID, ev.Channel, got, want)
+			}
 			if want != "" {
 				n++
 			}
 		}
 	}
-	if n < 100 || len(sh.masked) == 0 {
-		t.Fatalf("%d shapes, %d values remembered: the test checks too little", n, len(sh.masked))
+	if n < 100 || len(sh.masked) == 0 || flat < 100 {
+		t.Fatalf("%d shapes, %d values remembered, %d from pairs: the test checks too little", n, len(sh.masked), flat)
 	}
 }
 
