@@ -224,7 +224,7 @@ const (
 	slotParentProcessName
 	slotCommandLine
 	slotScriptBlockText
-	slotShapeFields // shapeFields follow in their order
+	slotShapeFields     // shapeFields follow in their order
 	slotSubjectUserName = slotShapeFields + 12
 	slotUser            = slotSubjectUserName + 1
 )
