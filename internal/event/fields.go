@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -356,43 +357,61 @@ func skipWS(s string, i int) int {
 }
 
 // parseString reads a JSON string at s[i]; without escapes it is a
-// substring of s, with escapes encoding/json decodes it. Stored values can
-// be long (script text), so the closing quote is found with IndexByte and
-// the span checked eight bytes at a time.
+// substring of s, with escapes they are decoded as encoding/json does.
+// One pass, eight bytes at a time, finds the first quote, backslash or
+// control byte (three passes — the quote, a backslash, control bytes —
+// cost more on the short values most fields hold).
 func parseString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", i, false
 	}
-	q := strings.IndexByte(s[i+1:], '"')
-	if q < 0 {
+	j := special(s, i+1)
+	if j >= len(s) || s[j] < 0x20 {
 		return "", i, false
 	}
-	j := i + 1 + q
-	seg := s[i+1 : j]
-	if strings.IndexByte(seg, '\\') >= 0 {
-		// The quote found may be escaped (command lines quote their
-		// paths): the string ends at the first one after an even run of
-		// backslashes, and its span is the room to make.
-		for {
-			n := 0
-			for k := j - 1; s[k] == '\\'; k-- {
-				n++
-			}
-			if n%2 == 0 {
-				break
-			}
-			q := strings.IndexByte(s[j+1:], '"')
-			if q < 0 {
-				return "", i, false
-			}
-			j += 1 + q
+	if s[j] == '"' {
+		return s[i+1 : j], j + 1, true
+	}
+	// A backslash: the string ends at the first quote after an even run
+	// of backslashes (command lines quote their paths), and its span is
+	// the room to make.
+	for {
+		q := strings.IndexByte(s[j+1:], '"')
+		if q < 0 {
+			return "", i, false
 		}
-		return parseEscaped(s, i, j)
+		j += 1 + q
+		n := 0
+		for k := j - 1; s[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return parseEscaped(s, i, j)
+		}
 	}
-	if hasControl(seg) {
-		return "", i, false
+}
+
+// special is the index of the first byte at or after j that is a quote,
+// a backslash or a control byte, len(s) if none is.
+func special(s string, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(s); j += 8 {
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		// A byte is flagged where it is a quote, a backslash or below
+		// 0x20; borrows may flag bytes after a true one, never before,
+		// so the lowest flag is exact.
+		if m := ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x) & highs; m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
 	}
-	return seg, j + 1, true
+	for ; j < len(s); j++ {
+		if c := s[j]; c == '"' || c == '\\' || c < 0x20 {
+			return j
+		}
+	}
+	return j
 }
 
 // parseEscaped is parseString for a string with escapes (Windows paths
@@ -407,18 +426,15 @@ func parseEscaped(s string, i, end int) (string, int, bool) {
 	buf.Grow(end - i - 1)
 	j := i + 1
 	for j < end {
-		r := strings.IndexByte(s[j:end], '\\')
-		if r < 0 {
-			r = end - j
-		}
-		if r > 0 {
-			// Any quote in a run is escaped, so none is in it.
-			if hasControl(s[j : j+r]) {
-				return "", i, false
-			}
-			buf.WriteString(s[j : j+r])
-			j += r
+		// The run up to the next backslash (or end: any quote before it
+		// is escaped, so a backslash comes first).
+		if r := min(special(s, j), end); r > j {
+			buf.WriteString(s[j:r])
+			j = r
 			continue
+		}
+		if s[j] != '\\' {
+			return "", i, false // a control byte
 		}
 		// s[j] is a backslash; the escape ends before end (the quote at
 		// end follows an even run of backslashes).
@@ -479,27 +495,6 @@ func getu4(s string, j int) rune {
 		r = r*16 + rune(c)
 	}
 	return r
-}
-
-// hasControl reports whether s has a byte below 0x20 (not allowed raw in
-// a JSON string).
-func hasControl(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		// Some byte is < 0x20 exactly when this is non-zero.
-		if (x-ones*0x20)&^x&highs != 0 {
-			return true
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] < 0x20 {
-			return true
-		}
-	}
-	return false
 }
 
 // LookupField finds the top-level key name in a fields JSON object (as

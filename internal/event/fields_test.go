@@ -110,11 +110,30 @@ func BenchmarkUnmarshalFields(b *testing.B) {
 	}
 }
 
-func TestHasControl(t *testing.T) {
-	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "\x1f", "abcdefg\x00", "abcdefgh\x1f", "\x7f\x80\xff\x20 ~abcdefghijk", "ab\ncd", strings.Repeat("x", 100) + "\t"} {
-		want := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 }) >= 0
-		if got := hasControl(s); got != want {
-			t.Errorf("hasControl(%q) = %v, want %v", s, got, want)
+// TestSpecial holds special's eight-bytes-at-a-time search to a byte
+// loop: every start in strings with quotes, backslashes and control
+// bytes at every position of a word, and bytes above 0x7f (whose borrows
+// must not hide an earlier match).
+func TestSpecial(t *testing.T) {
+	ref := func(s string, j int) int {
+		for ; j < len(s); j++ {
+			if c := s[j]; c == '"' || c == '\\' || c < 0x20 {
+				return j
+			}
+		}
+		return j
+	}
+	ss := []string{"", "a", "abcdefgh", "abcdefghi", "\x7f\x80\xff\x20 ~abcdefghijk", strings.Repeat("x", 100) + "\t"}
+	for _, c := range []string{"\"", "\\", "\x00", "\x1f", "\n"} {
+		for at := 0; at < 19; at++ {
+			ss = append(ss, strings.Repeat("a", at)+c+"bcdefghijklmnop", strings.Repeat("\xff", at)+c+"\x80\x21\x5b\x5d\x23", strings.Repeat("\x01", at)+c)
+		}
+	}
+	for _, s := range ss {
+		for j := 0; j <= len(s); j++ {
+			if got, want := special(s, j), ref(s, j); got != want {
+				t.Fatalf("special(%q, %d) = %d, want %d", s, j, got, want)
+			}
 		}
 	}
 }
@@ -269,4 +288,32 @@ func FuzzAppendRefsJSON(f *testing.F) {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
 	})
+}
+
+// BenchmarkParseFlatFields parses a Sysmon process creation's fields as
+// the store keeps them: short keys and numbers, escaped paths, a quoted
+// command line.
+func BenchmarkParseFlatFields(b *testing.B) {
+	d := ordereddict.NewDict().Set("RuleName", "-").Set("UtcTime", "2024-03-04 10:00:00.123").
+		Set("ProcessGuid", "{0d5f2c3e-1a2b-65e5-0b00-000000000f00}").Set("ProcessId", "4242").
+		Set("Image", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`).Set("FileVersion", "10.0.19041.1").
+		Set("Description", "Windows PowerShell").Set("Product", "Microsoft® Windows® Operating System").
+		Set("Company", "Microsoft Corporation").Set("OriginalFileName", "PowerShell.EXE").
+		Set("CommandLine", `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -Command "Get-ADGroupMember 'Domain Admins'"`).
+		Set("CurrentDirectory", `C:\Users\admin\`).Set("User", `CORP\admin`).Set("LogonGuid", "{0d5f2c3e-1a2b-65e5-0000-0020e7030000}").
+		Set("LogonId", "0x3e7").Set("TerminalSessionId", "0").Set("IntegrityLevel", "High").
+		Set("Hashes", "SHA256=9F914D42706FE215501044ACD85A32D58AAEF1419D404FDDFA5D3B48F66CCD9F").
+		Set("ParentProcessGuid", "{0d5f2c3e-1a2b-65e5-0a00-000000000f00}").Set("ParentProcessId", "1000").
+		Set("ParentImage", `C:\Windows\explorer.exe`).Set("ParentCommandLine", `C:\Windows\Explorer.EXE`).Set("ParentUser", `CORP\admin`)
+	js, _ := MarshalFields(d)
+	s := string(js)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(s)))
+	var kvs []KV
+	for b.Loop() {
+		var ok bool
+		if kvs, ok = ParseFlatFields(s, kvs[:0]); !ok || len(kvs) != d.Len() {
+			b.Fatal("not flat")
+		}
+	}
 }
