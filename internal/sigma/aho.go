@@ -12,7 +12,11 @@ import "slices"
 type automaton struct {
 	class  [256]uint8
 	nclass int
-	delta  []int32 // state*nclass+class → next state; state 0 is the root
+	// delta[state*nclass+class] is the next state t, written as
+	// t*nclass<<1 | 1 if some pattern ends on t's suffix chain: a scan
+	// reads one entry per byte, with no multiplication and no look at
+	// term until a pattern may end (see step). State 0 is the root.
+	delta []int32
 	// term[s] is the first state on s's suffix chain (s itself included)
 	// that ends a pattern, or -1; next[s] continues that chain.
 	term, next []int32
@@ -122,8 +126,27 @@ func newAutomaton(pats []string) *automaton {
 		a.own = append(a.own, ends[s]...)
 	}
 	a.ownStart[n] = int32(len(a.own))
+	if int64(n)*int64(nc) >= 1<<30 {
+		panic("sigma: automaton too large") // a billion table entries: not a rule set
+	}
+	for i, t := range a.delta {
+		e := t * int32(nc) << 1
+		if a.term[t] >= 0 {
+			e |= 1
+		}
+		a.delta[i] = e
+	}
 	return a
 }
+
+// step moves from the state at row offset e (an entry of delta, as
+// written there) on byte class c; the entry it returns has its low bit
+// set when a pattern may end at the new state, whose number is then
+// state(e).
+func (a *automaton) step(e int32, c uint8) int32 { return a.delta[e>>1+int32(c)] }
+
+// state is the state number of a delta entry.
+func (a *automaton) state(e int32) int32 { return e >> 1 / int32(a.nclass) }
 
 // trieStates counts the states of the trie of pats: the root and one per
 // distinct non-empty prefix.

@@ -9,13 +9,15 @@ import (
 )
 
 // occurrences lists every (pattern, end) the automaton reports on text.
-func occurrences(a *automaton, text string) []string {
+func occurrences(t *testing.T, a *automaton, text string) []string {
 	var out []string
-	s := int32(0)
-	nc := int32(a.nclass)
+	e := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = a.delta[s*nc+int32(a.class[text[i]])]
-		for t := a.term[s]; t >= 0; t = a.next[t] {
+		e = a.step(e, a.class[text[i]])
+		if (e&1 != 0) != (a.term[a.state(e)] >= 0) {
+			t.Fatalf("entry %d: low bit says %v, state %d has term %d", e, e&1 != 0, a.state(e), a.term[a.state(e)])
+		}
+		for t := a.term[a.state(e)]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				out = append(out, fmt.Sprint(p, "@", i))
 			}
@@ -69,7 +71,7 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		if got := occurrences(a, text); !slices.Equal(got, want) {
+		if got := occurrences(t, a, text); !slices.Equal(got, want) {
 			t.Fatalf("seed %d: patterns %q in %q: got %v, want %v", seed, pats, text, got, want)
 		}
 	}

@@ -275,14 +275,16 @@ func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
 // slots of the patterns found.
 func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 	a := f.auto
-	nc := int32(a.nclass)
 	n := len(v)
-	s := int32(0)
+	e := int32(0)
 	var high byte
 	for i := 0; i < n; i++ {
 		high |= v[i]
-		s = a.delta[s*nc+int32(a.class[asciifold.Lower(v[i])])]
-		for t := a.term[s]; t >= 0; t = a.next[t] {
+		e = a.step(e, a.class[asciifold.Lower(v[i])])
+		if e&1 == 0 {
+			continue // no pattern ends here
+		}
+		for t := a.term[a.state(e)]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				l := int(a.plen[p])
 				for _, o := range f.outs[p] {
