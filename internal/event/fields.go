@@ -566,14 +566,8 @@ func keyEquals(s string, i int, name string) (match bool, next int, ok bool) {
 	if i >= len(s) || s[i] != '"' {
 		return false, i, false
 	}
-	q := strings.IndexByte(s[i+1:], '"')
-	if q < 0 {
-		return false, i, false
-	}
-	j := i + 1 + q
-	seg := s[i+1 : j]
-	if strings.IndexByte(seg, '\\') < 0 {
-		return seg == name, j + 1, true
+	if j := special(s, i+1); j < len(s) && s[j] == '"' {
+		return s[i+1:j] == name, j + 1, true
 	}
 	k, j, ok := parseString(s, i)
 	return ok && k == name, j, ok

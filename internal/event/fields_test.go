@@ -317,3 +317,22 @@ func BenchmarkParseFlatFields(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseFlatFieldsScript parses a PowerShell script block
+// record's fields: a few kilobytes of script in one value.
+func BenchmarkParseFlatFieldsScript(b *testing.B) {
+	script := strings.Repeat("$users = Get-ADUser -Filter * -Properties MemberOf | Where-Object { $_.Enabled -eq $true }; ", 40)
+	d := ordereddict.NewDict().Set("MessageNumber", "1").Set("MessageTotal", "1").Set("ScriptBlockText", script).
+		Set("ScriptBlockId", "{0d5f2c3e-1a2b-65e5-0b00-000000000f00}").Set("Path", `C:\Users\admin\recon.ps1`)
+	js, _ := MarshalFields(d)
+	s := string(js)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(s)))
+	var kvs []KV
+	for b.Loop() {
+		var ok bool
+		if kvs, ok = ParseFlatFields(s, kvs[:0]); !ok || len(kvs) != d.Len() {
+			b.Fatal("not flat")
+		}
+	}
+}
