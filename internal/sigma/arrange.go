@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -178,30 +179,59 @@ func (s *Set) buildPart(probe *event.Event, rules []pending) *arrangement {
 // every kind of event was tried: its scans stop at the patterns of all
 // the other kinds, and a hunt of dense real chunks took 10% more CPU.)
 func (s *Set) gfieldOf(f *fieldBuild) gfield {
-	return gfield{get: readerOf(f.name), auto: s.automaton(f.pats), outs: f.outs, high: f.high}
+	g := gfield{get: readerOf(f.name), high: f.high}
+	var lo, hi []string
+	for i, p := range f.pats {
+		if hasHigh(p) {
+			hi, g.hiOuts = append(hi, p), append(g.hiOuts, f.outs[i])
+		} else {
+			lo, g.outs = append(lo, p), append(g.outs, f.outs[i])
+		}
+	}
+	g.auto = s.shared(lo).get()
+	if len(hi) > 0 {
+		g.hi = s.shared(hi)
+	}
+	return g
 }
 
-// sharedAuto is an automaton built once for every arrangement that
-// needs its patterns.
+// hasHigh reports whether p has a byte >= 0x80.
+func hasHigh(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedAuto is an automaton built once, on first use, for every
+// arrangement that needs its patterns.
 type sharedAuto struct {
-	once sync.Once
-	auto *automaton
+	pats  []string
+	once  sync.Once
+	built atomic.Pointer[automaton]
 }
 
-// automaton returns the automaton of pats, building it on first use
-// outside the set's lock (so automata of different pattern sets are
-// built at once).
-func (s *Set) automaton(pats []string) *automaton {
+// get returns the automaton, building it on the first call (outside
+// the set's lock, so automata of different pattern sets are built at
+// once).
+func (sa *sharedAuto) get() *automaton {
+	sa.once.Do(func() { sa.built.Store(newAutomaton(sa.pats)) })
+	return sa.built.Load()
+}
+
+// shared returns the shared automaton of pats.
+func (s *Set) shared(pats []string) *sharedAuto {
 	key := strings.Join(pats, "\x00")
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sa := s.autos[key]
 	if sa == nil {
-		sa = &sharedAuto{}
+		sa = &sharedAuto{pats: pats}
 		s.autos[key] = sa
 	}
-	s.mu.Unlock()
-	sa.once.Do(func() { sa.auto = newAutomaton(pats) })
-	return sa.auto
+	return sa
 }
 
 // constField reports whether a raw field's value depends only on the

@@ -111,7 +111,13 @@ type gfield struct {
 	get  reader // name "": keywords, every raw value and the message
 	auto *automaton
 	outs [][]patOut // per automaton pattern
-	high int32      // slot set when the value has a byte >= 0x80; -1: none
+	// hi holds the patterns with a byte >= 0x80 (windash's dashes, mostly),
+	// looked for only in values that have one, with hiOuts: kept apart,
+	// they doubled the byte classes of the largest automaton, and its
+	// table, for values that are nearly all ASCII. Built on first use.
+	hi     *sharedAuto
+	hiOuts [][]patOut
+	high   int32 // slot set when the value has a byte >= 0x80; -1: none
 }
 
 type patOut struct {
@@ -274,10 +280,21 @@ func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
 // scan runs f's automaton over v, ASCII letters folded, and sets the
 // slots of the patterns found.
 func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
-	a := f.auto
+	if high := m.scanWith(g, f.auto, f.outs, v); high >= 0x80 {
+		if f.hi != nil {
+			m.scanWith(g, f.hi.get(), f.hiOuts, v)
+		}
+		if f.high >= 0 {
+			m.setSlot(g, f.high)
+		}
+	}
+}
+
+// scanWith runs a over v and sets the slots outs gives the patterns
+// found; it returns the bytes of v or-ed together.
+func (m *Matcher) scanWith(g *arrangement, a *automaton, outs [][]patOut, v string) (high byte) {
 	n := len(v)
 	e := int32(0)
-	var high byte
 	for i := 0; i < n; i++ {
 		high |= v[i]
 		e = a.step(e, a.class[asciifold.Lower(v[i])])
@@ -287,7 +304,7 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 		for t := a.term[a.state(e)]; t >= 0; t = a.next[t] {
 			for _, p := range a.own[a.ownStart[t]:a.ownStart[t+1]] {
 				l := int(a.plen[p])
-				for _, o := range f.outs[p] {
+				for _, o := range outs[p] {
 					switch o.op {
 					case opEq:
 						if l != n {
@@ -307,9 +324,7 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 			}
 		}
 	}
-	if high >= 0x80 && f.high >= 0 {
-		m.setSlot(g, f.high)
-	}
+	return high
 }
 
 func (m *Matcher) setSlot(g *arrangement, s int32) {
@@ -387,8 +402,8 @@ func (s *Set) Stats() string {
 	defer s.mu.Unlock()
 	size := 0
 	for _, sa := range s.autos {
-		if sa.auto != nil {
-			size += sa.auto.size()
+		if a := sa.built.Load(); a != nil {
+			size += a.size()
 		}
 	}
 	return strconv.Itoa(len(s.byKey)) + " event kinds, " + strconv.Itoa(s.groups) + " arrangements, automata " + strconv.Itoa(size>>10) + " KiB"
