@@ -307,3 +307,42 @@ func TestNarrativeTopFourIsTheStableSortsFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestSortMembersIsTheSort holds sortMembers (runs of one time sorted
+// when the members are in time order) to a plain sort.
+func TestSortMembersIsTheSort(t *testing.T) {
+	for seed := int64(0); seed < 300; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		n := r.Intn(40)
+		fs := make([]event.Finding, n)
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range fs {
+			fs[i] = event.Finding{ID: fmt.Sprint("f", r.Intn(8)), Time: t0.Add(time.Duration(r.Intn(5)) * time.Second)}
+		}
+		members := make([]int, n)
+		for i := range members {
+			members[i] = i
+		}
+		byTime := func(a, b int) int { return fs[a].Time.Compare(fs[b].Time) }
+		if seed%2 == 0 {
+			slices.SortStableFunc(members, byTime) // in time order, as a hunt hands them
+		} else {
+			r.Shuffle(n, func(i, j int) { members[i], members[j] = members[j], members[i] })
+		}
+		cmp := func(a, b int) int {
+			if c := byTime(a, b); c != 0 {
+				return c
+			}
+			if c := strings.Compare(fs[a].ID, fs[b].ID); c != 0 {
+				return c
+			}
+			return a - b
+		}
+		want := slices.Clone(members)
+		slices.SortFunc(want, cmp)
+		sortMembers(fs, members, cmp)
+		if !slices.Equal(members, want) {
+			t.Fatalf("seed %d: %v, want %v", seed, members, want)
+		}
+	}
+}

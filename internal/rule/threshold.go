@@ -229,6 +229,9 @@ func (th *threshold) appendKey(b []byte, ev *event.Event) []byte {
 }
 
 func valueString(p *Program, ev *event.Event) string {
+	if p.fast != nil {
+		return p.fast(ev) // no detour through any (an allocation per event)
+	}
 	v, err := p.Value(ev)
 	if err != nil || v == nil {
 		return ""
