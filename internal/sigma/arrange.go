@@ -126,6 +126,9 @@ func isOpaque(n *node, src int) bool {
 		}
 		return false
 	}
+	if n.ref != "" && (n.refName(src) == "" || volatileField(n.refName(src))) {
+		return true
+	}
 	return n.opaque || n.rawName(src) == "" || volatileField(n.rawName(src))
 }
 
@@ -394,13 +397,29 @@ func (b *builder) compile(n *node, src int) *gnode {
 	opaque := isOpaque(n, src)
 	if opaque {
 		b.opaque = true // keywords read every value; the time is not remembered
-	} else if n.lits == nil || !constField(name) {
-		b.reads[name] = true
+	} else {
+		if n.lits == nil || !constField(name) {
+			b.reads[name] = true
+		}
+		if n.ref != "" {
+			b.reads[n.refName(src)] = true
+		}
 	}
 	if n.lits == nil {
 		g.gen = n.gen
 		if !opaque && readerOf(name).kind == 'r' {
 			g.own = name
+			if n.ref != "" {
+				// The field compared with: a raw one is shown too, a
+				// column is in the copy; others need the decoded event.
+				switch readerOf(n.refName(src)).kind {
+				case 'r':
+					g.own2 = n.refName(src)
+				case 't':
+				default:
+					g.own = ""
+				}
+			}
 		}
 		for _, p := range n.pre {
 			op := byte(opContains)

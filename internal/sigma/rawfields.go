@@ -42,18 +42,24 @@ func (m *Matcher) Decoded(ev *event.Event) *event.Event {
 	return m.decoded
 }
 
-// only returns ev with its raw fields cut down to the one named (in flat
-// mode): what a leaf that reads that field alone needs, made without
+// only returns ev with its raw fields cut down to the one named, and
+// name2 if not "" (in flat mode): what a leaf that reads that field alone
+// (or, with fieldref, it and the one it compares with) needs, made without
 // decoding them all (a brute force from random workstation names ran one
 // regular expression on a field of every event, and decoding each
 // event's fields for it was a tenth of the hunt).
-func (m *Matcher) only(ev *event.Event, name string) *event.Event {
+func (m *Matcher) only(ev *event.Event, name, name2 string) *event.Event {
 	c := &m.one
 	*c = *ev
 	c.RawFields = ""
 	c.Fields = ordereddict.NewDict()
 	if v, ok := m.flatGet(name); ok {
 		c.Fields.Set(name, v)
+	}
+	if name2 != "" && name2 != name {
+		if v, ok := m.flatGet(name2); ok {
+			c.Fields.Set(name2, v)
+		}
 	}
 	return c
 }

@@ -105,6 +105,8 @@ type gnode struct {
 	// is that field: in flat mode gen is shown an event holding just it
 	// (see Matcher.only) instead of the whole decoded dict.
 	own string
+	// own2 is the second raw field a fieldref leaf reads ("": none).
+	own2 string
 }
 
 type gfield struct {
@@ -374,7 +376,7 @@ func (m *Matcher) eval(n *gnode, ev *event.Event, src int) bool {
 		}
 	}
 	if n.own != "" && m.flatMode && m.cur == ev {
-		return n.gen(m.only(ev, n.own), src)
+		return n.gen(m.only(ev, n.own, n.own2), src)
 	}
 	return n.gen(m.Decoded(ev), src)
 }

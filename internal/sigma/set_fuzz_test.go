@@ -18,7 +18,7 @@ var (
 	fuzzFields = []string{"Image", "CommandLine", "ParentImage", "EventID", "Channel", "Data", "", "IntegrityLevel", "TimeCreated"}
 	fuzzWords  = []string{"cmd", "CMD.exe", `\cmd.exe`, "-enc", "/c", "who", "whoami", "a", "4688", "1", "Security", "é", "*", "?", `\*`, "x*y", "", "\u0410b", "\u212ay", "ſ", "Ks|zz", "High", "S-1-16-12288", "0x1"}
 	fuzzMods   = []string{"", "|contains", "|startswith", "|endswith", "|contains|all", "|windash|contains", "|re", "|re|i", "|cased", "|exists", "|base64offset|contains",
-		"|neq", "|neq|cased", "|fieldref|neq", "|hour", "|hour|gte", "|minute|neq", "|day|lt"}
+		"|neq", "|neq|cased", "|fieldref|neq", "|fieldref", "|fieldref|endswith", "|hour", "|hour|gte", "|minute|neq", "|day|lt"}
 	// fuzzTimes are the record times of fuzzed events (and values of a
 	// raw date field), around an hour and a year boundary.
 	fuzzTimes = []string{"2026-01-01T00:00:00Z", "2025-12-31T23:59:59.5Z", "2026-03-29T01:30:00Z", "2026-03-29 03:00:00.000", "not a time"}
@@ -57,9 +57,15 @@ func fuzzRule(id int, in []byte) string {
 				continue
 			}
 			timeMod := strings.Contains(mod, "|hour") || strings.Contains(mod, "|minute") || strings.Contains(mod, "|day")
-			if mod == "|fieldref|neq" {
-				// The value names another field.
-				fmt.Fprintf(&b, "    %s%s: %s\n", field, mod, []string{"Image", "ParentImage", "TimeCreated"}[next(3)])
+			if strings.HasPrefix(mod, "|fieldref") {
+				// The value names another field (a list of them: read as
+				// opaque).
+				refs := []string{"Image", "ParentImage", "TimeCreated", "NewProcessName", "IntegrityLevel", "Data", "EventID", "Provider_Name"}
+				if next(4) == 0 {
+					fmt.Fprintf(&b, "    %s%s:\n      - %s\n      - %s\n", field, mod, refs[next(len(refs))], refs[next(len(refs))])
+					continue
+				}
+				fmt.Fprintf(&b, "    %s%s: %s\n", field, mod, refs[next(len(refs))])
 				continue
 			}
 			fmt.Fprintf(&b, "    %s%s:\n", field, mod)

@@ -42,8 +42,21 @@ type node struct {
 	// value (ASCII letters folded) holds one whenever gen holds (the
 	// empty string: a non-ASCII byte); nil when there is no such set.
 	pre []string
-	// opaque: gen may read more of the event than field.
+	// opaque: gen may read more of the event than field (and ref).
 	opaque bool
+	// ref, for a fieldref leaf, is the field it compares with, read as
+	// refNames says per source (as names for field).
+	ref      string
+	refNames []string
+}
+
+// refName is the raw field a fieldref leaf compares with for an event of
+// source src.
+func (n *node) refName(src int) string {
+	if src >= 0 && src < len(n.refNames) {
+		return n.refNames[src]
+	}
+	return n.ref
 }
 
 // Literal operations: the whole value, its start, its end, anywhere.
@@ -131,13 +144,30 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 			return lit
 		}
 	}
-	// Keywords read every value, fieldref a second field.
-	opaque := fieldName == "" || strings.HasPrefix(m.op, "fieldref")
+	// Keywords read every value; fieldref reads a second field, named by
+	// its one value (more values: read as opaque).
+	opaque := fieldName == ""
+	var ref string
+	var refNames []string
+	if strings.HasPrefix(m.op, "fieldref") {
+		if len(vals) == 1 && vals[0].Kind == yaml.ScalarNode && vals[0].Value != "" {
+			ref = vals[0].Value
+			for _, s := range c.sources {
+				raw, ok := s.Fields[ref]
+				if !ok {
+					raw = ref
+				}
+				refNames = append(refNames, raw)
+			}
+		} else {
+			opaque = true
+		}
+	}
 	var pre []string
 	if !mapped {
 		pre = prefilter(m, vals)
 	}
-	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: pre, opaque: opaque}
+	return &node{kind: nLeaf, gen: p, field: fieldName, names: names, pre: pre, opaque: opaque, ref: ref, refNames: refNames}
 }
 
 // literalNode is the tree of literal leaves for the values, or nil when
