@@ -176,3 +176,43 @@ func newDict(kv ...string) *ordereddict.Dict {
 	}
 	return d
 }
+
+// TestLongValuesAreRemembered: a script block seen again is answered from
+// memory, however long, and the memory stays within its byte budget.
+func TestLongValuesAreRemembered(t *testing.T) {
+	rules, errs := Compile([]Doc{{File: "r.yml", Data: []byte(`title: t
+id: t
+logsource: {product: windows, category: ps_script}
+detection:
+  sel: {ScriptBlockText|contains: Get-ADUser}
+  condition: sel
+`)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	set := NewSet(setRules(rules))
+	m := set.NewMatcher()
+	script := strings.Repeat("Get-ADUser -Filter * | Select-Object Name; ", 200) // 8.6 KB
+	ev := func(text string) *event.Event {
+		return &event.Event{Source: event.SourceEVTX, Channel: "Microsoft-Windows-PowerShell/Operational", EventID: 4104,
+			Fields: ordereddict.NewDict().Set("ScriptBlockText", text)}
+	}
+	for i := 0; i < 3; i++ {
+		if got := m.Match(ev(script), nil); len(got) != 1 {
+			t.Fatalf("match %d: %v, want the rule", i, got)
+		}
+	}
+	if m.Hits() != 2 {
+		t.Fatalf("%d answers from memory, want 2 (the second and third time)", m.Hits())
+	}
+	// Distinct long texts past the budget: memory starts afresh.
+	for i := 0; m.memoBytes < memoMaxBytes/2 && i < 10000; i++ {
+		m.Match(ev(fmt.Sprint(i, strings.Repeat("x", 32<<10))), nil)
+	}
+	for i := 0; i < 1000; i++ {
+		m.Match(ev(fmt.Sprint(i, strings.Repeat("y", 32<<10))), nil)
+		if m.memoBytes > memoMaxBytes {
+			t.Fatalf("%d key bytes remembered, budget %d", m.memoBytes, memoMaxBytes)
+		}
+	}
+}
