@@ -16,13 +16,15 @@ import (
 // values, so each hunt worker remembers the answers of these rules per
 // distinct value tuple and runs their conditions once per tuple.
 
-// memoCap bounds a worker's remembered tuples; past it the memo starts
-// afresh (a bound on memory, not on correctness). Tuples longer than
-// memoMaxKey (long scripts, unique command lines) are not remembered at
-// all: they rarely repeat, and keeping them would cost memory for nothing.
+// memoCap and memoMaxBytes bound a worker's remembered tuples and their
+// bytes; past either the memo starts afresh (a bound on memory, not on
+// correctness). Tuples longer than memoMaxKey are not remembered at all.
+// Long ones are: a script block runs again and again (an agent's
+// scheduled script), and its conditions are the costliest to run.
 const (
-	memoCap    = 1 << 16
-	memoMaxKey = 512
+	memoCap      = 1 << 16
+	memoMaxKey   = 64 << 10
+	memoMaxBytes = 16 << 20
 )
 
 // keyPart appends one column of an event to a memo key. Each value is
@@ -97,8 +99,9 @@ type memo struct {
 	bits []uint64 // scratch: the answers gathered on a miss
 	// keep says the answers gathered on a miss may be remembered: the
 	// key is short enough, and no condition failed on the event.
-	keep bool
-	hits int64 // events answered from memory
+	keep  bool
+	hits  int64 // events answered from memory
+	bytes int   // the length of the keys in seen
 	// shaper works out the worker's finding shapes, remembering masked
 	// values.
 	shaper *triage.Shaper
@@ -140,8 +143,10 @@ func (m *memo) store() {
 	if !m.keep {
 		return
 	}
-	if len(m.seen) >= memoCap {
+	if len(m.seen) >= memoCap || m.bytes+len(m.key) > memoMaxBytes {
 		clear(m.seen)
+		m.bytes = 0
 	}
 	m.seen[string(m.key)] = slices.Clone(m.bits)
+	m.bytes += len(m.key)
 }
