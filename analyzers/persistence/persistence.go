@@ -12,6 +12,7 @@ package persistence
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,6 +110,34 @@ type Analyzer struct {
 	fleet     map[string]map[string]bool // signature → hosts it was installed on (Finish)
 	lower     *akit.Memo1
 	in        akit.Interner
+	// signals remembers imageSignals per command and weight: services,
+	// tasks and run keys install the same commands on every host, and
+	// judging one runs a dozen expressions.
+	signals map[signalKey][]signal
+}
+
+type signalKey struct {
+	cmd    string
+	weight int
+}
+
+// maxSignals bounds the commands signals remembers.
+const maxSignals = 1 << 14
+
+// imageSignals is imageSignals, remembered; the caller owns the slice.
+func (a *Analyzer) imageSignals(cmd string, weight int) []signal {
+	k := signalKey{cmd, weight}
+	out, ok := a.signals[k]
+	if !ok {
+		out = slices.Clip(imageSignals(cmd, weight))
+		if a.signals == nil {
+			a.signals = map[signalKey][]signal{}
+		}
+		if len(a.signals) < maxSignals {
+			a.signals[signalKey{strings.Clone(cmd), weight}] = out
+		}
+	}
+	return slices.Clone(out)
 }
 
 type basisOf struct {
@@ -283,7 +312,7 @@ func (a *Analyzer) service(ev *event.Event) {
 	if user == "" {
 		user = akit.ValueOr(ev, "", "AccountName", "ServiceAccount")
 	}
-	sigs := imageSignals(img, 3)
+	sigs := a.imageSignals(img, 3)
 	if randomName(name) {
 		sigs = append(sigs, signal{"random-looking service name " + strconv.Quote(name), 1, false})
 	}
@@ -309,7 +338,7 @@ func (a *Analyzer) task(ev *event.Event) {
 	}
 	// A command interpreter in a task is ordinary admin work; it weighs
 	// only together with what it runs and where from.
-	sigs := imageSignals(cmd, 1)
+	sigs := a.imageSignals(cmd, 1)
 	// Hidden and oddly named tasks are what agents and updaters create
 	// too; they weigh beside a sign in what the task runs.
 	if len(sigs) > 0 {
@@ -346,7 +375,7 @@ func (a *Analyzer) registry(ev *event.Event) {
 	writer := akit.ValueOr(ev, ev.Process, "Image")
 	wl := strings.ToLower(writer)
 	val := akit.ValueOr(ev, "", "Details")
-	sigs := imageSignals(val, 3)
+	sigs := a.imageSignals(val, 3)
 	if perUser(key) {
 		// Per-user applications install and autostart from the user's
 		// own AppData; only the user's own logon runs them.
