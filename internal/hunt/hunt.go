@@ -625,14 +625,48 @@ func (h *hunter) health(warnings []string) (_ []string, broken []string) {
 func order(fs []event.Finding) {
 	AssignIDs(fs)
 	event.SortFindings(fs)
-	seen := make(map[string]int, len(fs))
+	// IDs seen so far: those AssignIDs made are 64 bits of a hash, told
+	// apart as numbers (a map of strings cost as much as the sort on a
+	// brute force's hundred thousand findings), any other as strings.
+	seen := make(map[uint64]int, len(fs))
+	var other map[string]int
 	for i := range fs {
-		n := seen[fs[i].ID]
-		seen[fs[i].ID] = n + 1
+		var n int
+		if h, ok := idBits(fs[i].ID); ok {
+			n = seen[h]
+			seen[h] = n + 1
+		} else {
+			if other == nil {
+				other = map[string]int{}
+			}
+			n = other[fs[i].ID]
+			other[fs[i].ID] = n + 1
+		}
 		if n > 0 {
 			fs[i].ID += "-" + strconv.Itoa(n+1)
 		}
 	}
+}
+
+// idBits reads an ID as AssignIDs writes it ("f-" and 16 lower-case hex
+// digits) back into its 64 bits.
+func idBits(id string) (uint64, bool) {
+	if len(id) != 18 || id[0] != 'f' || id[1] != '-' {
+		return 0, false
+	}
+	var h uint64
+	for i := 2; i < 18; i++ {
+		c := id[i]
+		switch {
+		case '0' <= c && c <= '9':
+			h = h<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			h = h<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return h, true
 }
 
 // sessionSet finds the shared RMM session set in an analyzer list, and

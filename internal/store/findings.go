@@ -115,9 +115,11 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	opts := []parquet.WriterOption{parquet.Compression(zstdCodec), parquet.CreatedBy("spoor", "0.1", ""),
 		parquet.KeyValueMetadata(caseMetaKey, judged)}
 	// Text columns have no useful bounds (no reader prunes pages on a
-	// summary's or a reference list's minimum); working them out for
-	// every page was a tenth of writing the findings.
-	for _, c := range []string{"id", "summary", "reason", "details", "refs", "shape", "triage", "session_id"} {
+	// summary's or a reference list's minimum, and the findings of a hunt
+	// are read whole); working them out for every page was a tenth of
+	// writing the findings. The times keep theirs.
+	for _, c := range []string{"id", "rule_id", "title", "severity", "host", "user", "summary", "reason", "analyzer", "incident_id",
+		"session_id", "details", "refs", "severity_original", "triage", "shape"} {
 		opts = append(opts, parquet.SkipPageBounds(c))
 	}
 	err = writeFindingsFile(tmp, findings, opts)
