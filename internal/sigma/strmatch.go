@@ -17,6 +17,13 @@ type token struct {
 }
 
 func parsePattern(s string) []token {
+	if s == "" {
+		return nil
+	}
+	if strings.IndexAny(s, `\*?`) < 0 {
+		// Most values are plain text: one literal, the value itself.
+		return []token{{kind: 'l', lit: s}}
+	}
 	var toks []token
 	var lit strings.Builder
 	flush := func() {
@@ -51,6 +58,32 @@ func parsePattern(s string) []token {
 	return toks
 }
 
+// withOp returns toks with the wildcards op implies around it (contains
+// *toks*, startswith toks*, endswith *toks), in a new slice made at its
+// size; toks itself for any other op.
+func withOp(toks []token, op string) []token {
+	var pre, post bool
+	switch op {
+	case "contains":
+		pre, post = true, true
+	case "startswith":
+		post = true
+	case "endswith":
+		pre = true
+	default:
+		return toks
+	}
+	out := make([]token, 0, len(toks)+2)
+	if pre {
+		out = append(out, token{kind: '*'})
+	}
+	out = append(out, toks...)
+	if post {
+		out = append(out, token{kind: '*'})
+	}
+	return out
+}
+
 // plainText reports whether toks is one literal (or empty) and returns it.
 func plainText(toks []token) (string, bool) {
 	switch {
@@ -70,15 +103,7 @@ type strMatcher func(v string) bool
 // prefix, suffix, substring without wildcards) avoid the glob engine;
 // case-insensitive comparison folds ASCII in place so no value is copied.
 func compileString(toks []token, op string, cased bool) strMatcher {
-	switch op {
-	case "contains":
-		toks = append(append([]token{{kind: '*'}}, toks...), token{kind: '*'})
-	case "startswith":
-		toks = append(append([]token(nil), toks...), token{kind: '*'})
-	case "endswith":
-		toks = append([]token{{kind: '*'}}, toks...)
-	}
-	toks = squashStars(toks)
+	toks = squashStars(withOp(toks, op))
 	n := len(toks)
 	// Recognise *lit*, lit*, *lit, lit.
 	if lit, ok := plainText(toks); ok {
@@ -111,7 +136,17 @@ func compileString(toks []token, op string, cased bool) strMatcher {
 }
 
 func squashStars(toks []token) []token {
-	out := toks[:0:0]
+	runs := false
+	for i := 1; i < len(toks); i++ {
+		if toks[i].kind == '*' && toks[i-1].kind == '*' {
+			runs = true
+			break
+		}
+	}
+	if !runs {
+		return toks // nearly always: no copy
+	}
+	out := make([]token, 0, len(toks))
 	for _, t := range toks {
 		if t.kind == '*' && len(out) > 0 && out[len(out)-1].kind == '*' {
 			continue

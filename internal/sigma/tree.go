@@ -228,15 +228,7 @@ func literalPats(raw string, m modifiers) ([]litPat, bool) {
 	}
 	var out []litPat
 	for _, toks := range variants {
-		switch m.op {
-		case "contains":
-			toks = append(append([]token{{kind: '*'}}, toks...), token{kind: '*'})
-		case "startswith":
-			toks = append(append([]token(nil), toks...), token{kind: '*'})
-		case "endswith":
-			toks = append([]token{{kind: '*'}}, toks...)
-		}
-		toks = squashStars(toks)
+		toks = squashStars(withOp(toks, m.op))
 		var lp litPat
 		switch n := len(toks); {
 		case n == 0:
