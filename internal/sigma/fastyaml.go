@@ -29,7 +29,11 @@ type fline struct {
 
 // fastDoc reads data as one YAML document of the supported part and
 // returns its root mapping, or says ok false.
-func fastDoc(data []byte) (root *yaml.Node, ok bool) {
+//
+// slab, if not nil, is the caller's room for nodes, used first and left
+// with what this document did not take (one worker's documents share
+// their chunks instead of each leaving part of its last one unused).
+func fastDoc(data []byte, slab *[]yaml.Node) (root *yaml.Node, ok bool) {
 	defer func() {
 		if recover() != nil {
 			root, ok = nil, false // a case not thought of: go-yaml decides
@@ -39,7 +43,7 @@ func fastDoc(data []byte) (root *yaml.Node, ok bool) {
 	if !utf8.ValidString(s) || !printable(s) {
 		return nil, false
 	}
-	var lines []fline
+	lines := make([]fline, 0, strings.Count(s, "\n")+1)
 	for n := 1; len(s) > 0; n++ {
 		line := s
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -57,6 +61,10 @@ func fastDoc(data []byte) (root *yaml.Node, ok bool) {
 		lines = append(lines, fline{num: n, indent: ind, text: line[ind:]})
 	}
 	p := &fparser{lines: lines, endsNL: len(data) > 0 && data[len(data)-1] == '\n'}
+	if slab != nil {
+		p.slab = *slab
+		defer func() { *slab = p.slab }()
+	}
 	i := p.skip(0)
 	if i >= len(lines) {
 		return nil, false // no document: go-yaml says what that is

@@ -48,26 +48,27 @@ func sameNode(a, b *yaml.Node, path string) error {
 }
 
 // checkFast requires fastDoc, where it reads a text, to read it as
-// go-yaml does; it reports whether it read it.
-func checkFast(t *testing.T, name string, data []byte) bool {
+// go-yaml does; it reports whether it read it, and the two readings.
+// slab is fastDoc's (nil: none).
+func checkFast(t *testing.T, name string, data []byte, slab *[]yaml.Node) (ok bool, fast, want *yaml.Node) {
 	t.Helper()
-	fast, ok := fastDoc(data)
+	fast, ok = fastDoc(data, slab)
 	if !ok {
-		return false
+		return false, nil, nil
 	}
-	want, err := goYAMLDocs(data)
+	docs, err := goYAMLDocs(data)
 	if err != nil {
 		t.Errorf("%s: read by the fast path, go-yaml refuses it: %v", name, err)
-		return true
+		return true, nil, nil
 	}
-	if len(want) != 1 {
-		t.Errorf("%s: one document read, go-yaml reads %d", name, len(want))
-		return true
+	if len(docs) != 1 {
+		t.Errorf("%s: one document read, go-yaml reads %d", name, len(docs))
+		return true, nil, nil
 	}
-	if err := sameNode(fast, want[0].Content[0], name); err != nil {
+	if err := sameNode(fast, docs[0].Content[0], name); err != nil {
 		t.Error(err)
 	}
-	return true
+	return true, fast, docs[0].Content[0]
 }
 
 // TestFastYAMLAgreesWithGoYAML reads every shipped SigmaHQ rule and every
@@ -89,6 +90,11 @@ func TestFastYAMLAgreesWithGoYAML(t *testing.T) {
 // counts the files the fast path read.
 func checkFastAll(t *testing.T, fsys fs.FS, root string) (fast, total int) {
 	t.Helper()
+	var slab []yaml.Node
+	var prev struct {
+		name       string
+		fast, want *yaml.Node
+	}
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
 			return err
@@ -98,9 +104,18 @@ func checkFastAll(t *testing.T, fsys fs.FS, root string) (fast, total int) {
 			return err
 		}
 		total++
-		if checkFast(t, p, data) {
+		// The documents share the nodes' room, as a compiling worker's
+		// do: reading one must leave the one before as it was.
+		ok, f, w := checkFast(t, p, data, &slab)
+		if ok {
 			fast++
 		}
+		if prev.fast != nil {
+			if err := sameNode(prev.fast, prev.want, prev.name+" (after "+p+")"); err != nil {
+				t.Error(err)
+			}
+		}
+		prev.name, prev.fast, prev.want = p, f, w
 		return nil
 	})
 	if err != nil {
@@ -120,6 +135,6 @@ func FuzzFastYAML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		checkFast(t, "fuzz", []byte(s))
+		checkFast(t, "fuzz", []byte(s), nil)
 	})
 }

@@ -94,7 +94,7 @@ func ParseFilters(docs []Doc, opts CompileOptions) ([]*Filter, []error) {
 	var out []*Filter
 	var errs []error
 	for _, d := range docs {
-		nodes, err := splitDocs(d.File, d.Data)
+		nodes, err := splitDocs(d.File, d.Data, nil)
 		if err != nil {
 			errs = append(errs, err)
 		}

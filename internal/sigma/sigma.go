@@ -150,6 +150,7 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var slab []yaml.Node // this worker's room for nodes (see fastDoc)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(docs) {
@@ -158,7 +159,7 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 				d := docs[i]
 				// A syntax error ends the file, but the documents
 				// before it still load.
-				nodes, err := splitDocs(d.File, d.Data)
+				nodes, err := splitDocs(d.File, d.Data, &slab)
 				var items []item
 				if err != nil && !hasFilterKey(d.Data) { // ParseFilters reported it
 					items = append(items, item{err: err})
@@ -259,10 +260,10 @@ func CompileWith(docs []Doc, opts CompileOptions) ([]*rule.Rule, []error) {
 // collection actions: "global" merges into every later document, "reset"
 // forgets the global part, "repeat" repeats the previous document with
 // changes.
-func splitDocs(file string, data []byte) ([]*yaml.Node, error) {
-	// Nearly every rule is read by fastDoc (see fastyaml.go); the rest,
-	// and every error, by go-yaml.
-	fast, isFast := fastDoc(data)
+func splitDocs(file string, data []byte, slab *[]yaml.Node) ([]*yaml.Node, error) {
+	// Nearly every rule is read by fastDoc (see fastyaml.go; slab as
+	// there); the rest, and every error, by go-yaml.
+	fast, isFast := fastDoc(data, slab)
 	var dec *yaml.Decoder
 	if !isFast {
 		dec = yaml.NewDecoder(bytes.NewReader(data))
