@@ -90,7 +90,10 @@ type Program struct {
 	// (or its lower case) without the VM: group-by keys of threshold
 	// rules are such, evaluated for every event the rule matched.
 	fast func(*event.Event) string
-	pool sync.Pool
+	// fastAppend appends what fast gives to a byte slice, without making
+	// a string of a lower-cased column.
+	fastAppend func([]byte, *event.Event) []byte
+	pool       sync.Pool
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[error]
@@ -159,7 +162,7 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 		p.requires = requiresOf(node)
 		p.guards = guardsOf(node)
 	} else {
-		p.fast = fastValue(src)
+		p.fast, p.fastAppend = fastValue(src)
 	}
 	p.pool.New = func() any { return &evalState{env: newEnv()} }
 	return p, nil
@@ -371,26 +374,45 @@ func (p *Program) Value(ev *event.Event) (any, error) {
 
 // fastValue returns a direct reader for `col` or `lower(col)` on a
 // string column, nil for anything else.
-func fastValue(src string) func(*event.Event) string {
+func fastValue(src string) (func(*event.Event) string, func([]byte, *event.Event) []byte) {
 	s := strings.TrimSpace(src)
 	lower := false
 	if in, ok := strings.CutPrefix(s, "lower("); ok {
 		if in, ok = strings.CutSuffix(in, ")"); !ok {
-			return nil
+			return nil, nil
 		}
 		s, lower = strings.TrimSpace(in), true
 	}
 	if !stringVar[s] {
-		return nil
+		return nil, nil
 	}
 	get := stringGetter(columnOf[s])
 	if get == nil {
-		return nil
+		return nil, nil
 	}
 	if lower {
-		return func(ev *event.Event) string { return strings.ToLower(get(ev)) }
+		return func(ev *event.Event) string { return strings.ToLower(get(ev)) },
+			func(b []byte, ev *event.Event) []byte { return appendLower(b, get(ev)) }
 	}
-	return get
+	return get, func(b []byte, ev *event.Event) []byte { return append(b, get(ev)...) }
+}
+
+// appendLower appends strings.ToLower(s) to b: ASCII in place, anything
+// else through strings.ToLower.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func (p *Program) run(ev *event.Event, extra func(*env)) (any, error) {

@@ -3,6 +3,7 @@ package rule
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/event"
@@ -164,6 +165,15 @@ func TestFastValuesAgree(t *testing.T) {
 			if got, _ := p.Value(ev); got != want {
 				t.Fatalf("%q on %s@%d: %q, the VM says %q", p.src, ev.Evidence, ev.Offset, got, want)
 			}
+			if got := string(p.fastAppend([]byte("x"), ev)); got != "x"+want.(string) {
+				t.Fatalf("%q on %s@%d: appends %q, the VM says %q", p.src, ev.Evidence, ev.Offset, got, want)
+			}
+		}
+	}
+	// Non-ASCII lower-cases as strings.ToLower does.
+	for _, s := range []string{"ÄDMIN", "Kelvin \u212a", "İstanbul", "MiXeD", ""} {
+		if got := string(appendLower([]byte("x"), s)); got != "x"+strings.ToLower(s) {
+			t.Errorf("appendLower(%q) = %q", s, got)
 		}
 	}
 }

@@ -223,6 +223,10 @@ func (th *threshold) appendKey(b []byte, ev *event.Event) []byte {
 		if i > 0 {
 			b = append(b, 0x1f)
 		}
+		if g.fastAppend != nil {
+			b = g.fastAppend(b, ev)
+			continue
+		}
 		b = append(b, valueString(g, ev)...)
 	}
 	return b
