@@ -122,6 +122,18 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 		"session_id", "details", "refs", "severity_original", "triage", "shape"} {
 		opts = append(opts, parquet.SkipPageBounds(c))
 	}
+	// The incidents are laid out beside the findings (a brute force's
+	// incident lists a hundred thousand of them).
+	if incidents == nil {
+		incidents = []event.Incident{}
+	}
+	var ib []byte
+	var ierr error
+	laid := make(chan struct{})
+	go func() {
+		defer close(laid)
+		ib, ierr = json.MarshalIndent(incidents, "", "  ")
+	}()
 	err = writeFindingsFile(tmp, findings, opts)
 	if err == nil {
 		err = tmp.Sync()
@@ -129,14 +141,10 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
+	<-laid
+	if err == nil {
+		err = ierr
 	}
-	if incidents == nil {
-		incidents = []event.Incident{}
-	}
-	ib, err := json.MarshalIndent(incidents, "", "  ")
 	if err != nil {
 		os.Remove(tmp.Name())
 		return err
