@@ -268,6 +268,15 @@ func FuzzAppendRefsJSON(f *testing.F) {
 		if n%5 == 4 {
 			r.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // beyond what JSON times can say
 		}
+		switch u := uint64(ns); n % 7 {
+		case 5: // any year JSON can say, at any time of day
+			r.Time = time.Date(int(u%10000), time.Month(1+u%12), int(1+u%28), int(u%24), int(u%60), int(u/7%60), int(u%1000000000), time.UTC)
+		case 6: // another zone, and the zero offset under another name
+			r.Time = r.Time.In(time.FixedZone("X", int(u%50000)-25000))
+			if u%3 == 0 {
+				r.Time = r.Time.In(time.FixedZone("GMT", 0))
+			}
+		}
 		refs := make([]Ref, n%4)
 		for i := range refs {
 			refs[i] = r
