@@ -20,7 +20,7 @@ func parsePattern(s string) []token {
 	if s == "" {
 		return nil
 	}
-	if strings.IndexAny(s, `\*?`) < 0 {
+	if !strings.ContainsAny(s, `\*?`) {
 		// Most values are plain text: one literal, the value itself.
 		return []token{{kind: 'l', lit: s}}
 	}
