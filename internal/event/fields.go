@@ -375,20 +375,11 @@ func parseString(s string, i int) (string, int, bool) {
 	// A backslash: the string ends at the first quote after an even run
 	// of backslashes (command lines quote their paths), and its span is
 	// the room to make.
-	for {
-		q := strings.IndexByte(s[j+1:], '"')
-		if q < 0 {
-			return "", i, false
-		}
-		j += 1 + q
-		n := 0
-		for k := j - 1; s[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return parseEscaped(s, i, j)
-		}
+	end := skipString(s, i)
+	if end < 0 {
+		return "", i, false
 	}
+	return parseEscaped(s, i, end-1)
 }
 
 // special is the index of the first byte at or after j that is a quote,

@@ -409,7 +409,6 @@ func (h *hunter) fanOut(out *scanResult, pool *sync.Pool) *fanOut {
 				}
 				for _, i := range h.p.statefulIdx {
 					out.matches[i] = append(out.matches[i], ms[i]...)
-					ms[i] = ms[i][:0] // the worker's room, again
 				}
 				out.warnings = append(out.warnings, warn...)
 				mu.Unlock()
@@ -705,22 +704,21 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 		}
 	}()
 	if m != nil {
-		// The worker's room for matches (one slice per rule: a batch's
-		// own was thousands of empty slices for a handful of stateful
-		// rules).
+		// Findings and matches are made in the worker's room: findings
+		// copied out at their number (growing a slice per batch left two
+		// or three times the findings' bytes behind), matches copied by
+		// the worker (a batch's own slice per rule was thousands of empty
+		// slices for a handful of stateful rules). Emptied here, so a
+		// batch redone after a panic leaves nothing behind.
 		if m.ms == nil {
 			m.ms = make([][]match, len(p.rules))
 		}
-		ms = m.ms
+		for _, i := range p.statefulIdx {
+			m.ms[i] = m.ms[i][:0]
+		}
+		ms, fs = m.ms, m.scratch[:0]
 	} else {
 		ms = make([][]match, len(p.rules))
-	}
-	if m != nil {
-		// Made in the worker's room, then copied out at their number:
-		// growing a slice per batch left two or three times the
-		// findings' bytes behind (a brute-forced host's batches make
-		// thousands each), and the hunt's heap is what it pays for.
-		fs = m.scratch[:0]
 	}
 	for i := range b.evs {
 		if !mask(b.masks[i*b.words:]).has(rulesBit) {

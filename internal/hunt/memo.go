@@ -8,6 +8,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/triage"
+	"github.com/spoor-dfir/spoor/internal/tuplememo"
 )
 
 // Real logs repeat themselves: the same service command lines, the same
@@ -15,17 +16,6 @@ import (
 // condition reads only such columns gives the same answer for the same
 // values, so each hunt worker remembers the answers of these rules per
 // distinct value tuple and runs their conditions once per tuple.
-
-// memoCap and memoMaxBytes bound a worker's remembered tuples and their
-// bytes; past either the memo starts afresh (a bound on memory, not on
-// correctness). Tuples longer than memoMaxKey are not remembered at all.
-// Long ones are: a script block runs again and again (an agent's
-// scheduled script), and its conditions are the costliest to run.
-const (
-	memoCap      = 1 << 16
-	memoMaxKey   = 64 << 10
-	memoMaxBytes = 16 << 20
-)
 
 // keyPart appends one column of an event to a memo key. Each value is
 // prefixed with its length (numbers end with ';'), so no two tuples share
@@ -94,14 +84,12 @@ func keyOf(cols []string) []keyPart {
 // memo is one worker's remembered answers: for each key tuple, which
 // memoized rules (bit k: the rule with plan.memoIdx k) matched.
 type memo struct {
-	seen map[string][]uint64
+	seen *tuplememo.Memo[[]uint64]
 	key  []byte
 	bits []uint64 // scratch: the answers gathered on a miss
-	// keep says the answers gathered on a miss may be remembered: the
-	// key is short enough, and no condition failed on the event.
-	keep  bool
-	hits  int64 // events answered from memory
-	bytes int   // the length of the keys in seen
+	// keep says the answers gathered on a miss may be remembered: no
+	// condition failed on the event.
+	keep bool
 	// shaper works out the worker's finding shapes, remembering masked
 	// values.
 	shaper *triage.Shaper
@@ -109,11 +97,13 @@ type memo struct {
 	// evalBatch).
 	scratch []event.Finding
 	// ms is the room a batch's stateful matches are gathered in, by
-	// rule; the worker empties it after each batch.
+	// rule (see evalBatch).
 	ms [][]match
 }
 
-func newMemo() *memo { return &memo{seen: map[string][]uint64{}, shaper: triage.NewShaper()} }
+func newMemo() *memo {
+	return &memo{seen: tuplememo.New[[]uint64](), shaper: triage.NewShaper()}
+}
 
 // lookup returns the remembered answers for ev's key, or nil (and then
 // the key and a cleared scratch set are ready for store).
@@ -122,15 +112,14 @@ func (m *memo) lookup(p *plan, ev *event.Event) []uint64 {
 	for _, g := range p.key {
 		m.key = g(ev, m.key)
 	}
-	if bits, ok := m.seen[string(m.key)]; ok {
-		m.hits++
+	if bits, ok := m.seen.Get(m.key); ok {
 		return bits
 	}
 	if m.bits == nil {
 		m.bits = make([]uint64, (p.nMemo+63)/64)
 	}
 	clear(m.bits)
-	m.keep = len(m.key) <= memoMaxKey
+	m.keep = true
 	return nil
 }
 
@@ -143,10 +132,5 @@ func (m *memo) store() {
 	if !m.keep {
 		return
 	}
-	if len(m.seen) >= memoCap || m.bytes+len(m.key) > memoMaxBytes {
-		clear(m.seen)
-		m.bytes = 0
-	}
-	m.seen[string(m.key)] = slices.Clone(m.bits)
-	m.bytes += len(m.key)
+	m.seen.Put(m.key, slices.Clone(m.bits))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/rule/ruleset"
 	"github.com/spoor-dfir/spoor/internal/testutil"
+	"github.com/spoor-dfir/spoor/internal/testutil/teststore"
 )
 
 // defaultPack is the rule set `spoor hunt` loads without flags (spoor's
@@ -111,7 +112,7 @@ func TestOTRFBehaviours(t *testing.T) {
 	rules := defaultRules(t, cfg)
 	for _, b := range otrfBehaviours {
 		t.Run(b.name, func(t *testing.T) {
-			st := ingestInto(t, cfg, filepath.Join(root, filepath.FromSlash(b.recording)))
+			st := teststore.Ingest(t, cfg, filepath.Join(root, filepath.FromSlash(b.recording)))
 			res, err := Run(context.Background(), st, cfg, rules, Options{DryRun: true})
 			if err != nil {
 				t.Fatal(err)

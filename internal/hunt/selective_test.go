@@ -136,7 +136,7 @@ func TestMemoGivesSameFindings(t *testing.T) {
 	plain := run(nil)
 	mem := newMemo()
 	memoed := run(mem)
-	hits := mem.hits
+	hits := mem.seen.Hits()
 	a, _ := json.Marshal(plain)
 	b, _ := json.Marshal(memoed)
 	if string(a) != string(b) {

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
-	"github.com/spoor-dfir/spoor/internal/ingest"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/simulate"
 	"github.com/spoor-dfir/spoor/internal/store"
 	"github.com/spoor-dfir/spoor/internal/testutil"
+	"github.com/spoor-dfir/spoor/internal/testutil/teststore"
 )
 
 // sameAsReference hunts st with the Sigma rules in one compiled set (the
@@ -104,23 +104,12 @@ const (
 	sigmawirePlaceholder = "7e57a11e-0000-4000-8000-000000000004" // %provider_accounts%
 )
 
-func ingestInto(t *testing.T, cfg *caseconf.Config, paths ...string) *store.Store {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Run(context.Background(), ingest.Options{Store: st, Paths: paths, Config: cfg}); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 // The shared samples (real third-party logs) with the built-in pack and
 // SigmaHQ's Windows rules.
 func TestCompiledSigmaMatchesReferenceSamples(t *testing.T) {
 	dir := testutil.Shared(t, "samples")
 	cfg := caseconf.Default()
-	st := ingestInto(t, cfg, dir)
+	st := teststore.Ingest(t, cfg, dir)
 	sameAsReference(t, st, cfg, append(builtin(t, cfg), sigmaRules(t, cfg)...))
 }
 
@@ -140,7 +129,7 @@ func TestCompiledSigmaMatchesReferenceRegressionData(t *testing.T) {
 		return nil
 	})
 	cfg := caseconf.Default()
-	st := ingestInto(t, cfg, evtx...)
+	st := teststore.Ingest(t, cfg, evtx...)
 	sameAsReference(t, st, cfg, sigmaRules(t, cfg, ymls...))
 }
 
@@ -157,7 +146,7 @@ func TestCompiledSigmaMatchesReferenceScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st := ingestInto(t, cfg, filepath.Join(dir, "evidence"))
+			st := teststore.Ingest(t, cfg, filepath.Join(dir, "evidence"))
 			sameAsReference(t, st, cfg, append(builtin(t, cfg), sigmaRules(t, cfg)...))
 		})
 	}

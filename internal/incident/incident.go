@@ -133,18 +133,13 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	}
 	for _, h := range hosts {
 		l := byHost[h]
-		// By time, then index: the stable order, by an n log n sort —
-		// unless they are in it already (a hunt's findings come sorted by
-		// time), which one pass tells.
-		byTime := func(a, b int) int {
+		// By time, then index: the stable order, by an n log n sort.
+		sortMembers(findings, l, func(a, b int) int {
 			if c := findings[a].Time.Compare(findings[b].Time); c != 0 {
 				return c
 			}
 			return a - b
-		}
-		if !slices.IsSortedFunc(l, byTime) {
-			slices.SortFunc(l, byTime)
-		}
+		})
 		joinHost(findings, l, cls, union)
 	}
 	groups := map[int][]int{}
@@ -184,10 +179,11 @@ func Correlate(cfg *caseconf.Config, findings []event.Finding) []event.Incident 
 	return out
 }
 
-// sortMembers sorts members by cmp, which orders by time first. A hunt's
-// findings come sorted by time, so members mostly are: then only each
-// run of one time is sorted (a brute force's hundred thousand findings
-// fall a few to a second).
+// sortMembers sorts members (indexes of findings) by cmp, which orders
+// by time first. A hunt's findings come sorted by time, so members
+// mostly are already in cmp's order, which one pass tells, or in time
+// order: then only each run of one time is sorted (a brute force's
+// hundred thousand findings fall a few to a second).
 func sortMembers(findings []event.Finding, members []int, cmp func(a, b int) int) {
 	if slices.IsSortedFunc(members, cmp) {
 		return

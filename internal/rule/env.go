@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/caseconf"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
@@ -86,14 +87,13 @@ type Program struct {
 	columns  []string
 	requires [][]string
 	guards   []Guard
-	// fast computes a value expression that only reads a string column
-	// (or its lower case) without the VM: group-by keys of threshold
-	// rules are such, evaluated for every event the rule matched.
-	fast func(*event.Event) string
-	// fastAppend appends what fast gives to a byte slice, without making
-	// a string of a lower-cased column.
-	fastAppend func([]byte, *event.Event) []byte
-	pool       sync.Pool
+	// fastCol reads the string column a value expression that is only
+	// `col` or `lower(col)` (fastLower) reads, so it is computed without
+	// the VM (see fastValue): group-by keys of threshold rules are such,
+	// evaluated for every event the rule matched. nil for any other.
+	fastCol   func(*event.Event) string
+	fastLower bool
+	pool      sync.Pool
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[error]
@@ -162,7 +162,7 @@ func compile(cfg *caseconf.Config, src string, asBool bool) (*Program, error) {
 		p.requires = requiresOf(node)
 		p.guards = guardsOf(node)
 	} else {
-		p.fast, p.fastAppend = fastValue(src)
+		p.fastCol, p.fastLower = fastColumn(src)
 	}
 	p.pool.New = func() any { return &evalState{env: newEnv()} }
 	return p, nil
@@ -366,51 +366,54 @@ func (p *Program) Eval(ev *event.Event) (bool, error) {
 
 // Value evaluates a program of any type on one event.
 func (p *Program) Value(ev *event.Event) (any, error) {
-	if p.fast != nil {
-		return p.fast(ev), nil
+	if p.fastCol != nil {
+		return p.fastValue(ev), nil
 	}
 	return p.run(ev, nil)
 }
 
-// fastValue returns a direct reader for `col` or `lower(col)` on a
-// string column, nil for anything else.
-func fastValue(src string) (func(*event.Event) string, func([]byte, *event.Event) []byte) {
+// fastValue is the value of a fastCol program.
+func (p *Program) fastValue(ev *event.Event) string {
+	if p.fastLower {
+		return strings.ToLower(p.fastCol(ev))
+	}
+	return p.fastCol(ev)
+}
+
+// appendFast appends the value of a fastCol program to b, lower-casing
+// ASCII in place (no string made of a lower-cased column).
+func (p *Program) appendFast(b []byte, ev *event.Event) []byte {
+	if p.fastLower {
+		return appendLower(b, p.fastCol(ev))
+	}
+	return append(b, p.fastCol(ev)...)
+}
+
+// fastColumn returns the reader of the string column col for an
+// expression that is `col` or `lower(col)` (lower: the latter), nil for
+// anything else.
+func fastColumn(src string) (get func(*event.Event) string, lower bool) {
 	s := strings.TrimSpace(src)
-	lower := false
 	if in, ok := strings.CutPrefix(s, "lower("); ok {
 		if in, ok = strings.CutSuffix(in, ")"); !ok {
-			return nil, nil
+			return nil, false
 		}
 		s, lower = strings.TrimSpace(in), true
 	}
 	if !stringVar[s] {
-		return nil, nil
+		return nil, false
 	}
-	get := stringGetter(columnOf[s])
-	if get == nil {
-		return nil, nil
-	}
-	if lower {
-		return func(ev *event.Event) string { return strings.ToLower(get(ev)) },
-			func(b []byte, ev *event.Event) []byte { return appendLower(b, get(ev)) }
-	}
-	return get, func(b []byte, ev *event.Event) []byte { return append(b, get(ev)...) }
+	return stringGetter(columnOf[s]), lower
 }
 
 // appendLower appends strings.ToLower(s) to b: ASCII in place, anything
 // else through strings.ToLower.
 func appendLower(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return append(b, strings.ToLower(s)...)
-		}
+	if !asciifold.IsASCII(s) {
+		return append(b, strings.ToLower(s)...)
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
+		b = append(b, asciifold.Lower(s[i]))
 	}
 	return b
 }

@@ -145,13 +145,13 @@ func TestFastValuesAgree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.fast == nil {
+		if p.fastCol == nil {
 			t.Fatalf("%q: no fast path", src)
 		}
 		progs = append(progs, p)
 	}
 	for _, src := range []string{"upper(user)", "lower(user) + host", "event_id", "lower(field(\"User\"))"} {
-		if p, err := CompileValue(nil, src); err != nil || p.fast != nil {
+		if p, err := CompileValue(nil, src); err != nil || p.fastCol != nil {
 			t.Fatalf("%q: fast path or error %v", src, err)
 		}
 	}
@@ -165,7 +165,7 @@ func TestFastValuesAgree(t *testing.T) {
 			if got, _ := p.Value(ev); got != want {
 				t.Fatalf("%q on %s@%d: %q, the VM says %q", p.src, ev.Evidence, ev.Offset, got, want)
 			}
-			if got := string(p.fastAppend([]byte("x"), ev)); got != "x"+want.(string) {
+			if got := string(p.appendFast([]byte("x"), ev)); got != "x"+want.(string) {
 				t.Fatalf("%q on %s@%d: appends %q, the VM says %q", p.src, ev.Evidence, ev.Offset, got, want)
 			}
 		}

@@ -223,8 +223,8 @@ func (th *threshold) appendKey(b []byte, ev *event.Event) []byte {
 		if i > 0 {
 			b = append(b, 0x1f)
 		}
-		if g.fastAppend != nil {
-			b = g.fastAppend(b, ev)
+		if g.fastCol != nil {
+			b = g.appendFast(b, ev)
 			continue
 		}
 		b = append(b, valueString(g, ev)...)
@@ -233,8 +233,8 @@ func (th *threshold) appendKey(b []byte, ev *event.Event) []byte {
 }
 
 func valueString(p *Program, ev *event.Event) string {
-	if p.fast != nil {
-		return p.fast(ev) // no detour through any (an allocation per event)
+	if p.fastCol != nil {
+		return p.fastValue(ev) // no detour through any (an allocation per event)
 	}
 	v, err := p.Value(ev)
 	if err != nil || v == nil {

@@ -185,7 +185,7 @@ func (s *Set) gfieldOf(f *fieldBuild) gfield {
 	g := gfield{get: readerOf(f.name), high: f.high}
 	var lo, hi []string
 	for i, p := range f.pats {
-		if hasHigh(p) {
+		if !asciifold.IsASCII(p) {
 			hi, g.hiOuts = append(hi, p), append(g.hiOuts, f.outs[i])
 		} else {
 			lo, g.outs = append(lo, p), append(g.outs, f.outs[i])
@@ -196,16 +196,6 @@ func (s *Set) gfieldOf(f *fieldBuild) gfield {
 		g.hi = s.shared(hi)
 	}
 	return g
-}
-
-// hasHigh reports whether p has a byte >= 0x80.
-func hasHigh(p string) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] >= 0x80 {
-			return true
-		}
-	}
-	return false
 }
 
 // sharedAuto is an automaton built once, on first use, for every

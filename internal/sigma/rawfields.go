@@ -112,31 +112,18 @@ func (m *Matcher) read(r reader, ev *event.Event) (string, bool) {
 }
 
 // joinData joins the event's Data values, first and Data_2 on, a line
-// each, in a string allocated once at its size.
+// each (strings.Join allocates the result once, at its size).
 func (m *Matcher) joinData(first string) string {
-	var name []byte
-	size := len(first)
+	vals := append(m.dataVals[:0], first)
 	for i := 2; ; i++ {
-		name = strconv.AppendInt(append(name[:0], "Data_"...), int64(i), 10)
-		v, ok := m.flatGet(string(name))
+		v, ok := m.flatGet("Data_" + strconv.Itoa(i))
 		if !ok {
 			break
 		}
-		size += 1 + len(v)
+		vals = append(vals, v)
 	}
-	var b strings.Builder
-	b.Grow(size)
-	b.WriteString(first)
-	for i := 2; ; i++ {
-		name = strconv.AppendInt(append(name[:0], "Data_"...), int64(i), 10)
-		v, ok := m.flatGet(string(name))
-		if !ok {
-			break
-		}
-		b.WriteByte('\n')
-		b.WriteString(v)
-	}
-	return b.String()
+	m.dataVals = vals
+	return strings.Join(vals, "\n")
 }
 
 // Field is ev.Field(name) for the event last given to Match, answered
@@ -200,7 +187,7 @@ func (m *Matcher) Summary(k int, ev *event.Event) string {
 	var names, vals [4]string
 	n, size := 0, len(d.title)
 	for _, key := range d.sumKeys {
-		v, ok := m.read(readerOf(key.rawName(src)), ev)
+		v, ok := m.read(key.reader(src), ev)
 		if !ok || v == "" {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/asciifold"
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
+	"github.com/spoor-dfir/spoor/internal/tuplememo"
 )
 
 // Set evaluates many compiled Sigma rules on each event at once, giving
@@ -139,24 +140,22 @@ type Matcher struct {
 	one      event.Event // scratch of only
 	// data is the event's Data values joined (see read), once joined:
 	// several leaves of an arrangement read them.
-	data   string
-	joined bool
-	memo   map[string][]int
-	// memoBytes is the length of the keys in memo.
-	memoBytes int
-	key       []byte
-	hits      int64
-	groups    map[groupKey]*arrangement
-	lastKey   groupKey
-	last      *arrangement
-	bits      []uint64
-	setSlots  []int32
-	cand      []uint64
+	data     string
+	joined   bool
+	dataVals []string // scratch of joinData
+	memo     *tuplememo.Memo[[]int]
+	key      []byte
+	groups   map[groupKey]*arrangement
+	lastKey  groupKey
+	last     *arrangement
+	bits     []uint64
+	setSlots []int32
+	cand     []uint64
 }
 
 // NewMatcher returns scratch space for one goroutine.
 func (s *Set) NewMatcher() *Matcher {
-	return &Matcher{set: s, groups: map[groupKey]*arrangement{}, memo: map[string][]int{}}
+	return &Matcher{set: s, groups: map[groupKey]*arrangement{}, memo: tuplememo.New[[]int]()}
 }
 
 // Match appends to dst the indices (into the set's rules, ascending) of
@@ -208,46 +207,26 @@ func (m *Matcher) remembered(g *arrangement, ev *event.Event, dst []int) []int {
 			continue
 		}
 		key = append(binary.AppendUvarint(append(key, 1), uint64(len(v))), v...)
-		if len(key) > memoMaxKey {
-			break
+		if len(key) > tuplememo.MaxKey {
+			break // not remembered
 		}
 	}
 	m.key = key
-	if len(key) > memoMaxKey {
-		return m.match(g, ev, dst)
-	}
-	if ans, ok := m.memo[string(key)]; ok {
-		m.hits++
+	if ans, ok := m.memo.Get(key); ok {
 		return append(dst, ans...)
 	}
 	n := len(dst)
 	dst = m.match(g, ev, dst)
-	if len(m.memo) >= memoCap || m.memoBytes+len(key) > memoMaxBytes {
-		clear(m.memo)
-		m.memoBytes = 0
-	}
-	m.memo[string(key)] = slices.Clone(dst[n:])
-	m.memoBytes += len(key)
+	m.memo.Put(key, slices.Clone(dst[n:]))
 	return dst
 }
 
 // Real logs repeat their values (service command lines, scheduled
 // scripts): answers are remembered per distinct tuple of the values an
-// arrangement reads, up to memoCap tuples and memoMaxBytes of them per
-// Matcher (then it starts afresh: a bound on memory, not on
-// correctness), each of at most memoMaxKey bytes. Long tuples are
-// remembered too: a script block runs again and again (an agent's
-// scheduled script, a logon script), and matching its text is the
-// costliest match there is — on a generated case, 10,187 script blocks
-// of 75 distinct texts took a tenth of the rule workers' time.
-const (
-	memoCap      = 1 << 16
-	memoMaxKey   = 64 << 10
-	memoMaxBytes = 16 << 20
-)
+// arrangement reads, within tuplememo's bounds.
 
 // Hits is how many events the Matcher answered from memory.
-func (m *Matcher) Hits() int64 { return m.hits }
+func (m *Matcher) Hits() int64 { return m.memo.Hits() }
 
 // match evaluates the arrangement's rules on ev.
 func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {

@@ -12,6 +12,7 @@ import (
 	"github.com/spoor-dfir/spoor/internal/event"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/testutil"
+	"github.com/spoor-dfir/spoor/internal/tuplememo"
 )
 
 // setRules keeps the rules a Set can hold.
@@ -206,13 +207,13 @@ detection:
 		t.Fatalf("%d answers from memory, want 2 (the second and third time)", m.Hits())
 	}
 	// Distinct long texts past the budget: memory starts afresh.
-	for i := 0; m.memoBytes < memoMaxBytes/2 && i < 10000; i++ {
+	for i := 0; m.memo.Bytes() < tuplememo.MaxBytes/2 && i < 10000; i++ {
 		m.Match(ev(fmt.Sprint(i, strings.Repeat("x", 32<<10))), nil)
 	}
 	for i := 0; i < 1000; i++ {
 		m.Match(ev(fmt.Sprint(i, strings.Repeat("y", 32<<10))), nil)
-		if m.memoBytes > memoMaxBytes {
-			t.Fatalf("%d key bytes remembered, budget %d", m.memoBytes, memoMaxBytes)
+		if m.memo.Bytes() > tuplememo.MaxBytes {
+			t.Fatalf("%d key bytes remembered, budget %d", m.memo.Bytes(), tuplememo.MaxBytes)
 		}
 	}
 }

@@ -626,13 +626,9 @@ func summaryKeys(c *compiler) []sumKey {
 		if name == "EventID" || name == "Channel" || name == "Provider_Name" {
 			continue
 		}
-		k := sumKey{name: name}
-		for _, s := range c.sources {
-			raw, ok := s.Fields[name]
-			if !ok {
-				raw = name
-			}
-			k.names = append(k.names, raw)
+		k := sumKey{name: name, def: readerOf(name)}
+		for _, raw := range c.rawNames(name) {
+			k.readers = append(k.readers, readerOf(raw))
 		}
 		keys = append(keys, k)
 	}
@@ -641,15 +637,20 @@ func summaryKeys(c *compiler) []sumKey {
 
 // sumKey is a field a summary shows.
 type sumKey struct {
-	name  string
-	names []string // per source: the raw field read
+	name string
+	// readers read the field's raw name per source (def, name itself,
+	// for events of no source), made once: a summary is rendered for
+	// each of a hunt's findings.
+	readers []reader
+	def     reader
 }
 
-func (k sumKey) rawName(src int) string {
-	if src >= 0 && src < len(k.names) {
-		return k.names[src]
+// reader is the reader of the raw field for source src.
+func (k sumKey) reader(src int) reader {
+	if src >= 0 && src < len(k.readers) {
+		return k.readers[src]
 	}
-	return k.name
+	return k.def
 }
 
 // summarizer renders "title: Field=value, …" with the first fields the

@@ -52,12 +52,7 @@ type node struct {
 
 // refName is the raw field a fieldref leaf compares with for an event of
 // source src.
-func (n *node) refName(src int) string {
-	if src >= 0 && src < len(n.refNames) {
-		return n.refNames[src]
-	}
-	return n.ref
-}
+func (n *node) refName(src int) string { return nameAt(n.refNames, src, n.ref) }
 
 // Literal operations: the whole value, its start, its end, anywhere.
 const (
@@ -102,11 +97,29 @@ func join(k nodeKind, kids []*node) *node {
 }
 
 // rawName is the raw field a literal leaf reads for an event of source src.
-func (n *node) rawName(src int) string {
-	if src >= 0 && src < len(n.names) {
-		return n.names[src]
+func (n *node) rawName(src int) string { return nameAt(n.names, src, n.field) }
+
+// rawNames is the raw field name a Sigma field has in each source: the
+// source's rename, or the name itself.
+func (c *compiler) rawNames(field string) []string {
+	var names []string
+	for _, s := range c.sources {
+		raw, ok := s.Fields[field]
+		if !ok {
+			raw = field
+		}
+		names = append(names, raw)
 	}
-	return n.field
+	return names
+}
+
+// nameAt is names[src], the raw name for source src, or name when src is
+// no source's (the rule is not narrowed to sources).
+func nameAt(names []string, src int, name string) string {
+	if src >= 0 && src < len(names) {
+		return names[src]
+	}
+	return name
 }
 
 // fieldNode is the tree form of "field|mods: values", whose predicate p
@@ -128,14 +141,7 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 	if v.Kind == yaml.SequenceNode {
 		vals = v.Content
 	}
-	var names []string
-	for _, s := range c.sources {
-		raw, ok := s.Fields[fieldName]
-		if !ok {
-			raw = fieldName
-		}
-		names = append(names, raw)
-	}
+	names := c.rawNames(fieldName)
 	// Values a source writes differently are matched by p alone: the
 	// field's raw text need not hold the rule's literal.
 	mapped := c.valueMapped(fieldName)
@@ -152,13 +158,7 @@ func (c *compiler) fieldNode(fieldName string, modNames []string, v *yaml.Node, 
 	if strings.HasPrefix(m.op, "fieldref") {
 		if len(vals) == 1 && vals[0].Kind == yaml.ScalarNode && vals[0].Value != "" {
 			ref = vals[0].Value
-			for _, s := range c.sources {
-				raw, ok := s.Fields[ref]
-				if !ok {
-					raw = ref
-				}
-				refNames = append(refNames, raw)
-			}
+			refNames = c.rawNames(ref)
 		} else {
 			opaque = true
 		}

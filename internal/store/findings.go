@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/spoor-dfir/spoor/internal/event"
+	"github.com/spoor-dfir/spoor/internal/parallel"
 )
 
 // findingRow is the Parquet layout of a finding. Details and Refs are JSON
@@ -182,22 +182,16 @@ func writeFindingsFile(out io.Writer, findings []event.Finding, opts []parquet.W
 		}
 		return w.Close()
 	}
-	half := len(findings) / 2
-	parts := [2][]event.Finding{findings[:half], findings[half:]}
+	half := (len(findings) + 1) / 2
 	var bufs [2]bytes.Buffer
 	var errs [2]error
-	var wg sync.WaitGroup
-	for k := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := parquet.NewGenericWriter[findingRow](&bufs[k], opts...)
-			if errs[k] = writeFindingRows(w, parts[k]); errs[k] == nil {
-				errs[k] = w.Close()
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Chunks(len(findings), half, func(lo, hi int) {
+		k := lo / half
+		w := parquet.NewGenericWriter[findingRow](&bufs[k], opts...)
+		if errs[k] = writeFindingRows(w, findings[lo:hi]); errs[k] == nil {
+			errs[k] = w.Close()
+		}
+	})
 	if err := errors.Join(errs[:]...); err != nil {
 		return err
 	}

@@ -61,12 +61,11 @@ type Shaper struct {
 	// in buf and allocated only when new.
 	shapes map[string]string
 	buf    bytes.Buffer
-	names  map[string]nameInfo // see Shaper.nameOf
 }
 
 // NewShaper returns a Shaper for one goroutine.
 func NewShaper() *Shaper {
-	return &Shaper{masked: map[string]string{}, shapes: map[string]string{}, names: map[string]nameInfo{}}
+	return &Shaper{masked: map[string]string{}, shapes: map[string]string{}}
 }
 
 // A Shaper remembers values up to maxMemoValue bytes, at most
@@ -150,7 +149,7 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		if !flat {
 			kvs = fieldPairs(ev)
 		}
-		kindShape(sh, b, ev, kvs, vals[slotSubjectUserName], vals[slotUser], add)
+		kindShape(b, ev, kvs, vals[slotSubjectUserName], vals[slotUser], add)
 	}
 	out := b.Bytes()
 	if len(out) > maxShape {
@@ -187,7 +186,7 @@ var shapeKeys = func() []string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(sh *Shaper, b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName, user string, add func(k, v string)) {
+func kindShape(b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName, user string, add func(k, v string)) {
 	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
@@ -203,7 +202,7 @@ func kindShape(sh *Shaper, b *bytes.Buffer, ev *event.Event, kvs []event.KV, sub
 		b.WriteString(who)
 	}
 	for _, kv := range kvs {
-		if n := sh.nameOf(kv.Key); !n.whoWhereWhen {
+		if n := nameOf(kv.Key); !n.whoWhereWhen {
 			add(n.lower, kv.Value)
 		}
 	}
@@ -274,23 +273,6 @@ func slotOf(name string) int {
 		return slotUser
 	}
 	return -1
-}
-
-// nameOf is the package's nameOf, remembered by the Shaper in a map of
-// its own (the shared one is a sync.Map, slower to ask for every field
-// of every finding's event).
-func (sh *Shaper) nameOf(k string) nameInfo {
-	if sh == nil {
-		return nameOf(k)
-	}
-	if n, ok := sh.names[k]; ok {
-		return n
-	}
-	n := nameOf(k)
-	if len(sh.names) < maxNames {
-		sh.names[strings.Clone(k)] = n // a copy: k shares a record's memory
-	}
-	return n
 }
 
 // names remembers, per raw field name, what kindShape needs of it: a
