@@ -425,3 +425,53 @@ func TestScanSurvivesCorruption(t *testing.T) {
 	}
 	t.Logf("%d of 3000 damaged files rejected with an error naming the file", failed)
 }
+
+// TestScannedStringsOutliveTheirPages keeps every event of a scan (the
+// strings of plain-encoded pages point into the page's memory, which is
+// then never handed back to parquet-go's buffer pool) and scans the store
+// again, in full and sparsely, so that any page memory wrongly reused
+// would overwrite them; the kept events must still be the stored rows.
+func TestScannedStringsOutliveTheirPages(t *testing.T) {
+	old := rowsPerGroup
+	rowsPerGroup = 3000
+	defer func() { rowsPerGroup = old }()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(1))
+	w := s.NewEventWriter("part-x")
+	const n = 8000
+	for i := 0; i < n; i++ {
+		if err := w.Write(randomEvent(r, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ref := referenceRows(t, dir)
+	var kept []event.Event
+	err = s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
+		if got := rowOf(t, ev); !equalRows(got, ref[len(kept)]) {
+			t.Fatalf("live row %d:\n got %+v\nwant %+v", len(kept), got, ref[len(kept)])
+		}
+		kept = append(kept, *ev)
+		return nil
+	})
+	if err != nil || len(kept) != n {
+		t.Fatalf("scan: %d events, %v", len(kept), err)
+	}
+	for range 2 {
+		if err := s.Scan(context.Background(), ScanOptions{}, func(*event.Event) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		checkSelection(t, s, ref, 7)
+	}
+	for i := range kept {
+		if got := rowOf(t, &kept[i]); !equalRows(got, ref[i]) {
+			t.Fatalf("kept row %d changed after later scans:\n got %+v\nwant %+v", i, got, ref[i])
+		}
+	}
+}
