@@ -117,10 +117,12 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	// Text columns have no useful bounds (no reader prunes pages on a
 	// summary's or a reference list's minimum, and the findings of a hunt
 	// are read whole); working them out for every page was a tenth of
-	// writing the findings. The times keep theirs.
+	// writing the findings, and the page headers' statistics (the same
+	// bounds, worked out again per page) another twentieth. The times
+	// keep both.
 	for _, c := range []string{"id", "rule_id", "title", "severity", "host", "user", "summary", "reason", "analyzer", "incident_id",
 		"session_id", "details", "refs", "severity_original", "triage", "shape"} {
-		opts = append(opts, parquet.SkipPageBounds(c))
+		opts = append(opts, parquet.SkipPageBounds(c), parquet.SkipPageStatistics(c))
 	}
 	// The incidents are laid out beside the findings (a brute force's
 	// incident lists a hundred thousand of them).
