@@ -122,8 +122,16 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 	if cfg == nil {
 		cfg = caseconf.Default()
 	}
-	at := sessionsAt(sessions, findings)
+	// Which session each finding falls in and the baseline are gathered
+	// side by side: both only read the findings.
+	var at []match
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		at = sessionsAt(sessions, findings)
+	}()
 	base := newBaseline(cfg, findings)
+	<-done
 	usual := sessionHabits(cfg, findings, sessions, at, base)
 	desc := make([]string, len(sessions))
 	for i := range sessions {
