@@ -24,6 +24,9 @@ type automaton struct {
 	ownStart []int32
 	own      []int32
 	plen     []int32 // pattern lengths
+	// skip, when not nil, tells values that hold no pattern without a
+	// scan.
+	skip *skipper
 }
 
 // newAutomaton builds the automaton of pats (non-empty, already folded);
@@ -136,6 +139,7 @@ func newAutomaton(pats []string) *automaton {
 		}
 		a.delta[i] = e
 	}
+	a.skip = newSkipper(pats)
 	return a
 }
 

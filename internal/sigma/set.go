@@ -270,7 +270,14 @@ func (m *Matcher) match(g *arrangement, ev *event.Event, dst []int) []int {
 // scan runs f's automaton over v, ASCII letters folded, and sets the
 // slots of the patterns found.
 func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
-	if high := m.scanWith(g, f.auto, f.outs, v); high >= 0x80 {
+	var high byte
+	switch {
+	case f.auto.skip == nil || f.auto.skip.maybe(v):
+		high = m.scanWith(g, f.auto, f.outs, v)
+	case f.hi != nil || f.high >= 0:
+		high = highBit(v) // no ASCII pattern in v; a non-ASCII one may be
+	}
+	if high >= 0x80 {
 		if f.hi != nil {
 			m.scanWith(g, f.hi.get(), f.hiOuts, v)
 		}
