@@ -703,20 +703,27 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 			fs, ms, warnings = evalBatchSafe(p, b)
 		}
 	}()
+	var free []event.Finding // the worker's room left for this batch's findings
 	if m != nil {
 		// Findings and matches are made in the worker's room: findings
-		// copied out at their number (growing a slice per batch left two
-		// or three times the findings' bytes behind), matches copied by
-		// the worker (a batch's own slice per rule was thousands of empty
-		// slices for a handful of stateful rules). Emptied here, so a
-		// batch redone after a panic leaves nothing behind.
+		// after the findings of its batches before (a slice per batch,
+		// grown as it filled, left two or three times the findings' bytes
+		// behind, and a copy at their number still moved each once more),
+		// matches copied by the worker (a batch's own slice per rule was
+		// thousands of empty slices for a handful of stateful rules).
+		// Emptied here, so a batch redone after a panic leaves nothing
+		// behind.
 		if m.ms == nil {
 			m.ms = make([][]match, len(p.rules))
 		}
 		for _, i := range p.statefulIdx {
 			m.ms[i] = m.ms[i][:0]
 		}
-		ms, fs = m.ms, m.scratch[:0]
+		if cap(m.room)-len(m.room) < batchSize/4 {
+			m.room = make([]event.Finding, 0, findingsRoom)
+		}
+		free = m.room[len(m.room):]
+		ms, fs = m.ms, free
 	} else {
 		ms = make([][]match, len(p.rules))
 	}
@@ -727,14 +734,22 @@ func evalBatch(p *plan, m *memo, sm *sigma.Matcher, b *batch) (fs []event.Findin
 		fs = evalOne(p, m, sm, &b.evs[i], b.seq+int64(i), fs, ms)
 	}
 	if m != nil {
-		m.scratch = fs[:0]
 		if len(fs) == 0 {
 			return nil, ms, nil
 		}
-		fs = slices.Clone(fs)
+		if len(fs) <= cap(free) && &fs[0] == &free[:1][0] {
+			// Made in the room: taken. (Those that outgrew it were
+			// moved to an array of their own by append.)
+			m.room = m.room[:len(m.room)+len(fs)]
+		}
+		fs = fs[:len(fs):len(fs)] // later batches' findings follow in the room
 	}
 	return fs, ms, nil
 }
+
+// findingsRoom is the number of findings a worker makes room for at a
+// time.
+const findingsRoom = 8192
 
 // evalOne evaluates the rules whose pre-filter names ev's event id and
 // those without one, answering memoized rules from m (nil: no memo), and

@@ -93,9 +93,9 @@ type memo struct {
 	// shaper works out the worker's finding shapes, remembering masked
 	// values.
 	shaper *triage.Shaper
-	// scratch is the room a batch's findings are made in (see
-	// evalBatch).
-	scratch []event.Finding
+	// room is where the worker's batches make their findings, one after
+	// the other (see evalBatch).
+	room []event.Finding
 	// ms is the room a batch's stateful matches are gathered in, by
 	// rule (see evalBatch).
 	ms [][]match
