@@ -61,46 +61,47 @@ func newAutomaton(pats []string) *automaton {
 	// byte was several times the table (patterns share their prefixes:
 	// paths, command names), which brought the hunt's collection forward.
 	total := trieStates(pats)
-	a.delta = make([]int32, 0, total*nc)
-	newState := func() int32 {
-		s := int32(len(a.delta) / nc)
-		for i := 0; i < nc; i++ {
-			a.delta = append(a.delta, -1)
-		}
-		return s
-	}
-	newState()
-	ends := make([][]int32, 1, total)
+	// The trie first: 0 in a row means no child (the root is no one's
+	// child), so the table needs no filling before it is written.
+	// Each state's children are also listed (first child, next
+	// sibling, class), for the breadth-first pass below.
+	a.delta = make([]int32, total*nc)
+	first := make([]int32, total)
+	sibling := make([]int32, total)
+	via := make([]uint8, total)
+	ends := make([][]int32, total)
+	n := int32(1)
 	for i, p := range pats {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
-			c := int(a.class[p[j]])
-			t := a.delta[int(s)*nc+c]
-			if t < 0 {
-				t = newState()
-				a.delta[int(s)*nc+c] = t
-				ends = append(ends, nil)
+			c := a.class[p[j]]
+			t := a.delta[int(s)*nc+int(c)]
+			if t == 0 {
+				t = n
+				n++
+				a.delta[int(s)*nc+int(c)] = t
+				sibling[t], first[s], via[t] = first[s], t, c
+				// Written before it is read: a fresh page read first
+				// is mapped to the zero page and faults again when
+				// written (the table's pages cost twice otherwise). A
+				// row spans at most two pages.
+				a.delta[int(t)*nc], a.delta[int(t)*nc+nc-1] = 0, 0
 			}
 			s = t
 		}
 		ends[s] = append(ends[s], int32(i))
 		a.plen = append(a.plen, int32(len(p)))
 	}
-	n := len(ends)
 	fail := make([]int32, n)
 	a.term = make([]int32, n)
 	a.next = make([]int32, n)
-	// Breadth first: a state's fail link and missing transitions come
-	// from shallower states, already complete.
+	// Breadth first: a state's row is its fail state's (shallower, so
+	// complete) with its own children written over it, and a child's
+	// fail state is where the fail state's row leads on the child's
+	// class.
 	queue := make([]int32, 0, n)
-	for c := 0; c < nc; c++ {
-		t := a.delta[c]
-		if t < 0 {
-			a.delta[c] = 0
-			continue
-		}
-		fail[t] = 0
-		queue = append(queue, t)
+	for t := first[0]; t != 0; t = sibling[t] {
+		queue = append(queue, t) // fail[t] = 0: the root
 	}
 	a.term[0], a.next[0] = -1, -1
 	for len(queue) > 0 {
@@ -113,18 +114,16 @@ func newAutomaton(pats []string) *automaton {
 			a.term[s] = a.term[f]
 		}
 		a.next[s] = a.term[f]
-		for c := 0; c < nc; c++ {
-			t := a.delta[int(s)*nc+c]
-			if t < 0 {
-				a.delta[int(s)*nc+c] = a.delta[int(f)*nc+c]
-				continue
-			}
-			fail[t] = a.delta[int(f)*nc+c]
+		row, frow := a.delta[int(s)*nc:int(s+1)*nc], a.delta[int(f)*nc:int(f+1)*nc]
+		copy(row, frow)
+		for t := first[s]; t != 0; t = sibling[t] {
+			fail[t] = frow[via[t]]
+			row[via[t]] = t
 			queue = append(queue, t)
 		}
 	}
 	a.ownStart = make([]int32, n+1)
-	for s := 0; s < n; s++ {
+	for s := int32(0); s < n; s++ {
 		a.ownStart[s] = int32(len(a.own))
 		a.own = append(a.own, ends[s]...)
 	}
@@ -132,12 +131,17 @@ func newAutomaton(pats []string) *automaton {
 	if int64(n)*int64(nc) >= 1<<30 {
 		panic("sigma: automaton too large") // a billion table entries: not a rule set
 	}
-	for i, t := range a.delta {
-		e := t * int32(nc) << 1
+	// Entries as step reads them: the row offset, and whether a pattern
+	// may end there.
+	enc := make([]int32, n)
+	for t := range enc {
+		enc[t] = int32(t) * int32(nc) << 1
 		if a.term[t] >= 0 {
-			e |= 1
+			enc[t] |= 1
 		}
-		a.delta[i] = e
+	}
+	for i, t := range a.delta {
+		a.delta[i] = enc[t]
 	}
 	a.skip = newSkipper(pats)
 	return a

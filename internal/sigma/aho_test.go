@@ -58,8 +58,8 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 		a := newAutomaton(pats)
 		// The table is made exactly as large as the trie (trieStates
 		// counts its states): no state past the room made, none unused.
-		if len(a.delta) != cap(a.delta) {
-			t.Fatalf("seed %d: patterns %q: %d table entries in room for %d", seed, pats, len(a.delta), cap(a.delta))
+		if len(a.delta) != cap(a.delta) || len(a.delta) != len(a.term)*a.nclass {
+			t.Fatalf("seed %d: patterns %q: %d table entries in room for %d, %d states of %d classes", seed, pats, len(a.delta), cap(a.delta), len(a.term), a.nclass)
 		}
 		text := word(r.Intn(60))
 		var want []string
@@ -74,5 +74,56 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 		if got := occurrences(t, a, text); !slices.Equal(got, want) {
 			t.Fatalf("seed %d: patterns %q in %q: got %v, want %v", seed, pats, text, got, want)
 		}
+	}
+}
+
+// commandLinePatterns are the distinct ASCII literal patterns the
+// shipped SigmaHQ Windows rules look for in command lines: the largest
+// automaton a hunt builds.
+func commandLinePatterns(b *testing.B) []string {
+	seen := map[string]bool{}
+	var pats []string
+	var walk func(n *node)
+	walk = func(n *node) {
+		for _, k := range n.kids {
+			walk(k)
+		}
+		if n.field != "CommandLine" {
+			return
+		}
+		for _, l := range n.lits {
+			if !seen[l.pat] && l.pat != "" && isASCII(l.pat) {
+				seen[l.pat] = true
+				pats = append(pats, l.pat)
+			}
+		}
+	}
+	for _, r := range windowsRules(b) {
+		if d, ok := r.Detection.(*detection); ok {
+			walk(d.root)
+		}
+	}
+	if len(pats) < 1000 {
+		b.Fatalf("only %d command-line patterns", len(pats))
+	}
+	return pats
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// BenchmarkNewAutomaton builds the command-line automaton of the shipped
+// rules (a hunt builds it on first sight of a process creation).
+func BenchmarkNewAutomaton(b *testing.B) {
+	pats := commandLinePatterns(b)
+	b.ReportMetric(float64(len(pats)), "patterns")
+	for b.Loop() {
+		newAutomaton(pats)
 	}
 }
