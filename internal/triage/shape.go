@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -60,12 +58,13 @@ type Shaper struct {
 	// brute force's hundred thousand failures) share one string, built
 	// in buf and allocated only when new.
 	shapes map[string]string
+	names  map[string]nameInfo // see nameOf
 	buf    bytes.Buffer
 }
 
 // NewShaper returns a Shaper for one goroutine.
 func NewShaper() *Shaper {
-	return &Shaper{masked: map[string]string{}, shapes: map[string]string{}}
+	return &Shaper{masked: map[string]string{}, shapes: map[string]string{}, names: map[string]nameInfo{}}
 }
 
 // A Shaper remembers values up to maxMemoValue bytes, at most
@@ -149,7 +148,7 @@ func (sh *Shaper) Shape(ev *event.Event, field func(name string) string, pairs f
 		if !flat {
 			kvs = fieldPairs(ev)
 		}
-		kindShape(b, ev, kvs, vals[slotSubjectUserName], vals[slotUser], add)
+		sh.kindShape(b, ev, kvs, vals[slotSubjectUserName], vals[slotUser], add)
 	}
 	out := b.Bytes()
 	if len(out) > maxShape {
@@ -186,7 +185,7 @@ var shapeKeys = func() []string {
 // take care of, but for the kind of identity the record names. Without
 // it such findings could never be routine, however regularly the same
 // identity caused them.
-func kindShape(b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName, user string, add func(k, v string)) {
+func (sh *Shaper) kindShape(b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName, user string, add func(k, v string)) {
 	if len(kvs) == 0 {
 		return // nothing tells one occurrence from another
 	}
@@ -202,7 +201,7 @@ func kindShape(b *bytes.Buffer, ev *event.Event, kvs []event.KV, subjectUserName
 		b.WriteString(who)
 	}
 	for _, kv := range kvs {
-		if n := nameOf(kv.Key); !n.whoWhereWhen {
+		if n := sh.nameOf(kv.Key); !n.whoWhereWhen {
 			add(n.lower, kv.Value)
 		}
 	}
@@ -275,14 +274,8 @@ func slotOf(name string) int {
 	return -1
 }
 
-// names remembers, per raw field name, what kindShape needs of it: a
-// hunt asks about the same few hundred names for every finding's event.
-// Past maxNames names (hostile input) it works them out each time.
-var (
-	names  sync.Map // string → nameInfo
-	nNames atomic.Int64
-)
-
+// maxNames bounds the raw field names a Shaper remembers (see nameOf);
+// past it (hostile input) it works them out each time.
 const maxNames = 1 << 14
 
 type nameInfo struct {
@@ -290,16 +283,21 @@ type nameInfo struct {
 	whoWhereWhen bool
 }
 
-func nameOf(k string) nameInfo {
-	if v, ok := names.Load(k); ok {
-		return v.(nameInfo)
+// nameOf is what kindShape needs of a raw field name, remembered per
+// Shaper: a hunt asks about the same few hundred names for every
+// finding's event (a map shared by the workers, behind sync.Map, cost
+// twice as much to ask).
+func (sh *Shaper) nameOf(k string) nameInfo {
+	if sh == nil {
+		return nameInfo{strings.ToLower(k), whoWhereWhen(k)}
+	}
+	if v, ok := sh.names[k]; ok {
+		return v
 	}
 	n := nameInfo{strings.ToLower(k), whoWhereWhen(k)}
-	if nNames.Load() < maxNames {
+	if len(sh.names) < maxNames {
 		// A copy: k shares the memory of a whole stored record.
-		if _, had := names.LoadOrStore(strings.Clone(k), n); !had {
-			nNames.Add(1)
-		}
+		sh.names[strings.Clone(k)] = n
 	}
 	return n
 }
