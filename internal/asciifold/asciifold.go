@@ -50,34 +50,76 @@ func Contains(s, sub string) bool {
 	if n > len(s) {
 		return false
 	}
-	// Candidates start with the needle's first byte in either case,
-	// found with IndexByte (vectorised): nearly every command line a
-	// rule looks at holds none of its words, and a byte-by-byte loop
-	// read it all once per word.
-	lo := Lower(sub[0])
+	// Candidates are found by one byte of the needle, in either case,
+	// with IndexByte (vectorised): nearly every command line a rule
+	// looks at holds none of its words, and a byte-by-byte loop read it
+	// all once per word. The byte is the needle's rarest in text (a
+	// common one stops IndexByte at every few bytes).
+	k := rarest(sub)
+	lo := Lower(sub[k])
 	up := lo
 	if 'a' <= lo && lo <= 'z' {
 		up = lo - ('a' - 'A')
 	}
-	last := len(s) - n // the last start a match can have
+	// Byte k of a match starting at i is at i+k; starts run 0…last.
+	last := len(s) - n
+	hay := s[k : last+k+1]
+	// The next candidate in each case, looked for again only once passed
+	// (looking for both at every candidate read the rest of s again for
+	// the case that was not there: a script block with many m and no M).
+	nextLo, nextUp := -1, -1
+	if up == lo {
+		nextUp = len(hay) // no other case
+	}
 	for i := 0; i <= last; {
-		w := s[i : last+1]
-		j := strings.IndexByte(w, lo)
-		if up != lo {
-			if k := strings.IndexByte(w, up); k >= 0 && (j < 0 || k < j) {
-				j = k
-			}
+		if nextLo < i {
+			nextLo = nextAt(hay, i, lo)
 		}
-		if j < 0 {
+		if nextUp < i {
+			nextUp = nextAt(hay, i, up)
+		}
+		i = min(nextLo, nextUp)
+		if i > last {
 			return false
 		}
-		i += j
-		if Equal(s[i+1:i+n], sub[1:]) {
+		if Equal(s[i:i+k], sub[:k]) && Equal(s[i+k+1:i+n], sub[k+1:]) {
 			return true
 		}
 		i++
 	}
 	return false
+}
+
+// rarest is the index of the byte of sub that is rarest in text, by
+// byteRank (the first of equals).
+func rarest(sub string) int {
+	k := 0
+	for i := 1; i < len(sub); i++ {
+		if byteRank[Lower(sub[i])] < byteRank[Lower(sub[k])] {
+			k = i
+		}
+	}
+	return k
+}
+
+// byteRank orders bytes from rare (low) to common in the text rules look
+// through (command lines, scripts, paths): letters by their frequency in
+// English, then digits and the separators of paths and switches, space
+// last. Bytes not listed are rare.
+var byteRank = func() (r [256]uint8) {
+	const common = "qjzxkvbywgpfmucdlhrsnioate0123456789-/.:\\\" "
+	for i := 0; i < len(common); i++ {
+		r[common[i]] = uint8(i + 1)
+	}
+	return r
+}()
+
+// nextAt is the index of the first c in s at or after i, len(s) if none.
+func nextAt(s string, i int, c byte) int {
+	if j := strings.IndexByte(s[i:], c); j >= 0 {
+		return i + j
+	}
+	return len(s)
 }
 
 // HasPrefix is a case-insensitive strings.HasPrefix.

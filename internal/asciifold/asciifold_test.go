@@ -77,3 +77,19 @@ func BenchmarkContainsMiss(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkContainsMissLongScript looks for the same words in a long
+// script block, where the words' first letters are common in one case
+// and absent in the other.
+func BenchmarkContainsMissLongScript(b *testing.B) {
+	s := strings.Repeat(`$items = Get-ChildItem -Path $env:TEMP -Recurse | Where-Object { $_.LastWriteTime -lt (Get-Date).AddDays(-7) }; foreach ($m in $items) { Remove-Item $m.FullName -ErrorAction SilentlyContinue }`+"\n", 20)
+	words := []string{"mppreference", "windefend", "mpcmdrun", "sysmon", "includecmdline", "minint", "eventlog"}
+	b.SetBytes(int64(len(s) * len(words)))
+	for b.Loop() {
+		for _, w := range words {
+			if Contains(s, w) {
+				b.Fatal(w)
+			}
+		}
+	}
+}
