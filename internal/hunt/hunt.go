@@ -152,8 +152,14 @@ type plan struct {
 	// memoIdx is a rule's index among the memoized rules, -1 if its
 	// answers are not remembered (see memo.go); key builds the memo key.
 	memoIdx []int
-	nMemo   int
-	key     []keyPart
+	// guardIdx is, for a rule evaluated every time, the index among the
+	// memo's answers of whether its guards let the event through
+	// (rule.Guarded), -1 if not remembered: the guards of rules such as
+	// defender-disabled look for words in every command line and script,
+	// the same ones over and over.
+	guardIdx []int
+	nMemo    int
+	key      []keyPart
 	// set evaluates the single-event Sigma rules all at once (they are
 	// then in neither byID nor anyID); setIdx maps its indices to rules.
 	set      *sigma.Set
@@ -193,12 +199,20 @@ func newPlanWith(rules []*rule.Rule, compiled bool) *plan {
 	}
 	inSetAt := 0
 	var keyCols []string
+	p.guardIdx = make([]int, len(rules))
 	for i, r := range rules {
-		p.memoIdx[i] = -1
+		p.memoIdx[i], p.guardIdx[i] = -1, -1
+		if p.inSet[r] {
+			continue // the set remembers its own answers
+		}
 		if memoizable(r) {
 			p.memoIdx[i] = p.nMemo
 			p.nMemo++
 			keyCols = append(keyCols, r.MatchColumns...)
+		} else if cols, ok := guardMemoizable(r); ok {
+			p.guardIdx[i] = p.nMemo
+			p.nMemo++
+			keyCols = append(keyCols, cols...)
 		}
 	}
 	p.key = keyOf(keyCols)
@@ -821,6 +835,19 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 	var whole, slim *event.Event
 	for _, i := range idx {
 		r := p.rules[i]
+		if k := p.guardIdx[i]; k >= 0 {
+			switch {
+			case hit != nil:
+				if hit[k/64]&(1<<(k%64)) == 0 {
+					continue
+				}
+			case m != nil:
+				if !rule.Guarded(r, ev) {
+					continue
+				}
+				m.bits[k/64] |= 1 << (k % 64)
+			}
+		}
 		var ok bool
 		switch k := p.memoIdx[i]; {
 		case k >= 0 && hit != nil:

@@ -67,6 +67,25 @@ func memoizable(r *rule.Rule) bool {
 	return true
 }
 
+// guardMemoizable reports whether a rule's guards (rule.Guarded)
+// can be remembered for a stateless rule, and the columns they read: all
+// must be able to be in a key.
+func guardMemoizable(r *rule.Rule) ([]string, bool) {
+	if r.Stateful != nil || r.NewState != nil {
+		return nil, false
+	}
+	cols, ok := rule.GuardColumns(r)
+	if !ok {
+		return nil, false
+	}
+	for _, c := range cols {
+		if keyParts[c] == nil {
+			return nil, false
+		}
+	}
+	return cols, true
+}
+
 // keyOf returns the parts of the memo key: source, channel and event id
 // (what the pre-filters read), then every column in cols, once each.
 func keyOf(cols []string) []keyPart {

@@ -201,3 +201,52 @@ func TestMemoKeysDoNotCollide(t *testing.T) {
 		keys[string(k)] = true
 	}
 }
+
+// TestGuardsAreRememberedNotAnswers: a rule evaluated every time (it
+// reads raw fields) has its guards remembered per key tuple; events with
+// the same key that its condition tells apart (defender-disabled on two
+// Sysmon 13 events, one on a Defender policy value) must still get their
+// own answers, and a command line that fails the guards once fails them
+// from memory after.
+func TestGuardsAreRememberedNotAnswers(t *testing.T) {
+	cfg := caseconf.Default()
+	var r *rule.Rule
+	for _, x := range builtin(t, cfg) {
+		if x.ID == "defender-disabled" {
+			r = x
+		}
+	}
+	if r == nil {
+		t.Fatal("no defender-disabled rule")
+	}
+	p := newPlan([]*rule.Rule{r})
+	if p.memoIdx[0] >= 0 || p.guardIdx[0] < 0 {
+		t.Fatalf("memo index %d, guard index %d: want the guards remembered, not the answers", p.memoIdx[0], p.guardIdx[0])
+	}
+	sysmon := "Microsoft-Windows-Sysmon/Operational"
+	policy := func(target, details string) event.Event {
+		return event.Event{Source: event.SourceEVTX, Channel: sysmon, EventID: 13, Host: "H",
+			RawFields: fmt.Sprintf(`{"TargetObject":%q,"Details":%q}`, target, details)}
+	}
+	evs := []event.Event{
+		policy(`HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\DisableAntiSpyware`, "DWORD (0x00000001)"),
+		policy(`HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\DisableAntiSpyware`, "DWORD (0x00000000)"),
+		policy(`HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\DisableAntiSpyware`, "DWORD (0x00000001)"),
+		{Source: event.SourceEVTX, Channel: sysmon, EventID: 1, Host: "H", CommandLine: "Set-MpPreference -DisableRealtimeMonitoring $true"},
+		{Source: event.SourceEVTX, Channel: sysmon, EventID: 1, Host: "H", CommandLine: "notepad.exe"},
+		{Source: event.SourceEVTX, Channel: sysmon, EventID: 1, Host: "H", CommandLine: "Set-MpPreference -DisableRealtimeMonitoring $true"},
+		{Source: event.SourceEVTX, Channel: sysmon, EventID: 1, Host: "H", CommandLine: "notepad.exe"},
+	}
+	want := []bool{true, false, true, true, false, true, false}
+	m := newMemo()
+	ms := make([][]match, 1)
+	for i := range evs {
+		fs := evalOne(p, m, nil, &evs[i], int64(i), nil, ms)
+		if got := len(fs) == 1; got != want[i] || got != rule.Evaluate(r, &evs[i]) {
+			t.Errorf("event %d: matched %v, want %v", i, got, want[i])
+		}
+	}
+	if m.seen.Hits() < 3 {
+		t.Fatalf("%d memo hits: the guards were not remembered", m.seen.Hits())
+	}
+}

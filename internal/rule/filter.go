@@ -73,6 +73,29 @@ func EvaluateE(r *Rule, ev *event.Event) (bool, error) {
 	return r.Match == nil || r.Match(ev), nil
 }
 
+// Guarded reports whether ev passes r's guards (true when r has none):
+// a function of ev's event id and the string columns the guards name
+// (see Guard), so a hunt may remember it per tuple of those values.
+func Guarded(r *Rule, ev *event.Event) bool { return r.guard == nil || r.guard(ev) }
+
+// GuardColumns are the columns r's guards read beside the event id; ok
+// is false when r has no guards.
+func GuardColumns(r *Rule) (cols []string, ok bool) {
+	if r.guard == nil {
+		return nil, false
+	}
+	for _, g := range r.Guards {
+		for _, grp := range g.Requires {
+			for _, n := range grp {
+				if !slices.Contains(cols, n.Column) {
+					cols = append(cols, n.Column)
+				}
+			}
+		}
+	}
+	return cols, true
+}
+
 // Evaluate runs the filter and the single-event match of r on ev, as the
 // hunt does.
 func Evaluate(r *Rule, ev *event.Event) bool {
