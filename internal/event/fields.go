@@ -387,8 +387,9 @@ func parseString(s string, i int) (string, int, bool) {
 func special(s string, j int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; j+8 <= len(s); j += 8 {
-		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
-			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+		w := s[j : j+8] // one bounds check, one 8-byte load
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		q, b := x^(ones*'"'), x^(ones*'\\')
 		// A byte is flagged where it is a quote, a backslash or below
 		// 0x20; borrows may flag bytes after a true one, never before,
