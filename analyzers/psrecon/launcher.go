@@ -3,6 +3,8 @@ package psrecon
 import (
 	"regexp"
 	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/event"
 )
 
 // launcher is who started a command, when that alone says something: a
@@ -71,10 +73,10 @@ func baseName(p string) string {
 }
 
 // launcherOf classifies who started a process: by the parent's image and
-// command line, and by the account it runs as.
-// parentCmd and account are read only when needed (raw field reads cost
-// more than the rest).
-func (a *Analyzer) launcherOf(parent string, parentCmd, account func() string) (launcher, bool) {
+// command line (of ev), and by the account it runs as. parentCmd and
+// account are read only when needed (raw field reads cost more than the
+// rest).
+func (a *Analyzer) launcherOf(ev *event.Event, parent string, parentCmd, account func() string) (launcher, bool) {
 	b := baseName(parent)
 	if l, ok := parentClass[b]; ok {
 		if b == "mmc.exe" {
@@ -87,6 +89,11 @@ func (a *Analyzer) launcherOf(parent string, parentCmd, account func() string) (
 	}
 	if a.rootBinary(parent, b) {
 		return launcher{"a service binary in the root of %SystemRoot% (" + b + ", dropped through ADMIN$: PsExec-style)", "attack.t1569.002", 1}, true
+	}
+	// An application pool's account: only events that spell one at all
+	// have their account fields read.
+	if !ev.MayHold("apppool") {
+		return launcher{}, false
 	}
 	if acc := account(); strings.Contains(strings.ToLower(acc), "iis apppool\\") {
 		return launcher{"IIS application pool identity " + acc + " (web shell)", "attack.t1505.003", 2}, true

@@ -42,6 +42,19 @@ func TestLauncherWeighsOneCommand(t *testing.T) {
 		{"admin's own cmd: whoami", proc4688(t0, "PC-001", `C:\Windows\System32\whoami.exe`, cmd, `whoami`, "CORP", "itadmin"), event.SevInfo, "psrecon.command"},
 		{"admin's own console starts a shell", proc4688(t0, "PC-001", cmd, `C:\Windows\explorer.exe`, `cmd.exe`, "CORP", "itadmin"), "", ""},
 	}
+	// Each case as the hunt shows it too: raw fields left as stored text
+	// (read without the dict, and asked MayHold before the account).
+	n := len(cases)
+	for _, c := range cases[:n] {
+		raw := c.ev
+		text, err := event.MarshalFields(raw.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw.Fields, raw.RawFields = nil, string(text)
+		c.name, c.ev = c.name+" (stored text)", raw
+		cases = append(cases, c)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := evtest.Run(New(caseCfg(t)), []event.Event{c.ev})

@@ -303,7 +303,7 @@ func (a *Analyzer) process(ev *event.Event, via string) {
 		}
 		return ""
 	}
-	l, ok := a.launcherOf(parent, func() string { return ev.Field("ParentCommandLine") }, account)
+	l, ok := a.launcherOf(ev, parent, func() string { return ev.Field("ParentCommandLine") }, account)
 	shell := ok && reShell.MatchString(strings.TrimSpace(firstOf(ev, ev.Process, "NewProcessName", "Image")))
 	a.record(ev.Time, ev.Host, user(ev), cmd, via, tool, "", event.RefOf(ev), l, shell)
 }

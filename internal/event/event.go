@@ -10,9 +10,12 @@ package event
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+
+	"github.com/spoor-dfir/spoor/internal/asciifold"
 )
 
 // Sources of events: the Hive partition value under events/source=….
@@ -114,6 +117,20 @@ func (e *Event) HasField(name string) bool {
 	}
 	_, ok := e.Fields.Get(name)
 	return ok
+}
+
+// MayHold reports whether a raw field value of e may hold word, ASCII
+// letters folded; false means none does. word must be letters, digits
+// and spaces, which the stored text writes as themselves unless a \u
+// escape spells them: without one in the text, a value holding word
+// shows it there. One look through the text answers for every field: an
+// analyzer asks it before reading fields (each a search of the text) for
+// a word that is rarely there.
+func (e *Event) MayHold(word string) bool {
+	if e.Fields != nil {
+		return true
+	}
+	return strings.Contains(e.RawFields, `\u`) || asciifold.Contains(e.RawFields, word)
 }
 
 // FieldDict returns the raw fields as a dict: Fields, or RawFields decoded
