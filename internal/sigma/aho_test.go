@@ -27,6 +27,15 @@ func occurrences(t *testing.T, a *automaton, text string) []string {
 	return out
 }
 
+// randomWord is n bytes drawn from alpha.
+func randomWord(r *rand.Rand, alpha string, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteByte(alpha[r.Intn(len(alpha))])
+	}
+	return b.String()
+}
+
 // TestAutomatonFindsEveryOccurrence holds the automaton to brute force:
 // random patterns (prefixes and suffixes of each other, repeats, all
 // byte values) over random texts.
@@ -41,13 +50,7 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 			}
 			alpha = all.String() // every byte value in use: one class each
 		}
-		word := func(n int) string {
-			var b strings.Builder
-			for i := 0; i < n; i++ {
-				b.WriteByte(alpha[r.Intn(len(alpha))])
-			}
-			return b.String()
-		}
+		word := func(n int) string { return randomWord(r, alpha, n) }
 		var pats []string
 		for i, n := 0, 1+r.Intn(12); i < n; i++ {
 			pats = append(pats, word(1+r.Intn(5)))

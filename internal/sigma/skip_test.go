@@ -46,13 +46,7 @@ func TestSkipperNeverRulesOutAMatch(t *testing.T) {
 	for seed := int64(0); seed < 400; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		alpha := "abcAB:-\\ \xc3"
-		word := func(n int) string {
-			var b strings.Builder
-			for i := 0; i < n; i++ {
-				b.WriteByte(alpha[r.Intn(len(alpha))])
-			}
-			return b.String()
-		}
+		word := func(n int) string { return randomWord(r, alpha, n) }
 		var pats []string
 		for i, n := 0, 1+r.Intn(8); i < n; i++ {
 			p := []byte(word(skipMinLen + r.Intn(6)))

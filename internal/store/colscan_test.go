@@ -54,6 +54,31 @@ func randomEvent(r *rand.Rand, i int) *event.Event {
 	}
 }
 
+// randomStore writes n random events (seed 1) as one part file, in row
+// groups of 3000 rows, spread over several pages per column.
+func randomStore(t *testing.T, n int) (*Store, string) {
+	t.Helper()
+	old := rowsPerGroup
+	rowsPerGroup = 3000
+	defer func() { rowsPerGroup = old }()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(1))
+	w := s.NewEventWriter("part-x")
+	for i := 0; i < n; i++ {
+		if err := w.Write(randomEvent(r, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
 // storedRow is one row as text, name=value by column name ("NULL" for
 // NULL), so rows of files with the columns in another order compare.
 type storedRow []string
@@ -151,25 +176,8 @@ func rowIn(t *testing.T, l *layout, ev *event.Event) storedRow {
 // row reader, column by column, over several row groups and pages, with
 // every row and with a sparse selection of rows and columns.
 func TestScanSelectMatchesRowReader(t *testing.T) {
-	old := rowsPerGroup
-	rowsPerGroup = 3000
-	defer func() { rowsPerGroup = old }()
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewSource(1))
-	w := s.NewEventWriter("part-x")
 	const n = 10000
-	for i := 0; i < n; i++ {
-		if err := w.Write(randomEvent(r, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s, dir := randomStore(t, n)
 	ref := referenceRows(t, dir)
 	if len(ref) != n {
 		t.Fatalf("reference has %d rows", len(ref))
@@ -186,7 +194,7 @@ func TestScanSelectMatchesRowReader(t *testing.T) {
 
 	// Every row, every column.
 	i := 0
-	err = s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
+	err := s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
 		if got := rowOf(t, ev); !equalRows(got, ref[i]) {
 			t.Fatalf("row %d:\n got %+v\nwant %+v", i, got, ref[i])
 		}
@@ -432,28 +440,11 @@ func TestScanSurvivesCorruption(t *testing.T) {
 // again, in full and sparsely, so that any page memory wrongly reused
 // would overwrite them; the kept events must still be the stored rows.
 func TestScannedStringsOutliveTheirPages(t *testing.T) {
-	old := rowsPerGroup
-	rowsPerGroup = 3000
-	defer func() { rowsPerGroup = old }()
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewSource(1))
-	w := s.NewEventWriter("part-x")
 	const n = 8000
-	for i := 0; i < n; i++ {
-		if err := w.Write(randomEvent(r, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s, dir := randomStore(t, n)
 	ref := referenceRows(t, dir)
 	var kept []event.Event
-	err = s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
+	err := s.Scan(context.Background(), ScanOptions{}, func(ev *event.Event) error {
 		if got := rowOf(t, ev); !equalRows(got, ref[len(kept)]) {
 			t.Fatalf("live row %d:\n got %+v\nwant %+v", len(kept), got, ref[len(kept)])
 		}
