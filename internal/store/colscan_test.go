@@ -466,3 +466,52 @@ func TestScannedStringsOutliveTheirPages(t *testing.T) {
 		}
 	}
 }
+
+// TestNullsAreExactlyTheAbsentValues: a nullable column is NULL in the
+// stored file exactly where the event's value says absent (an empty
+// string, a 0 for plain numbers, an unset Opt), whatever the rows around
+// it hold, so SQL over the store (IS NULL, = empty) sees what spoor does.
+func TestNullsAreExactlyTheAbsentValues(t *testing.T) {
+	old := rowsPerGroup
+	rowsPerGroup = 3000 // several row groups, flushes across their ends
+	defer func() { rowsPerGroup = old }()
+	for seed := int64(1); seed <= 8; seed++ {
+		dir := t.TempDir()
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewSource(seed))
+		w := s.NewEventWriter("part-x")
+		var evs []*event.Event
+		for i := 0; i < 8000; i++ {
+			ev := randomEvent(r, i)
+			evs = append(evs, ev)
+			if err := w.Write(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		ref := referenceRows(t, dir)
+		bad := 0
+		for i, row := range ref {
+			for c := range event.Columns {
+				col := &event.Columns[c]
+				if !col.Nullable {
+					continue
+				}
+				stored := row.value(col.Name)
+				if want := col.Get(evs[i]).Null; (stored == "NULL") != want {
+					if bad++; bad <= 5 {
+						t.Errorf("seed %d row %d column %s: stored %q, absent %v", seed, i, col.Name, stored, want)
+					}
+				}
+			}
+		}
+		if bad > 0 {
+			t.Fatalf("seed %d: %d values stored against their absence", seed, bad)
+		}
+	}
+}

@@ -181,13 +181,34 @@ type partFile struct {
 	buf   []parquet.Row
 }
 
-// arena holds the Opt numbers of buffered rows, which eventRow points
-// at; it is emptied after each flush (the writer has copied them by
-// then). A full arena grows: rows keep pointing into the old array.
+// arena holds the nullable values of buffered rows (Opt numbers, and
+// strings and plain numbers that are not absent), which eventRow points
+// at, nil for NULL; it is emptied after each flush (the writer has copied
+// them by then). A full arena grows: rows keep pointing into the old
+// array. NULL is said by a nil pointer, never by a zero value: parquet-go
+// (v0.32) stores some zero values of optional value fields as values
+// rather than NULLs (its run detection in writeRowsFuncOfOptional
+// compares the rest of a bitmap word with the wrong mask), so empty
+// strings came out as empty values beside NULLs of the same column
+// (TestNullsAreExactlyTheAbsentValues).
 type arena struct {
 	a32 []int32
 	a64 []int64
+	as  []string
 }
+
+// s points at v, nil when it is empty (absent).
+func (a *arena) s(v string) *string {
+	if v == "" {
+		return nil
+	}
+	a.as = append(a.as, v)
+	return &a.as[len(a.as)-1]
+}
+
+// n32 and n64 point at n, nil when it is 0 (absent: see event's num).
+func (a *arena) n32(n int32) *int32 { return a.i32(event.Opt[int32]{V: n, Valid: n != 0}) }
+func (a *arena) n64(n int64) *int64 { return a.i64(event.Opt[int64]{V: n, Valid: n != 0}) }
 
 func (a *arena) i32(o event.Opt[int32]) *int32 {
 	if !o.Valid {
@@ -307,7 +328,8 @@ func (p *partFile) flush() error {
 		}
 		_, err := p.gw.Write(p.gbuf)
 		p.gbuf = p.gbuf[:0]
-		p.arena.a32, p.arena.a64 = p.arena.a32[:0], p.arena.a64[:0]
+		clear(p.arena.as) // the strings are the events'
+		p.arena.a32, p.arena.a64, p.arena.as = p.arena.a32[:0], p.arena.a64[:0], p.arena.as[:0]
 		return err
 	}
 	if len(p.buf) == 0 {

@@ -17,9 +17,9 @@ var updateRow = flag.Bool("update", false, "rewrite row_gen.go from event.Column
 
 // genRow renders row_gen.go: the Parquet row of event.Columns as a Go
 // struct, written by parquet-go's typed (column by column) writer, which
-// costs a third of writing parquet.Values row by row. Nullable strings and
-// plain numbers are optional fields whose zero value is NULL; Opt numbers
-// are pointers into a batch arena (nil is NULL).
+// costs a third of writing parquet.Values row by row. Nullable columns are
+// pointers into a batch arena, nil for NULL (an empty string, a plain
+// number's 0, an absent Opt number): see arena.
 func genRow(cols []event.Column) []byte {
 	var b bytes.Buffer
 	b.WriteString("// Code generated from event.Columns by TestRowGenerated (go test ./internal/store -run RowGenerated -update); DO NOT EDIT.\n\n")
@@ -40,7 +40,7 @@ func genRow(cols []event.Column) []byte {
 		case event.KindTime:
 			typ, tag = "int64", tag+",timestamp(microsecond)"
 		}
-		if c.Opt {
+		if c.Nullable {
 			typ = "*" + typ
 		}
 		if c.Dict {
@@ -49,15 +49,25 @@ func genRow(cols []event.Column) []byte {
 		fmt.Fprintf(&b, "\t%s %s `parquet:%q`\n", c.Field, typ, tag)
 	}
 	b.WriteString("\tFields string `parquet:\"fields\"`\n}\n\n")
-	b.WriteString("// fill sets r from ev; Opt values are copied into a (never reallocated) and pointed at.\nfunc (r *eventRow) fill(ev *event.Event, fields string, a *arena) {\n")
+	b.WriteString("// fill sets r from ev; nullable values are copied into a and pointed at (nil: NULL).\nfunc (r *eventRow) fill(ev *event.Event, fields string, a *arena) {\n")
 	for _, c := range cols {
 		switch {
+		case c.Kind == event.KindTime && c.Nullable:
+			fmt.Fprintf(&b, "\tr.%s = a.n64(micros(ev.%s))\n", c.Field, c.Field)
 		case c.Kind == event.KindTime:
 			fmt.Fprintf(&b, "\tr.%s = micros(ev.%s)\n", c.Field, c.Field)
 		case c.Opt && c.Kind == event.KindInt32:
 			fmt.Fprintf(&b, "\tr.%s = a.i32(ev.%s)\n", c.Field, c.Field)
 		case c.Opt:
 			fmt.Fprintf(&b, "\tr.%s = a.i64(ev.%s)\n", c.Field, c.Field)
+		case c.Nullable && c.IP:
+			fmt.Fprintf(&b, "\tr.%s = a.s(event.NormIP(ev.%s))\n", c.Field, c.Field)
+		case c.Nullable && c.Kind == event.KindString:
+			fmt.Fprintf(&b, "\tr.%s = a.s(ev.%s)\n", c.Field, c.Field)
+		case c.Nullable && c.Kind == event.KindInt32:
+			fmt.Fprintf(&b, "\tr.%s = a.n32(ev.%s)\n", c.Field, c.Field)
+		case c.Nullable && c.Kind == event.KindInt64:
+			fmt.Fprintf(&b, "\tr.%s = a.n64(ev.%s)\n", c.Field, c.Field)
 		case c.IP:
 			fmt.Fprintf(&b, "\tr.%s = event.NormIP(ev.%s)\n", c.Field, c.Field)
 		default:
