@@ -124,12 +124,43 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// plainRun is the index of the first byte at or after i that a JSON
+// string does not hold as it is (see jsonPlain; any byte >= 0x80 counts,
+// for its rune to be checked), len(s) if there is none: eight bytes at
+// a time, as special does, over the long plain runs of command lines
+// and paths.
+func plainRun(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// A byte is flagged where it is one of " \ < > &, below 0x20 or
+		// above 0x7f; borrows may flag bytes after a true one, never
+		// before, so the lowest flag is exact.
+		q, b, l, g, a := x^(ones*'"'), x^(ones*'\\'), x^(ones*'<'), x^(ones*'>'), x^(ones*'&')
+		m := x | (x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | (l-ones)&^l | (g-ones)&^g | (a-ones)&^a
+		if m &= highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || !jsonPlain[c] {
+			return i
+		}
+	}
+	return i
+}
+
 // appendJSONString escapes s as encoding/json does (including <, >, & and
 // invalid UTF-8 replaced by U+FFFD), without reflection.
 func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = plainRun(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonPlain[c] {

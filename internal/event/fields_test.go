@@ -138,6 +138,34 @@ func TestSpecial(t *testing.T) {
 	}
 }
 
+// TestPlainRun holds plainRun to a byte loop over jsonPlain at every
+// offset: each byte a JSON string escapes (or whose rune is checked) at
+// every position of a word, after plain bytes, bytes above 0x7f and
+// bytes just beside the ones it looks for.
+func TestPlainRun(t *testing.T) {
+	ref := func(s string, j int) int {
+		for ; j < len(s); j++ {
+			if c := s[j]; c >= 0x80 || !jsonPlain[c] {
+				return j
+			}
+		}
+		return j
+	}
+	ss := []string{"", "a", "abcdefgh", "abcdefghi", "\x21\x3b\x3d\x3f\x25\x27 ~abcdefghijk", strings.Repeat("x", 100) + "\t"}
+	for _, c := range []string{"\"", "\\", "<", ">", "&", "\x00", "\x1f", "\n", "\x80", "\xff", "\u2028"} {
+		for at := 0; at < 19; at++ {
+			ss = append(ss, strings.Repeat("a", at)+c+"bcdefghijklmnop", strings.Repeat("\x21", at)+c+"\x3d\x3f\x25\x27\x5b\x5d", strings.Repeat("\x7f", at)+c)
+		}
+	}
+	for _, s := range ss {
+		for j := 0; j <= len(s); j++ {
+			if got, want := plainRun(s, j), ref(s, j); got != want {
+				t.Fatalf("plainRun(%q, %d) = %d, want %d", s, j, got, want)
+			}
+		}
+	}
+}
+
 // FuzzParseFlat checks the fast path against encoding/json (what it
 // accepts must be valid JSON with the same values) and against
 // ordereddict's own decoder, which it stands in for (the same dict).
