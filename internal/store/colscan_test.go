@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	mbits "math/bits"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -514,4 +515,113 @@ func TestNullsAreExactlyTheAbsentValues(t *testing.T) {
 			t.Fatalf("seed %d: %d values stored against their absence", seed, bad)
 		}
 	}
+}
+
+// buggyRuns is parquet-go v0.32's writeRowsFuncOfOptional run loop over
+// one piece's bitmap (bit i: row i holds a value), copied as it is, the
+// wrong mask included: it returns which rows it would write as values.
+func buggyRuns(w uint64, n int) (asValue uint64) {
+	bits := []uint64{w}
+	for i := 0; i < n; {
+		j := 0
+		x := i / 64
+		y := i % 64
+		if y != 0 {
+			if b := bits[x] >> uint(y); b == 0 {
+				x++
+				y = 0
+			} else {
+				y += mbits.TrailingZeros64(b)
+				goto writeNulls
+			}
+		}
+		for x < len(bits) && bits[x] == 0 {
+			x++
+		}
+		if x < len(bits) {
+			y = mbits.TrailingZeros64(bits[x]) % 64
+		}
+	writeNulls:
+		if j = x*64 + y; j > n {
+			j = n
+		}
+		if i < j {
+			i = j
+		}
+		if y != 0 {
+			if b := bits[x] >> uint(y); b == (1<<uint64(y))-1 {
+				x++
+				y = 0
+			} else {
+				y += mbits.TrailingZeros64(^b)
+				goto writeNonNulls
+			}
+		}
+		for x < len(bits) && bits[x] == ^uint64(0) {
+			x++
+		}
+		if x < len(bits) {
+			y = mbits.TrailingZeros64(^bits[x]) % 64
+		}
+	writeNonNulls:
+		if j = x*64 + y; j > n {
+			j = n
+		}
+		for ; i < j; i++ {
+			asValue |= 1 << i
+		}
+	}
+	return asValue
+}
+
+// TestHitsNullBugIsTheBug holds hitsNullBug to parquet-go's loop (copied
+// above) on random and on crafted pieces: it must flag every piece the
+// loop writes wrong (a NULL as a value), and the loop must be right on
+// the pieces it does not flag.
+func TestHitsNullBugIsTheBug(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	flagged, wrong := 0, 0
+	for trial := 0; trial < 200000; trial++ {
+		n := 1 + r.Intn(64)
+		var w uint64
+		switch trial % 3 {
+		case 0: // random
+			w = r.Uint64()
+		case 1: // a run of p NULLs, p values, NULLs after: the bug's shape
+			p := 1 + r.Intn(31)
+			w = (1<<p - 1) << p
+		default: // runs of random lengths
+			for i, v := 0, r.Intn(2); i < 64; v ^= 1 {
+				l := 1 + r.Intn(8)
+				if v == 1 {
+					w |= (1<<l - 1) << i
+				}
+				i += l
+			}
+		}
+		if n < 64 {
+			w &= 1<<n - 1
+		}
+		piece := make([]eventRow, n)
+		for i := range piece {
+			if w>>i&1 == 1 {
+				piece[i].Process = "x"
+			}
+		}
+		bad := buggyRuns(w, n) != w
+		hit := hitsNullBug(piece)
+		if bad && !hit {
+			t.Fatalf("rows %0*b (%d): the loop writes a NULL as a value, hitsNullBug says no", n, w, n)
+		}
+		if bad {
+			wrong++
+		}
+		if hit {
+			flagged++
+		}
+	}
+	if wrong == 0 || flagged > 2*wrong {
+		t.Fatalf("%d pieces written wrong, %d flagged: the test did not meet the bug, or flags far more than it", wrong, flagged)
+	}
+	t.Logf("%d pieces the loop writes wrong, %d flagged", wrong, flagged)
 }

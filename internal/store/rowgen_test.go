@@ -17,9 +17,9 @@ var updateRow = flag.Bool("update", false, "rewrite row_gen.go from event.Column
 
 // genRow renders row_gen.go: the Parquet row of event.Columns as a Go
 // struct, written by parquet-go's typed (column by column) writer, which
-// costs a third of writing parquet.Values row by row. Nullable columns are
-// pointers into a batch arena, nil for NULL (an empty string, a plain
-// number's 0, an absent Opt number): see arena.
+// costs a third of writing parquet.Values row by row. Nullable strings and
+// plain numbers are optional fields whose zero value is NULL; Opt numbers
+// are pointers into a batch arena (nil is NULL).
 func genRow(cols []event.Column) []byte {
 	var b bytes.Buffer
 	b.WriteString("// Code generated from event.Columns by TestRowGenerated (go test ./internal/store -run RowGenerated -update); DO NOT EDIT.\n\n")
@@ -40,7 +40,7 @@ func genRow(cols []event.Column) []byte {
 		case event.KindTime:
 			typ, tag = "int64", tag+",timestamp(microsecond)"
 		}
-		if c.Nullable {
+		if c.Opt {
 			typ = "*" + typ
 		}
 		if c.Dict {
@@ -49,32 +49,42 @@ func genRow(cols []event.Column) []byte {
 		fmt.Fprintf(&b, "\t%s %s `parquet:%q`\n", c.Field, typ, tag)
 	}
 	b.WriteString("\tFields string `parquet:\"fields\"`\n}\n\n")
-	b.WriteString("// fill sets r from ev; nullable values are copied into a and pointed at (nil: NULL).\nfunc (r *eventRow) fill(ev *event.Event, fields string, a *arena) {\n")
+	b.WriteString("// fill sets r from ev; Opt values are copied into a (never reallocated) and pointed at.\nfunc (r *eventRow) fill(ev *event.Event, fields string, a *arena) {\n")
 	for _, c := range cols {
 		switch {
-		case c.Kind == event.KindTime && c.Nullable:
-			fmt.Fprintf(&b, "\tr.%s = a.n64(micros(ev.%s))\n", c.Field, c.Field)
 		case c.Kind == event.KindTime:
 			fmt.Fprintf(&b, "\tr.%s = micros(ev.%s)\n", c.Field, c.Field)
 		case c.Opt && c.Kind == event.KindInt32:
 			fmt.Fprintf(&b, "\tr.%s = a.i32(ev.%s)\n", c.Field, c.Field)
 		case c.Opt:
 			fmt.Fprintf(&b, "\tr.%s = a.i64(ev.%s)\n", c.Field, c.Field)
-		case c.Nullable && c.IP:
-			fmt.Fprintf(&b, "\tr.%s = a.s(event.NormIP(ev.%s))\n", c.Field, c.Field)
-		case c.Nullable && c.Kind == event.KindString:
-			fmt.Fprintf(&b, "\tr.%s = a.s(ev.%s)\n", c.Field, c.Field)
-		case c.Nullable && c.Kind == event.KindInt32:
-			fmt.Fprintf(&b, "\tr.%s = a.n32(ev.%s)\n", c.Field, c.Field)
-		case c.Nullable && c.Kind == event.KindInt64:
-			fmt.Fprintf(&b, "\tr.%s = a.n64(ev.%s)\n", c.Field, c.Field)
 		case c.IP:
 			fmt.Fprintf(&b, "\tr.%s = event.NormIP(ev.%s)\n", c.Field, c.Field)
 		default:
 			fmt.Fprintf(&b, "\tr.%s = ev.%s\n", c.Field, c.Field)
 		}
 	}
-	b.WriteString("\tr.Fields = fields\n}\n")
+	b.WriteString("\tr.Fields = fields\n}\n\n")
+	// present: which optional value fields hold a value (see
+	// writeAvoidingNullBug), bit k for the k-th of them.
+	b.WriteString("// present has bit k set when the k-th optional value field of r (its zero value is NULL) holds a value.\nfunc (r *eventRow) present() uint64 {\n\tvar m uint64\n")
+	k := 0
+	for _, c := range cols {
+		if !c.Nullable || c.Opt {
+			continue // required, or a pointer (written one by one)
+		}
+		zero := "0"
+		if c.Kind == event.KindString {
+			zero = `""`
+		}
+		fmt.Fprintf(&b, "\tif r.%s != %s {\n\t\tm |= 1 << %d\n\t}\n", c.Field, zero, k)
+		k++
+	}
+	if k > 64 {
+		panic("more than 64 optional value fields: present needs another word")
+	}
+	b.WriteString("\treturn m\n}\n\n")
+	fmt.Fprintf(&b, "// optionalValueFields is how many bits present can set.\nconst optionalValueFields = %d\n", k)
 	out, err := format.Source(b.Bytes())
 	if err != nil {
 		panic(err)
