@@ -129,10 +129,17 @@ func TestSpecial(t *testing.T) {
 			ss = append(ss, strings.Repeat("a", at)+c+"bcdefghijklmnop", strings.Repeat("\xff", at)+c+"\x80\x21\x5b\x5d\x23", strings.Repeat("\x01", at)+c)
 		}
 	}
+	agreeAtEveryOffset(t, "special", special, ref, ss)
+}
+
+// agreeAtEveryOffset fails when got and want (index of the first byte of
+// a kind at or after j) differ at any offset of any of ss.
+func agreeAtEveryOffset(t *testing.T, name string, got, want func(string, int) int, ss []string) {
+	t.Helper()
 	for _, s := range ss {
 		for j := 0; j <= len(s); j++ {
-			if got, want := special(s, j), ref(s, j); got != want {
-				t.Fatalf("special(%q, %d) = %d, want %d", s, j, got, want)
+			if g, w := got(s, j), want(s, j); g != w {
+				t.Fatalf("%s(%q, %d) = %d, want %d", name, s, j, g, w)
 			}
 		}
 	}
@@ -157,13 +164,7 @@ func TestPlainRun(t *testing.T) {
 			ss = append(ss, strings.Repeat("a", at)+c+"bcdefghijklmnop", strings.Repeat("\x21", at)+c+"\x3d\x3f\x25\x27\x5b\x5d", strings.Repeat("\x7f", at)+c)
 		}
 	}
-	for _, s := range ss {
-		for j := 0; j <= len(s); j++ {
-			if got, want := plainRun(s, j), ref(s, j); got != want {
-				t.Fatalf("plainRun(%q, %d) = %d, want %d", s, j, got, want)
-			}
-		}
-	}
+	agreeAtEveryOffset(t, "plainRun", plainRun, ref, ss)
 }
 
 // FuzzParseFlat checks the fast path against encoding/json (what it

@@ -378,6 +378,16 @@ func (p *partFile) writeAvoidingNullBug(rows []eventRow) error {
 	return nil
 }
 
+// held is 1 when v is not its type's zero value (NULL in an optional
+// value field), else 0.
+func held[T string | int32 | int64](v T) uint64 {
+	var zero T
+	if v != zero {
+		return 1
+	}
+	return 0
+}
+
 // pieceRows is how many rows parquet-go's generic writer hands its
 // column writers at a time (maxRowsPerWrite in ConcurrentRowGroupWriter).
 const pieceRows = 64

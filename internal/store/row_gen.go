@@ -93,84 +93,32 @@ func (r *eventRow) fill(ev *event.Event, fields string, a *arena) {
 // present has bit k set when the k-th optional value field of r (its zero value is NULL) holds a value.
 func (r *eventRow) present() uint64 {
 	var m uint64
-	if r.Time != 0 {
-		m |= 1 << 0
-	}
-	if r.Format != "" {
-		m |= 1 << 1
-	}
-	if r.Host != "" {
-		m |= 1 << 2
-	}
-	if r.Channel != "" {
-		m |= 1 << 3
-	}
-	if r.Provider != "" {
-		m |= 1 << 4
-	}
-	if r.EventID != 0 {
-		m |= 1 << 5
-	}
-	if r.RecordID != 0 {
-		m |= 1 << 6
-	}
-	if r.User != "" {
-		m |= 1 << 7
-	}
-	if r.UserDomain != "" {
-		m |= 1 << 8
-	}
-	if r.UserSID != "" {
-		m |= 1 << 9
-	}
-	if r.SubjectUser != "" {
-		m |= 1 << 10
-	}
-	if r.LogonID != "" {
-		m |= 1 << 11
-	}
-	if r.SrcIP != "" {
-		m |= 1 << 12
-	}
-	if r.DstIP != "" {
-		m |= 1 << 13
-	}
-	if r.Protocol != "" {
-		m |= 1 << 14
-	}
-	if r.Action != "" {
-		m |= 1 << 15
-	}
-	if r.Process != "" {
-		m |= 1 << 16
-	}
-	if r.ParentProcess != "" {
-		m |= 1 << 17
-	}
-	if r.CommandLine != "" {
-		m |= 1 << 18
-	}
-	if r.ScriptText != "" {
-		m |= 1 << 19
-	}
-	if r.SessionID != "" {
-		m |= 1 << 20
-	}
-	if r.Operator != "" {
-		m |= 1 << 21
-	}
-	if r.Message != "" {
-		m |= 1 << 22
-	}
-	if r.Keywords != "" {
-		m |= 1 << 23
-	}
-	if r.SystemUserSID != "" {
-		m |= 1 << 24
-	}
-	if r.Seq != 0 {
-		m |= 1 << 25
-	}
+	m |= held(r.Time) << 0
+	m |= held(r.Format) << 1
+	m |= held(r.Host) << 2
+	m |= held(r.Channel) << 3
+	m |= held(r.Provider) << 4
+	m |= held(r.EventID) << 5
+	m |= held(r.RecordID) << 6
+	m |= held(r.User) << 7
+	m |= held(r.UserDomain) << 8
+	m |= held(r.UserSID) << 9
+	m |= held(r.SubjectUser) << 10
+	m |= held(r.LogonID) << 11
+	m |= held(r.SrcIP) << 12
+	m |= held(r.DstIP) << 13
+	m |= held(r.Protocol) << 14
+	m |= held(r.Action) << 15
+	m |= held(r.Process) << 16
+	m |= held(r.ParentProcess) << 17
+	m |= held(r.CommandLine) << 18
+	m |= held(r.ScriptText) << 19
+	m |= held(r.SessionID) << 20
+	m |= held(r.Operator) << 21
+	m |= held(r.Message) << 22
+	m |= held(r.Keywords) << 23
+	m |= held(r.SystemUserSID) << 24
+	m |= held(r.Seq) << 25
 	return m
 }
 

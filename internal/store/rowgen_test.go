@@ -73,11 +73,7 @@ func genRow(cols []event.Column) []byte {
 		if !c.Nullable || c.Opt {
 			continue // required, or a pointer (written one by one)
 		}
-		zero := "0"
-		if c.Kind == event.KindString {
-			zero = `""`
-		}
-		fmt.Fprintf(&b, "\tif r.%s != %s {\n\t\tm |= 1 << %d\n\t}\n", c.Field, zero, k)
+		fmt.Fprintf(&b, "\tm |= held(r.%s) << %d\n", c.Field, k)
 		k++
 	}
 	if k > 64 {
