@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/spoor-dfir/spoor/analyzers/akit"
 	"github.com/spoor-dfir/spoor/internal/event"
 )
 
@@ -72,15 +73,15 @@ func baseName(p string) string {
 	return strings.ToLower(p)
 }
 
-// launcherOf classifies who started a process: by the parent's image and
-// command line (of ev), and by the account it runs as. parentCmd and
-// account are read only when needed (raw field reads cost more than the
-// rest).
-func (a *Analyzer) launcherOf(ev *event.Event, parent string, parentCmd, account func() string) (launcher, bool) {
+// launcherOf classifies who started the process of ev: by the parent's
+// image and command line, and by the account it runs as. The parent's
+// command line and the account are read only when needed (raw field
+// reads cost more than the rest).
+func (a *Analyzer) launcherOf(ev *event.Event, parent string) (launcher, bool) {
 	b := baseName(parent)
 	if l, ok := parentClass[b]; ok {
 		if b == "mmc.exe" {
-			if pc := parentCmd(); pc != "" && !strings.Contains(strings.ToLower(pc), "-embedding") {
+			if pc := ev.Field("ParentCommandLine"); pc != "" && !strings.Contains(strings.ToLower(pc), "-embedding") {
 				// An admin's own console: only a COM-activated mmc is DCOM.
 				return launcher{}, false
 			}
@@ -95,10 +96,25 @@ func (a *Analyzer) launcherOf(ev *event.Event, parent string, parentCmd, account
 	if !ev.MayHold("apppool") {
 		return launcher{}, false
 	}
-	if acc := account(); strings.Contains(strings.ToLower(acc), "iis apppool\\") {
+	if acc := account(ev); strings.Contains(strings.ToLower(acc), "iis apppool\\") {
 		return launcher{"IIS application pool identity " + acc + " (web shell)", "attack.t1505.003", 2}, true
 	}
 	return launcher{}, false
+}
+
+// account is the account a process creation runs as: User (Sysmon), else
+// the target's, else the subject's DOMAIN\name (4688).
+func account(ev *event.Event) string {
+	if u := akit.ValueOr(ev, "", "User"); u != "" {
+		return u
+	}
+	if u := akit.ValueOr(ev, "", "TargetUserName"); u != "" {
+		return akit.ValueOr(ev, "", "TargetDomainName") + `\` + u
+	}
+	if u := akit.ValueOr(ev, "", "SubjectUserName"); u != "" {
+		return akit.ValueOr(ev, "", "SubjectDomainName") + `\` + u
+	}
+	return ""
 }
 
 func osRootBinary(b string) bool {

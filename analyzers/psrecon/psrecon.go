@@ -289,21 +289,7 @@ func (a *Analyzer) process(ev *event.Event, via string) {
 	if strings.TrimSpace(cmd) == "" {
 		return
 	}
-	// Raw field reads are the costly part: the account and the parent's
-	// command line are read only when the parent does not decide.
-	account := func() string {
-		if u := akit.ValueOr(ev, "", "User"); u != "" {
-			return u
-		}
-		if u := akit.ValueOr(ev, "", "TargetUserName"); u != "" {
-			return akit.ValueOr(ev, "", "TargetDomainName") + `\` + u
-		}
-		if u := akit.ValueOr(ev, "", "SubjectUserName"); u != "" {
-			return akit.ValueOr(ev, "", "SubjectDomainName") + `\` + u
-		}
-		return ""
-	}
-	l, ok := a.launcherOf(ev, parent, func() string { return ev.Field("ParentCommandLine") }, account)
+	l, ok := a.launcherOf(ev, parent)
 	shell := ok && reShell.MatchString(strings.TrimSpace(firstOf(ev, ev.Process, "NewProcessName", "Image")))
 	a.record(ev.Time, ev.Host, user(ev), cmd, via, tool, "", event.RefOf(ev), l, shell)
 }

@@ -93,3 +93,19 @@ func BenchmarkContainsMissLongScript(b *testing.B) {
 		}
 	}
 }
+
+// TestIsASCIIAtEveryOffset puts one byte above 0x7f at every position of
+// strings of every length up to 40 (the eight-byte words and the tail).
+func TestIsASCIIAtEveryOffset(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for at := -1; at < n; at++ {
+			b := []byte(strings.Repeat("a", n))
+			if at >= 0 {
+				b[at] = 0xe2
+			}
+			if got := IsASCII(string(b)); got != (at < 0) {
+				t.Fatalf("len %d, a high byte at %d: IsASCII %v", n, at, got)
+			}
+		}
+	}
+}

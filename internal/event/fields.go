@@ -132,9 +132,7 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 func plainRun(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x := word(s, i)
 		// A byte is flagged where it is one of " \ < > &, below 0x20 or
 		// above 0x7f; borrows may flag bytes after a true one, never
 		// before, so the lowest flag is exact.
@@ -413,14 +411,20 @@ func parseString(s string, i int) (string, int, bool) {
 	return parseEscaped(s, i, end-1)
 }
 
+// word is s[i:i+8] as a little-endian number, for the eight-bytes-at-a-
+// time scans: one bounds check, so the compiler makes it one load.
+func word(s string, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // special is the index of the first byte at or after j that is a quote,
 // a backslash or a control byte, len(s) if none is.
 func special(s string, j int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; j+8 <= len(s); j += 8 {
-		w := s[j : j+8] // one bounds check, one 8-byte load
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x := word(s, j)
 		q, b := x^(ones*'"'), x^(ones*'\\')
 		// A byte is flagged where it is a quote, a backslash or below
 		// 0x20; borrows may flag bytes after a true one, never before,

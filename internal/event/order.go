@@ -3,6 +3,8 @@ package event
 import (
 	"slices"
 	"strings"
+
+	"github.com/spoor-dfir/spoor/internal/parallel"
 )
 
 // CompareFindings is the one order of findings, used wherever findings
@@ -74,13 +76,7 @@ func SortFindings(fs []Finding) {
 		// halves on two cores, then one merge. cmp is a total order (ties
 		// broken by index), so the result is the one sort's.
 		half := len(order) / 2
-		done := make(chan struct{})
-		go func() {
-			slices.SortFunc(order[:half], cmp)
-			close(done)
-		}()
-		slices.SortFunc(order[half:], cmp)
-		<-done
+		parallel.Both(func() { slices.SortFunc(order[:half], cmp) }, func() { slices.SortFunc(order[half:], cmp) })
 		merged := make([]int, 0, len(order))
 		a, b := order[:half], order[half:]
 		for len(a) > 0 && len(b) > 0 {

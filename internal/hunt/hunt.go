@@ -835,21 +835,15 @@ func evalEvent(p *plan, idx []int, ev *event.Event, seq int64, fs []event.Findin
 	var whole, slim *event.Event
 	for _, i := range idx {
 		r := p.rules[i]
-		if k := p.guardIdx[i]; k >= 0 {
-			switch {
-			case hit != nil:
-				if hit[k/64]&(1<<(k%64)) == 0 {
-					continue
-				}
-			case m != nil:
-				if !rule.Guarded(r, ev) {
-					continue
-				}
-				m.bits[k/64] |= 1 << (k % 64)
-			}
-		}
 		var ok bool
-		switch k := p.memoIdx[i]; {
+		switch k, g := p.memoIdx[i], p.guardIdx[i]; {
+		case g >= 0 && hit != nil:
+			ok = hit[g/64]&(1<<(g%64)) != 0 && rule.EvaluateGuarded(r, ev)
+		case g >= 0 && m != nil:
+			if rule.Guarded(r, ev) {
+				m.bits[g/64] |= 1 << (g % 64)
+				ok = rule.EvaluateGuarded(r, ev)
+			}
 		case k >= 0 && hit != nil:
 			ok = hit[k/64]&(1<<(k%64)) != 0
 		case k >= 0 && m != nil:

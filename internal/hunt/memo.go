@@ -56,10 +56,12 @@ var keyParts = func() map[string]keyPart {
 // memoizable reports whether a rule's single-event answer can be
 // remembered: a plain condition whose every column can be in a key.
 func memoizable(r *rule.Rule) bool {
-	if r.Match == nil || r.Stateful != nil || r.NewState != nil || r.MatchColumns == nil {
-		return false
-	}
-	for _, c := range r.MatchColumns {
+	return r.Match != nil && r.Stateful == nil && r.NewState == nil && r.MatchColumns != nil && keyable(r.MatchColumns)
+}
+
+// keyable reports whether every one of cols can be in a memo key.
+func keyable(cols []string) bool {
+	for _, c := range cols {
 		if keyParts[c] == nil {
 			return false
 		}
@@ -75,15 +77,7 @@ func guardMemoizable(r *rule.Rule) ([]string, bool) {
 		return nil, false
 	}
 	cols, ok := rule.GuardColumns(r)
-	if !ok {
-		return nil, false
-	}
-	for _, c := range cols {
-		if keyParts[c] == nil {
-			return nil, false
-		}
-	}
-	return cols, true
+	return cols, ok && keyable(cols)
 }
 
 // keyOf returns the parts of the memo key: source, channel and event id

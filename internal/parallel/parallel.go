@@ -36,3 +36,17 @@ func Chunks(n, size int, fn func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// Both runs f on a goroutine of its own and g on the caller's, and
+// returns once both have: two independent jobs side by side (a hunt's
+// stages that have two of them, and loading spoor's pack beside the
+// SigmaHQ rules).
+func Both(f, g func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	g()
+	<-done
+}

@@ -27,3 +27,20 @@ func TestChunksCoverEachIndexOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBothRunsBothBeforeReturning: each function runs once, and both have
+// finished when Both returns (f waits for g to start, so they overlap).
+func TestBothRunsBothBeforeReturning(t *testing.T) {
+	var f, g atomic.Int32
+	started := make(chan struct{})
+	Both(func() {
+		<-started
+		f.Add(1)
+	}, func() {
+		close(started)
+		g.Add(1)
+	})
+	if f.Load() != 1 || g.Load() != 1 {
+		t.Fatalf("f ran %d times, g %d", f.Load(), g.Load())
+	}
+}

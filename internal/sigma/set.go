@@ -275,7 +275,9 @@ func (m *Matcher) scan(g *arrangement, f *gfield, v string) {
 	case f.auto.skip == nil || f.auto.skip.maybe(v):
 		high = m.scanWith(g, f.auto, f.outs, v)
 	case f.hi != nil || f.high >= 0:
-		high = highBit(v) // no ASCII pattern in v; a non-ASCII one may be
+		if !asciifold.IsASCII(v) { // no ASCII pattern in v; a non-ASCII one may be
+			high = 0x80
+		}
 	}
 	if high >= 0x80 {
 		if f.hi != nil {

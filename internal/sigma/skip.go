@@ -65,22 +65,3 @@ func (s *skipper) maybe(v string) bool {
 	}
 	return false
 }
-
-// highBit is 0x80 when v has a byte >= 0x80, else 0 (as the bytes of v
-// or-ed together would say, eight at a time).
-func highBit(v string) byte {
-	var acc uint64
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		w := v[i : i+8]
-		acc |= uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	}
-	for ; i < len(v); i++ {
-		acc |= uint64(v[i])
-	}
-	if acc&0x8080808080808080 != 0 {
-		return 0x80
-	}
-	return 0
-}

@@ -121,21 +121,6 @@ func TestSkipperOnlyWherePatternsAreFewAndLong(t *testing.T) {
 	}
 }
 
-func TestHighBit(t *testing.T) {
-	for n := 0; n < 40; n++ {
-		for at := -1; at < n; at++ {
-			b := []byte(strings.Repeat("a", n))
-			want := byte(0)
-			if at >= 0 {
-				b[at], want = 0xe2, 0x80
-			}
-			if got := highBit(string(b)); got != want {
-				t.Fatalf("len %d, high byte at %d: %#x", n, at, got)
-			}
-		}
-	}
-}
-
 // FuzzSkipper holds the skipper to brute force on any patterns and text.
 func FuzzSkipper(f *testing.F) {
 	f.Add("lsadump::", "sekurlsa::", "mimikatz # lsadump::sam")

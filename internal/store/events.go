@@ -410,10 +410,10 @@ func hitsNullBug(piece []eventRow) bool {
 			for i := 0; i < n; i++ {
 				w |= (present[i] >> k & 1) << i
 			}
-			// A run of values starting at p after a NULL, exactly p long,
-			// NULLs after it to the word's end and some row among them.
+			// A NULL at p-1, then a run of exactly p values, then only
+			// NULLs to the word's end, and some row among them.
 			for p := 1; p < 32 && 2*p < n; p++ {
-				if w>>p&1 == 1 && w>>(p-1)&1 == 0 && w>>p == 1<<p-1 {
+				if w>>(p-1)&1 == 0 && w>>p == 1<<p-1 {
 					return true
 				}
 			}

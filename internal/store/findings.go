@@ -132,19 +132,15 @@ func (s *Store) WriteFindings(findings []event.Finding, incidents []event.Incide
 	}
 	var ib []byte
 	var ierr error
-	laid := make(chan struct{})
-	go func() {
-		defer close(laid)
-		ib, ierr = json.MarshalIndent(incidents, "", "  ")
-	}()
-	err = writeFindingsFile(tmp, findings, opts)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	<-laid
+	parallel.Both(func() { ib, ierr = json.MarshalIndent(incidents, "", "  ") }, func() {
+		err = writeFindingsFile(tmp, findings, opts)
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+	})
 	if err == nil {
 		err = ierr
 	}

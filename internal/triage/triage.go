@@ -125,13 +125,8 @@ func Apply(cfg *caseconf.Config, findings []event.Finding, sessions []Session) S
 	// Which session each finding falls in and the baseline are gathered
 	// side by side: both only read the findings.
 	var at []match
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		at = sessionsAt(sessions, findings)
-	}()
-	base := newBaseline(cfg, findings)
-	<-done
+	var base *baseline
+	parallel.Both(func() { at = sessionsAt(sessions, findings) }, func() { base = newBaseline(cfg, findings) })
 	usual := sessionHabits(cfg, findings, sessions, at, base)
 	desc := make([]string, len(sessions))
 	for i := range sessions {

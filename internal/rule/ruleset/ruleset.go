@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/spoor-dfir/spoor/internal/caseconf"
+	"github.com/spoor-dfir/spoor/internal/parallel"
 	"github.com/spoor-dfir/spoor/internal/rule"
 	"github.com/spoor-dfir/spoor/internal/sigma"
 	"github.com/spoor-dfir/spoor/internal/yamlx"
@@ -214,16 +215,16 @@ func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
 	var builtin []*rule.Rule
 	var builtinErrs []error
 	errsBefore := len(errs)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var layers [][]*rule.Rule
+	parallel.Both(func() {
 		if opts.Builtin {
 			builtin, builtinErrs = rule.Builtin(cfg)
 			label(builtin, nil, SourceSpoor, LicenseSpoor)
 		}
-	}()
-	var layers [][]*rule.Rule
-	if opts.Sigma {
+	}, func() {
+		if !opts.Sigma {
+			return
+		}
 		docs, es := sigmaDocs(rules.SigmaFS, "sigma/windows", "rules/", false)
 		errs = append(errs, es...)
 		rs, es := compileSigma(docs)
@@ -240,8 +241,7 @@ func LoadWith(cfg *caseconf.Config, opts Options) ([]*rule.Rule, []error) {
 				layers = append(layers, rs)
 			}
 		}
-	}
-	<-done
+	})
 	if opts.Builtin {
 		errs = slices.Insert(errs, errsBefore, builtinErrs...)
 		layers = append([][]*rule.Rule{builtin}, layers...)
